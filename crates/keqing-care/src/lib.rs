@@ -1,1 +1,4 @@
-//! placeholder
+//! keqing-care: relationship care (客情维护).
+pub mod error;
+pub mod lunar;
+pub mod template;

@@ -1,0 +1,64 @@
+//! Enumerations with a stable English id (used in the API and the database)
+//! and the Chinese label users see and type in import files.
+
+/// Declares an enum whose values parse from their id, their Chinese label or
+/// any listed alias, case-insensitively, and serialise as the id.
+#[macro_export]
+macro_rules! labeled_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $id:literal, $zh:literal $(, $alias:literal)*;)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $id),+ }
+            }
+
+            pub fn label_zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<$name, $crate::labels::UnknownValue> {
+                let t = s.trim();
+                $(
+                    if t.eq_ignore_ascii_case($id) || t == $zh $(|| t.eq_ignore_ascii_case($alias))* {
+                        return Ok($name::$variant);
+                    }
+                )+
+                Err($crate::labels::UnknownValue {
+                    value: t.to_string(),
+                    expected: vec![$($id),+],
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {value:?}; expected one of {}", expected.join(", "))]
+pub struct UnknownValue {
+    pub value: String,
+    pub expected: Vec<&'static str>,
+}

@@ -1,0 +1,99 @@
+//! Search keys for customer names: full pinyin and pinyin initials, so that
+//! typing `jiangsu` or `jshy` finds 江苏恒远 (SPEC §10, issue 2).
+
+use pinyin::ToPinyin;
+
+/// The keys one name is found by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameKeys {
+    /// Pinyin without tones or spaces: 江苏恒远 → `jiangsuhengyuan`.
+    pub pinyin: String,
+    /// First letters: 江苏恒远 → `jshy`.
+    pub initials: String,
+}
+
+pub fn name_keys(name: &str) -> NameKeys {
+    let mut py = String::with_capacity(name.len() * 2);
+    let mut ini = String::with_capacity(name.len());
+    for (c, p) in name.chars().zip(name.to_pinyin()) {
+        match p {
+            Some(p) => {
+                py.push_str(p.plain());
+                ini.push_str(p.first_letter());
+            }
+            None if c.is_ascii_alphanumeric() => {
+                let l = c.to_ascii_lowercase();
+                py.push(l);
+                ini.push(l);
+            }
+            None => {}
+        }
+    }
+    NameKeys {
+        pinyin: py,
+        initials: ini,
+    }
+}
+
+/// What a search query is, judged from what was typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Digits only: a phone number or its last digits.
+    PhoneDigits(String),
+    /// Latin letters only: pinyin or pinyin initials (lower-case).
+    Pinyin(String),
+    /// Anything else: part of the name.
+    Text(String),
+}
+
+pub fn classify(q: &str) -> Option<Query> {
+    let t = q.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let digits: String = t.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Query::PhoneDigits(digits));
+    }
+    if t.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Some(Query::Pinyin(t.to_ascii_lowercase()));
+    }
+    Some(Query::Text(t.to_string()))
+}
+
+/// SQL LIKE pattern that matches `initials` having the typed letters in
+/// order, so `jsgy` finds 江苏恒远钢业 (`jshygy`).
+pub fn subsequence_pattern(letters: &str) -> String {
+    let mut p = String::with_capacity(letters.len() * 2 + 1);
+    for c in letters.chars() {
+        p.push(c);
+        p.push('%');
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_a_company_name() {
+        let k = name_keys("江苏恒远钢业有限公司");
+        assert_eq!(
+            k.pinyin,
+            "jiangsuhengyuanganyeyouxiangongsi".replace("ganye", "gangye")
+        );
+        assert_eq!(k.initials, "jshygyyxgs");
+        let k = name_keys("ABC 贸易");
+        assert_eq!(k.initials, "abcmy");
+    }
+
+    #[test]
+    fn queries_are_classified() {
+        assert_eq!(classify("5678"), Some(Query::PhoneDigits("5678".into())));
+        assert_eq!(classify("JSGY"), Some(Query::Pinyin("jsgy".into())));
+        assert_eq!(classify("恒远"), Some(Query::Text("恒远".into())));
+        assert_eq!(classify("  "), None);
+        assert_eq!(subsequence_pattern("jsgy"), "j%s%g%y%");
+    }
+}
