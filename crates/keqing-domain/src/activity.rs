@@ -96,7 +96,7 @@ impl NewActivity {
         let kind = c
             .take("kind", parse_with(g("kind"), ActivityKind::parse))
             .flatten();
-        if kind.is_none() && !obj.get("kind").is_some_and(|v| !v.is_null()) {
+        if kind.is_none() && obj.get("kind").is_none_or(|v| v.is_null()) {
             c.push("kind", "an activity needs a kind");
         }
         let at = c
