@@ -1,1 +1,495 @@
-//! placeholder
+//! keqing's storage.
+//!
+//! The rest of the program talks to one interface, [`Store`]; SQLite (the
+//! embedded default) and PostgreSQL (for teams) implement it, and one test
+//! suite ([`suite`], feature `testing`) runs against both. SQL lives in the
+//! backend that runs it: nothing above this crate knows which one it is.
+//!
+//! The store keeps data and keeps it consistent (transactions, optimistic
+//! versions, idempotent imports). Business rules — validation, permissions,
+//! what counts as a duplicate — are decided above it, in the domain and the
+//! server, and handed down as plain values.
+
+mod postgres;
+mod sqlite;
+#[cfg(feature = "testing")]
+pub mod suite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use keqing_domain::activity::{Activity, NewActivity};
+use keqing_domain::archive::PoolRules;
+use keqing_domain::contact::{Contact, ContactInput};
+use keqing_domain::customer::{Customer, CustomerInput};
+use keqing_domain::history::FieldChange;
+use keqing_domain::order::{NewOrder, Order};
+use keqing_domain::{Role, User};
+use serde::Serialize;
+use std::sync::Arc;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// The record changed since it was read: nothing was written.
+    #[error("version conflict: expected {expected}, current {current}")]
+    Conflict { expected: i64, current: i64 },
+    /// Refused because it would duplicate existing records (ids given).
+    #[error("duplicate of {0:?}")]
+    Duplicate(Vec<i64>),
+    /// A rule the store enforces atomically (e.g. the pool claim limit).
+    #[error("{0}")]
+    Refused(String),
+    #[error("database: {0}")]
+    Db(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Opens the store a URL names: `sqlite://PATH` (or a bare path, or
+/// `sqlite::memory:`) or `postgres://…` / `postgresql://…`. Migrations run on open.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let _ = PgStore::open(url).await?;
+        Err(StoreError::Db("postgres backend not built yet".into()))
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Ok(Arc::new(SqliteStore::open(path).await?))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team_id: Option<i64>,
+    pub region: Option<String>,
+    pub password_hash: String,
+}
+
+/// Which rows a caller may see, pushed down into the query (SPEC §9).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Visibility {
+    #[default]
+    All,
+    /// Owned by this user, or in the pool.
+    OwnerOrPool(i64),
+    /// Owned by this user, by this team, or in the pool.
+    TeamOrPool { user: i64, team: Option<i64> },
+    /// Owned by this user, in this region (province), or in the pool.
+    RegionOrPool { user: i64, region: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameQuery {
+    /// Part of the name.
+    Text(String),
+    /// Pinyin (prefix or part of the full pinyin) or initials typed in order.
+    Pinyin(String),
+    /// The last digits of a phone number (company or contact).
+    PhoneSuffix(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    pub visibility: Visibility,
+    pub query: Option<NameQuery>,
+    pub owner_id: Option<i64>,
+    /// Only customers in the public pool.
+    pub in_pool: bool,
+    pub tag: Option<String>,
+    pub province: Option<String>,
+    pub class: Option<String>,
+    pub tier: Option<String>,
+    pub stage: Option<String>,
+    pub include_deleted: bool,
+    pub deleted_only: bool,
+    pub sort: CustomerSort,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CustomerSort {
+    #[default]
+    IdAsc,
+    NameAsc,
+    UpdatedDesc,
+    LastFollowUpAsc,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub customer_id: i64,
+    pub at: DateTime<Utc>,
+    pub user_id: Option<i64>,
+    pub field: String,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OwnershipEvent {
+    pub id: i64,
+    pub customer_id: i64,
+    pub at: DateTime<Utc>,
+    pub from_user: Option<i64>,
+    pub to_user: Option<i64>,
+    /// create, transfer, release, claim, merge
+    pub reason: String,
+    pub actor_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub user_id: Option<i64>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<i64>,
+    pub detail: serde_json::Value,
+}
+
+/// A reported change of customer data that must reach the file within 15 days (000).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeReport {
+    pub id: i64,
+    pub customer_id: i64,
+    pub note: String,
+    pub reported_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub registered_on: Option<NaiveDate>,
+    pub reported_by: Option<i64>,
+}
+
+/// One good row of a customer import.
+#[derive(Debug, Clone)]
+pub struct ImportCustomer {
+    pub line: u64,
+    pub customer: CustomerInput,
+    pub contact: Option<ContactInput>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportOutcome {
+    pub imported: u64,
+    /// Lines whose customer already existed (same external code, or same
+    /// normalised name + phone): a re-run creates nothing new.
+    pub existing: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrderImportOutcome {
+    pub imported: u64,
+    /// Orders whose external id was already stored.
+    pub existing: u64,
+}
+
+/// One purchase, as the analysis engine reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderFact {
+    pub customer_id: i64,
+    pub date: NaiveDate,
+    pub amount_fen: i64,
+}
+
+/// Customer fields the analysis engine writes back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueUpdate {
+    pub customer_id: i64,
+    pub class: Option<String>,
+    pub rfm_class: Option<String>,
+    pub tier: Option<String>,
+    pub clv: Option<String>,
+}
+
+/// Row counts per table, for verifying a backup against its restore.
+pub type TableCounts = Vec<(String, i64)>;
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// "sqlite" or "postgres", for logs and `/healthz`.
+    fn backend(&self) -> &'static str;
+
+    // --- teams and users ---
+    async fn create_team(&self, name: &str, region: Option<&str>) -> Result<Team>;
+    async fn teams(&self) -> Result<Vec<Team>>;
+    async fn create_user(&self, user: &NewUser) -> Result<User>;
+    async fn user(&self, id: i64) -> Result<Option<User>>;
+    /// The user and their password hash.
+    async fn user_by_name(&self, username: &str) -> Result<Option<(User, String)>>;
+    async fn users(&self) -> Result<Vec<User>>;
+    async fn set_password(&self, user_id: i64, hash: &str) -> Result<()>;
+    async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()>;
+
+    // --- sessions ---
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The session's user when it exists and has not expired at `now`.
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // --- customers ---
+    /// Ids of live customers with the same external code or dedup key.
+    async fn find_duplicates(&self, input: &CustomerInput) -> Result<Vec<i64>>;
+    /// Creates a customer; refuses a duplicate ([`StoreError::Duplicate`]).
+    async fn create_customer(
+        &self,
+        input: &CustomerInput,
+        owner_id: Option<i64>,
+        actor: &User,
+    ) -> Result<Customer>;
+    async fn customer(&self, id: i64) -> Result<Option<Customer>>;
+    async fn customers_by_ids(&self, ids: &[i64]) -> Result<Vec<Customer>>;
+    /// Writes a new version when `expected_version` is current; records `changes`.
+    async fn update_customer(
+        &self,
+        id: i64,
+        expected_version: i64,
+        input: &CustomerInput,
+        changes: &[FieldChange],
+        actor: &User,
+    ) -> Result<Customer>;
+    /// Soft delete: the file and its history stay, restorable by an administrator.
+    async fn delete_customer(&self, id: i64, actor: &User) -> Result<()>;
+    async fn restore_customer(&self, id: i64, actor: &User) -> Result<Customer>;
+    async fn list_customers(&self, filter: &CustomerFilter) -> Result<Page<Customer>>;
+    async fn history(&self, customer_id: i64) -> Result<Vec<HistoryEntry>>;
+    /// Moves `other`'s contacts, activities, orders and history onto `keep`
+    /// and marks `other` merged; both histories survive.
+    async fn merge_customers(&self, keep: i64, other: i64, actor: &User) -> Result<Customer>;
+    /// Hands customers (with their whole history) to another manager.
+    async fn transfer_customers(
+        &self,
+        ids: &[i64],
+        to_user: i64,
+        reason: &str,
+        actor: &User,
+    ) -> Result<u64>;
+    /// Releases to the pool every owned customer whose last follow-up (or
+    /// assignment) is older than the rules allow; returns their ids.
+    async fn release_stale(
+        &self,
+        rules: &PoolRules,
+        now: DateTime<Utc>,
+        actor: &User,
+    ) -> Result<Vec<i64>>;
+    /// Claims a pool customer for `user` unless they already own `max_owned`.
+    async fn claim(&self, customer_id: i64, user: &User, max_owned: i64) -> Result<Customer>;
+    async fn ownership_log(&self, customer_id: i64) -> Result<Vec<OwnershipEvent>>;
+    async fn set_values(&self, updates: &[ValueUpdate]) -> Result<()>;
+
+    // --- contacts ---
+    async fn create_contact(
+        &self,
+        customer_id: i64,
+        input: &ContactInput,
+        actor: &User,
+    ) -> Result<Contact>;
+    async fn contact(&self, id: i64) -> Result<Option<Contact>>;
+    async fn contacts(&self, customer_id: i64) -> Result<Vec<Contact>>;
+    async fn update_contact(
+        &self,
+        id: i64,
+        expected_version: i64,
+        input: &ContactInput,
+        actor: &User,
+    ) -> Result<Contact>;
+    async fn delete_contact(&self, id: i64, actor: &User) -> Result<()>;
+
+    // --- activities, orders ---
+    /// Logs an activity; a follow-up also stamps the customer's last follow-up.
+    async fn add_activity(
+        &self,
+        customer_id: i64,
+        activity: &NewActivity,
+        actor: &User,
+    ) -> Result<Activity>;
+    async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>>;
+    async fn add_orders(&self, orders: &[NewOrder]) -> Result<OrderImportOutcome>;
+    async fn orders(&self, customer_id: i64) -> Result<Vec<Order>>;
+    async fn order_facts(&self) -> Result<Vec<OrderFact>>;
+    /// Finds a live customer by external code, or by exact name when unique.
+    async fn resolve_customer(
+        &self,
+        external_code: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Option<i64>>;
+
+    // --- the 15-day change deadline ---
+    async fn report_change(
+        &self,
+        customer_id: i64,
+        note: &str,
+        reported_on: NaiveDate,
+        actor: &User,
+    ) -> Result<ChangeReport>;
+    async fn register_change(&self, id: i64, on: NaiveDate, actor: &User) -> Result<ChangeReport>;
+    /// Unregistered reports, optionally of one owner's customers.
+    async fn open_changes(&self, owner_id: Option<i64>) -> Result<Vec<ChangeReport>>;
+
+    // --- import ---
+    /// Stores the good rows of an import in batches of committed transactions;
+    /// rows whose customer exists already are skipped, so an interrupted
+    /// import completes on a re-run without duplicates.
+    async fn import_customers(
+        &self,
+        rows: &[ImportCustomer],
+        owner_id: Option<i64>,
+        actor: &User,
+    ) -> Result<ImportOutcome>;
+
+    // --- audit ---
+    async fn audit(
+        &self,
+        user_id: Option<i64>,
+        action: &str,
+        entity: &str,
+        entity_id: Option<i64>,
+        detail: serde_json::Value,
+    ) -> Result<()>;
+    async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    // --- backup ---
+    /// Row counts of every table, in a fixed order.
+    async fn table_counts(&self) -> Result<TableCounts>;
+    /// Every row of every table as JSON lines `{"table":…, "row":{…}}`.
+    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64>;
+    /// Loads an export into this store, which must be empty.
+    async fn import_all(&self, lines: &mut (dyn std::io::BufRead + Send)) -> Result<u64>;
+}
+
+/// Tables in dependency order: a restore loads them in this order.
+pub const TABLES: &[&str] = &[
+    "teams",
+    "users",
+    "customers",
+    "contacts",
+    "activities",
+    "orders",
+    "customer_history",
+    "ownership_log",
+    "change_reports",
+    "audit_log",
+];
+
+pub(crate) fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// Columns denormalised out of a customer's document, for search, filters and scope.
+pub(crate) struct CustomerIndex {
+    pub name: String,
+    pub pinyin: String,
+    pub initials: String,
+    pub phone_digits: Option<String>,
+    pub province: Option<String>,
+    pub class: Option<String>,
+    pub tier: Option<String>,
+    pub stage: String,
+    pub tags: String,
+    pub external_code: Option<String>,
+    pub dedup_key: Option<String>,
+    pub doc: serde_json::Value,
+}
+
+impl CustomerIndex {
+    pub fn of(c: &CustomerInput) -> CustomerIndex {
+        let keys = keqing_domain::search::name_keys(&c.name);
+        CustomerIndex {
+            name: c.name.clone(),
+            pinyin: keys.pinyin,
+            initials: keys.initials,
+            phone_digits: c.phone.as_ref().map(|p| p.digits()),
+            province: c.province.clone(),
+            class: c.class.clone(),
+            tier: c.tier.clone(),
+            stage: c.stage.as_str().to_string(),
+            // Bars around each tag so `LIKE '%|tag|%'` matches whole tags only.
+            tags: if c.tags.is_empty() {
+                String::new()
+            } else {
+                format!("|{}|", c.tags.join("|"))
+            },
+            external_code: c.external_code.clone(),
+            dedup_key: c.dedup_key(),
+            doc: serde_json::Value::Object(c.to_json()),
+        }
+    }
+}
+
+pub(crate) fn customer_input(doc: &serde_json::Value) -> Result<CustomerInput> {
+    match doc {
+        serde_json::Value::Object(m) => CustomerInput::from_json(m).map_err(db_err),
+        _ => Err(StoreError::Db("customer document is not an object".into())),
+    }
+}
+
+pub(crate) fn contact_input(doc: &serde_json::Value) -> Result<ContactInput> {
+    match doc {
+        serde_json::Value::Object(m) => ContactInput::from_json(m).map_err(db_err),
+        _ => Err(StoreError::Db("contact document is not an object".into())),
+    }
+}
+
+pub(crate) fn activity_input(doc: &serde_json::Value) -> Result<NewActivity> {
+    match doc {
+        serde_json::Value::Object(m) => NewActivity::from_json(m).map_err(db_err),
+        _ => Err(StoreError::Db("activity document is not an object".into())),
+    }
+}
+
+/// Rows per committed transaction in an import: a crash loses at most one batch,
+/// which the re-run then stores.
+pub const IMPORT_BATCH: usize = 2_000;
+
+/// Columns that hold JSON documents in every table.
+pub(crate) const JSON_COLUMNS: &[&str] = &["doc", "detail", "old", "new"];
+
+/// Reads a backup's JSON lines, naming the line of any that is not JSON.
+pub(crate) fn read_backup(
+    input: &mut (dyn std::io::BufRead + Send),
+) -> Result<Vec<serde_json::Value>> {
+    let mut rows = vec![];
+    let mut line = String::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        n += 1;
+        if input.read_line(&mut line).map_err(db_err)? == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .map_err(|e| StoreError::Db(format!("backup line {n}: {e}")))?;
+        rows.push(v);
+    }
+    Ok(rows)
+}

@@ -1,0 +1,1708 @@
+//! The embedded backend: SQLite through rusqlite.
+//!
+//! One writer connection behind a mutex (SQLite has one writer at a time, so
+//! queuing here avoids busy errors) and a few reader connections in WAL mode.
+//! Blocking calls run on tokio's blocking pool.
+
+use crate::*;
+use keqing_domain::access::Role;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+use std::sync::Mutex;
+
+const SCHEMA_VERSION: i64 = 1;
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    reader_slots: Arc<tokio::sync::Semaphore>,
+    memory: bool,
+}
+
+fn sq(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        e => StoreError::Db(e.to_string()),
+    }
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+fn opt_ts(s: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    s.map(|s| parse_ts(&s)).transpose()
+}
+
+fn parse_date(s: &str) -> rusqlite::Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn json_col(s: &str) -> rusqlite::Result<serde_json::Value> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn open_conn(path: &str) -> Result<Connection> {
+    let c = Connection::open(path).map_err(sq)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(sq)?;
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;",
+    )
+    .map_err(sq)?;
+    Ok(c)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// `:memory:` gives a private in-memory database on one connection.
+    pub async fn open(path: &str) -> Result<SqliteStore> {
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || {
+            let memory = path == ":memory:" || path.is_empty();
+            let mut writer = if memory {
+                Connection::open_in_memory().map_err(sq)?
+            } else {
+                open_conn(&path)?
+            };
+            migrate(&mut writer)?;
+            let mut readers = vec![];
+            if !memory {
+                for _ in 0..READERS {
+                    readers.push(open_conn(&path)?);
+                }
+            }
+            Ok(SqliteStore {
+                writer: Arc::new(Mutex::new(writer)),
+                readers: Arc::new(Mutex::new(readers)),
+                reader_slots: Arc::new(tokio::sync::Semaphore::new(READERS)),
+                memory,
+            })
+        })
+        .await
+        .map_err(db_err)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if self.memory {
+            return self.write(move |c| f(c)).await;
+        }
+        let _slot = self.reader_slots.acquire().await.map_err(db_err)?;
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers
+                .lock()
+                .map_err(db_err)?
+                .pop()
+                .ok_or_else(|| StoreError::Db("no reader".into()))?;
+            let r = f(&conn);
+            readers.lock().map_err(db_err)?.push(conn);
+            r
+        })
+        .await
+        .map_err(db_err)?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().map_err(db_err)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(db_err)?
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction: all of it is stored, or none.
+    async fn tx<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.write(move |c| {
+            let t = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sq)?;
+            let v = f(&t)?;
+            t.commit().map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+}
+
+fn migrate(c: &mut Connection) -> Result<()> {
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sq)?;
+    if v > SCHEMA_VERSION {
+        return Err(StoreError::Db(format!(
+            "database schema version {v} is newer than this keqing ({SCHEMA_VERSION})"
+        )));
+    }
+    if v < 1 {
+        let t = c.transaction().map_err(sq)?;
+        t.execute_batch(include_str!("sqlite_schema.sql"))
+            .map_err(sq)?;
+        t.execute_batch("PRAGMA user_version = 1").map_err(sq)?;
+        t.commit().map_err(sq)?;
+    }
+    Ok(())
+}
+
+const USER_COLS: &str = "id, username, display_name, role, team_id, region, active";
+
+fn user_row(r: &Row) -> rusqlite::Result<User> {
+    let role: String = r.get(3)?;
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+        team_id: r.get(4)?,
+        region: r.get(5)?,
+        active: r.get(6)?,
+    })
+}
+
+const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into";
+
+fn customer_row(r: &Row) -> rusqlite::Result<(serde_json::Value, Customer)> {
+    let doc: String = r.get(2)?;
+    let doc = json_col(&doc)?;
+    let c = Customer {
+        id: r.get(0)?,
+        version: r.get(1)?,
+        fields: CustomerInput::from_json(&serde_json::Map::new())
+            .unwrap_or_else(|_| placeholder_input()),
+        owner_id: r.get(3)?,
+        team_id: r.get(4)?,
+        rfm_class: r.get(5)?,
+        clv: r.get(6)?,
+        last_follow_up_at: opt_ts(r.get(7)?)?,
+        created_at: parse_ts(&r.get::<_, String>(8)?)?,
+        updated_at: parse_ts(&r.get::<_, String>(9)?)?,
+        deleted_at: opt_ts(r.get(10)?)?,
+        merged_into: r.get(11)?,
+    };
+    Ok((doc, c))
+}
+
+/// An empty input, replaced by the parsed document right after the row is read.
+pub(crate) fn placeholder_input() -> CustomerInput {
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), serde_json::Value::String("-".into()));
+    CustomerInput::from_json(&m).expect("a name alone is a valid customer")
+}
+
+fn finish_customer((doc, mut c): (serde_json::Value, Customer)) -> Result<Customer> {
+    c.fields = customer_input(&doc)?;
+    Ok(c)
+}
+
+fn get_customer(c: &Connection, id: i64) -> Result<Option<Customer>> {
+    c.query_row(
+        &format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = ?1"),
+        [id],
+        customer_row,
+    )
+    .optional()
+    .map_err(sq)?
+    .map(finish_customer)
+    .transpose()
+}
+
+fn must_customer(c: &Connection, id: i64) -> Result<Customer> {
+    get_customer(c, id)?.ok_or(StoreError::NotFound)
+}
+
+fn rev(s: &str) -> String {
+    s.chars().rev().collect()
+}
+
+fn dup_ids(c: &Connection, input: &CustomerInput, except: Option<i64>) -> Result<Vec<i64>> {
+    let idx = CustomerIndex::of(input);
+    let mut st = c
+        .prepare_cached(
+            "SELECT id FROM customers WHERE deleted_at IS NULL AND id IS NOT ?3
+             AND ((?1 IS NOT NULL AND external_code = ?1) OR (?2 IS NOT NULL AND dedup_key = ?2))
+             ORDER BY id",
+        )
+        .map_err(sq)?;
+    let ids = st
+        .query_map(params![idx.external_code, idx.dedup_key, except], |r| {
+            r.get(0)
+        })
+        .map_err(sq)?
+        .collect::<rusqlite::Result<Vec<i64>>>()
+        .map_err(sq)?;
+    Ok(ids)
+}
+
+fn owner_team(c: &Connection, owner: Option<i64>) -> Result<Option<i64>> {
+    match owner {
+        None => Ok(None),
+        Some(o) => c
+            .query_row("SELECT team_id FROM users WHERE id = ?1", [o], |r| r.get(0))
+            .optional()
+            .map_err(sq)?
+            .ok_or_else(|| StoreError::Refused(format!("no user {o}"))),
+    }
+}
+
+fn insert_customer(
+    t: &Connection,
+    input: &CustomerInput,
+    owner: Option<i64>,
+    actor: Option<i64>,
+    now: &str,
+) -> Result<i64> {
+    let dups = dup_ids(t, input, None)?;
+    if !dups.is_empty() {
+        return Err(StoreError::Duplicate(dups));
+    }
+    let team = owner_team(t, owner)?;
+    let idx = CustomerIndex::of(input);
+    t.prepare_cached(
+        "INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
+            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15)",
+    )
+    .map_err(sq)?
+    .execute(params![
+        idx.name,
+        idx.pinyin,
+        idx.initials,
+        idx.phone_digits.as_deref().map(rev),
+        idx.province,
+        idx.class,
+        idx.tier,
+        idx.stage,
+        idx.tags,
+        idx.external_code,
+        idx.dedup_key,
+        idx.doc.to_string(),
+        owner,
+        team,
+        now,
+    ])
+    .map_err(sq)?;
+    let id = t.last_insert_rowid();
+    log_owner(t, id, None, owner, "create", actor, now)?;
+    Ok(id)
+}
+
+fn log_owner(
+    t: &Connection,
+    customer: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+    reason: &str,
+    actor: Option<i64>,
+    now: &str,
+) -> Result<()> {
+    t.prepare_cached(
+        "INSERT INTO ownership_log (customer_id, at, from_user, to_user, reason, actor_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .map_err(sq)?
+    .execute(params![customer, now, from, to, reason, actor])
+    .map_err(sq)?;
+    Ok(())
+}
+
+fn audit_row(
+    t: &Connection,
+    user: Option<i64>,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i64>,
+    detail: &serde_json::Value,
+    now: &str,
+) -> Result<()> {
+    t.prepare_cached(
+        "INSERT INTO audit_log (at, user_id, action, entity, entity_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .map_err(sq)?
+    .execute(params![now, user, action, entity, entity_id, detail.to_string()])
+    .map_err(sq)?;
+    Ok(())
+}
+
+fn insert_contact(
+    t: &Connection,
+    customer_id: i64,
+    input: &ContactInput,
+    now: &str,
+) -> Result<i64> {
+    let doc = serde_json::Value::Object(input.to_json());
+    t.prepare_cached(
+        "INSERT INTO contacts (customer_id, version, name, mobile_rev, doc, created_at) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
+    )
+    .map_err(sq)?
+    .execute(params![
+        customer_id,
+        input.name,
+        input.mobile.as_ref().map(|m| rev(&m.digits())),
+        doc.to_string(),
+        now
+    ])
+    .map_err(sq)?;
+    Ok(t.last_insert_rowid())
+}
+
+const CONTACT_COLS: &str = "id, customer_id, version, doc, created_at, deleted_at";
+
+fn contact_row(r: &Row) -> rusqlite::Result<(i64, i64, i64, String, String, Option<String>)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn finish_contact(t: (i64, i64, i64, String, String, Option<String>)) -> Result<Contact> {
+    let doc = json_col(&t.3).map_err(sq)?;
+    Ok(Contact {
+        id: t.0,
+        customer_id: t.1,
+        version: t.2,
+        fields: contact_input(&doc)?,
+        created_at: parse_ts(&t.4).map_err(sq)?,
+        deleted_at: opt_ts(t.5).map_err(sq)?,
+    })
+}
+
+fn get_contact(c: &Connection, id: i64) -> Result<Option<Contact>> {
+    c.query_row(
+        &format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = ?1"),
+        [id],
+        contact_row,
+    )
+    .optional()
+    .map_err(sq)?
+    .map(finish_contact)
+    .transpose()
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The WHERE clause and parameters of a customer list.
+fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
+    let mut w: Vec<String> = vec![];
+    let mut p: Vec<SqlValue> = vec![];
+    let arg = |p: &mut Vec<SqlValue>, v: SqlValue| {
+        p.push(v);
+        format!("?{}", p.len())
+    };
+    if f.deleted_only {
+        w.push("deleted_at IS NOT NULL".into());
+    } else if !f.include_deleted {
+        w.push("deleted_at IS NULL".into());
+    }
+    match &f.visibility {
+        Visibility::All => {}
+        Visibility::OwnerOrPool(u) => {
+            let a = arg(&mut p, (*u).into());
+            w.push(format!("(owner_id IS NULL OR owner_id = {a})"));
+        }
+        Visibility::TeamOrPool { user, team } => {
+            let a = arg(&mut p, (*user).into());
+            let b = arg(&mut p, team.map(SqlValue::from).unwrap_or(SqlValue::Null));
+            w.push(format!(
+                "(owner_id IS NULL OR owner_id = {a} OR team_id = {b})"
+            ));
+        }
+        Visibility::RegionOrPool { user, region } => {
+            let a = arg(&mut p, (*user).into());
+            let b = arg(
+                &mut p,
+                region.clone().map(SqlValue::from).unwrap_or(SqlValue::Null),
+            );
+            w.push(format!(
+                "(owner_id IS NULL OR owner_id = {a} OR province = {b})"
+            ));
+        }
+    }
+    match &f.query {
+        None => {}
+        Some(NameQuery::Text(t)) => {
+            let a = arg(&mut p, format!("%{}%", like_escape(t)).into());
+            w.push(format!("name LIKE {a} ESCAPE '\\'"));
+        }
+        Some(NameQuery::Pinyin(q)) => {
+            let q = q.to_ascii_lowercase();
+            let a = arg(&mut p, format!("%{}%", like_escape(&q)).into());
+            let b = arg(
+                &mut p,
+                keqing_domain::search::subsequence_pattern(&like_escape(&q)).into(),
+            );
+            w.push(format!(
+                "(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')"
+            ));
+        }
+        Some(NameQuery::PhoneSuffix(d)) => {
+            let r = rev(d);
+            let a = arg(&mut p, r.clone().into());
+            let b = arg(&mut p, format!("{r}:").into());
+            w.push(format!(
+                "((phone_rev >= {a} AND phone_rev < {b}) OR id IN (SELECT customer_id FROM contacts
+                   WHERE deleted_at IS NULL AND mobile_rev >= {a} AND mobile_rev < {b}))"
+            ));
+        }
+    }
+    if let Some(o) = f.owner_id {
+        let a = arg(&mut p, o.into());
+        w.push(format!("owner_id = {a}"));
+    }
+    if f.in_pool {
+        w.push("owner_id IS NULL".into());
+    }
+    if let Some(t) = &f.tag {
+        let a = arg(&mut p, format!("%|{}|%", like_escape(t)).into());
+        w.push(format!("tags LIKE {a} ESCAPE '\\'"));
+    }
+    for (col, v) in [
+        ("province", &f.province),
+        ("class", &f.class),
+        ("tier", &f.tier),
+        ("stage", &f.stage),
+    ] {
+        if let Some(v) = v {
+            let a = arg(&mut p, v.clone().into());
+            w.push(format!("{col} = {a}"));
+        }
+    }
+    let clause = if w.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", w.join(" AND "))
+    };
+    (clause, p)
+}
+
+fn history_insert(
+    t: &Connection,
+    customer: i64,
+    user: Option<i64>,
+    changes: &[FieldChange],
+    now: &str,
+) -> Result<()> {
+    let mut st = t
+        .prepare_cached(
+            "INSERT INTO customer_history (customer_id, at, user_id, field, old, new) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(sq)?;
+    for ch in changes {
+        st.execute(params![
+            customer,
+            now,
+            user,
+            ch.field,
+            ch.old.to_string(),
+            ch.new.to_string()
+        ])
+        .map_err(sq)?;
+    }
+    Ok(())
+}
+
+fn write_customer_doc(t: &Connection, id: i64, input: &CustomerInput, now: &str) -> Result<()> {
+    let idx = CustomerIndex::of(input);
+    t.prepare_cached(
+        "UPDATE customers SET version = version + 1, name = ?2, pinyin = ?3, initials = ?4, phone_rev = ?5,
+            province = ?6, class = ?7, tier = ?8, stage = ?9, tags = ?10, external_code = ?11, dedup_key = ?12,
+            doc = ?13, updated_at = ?14 WHERE id = ?1",
+    )
+    .map_err(sq)?
+    .execute(params![
+        id,
+        idx.name,
+        idx.pinyin,
+        idx.initials,
+        idx.phone_digits.as_deref().map(rev),
+        idx.province,
+        idx.class,
+        idx.tier,
+        idx.stage,
+        idx.tags,
+        idx.external_code,
+        idx.dedup_key,
+        idx.doc.to_string(),
+        now
+    ])
+    .map_err(sq)?;
+    Ok(())
+}
+
+fn map_unique(
+    e: StoreError,
+    t: &Connection,
+    input: &CustomerInput,
+    except: Option<i64>,
+) -> StoreError {
+    match &e {
+        StoreError::Db(m) if m.contains("UNIQUE") => match dup_ids(t, input, except) {
+            Ok(ids) if !ids.is_empty() => StoreError::Duplicate(ids),
+            _ => e,
+        },
+        _ => e,
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_team(&self, name: &str, region: Option<&str>) -> Result<Team> {
+        let (name, region) = (name.to_string(), region.map(str::to_string));
+        self.tx(move |t| {
+            t.execute(
+                "INSERT INTO teams (name, region) VALUES (?1, ?2)",
+                params![name, region],
+            )
+            .map_err(sq)?;
+            Ok(Team {
+                id: t.last_insert_rowid(),
+                name,
+                region,
+            })
+        })
+        .await
+    }
+
+    async fn teams(&self) -> Result<Vec<Team>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare("SELECT id, name, region FROM teams ORDER BY id")
+                .map_err(sq)?;
+            let v = st
+                .query_map([], |r| {
+                    Ok(Team {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        region: r.get(2)?,
+                    })
+                })
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn create_user(&self, u: &NewUser) -> Result<User> {
+        let u = u.clone();
+        self.tx(move |t| {
+            let now = ts(Utc::now());
+            t.execute(
+                "INSERT INTO users (username, display_name, role, team_id, region, password_hash, active, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
+                params![u.username, u.display_name, u.role.as_str(), u.team_id, u.region, u.password_hash, now],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    StoreError::Refused(format!("user {} exists already", u.username))
+                }
+                e => sq(e),
+            })?;
+            let id = t.last_insert_rowid();
+            t.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), [id], user_row).map_err(sq)
+        })
+        .await
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<User>> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+                [id],
+                user_row,
+            )
+            .optional()
+            .map_err(sq)
+        })
+        .await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<(User, String)>> {
+        let name = username.to_string();
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = ?1"),
+                [name],
+                |r| Ok((user_row(r)?, r.get(7)?)),
+            )
+            .optional()
+            .map_err(sq)
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))
+                .map_err(sq)?;
+            let v = st
+                .query_map([], user_row)
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: i64, hash: &str) -> Result<()> {
+        let hash = hash.to_string();
+        self.tx(move |t| {
+            let n = t
+                .execute(
+                    "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                    params![user_id, hash],
+                )
+                .map_err(sq)?;
+            // A new password ends every session of the old one.
+            t.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
+                .map_err(sq)?;
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()> {
+        self.tx(move |t| {
+            let n = t
+                .execute(
+                    "UPDATE users SET active = ?2 WHERE id = ?1",
+                    params![user_id, active],
+                )
+                .map_err(sq)?;
+            if !active {
+                t.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
+                    .map_err(sq)?;
+            }
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let h = token_hash.to_string();
+        self.tx(move |t| {
+            let now = Utc::now();
+            t.execute("DELETE FROM sessions WHERE expires_at < ?1", [ts(now)]).map_err(sq)?;
+            t.execute(
+                "INSERT INTO sessions (token_hash, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![h, user_id, ts(expires_at), ts(now)],
+            )
+            .map_err(sq)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let h = token_hash.to_string();
+        self.read(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active = 1",
+                    USER_COLS
+                        .split(", ")
+                        .map(|c| format!("u.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                params![h, ts(now)],
+                user_row,
+            )
+            .optional()
+            .map_err(sq)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let h = token_hash.to_string();
+        self.tx(move |t| {
+            t.execute("DELETE FROM sessions WHERE token_hash = ?1", [h])
+                .map_err(sq)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_duplicates(&self, input: &CustomerInput) -> Result<Vec<i64>> {
+        let input = input.clone();
+        self.read(move |c| dup_ids(c, &input, None)).await
+    }
+
+    async fn create_customer(
+        &self,
+        input: &CustomerInput,
+        owner_id: Option<i64>,
+        actor: &User,
+    ) -> Result<Customer> {
+        let (input, actor) = (input.clone(), actor.id);
+        self.tx(move |t| {
+            let now = ts(Utc::now());
+            let id = insert_customer(t, &input, owner_id, Some(actor), &now)
+                .map_err(|e| map_unique(e, t, &input, None))?;
+            audit_row(
+                t,
+                Some(actor),
+                "create",
+                "customer",
+                Some(id),
+                &serde_json::json!({"name": input.name}),
+                &now,
+            )?;
+            must_customer(t, id)
+        })
+        .await
+    }
+
+    async fn customer(&self, id: i64) -> Result<Option<Customer>> {
+        self.read(move |c| get_customer(c, id)).await
+    }
+
+    async fn customers_by_ids(&self, ids: &[i64]) -> Result<Vec<Customer>> {
+        let ids = ids.to_vec();
+        self.read(move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(x) = get_customer(c, id)? {
+                    out.push(x);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn update_customer(
+        &self,
+        id: i64,
+        expected_version: i64,
+        input: &CustomerInput,
+        changes: &[FieldChange],
+        actor: &User,
+    ) -> Result<Customer> {
+        let (input, changes, actor) = (input.clone(), changes.to_vec(), actor.id);
+        self.tx(move |t| {
+            let current: i64 = t
+                .query_row("SELECT version FROM customers WHERE id = ?1 AND deleted_at IS NULL", [id], |r| r.get(0))
+                .map_err(sq)?;
+            if current != expected_version {
+                return Err(StoreError::Conflict { expected: expected_version, current });
+            }
+            let dups = dup_ids(t, &input, Some(id))?;
+            if !dups.is_empty() {
+                return Err(StoreError::Duplicate(dups));
+            }
+            let now = ts(Utc::now());
+            write_customer_doc(t, id, &input, &now)?;
+            history_insert(t, id, Some(actor), &changes, &now)?;
+            audit_row(t, Some(actor), "update", "customer", Some(id), &serde_json::json!({"fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>()}), &now)?;
+            must_customer(t, id)
+        })
+        .await
+    }
+
+    async fn delete_customer(&self, id: i64, actor: &User) -> Result<()> {
+        let actor = actor.id;
+        self.tx(move |t| {
+            let now = ts(Utc::now());
+            let n = t
+                .execute("UPDATE customers SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL", params![id, now])
+                .map_err(sq)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            history_insert(t, id, Some(actor), &[FieldChange { field: "deleted".into(), old: false.into(), new: true.into() }], &now)?;
+            audit_row(t, Some(actor), "delete", "customer", Some(id), &serde_json::Value::Null, &now)
+        })
+        .await
+    }
+
+    async fn restore_customer(&self, id: i64, actor: &User) -> Result<Customer> {
+        let actor = actor.id;
+        self.tx(move |t| {
+            let c = must_customer(t, id)?;
+            if c.deleted_at.is_none() {
+                return Ok(c);
+            }
+            let dups = dup_ids(t, &c.fields, Some(id))?;
+            if !dups.is_empty() {
+                return Err(StoreError::Duplicate(dups));
+            }
+            let now = ts(Utc::now());
+            t.execute("UPDATE customers SET deleted_at = NULL, merged_into = NULL, version = version + 1, updated_at = ?2 WHERE id = ?1", params![id, now])
+                .map_err(sq)?;
+            history_insert(t, id, Some(actor), &[FieldChange { field: "deleted".into(), old: true.into(), new: false.into() }], &now)?;
+            audit_row(t, Some(actor), "restore", "customer", Some(id), &serde_json::Value::Null, &now)?;
+            must_customer(t, id)
+        })
+        .await
+    }
+
+    async fn list_customers(&self, f: &CustomerFilter) -> Result<Page<Customer>> {
+        let f = f.clone();
+        self.read(move |c| {
+            let (w, mut p) = customer_where(&f);
+            let total: i64 = c
+                .query_row(
+                    &format!("SELECT count(*) FROM customers {w}"),
+                    params_from_iter(p.iter()),
+                    |r| r.get(0),
+                )
+                .map_err(sq)?;
+            let order = match (&f.query, f.sort) {
+                (Some(NameQuery::Pinyin(_)), CustomerSort::IdAsc) => "length(initials), id",
+                (Some(NameQuery::Text(_)), CustomerSort::IdAsc) => "length(name), id",
+                (_, CustomerSort::IdAsc) => "id",
+                (_, CustomerSort::NameAsc) => "name, id",
+                (_, CustomerSort::UpdatedDesc) => "updated_at DESC, id",
+                (_, CustomerSort::LastFollowUpAsc) => {
+                    "last_follow_up_at IS NOT NULL, last_follow_up_at, id"
+                }
+            };
+            let limit = f.limit.clamp(1, 1000);
+            p.push(limit.into());
+            p.push(f.offset.max(0).into());
+            let sql = format!(
+                "SELECT {CUSTOMER_COLS} FROM customers {w} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+                p.len() - 1,
+                p.len()
+            );
+            let mut st = c.prepare_cached(&sql).map_err(sq)?;
+            let rows = st
+                .query_map(params_from_iter(p.iter()), customer_row)
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            let items = rows
+                .into_iter()
+                .map(finish_customer)
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Page {
+                items,
+                total,
+                offset: f.offset.max(0),
+                limit,
+            })
+        })
+        .await
+    }
+
+    async fn history(&self, customer_id: i64) -> Result<Vec<HistoryEntry>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare("SELECT id, customer_id, at, user_id, field, old, new FROM customer_history WHERE customer_id = ?1 ORDER BY id")
+                .map_err(sq)?;
+            let v = st
+                .query_map([customer_id], |r| {
+                    Ok(HistoryEntry {
+                        id: r.get(0)?,
+                        customer_id: r.get(1)?,
+                        at: parse_ts(&r.get::<_, String>(2)?)?,
+                        user_id: r.get(3)?,
+                        field: r.get(4)?,
+                        old: json_col(&r.get::<_, String>(5)?)?,
+                        new: json_col(&r.get::<_, String>(6)?)?,
+                    })
+                })
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn merge_customers(&self, keep: i64, other: i64, actor: &User) -> Result<Customer> {
+        let actor = actor.id;
+        if keep == other {
+            return Err(StoreError::Refused(
+                "a customer cannot be merged into itself".into(),
+            ));
+        }
+        self.tx(move |t| {
+            let k = must_customer(t, keep)?;
+            let o = must_customer(t, other)?;
+            if k.deleted_at.is_some() || o.deleted_at.is_some() {
+                return Err(StoreError::Refused("only live customers can be merged".into()));
+            }
+            let now = ts(Utc::now());
+            for table in ["contacts", "activities", "orders", "customer_history", "ownership_log", "change_reports"] {
+                t.execute(&format!("UPDATE {table} SET customer_id = ?1 WHERE customer_id = ?2"), params![keep, other])
+                    .map_err(sq)?;
+            }
+            t.execute(
+                "UPDATE customers SET deleted_at = ?3, merged_into = ?1, version = version + 1, updated_at = ?3 WHERE id = ?2",
+                params![keep, other, now],
+            )
+            .map_err(sq)?;
+            t.execute("UPDATE customers SET version = version + 1, updated_at = ?2 WHERE id = ?1", params![keep, now])
+                .map_err(sq)?;
+            history_insert(t, keep, Some(actor), &[FieldChange { field: "merged".into(), old: serde_json::Value::Null, new: serde_json::json!({"id": other, "name": o.fields.name}) }], &now)?;
+            audit_row(t, Some(actor), "merge", "customer", Some(keep), &serde_json::json!({"merged": other}), &now)?;
+            must_customer(t, keep)
+        })
+        .await
+    }
+
+    async fn transfer_customers(
+        &self,
+        ids: &[i64],
+        to_user: i64,
+        reason: &str,
+        actor: &User,
+    ) -> Result<u64> {
+        let (ids, reason, actor) = (ids.to_vec(), reason.to_string(), actor.id);
+        self.tx(move |t| {
+            let team = owner_team(t, Some(to_user))?;
+            let now = ts(Utc::now());
+            let mut n = 0;
+            for id in &ids {
+                let from: Option<i64> = t
+                    .query_row("SELECT owner_id FROM customers WHERE id = ?1 AND deleted_at IS NULL", [id], |r| r.get(0))
+                    .map_err(sq)?;
+                if from == Some(to_user) {
+                    continue;
+                }
+                t.execute(
+                    "UPDATE customers SET owner_id = ?2, team_id = ?3, owned_since = ?4, version = version + 1, updated_at = ?4 WHERE id = ?1",
+                    params![id, to_user, team, now],
+                )
+                .map_err(sq)?;
+                log_owner(t, *id, from, Some(to_user), "transfer", Some(actor), &now)?;
+                history_insert(t, *id, Some(actor), &[FieldChange { field: "owner_id".into(), old: from.into(), new: to_user.into() }], &now)?;
+                n += 1;
+            }
+            audit_row(t, Some(actor), "transfer", "customer", None, &serde_json::json!({"ids": ids, "to": to_user, "reason": reason}), &now)?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn release_stale(
+        &self,
+        rules: &PoolRules,
+        now: DateTime<Utc>,
+        actor: &User,
+    ) -> Result<Vec<i64>> {
+        let (rules, actor) = (rules.clone(), actor.id);
+        self.tx(move |t| {
+            let mut st = t
+                .prepare("SELECT id, owner_id, class, coalesce(max(last_follow_up_at, owned_since), owned_since, created_at) FROM customers WHERE owner_id IS NOT NULL AND deleted_at IS NULL")
+                .map_err(sq)?;
+            let rows = st
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            let stamp = ts(now);
+            let mut released = vec![];
+            for (id, owner, class, last) in rows {
+                let last = parse_ts(&last).map_err(sq)?;
+                if last < rules.cutoff(class.as_deref(), now) {
+                    t.execute("UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1", params![id, stamp])
+                        .map_err(sq)?;
+                    log_owner(t, id, Some(owner), None, "release", Some(actor), &stamp)?;
+                    history_insert(t, id, Some(actor), &[FieldChange { field: "owner_id".into(), old: owner.into(), new: serde_json::Value::Null }], &stamp)?;
+                    released.push(id);
+                }
+            }
+            if !released.is_empty() {
+                audit_row(t, Some(actor), "release", "customer", None, &serde_json::json!({"ids": released}), &stamp)?;
+            }
+            Ok(released)
+        })
+        .await
+    }
+
+    async fn claim(&self, customer_id: i64, user: &User, max_owned: i64) -> Result<Customer> {
+        let (uid, team) = (user.id, user.team_id);
+        self.tx(move |t| {
+            let owner: Option<i64> = t
+                .query_row("SELECT owner_id FROM customers WHERE id = ?1 AND deleted_at IS NULL", [customer_id], |r| r.get(0))
+                .map_err(sq)?;
+            if owner.is_some() {
+                return Err(StoreError::Refused("this customer is not in the pool".into()));
+            }
+            let owned: i64 = t
+                .query_row("SELECT count(*) FROM customers WHERE owner_id = ?1 AND deleted_at IS NULL", [uid], |r| r.get(0))
+                .map_err(sq)?;
+            if owned >= max_owned {
+                return Err(StoreError::Refused(format!("you own {owned} customers; the limit is {max_owned}")));
+            }
+            let now = ts(Utc::now());
+            t.execute(
+                "UPDATE customers SET owner_id = ?2, team_id = ?3, owned_since = ?4, version = version + 1, updated_at = ?4 WHERE id = ?1",
+                params![customer_id, uid, team, now],
+            )
+            .map_err(sq)?;
+            log_owner(t, customer_id, None, Some(uid), "claim", Some(uid), &now)?;
+            history_insert(t, customer_id, Some(uid), &[FieldChange { field: "owner_id".into(), old: serde_json::Value::Null, new: uid.into() }], &now)?;
+            audit_row(t, Some(uid), "claim", "customer", Some(customer_id), &serde_json::Value::Null, &now)?;
+            must_customer(t, customer_id)
+        })
+        .await
+    }
+
+    async fn ownership_log(&self, customer_id: i64) -> Result<Vec<OwnershipEvent>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare("SELECT id, customer_id, at, from_user, to_user, reason, actor_id FROM ownership_log WHERE customer_id = ?1 ORDER BY id")
+                .map_err(sq)?;
+            let v = st
+                .query_map([customer_id], |r| {
+                    Ok(OwnershipEvent {
+                        id: r.get(0)?,
+                        customer_id: r.get(1)?,
+                        at: parse_ts(&r.get::<_, String>(2)?)?,
+                        from_user: r.get(3)?,
+                        to_user: r.get(4)?,
+                        reason: r.get(5)?,
+                        actor_id: r.get(6)?,
+                    })
+                })
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn set_values(&self, updates: &[ValueUpdate]) -> Result<()> {
+        let updates = updates.to_vec();
+        self.tx(move |t| {
+            for u in &updates {
+                let Some(mut c) = get_customer(t, u.customer_id)? else { continue };
+                c.fields.class = u.class.clone().or(c.fields.class);
+                c.fields.tier = u.tier.clone().or(c.fields.tier);
+                let idx = CustomerIndex::of(&c.fields);
+                t.execute(
+                    "UPDATE customers SET class = ?2, tier = ?3, doc = ?4, rfm_class = coalesce(?5, rfm_class), clv = coalesce(?6, clv) WHERE id = ?1",
+                    params![u.customer_id, idx.class, idx.tier, idx.doc.to_string(), u.rfm_class, u.clv],
+                )
+                .map_err(sq)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_contact(
+        &self,
+        customer_id: i64,
+        input: &ContactInput,
+        actor: &User,
+    ) -> Result<Contact> {
+        let (input, actor) = (input.clone(), actor.id);
+        self.tx(move |t| {
+            let live: Option<Option<String>> = t
+                .query_row(
+                    "SELECT deleted_at FROM customers WHERE id = ?1",
+                    [customer_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sq)?;
+            if !matches!(live, Some(None)) {
+                return Err(StoreError::NotFound);
+            }
+            let now = ts(Utc::now());
+            let id = insert_contact(t, customer_id, &input, &now)?;
+            audit_row(
+                t,
+                Some(actor),
+                "create",
+                "contact",
+                Some(id),
+                &serde_json::json!({"customer_id": customer_id}),
+                &now,
+            )?;
+            get_contact(t, id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn contact(&self, id: i64) -> Result<Option<Contact>> {
+        self.read(move |c| get_contact(c, id)).await
+    }
+
+    async fn contacts(&self, customer_id: i64) -> Result<Vec<Contact>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(&format!("SELECT {CONTACT_COLS} FROM contacts WHERE customer_id = ?1 AND deleted_at IS NULL ORDER BY id"))
+                .map_err(sq)?;
+            let rows = st.query_map([customer_id], contact_row).map_err(sq)?.collect::<rusqlite::Result<Vec<_>>>().map_err(sq)?;
+            rows.into_iter().map(finish_contact).collect()
+        })
+        .await
+    }
+
+    async fn update_contact(
+        &self,
+        id: i64,
+        expected_version: i64,
+        input: &ContactInput,
+        actor: &User,
+    ) -> Result<Contact> {
+        let (input, actor) = (input.clone(), actor.id);
+        self.tx(move |t| {
+            let current: i64 = t
+                .query_row("SELECT version FROM contacts WHERE id = ?1 AND deleted_at IS NULL", [id], |r| r.get(0))
+                .map_err(sq)?;
+            if current != expected_version {
+                return Err(StoreError::Conflict { expected: expected_version, current });
+            }
+            let now = ts(Utc::now());
+            t.execute(
+                "UPDATE contacts SET version = version + 1, name = ?2, mobile_rev = ?3, doc = ?4 WHERE id = ?1",
+                params![id, input.name, input.mobile.as_ref().map(|m| rev(&m.digits())), serde_json::Value::Object(input.to_json()).to_string()],
+            )
+            .map_err(sq)?;
+            audit_row(t, Some(actor), "update", "contact", Some(id), &serde_json::Value::Null, &now)?;
+            get_contact(t, id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn delete_contact(&self, id: i64, actor: &User) -> Result<()> {
+        let actor = actor.id;
+        self.tx(move |t| {
+            let now = ts(Utc::now());
+            let n = t
+                .execute("UPDATE contacts SET deleted_at = ?2, version = version + 1 WHERE id = ?1 AND deleted_at IS NULL", params![id, now])
+                .map_err(sq)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            audit_row(t, Some(actor), "delete", "contact", Some(id), &serde_json::Value::Null, &now)
+        })
+        .await
+    }
+
+    async fn add_activity(
+        &self,
+        customer_id: i64,
+        a: &NewActivity,
+        actor: &User,
+    ) -> Result<Activity> {
+        let (mut a, actor) = (a.clone(), actor.id);
+        self.tx(move |t| {
+            must_customer(t, customer_id)?;
+            let at = *a.at.get_or_insert_with(Utc::now);
+            let doc = serde_json::to_value(&a).map_err(db_err)?;
+            t.execute(
+                "INSERT INTO activities (customer_id, contact_id, user_id, kind, at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![customer_id, a.contact_id, actor, a.kind.as_str(), ts(at), doc.to_string()],
+            )
+            .map_err(sq)?;
+            let id = t.last_insert_rowid();
+            if a.kind.is_follow_up() {
+                t.execute(
+                    "UPDATE customers SET last_follow_up_at = ?2 WHERE id = ?1 AND (last_follow_up_at IS NULL OR last_follow_up_at < ?2)",
+                    params![customer_id, ts(at)],
+                )
+                .map_err(sq)?;
+            }
+            Ok(Activity { id, customer_id, user_id: Some(actor), fields: a, at })
+        })
+        .await
+    }
+
+    async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached("SELECT id, customer_id, user_id, at, doc FROM activities WHERE customer_id = ?1 ORDER BY at DESC, id DESC")
+                .map_err(sq)?;
+            let rows = st
+                .query_map([customer_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)))
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            rows.into_iter()
+                .map(|(id, cid, uid, at, doc)| {
+                    Ok(Activity {
+                        id,
+                        customer_id: cid,
+                        user_id: uid,
+                        fields: activity_input(&json_col(&doc).map_err(sq)?)?,
+                        at: parse_ts(&at).map_err(sq)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn add_orders(&self, orders: &[NewOrder]) -> Result<OrderImportOutcome> {
+        let orders = orders.to_vec();
+        let mut out = OrderImportOutcome::default();
+        for chunk in orders.chunks(IMPORT_BATCH * 5) {
+            let chunk = chunk.to_vec();
+            let (i, e) = self
+                .tx(move |t| {
+                    let mut st = t
+                        .prepare_cached(
+                            "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING",
+                        )
+                        .map_err(sq)?;
+                    let (mut i, mut e) = (0u64, 0u64);
+                    for o in &chunk {
+                        let n = st
+                            .execute(params![
+                                o.customer_id,
+                                o.external_id,
+                                ts(o.ordered_at),
+                                o.amount.fen(),
+                                o.quantity,
+                                o.product,
+                                o.channel,
+                                o.store,
+                                o.due_date.map(|d| d.to_string()),
+                                o.paid_date.map(|d| d.to_string())
+                            ])
+                            .map_err(sq)?;
+                        if n == 1 { i += 1 } else { e += 1 }
+                    }
+                    Ok((i, e))
+                })
+                .await?;
+            out.imported += i;
+            out.existing += e;
+        }
+        Ok(out)
+    }
+
+    async fn orders(&self, customer_id: i64) -> Result<Vec<Order>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached("SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date FROM orders WHERE customer_id = ?1 ORDER BY ordered_at DESC, id DESC")
+                .map_err(sq)?;
+            let v = st
+                .query_map([customer_id], |r| {
+                    Ok(Order {
+                        id: r.get(0)?,
+                        fields: NewOrder {
+                            customer_id: r.get(1)?,
+                            external_id: r.get(2)?,
+                            ordered_at: parse_ts(&r.get::<_, String>(3)?)?,
+                            amount: keqing_domain::Money(r.get(4)?),
+                            quantity: r.get(5)?,
+                            product: r.get(6)?,
+                            channel: r.get(7)?,
+                            store: r.get(8)?,
+                            due_date: r.get::<_, Option<String>>(9)?.map(|s| parse_date(&s)).transpose()?,
+                            paid_date: r.get::<_, Option<String>>(10)?.map(|s| parse_date(&s)).transpose()?,
+                        },
+                    })
+                })
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn order_facts(&self) -> Result<Vec<OrderFact>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare("SELECT o.customer_id, substr(o.ordered_at, 1, 10), o.amount_fen FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.deleted_at IS NULL")
+                .map_err(sq)?;
+            let v = st
+                .query_map([], |r| Ok(OrderFact { customer_id: r.get(0)?, date: parse_date(&r.get::<_, String>(1)?)?, amount_fen: r.get(2)? }))
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn resolve_customer(
+        &self,
+        external_code: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Option<i64>> {
+        let (code, name) = (
+            external_code.map(|s| s.to_ascii_uppercase()),
+            name.map(str::to_string),
+        );
+        self.read(move |c| {
+            if let Some(code) = code {
+                return c
+                    .query_row(
+                        "SELECT id FROM customers WHERE external_code = ?1 AND deleted_at IS NULL",
+                        [code],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sq);
+            }
+            if let Some(name) = name {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT id FROM customers WHERE name = ?1 AND deleted_at IS NULL LIMIT 2",
+                    )
+                    .map_err(sq)?;
+                let ids = st
+                    .query_map([name], |r| r.get::<_, i64>(0))
+                    .map_err(sq)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(sq)?;
+                return Ok(if ids.len() == 1 { Some(ids[0]) } else { None });
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn report_change(
+        &self,
+        customer_id: i64,
+        note: &str,
+        reported_on: NaiveDate,
+        actor: &User,
+    ) -> Result<ChangeReport> {
+        let (note, actor) = (note.to_string(), actor.id);
+        self.tx(move |t| {
+            must_customer(t, customer_id)?;
+            let due = keqing_domain::archive::change_due(reported_on);
+            t.execute(
+                "INSERT INTO change_reports (customer_id, note, reported_on, due_on, reported_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![customer_id, note, reported_on.to_string(), due.to_string(), actor],
+            )
+            .map_err(sq)?;
+            let id = t.last_insert_rowid();
+            Ok(ChangeReport { id, customer_id, note, reported_on, due_on: due, registered_on: None, reported_by: Some(actor) })
+        })
+        .await
+    }
+
+    async fn register_change(&self, id: i64, on: NaiveDate, actor: &User) -> Result<ChangeReport> {
+        let actor = actor.id;
+        self.tx(move |t| {
+            let n = t
+                .execute("UPDATE change_reports SET registered_on = ?2 WHERE id = ?1 AND registered_on IS NULL", params![id, on.to_string()])
+                .map_err(sq)?;
+            if n == 1 {
+                audit_row(t, Some(actor), "register_change", "change_report", Some(id), &serde_json::Value::Null, &ts(Utc::now()))?;
+            }
+            change_report(t, id)
+        })
+        .await
+    }
+
+    async fn open_changes(&self, owner_id: Option<i64>) -> Result<Vec<ChangeReport>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT r.id FROM change_reports r JOIN customers c ON c.id = r.customer_id
+                     WHERE r.registered_on IS NULL AND c.deleted_at IS NULL AND (?1 IS NULL OR c.owner_id = ?1) ORDER BY r.due_on, r.id",
+                )
+                .map_err(sq)?;
+            let ids = st.query_map([owner_id], |r| r.get::<_, i64>(0)).map_err(sq)?.collect::<rusqlite::Result<Vec<_>>>().map_err(sq)?;
+            ids.into_iter().map(|id| change_report(c, id)).collect()
+        })
+        .await
+    }
+
+    async fn import_customers(
+        &self,
+        rows: &[ImportCustomer],
+        owner_id: Option<i64>,
+        actor: &User,
+    ) -> Result<ImportOutcome> {
+        let actor = actor.id;
+        let mut out = ImportOutcome::default();
+        for chunk in rows.chunks(IMPORT_BATCH) {
+            let chunk = chunk.to_vec();
+            let (n, existing) = self
+                .tx(move |t| {
+                    let now = ts(Utc::now());
+                    let (mut n, mut existing) = (0u64, vec![]);
+                    for row in &chunk {
+                        if !dup_ids(t, &row.customer, None)?.is_empty() {
+                            existing.push(row.line);
+                            continue;
+                        }
+                        let id = insert_customer(t, &row.customer, owner_id, Some(actor), &now)?;
+                        if let Some(ct) = &row.contact {
+                            insert_contact(t, id, ct, &now)?;
+                        }
+                        n += 1;
+                    }
+                    audit_row(
+                        t,
+                        Some(actor),
+                        "import",
+                        "customer",
+                        None,
+                        &serde_json::json!({"rows": chunk.len(), "imported": n}),
+                        &now,
+                    )?;
+                    Ok((n, existing))
+                })
+                .await?;
+            out.imported += n;
+            out.existing.extend(existing);
+        }
+        Ok(out)
+    }
+
+    async fn audit(
+        &self,
+        user_id: Option<i64>,
+        action: &str,
+        entity: &str,
+        entity_id: Option<i64>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let (action, entity) = (action.to_string(), entity.to_string());
+        self.tx(move |t| {
+            audit_row(
+                t,
+                user_id,
+                &action,
+                &entity,
+                entity_id,
+                &detail,
+                &ts(Utc::now()),
+            )
+        })
+        .await
+    }
+
+    async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare("SELECT id, at, user_id, action, entity, entity_id, detail FROM audit_log ORDER BY id DESC LIMIT ?1")
+                .map_err(sq)?;
+            let v = st
+                .query_map([limit], |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        at: parse_ts(&r.get::<_, String>(1)?)?,
+                        user_id: r.get(2)?,
+                        action: r.get(3)?,
+                        entity: r.get(4)?,
+                        entity_id: r.get(5)?,
+                        detail: json_col(&r.get::<_, String>(6)?)?,
+                    })
+                })
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn table_counts(&self) -> Result<TableCounts> {
+        self.read(|c| {
+            TABLES
+                .iter()
+                .map(|t| {
+                    c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                        .map(|n| (t.to_string(), n))
+                        .map_err(sq)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
+        // One read transaction, so the export is a consistent snapshot.
+        let lines = self
+            .read(|c| {
+                c.execute_batch("BEGIN").map_err(sq)?;
+                let r = (|| {
+                    let mut lines = vec![];
+                    for table in TABLES {
+                        let mut st = c
+                            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
+                            .map_err(sq)?;
+                        let cols: Vec<String> =
+                            st.column_names().iter().map(|s| s.to_string()).collect();
+                        let mut rows = st.query([]).map_err(sq)?;
+                        while let Some(r) = rows.next().map_err(sq)? {
+                            let mut m = serde_json::Map::new();
+                            for (i, col) in cols.iter().enumerate() {
+                                let v: SqlValue = r.get(i).map_err(sq)?;
+                                m.insert(col.clone(), sql_to_json(col, v));
+                            }
+                            lines.push(serde_json::json!({"table": table, "row": m}).to_string());
+                        }
+                    }
+                    Ok(lines)
+                })();
+                c.execute_batch("COMMIT").map_err(sq)?;
+                r
+            })
+            .await?;
+        for l in &lines {
+            writeln!(out, "{l}").map_err(db_err)?;
+        }
+        Ok(lines.len() as u64)
+    }
+
+    async fn import_all(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<u64> {
+        let mut rows = vec![];
+        rows.extend(read_backup(input)?);
+        self.tx(move |t| {
+            let existing: i64 = t
+                .query_row(
+                    "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM customers)",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sq)?;
+            if existing > 0 {
+                return Err(StoreError::Refused(
+                    "restore needs an empty database".into(),
+                ));
+            }
+            t.execute_batch("PRAGMA defer_foreign_keys = ON")
+                .map_err(sq)?;
+            let mut n = 0;
+            for v in &rows {
+                let table = v["table"].as_str().unwrap_or_default();
+                if !TABLES.contains(&table) {
+                    return Err(StoreError::Db(format!(
+                        "unknown table in backup: {table:?}"
+                    )));
+                }
+                let Some(row) = v["row"].as_object() else {
+                    continue;
+                };
+                let cols: Vec<&String> = row.keys().collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    cols.iter()
+                        .map(|c| format!("\"{c}\""))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    (1..=cols.len())
+                        .map(|i| format!("?{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let vals: Vec<SqlValue> = cols.iter().map(|c| json_to_sql(c, &row[*c])).collect();
+                t.prepare_cached(&sql)
+                    .map_err(sq)?
+                    .execute(params_from_iter(vals.iter()))
+                    .map_err(sq)?;
+                n += 1;
+            }
+            Ok(n)
+        })
+        .await
+    }
+}
+
+fn change_report(c: &Connection, id: i64) -> Result<ChangeReport> {
+    c.query_row(
+        "SELECT id, customer_id, note, reported_on, due_on, registered_on, reported_by FROM change_reports WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(ChangeReport {
+                id: r.get(0)?,
+                customer_id: r.get(1)?,
+                note: r.get(2)?,
+                reported_on: parse_date(&r.get::<_, String>(3)?)?,
+                due_on: parse_date(&r.get::<_, String>(4)?)?,
+                registered_on: r.get::<_, Option<String>>(5)?.map(|s| parse_date(&s)).transpose()?,
+                reported_by: r.get(6)?,
+            })
+        },
+    )
+    .map_err(sq)
+}
+
+/// Backups carry SQLite's own values: integers, text, reals, nulls.
+fn sql_to_json(col: &str, v: SqlValue) -> serde_json::Value {
+    match v {
+        // JSON columns travel as JSON, so a backup restores into either backend.
+        SqlValue::Text(s) if JSON_COLUMNS.contains(&col) => {
+            serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))
+        }
+        SqlValue::Null => serde_json::Value::Null,
+        SqlValue::Integer(i) => i.into(),
+        SqlValue::Real(f) => f.into(),
+        SqlValue::Text(s) => s.into(),
+        SqlValue::Blob(b) => b
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+            .into(),
+    }
+}
+
+fn json_to_sql(col: &str, v: &serde_json::Value) -> SqlValue {
+    if JSON_COLUMNS.contains(&col) {
+        return SqlValue::Text(v.to_string());
+    }
+    match v {
+        serde_json::Value::Null => SqlValue::Null,
+        serde_json::Value::Bool(b) => SqlValue::Integer(*b as i64),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(SqlValue::Integer)
+            .unwrap_or_else(|| SqlValue::Real(n.as_f64().unwrap_or(0.0))),
+        serde_json::Value::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Text(other.to_string()),
+    }
+}

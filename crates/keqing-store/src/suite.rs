@@ -1,0 +1,733 @@
+//! The behaviour every backend must have. Each backend's test calls [`run_all`]
+//! on a fresh, empty store.
+
+use crate::*;
+use keqing_domain::contact::ContactInput;
+use keqing_domain::customer::CustomerInput;
+use keqing_domain::order::NewOrder;
+use keqing_domain::{Money, NewActivity};
+use serde_json::json;
+
+fn customer(v: serde_json::Value) -> CustomerInput {
+    CustomerInput::from_json(v.as_object().expect("object")).expect("valid customer")
+}
+
+fn contact(v: serde_json::Value) -> ContactInput {
+    ContactInput::from_json(v.as_object().expect("object")).expect("valid contact")
+}
+
+pub struct Fixture {
+    pub admin: User,
+    pub manager_a: User,
+    pub manager_b: User,
+    pub team_a: Team,
+}
+
+pub async fn fixture(s: &dyn Store) -> Fixture {
+    let team_a = s.create_team("南京一部", Some("江苏")).await.unwrap();
+    let team_b = s.create_team("杭州二部", Some("浙江")).await.unwrap();
+    let mk = |name: &str, role: Role, team: Option<i64>| NewUser {
+        username: name.into(),
+        display_name: name.into(),
+        role,
+        team_id: team,
+        region: None,
+        password_hash: "x".into(),
+    };
+    let admin = s
+        .create_user(&mk("admin", Role::Admin, None))
+        .await
+        .unwrap();
+    let manager_a = s
+        .create_user(&mk("wangfang", Role::Manager, Some(team_a.id)))
+        .await
+        .unwrap();
+    let manager_b = s
+        .create_user(&mk("lijun", Role::Manager, Some(team_b.id)))
+        .await
+        .unwrap();
+    Fixture {
+        admin,
+        manager_a,
+        manager_b,
+        team_a,
+    }
+}
+
+/// Runs every check on an empty store.
+pub async fn run_all(s: &dyn Store) {
+    let f = fixture(s).await;
+    users_and_sessions(s, &f).await;
+    customers_versions_history(s, &f).await;
+    duplicates_and_merge(s, &f).await;
+    search_and_filters(s, &f).await;
+    ownership_and_pool(s, &f).await;
+    contacts_activities_orders(s, &f).await;
+    change_deadline(s, &f).await;
+    import_is_idempotent(s, &f).await;
+    concurrent_edits(s, &f).await;
+}
+
+async fn users_and_sessions(s: &dyn Store, f: &Fixture) {
+    let (u, hash) = s.user_by_name("wangfang").await.unwrap().unwrap();
+    assert_eq!(u, f.manager_a);
+    assert_eq!(hash, "x");
+    assert!(matches!(
+        s.create_user(&NewUser {
+            username: "wangfang".into(),
+            display_name: "dup".into(),
+            role: Role::Manager,
+            team_id: None,
+            region: None,
+            password_hash: "y".into()
+        })
+        .await,
+        Err(StoreError::Refused(_))
+    ));
+    let now = Utc::now();
+    s.create_session("tok1", u.id, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    s.create_session("tok-old", u.id, now - chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.session_user("tok1", now).await.unwrap().map(|u| u.id),
+        Some(u.id)
+    );
+    assert_eq!(
+        s.session_user("tok-old", now).await.unwrap(),
+        None,
+        "an expired session gives no user"
+    );
+    assert_eq!(
+        s.session_user("tok1", now + chrono::Duration::hours(2))
+            .await
+            .unwrap(),
+        None
+    );
+    s.delete_session("tok1").await.unwrap();
+    assert_eq!(s.session_user("tok1", now).await.unwrap(), None);
+    s.create_session("tok2", u.id, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    s.set_password(u.id, "x").await.unwrap();
+    assert_eq!(
+        s.session_user("tok2", now).await.unwrap(),
+        None,
+        "a password change ends sessions"
+    );
+    assert_eq!(s.teams().await.unwrap().len(), 2);
+    assert_eq!(s.users().await.unwrap().len(), 3);
+}
+
+async fn customers_versions_history(s: &dyn Store, f: &Fixture) {
+    let input = customer(
+        json!({"name": "江苏恒远钢业有限公司", "phone": "025-86001234", "province": "江苏", "city": "南京", "class": "A", "tags": ["钢材"]}),
+    );
+    let c = s
+        .create_customer(&input, Some(f.manager_a.id), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(c.version, 1);
+    assert_eq!(c.fields, input);
+    assert_eq!(c.owner_id, Some(f.manager_a.id));
+    assert_eq!(
+        c.team_id,
+        Some(f.team_a.id),
+        "a customer takes its owner's team"
+    );
+    let got = s.customer(c.id).await.unwrap().unwrap();
+    assert_eq!(got, c);
+
+    let new = input
+        .patched(
+            json!({"city": "苏州", "industry": "钢铁"})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+    let changes = keqing_domain::history::diff(&input.to_json(), &new.to_json());
+    let c2 = s
+        .update_customer(c.id, 1, &new, &changes, &f.manager_a)
+        .await
+        .unwrap();
+    assert_eq!(c2.version, 2);
+    assert_eq!(c2.fields.city.as_deref(), Some("苏州"));
+    // A stale version changes nothing.
+    let stale = input
+        .patched(json!({"city": "无锡"}).as_object().unwrap())
+        .unwrap();
+    match s.update_customer(c.id, 1, &stale, &[], &f.manager_a).await {
+        Err(StoreError::Conflict {
+            expected: 1,
+            current: 2,
+        }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        s.customer(c.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .fields
+            .city
+            .as_deref(),
+        Some("苏州")
+    );
+
+    let h = s.history(c.id).await.unwrap();
+    let fields: Vec<_> = h.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, vec!["city", "industry"]);
+    assert_eq!(h[0].old, json!("南京"));
+    assert_eq!(h[0].new, json!("苏州"));
+    assert_eq!(h[0].user_id, Some(f.manager_a.id));
+
+    // Soft delete keeps the file and its history; restore brings it back.
+    s.delete_customer(c.id, &f.admin).await.unwrap();
+    let d = s.customer(c.id).await.unwrap().unwrap();
+    assert!(d.deleted_at.is_some());
+    assert!(matches!(
+        s.delete_customer(c.id, &f.admin).await,
+        Err(StoreError::NotFound)
+    ));
+    let r = s.restore_customer(c.id, &f.admin).await.unwrap();
+    assert!(r.deleted_at.is_none());
+    assert_eq!(s.history(c.id).await.unwrap().len(), 4);
+    assert!(s
+        .audit_log(100)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "restore" && a.entity_id == Some(c.id)));
+}
+
+async fn duplicates_and_merge(s: &dyn Store, f: &Fixture) {
+    let a = s
+        .create_customer(&customer(json!({"name": "常州 新科电子", "phone": "13912345678", "external_code": "91320400MA1ABCDE1X"})), Some(f.manager_a.id), &f.admin)
+        .await
+        .unwrap();
+    // Same normalised name + phone.
+    let same = customer(json!({"name": "常州新科电子", "phone": "139-1234-5678"}));
+    assert_eq!(s.find_duplicates(&same).await.unwrap(), vec![a.id]);
+    match s.create_customer(&same, None, &f.admin).await {
+        Err(StoreError::Duplicate(ids)) => assert_eq!(ids, vec![a.id]),
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+    // Same external code, other name.
+    let code = customer(json!({"name": "新科", "external_code": "91320400ma1abcde1x"}));
+    assert!(matches!(
+        s.create_customer(&code, None, &f.admin).await,
+        Err(StoreError::Duplicate(_))
+    ));
+
+    let b = s
+        .create_customer(
+            &customer(json!({"name": "常州新科电子(老账户)"})),
+            Some(f.manager_b.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    s.create_contact(b.id, &contact(json!({"name": "周强"})), &f.admin)
+        .await
+        .unwrap();
+    s.add_activity(
+        b.id,
+        &NewActivity::from_json(json!({"kind": "call"}).as_object().unwrap()).unwrap(),
+        &f.manager_b,
+    )
+    .await
+    .unwrap();
+    let kept = s.merge_customers(a.id, b.id, &f.admin).await.unwrap();
+    assert_eq!(kept.id, a.id);
+    assert_eq!(
+        s.contacts(a.id).await.unwrap().len(),
+        1,
+        "the merged customer's contacts move over"
+    );
+    assert_eq!(s.activities(a.id).await.unwrap().len(), 1);
+    let gone = s.customer(b.id).await.unwrap().unwrap();
+    assert_eq!(gone.merged_into, Some(a.id));
+    assert!(gone.deleted_at.is_some());
+    assert!(s
+        .history(a.id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|h| h.field == "merged"));
+}
+
+async fn search_and_filters(s: &dyn Store, f: &Fixture) {
+    let hz = s
+        .create_customer(&customer(json!({"name": "杭州西湖茶业有限公司", "phone": "0571-87654321", "province": "浙江", "class": "B", "tags": ["茶叶", "重点"], "stage": "user"})), Some(f.manager_b.id), &f.admin)
+        .await
+        .unwrap();
+    s.create_contact(
+        hz.id,
+        &contact(json!({"name": "陈静", "mobile": "13700009999"})),
+        &f.admin,
+    )
+    .await
+    .unwrap();
+    let pool = s
+        .create_customer(
+            &customer(json!({"name": "无主公司", "province": "浙江"})),
+            None,
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let list = |q: Option<NameQuery>| CustomerFilter {
+        query: q,
+        limit: 50,
+        ..Default::default()
+    };
+    let names = |p: Page<Customer>| {
+        p.items
+            .into_iter()
+            .map(|c| c.fields.name)
+            .collect::<Vec<_>>()
+    };
+
+    let r = s
+        .list_customers(&list(Some(NameQuery::Pinyin("jsgy".into()))))
+        .await
+        .unwrap();
+    assert_eq!(names(r), vec!["江苏恒远钢业有限公司"]);
+    let r = s
+        .list_customers(&list(Some(NameQuery::Pinyin("jiangsu".into()))))
+        .await
+        .unwrap();
+    assert_eq!(names(r), vec!["江苏恒远钢业有限公司"]);
+    let r = s
+        .list_customers(&list(Some(NameQuery::Text("西湖".into()))))
+        .await
+        .unwrap();
+    assert_eq!(names(r), vec!["杭州西湖茶业有限公司"]);
+    let r = s
+        .list_customers(&list(Some(NameQuery::PhoneSuffix("4321".into()))))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(r),
+        vec!["杭州西湖茶业有限公司"],
+        "company phone suffix"
+    );
+    let r = s
+        .list_customers(&list(Some(NameQuery::PhoneSuffix("9999".into()))))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(r),
+        vec!["杭州西湖茶业有限公司"],
+        "contact mobile suffix"
+    );
+    let r = s
+        .list_customers(&list(Some(NameQuery::Text("100%".into()))))
+        .await
+        .unwrap();
+    assert_eq!(r.total, 0, "LIKE wildcards in a query are literal");
+
+    let mut by_tag = list(None);
+    by_tag.tag = Some("重点".into());
+    assert_eq!(
+        names(s.list_customers(&by_tag).await.unwrap()),
+        vec!["杭州西湖茶业有限公司"]
+    );
+    by_tag.tag = Some("重".into());
+    assert_eq!(
+        s.list_customers(&by_tag).await.unwrap().total,
+        0,
+        "tags match whole"
+    );
+    let mut by = list(None);
+    by.province = Some("浙江".into());
+    by.class = Some("B".into());
+    by.stage = Some("user".into());
+    assert_eq!(s.list_customers(&by).await.unwrap().total, 1);
+
+    // Visibility: a manager sees their own customers and the pool only.
+    let mut mine = list(None);
+    mine.visibility = Visibility::OwnerOrPool(f.manager_b.id);
+    let ids: Vec<i64> = s
+        .list_customers(&mine)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert!(ids.contains(&hz.id) && ids.contains(&pool.id));
+    assert!(s
+        .list_customers(&mine)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .all(|c| c.owner_id.is_none() || c.owner_id == Some(f.manager_b.id)));
+    let mut team = list(None);
+    team.visibility = Visibility::TeamOrPool {
+        user: f.admin.id,
+        team: Some(f.team_a.id),
+    };
+    assert!(s
+        .list_customers(&team)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .all(|c| c.owner_id.is_none() || c.team_id == Some(f.team_a.id)));
+
+    // Paging.
+    let mut page = list(None);
+    page.limit = 2;
+    let p1 = s.list_customers(&page).await.unwrap();
+    page.offset = 2;
+    let p2 = s.list_customers(&page).await.unwrap();
+    assert_eq!(p1.total, p2.total);
+    assert_eq!(p1.items.len(), 2);
+    assert!(p1
+        .items
+        .iter()
+        .all(|a| p2.items.iter().all(|b| a.id != b.id)));
+}
+
+async fn ownership_and_pool(s: &dyn Store, f: &Fixture) {
+    let c1 = s
+        .create_customer(
+            &customer(json!({"name": "交接客户一"})),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let c2 = s
+        .create_customer(
+            &customer(json!({"name": "交接客户二", "class": "A"})),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let n = s
+        .transfer_customers(&[c1.id, c2.id], f.manager_b.id, "离职交接", &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let t = s.customer(c1.id).await.unwrap().unwrap();
+    assert_eq!(t.owner_id, Some(f.manager_b.id));
+    let log = s.ownership_log(c1.id).await.unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.reason.as_str()).collect::<Vec<_>>(),
+        vec!["create", "transfer"]
+    );
+    assert_eq!(log[1].from_user, Some(f.manager_a.id));
+
+    // Release: nothing is stale now; 40 days on, the default 30-day rule
+    // releases c1, while class A (60 days) keeps c2.
+    let mut rules = PoolRules::default();
+    rules.days_by_class.insert("A".into(), 60);
+    let now = Utc::now();
+    let r = s.release_stale(&rules, now, &f.admin).await.unwrap();
+    assert!(!r.contains(&c1.id));
+    let later = now + chrono::Duration::days(40);
+    s.add_activity(
+        c2.id,
+        &NewActivity::from_json(json!({"kind": "visit"}).as_object().unwrap()).unwrap(),
+        &f.manager_b,
+    )
+    .await
+    .unwrap();
+    let r = s.release_stale(&rules, later, &f.admin).await.unwrap();
+    assert!(r.contains(&c1.id));
+    assert!(!r.contains(&c2.id));
+    assert_eq!(s.customer(c1.id).await.unwrap().unwrap().owner_id, None);
+
+    // Claim with a limit.
+    let owned = s
+        .list_customers(&CustomerFilter {
+            owner_id: Some(f.manager_a.id),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .total;
+    match s.claim(c1.id, &f.manager_a, owned).await {
+        Err(StoreError::Refused(_)) => {}
+        other => panic!("the limit must refuse a claim: {other:?}"),
+    }
+    let got = s.claim(c1.id, &f.manager_a, owned + 1).await.unwrap();
+    assert_eq!(got.owner_id, Some(f.manager_a.id));
+    assert!(
+        matches!(
+            s.claim(c1.id, &f.manager_b, 1000).await,
+            Err(StoreError::Refused(_))
+        ),
+        "an owned customer cannot be claimed"
+    );
+    let reasons: Vec<String> = s
+        .ownership_log(c1.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert_eq!(reasons, vec!["create", "transfer", "release", "claim"]);
+}
+
+async fn contacts_activities_orders(s: &dyn Store, f: &Fixture) {
+    let c = s
+        .create_customer(
+            &customer(json!({"name": "订单客户"})),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let k = s.create_contact(c.id, &contact(json!({"name": "赵敏", "mobile": "13800001111", "birthday": "农历1980-08-15", "level": "决策者"})), &f.admin).await.unwrap();
+    assert_eq!(s.contact(k.id).await.unwrap().unwrap(), k);
+    let k2 = s
+        .update_contact(
+            k.id,
+            1,
+            &contact(json!({"name": "赵敏", "mobile": "13800002222"})),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(k2.version, 2);
+    assert!(matches!(
+        s.update_contact(k.id, 1, &k.fields, &f.admin).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    s.delete_contact(k.id, &f.admin).await.unwrap();
+    assert!(s.contacts(c.id).await.unwrap().is_empty());
+    assert!(s
+        .create_contact(999_999, &k.fields, &f.admin)
+        .await
+        .is_err());
+
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-01T09:30:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let a = s
+        .add_activity(c.id, &NewActivity::from_json(json!({"kind": "gift", "gift_item": "月饼", "gift_value": "188.00", "at": "2026-11-01T09:30:00Z"}).as_object().unwrap()).unwrap(), &f.manager_a)
+        .await
+        .unwrap();
+    assert_eq!(a.at, at);
+    let list = s.activities(c.id).await.unwrap();
+    assert_eq!(list, vec![a]);
+    assert_eq!(
+        s.customer(c.id).await.unwrap().unwrap().last_follow_up_at,
+        Some(at)
+    );
+
+    let o = |ext: &str, day: u32, fen: i64| NewOrder {
+        external_id: Some(ext.into()),
+        customer_id: c.id,
+        ordered_at: chrono::NaiveDate::from_ymd_opt(2026, 10, day)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap()
+            .and_utc(),
+        amount: Money(fen),
+        quantity: 1,
+        product: Some("螺纹钢".into()),
+        channel: None,
+        store: None,
+        due_date: None,
+        paid_date: None,
+    };
+    let r = s
+        .add_orders(&[o("SO-1", 1, 123_456), o("SO-2", 2, 1)])
+        .await
+        .unwrap();
+    assert_eq!((r.imported, r.existing), (2, 0));
+    let r = s
+        .add_orders(&[o("SO-1", 1, 123_456), o("SO-3", 3, 99)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.imported, r.existing),
+        (1, 1),
+        "a re-import of the same order number adds nothing"
+    );
+    let orders = s.orders(c.id).await.unwrap();
+    assert_eq!(orders.len(), 3);
+    assert_eq!(
+        orders.iter().map(|o| o.fields.amount.fen()).sum::<i64>(),
+        123_556
+    );
+    let facts: Vec<_> = s
+        .order_facts()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.customer_id == c.id)
+        .collect();
+    assert_eq!(facts.len(), 3);
+    assert!(facts.iter().any(
+        |f| f.date == chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+            && f.amount_fen == 123_456
+    ));
+    assert_eq!(
+        s.resolve_customer(None, Some("订单客户")).await.unwrap(),
+        Some(c.id)
+    );
+
+    s.set_values(&[ValueUpdate {
+        customer_id: c.id,
+        class: Some("A".into()),
+        rfm_class: Some("important_value".into()),
+        tier: None,
+        clv: Some("1234.50".into()),
+    }])
+    .await
+    .unwrap();
+    let v = s.customer(c.id).await.unwrap().unwrap();
+    assert_eq!(v.fields.class.as_deref(), Some("A"));
+    assert_eq!(v.rfm_class.as_deref(), Some("important_value"));
+    let mut by = CustomerFilter {
+        class: Some("A".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    by.query = Some(NameQuery::Text("订单".into()));
+    assert_eq!(s.list_customers(&by).await.unwrap().total, 1);
+}
+
+async fn change_deadline(s: &dyn Store, f: &Fixture) {
+    let c = s
+        .create_customer(
+            &customer(json!({"name": "地址变更客户"})),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let r = s
+        .report_change(c.id, "搬迁到新地址", day, &f.manager_a)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.due_on,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()
+    );
+    assert!(s
+        .open_changes(Some(f.manager_a.id))
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == r.id));
+    assert!(s
+        .open_changes(Some(f.manager_b.id))
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.id != r.id));
+    let done = s.register_change(r.id, day, &f.manager_a).await.unwrap();
+    assert_eq!(done.registered_on, Some(day));
+    assert!(s
+        .open_changes(None)
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.id != r.id));
+}
+
+async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
+    let rows: Vec<ImportCustomer> = (0..(IMPORT_BATCH as u64 + 5))
+        .map(|i| ImportCustomer {
+            line: i + 2,
+            customer: customer(
+                json!({"name": format!("导入客户{i}"), "phone": format!("1360000{:04}", i)}),
+            ),
+            contact: (i % 2 == 0).then(|| contact(json!({"name": format!("联系人{i}")}))),
+        })
+        .collect();
+    let before = s.table_counts().await.unwrap();
+    let r = s
+        .import_customers(&rows, Some(f.manager_a.id), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(r.imported, rows.len() as u64);
+    assert!(r.existing.is_empty());
+    let r2 = s
+        .import_customers(&rows, Some(f.manager_a.id), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(r2.imported, 0, "a re-run creates nothing new");
+    assert_eq!(r2.existing.len(), rows.len());
+    assert_eq!(r2.existing[0], 2);
+    let after = s.table_counts().await.unwrap();
+    let count = |c: &TableCounts, t: &str| c.iter().find(|(n, _)| n == t).map(|x| x.1).unwrap();
+    assert_eq!(
+        count(&after, "customers") - count(&before, "customers"),
+        rows.len() as i64
+    );
+    assert_eq!(
+        count(&after, "contacts") - count(&before, "contacts"),
+        rows.len().div_ceil(2) as i64
+    );
+}
+
+async fn concurrent_edits(s: &dyn Store, f: &Fixture) {
+    let c = s
+        .create_customer(
+            &customer(json!({"name": "并发客户"})),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let a = c
+        .fields
+        .patched(json!({"city": "甲"}).as_object().unwrap())
+        .unwrap();
+    let b = c
+        .fields
+        .patched(json!({"city": "乙"}).as_object().unwrap())
+        .unwrap();
+    let (ra, rb) = tokio::join!(
+        s.update_customer(c.id, c.version, &a, &[], &f.manager_a),
+        s.update_customer(c.id, c.version, &b, &[], &f.admin)
+    );
+    let ok = [ra.is_ok(), rb.is_ok()].iter().filter(|x| **x).count();
+    assert_eq!(ok, 1, "exactly one of two concurrent edits wins");
+    assert!(matches!(
+        ra.err().or(rb.err()),
+        Some(StoreError::Conflict { .. })
+    ));
+    assert_eq!(s.customer(c.id).await.unwrap().unwrap().version, 2);
+}
+
+/// Backs `from` up and restores into the empty `to`; both must be equal.
+pub async fn backup_round_trip(from: &dyn Store, to: &dyn Store) {
+    let mut buf = vec![];
+    let n = from.export_all(&mut buf).await.unwrap();
+    assert!(n > 0);
+    let m = to
+        .import_all(&mut std::io::Cursor::new(buf.clone()))
+        .await
+        .unwrap();
+    assert_eq!(n, m);
+    assert_eq!(
+        from.table_counts().await.unwrap(),
+        to.table_counts().await.unwrap()
+    );
+    let mut again = vec![];
+    to.export_all(&mut again).await.unwrap();
+    assert_eq!(
+        String::from_utf8(buf).unwrap(),
+        String::from_utf8(again).unwrap(),
+        "a restore equals its original row for row"
+    );
+    let mut one = std::io::Cursor::new(b"{}\n".to_vec());
+    assert!(
+        to.import_all(&mut one).await.is_err(),
+        "restore refuses a database that is not empty"
+    );
+}

@@ -1,0 +1,35 @@
+//! The shared store suite on SQLite (a temporary file, as in production).
+
+use keqing_store::{suite, SqliteStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_passes_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keqing.db");
+    let s = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    suite::run_all(&s).await;
+    let copy = SqliteStore::open(dir.path().join("restored.db").to_str().unwrap())
+        .await
+        .unwrap();
+    suite::backup_round_trip(&s, &copy).await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_passes_the_suite() {
+    let s = SqliteStore::open(":memory:").await.unwrap();
+    suite::run_all(&s).await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_the_data_and_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.db");
+    let p = path.to_str().unwrap();
+    {
+        let s = SqliteStore::open(p).await.unwrap();
+        suite::fixture(&s).await;
+    }
+    let s = SqliteStore::open(p).await.unwrap();
+    use keqing_store::Store;
+    assert_eq!(s.users().await.unwrap().len(), 3);
+}
