@@ -147,9 +147,13 @@ impl Grants {
         row: RowOwner<'_>,
     ) -> bool {
         user.active
-            && self
-                .scope(user.role, resource, action)
-                .is_some_and(|s| s.covers(user, row))
+            && self.scope(user.role, resource, action).is_some_and(|s| {
+                // Anyone may look at the pool; changing a pool customer takes
+                // a claim first, unless one's scope is wider than one's own.
+                let pool_change =
+                    row.owner_id.is_none() && action != Action::Read && s == Scope::Own;
+                s.covers(user, row) && !pool_change
+            })
     }
 }
 
@@ -192,6 +196,10 @@ mod tests {
         assert!(!g.allows(&m, Resource::Customer, Action::Read, colleague));
         assert!(g.allows(&m, Resource::Customer, Action::Read, pool));
         assert!(!g.allows(&m, Resource::Customer, Action::Delete, own));
+        assert!(
+            !g.allows(&m, Resource::Customer, Action::Update, pool),
+            "claim before you edit"
+        );
     }
 
     #[test]

@@ -25,6 +25,16 @@ const TWO_DIGIT_AREAS: [&str; 9] = [
 
 impl Phone {
     pub fn parse(input: &str) -> Result<Phone, PhoneError> {
+        // The stored form of a landline with an extension, `0755-86013388-123`:
+        // a third dash-separated group after a valid landline is the extension.
+        let t = input.trim();
+        if t.starts_with('0') && t.matches('-').count() == 2 {
+            if let Some((main, ext)) = t.rsplit_once('-') {
+                if let Ok(p) = Phone::parse(&format!("{main}转{ext}")) {
+                    return Ok(p);
+                }
+            }
+        }
         let bad = || PhoneError::Invalid(input.to_string());
         let mut s = input.trim();
         let (main, ext) = match s.find(['转', '#', 'x', 'X']) {

@@ -1,1 +1,122 @@
-//! placeholder
+//! keqing's HTTP server: the JSON API under `/api/v1` and `/healthz`.
+//!
+//! Handlers translate HTTP into calls on the domain and the store and back,
+//! nothing more. Every row a handler touches is checked against the caller's
+//! permissions here, on the server (SPEC §9).
+
+pub mod auth;
+mod customers;
+pub mod error;
+mod openapi;
+mod people;
+
+use axum::routing::{get, patch, post};
+use axum::Router;
+use keqing_domain::access::Grants;
+use keqing_domain::archive::PoolRules;
+use keqing_store::Store;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub session_ttl: chrono::Duration,
+    pub secure_cookies: bool,
+    pub pool: PoolRules,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            session_ttl: chrono::Duration::hours(12),
+            secure_cookies: false,
+            pool: PoolRules::default(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub grants: Arc<Grants>,
+    pub limiter: Arc<auth::LoginLimiter>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        AppState {
+            store,
+            grants: Arc::new(Grants::default()),
+            limiter: Arc::new(auth::LoginLimiter::default()),
+            config: Arc::new(config),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/customers", get(customers::list).post(customers::create))
+        .route("/customers/transfer", post(customers::transfer))
+        .route(
+            "/customers/{id}",
+            get(customers::get_one)
+                .patch(customers::update)
+                .delete(customers::delete),
+        )
+        .route("/customers/{id}/restore", post(customers::restore))
+        .route("/customers/{id}/history", get(customers::history))
+        .route("/customers/{id}/ownership", get(customers::ownership))
+        .route(
+            "/customers/{id}/contacts",
+            get(customers::contacts).post(customers::create_contact),
+        )
+        .route(
+            "/customers/{id}/activities",
+            get(customers::activities).post(customers::add_activity),
+        )
+        .route("/customers/{id}/orders", get(customers::orders))
+        .route("/customers/{id}/claim", post(customers::claim))
+        .route("/customers/{id}/merge", post(customers::merge))
+        .route("/customers/{id}/completeness", get(customers::completeness))
+        .route("/customers/{id}/changes", post(customers::report_change))
+        .route(
+            "/contacts/{id}",
+            patch(customers::update_contact).delete(customers::delete_contact),
+        )
+        .route("/changes", get(customers::open_changes))
+        .route("/changes/{id}/register", post(customers::register_change))
+        .route("/pool", get(customers::pool))
+        .route("/pool/release", post(customers::release))
+        .route("/work/incomplete", get(customers::incomplete))
+        .route("/users", get(people::users).post(people::create_user))
+        .route("/teams", get(people::teams).post(people::create_team))
+        .route("/audit", get(people::audit))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async { error::ApiError::not_found("endpoint") });
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api)
+        .with_state(state)
+}
+
+async fn healthz(
+    axum::extract::State(st): axum::extract::State<AppState>,
+) -> Result<axum::Json<serde_json::Value>, error::ApiError> {
+    st.store.table_counts().await?;
+    Ok(axum::Json(
+        serde_json::json!({"status": "ok", "backend": st.store.backend()}),
+    ))
+}
+
+/// Serves until the listener fails or the process is told to stop.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,1 +1,74 @@
-fn main() {}
+//! `keqing`: the one binary. It wires the libraries together and reports
+//! errors with context; the work itself lives in the crates.
+
+mod admin;
+mod demo;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "keqing",
+    version,
+    about = "客情 keqing — customer archive, value analysis and relationship care"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const DEFAULT_DB: &str = "sqlite://keqing.db";
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web workbench and the JSON API.
+    Serve {
+        /// sqlite://PATH (the default, embedded) or postgres://…
+        #[arg(long, default_value = DEFAULT_DB, env = "KEQING_DB")]
+        db: String,
+        #[arg(long, default_value = "127.0.0.1:8080", env = "KEQING_ADDR")]
+        addr: String,
+        /// Fill an empty database with a realistic demo company.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: admin::UserCommand,
+    },
+    /// Write every table to a backup file (JSON lines), consistently, while the server runs.
+    Backup {
+        #[arg(long, default_value = DEFAULT_DB, env = "KEQING_DB")]
+        db: String,
+        /// The backup file to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty database and verify it row for row.
+    Restore {
+        /// The backup file to read.
+        file: std::path::PathBuf,
+        #[arg(long, default_value = DEFAULT_DB, env = "KEQING_DB")]
+        db: String,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve { db, addr, demo } => admin::serve(&db, &addr, demo).await,
+        Command::User { command } => admin::user(command).await,
+        Command::Backup { db, out } => admin::backup(&db, &out).await,
+        Command::Restore { file, db } => admin::restore(&file, &db).await,
+    }
+}

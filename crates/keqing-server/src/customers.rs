@@ -1,0 +1,706 @@
+//! Customer archive endpoints (SPEC §1, §2).
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, JsonObject};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use keqing_domain::access::{Action, Resource, RowOwner, Scope};
+use keqing_domain::archive;
+use keqing_domain::customer::{Customer, CustomerInput};
+use keqing_domain::search::{classify, Query as Typed};
+use keqing_domain::{ContactInput, NewActivity, User};
+use keqing_store::{CustomerFilter, CustomerSort, NameQuery, Page, Visibility};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub(crate) fn row(c: &Customer) -> RowOwner<'_> {
+    RowOwner {
+        owner_id: c.owner_id,
+        team_id: c.team_id,
+        region: c.fields.province.as_deref(),
+    }
+}
+
+/// Loads a customer the caller may act on, or answers 404 / 403.
+pub(crate) async fn authorized(
+    st: &AppState,
+    user: &User,
+    id: i64,
+    resource: Resource,
+    action: Action,
+) -> Result<Customer, ApiError> {
+    let c = st
+        .store
+        .customer(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer"))?;
+    let deleted_ok = action == Action::Read
+        && st
+            .grants
+            .scope(user.role, Resource::Customer, Action::Delete)
+            == Some(Scope::All);
+    if c.deleted_at.is_some() && !deleted_ok {
+        return Err(ApiError::not_found("customer"));
+    }
+    if !st.grants.allows(user, resource, action, row(&c)) {
+        return Err(ApiError::forbidden(&format!(
+            "{} this {}",
+            action.as_str(),
+            resource.as_str()
+        )));
+    }
+    Ok(c)
+}
+
+pub(crate) fn visibility(
+    st: &AppState,
+    user: &User,
+    resource: Resource,
+) -> Result<Visibility, ApiError> {
+    match st.grants.scope(user.role, resource, Action::Read) {
+        None => Err(ApiError::forbidden(&format!("read {}s", resource.as_str()))),
+        Some(Scope::All) => Ok(Visibility::All),
+        Some(Scope::Own) => Ok(Visibility::OwnerOrPool(user.id)),
+        Some(Scope::Team) => Ok(Visibility::TeamOrPool {
+            user: user.id,
+            team: user.team_id,
+        }),
+        Some(Scope::Region) => Ok(Visibility::RegionOrPool {
+            user: user.id,
+            region: user.region.clone(),
+        }),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    q: Option<String>,
+    owner: Option<i64>,
+    tag: Option<String>,
+    region: Option<String>,
+    class: Option<String>,
+    tier: Option<String>,
+    stage: Option<String>,
+    pool: Option<bool>,
+    deleted: Option<bool>,
+    sort: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let mut f = CustomerFilter {
+        visibility: visibility(&st, &u, Resource::Customer)?,
+        ..Default::default()
+    };
+    f.query = p.q.as_deref().and_then(classify).map(|q| match q {
+        Typed::PhoneDigits(d) => NameQuery::PhoneSuffix(d),
+        Typed::Pinyin(s) => NameQuery::Pinyin(s),
+        Typed::Text(s) => NameQuery::Text(s),
+    });
+    f.owner_id = p.owner;
+    f.tag = p.tag;
+    f.province = p.region;
+    f.class = p.class.map(|c| c.to_ascii_uppercase());
+    f.tier = p.tier;
+    f.stage = p.stage;
+    f.in_pool = p.pool.unwrap_or(false);
+    if p.deleted.unwrap_or(false) {
+        // Only administrators see (and restore) deleted files.
+        if st.grants.scope(u.role, Resource::Customer, Action::Delete) != Some(Scope::All) {
+            return Err(ApiError::forbidden("list deleted customers"));
+        }
+        f.deleted_only = true;
+    }
+    f.sort = match p.sort.as_deref() {
+        None | Some("id") => CustomerSort::IdAsc,
+        Some("name") => CustomerSort::NameAsc,
+        Some("updated") => CustomerSort::UpdatedDesc,
+        Some("follow_up") => CustomerSort::LastFollowUpAsc,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "sort",
+                format!("unknown sort {other:?}; use id, name, updated or follow_up"),
+            ))
+        }
+    };
+    let per_page = p.per_page.unwrap_or(20);
+    if !(1..=200).contains(&per_page) {
+        return Err(ApiError::invalid(
+            "per_page",
+            "per_page must be between 1 and 200",
+        ));
+    }
+    let page = p.page.unwrap_or(1).max(1);
+    f.limit = per_page;
+    f.offset = (page - 1) * per_page;
+    let r = st.store.list_customers(&f).await?;
+    Ok(Json(page_json(r, page, per_page)))
+}
+
+fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> Value {
+    json!({"items": r.items, "total": r.total, "page": page, "per_page": per_page})
+}
+
+pub async fn pool(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    visibility(&st, &u, Resource::Customer)?;
+    let per_page = p.per_page.unwrap_or(20).clamp(1, 200);
+    let page = p.page.unwrap_or(1).max(1);
+    let f = CustomerFilter {
+        in_pool: true,
+        limit: per_page,
+        offset: (page - 1) * per_page,
+        ..Default::default()
+    };
+    Ok(Json(page_json(
+        st.store.list_customers(&f).await?,
+        page,
+        per_page,
+    )))
+}
+
+pub async fn get_one(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Customer>, ApiError> {
+    Ok(Json(
+        authorized(&st, &u, id, Resource::Customer, Action::Read).await?,
+    ))
+}
+
+/// Who a new customer belongs to: the caller, or a colleague in the caller's scope.
+async fn new_owner(
+    st: &AppState,
+    u: &User,
+    requested: Option<&Value>,
+) -> Result<Option<i64>, ApiError> {
+    let scope = st
+        .grants
+        .scope(u.role, Resource::Customer, Action::Create)
+        .ok_or_else(|| ApiError::forbidden("create customers"))?;
+    let owner =
+        match requested {
+            None => return Ok(Some(u.id)),
+            Some(Value::Null) => None,
+            Some(v) => Some(v.as_i64().ok_or_else(|| {
+                ApiError::invalid("owner_id", "owner_id must be a user id or null")
+            })?),
+        };
+    let target = match owner {
+        Some(o) if o == u.id => return Ok(Some(o)),
+        Some(o) => Some(
+            st.store
+                .user(o)
+                .await?
+                .ok_or_else(|| ApiError::invalid("owner_id", format!("no user {o}")))?,
+        ),
+        None => None,
+    };
+    let allowed = match (scope, &target) {
+        (Scope::All, _) => true,
+        (Scope::Team, Some(t)) => t.team_id.is_some() && t.team_id == u.team_id,
+        (Scope::Team, None) => true,
+        (Scope::Region, Some(t)) => t.region.is_some() && t.region == u.region,
+        (Scope::Region, None) => true,
+        (Scope::Own, _) => false,
+    };
+    if !allowed {
+        return Err(ApiError::forbidden("give customers to that owner"));
+    }
+    Ok(owner)
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    JsonObject(mut body): JsonObject,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let owner_req = body.remove("owner_id");
+    let contacts = body.remove("contacts");
+    let owner = new_owner(&st, &u, owner_req.as_ref()).await?;
+    let input = CustomerInput::from_json(&body)?;
+    let contacts: Vec<ContactInput> = match contacts {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(items)) => {
+            let mut out = vec![];
+            for (i, it) in items.iter().enumerate() {
+                let obj = it.as_object().ok_or_else(|| {
+                    ApiError::invalid(&format!("contacts[{i}]"), "a contact must be an object")
+                })?;
+                out.push(ContactInput::from_json(obj).map_err(|mut e| {
+                    for fe in &mut e.errors {
+                        fe.field = format!("contacts[{i}].{}", fe.field);
+                    }
+                    e
+                })?);
+            }
+            out
+        }
+        Some(_) => return Err(ApiError::invalid("contacts", "contacts must be a list")),
+    };
+    let c = st.store.create_customer(&input, owner, &u).await?;
+    let mut made = vec![];
+    for k in &contacts {
+        made.push(st.store.create_contact(c.id, k, &u).await?);
+    }
+    let mut v = serde_json::to_value(&c).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    v["contacts"] = json!(made);
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    JsonObject(mut body): JsonObject,
+) -> Result<Json<Customer>, ApiError> {
+    let version = match body.remove("version") {
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+        Some(_) => return Err(ApiError::invalid("version", "version must be the integer version you read")),
+        None => {
+            return Err(ApiError::new(StatusCode::PRECONDITION_REQUIRED, "version_required", "send the customer's `version` you read, so a stale edit is refused instead of overwriting"))
+        }
+    };
+    let c = authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
+    let new = c.fields.patched(&body)?;
+    if c.version != version {
+        return Err(keqing_store::StoreError::Conflict {
+            expected: version,
+            current: c.version,
+        }
+        .into());
+    }
+    let changes = keqing_domain::history::diff(&c.fields.to_json(), &new.to_json());
+    if changes.is_empty() {
+        return Ok(Json(c));
+    }
+    Ok(Json(
+        st.store
+            .update_customer(id, version, &new, &changes, &u)
+            .await?,
+    ))
+}
+
+pub async fn delete(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    authorized(&st, &u, id, Resource::Customer, Action::Delete).await?;
+    st.store.delete_customer(id, &u).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn restore(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Customer>, ApiError> {
+    // Restoring is an administrator's act (SPEC §1).
+    if st.grants.scope(u.role, Resource::Customer, Action::Delete) != Some(Scope::All) {
+        return Err(ApiError::forbidden("restore deleted customers"));
+    }
+    st.store
+        .customer(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer"))?;
+    Ok(Json(st.store.restore_customer(id, &u).await?))
+}
+
+pub async fn history(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
+    Ok(Json(json!({"items": st.store.history(id).await?})))
+}
+
+pub async fn ownership(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
+    Ok(Json(json!({"items": st.store.ownership_log(id).await?})))
+}
+
+pub async fn contacts(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    authorized(&st, &u, id, Resource::Contact, Action::Read).await?;
+    Ok(Json(json!({"items": st.store.contacts(id).await?})))
+}
+
+pub async fn create_contact(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorized(&st, &u, id, Resource::Contact, Action::Create).await?;
+    let input = ContactInput::from_json(&body)?;
+    let c = st.store.create_contact(id, &input, &u).await?;
+    Ok((StatusCode::CREATED, Json(json!(c))))
+}
+
+async fn contact_customer(
+    st: &AppState,
+    u: &User,
+    contact_id: i64,
+    action: Action,
+) -> Result<keqing_domain::Contact, ApiError> {
+    let k = st
+        .store
+        .contact(contact_id)
+        .await?
+        .filter(|k| k.deleted_at.is_none())
+        .ok_or_else(|| ApiError::not_found("contact"))?;
+    authorized(st, u, k.customer_id, Resource::Contact, action).await?;
+    Ok(k)
+}
+
+pub async fn update_contact(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    JsonObject(mut body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let version = body
+        .remove("version")
+        .and_then(|v| v.as_i64())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "version_required",
+                "send the contact's `version` you read",
+            )
+        })?;
+    let k = contact_customer(&st, &u, id, Action::Update).await?;
+    let mut m = k.fields.to_json();
+    for (key, v) in body {
+        m.insert(key, v);
+    }
+    let input = ContactInput::from_json(&m)?;
+    Ok(Json(json!(
+        st.store.update_contact(id, version, &input, &u).await?
+    )))
+}
+
+pub async fn delete_contact(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    contact_customer(&st, &u, id, Action::Delete).await?;
+    st.store.delete_contact(id, &u).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn activities(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    authorized(&st, &u, id, Resource::Activity, Action::Read).await?;
+    Ok(Json(json!({"items": st.store.activities(id).await?})))
+}
+
+pub async fn add_activity(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorized(&st, &u, id, Resource::Activity, Action::Create).await?;
+    let a = NewActivity::from_json(&body)?;
+    if let Some(cid) = a.contact_id {
+        let k = st.store.contact(cid).await?;
+        if k.is_none_or(|k| k.customer_id != id || k.deleted_at.is_some()) {
+            return Err(ApiError::invalid(
+                "contact_id",
+                format!("contact {cid} is not a contact of customer {id}"),
+            ));
+        }
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(st.store.add_activity(id, &a, &u).await?)),
+    ))
+}
+
+pub async fn orders(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    authorized(&st, &u, id, Resource::Order, Action::Read).await?;
+    Ok(Json(json!({"items": st.store.orders(id).await?})))
+}
+
+pub async fn claim(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Customer>, ApiError> {
+    if st
+        .grants
+        .scope(u.role, Resource::Customer, Action::Update)
+        .is_none()
+    {
+        return Err(ApiError::forbidden("claim customers"));
+    }
+    authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
+    Ok(Json(
+        st.store.claim(id, &u, st.config.pool.max_owned).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct TransferBody {
+    ids: Vec<i64>,
+    to_user: i64,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+pub async fn transfer(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    body: Result<Json<TransferBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) = body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "send {{\"ids\": [...], \"to_user\": id, \"reason\"}}: {e}"
+        ))
+    })?;
+    let scope = st
+        .grants
+        .scope(u.role, Resource::Customer, Action::Update)
+        .ok_or_else(|| ApiError::forbidden("hand customers over"))?;
+    if scope == Scope::Own {
+        return Err(ApiError::forbidden(
+            "hand customers over (a supervisor does this)",
+        ));
+    }
+    if b.ids.is_empty() {
+        return Err(ApiError::invalid("ids", "name at least one customer"));
+    }
+    let target = st
+        .store
+        .user(b.to_user)
+        .await?
+        .filter(|t| t.active)
+        .ok_or_else(|| ApiError::invalid("to_user", format!("no active user {}", b.to_user)))?;
+    let target_row = RowOwner {
+        owner_id: Some(target.id),
+        team_id: target.team_id,
+        region: target.region.as_deref(),
+    };
+    if !scope.covers(&u, target_row) {
+        return Err(ApiError::forbidden(
+            "hand customers to someone outside your scope",
+        ));
+    }
+    for id in &b.ids {
+        authorized(&st, &u, *id, Resource::Customer, Action::Update).await?;
+    }
+    let n = st
+        .store
+        .transfer_customers(&b.ids, target.id, b.reason.as_deref().unwrap_or(""), &u)
+        .await?;
+    Ok(Json(json!({"transferred": n})))
+}
+
+#[derive(Deserialize)]
+pub struct MergeBody {
+    other_id: i64,
+}
+
+pub async fn merge(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    Json(b): Json<MergeBody>,
+) -> Result<Json<Customer>, ApiError> {
+    authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
+    authorized(&st, &u, b.other_id, Resource::Customer, Action::Delete).await?;
+    Ok(Json(st.store.merge_customers(id, b.other_id, &u).await?))
+}
+
+pub async fn completeness(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let c = authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
+    let contacts = st.store.contacts(id).await?;
+    let missing = archive::missing_fields(&c, &contacts);
+    Ok(Json(json!({
+        "required": archive::needs_complete_file(&c),
+        "complete": missing.is_empty(),
+        "missing": missing.iter().map(|m| json!({"field": m, "label_zh": m.label_zh()})).collect::<Vec<_>>(),
+    })))
+}
+
+/// Key customers whose files lack what 000 requires: a work item for their owner.
+pub async fn incomplete(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    let vis = visibility(&st, &u, Resource::Customer)?;
+    let mut items = vec![];
+    for filter in [CustomerFilter {
+        visibility: vis.clone(),
+        class: Some("A".into()),
+        limit: 1000,
+        ..Default::default()
+    }] {
+        let mut f = filter;
+        loop {
+            let page = st.store.list_customers(&f).await?;
+            let n = page.items.len() as i64;
+            for c in page.items {
+                if c.owner_id.is_none() {
+                    continue;
+                }
+                let contacts = st.store.contacts(c.id).await?;
+                let missing = archive::missing_fields(&c, &contacts);
+                if !missing.is_empty() {
+                    items.push(json!({"customer_id": c.id, "name": c.fields.name, "owner_id": c.owner_id, "missing": missing}));
+                }
+            }
+            if n < f.limit {
+                break;
+            }
+            f.offset += n;
+        }
+    }
+    Ok(Json(json!({"items": items, "total": items.len()})))
+}
+
+#[derive(Deserialize)]
+pub struct ChangeBody {
+    note: String,
+    reported_on: Option<NaiveDate>,
+}
+
+pub async fn report_change(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    Json(b): Json<ChangeBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
+    if b.note.trim().is_empty() {
+        return Err(ApiError::invalid("note", "say what changed"));
+    }
+    let on = b.reported_on.unwrap_or_else(|| Utc::now().date_naive());
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(
+            st.store.report_change(id, b.note.trim(), on, &u).await?
+        )),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct RegisterBody {
+    on: Option<NaiveDate>,
+}
+
+pub async fn register_change(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    body: Option<Json<RegisterBody>>,
+) -> Result<Json<Value>, ApiError> {
+    let open = st.store.open_changes(None).await?;
+    let report = open
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::not_found("open change report"))?;
+    authorized(
+        &st,
+        &u,
+        report.customer_id,
+        Resource::Customer,
+        Action::Update,
+    )
+    .await?;
+    let on = body
+        .and_then(|b| b.0.on)
+        .unwrap_or_else(|| Utc::now().date_naive());
+    Ok(Json(json!(st.store.register_change(id, on, &u).await?)))
+}
+
+#[derive(Deserialize)]
+pub struct ChangesParams {
+    overdue: Option<bool>,
+}
+
+/// Open change reports the caller may see; `overdue=true` keeps those past 15 days.
+pub async fn open_changes(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<ChangesParams>,
+) -> Result<Json<Value>, ApiError> {
+    let vis = visibility(&st, &u, Resource::Customer)?;
+    let owner = match vis {
+        Visibility::OwnerOrPool(id) => Some(id),
+        _ => None,
+    };
+    let today = Utc::now().date_naive();
+    let mut items = vec![];
+    for r in st.store.open_changes(owner).await? {
+        let overdue = archive::change_overdue(r.reported_on, r.registered_on, today);
+        if p.overdue.unwrap_or(false) && !overdue {
+            continue;
+        }
+        if owner.is_none() {
+            let Some(c) = st.store.customer(r.customer_id).await? else {
+                continue;
+            };
+            if !st
+                .grants
+                .allows(&u, Resource::Customer, Action::Read, row(&c))
+            {
+                continue;
+            }
+        }
+        let mut v = json!(r);
+        v["overdue"] = json!(overdue);
+        items.push(v);
+    }
+    Ok(Json(json!({"items": items, "total": items.len()})))
+}
+
+/// Releases stale customers to the pool now (the server also does it daily).
+pub async fn release(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    match st.grants.scope(u.role, Resource::Customer, Action::Update) {
+        Some(Scope::All) => {}
+        _ => return Err(ApiError::forbidden("release customers to the pool")),
+    }
+    let ids = st
+        .store
+        .release_stale(&st.config.pool, Utc::now(), &u)
+        .await?;
+    Ok(Json(json!({"released": ids})))
+}

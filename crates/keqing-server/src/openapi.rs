@@ -1,0 +1,192 @@
+//! The OpenAPI description the server serves at `/api/v1/openapi.json`.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+/// Every documented operation: method, path, summary, and whether it needs a login.
+/// The test `every_route_is_documented` keeps this list and the router in step.
+pub const OPERATIONS: &[(&str, &str, &str)] = &[
+    (
+        "post",
+        "/auth/login",
+        "Log in with {username, password}; returns a bearer token (and sets the session cookie)",
+    ),
+    ("post", "/auth/logout", "End this session"),
+    ("get", "/auth/me", "The logged-in user"),
+    (
+        "get",
+        "/customers",
+        "List and search customers (q: name, pinyin, initials or phone suffix; filters; paging)",
+    ),
+    (
+        "post",
+        "/customers",
+        "Create a customer (refuses duplicates with 409 duplicate)",
+    ),
+    (
+        "post",
+        "/customers/transfer",
+        "Hand customers over to another manager, with their history",
+    ),
+    ("get", "/customers/{id}", "One customer"),
+    (
+        "patch",
+        "/customers/{id}",
+        "Change fields (JSON merge patch); must send the version read, stale gives 409",
+    ),
+    ("delete", "/customers/{id}", "Soft-delete a customer"),
+    (
+        "post",
+        "/customers/{id}/restore",
+        "Restore a deleted customer (administrators)",
+    ),
+    (
+        "get",
+        "/customers/{id}/history",
+        "Field-level change history",
+    ),
+    (
+        "get",
+        "/customers/{id}/ownership",
+        "Ownership log: create, transfer, release, claim",
+    ),
+    ("get", "/customers/{id}/contacts", "Contacts of a customer"),
+    ("post", "/customers/{id}/contacts", "Create a contact"),
+    ("get", "/customers/{id}/activities", "Activity timeline"),
+    (
+        "post",
+        "/customers/{id}/activities",
+        "Log an activity (visit, call, SMS, gift, help, feedback…)",
+    ),
+    ("get", "/customers/{id}/orders", "Orders of a customer"),
+    (
+        "post",
+        "/customers/{id}/claim",
+        "Claim a customer from the public pool",
+    ),
+    (
+        "post",
+        "/customers/{id}/merge",
+        "Merge another customer into this one; both histories are kept",
+    ),
+    (
+        "get",
+        "/customers/{id}/completeness",
+        "What an A-class file lacks (000)",
+    ),
+    (
+        "post",
+        "/customers/{id}/changes",
+        "Report a change of customer data (must be registered within 15 days)",
+    ),
+    (
+        "patch",
+        "/contacts/{id}",
+        "Change a contact; must send the version read",
+    ),
+    ("delete", "/contacts/{id}", "Delete a contact"),
+    (
+        "get",
+        "/changes",
+        "Open change reports (overdue=true for those past 15 days)",
+    ),
+    (
+        "post",
+        "/changes/{id}/register",
+        "Mark a reported change as registered in the file",
+    ),
+    ("get", "/pool", "Customers in the public pool"),
+    (
+        "post",
+        "/pool/release",
+        "Release customers without follow-up to the pool now",
+    ),
+    (
+        "get",
+        "/work/incomplete",
+        "Key customers whose files are incomplete",
+    ),
+    ("get", "/users", "Users in the caller's scope"),
+    ("post", "/users", "Create a user (administrators)"),
+    ("get", "/teams", "Teams"),
+    ("post", "/teams", "Create a team (administrators)"),
+    ("get", "/audit", "Audit log"),
+    ("get", "/openapi.json", "This document"),
+];
+
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["code", "message", "details"],
+        "properties": {
+            "code": {"type": "string", "description": "machine-readable: unauthorized, forbidden, not_found, invalid, version_conflict, duplicate, rate_limited, …"},
+            "message": {"type": "string"},
+            "details": {"description": "fields in error, duplicate ids, current version…"}
+        }
+    })
+}
+
+pub fn build() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary) in OPERATIONS {
+        let mut op = json!({
+            "summary": summary,
+            "responses": {
+                "200": {"description": "OK"},
+                "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        });
+        let mut params = vec![];
+        if path.contains("{id}") {
+            params.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}));
+        }
+        if *path == "/customers" && *method == "get" {
+            for (n, d) in [
+                (
+                    "q",
+                    "name part, pinyin, pinyin initials (in order) or the last digits of a phone",
+                ),
+                ("owner", "owner user id"),
+                ("tag", "a whole tag"),
+                ("region", "province"),
+                ("class", "A, B, C or D"),
+                ("tier", "tier name"),
+                ("stage", "lifecycle stage id"),
+                ("pool", "true: only the public pool"),
+                ("deleted", "true: only deleted customers (administrators)"),
+                ("sort", "id, name, updated or follow_up"),
+                ("page", "1-based page"),
+                ("per_page", "1–200, default 20"),
+            ] {
+                params.push(json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}}));
+            }
+        }
+        if !params.is_empty() {
+            op["parameters"] = json!(params);
+        }
+        if *path != "/auth/login" && *path != "/openapi.json" {
+            op["security"] = json!([{"bearer": []}, {"cookie": []}]);
+        }
+        let entry = paths
+            .entry(format!("/api/v1{path}"))
+            .or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "keqing (客情) API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Customer archive, value analysis and relationship care. Errors are {code, message, details}. Money is a decimal string in yuan."},
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": error_schema()},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "keqing_session"}
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(build())
+}

@@ -1,0 +1,156 @@
+//! Users, teams and the audit log (SPEC §9).
+
+use crate::auth::{check_password_strength, hash_password, CurrentUser};
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use keqing_domain::access::{Action, Resource, RowOwner, Scope};
+use keqing_domain::user::valid_username;
+use keqing_domain::Role;
+use keqing_store::NewUser;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub async fn users(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    let scope = st
+        .grants
+        .scope(u.role, Resource::User, Action::Read)
+        .ok_or_else(|| ApiError::forbidden("list users"))?;
+    let all = st.store.users().await?;
+    let items: Vec<_> = all
+        .into_iter()
+        .filter(|x| {
+            scope.covers(
+                &u,
+                RowOwner {
+                    owner_id: Some(x.id),
+                    team_id: x.team_id,
+                    region: x.region.as_deref(),
+                },
+            )
+        })
+        .collect();
+    Ok(Json(json!({"items": items, "total": items.len()})))
+}
+
+#[derive(Deserialize)]
+pub struct NewUserBody {
+    username: String,
+    display_name: Option<String>,
+    role: String,
+    team_id: Option<i64>,
+    region: Option<String>,
+    password: String,
+}
+
+pub async fn create_user(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Json(b): Json<NewUserBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if st.grants.scope(u.role, Resource::User, Action::Create) != Some(Scope::All) {
+        return Err(ApiError::forbidden("create users"));
+    }
+    if !valid_username(&b.username) {
+        return Err(ApiError::invalid(
+            "username",
+            "2–32 letters, digits, '_', '.' or '-'",
+        ));
+    }
+    let role = Role::parse(&b.role).map_err(|e| ApiError::invalid("role", e.to_string()))?;
+    check_password_strength(&b.password).map_err(|e| ApiError::invalid("password", e))?;
+    if let Some(t) = b.team_id {
+        if !st.store.teams().await?.iter().any(|x| x.id == t) {
+            return Err(ApiError::invalid("team_id", format!("no team {t}")));
+        }
+    }
+    let password = b.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .map_err(ApiError::bad_request)?;
+    let user = st
+        .store
+        .create_user(&NewUser {
+            display_name: b.display_name.unwrap_or_else(|| b.username.clone()),
+            username: b.username,
+            role,
+            team_id: b.team_id,
+            region: b.region,
+            password_hash: hash,
+        })
+        .await?;
+    st.store
+        .audit(
+            Some(u.id),
+            "create",
+            "user",
+            Some(user.id),
+            json!({"username": user.username, "role": user.role}),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(user))))
+}
+
+pub async fn teams(
+    State(st): State<AppState>,
+    CurrentUser(_u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({"items": st.store.teams().await?})))
+}
+
+#[derive(Deserialize)]
+pub struct NewTeamBody {
+    name: String,
+    region: Option<String>,
+}
+
+pub async fn create_team(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Json(b): Json<NewTeamBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if u.role != Role::Admin {
+        return Err(ApiError::forbidden("create teams"));
+    }
+    if b.name.trim().is_empty() {
+        return Err(ApiError::invalid("name", "a team needs a name"));
+    }
+    let t = st
+        .store
+        .create_team(b.name.trim(), b.region.as_deref())
+        .await?;
+    st.store
+        .audit(
+            Some(u.id),
+            "create",
+            "team",
+            Some(t.id),
+            json!({"name": t.name}),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(t))))
+}
+
+#[derive(Deserialize)]
+pub struct AuditParams {
+    limit: Option<i64>,
+}
+
+pub async fn audit(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<AuditParams>,
+) -> Result<Json<Value>, ApiError> {
+    if st.grants.scope(u.role, Resource::Audit, Action::Read) != Some(Scope::All) {
+        return Err(ApiError::forbidden("read the audit log"));
+    }
+    Ok(Json(
+        json!({"items": st.store.audit_log(p.limit.unwrap_or(100).clamp(1, 1000)).await?}),
+    ))
+}

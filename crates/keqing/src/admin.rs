@@ -1,0 +1,231 @@
+//! Serving, users, backup and restore.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Subcommand;
+use keqing_domain::{Role, User};
+use keqing_server::{auth, AppState, ServerConfig};
+use keqing_store::{NewUser, Store};
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+
+pub async fn open(db: &str) -> Result<Arc<dyn Store>> {
+    keqing_store::open(db)
+        .await
+        .with_context(|| format!("opening the database {db}"))
+}
+
+/// The actor of changes the server makes by itself (the daily pool release).
+pub fn system_user() -> User {
+    User {
+        id: 0,
+        username: "system".into(),
+        display_name: "系统".into(),
+        role: Role::Admin,
+        team_id: None,
+        region: None,
+        active: true,
+    }
+}
+
+pub async fn serve(db: &str, addr: &str, demo: bool) -> Result<()> {
+    let _ = tracing_subscriber::fmt().with_target(false).try_init();
+    let store = open(db).await?;
+    if demo {
+        crate::demo::fill(store.as_ref()).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let state = AppState::new(store.clone(), ServerConfig::default());
+    spawn_daily_jobs(state.clone());
+    eprintln!(
+        "keqing is ready on http://{} ({} database)",
+        listener.local_addr()?,
+        store.backend()
+    );
+    keqing_server::serve(listener, state)
+        .await
+        .context("serving")
+}
+
+/// Jobs the server runs once at start and then every day.
+fn spawn_daily_jobs(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+        loop {
+            tick.tick().await;
+            match state
+                .store
+                .release_stale(&state.config.pool, chrono::Utc::now(), &system_user())
+                .await
+            {
+                Ok(ids) if !ids.is_empty() => eprintln!(
+                    "released {} customers without follow-up to the pool",
+                    ids.len()
+                ),
+                Ok(_) => {}
+                Err(e) => eprintln!("pool release failed: {e}"),
+            }
+        }
+    });
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        name: String,
+        /// admin, director, supervisor, manager, finance or agent
+        #[arg(long)]
+        role: String,
+        /// Team name (created if it does not exist).
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Region (province) for a regional scope.
+        #[arg(long)]
+        region: Option<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long, default_value = crate::DEFAULT_DB, env = "KEQING_DB")]
+        db: String,
+    },
+    /// List users.
+    List {
+        #[arg(long, default_value = crate::DEFAULT_DB, env = "KEQING_DB")]
+        db: String,
+    },
+}
+
+pub async fn add_user(
+    store: &dyn Store,
+    name: &str,
+    role: Role,
+    team: Option<&str>,
+    display: Option<&str>,
+    region: Option<&str>,
+    password: &str,
+) -> Result<User> {
+    if !keqing_domain::user::valid_username(name) {
+        bail!("user name {name:?}: use 2–32 letters, digits, '_', '.' or '-'");
+    }
+    auth::check_password_strength(password).map_err(|e| anyhow!(e))?;
+    let team_id = match team {
+        None => None,
+        Some(t) => {
+            let teams = store.teams().await?;
+            match teams.iter().find(|x| x.name == t) {
+                Some(x) => Some(x.id),
+                None => Some(store.create_team(t, region).await?.id),
+            }
+        }
+    };
+    let hash = auth::hash_password(password).map_err(|e| anyhow!(e))?;
+    Ok(store
+        .create_user(&NewUser {
+            username: name.to_string(),
+            display_name: display.unwrap_or(name).to_string(),
+            role,
+            team_id,
+            region: region.map(str::to_string),
+            password_hash: hash,
+        })
+        .await?)
+}
+
+pub async fn user(cmd: UserCommand) -> Result<()> {
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            team,
+            display_name,
+            region,
+            password_stdin: _,
+            db,
+        } => {
+            let role = Role::parse(&role).map_err(|e| anyhow!("--role: {e}"))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let store = open(&db).await?;
+            let u = add_user(
+                store.as_ref(),
+                &name,
+                role,
+                team.as_deref(),
+                display_name.as_deref(),
+                region.as_deref(),
+                password,
+            )
+            .await?;
+            println!("added user {} (id {}, role {})", u.username, u.id, u.role);
+            Ok(())
+        }
+        UserCommand::List { db } => {
+            let store = open(&db).await?;
+            for u in store.users().await? {
+                println!(
+                    "{:>4}  {:<16} {:<10} team {:<4} {}",
+                    u.id,
+                    u.username,
+                    u.role.as_str(),
+                    u.team_id.map(|t| t.to_string()).unwrap_or_default(),
+                    if u.active { "" } else { "(inactive)" }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn backup(db: &str, out: &std::path::Path) -> Result<()> {
+    let store = open(db).await?;
+    let tmp = out.with_extension("partial");
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    let n = store.export_all(&mut f).await?;
+    f.flush()?;
+    f.into_inner().map_err(|e| anyhow!("{e}"))?.sync_all()?;
+    // Only a complete backup gets the name asked for.
+    std::fs::rename(&tmp, out)?;
+    let counts = store.table_counts().await?;
+    println!(
+        "backed up {n} rows to {}: {}",
+        out.display(),
+        counts
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+pub async fn restore(file: &std::path::Path, db: &str) -> Result<()> {
+    let store = open(db).await?;
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut r = std::io::BufReader::new(f);
+    let n = store
+        .import_all(&mut r)
+        .await
+        .with_context(|| format!("restoring {}", file.display()))?;
+    // Verify: the restored database exports exactly what the file holds.
+    let mut again = vec![];
+    store.export_all(&mut again).await?;
+    let original = std::fs::read(file)?;
+    if again != original {
+        bail!("restore verification failed: the database does not equal the backup");
+    }
+    println!(
+        "restored {n} rows from {} and verified them",
+        file.display()
+    );
+    Ok(())
+}
