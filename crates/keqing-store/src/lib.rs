@@ -53,8 +53,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// `sqlite::memory:`) or `postgres://…` / `postgresql://…`. Migrations run on open.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let _ = PgStore::open(url).await?;
-        Err(StoreError::Db("postgres backend not built yet".into()))
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         Ok(Arc::new(SqliteStore::open(path).await?))
@@ -492,4 +491,16 @@ pub(crate) fn read_backup(
         rows.push(v);
     }
     Ok(rows)
+}
+
+/// Escapes LIKE wildcards so what a user typed matches literally (`ESCAPE '\'`).
+pub(crate) fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Digits reversed: a phone suffix search becomes an indexable prefix range.
+pub(crate) fn rev(s: &str) -> String {
+    s.chars().rev().collect()
 }

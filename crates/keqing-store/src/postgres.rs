@@ -1,9 +1,2187 @@
-//! PostgreSQL backend (written next).
-pub struct PgStore;
+//! The team backend: PostgreSQL through tokio-postgres and a deadpool pool.
+//!
+//! A port of [`crate::sqlite`]: the same rows, audit entries, history and
+//! ownership log for every call, the same errors. Where SQLite relies on its
+//! single writer, this backend takes row locks (`FOR UPDATE`) inside one
+//! READ COMMITTED transaction per call, so concurrent servers keep the
+//! optimistic versions and the claim limit exact.
+
+use crate::sqlite::ts;
+use crate::*;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use keqing_domain::access::Role;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+/// Schema versions in order; each runs once, in the transaction of the open
+/// that finds it missing.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("postgres_schema.sql"))];
+const POOL_SIZE: usize = 8;
+/// Attempts of one import batch that lost a race for a unique key.
+const IMPORT_ATTEMPTS: usize = 3;
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+/// Keeps PostgreSQL's SQLSTATE at the front of the message, so a unique
+/// violation can be recognised after it became a [`StoreError`].
+fn pg(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(d) => StoreError::Db(format!("{}: {}", d.code().code(), d.message())),
+        None => StoreError::Db(e.to_string()),
+    }
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(m) if m.starts_with(SqlState::UNIQUE_VIOLATION.code()))
+}
+
+fn get<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
+    r.try_get(i).map_err(pg)
+}
+
+async fn query<C: GenericClient>(c: &C, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+    let st = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query(&st, p).await.map_err(pg)
+}
+
+async fn query_opt<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    p: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>> {
+    let st = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query_opt(&st, p).await.map_err(pg)
+}
+
+/// The one row a query must return; none is [`StoreError::NotFound`].
+async fn query_one<C: GenericClient>(c: &C, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+    query_opt(c, sql, p).await?.ok_or(StoreError::NotFound)
+}
+
+async fn execute<C: GenericClient>(c: &C, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+    let st = c.prepare_cached(sql).await.map_err(pg)?;
+    c.execute(&st, p).await.map_err(pg)
+}
+
+/// A read-only transaction that sees one snapshot for all its statements.
+async fn snapshot(
+    client: &mut deadpool_postgres::Client,
+) -> Result<deadpool_postgres::Transaction<'_>> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg)
+}
+
+/// Runs `$body` (which uses the transaction `$t`) in one transaction: all of
+/// it is stored, or none.
+macro_rules! in_tx {
+    ($store:expr, |$t:ident| $body:expr) => {{
+        let mut client = $store.client().await?;
+        let $t = client.transaction().await.map_err(pg)?;
+        let out: Result<_> = async { $body }.await;
+        match out {
+            Ok(v) => {
+                $t.commit().await.map_err(pg)?;
+                Ok(v)
+            }
+            Err(e) => {
+                // Roll back before the connection goes back to the pool.
+                let _ = $t.rollback().await;
+                Err(e)
+            }
+        }
+    }};
+}
+
 impl PgStore {
-    pub async fn open(_url: &str) -> crate::Result<PgStore> {
-        Err(crate::StoreError::Db(
-            "postgres backend not built yet".into(),
-        ))
+    /// Opens the store a `postgres://` URL names and migrates it.
+    pub async fn open(url: &str) -> Result<PgStore> {
+        let config: tokio_postgres::Config = url.parse().map_err(pg)?;
+        PgStore::connect(config).await
+    }
+
+    /// Opens the store in `schema` of the database `url` names, creating the
+    /// schema when missing: one database can hold several stores (tests).
+    pub async fn open_in_schema(url: &str, schema: &str) -> Result<PgStore> {
+        if schema.is_empty()
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(StoreError::Refused(format!(
+                "schema name {schema:?}: use lower-case letters, digits and _"
+            )));
+        }
+        let mut config: tokio_postgres::Config = url.parse().map_err(pg)?;
+        {
+            let (client, conn) = config.connect(NoTls).await.map_err(pg)?;
+            let task = tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .await
+                .map_err(pg)?;
+            drop(client);
+            let _ = task.await;
+        }
+        config.options(format!("-c search_path={schema}"));
+        PgStore::connect(config).await
+    }
+
+    /// Opens the store with a ready configuration (host, database, options
+    /// such as `-c search_path=…`) and migrates it.
+    pub async fn connect(config: tokio_postgres::Config) -> Result<PgStore> {
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(db_err)?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client> {
+        self.pool.get().await.map_err(db_err)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        in_tx!(self, |t| {
+            // Two servers starting at once: the second waits here until the
+            // first has committed, then finds nothing left to do.
+            t.batch_execute(
+                "SELECT pg_advisory_xact_lock(hashtext('keqing-migrate'), hashtext(coalesce(current_schema(), '')));
+                 CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version BIGINT PRIMARY KEY,
+                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                 );",
+            )
+            .await
+            .map_err(pg)?;
+            let row = query_one(
+                &t,
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?;
+            let current: i64 = get(&row, 0)?;
+            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+            if current > latest {
+                return Err(StoreError::Db(format!(
+                    "database schema version {current} is newer than this keqing ({latest})"
+                )));
+            }
+            for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+                t.batch_execute(sql).await.map_err(pg)?;
+                execute(
+                    &t,
+                    "INSERT INTO schema_migrations (version) VALUES ($1)",
+                    &[version],
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// After a unique violation on customers (a concurrent writer got there
+    /// first): the ids it collided with, as SQLite's `map_unique` reports them.
+    async fn duplicate_or(
+        &self,
+        e: StoreError,
+        input: &CustomerInput,
+        except: Option<i64>,
+    ) -> StoreError {
+        if !is_unique_violation(&e) {
+            return e;
+        }
+        let ids = match self.client().await {
+            Ok(c) => dup_ids(&c, input, except).await,
+            Err(e) => Err(e),
+        };
+        match ids {
+            Ok(ids) if !ids.is_empty() => StoreError::Duplicate(ids),
+            _ => e,
+        }
+    }
+
+    async fn import_batch(
+        &self,
+        chunk: &[ImportCustomer],
+        owner_id: Option<i64>,
+        actor: i64,
+    ) -> Result<(u64, Vec<u64>)> {
+        in_tx!(self, |t| {
+            let now = Utc::now();
+            let team = owner_team(&t, owner_id).await?;
+            let (mut n, mut existing) = (0u64, vec![]);
+            for row in chunk {
+                if !dup_ids(&t, &row.customer, None).await?.is_empty() {
+                    existing.push(row.line);
+                    continue;
+                }
+                let id = insert_customer_row(&t, &row.customer, owner_id, team, Some(actor), now)
+                    .await?;
+                if let Some(ct) = &row.contact {
+                    insert_contact(&t, id, ct, now).await?;
+                }
+                n += 1;
+            }
+            audit_row(
+                &t,
+                Some(actor),
+                "import",
+                "customer",
+                None,
+                &serde_json::json!({"rows": chunk.len(), "imported": n}),
+                now,
+            )
+            .await?;
+            Ok((n, existing))
+        })
+    }
+}
+
+const USER_COLS: &str = "id, username, display_name, role, team_id, region, active";
+
+fn user_row(r: &Row) -> Result<User> {
+    let role: String = get(r, 3)?;
+    Ok(User {
+        id: get(r, 0)?,
+        username: get(r, 1)?,
+        display_name: get(r, 2)?,
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+        team_id: get(r, 4)?,
+        region: get(r, 5)?,
+        active: get(r, 6)?,
+    })
+}
+
+const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into";
+
+fn customer_row(r: &Row) -> Result<Customer> {
+    let doc: serde_json::Value = get(r, 2)?;
+    Ok(Customer {
+        id: get(r, 0)?,
+        version: get(r, 1)?,
+        fields: customer_input(&doc)?,
+        owner_id: get(r, 3)?,
+        team_id: get(r, 4)?,
+        rfm_class: get(r, 5)?,
+        clv: get(r, 6)?,
+        last_follow_up_at: get(r, 7)?,
+        created_at: get(r, 8)?,
+        updated_at: get(r, 9)?,
+        deleted_at: get(r, 10)?,
+        merged_into: get(r, 11)?,
+    })
+}
+
+async fn get_customer<C: GenericClient>(c: &C, id: i64) -> Result<Option<Customer>> {
+    query_opt(
+        c,
+        &format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1"),
+        &[&id],
+    )
+    .await?
+    .map(|r| customer_row(&r))
+    .transpose()
+}
+
+async fn must_customer<C: GenericClient>(c: &C, id: i64) -> Result<Customer> {
+    get_customer(c, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// Locks the customer rows `ids` (in id order, so two callers cannot
+/// deadlock) until the transaction ends.
+async fn lock_customers<C: GenericClient>(c: &C, ids: &[i64]) -> Result<()> {
+    let ids = ids.to_vec();
+    query(
+        c,
+        "SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &[&ids],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn dup_ids<C: GenericClient>(
+    c: &C,
+    input: &CustomerInput,
+    except: Option<i64>,
+) -> Result<Vec<i64>> {
+    let idx = CustomerIndex::of(input);
+    query(
+        c,
+        "SELECT id FROM customers WHERE deleted_at IS NULL AND id IS DISTINCT FROM $3
+         AND (($1::text IS NOT NULL AND external_code = $1) OR ($2::text IS NOT NULL AND dedup_key = $2))
+         ORDER BY id",
+        &[&idx.external_code, &idx.dedup_key, &except],
+    )
+    .await?
+    .iter()
+    .map(|r| get(r, 0))
+    .collect()
+}
+
+async fn owner_team<C: GenericClient>(c: &C, owner: Option<i64>) -> Result<Option<i64>> {
+    match owner {
+        None => Ok(None),
+        Some(o) => {
+            let row = query_opt(c, "SELECT team_id FROM users WHERE id = $1", &[&o])
+                .await?
+                .ok_or_else(|| StoreError::Refused(format!("no user {o}")))?;
+            get(&row, 0)
+        }
+    }
+}
+
+async fn insert_customer<C: GenericClient>(
+    t: &C,
+    input: &CustomerInput,
+    owner: Option<i64>,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let dups = dup_ids(t, input, None).await?;
+    if !dups.is_empty() {
+        return Err(StoreError::Duplicate(dups));
+    }
+    let team = owner_team(t, owner).await?;
+    insert_customer_row(t, input, owner, team, actor, now).await
+}
+
+/// Inserts a customer checked for duplicates already, and logs its first owner.
+async fn insert_customer_row<C: GenericClient>(
+    t: &C,
+    input: &CustomerInput,
+    owner: Option<i64>,
+    team: Option<i64>,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let idx = CustomerIndex::of(input);
+    let phone_rev = idx.phone_digits.as_deref().map(rev);
+    let row = query_one(
+        t,
+        "INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
+            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15)
+         RETURNING id",
+        &[
+            &idx.name,
+            &idx.pinyin,
+            &idx.initials,
+            &phone_rev,
+            &idx.province,
+            &idx.class,
+            &idx.tier,
+            &idx.stage,
+            &idx.tags,
+            &idx.external_code,
+            &idx.dedup_key,
+            &idx.doc,
+            &owner,
+            &team,
+            &now,
+        ],
+    )
+    .await?;
+    let id: i64 = get(&row, 0)?;
+    log_owner(t, id, None, owner, "create", actor, now).await?;
+    Ok(id)
+}
+
+async fn log_owner<C: GenericClient>(
+    t: &C,
+    customer: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+    reason: &str,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    execute(
+        t,
+        "INSERT INTO ownership_log (customer_id, at, from_user, to_user, reason, actor_id) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&customer, &now, &from, &to, &reason, &actor],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn audit_row<C: GenericClient>(
+    t: &C,
+    user: Option<i64>,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i64>,
+    detail: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    execute(
+        t,
+        "INSERT INTO audit_log (at, user_id, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&now, &user, &action, &entity, &entity_id, detail],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn history_insert<C: GenericClient>(
+    t: &C,
+    customer: i64,
+    user: Option<i64>,
+    changes: &[FieldChange],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for ch in changes {
+        execute(
+            t,
+            "INSERT INTO customer_history (customer_id, at, user_id, field, old, new) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&customer, &now, &user, &ch.field, &ch.old, &ch.new],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_customer_doc<C: GenericClient>(
+    t: &C,
+    id: i64,
+    input: &CustomerInput,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let idx = CustomerIndex::of(input);
+    let phone_rev = idx.phone_digits.as_deref().map(rev);
+    execute(
+        t,
+        "UPDATE customers SET version = version + 1, name = $2, pinyin = $3, initials = $4, phone_rev = $5,
+            province = $6, class = $7, tier = $8, stage = $9, tags = $10, external_code = $11, dedup_key = $12,
+            doc = $13, updated_at = $14 WHERE id = $1",
+        &[
+            &id,
+            &idx.name,
+            &idx.pinyin,
+            &idx.initials,
+            &phone_rev,
+            &idx.province,
+            &idx.class,
+            &idx.tier,
+            &idx.stage,
+            &idx.tags,
+            &idx.external_code,
+            &idx.dedup_key,
+            &idx.doc,
+            &now,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_contact<C: GenericClient>(
+    t: &C,
+    customer_id: i64,
+    input: &ContactInput,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let doc = serde_json::Value::Object(input.to_json());
+    let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
+    let row = query_one(
+        t,
+        "INSERT INTO contacts (customer_id, version, name, mobile_rev, doc, created_at) VALUES ($1, 1, $2, $3, $4, $5) RETURNING id",
+        &[&customer_id, &input.name, &mobile_rev, &doc, &now],
+    )
+    .await?;
+    get(&row, 0)
+}
+
+const CONTACT_COLS: &str = "id, customer_id, version, doc, created_at, deleted_at";
+
+fn contact_row(r: &Row) -> Result<Contact> {
+    let doc: serde_json::Value = get(r, 3)?;
+    Ok(Contact {
+        id: get(r, 0)?,
+        customer_id: get(r, 1)?,
+        version: get(r, 2)?,
+        fields: contact_input(&doc)?,
+        created_at: get(r, 4)?,
+        deleted_at: get(r, 5)?,
+    })
+}
+
+async fn get_contact<C: GenericClient>(c: &C, id: i64) -> Result<Option<Contact>> {
+    query_opt(
+        c,
+        &format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1"),
+        &[&id],
+    )
+    .await?
+    .map(|r| contact_row(&r))
+    .transpose()
+}
+
+const CHANGE_COLS: &str =
+    "r.id, r.customer_id, r.note, r.reported_on, r.due_on, r.registered_on, r.reported_by";
+
+fn change_row(r: &Row) -> Result<ChangeReport> {
+    Ok(ChangeReport {
+        id: get(r, 0)?,
+        customer_id: get(r, 1)?,
+        note: get(r, 2)?,
+        reported_on: get(r, 3)?,
+        due_on: get(r, 4)?,
+        registered_on: get(r, 5)?,
+        reported_by: get(r, 6)?,
+    })
+}
+
+async fn change_report<C: GenericClient>(c: &C, id: i64) -> Result<ChangeReport> {
+    let row = query_one(
+        c,
+        &format!("SELECT {CHANGE_COLS} FROM change_reports r WHERE r.id = $1"),
+        &[&id],
+    )
+    .await?;
+    change_row(&row)
+}
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+/// Numbered parameters of a query built piece by piece.
+#[derive(Default)]
+struct Params(Vec<Param>);
+
+impl Params {
+    fn push(&mut self, v: impl ToSql + Sync + Send + 'static) -> String {
+        self.push_boxed(Box::new(v))
+    }
+
+    fn push_boxed(&mut self, v: Param) -> String {
+        self.0.push(v);
+        format!("${}", self.0.len())
+    }
+
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+/// The WHERE clause and parameters of a customer list: SQLite's
+/// `customer_where`. SQLite's LIKE ignores the case of ASCII letters, so
+/// names and tags use ILIKE, which on "C"-collated columns folds ASCII only;
+/// pinyin and initials are lower-case already and keep LIKE, whose prefix
+/// patterns can use the index.
+fn customer_where(f: &CustomerFilter) -> (String, Params) {
+    let mut w: Vec<String> = vec![];
+    let mut p = Params::default();
+    if f.deleted_only {
+        w.push("deleted_at IS NOT NULL".into());
+    } else if !f.include_deleted {
+        w.push("deleted_at IS NULL".into());
+    }
+    match &f.visibility {
+        Visibility::All => {}
+        Visibility::OwnerOrPool(u) => {
+            let a = p.push(*u);
+            w.push(format!("(owner_id IS NULL OR owner_id = {a})"));
+        }
+        Visibility::TeamOrPool { user, team } => {
+            let a = p.push(*user);
+            let b = p.push(*team);
+            w.push(format!(
+                "(owner_id IS NULL OR owner_id = {a} OR team_id = {b})"
+            ));
+        }
+        Visibility::RegionOrPool { user, region } => {
+            let a = p.push(*user);
+            let b = p.push(region.clone());
+            w.push(format!(
+                "(owner_id IS NULL OR owner_id = {a} OR province = {b})"
+            ));
+        }
+    }
+    match &f.query {
+        None => {}
+        Some(NameQuery::Text(t)) => {
+            let a = p.push(format!("%{}%", like_escape(t)));
+            w.push(format!("name ILIKE {a} ESCAPE '\\'"));
+        }
+        Some(NameQuery::Pinyin(q)) => {
+            let q = q.to_ascii_lowercase();
+            let a = p.push(format!("%{}%", like_escape(&q)));
+            let b = p.push(keqing_domain::search::subsequence_pattern(&like_escape(&q)));
+            w.push(format!(
+                "(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')"
+            ));
+        }
+        Some(NameQuery::PhoneSuffix(d)) => {
+            // Reversed digits: a suffix is a prefix, a range on the "C" index.
+            // SQLite's `range OR id IN (contacts)` as one IN over a UNION, so
+            // both ranges use their index (an OR with a subquery scans).
+            let r = rev(d);
+            let a = p.push(r.clone());
+            let b = p.push(format!("{r}:"));
+            w.push(format!(
+                "id IN (SELECT id FROM customers WHERE phone_rev >= {a} AND phone_rev < {b}
+                   UNION ALL SELECT customer_id FROM contacts
+                   WHERE deleted_at IS NULL AND mobile_rev >= {a} AND mobile_rev < {b})"
+            ));
+        }
+    }
+    if let Some(o) = f.owner_id {
+        let a = p.push(o);
+        w.push(format!("owner_id = {a}"));
+    }
+    if f.in_pool {
+        w.push("owner_id IS NULL".into());
+    }
+    if let Some(t) = &f.tag {
+        let a = p.push(format!("%|{}|%", like_escape(t)));
+        w.push(format!("tags ILIKE {a} ESCAPE '\\'"));
+    }
+    for (col, v) in [
+        ("province", &f.province),
+        ("class", &f.class),
+        ("tier", &f.tier),
+        ("stage", &f.stage),
+    ] {
+        if let Some(v) = v {
+            let a = p.push(v.clone());
+            w.push(format!("{col} = {a}"));
+        }
+    }
+    let clause = if w.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", w.join(" AND "))
+    };
+    (clause, p)
+}
+
+/// How a column travels in a backup, which is SQLite's view of the row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Text,
+    /// BOOLEAN here, 0/1 in SQLite and in backups.
+    Bool,
+    /// TIMESTAMPTZ here, `sqlite::ts` text in backups.
+    Ts,
+    /// DATE here, `YYYY-MM-DD` in backups.
+    Date,
+    /// JSONB here, a JSON value in backups.
+    Json,
+}
+
+use Kind::*;
+
+/// Every backed-up table's columns, in SQLite's column order.
+const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
+    ("teams", &[("id", Int), ("name", Text), ("region", Text)]),
+    (
+        "users",
+        &[
+            ("id", Int),
+            ("username", Text),
+            ("display_name", Text),
+            ("role", Text),
+            ("team_id", Int),
+            ("region", Text),
+            ("password_hash", Text),
+            ("active", Bool),
+            ("created_at", Ts),
+        ],
+    ),
+    (
+        "customers",
+        &[
+            ("id", Int),
+            ("version", Int),
+            ("name", Text),
+            ("pinyin", Text),
+            ("initials", Text),
+            ("phone_rev", Text),
+            ("province", Text),
+            ("class", Text),
+            ("tier", Text),
+            ("stage", Text),
+            ("tags", Text),
+            ("external_code", Text),
+            ("dedup_key", Text),
+            ("doc", Json),
+            ("owner_id", Int),
+            ("team_id", Int),
+            ("rfm_class", Text),
+            ("clv", Text),
+            ("last_follow_up_at", Ts),
+            ("owned_since", Ts),
+            ("created_at", Ts),
+            ("updated_at", Ts),
+            ("deleted_at", Ts),
+            ("merged_into", Int),
+        ],
+    ),
+    (
+        "contacts",
+        &[
+            ("id", Int),
+            ("customer_id", Int),
+            ("version", Int),
+            ("name", Text),
+            ("mobile_rev", Text),
+            ("doc", Json),
+            ("created_at", Ts),
+            ("deleted_at", Ts),
+        ],
+    ),
+    (
+        "activities",
+        &[
+            ("id", Int),
+            ("customer_id", Int),
+            ("contact_id", Int),
+            ("user_id", Int),
+            ("kind", Text),
+            ("at", Ts),
+            ("doc", Json),
+        ],
+    ),
+    (
+        "orders",
+        &[
+            ("id", Int),
+            ("customer_id", Int),
+            ("external_id", Text),
+            ("ordered_at", Ts),
+            ("amount_fen", Int),
+            ("quantity", Int),
+            ("product", Text),
+            ("channel", Text),
+            ("store", Text),
+            ("due_date", Date),
+            ("paid_date", Date),
+        ],
+    ),
+    (
+        "customer_history",
+        &[
+            ("id", Int),
+            ("customer_id", Int),
+            ("at", Ts),
+            ("user_id", Int),
+            ("field", Text),
+            ("old", Json),
+            ("new", Json),
+        ],
+    ),
+    (
+        "ownership_log",
+        &[
+            ("id", Int),
+            ("customer_id", Int),
+            ("at", Ts),
+            ("from_user", Int),
+            ("to_user", Int),
+            ("reason", Text),
+            ("actor_id", Int),
+        ],
+    ),
+    (
+        "change_reports",
+        &[
+            ("id", Int),
+            ("customer_id", Int),
+            ("note", Text),
+            ("reported_on", Date),
+            ("due_on", Date),
+            ("registered_on", Date),
+            ("reported_by", Int),
+        ],
+    ),
+    (
+        "audit_log",
+        &[
+            ("id", Int),
+            ("at", Ts),
+            ("user_id", Int),
+            ("action", Text),
+            ("entity", Text),
+            ("entity_id", Int),
+            ("detail", Json),
+        ],
+    ),
+];
+
+fn columns_of(table: &str) -> Result<&'static [(&'static str, Kind)]> {
+    COLUMNS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, c)| *c)
+        .ok_or_else(|| StoreError::Db(format!("unknown table in backup: {table:?}")))
+}
+
+/// One column of a row as a backup writes it.
+fn column_to_json(r: &Row, i: usize, kind: Kind) -> Result<serde_json::Value> {
+    use serde_json::Value;
+    Ok(match kind {
+        Int => get::<Option<i64>>(r, i)?.map_or(Value::Null, Value::from),
+        Text => get::<Option<String>>(r, i)?.map_or(Value::Null, Value::from),
+        Bool => get::<Option<bool>>(r, i)?.map_or(Value::Null, |b| Value::from(b as i64)),
+        Ts => get::<Option<DateTime<Utc>>>(r, i)?.map_or(Value::Null, |t| Value::from(ts(t))),
+        Date => get::<Option<NaiveDate>>(r, i)?.map_or(Value::Null, |d| {
+            Value::from(d.format("%Y-%m-%d").to_string())
+        }),
+        Json => get::<Option<Value>>(r, i)?.unwrap_or(Value::Null),
+    })
+}
+
+/// One value of a backup as the parameter for its column.
+fn json_to_param(table: &str, col: &str, kind: Kind, v: &serde_json::Value) -> Result<Param> {
+    use serde_json::Value;
+    let bad = || StoreError::Db(format!("backup {table}.{col}: unexpected value {v}"));
+    if v.is_null() && kind != Json {
+        return Ok(match kind {
+            Int => Box::new(None::<i64>),
+            Bool => Box::new(None::<bool>),
+            Ts => Box::new(None::<DateTime<Utc>>),
+            Date => Box::new(None::<NaiveDate>),
+            Text | Json => Box::new(None::<String>),
+        });
+    }
+    Ok(match kind {
+        Int => Box::new(v.as_i64().ok_or_else(bad)?),
+        Text => Box::new(match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }),
+        Bool => Box::new(match v {
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_i64().ok_or_else(bad)? != 0,
+            _ => return Err(bad()),
+        }),
+        Ts => Box::new(
+            DateTime::parse_from_rfc3339(v.as_str().ok_or_else(bad)?)
+                .map_err(|_| bad())?
+                .with_timezone(&Utc),
+        ),
+        Date => Box::new(
+            NaiveDate::parse_from_str(v.as_str().ok_or_else(bad)?, "%Y-%m-%d")
+                .map_err(|_| bad())?,
+        ),
+        // A JSON null is the document `null`, as SQLite stores the text "null".
+        Json => Box::new(v.clone()),
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create_team(&self, name: &str, region: Option<&str>) -> Result<Team> {
+        in_tx!(self, |t| {
+            let row = query_one(
+                &t,
+                "INSERT INTO teams (name, region) VALUES ($1, $2) RETURNING id",
+                &[&name, &region],
+            )
+            .await?;
+            Ok(Team {
+                id: get(&row, 0)?,
+                name: name.to_string(),
+                region: region.map(str::to_string),
+            })
+        })
+    }
+
+    async fn teams(&self) -> Result<Vec<Team>> {
+        let c = self.client().await?;
+        query(&c, "SELECT id, name, region FROM teams ORDER BY id", &[])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Team {
+                    id: get(r, 0)?,
+                    name: get(r, 1)?,
+                    region: get(r, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_user(&self, u: &NewUser) -> Result<User> {
+        in_tx!(self, |t| {
+            let now = Utc::now();
+            let row = query_one(
+                &t,
+                &format!(
+                    "INSERT INTO users (username, display_name, role, team_id, region, password_hash, active, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) RETURNING {USER_COLS}"
+                ),
+                &[&u.username, &u.display_name, &u.role.as_str(), &u.team_id, &u.region, &u.password_hash, &now],
+            )
+            .await
+            .map_err(|e| match &e {
+                StoreError::Db(m) if m.starts_with(SqlState::UNIQUE_VIOLATION.code()) => {
+                    StoreError::Refused(format!("user {} exists already", u.username))
+                }
+                StoreError::Db(m) if m.starts_with(SqlState::FOREIGN_KEY_VIOLATION.code()) => {
+                    StoreError::Refused(format!("no team {}", u.team_id.unwrap_or_default()))
+                }
+                _ => e,
+            })?;
+            user_row(&row)
+        })
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<User>> {
+        let c = self.client().await?;
+        query_opt(
+            &c,
+            &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+            &[&id],
+        )
+        .await?
+        .map(|r| user_row(&r))
+        .transpose()
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<(User, String)>> {
+        let c = self.client().await?;
+        query_opt(
+            &c,
+            &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1"),
+            &[&username],
+        )
+        .await?
+        .map(|r| Ok((user_row(&r)?, get(&r, 7)?)))
+        .transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            &format!("SELECT {USER_COLS} FROM users ORDER BY id"),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(user_row)
+        .collect()
+    }
+
+    async fn set_password(&self, user_id: i64, hash: &str) -> Result<()> {
+        in_tx!(self, |t| {
+            let n = execute(
+                &t,
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                &[&user_id, &hash],
+            )
+            .await?;
+            // A new password ends every session of the old one.
+            execute(&t, "DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()> {
+        in_tx!(self, |t| {
+            let n = execute(
+                &t,
+                "UPDATE users SET active = $2 WHERE id = $1",
+                &[&user_id, &active],
+            )
+            .await?;
+            if !active {
+                execute(&t, "DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
+            }
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        in_tx!(self, |t| {
+            let now = Utc::now();
+            execute(&t, "DELETE FROM sessions WHERE expires_at < $1", &[&now]).await?;
+            execute(
+                &t,
+                "INSERT INTO sessions (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+                &[&token_hash, &user_id, &expires_at, &now],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let c = self.client().await?;
+        let cols = USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        query_opt(
+            &c,
+            &format!(
+                "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active"
+            ),
+            &[&token_hash, &now],
+        )
+        .await?
+        .map(|r| user_row(&r))
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let c = self.client().await?;
+        execute(
+            &c,
+            "DELETE FROM sessions WHERE token_hash = $1",
+            &[&token_hash],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn find_duplicates(&self, input: &CustomerInput) -> Result<Vec<i64>> {
+        let c = self.client().await?;
+        dup_ids(&c, input, None).await
+    }
+
+    async fn create_customer(
+        &self,
+        input: &CustomerInput,
+        owner_id: Option<i64>,
+        actor: &User,
+    ) -> Result<Customer> {
+        let r = in_tx!(self, |t| {
+            let now = Utc::now();
+            let id = insert_customer(&t, input, owner_id, Some(actor.id), now).await?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                "create",
+                "customer",
+                Some(id),
+                &serde_json::json!({"name": input.name}),
+                now,
+            )
+            .await?;
+            must_customer(&t, id).await
+        });
+        match r {
+            Err(e) => Err(self.duplicate_or(e, input, None).await),
+            ok => ok,
+        }
+    }
+
+    async fn customer(&self, id: i64) -> Result<Option<Customer>> {
+        let c = self.client().await?;
+        get_customer(&c, id).await
+    }
+
+    async fn customers_by_ids(&self, ids: &[i64]) -> Result<Vec<Customer>> {
+        let c = self.client().await?;
+        let ids = ids.to_vec();
+        let rows = query(
+            &c,
+            &format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = ANY($1)"),
+            &[&ids],
+        )
+        .await?;
+        let mut found = std::collections::HashMap::new();
+        for r in &rows {
+            let c = customer_row(r)?;
+            found.insert(c.id, c);
+        }
+        // In the order asked for, as SQLite answers.
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+    }
+
+    async fn update_customer(
+        &self,
+        id: i64,
+        expected_version: i64,
+        input: &CustomerInput,
+        changes: &[FieldChange],
+        actor: &User,
+    ) -> Result<Customer> {
+        let r = in_tx!(self, |t| {
+            // The row lock makes the version check and the write one step:
+            // a concurrent editor waits here, then sees the new version.
+            let row = query_one(
+                &t,
+                "SELECT version FROM customers WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+                &[&id],
+            )
+            .await?;
+            let current: i64 = get(&row, 0)?;
+            if current != expected_version {
+                return Err(StoreError::Conflict {
+                    expected: expected_version,
+                    current,
+                });
+            }
+            let dups = dup_ids(&t, input, Some(id)).await?;
+            if !dups.is_empty() {
+                return Err(StoreError::Duplicate(dups));
+            }
+            let now = Utc::now();
+            write_customer_doc(&t, id, input, now).await?;
+            history_insert(&t, id, Some(actor.id), changes, now).await?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                "update",
+                "customer",
+                Some(id),
+                &serde_json::json!({"fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>()}),
+                now,
+            )
+            .await?;
+            must_customer(&t, id).await
+        });
+        match r {
+            Err(e) => Err(self.duplicate_or(e, input, Some(id)).await),
+            ok => ok,
+        }
+    }
+
+    async fn delete_customer(&self, id: i64, actor: &User) -> Result<()> {
+        in_tx!(self, |t| {
+            let now = Utc::now();
+            let n = execute(
+                &t,
+                "UPDATE customers SET deleted_at = $2, version = version + 1, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+                &[&id, &now],
+            )
+            .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            history_insert(
+                &t,
+                id,
+                Some(actor.id),
+                &[FieldChange {
+                    field: "deleted".into(),
+                    old: false.into(),
+                    new: true.into(),
+                }],
+                now,
+            )
+            .await?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                "delete",
+                "customer",
+                Some(id),
+                &serde_json::Value::Null,
+                now,
+            )
+            .await
+        })
+    }
+
+    async fn restore_customer(&self, id: i64, actor: &User) -> Result<Customer> {
+        let mut fields = None;
+        let r = in_tx!(self, |t| {
+            lock_customers(&t, &[id]).await?;
+            let c = must_customer(&t, id).await?;
+            if c.deleted_at.is_none() {
+                return Ok(c);
+            }
+            let dups = dup_ids(&t, &c.fields, Some(id)).await?;
+            fields = Some(c.fields);
+            if !dups.is_empty() {
+                return Err(StoreError::Duplicate(dups));
+            }
+            let now = Utc::now();
+            execute(
+                &t,
+                "UPDATE customers SET deleted_at = NULL, merged_into = NULL, version = version + 1, updated_at = $2 WHERE id = $1",
+                &[&id, &now],
+            )
+            .await?;
+            history_insert(
+                &t,
+                id,
+                Some(actor.id),
+                &[FieldChange {
+                    field: "deleted".into(),
+                    old: true.into(),
+                    new: false.into(),
+                }],
+                now,
+            )
+            .await?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                "restore",
+                "customer",
+                Some(id),
+                &serde_json::Value::Null,
+                now,
+            )
+            .await?;
+            must_customer(&t, id).await
+        });
+        match (r, fields) {
+            (Err(e), Some(f)) => Err(self.duplicate_or(e, &f, Some(id)).await),
+            (r, _) => r,
+        }
+    }
+
+    async fn list_customers(&self, f: &CustomerFilter) -> Result<Page<Customer>> {
+        let mut client = self.client().await?;
+        // The count and the page from one snapshot, so they agree.
+        let c = snapshot(&mut client).await?;
+        let (w, mut p) = customer_where(f);
+        let row = c
+            .query_one(
+                format!("SELECT count(*) FROM customers {w}").as_str(),
+                &p.refs(),
+            )
+            .await
+            .map_err(pg)?;
+        let total: i64 = get(&row, 0)?;
+        let order = match (&f.query, f.sort) {
+            (Some(NameQuery::Pinyin(_)), CustomerSort::IdAsc) => "length(initials), id",
+            (Some(NameQuery::Text(_)), CustomerSort::IdAsc) => "length(name), id",
+            (_, CustomerSort::IdAsc) => "id",
+            (_, CustomerSort::NameAsc) => "name, id",
+            (_, CustomerSort::UpdatedDesc) => "updated_at DESC, id",
+            (_, CustomerSort::LastFollowUpAsc) => {
+                "last_follow_up_at IS NOT NULL, last_follow_up_at, id"
+            }
+        };
+        let limit = f.limit.clamp(1, 1000);
+        let offset = f.offset.max(0);
+        let l = p.push(limit);
+        let o = p.push(offset);
+        let rows = c
+            .query(
+                format!(
+                    "SELECT {CUSTOMER_COLS} FROM customers {w} ORDER BY {order} LIMIT {l} OFFSET {o}"
+                )
+                .as_str(),
+                &p.refs(),
+            )
+            .await
+            .map_err(pg)?;
+        let items = rows.iter().map(customer_row).collect::<Result<Vec<_>>>()?;
+        c.commit().await.map_err(pg)?;
+        Ok(Page {
+            items,
+            total,
+            offset,
+            limit,
+        })
+    }
+
+    async fn history(&self, customer_id: i64) -> Result<Vec<HistoryEntry>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            "SELECT id, customer_id, at, user_id, field, old, new FROM customer_history WHERE customer_id = $1 ORDER BY id",
+            &[&customer_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                id: get(r, 0)?,
+                customer_id: get(r, 1)?,
+                at: get(r, 2)?,
+                user_id: get(r, 3)?,
+                field: get(r, 4)?,
+                old: get(r, 5)?,
+                new: get(r, 6)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn merge_customers(&self, keep: i64, other: i64, actor: &User) -> Result<Customer> {
+        if keep == other {
+            return Err(StoreError::Refused(
+                "a customer cannot be merged into itself".into(),
+            ));
+        }
+        in_tx!(self, |t| {
+            lock_customers(&t, &[keep, other]).await?;
+            let k = must_customer(&t, keep).await?;
+            let o = must_customer(&t, other).await?;
+            if k.deleted_at.is_some() || o.deleted_at.is_some() {
+                return Err(StoreError::Refused(
+                    "only live customers can be merged".into(),
+                ));
+            }
+            let now = Utc::now();
+            for table in [
+                "contacts",
+                "activities",
+                "orders",
+                "customer_history",
+                "ownership_log",
+                "change_reports",
+            ] {
+                execute(
+                    &t,
+                    &format!("UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"),
+                    &[&keep, &other],
+                )
+                .await?;
+            }
+            execute(
+                &t,
+                "UPDATE customers SET deleted_at = $3, merged_into = $1, version = version + 1, updated_at = $3 WHERE id = $2",
+                &[&keep, &other, &now],
+            )
+            .await?;
+            execute(
+                &t,
+                "UPDATE customers SET version = version + 1, updated_at = $2 WHERE id = $1",
+                &[&keep, &now],
+            )
+            .await?;
+            history_insert(
+                &t,
+                keep,
+                Some(actor.id),
+                &[FieldChange {
+                    field: "merged".into(),
+                    old: serde_json::Value::Null,
+                    new: serde_json::json!({"id": other, "name": o.fields.name}),
+                }],
+                now,
+            )
+            .await?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                "merge",
+                "customer",
+                Some(keep),
+                &serde_json::json!({"merged": other}),
+                now,
+            )
+            .await?;
+            must_customer(&t, keep).await
+        })
+    }
+
+    async fn transfer_customers(
+        &self,
+        ids: &[i64],
+        to_user: i64,
+        reason: &str,
+        actor: &User,
+    ) -> Result<u64> {
+        in_tx!(self, |t| {
+            let team = owner_team(&t, Some(to_user)).await?;
+            lock_customers(&t, ids).await?;
+            let now = Utc::now();
+            let mut n = 0;
+            for id in ids {
+                let row = query_one(
+                    &t,
+                    "SELECT owner_id FROM customers WHERE id = $1 AND deleted_at IS NULL",
+                    &[id],
+                )
+                .await?;
+                let from: Option<i64> = get(&row, 0)?;
+                if from == Some(to_user) {
+                    continue;
+                }
+                execute(
+                    &t,
+                    "UPDATE customers SET owner_id = $2, team_id = $3, owned_since = $4, version = version + 1, updated_at = $4 WHERE id = $1",
+                    &[id, &to_user, &team, &now],
+                )
+                .await?;
+                log_owner(
+                    &t,
+                    *id,
+                    from,
+                    Some(to_user),
+                    "transfer",
+                    Some(actor.id),
+                    now,
+                )
+                .await?;
+                history_insert(
+                    &t,
+                    *id,
+                    Some(actor.id),
+                    &[FieldChange {
+                        field: "owner_id".into(),
+                        old: from.into(),
+                        new: to_user.into(),
+                    }],
+                    now,
+                )
+                .await?;
+                n += 1;
+            }
+            audit_row(
+                &t,
+                Some(actor.id),
+                "transfer",
+                "customer",
+                None,
+                &serde_json::json!({"ids": ids, "to": to_user, "reason": reason}),
+                now,
+            )
+            .await?;
+            Ok(n)
+        })
+    }
+
+    async fn release_stale(
+        &self,
+        rules: &PoolRules,
+        now: DateTime<Utc>,
+        actor: &User,
+    ) -> Result<Vec<i64>> {
+        in_tx!(self, |t| {
+            // SQLite's max(a, b) is NULL when either is; GREATEST would skip it.
+            let rows = query(
+                &t,
+                "SELECT id, owner_id, class,
+                    coalesce(CASE WHEN last_follow_up_at IS NULL OR owned_since IS NULL THEN NULL
+                                  ELSE GREATEST(last_follow_up_at, owned_since) END,
+                             owned_since, created_at)
+                 FROM customers WHERE owner_id IS NOT NULL AND deleted_at IS NULL
+                 ORDER BY id FOR UPDATE",
+                &[],
+            )
+            .await?;
+            let mut released = vec![];
+            for r in &rows {
+                let (id, owner, class, last): (i64, i64, Option<String>, DateTime<Utc>) =
+                    (get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?);
+                if last < rules.cutoff(class.as_deref(), now) {
+                    execute(
+                        &t,
+                        "UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = $2, version = version + 1, updated_at = $2 WHERE id = $1",
+                        &[&id, &now],
+                    )
+                    .await?;
+                    log_owner(&t, id, Some(owner), None, "release", Some(actor.id), now).await?;
+                    history_insert(
+                        &t,
+                        id,
+                        Some(actor.id),
+                        &[FieldChange {
+                            field: "owner_id".into(),
+                            old: owner.into(),
+                            new: serde_json::Value::Null,
+                        }],
+                        now,
+                    )
+                    .await?;
+                    released.push(id);
+                }
+            }
+            if !released.is_empty() {
+                audit_row(
+                    &t,
+                    Some(actor.id),
+                    "release",
+                    "customer",
+                    None,
+                    &serde_json::json!({"ids": released}),
+                    now,
+                )
+                .await?;
+            }
+            Ok(released)
+        })
+    }
+
+    async fn claim(&self, customer_id: i64, user: &User, max_owned: i64) -> Result<Customer> {
+        let (uid, team) = (user.id, user.team_id);
+        in_tx!(self, |t| {
+            let row = query_one(
+                &t,
+                "SELECT owner_id FROM customers WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+                &[&customer_id],
+            )
+            .await?;
+            let owner: Option<i64> = get(&row, 0)?;
+            if owner.is_some() {
+                return Err(StoreError::Refused(
+                    "this customer is not in the pool".into(),
+                ));
+            }
+            // One claim per user at a time, so two claims cannot both pass
+            // the limit (the count below runs after the other committed).
+            query_one(
+                &t,
+                "SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE",
+                &[&uid],
+            )
+            .await?;
+            let row = query_one(
+                &t,
+                "SELECT count(*) FROM customers WHERE owner_id = $1 AND deleted_at IS NULL",
+                &[&uid],
+            )
+            .await?;
+            let owned: i64 = get(&row, 0)?;
+            if owned >= max_owned {
+                return Err(StoreError::Refused(format!(
+                    "you own {owned} customers; the limit is {max_owned}"
+                )));
+            }
+            let now = Utc::now();
+            execute(
+                &t,
+                "UPDATE customers SET owner_id = $2, team_id = $3, owned_since = $4, version = version + 1, updated_at = $4 WHERE id = $1",
+                &[&customer_id, &uid, &team, &now],
+            )
+            .await?;
+            log_owner(&t, customer_id, None, Some(uid), "claim", Some(uid), now).await?;
+            history_insert(
+                &t,
+                customer_id,
+                Some(uid),
+                &[FieldChange {
+                    field: "owner_id".into(),
+                    old: serde_json::Value::Null,
+                    new: uid.into(),
+                }],
+                now,
+            )
+            .await?;
+            audit_row(
+                &t,
+                Some(uid),
+                "claim",
+                "customer",
+                Some(customer_id),
+                &serde_json::Value::Null,
+                now,
+            )
+            .await?;
+            must_customer(&t, customer_id).await
+        })
+    }
+
+    async fn ownership_log(&self, customer_id: i64) -> Result<Vec<OwnershipEvent>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            "SELECT id, customer_id, at, from_user, to_user, reason, actor_id FROM ownership_log WHERE customer_id = $1 ORDER BY id",
+            &[&customer_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(OwnershipEvent {
+                id: get(r, 0)?,
+                customer_id: get(r, 1)?,
+                at: get(r, 2)?,
+                from_user: get(r, 3)?,
+                to_user: get(r, 4)?,
+                reason: get(r, 5)?,
+                actor_id: get(r, 6)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn set_values(&self, updates: &[ValueUpdate]) -> Result<()> {
+        in_tx!(self, |t| {
+            let mut ids: Vec<i64> = updates.iter().map(|u| u.customer_id).collect();
+            ids.sort_unstable();
+            lock_customers(&t, &ids).await?;
+            for u in updates {
+                let Some(mut c) = get_customer(&t, u.customer_id).await? else {
+                    continue;
+                };
+                c.fields.class = u.class.clone().or(c.fields.class);
+                c.fields.tier = u.tier.clone().or(c.fields.tier);
+                let idx = CustomerIndex::of(&c.fields);
+                execute(
+                    &t,
+                    "UPDATE customers SET class = $2, tier = $3, doc = $4, rfm_class = coalesce($5, rfm_class), clv = coalesce($6, clv) WHERE id = $1",
+                    &[&u.customer_id, &idx.class, &idx.tier, &idx.doc, &u.rfm_class, &u.clv],
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn create_contact(
+        &self,
+        customer_id: i64,
+        input: &ContactInput,
+        actor: &User,
+    ) -> Result<Contact> {
+        in_tx!(self, |t| {
+            // FOR SHARE: a concurrent delete of the customer waits for this contact.
+            let live = query_opt(
+                &t,
+                "SELECT deleted_at IS NULL FROM customers WHERE id = $1 FOR SHARE",
+                &[&customer_id],
+            )
+            .await?;
+            match live {
+                Some(r) if get::<bool>(&r, 0)? => {}
+                _ => return Err(StoreError::NotFound),
+            }
+            let now = Utc::now();
+            let id = insert_contact(&t, customer_id, input, now).await?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                "create",
+                "contact",
+                Some(id),
+                &serde_json::json!({"customer_id": customer_id}),
+                now,
+            )
+            .await?;
+            get_contact(&t, id).await?.ok_or(StoreError::NotFound)
+        })
+    }
+
+    async fn contact(&self, id: i64) -> Result<Option<Contact>> {
+        let c = self.client().await?;
+        get_contact(&c, id).await
+    }
+
+    async fn contacts(&self, customer_id: i64) -> Result<Vec<Contact>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            &format!("SELECT {CONTACT_COLS} FROM contacts WHERE customer_id = $1 AND deleted_at IS NULL ORDER BY id"),
+            &[&customer_id],
+        )
+        .await?
+        .iter()
+        .map(contact_row)
+        .collect()
+    }
+
+    async fn update_contact(
+        &self,
+        id: i64,
+        expected_version: i64,
+        input: &ContactInput,
+        actor: &User,
+    ) -> Result<Contact> {
+        in_tx!(self, |t| {
+            let row = query_one(
+                &t,
+                "SELECT version FROM contacts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+                &[&id],
+            )
+            .await?;
+            let current: i64 = get(&row, 0)?;
+            if current != expected_version {
+                return Err(StoreError::Conflict {
+                    expected: expected_version,
+                    current,
+                });
+            }
+            let now = Utc::now();
+            let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
+            let doc = serde_json::Value::Object(input.to_json());
+            execute(
+                &t,
+                "UPDATE contacts SET version = version + 1, name = $2, mobile_rev = $3, doc = $4 WHERE id = $1",
+                &[&id, &input.name, &mobile_rev, &doc],
+            )
+            .await?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                "update",
+                "contact",
+                Some(id),
+                &serde_json::Value::Null,
+                now,
+            )
+            .await?;
+            get_contact(&t, id).await?.ok_or(StoreError::NotFound)
+        })
+    }
+
+    async fn delete_contact(&self, id: i64, actor: &User) -> Result<()> {
+        in_tx!(self, |t| {
+            let now = Utc::now();
+            let n = execute(
+                &t,
+                "UPDATE contacts SET deleted_at = $2, version = version + 1 WHERE id = $1 AND deleted_at IS NULL",
+                &[&id, &now],
+            )
+            .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            audit_row(
+                &t,
+                Some(actor.id),
+                "delete",
+                "contact",
+                Some(id),
+                &serde_json::Value::Null,
+                now,
+            )
+            .await
+        })
+    }
+
+    async fn add_activity(
+        &self,
+        customer_id: i64,
+        a: &NewActivity,
+        actor: &User,
+    ) -> Result<Activity> {
+        let mut a = a.clone();
+        let at = *a.at.get_or_insert_with(Utc::now);
+        let doc = serde_json::to_value(&a).map_err(db_err)?;
+        in_tx!(self, |t| {
+            must_customer(&t, customer_id).await?;
+            let row = query_one(
+                &t,
+                "INSERT INTO activities (customer_id, contact_id, user_id, kind, at, doc) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[&customer_id, &a.contact_id, &actor.id, &a.kind.as_str(), &at, &doc],
+            )
+            .await?;
+            let id: i64 = get(&row, 0)?;
+            if a.kind.is_follow_up() {
+                execute(
+                    &t,
+                    "UPDATE customers SET last_follow_up_at = $2 WHERE id = $1 AND (last_follow_up_at IS NULL OR last_follow_up_at < $2)",
+                    &[&customer_id, &at],
+                )
+                .await?;
+            }
+            Ok(Activity {
+                id,
+                customer_id,
+                user_id: Some(actor.id),
+                fields: a.clone(),
+                at,
+            })
+        })
+    }
+
+    async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            "SELECT id, customer_id, user_id, at, doc FROM activities WHERE customer_id = $1 ORDER BY at DESC, id DESC",
+            &[&customer_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let doc: serde_json::Value = get(r, 4)?;
+            Ok(Activity {
+                id: get(r, 0)?,
+                customer_id: get(r, 1)?,
+                user_id: get(r, 2)?,
+                fields: activity_input(&doc)?,
+                at: get(r, 3)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn add_orders(&self, orders: &[NewOrder]) -> Result<OrderImportOutcome> {
+        let mut out = OrderImportOutcome::default();
+        for chunk in orders.chunks(IMPORT_BATCH * 5) {
+            let (i, e) = in_tx!(self, |t| {
+                let (mut i, mut e) = (0u64, 0u64);
+                for o in chunk {
+                    // A concurrent import of the same order waits, then does nothing.
+                    let n = execute(
+                        &t,
+                        "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (external_id) DO NOTHING",
+                        &[
+                            &o.customer_id,
+                            &o.external_id,
+                            &o.ordered_at,
+                            &o.amount.fen(),
+                            &o.quantity,
+                            &o.product,
+                            &o.channel,
+                            &o.store,
+                            &o.due_date,
+                            &o.paid_date,
+                        ],
+                    )
+                    .await?;
+                    if n == 1 {
+                        i += 1
+                    } else {
+                        e += 1
+                    }
+                }
+                Ok((i, e))
+            })?;
+            out.imported += i;
+            out.existing += e;
+        }
+        Ok(out)
+    }
+
+    async fn orders(&self, customer_id: i64) -> Result<Vec<Order>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            "SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date
+             FROM orders WHERE customer_id = $1 ORDER BY ordered_at DESC, id DESC",
+            &[&customer_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Order {
+                id: get(r, 0)?,
+                fields: NewOrder {
+                    customer_id: get(r, 1)?,
+                    external_id: get(r, 2)?,
+                    ordered_at: get(r, 3)?,
+                    amount: keqing_domain::Money(get(r, 4)?),
+                    quantity: get(r, 5)?,
+                    product: get(r, 6)?,
+                    channel: get(r, 7)?,
+                    store: get(r, 8)?,
+                    due_date: get(r, 9)?,
+                    paid_date: get(r, 10)?,
+                },
+            })
+        })
+        .collect()
+    }
+
+    async fn order_facts(&self) -> Result<Vec<OrderFact>> {
+        let c = self.client().await?;
+        // The UTC day, as SQLite's substr(ordered_at, 1, 10) of the stored text.
+        query(
+            &c,
+            "SELECT o.customer_id, (o.ordered_at AT TIME ZONE 'UTC')::date, o.amount_fen
+             FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.deleted_at IS NULL ORDER BY o.id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(OrderFact {
+                customer_id: get(r, 0)?,
+                date: get(r, 1)?,
+                amount_fen: get(r, 2)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn resolve_customer(
+        &self,
+        external_code: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Option<i64>> {
+        let c = self.client().await?;
+        if let Some(code) = external_code {
+            let code = code.to_ascii_uppercase();
+            return query_opt(
+                &c,
+                "SELECT id FROM customers WHERE external_code = $1 AND deleted_at IS NULL",
+                &[&code],
+            )
+            .await?
+            .map(|r| get(&r, 0))
+            .transpose();
+        }
+        if let Some(name) = name {
+            let rows = query(
+                &c,
+                "SELECT id FROM customers WHERE name = $1 AND deleted_at IS NULL LIMIT 2",
+                &[&name],
+            )
+            .await?;
+            return if rows.len() == 1 {
+                Ok(Some(get(&rows[0], 0)?))
+            } else {
+                Ok(None)
+            };
+        }
+        Ok(None)
+    }
+
+    async fn report_change(
+        &self,
+        customer_id: i64,
+        note: &str,
+        reported_on: NaiveDate,
+        actor: &User,
+    ) -> Result<ChangeReport> {
+        in_tx!(self, |t| {
+            must_customer(&t, customer_id).await?;
+            let due = keqing_domain::archive::change_due(reported_on);
+            let row = query_one(
+                &t,
+                "INSERT INTO change_reports (customer_id, note, reported_on, due_on, reported_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[&customer_id, &note, &reported_on, &due, &actor.id],
+            )
+            .await?;
+            Ok(ChangeReport {
+                id: get(&row, 0)?,
+                customer_id,
+                note: note.to_string(),
+                reported_on,
+                due_on: due,
+                registered_on: None,
+                reported_by: Some(actor.id),
+            })
+        })
+    }
+
+    async fn register_change(&self, id: i64, on: NaiveDate, actor: &User) -> Result<ChangeReport> {
+        in_tx!(self, |t| {
+            let n = execute(
+                &t,
+                "UPDATE change_reports SET registered_on = $2 WHERE id = $1 AND registered_on IS NULL",
+                &[&id, &on],
+            )
+            .await?;
+            if n == 1 {
+                audit_row(
+                    &t,
+                    Some(actor.id),
+                    "register_change",
+                    "change_report",
+                    Some(id),
+                    &serde_json::Value::Null,
+                    Utc::now(),
+                )
+                .await?;
+            }
+            change_report(&t, id).await
+        })
+    }
+
+    async fn open_changes(&self, owner_id: Option<i64>) -> Result<Vec<ChangeReport>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            &format!(
+                "SELECT {CHANGE_COLS} FROM change_reports r JOIN customers c ON c.id = r.customer_id
+                 WHERE r.registered_on IS NULL AND c.deleted_at IS NULL AND ($1::bigint IS NULL OR c.owner_id = $1)
+                 ORDER BY r.due_on, r.id"
+            ),
+            &[&owner_id],
+        )
+        .await?
+        .iter()
+        .map(change_row)
+        .collect()
+    }
+
+    async fn import_customers(
+        &self,
+        rows: &[ImportCustomer],
+        owner_id: Option<i64>,
+        actor: &User,
+    ) -> Result<ImportOutcome> {
+        let mut out = ImportOutcome::default();
+        for chunk in rows.chunks(IMPORT_BATCH) {
+            let mut attempt = 1;
+            let (n, existing) = loop {
+                match self.import_batch(chunk, owner_id, actor.id).await {
+                    // Another writer stored one of these customers meanwhile:
+                    // the batch rolled back, and a rerun counts it as existing.
+                    Err(e) if is_unique_violation(&e) && attempt < IMPORT_ATTEMPTS => attempt += 1,
+                    r => break r?,
+                }
+            };
+            out.imported += n;
+            out.existing.extend(existing);
+        }
+        Ok(out)
+    }
+
+    async fn audit(
+        &self,
+        user_id: Option<i64>,
+        action: &str,
+        entity: &str,
+        entity_id: Option<i64>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let c = self.client().await?;
+        audit_row(&c, user_id, action, entity, entity_id, &detail, Utc::now()).await
+    }
+
+    async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            "SELECT id, at, user_id, action, entity, entity_id, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                id: get(r, 0)?,
+                at: get(r, 1)?,
+                user_id: get(r, 2)?,
+                action: get(r, 3)?,
+                entity: get(r, 4)?,
+                entity_id: get(r, 5)?,
+                detail: get(r, 6)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn table_counts(&self) -> Result<TableCounts> {
+        let c = self.client().await?;
+        let mut out = vec![];
+        for t in TABLES {
+            let row = query_one(&c, &format!("SELECT count(*) FROM {t}"), &[]).await?;
+            out.push((t.to_string(), get(&row, 0)?));
+        }
+        Ok(out)
+    }
+
+    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
+        let mut client = self.client().await?;
+        // One snapshot for every table, so the export is consistent.
+        let t = snapshot(&mut client).await?;
+        let mut n = 0;
+        for table in TABLES {
+            let cols = columns_of(table)?;
+            let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+            let rows = t
+                .query(
+                    format!("SELECT {names} FROM {table} ORDER BY id").as_str(),
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            for r in &rows {
+                let mut m = serde_json::Map::new();
+                for (i, (col, kind)) in cols.iter().enumerate() {
+                    m.insert(col.to_string(), column_to_json(r, i, *kind)?);
+                }
+                let line = serde_json::json!({"table": table, "row": m});
+                writeln!(out, "{line}").map_err(db_err)?;
+                n += 1;
+            }
+        }
+        t.commit().await.map_err(pg)?;
+        Ok(n)
+    }
+
+    async fn import_all(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<u64> {
+        let rows = read_backup(input)?;
+        in_tx!(self, |t| {
+            // No other writer while the emptiness check and the load run.
+            t.batch_execute(&format!(
+                "LOCK TABLE {} IN EXCLUSIVE MODE",
+                TABLES.join(", ")
+            ))
+            .await
+            .map_err(pg)?;
+            for table in TABLES {
+                let row =
+                    query_one(&t, &format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[]).await?;
+                if get::<bool>(&row, 0)? {
+                    return Err(StoreError::Refused(
+                        "restore needs an empty database".into(),
+                    ));
+                }
+            }
+            // Rows arrive in table order, but customers may point at later ones.
+            t.batch_execute("SET CONSTRAINTS ALL DEFERRED")
+                .await
+                .map_err(pg)?;
+            let mut n = 0;
+            for v in &rows {
+                let table = v["table"].as_str().unwrap_or_default();
+                if !TABLES.contains(&table) {
+                    return Err(StoreError::Db(format!(
+                        "unknown table in backup: {table:?}"
+                    )));
+                }
+                let Some(row) = v["row"].as_object() else {
+                    continue;
+                };
+                let cols = columns_of(table)?;
+                let mut names = vec![];
+                let mut params = Params::default();
+                let mut places = vec![];
+                for (col, value) in row {
+                    let Some((name, kind)) = cols.iter().find(|(c, _)| c == col) else {
+                        return Err(StoreError::Db(format!(
+                            "unknown column in backup: {table}.{col}"
+                        )));
+                    };
+                    names.push(*name);
+                    places.push(params.push_boxed(json_to_param(table, name, *kind, value)?));
+                }
+                let sql = format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    names.join(", "),
+                    places.join(", ")
+                );
+                execute(&t, &sql, &params.refs()).await?;
+                n += 1;
+            }
+            // Restored ids were written explicitly: move each sequence past them.
+            for table in TABLES {
+                t.batch_execute(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+                ))
+                .await
+                .map_err(pg)?;
+            }
+            Ok(n)
+        })
     }
 }

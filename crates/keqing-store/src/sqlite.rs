@@ -235,10 +235,6 @@ fn must_customer(c: &Connection, id: i64) -> Result<Customer> {
     get_customer(c, id)?.ok_or(StoreError::NotFound)
 }
 
-fn rev(s: &str) -> String {
-    s.chars().rev().collect()
-}
-
 fn dup_ids(c: &Connection, input: &CustomerInput, except: Option<i64>) -> Result<Vec<i64>> {
     let idx = CustomerIndex::of(input);
     let mut st = c
@@ -404,12 +400,6 @@ fn get_contact(c: &Connection, id: i64) -> Result<Option<Contact>> {
     .map_err(sq)?
     .map(finish_contact)
     .transpose()
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// The WHERE clause and parameters of a customer list.

@@ -1,0 +1,226 @@
+//! The shared store suite on PostgreSQL, each test in fresh schemas of the
+//! database `KEQING_TEST_PG_URL` names (e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`). Without it the tests say so
+//! and pass: CI without a server still runs the SQLite suite.
+
+use keqing_store::{suite, PgStore, SqliteStore, Store};
+
+fn pg_url() -> Option<String> {
+    match std::env::var("KEQING_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            // Straight to stderr, past the test harness's capture, once.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "PostgreSQL suite skipped: set KEQING_TEST_PG_URL to run it"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// Schemas created by one test, dropped when it ends (also when it fails).
+struct Schemas {
+    url: String,
+    names: Vec<String>,
+}
+
+impl Schemas {
+    fn new(url: &str) -> Schemas {
+        Schemas {
+            url: url.to_string(),
+            names: vec![],
+        }
+    }
+
+    /// A new store in a schema no other test uses.
+    async fn store(&mut self) -> PgStore {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!(
+            "kq_test_{}_{nanos}_{}",
+            std::process::id(),
+            self.names.len()
+        );
+        self.names.push(name.clone());
+        PgStore::open_in_schema(&self.url, &name).await.unwrap()
+    }
+}
+
+impl Drop for Schemas {
+    fn drop(&mut self) {
+        let (url, names) = (self.url.clone(), std::mem::take(&mut self.names));
+        // Drop runs inside the test's runtime: clean up on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                else {
+                    return;
+                };
+                tokio::spawn(conn);
+                for n in names {
+                    if let Err(e) = client
+                        .batch_execute(&format!("DROP SCHEMA IF EXISTS {n} CASCADE"))
+                        .await
+                    {
+                        eprintln!("could not drop schema {n}: {e}");
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_passes_the_suite() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    assert_eq!(s.backend(), "postgres");
+    suite::run_all(&s).await;
+    let copy = schemas.store().await;
+    suite::backup_round_trip(&s, &copy).await;
+    // The sequences moved past the restored ids: new rows get new ids.
+    let team = copy.create_team("恢复后新团队", None).await.unwrap();
+    assert!(copy.teams().await.unwrap().iter().all(|t| t.id <= team.id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_backup_restores_into_postgres() {
+    let Some(url) = pg_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lite = SqliteStore::open(dir.path().join("keqing.db").to_str().unwrap())
+        .await
+        .unwrap();
+    suite::run_all(&lite).await;
+    let mut buf = vec![];
+    let n = lite.export_all(&mut buf).await.unwrap();
+
+    let mut schemas = Schemas::new(&url);
+    let pg = schemas.store().await;
+    let m = pg
+        .import_all(&mut std::io::Cursor::new(buf.clone()))
+        .await
+        .unwrap();
+    assert_eq!(n, m);
+    assert_eq!(
+        lite.table_counts().await.unwrap(),
+        pg.table_counts().await.unwrap()
+    );
+    // Same values, same formats: PostgreSQL writes the backup SQLite wrote.
+    let mut again = vec![];
+    pg.export_all(&mut again).await.unwrap();
+    let lines = |b: &[u8]| {
+        String::from_utf8(b.to_vec())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lines(&buf), lines(&again));
+
+    // And back: the PostgreSQL backup restores into SQLite.
+    let back = SqliteStore::open(dir.path().join("back.db").to_str().unwrap())
+        .await
+        .unwrap();
+    back.import_all(&mut std::io::Cursor::new(again))
+        .await
+        .unwrap();
+    assert_eq!(
+        back.table_counts().await.unwrap(),
+        pg.table_counts().await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_keeps_the_data_and_migrates_once() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    suite::fixture(&s).await;
+    let name = schemas.names[0].clone();
+    // Two servers starting at once on the same schema.
+    let (a, b) = tokio::join!(
+        PgStore::open_in_schema(&url, &name),
+        PgStore::open_in_schema(&url, &name)
+    );
+    let (a, _b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.users().await.unwrap().len(), 3);
+    // `keqing_store::open` takes the server's URL; options pick the schema.
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = keqing_store::open(&format!("{url}{sep}options=-c%20search_path%3D{name}"))
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), "postgres");
+    assert_eq!(store.teams().await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_respect_the_limit() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    let f = suite::fixture(&s).await;
+    let mut ids = vec![];
+    for i in 0..6 {
+        let input = keqing_domain::customer::CustomerInput::from_json(
+            serde_json::json!({"name": format!("公海客户{i}")})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        ids.push(s.create_customer(&input, None, &f.admin).await.unwrap().id);
+    }
+    let s = std::sync::Arc::new(s);
+    let mut tasks = vec![];
+    for id in ids {
+        let (s, u) = (s.clone(), f.manager_a.clone());
+        tasks.push(tokio::spawn(async move { s.claim(id, &u, 2).await }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        if t.await.unwrap().is_ok() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 2, "the claim limit holds under concurrent claims");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_of_one_customer_give_one_and_a_duplicate() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    let f = suite::fixture(&s).await;
+    for i in 0..5 {
+        let input = keqing_domain::customer::CustomerInput::from_json(
+            serde_json::json!({"name": format!("并发新建{i}"), "phone": format!("1390000{i:04}")})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        let (a, b) = tokio::join!(
+            s.create_customer(&input, None, &f.admin),
+            s.create_customer(&input, None, &f.manager_a)
+        );
+        let (won, lost) = match (a, b) {
+            (Ok(c), Err(e)) | (Err(e), Ok(c)) => (c, e),
+            other => panic!("expected one winner: {other:?}"),
+        };
+        match lost {
+            keqing_store::StoreError::Duplicate(ids) => assert_eq!(ids, vec![won.id]),
+            e => panic!("expected a duplicate, got {e:?}"),
+        }
+    }
+}
