@@ -78,7 +78,11 @@ fn tyme_month(year: i32, month: u32, leap: bool) -> Result<LunarMonth> {
     if leap && leap_month(year)? != Some(month) {
         return Err(CareError::NoSuchLeapMonth { year, month });
     }
-    let signed = if leap { -(month as isize) } else { month as isize };
+    let signed = if leap {
+        -(month as isize)
+    } else {
+        month as isize
+    };
     LunarMonth::new(year as isize, signed).map_err(|e| CareError::InvalidDate {
         calendar: "lunar",
         detail: e,
@@ -147,12 +151,16 @@ impl LunarDate {
     /// The lunar date of a solar date.
     pub fn from_solar(date: NaiveDate) -> Result<Self> {
         check_date(date)?;
-        let day = SolarDay::new(date.year() as isize, date.month() as usize, date.day() as usize)
-            .map_err(|e| CareError::InvalidDate {
-                calendar: "solar",
-                detail: e,
-            })?
-            .get_lunar_day();
+        let day = SolarDay::new(
+            date.year() as isize,
+            date.month() as usize,
+            date.day() as usize,
+        )
+        .map_err(|e| CareError::InvalidDate {
+            calendar: "solar",
+            detail: e,
+        })?
+        .get_lunar_day();
         let signed = day.get_month();
         Ok(Self {
             year: day.get_year() as i32,
@@ -209,6 +217,37 @@ impl<'de> Deserialize<'de> for LunarDate {
         let r = Raw::deserialize(d)?;
         LunarDate::new(r.year, r.month, r.day, r.leap).map_err(serde::de::Error::custom)
     }
+}
+
+/// Where a lunar month-day falls in lunar year `year`, with the anniversary
+/// rules of [`crate::anniversary`]: a leap-month date the year lacks falls in
+/// the ordinary month, a 30th the month lacks on the 29th. Returns the lunar
+/// date actually used and its solar date. One month lookup: cheap enough to
+/// call for every year of a 200-year calendar.
+pub fn resolve(year: i32, month: u32, day: u32, leap: bool) -> Result<(LunarDate, NaiveDate)> {
+    check_lunar_year(year)?;
+    if !(1..=30).contains(&day) {
+        return Err(CareError::InvalidDate {
+            calendar: "lunar",
+            detail: format!("day {day} is not 1..=30"),
+        });
+    }
+    let leap = leap && leap_month(year)? == Some(month);
+    let m = tyme_month(year, month, leap)?;
+    // Months have 29 or 30 days: only a 30th needs the month's length.
+    let day = if day == 30 {
+        day.min(m.get_day_count() as u32)
+    } else {
+        day
+    };
+    let first = to_naive(&m.get_first_julian_day().get_solar_day())?;
+    let lunar = LunarDate {
+        year,
+        month,
+        leap,
+        day,
+    };
+    Ok((lunar, first + chrono::Days::new(u64::from(day - 1))))
 }
 
 /// The lunar date of every solar day from `from` to `to` inclusive, in order.
@@ -300,12 +339,27 @@ mod tests {
     #[test]
     fn known_dates() {
         // 2026 Spring Festival is Feb 17; 2023 had a leap 2nd month.
-        assert_eq!(LunarDate::new(2026, 1, 1, false).unwrap().to_solar().unwrap(), d(2026, 2, 17));
+        assert_eq!(
+            LunarDate::new(2026, 1, 1, false)
+                .unwrap()
+                .to_solar()
+                .unwrap(),
+            d(2026, 2, 17)
+        );
         assert_eq!(leap_month(2023).unwrap(), Some(2));
         assert_eq!(leap_month(2026).unwrap(), None);
-        assert_eq!(LunarDate::new(2023, 2, 1, true).unwrap().to_solar().unwrap(), d(2023, 3, 22));
+        assert_eq!(
+            LunarDate::new(2023, 2, 1, true)
+                .unwrap()
+                .to_solar()
+                .unwrap(),
+            d(2023, 3, 22)
+        );
         let l = LunarDate::from_solar(d(2023, 3, 22)).unwrap();
-        assert_eq!((l.year(), l.month(), l.day(), l.is_leap()), (2023, 2, 1, true));
+        assert_eq!(
+            (l.year(), l.month(), l.day(), l.is_leap()),
+            (2023, 2, 1, true)
+        );
         assert_eq!(l.to_string(), "2023-闰02-01");
         // The first supported day is still in lunar 1900.
         assert_eq!(LunarDate::from_solar(d(1901, 1, 1)).unwrap().year(), 1900);
@@ -315,7 +369,10 @@ mod tests {
     fn refuses_impossible_dates() {
         assert!(matches!(
             LunarDate::new(2026, 2, 1, true),
-            Err(CareError::NoSuchLeapMonth { year: 2026, month: 2 })
+            Err(CareError::NoSuchLeapMonth {
+                year: 2026,
+                month: 2
+            })
         ));
         assert!(LunarDate::new(2026, 13, 1, false).is_err());
         assert!(LunarDate::new(2026, 1, 0, false).is_err());
@@ -348,7 +405,13 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(ok.is_leap());
         // 2023 闰二月 has 29 days.
-        assert!(serde_json::from_str::<LunarDate>(r#"{"year":2023,"month":2,"leap":true,"day":30}"#).is_err());
-        assert!(serde_json::from_str::<LunarDate>(r#"{"year":2026,"month":2,"leap":true,"day":1}"#).is_err());
+        assert!(serde_json::from_str::<LunarDate>(
+            r#"{"year":2023,"month":2,"leap":true,"day":30}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<LunarDate>(
+            r#"{"year":2026,"month":2,"leap":true,"day":1}"#
+        )
+        .is_err());
     }
 }

@@ -7,6 +7,7 @@
 pub mod auth;
 mod customers;
 pub mod error;
+pub mod imports;
 mod openapi;
 mod people;
 
@@ -94,6 +95,11 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(people::users).post(people::create_user))
         .route("/teams", get(people::teams).post(people::create_team))
         .route("/audit", get(people::audit))
+        .route(
+            "/imports/{kind}",
+            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
+        )
+        .route("/exports/customers", get(imports::export_customers))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { error::ApiError::not_found("endpoint") });
     Router::new()

@@ -111,6 +111,8 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get", "/teams", "Teams"),
     ("post", "/teams", "Create a team (administrators)"),
     ("get", "/audit", "Audit log"),
+    ("post", "/imports/{kind}", "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}"),
+    ("get", "/exports/customers", "Export the customers in your scope as CSV or XLSX (format=csv|xlsx, lang=zh|en)"),
     ("get", "/openapi.json", "This document"),
 ];
 
@@ -137,6 +139,9 @@ pub fn build() -> Value {
             }
         });
         let mut params = vec![];
+        if path.contains("{kind}") {
+            params.push(json!({"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["customers", "contacts", "orders"]}}));
+        }
         if path.contains("{id}") {
             params.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}));
         }

@@ -284,7 +284,10 @@ async fn every_documented_operation_is_routed() {
     assert!(paths.len() >= 25);
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
-            let p = path.trim_start_matches("/api/v1").replace("{id}", "1");
+            let p = path
+                .trim_start_matches("/api/v1")
+                .replace("{id}", "1")
+                .replace("{kind}", "customers");
             let (s, body) = app.call("", &method.to_uppercase(), &p, None).await;
             assert!(
                 !(s == 404 && body["message"] == "endpoint not found"),
@@ -357,8 +360,10 @@ async fn pool_transfer_and_change_deadline() {
     assert_eq!(log["items"][1]["from_user"], a.id);
 
     // Into the pool (as the daily job would), then claimed.
-    let mut rules = keqing_domain::archive::PoolRules::default();
-    rules.default_days = 0;
+    let rules = keqing_domain::archive::PoolRules {
+        default_days: 0,
+        ..Default::default()
+    };
     let released = app
         .store
         .release_stale(

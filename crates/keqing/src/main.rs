@@ -3,6 +3,7 @@
 
 mod admin;
 mod demo;
+mod files;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -46,6 +47,13 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Import customers, contacts or orders from CSV or XLSX; bad rows are
+    /// reported with line and column, good rows are kept, re-runs add nothing.
+    Import(files::ImportArgs),
+    /// Export customers to CSV or XLSX.
+    Export(files::ExportArgs),
+    /// Occasions (festivals, solar terms) between two dates.
+    Calendar(keqing_care::cli::CalendarArgs),
     /// Restore a backup into an empty database and verify it row for row.
     Restore {
         /// The backup file to read.
@@ -70,5 +78,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::User { command } => admin::user(command).await,
         Command::Backup { db, out } => admin::backup(&db, &out).await,
         Command::Restore { file, db } => admin::restore(&file, &db).await,
+        Command::Import(a) => files::import(a).await,
+        Command::Export(a) => files::export(a).await,
+        Command::Calendar(a) => {
+            keqing_care::cli::run_calendar(a, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
     }
 }

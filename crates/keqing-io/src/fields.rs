@@ -1,0 +1,306 @@
+//! Which header means which field, for the three kinds of file.
+//!
+//! Headers are matched after normalising: surrounding spaces, a required-mark
+//! `*`, a unit in brackets (`金额（元）`) and ASCII case do not matter, and
+//! `Order Date`, `order-date` and `order_date` are the same.
+
+use crate::error::{IoError, Warning};
+use std::collections::BTreeMap;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// 客户: one customer a row, optionally with its primary contact.
+    Customer,
+    /// 联系人: one contact a row, with the customer it belongs to.
+    Contact,
+    /// 订单: one order a row.
+    Order,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Customer => "customer",
+            RecordKind::Contact => "contact",
+            RecordKind::Order => "order",
+        }
+    }
+
+    /// Every field of this kind with the headers it is recognised by; the first
+    /// header is the Chinese one exports write.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            RecordKind::Customer => CUSTOMER_COLUMNS,
+            RecordKind::Contact => CONTACT_COLUMNS,
+            RecordKind::Order => ORDER_COLUMNS,
+        }
+    }
+
+    pub fn column(self, field: &str) -> Option<&'static Column> {
+        self.columns().iter().find(|c| c.field == field)
+    }
+}
+
+/// A field of an import file and the headers that name it.
+#[derive(Debug)]
+pub struct Column {
+    pub field: &'static str,
+    /// Chinese header used on export.
+    pub zh: &'static str,
+    /// Other accepted headers (matched after normalising).
+    pub aliases: &'static [&'static str],
+}
+
+impl Column {
+    fn matches(&self, normalised: &str) -> bool {
+        normalise_header(self.field) == normalised
+            || normalise_header(self.zh) == normalised
+            || self
+                .aliases
+                .iter()
+                .any(|a| normalise_header(a) == normalised)
+    }
+}
+
+macro_rules! columns {
+    ($($field:literal, $zh:literal $(, $alias:literal)*;)+) => {
+        &[$(Column { field: $field, zh: $zh, aliases: &[$($alias),*] }),+]
+    };
+}
+
+/// Customer fields (names as `CustomerInput::from_json` takes them) and the
+/// primary contact's fields, prefixed `contact_`.
+pub const CUSTOMER_COLUMNS: &[Column] = columns![
+    "name", "客户名称", "名称", "单位名称", "公司名称", "企业名称", "客户", "customer_name", "company", "company_name";
+    "kind", "客户类型", "类型", "type";
+    "company_type", "企业性质", "公司性质";
+    "industry", "行业", "所属行业";
+    "province", "省份", "省";
+    "city", "城市", "市";
+    "district", "区县", "区", "县区";
+    "address", "详细地址", "地址", "通讯地址";
+    "phone", "单位电话", "电话", "公司电话", "座机", "telephone", "tel";
+    "website", "网站", "网址", "公司网站", "url";
+    "email", "电子邮箱", "邮箱", "邮件", "e-mail", "mail";
+    "external_code", "统一社会信用代码", "信用代码", "客户编号", "客户编码", "编号", "code", "customer_code", "credit_code";
+    "source", "客户来源", "来源";
+    "referrer_id", "推荐人ID", "推荐人编号";
+    "stage", "生命周期", "阶段", "生命周期阶段", "客户阶段", "lifecycle_stage";
+    "business_stage", "业务阶段";
+    "class", "客户分类", "分类", "类别";
+    "tier", "等级", "客户等级";
+    "tags", "标签";
+    "key_customer", "重点客户", "是否重点客户";
+    "parent_id", "上级客户ID", "集团客户ID";
+    "contact_name", "联系人", "负责人", "联系人姓名", "姓名", "contact";
+    "contact_mobile", "联系人手机", "手机", "手机号", "手机号码", "mobile";
+    "contact_title", "联系人职务", "职务", "职位", "title";
+    "contact_birthday", "联系人生日", "生日", "birthday";
+    "contact_level", "联系人级别", "级别";
+    "contact_email", "联系人邮箱";
+];
+
+pub const CONTACT_COLUMNS: &[Column] = columns![
+    "customer_id", "客户ID";
+    "customer_code", "客户编号", "客户编码", "统一社会信用代码", "信用代码", "external_code", "code";
+    "customer_name", "客户名称", "单位名称", "公司名称", "企业名称", "客户", "customer", "company";
+    "name", "姓名", "联系人", "联系人姓名", "contact_name";
+    "mobile", "手机", "手机号", "手机号码", "联系人手机";
+    "phone", "电话", "座机", "办公电话", "telephone", "tel";
+    "email", "邮箱", "电子邮箱", "e-mail", "mail";
+    "wechat", "微信", "微信号", "weixin";
+    "qq", "QQ", "QQ号";
+    "title", "职务", "职位";
+    "level", "级别", "联系人级别";
+    "buying_role", "采购角色", "角色";
+    "style", "沟通风格", "风格";
+    "birthday", "生日";
+    "hobbies", "爱好", "兴趣爱好";
+    "notes", "备注", "note", "remark", "remarks";
+];
+
+pub const ORDER_COLUMNS: &[Column] = columns![
+    "customer_id", "客户ID";
+    "customer_code", "客户编号", "客户编码", "统一社会信用代码", "信用代码", "external_code", "code";
+    "customer_name", "客户名称", "单位名称", "公司名称", "企业名称", "客户", "customer", "company";
+    "external_id", "订单号", "订单编号", "单号", "order_no", "order_id", "order_number";
+    "order_date", "日期", "下单时间", "下单日期", "订单日期", "交易日期", "交易时间", "date", "ordered_at";
+    "amount", "金额", "实付金额", "订单金额", "交易金额", "total";
+    "quantity", "数量", "qty";
+    "product", "商品", "商品名称", "产品", "产品名称";
+    "channel", "渠道", "销售渠道";
+    "store", "门店", "店铺", "shop";
+    "due_date", "应付日期", "应收日期", "到期日", "账期";
+    "paid_date", "付款日期", "回款日期", "支付日期";
+];
+
+/// The column a file of rejected rows carries (see
+/// [`crate::export::write_rejected_rows`]); import ignores it.
+pub const ERROR_COLUMN: &str = "错误原因";
+
+/// A header as compared: trimmed, without `*` marks or a bracketed unit,
+/// ASCII lower case, spaces and dashes as `_`.
+pub fn normalise_header(h: &str) -> String {
+    let h = h.trim().trim_start_matches('\u{feff}');
+    let h = h.trim_matches(|c| c == '*' || c == '＊').trim();
+    let cut = h
+        .find(['(', '（', '['])
+        .filter(|i| *i > 0)
+        .map(|i| &h[..i])
+        .unwrap_or(h);
+    cut.trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' | '\u{3000}' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// How the columns of one file map to fields.
+#[derive(Debug, Clone)]
+pub struct HeaderMap {
+    /// For each column of the file (0-based), the field it feeds, if any.
+    pub fields: Vec<Option<&'static str>>,
+    /// Columns left out, each reported once.
+    pub warnings: Vec<Warning>,
+}
+
+impl HeaderMap {
+    /// The 0-based column of a field.
+    pub fn position(&self, field: &str) -> Option<usize> {
+        self.fields.iter().position(|f| *f == Some(field))
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.position(field).is_some()
+    }
+}
+
+/// Maps a file's headers to the fields of `kind`. `explicit` maps a header as
+/// written to a field name and wins over recognition; a field name of `""`
+/// or `"-"` leaves the column out on purpose (no warning).
+pub fn map_headers(
+    kind: RecordKind,
+    headers: &[String],
+    explicit: &BTreeMap<String, String>,
+    column_offset: usize,
+) -> Result<HeaderMap, IoError> {
+    let cols = kind.columns();
+    let mut fields = Vec::with_capacity(headers.len());
+    let mut warnings = Vec::new();
+    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let explicit_norm: BTreeMap<String, &String> = explicit
+        .iter()
+        .map(|(k, v)| (normalise_header(k), v))
+        .collect();
+    for (i, h) in headers.iter().enumerate() {
+        let n = normalise_header(h);
+        let field = match explicit.get(h).or_else(|| explicit_norm.get(&n).copied()) {
+            Some(f) if f.is_empty() || f == "-" => None,
+            Some(f) => match cols.iter().find(|c| c.field == f.as_str()) {
+                Some(c) => Some(c.field),
+                None => {
+                    return Err(IoError::UnknownField {
+                        kind: kind.as_str(),
+                        column: h.clone(),
+                        field: f.clone(),
+                        expected: cols.iter().map(|c| c.field).collect(),
+                    })
+                }
+            },
+            None if n.is_empty() || n == ERROR_COLUMN => None,
+            None => {
+                match cols.iter().find(|c| c.matches(&n)) {
+                    Some(c) => Some(c.field),
+                    None => {
+                        warnings.push(Warning {
+                        column: Some(h.clone()),
+                        column_index: Some(column_offset + i + 1),
+                        message: format!("未识别的列，数据未导入 unknown column {h:?}: its data is not imported"),
+                    });
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(f) = field {
+            if let Some(&first) = seen.get(f) {
+                return Err(IoError::DuplicateColumn {
+                    field: f,
+                    first: headers[first].clone(),
+                    first_index: column_offset + first + 1,
+                    second: h.clone(),
+                    second_index: column_offset + i + 1,
+                });
+            }
+            seen.insert(f, i);
+        }
+        fields.push(field);
+    }
+    Ok(HeaderMap { fields, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(kind: RecordKind, headers: &[&str]) -> HeaderMap {
+        let h: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        map_headers(kind, &h, &BTreeMap::new(), 0).unwrap()
+    }
+
+    #[test]
+    fn every_header_means_one_field_per_kind() {
+        for kind in [RecordKind::Customer, RecordKind::Contact, RecordKind::Order] {
+            let mut all = BTreeMap::new();
+            for c in kind.columns() {
+                for h in std::iter::once(c.field)
+                    .chain(std::iter::once(c.zh))
+                    .chain(c.aliases.iter().copied())
+                {
+                    if let Some(other) = all.insert(normalise_header(h), c.field) {
+                        assert_eq!(other, c.field, "{kind:?}: {h} is ambiguous");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chinese_english_and_decorated_headers() {
+        let m = map(
+            RecordKind::Order,
+            &["*客户编号", "Order Date", "金额（元）", "QQ", "order-no"],
+        );
+        assert_eq!(
+            m.fields,
+            vec![
+                Some("customer_code"),
+                Some("order_date"),
+                Some("amount"),
+                None,
+                Some("external_id")
+            ]
+        );
+        assert_eq!(m.warnings.len(), 1);
+        assert_eq!(m.warnings[0].column_index, Some(4));
+    }
+
+    #[test]
+    fn explicit_mapping_wins_and_duplicates_are_refused() {
+        let h: Vec<String> = ["户名", "备注"].iter().map(|s| s.to_string()).collect();
+        let mut ex = BTreeMap::new();
+        ex.insert("户名".to_string(), "name".to_string());
+        ex.insert("备注".to_string(), "-".to_string());
+        let m = map_headers(RecordKind::Customer, &h, &ex, 0).unwrap();
+        assert_eq!(m.fields, vec![Some("name"), None]);
+        assert!(m.warnings.is_empty());
+        let h: Vec<String> = ["名称", "客户名称"].iter().map(|s| s.to_string()).collect();
+        assert!(matches!(
+            map_headers(RecordKind::Customer, &h, &BTreeMap::new(), 0),
+            Err(IoError::DuplicateColumn { field: "name", .. })
+        ));
+    }
+}

@@ -1,0 +1,597 @@
+//! Rows of a [`Table`] validated into domain types: every data row becomes
+//! either a record or at least one [`RowError`], never nothing.
+
+use crate::dates::{china_to_utc, parse_date, parse_datetime};
+use crate::error::{IoError, RowError, Warning};
+use crate::export::undefuse;
+use crate::fields::{map_headers, HeaderMap, RecordKind};
+use crate::table::{Row, RowIssue, Table, TableSource};
+use chrono::{NaiveDate, NaiveDateTime};
+use keqing_domain::customer::normalise_name;
+use keqing_domain::{ContactInput, CustomerInput, Money, NewOrder, ValidationError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How to import a table.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Header as written in the file → field name; overrides recognition.
+    /// `""` or `"-"` leaves a column out without a warning.
+    pub mapping: BTreeMap<String, String>,
+}
+
+/// The outcome of importing one file: the good records with their lines, an
+/// error for every bad row (a row may have several), warnings about columns,
+/// and the count of blank rows. `records.len() + bad_rows() + blank_rows ==
+/// data_rows` always holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportBatch<T> {
+    pub records: Vec<(usize, T)>,
+    pub errors: Vec<RowError>,
+    pub warnings: Vec<Warning>,
+    pub blank_rows: usize,
+    /// Rows after the header, blank ones included.
+    pub data_rows: usize,
+}
+
+impl<T> ImportBatch<T> {
+    /// Number of rows rejected (distinct lines with an error).
+    pub fn bad_rows(&self) -> usize {
+        self.errors
+            .iter()
+            .map(|e| e.line)
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+}
+
+/// A customer row: the customer and, when the row has contact columns filled,
+/// its primary contact (联系人).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerRow {
+    pub customer: CustomerInput,
+    pub contact: Option<ContactInput>,
+}
+
+/// How a contacts or orders file names the customer a row belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum CustomerRef {
+    /// keqing's own customer id (客户ID).
+    Id(i64),
+    /// Unified social credit code or other external code (客户编号), upper case
+    /// as `CustomerInput` stores it.
+    ExternalCode(String),
+    /// The customer's name as written (客户名称); match it with
+    /// `keqing_domain::customer::normalise_name`.
+    Name(String),
+}
+
+/// A contact row of a contacts file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactRow {
+    /// The most precise reference the row gives: id, then code, then name.
+    pub customer_ref: CustomerRef,
+    /// The customer's name when the row also gives it next to an id or code.
+    pub customer_name: Option<String>,
+    pub contact: ContactInput,
+}
+
+/// An order row of an orders file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderRow {
+    pub customer_ref: CustomerRef,
+    pub customer_name: Option<String>,
+    /// The order number in the source system (订单号): makes a re-import idempotent.
+    pub external_id: Option<String>,
+    /// Wall-clock time in China as written in the file (a date alone is 00:00).
+    pub ordered_at: NaiveDateTime,
+    pub amount: Money,
+    /// 1 when the file has no quantity.
+    pub quantity: i64,
+    pub product: Option<String>,
+    pub channel: Option<String>,
+    pub store: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub paid_date: Option<NaiveDate>,
+}
+
+impl OrderRow {
+    /// The domain order once the customer reference has been resolved to an id.
+    pub fn to_new_order(&self, customer_id: i64) -> NewOrder {
+        NewOrder {
+            external_id: self.external_id.clone(),
+            customer_id,
+            ordered_at: china_to_utc(self.ordered_at),
+            amount: self.amount,
+            quantity: self.quantity,
+            product: self.product.clone(),
+            channel: self.channel.clone(),
+            store: self.store.clone(),
+            due_date: self.due_date,
+            paid_date: self.paid_date,
+        }
+    }
+}
+
+/// The columns of one table and how to point at them in errors.
+struct Sheet<'a> {
+    table: &'a Table,
+    map: HeaderMap,
+}
+
+impl Sheet<'_> {
+    fn error(&self, line: usize, col: Option<usize>, field: Option<&str>, msg: String) -> RowError {
+        RowError {
+            line,
+            column: col.and_then(|c| self.table.headers.get(c).filter(|h| !h.is_empty()).cloned()),
+            column_index: col.map(|c| self.table.column_offset + c + 1),
+            field: field.map(str::to_string),
+            message: msg,
+        }
+    }
+
+    /// An error about a field, pointing at its column when the file has one.
+    fn field_error(&self, line: usize, field: &str, msg: String) -> RowError {
+        self.error(line, self.map.position(field), Some(field), msg)
+    }
+
+    /// A cell's text: trimmed, and in a CSV without the `'` that keeps Excel
+    /// from running it as a formula.
+    fn text<'r>(&self, cell: &'r str) -> &'r str {
+        match self.table.source {
+            TableSource::Csv { .. } => undefuse(cell.trim()),
+            TableSource::Sheet { .. } => cell.trim(),
+        }
+    }
+
+    /// The trimmed text of a field in a row; `None` when absent or blank.
+    fn get<'r>(&self, row: &'r Row, field: &str) -> Option<&'r str> {
+        let i = self.map.position(field)?;
+        row.cells
+            .get(i)
+            .map(|s| self.text(s))
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The mapped fields of a row as the JSON object the domain parsers take;
+    /// `select` picks the fields and names their keys (`contact_mobile` → `mobile`).
+    fn object(
+        &self,
+        row: &Row,
+        select: impl Fn(&'static str) -> Option<&'static str>,
+    ) -> Map<String, Value> {
+        let mut m = Map::new();
+        for (i, f) in self.map.fields.iter().enumerate() {
+            let Some(key) = f.and_then(&select) else {
+                continue;
+            };
+            // A blank cell is an absent value to the domain parsers.
+            let v = row.cells.get(i).map(|s| self.text(s)).unwrap_or("");
+            if !v.is_empty() {
+                m.insert(key.to_string(), Value::String(v.to_string()));
+            }
+        }
+        m
+    }
+
+    fn validation(&self, line: usize, e: ValidationError, prefix: &str) -> Vec<RowError> {
+        e.errors
+            .into_iter()
+            .map(|fe| {
+                let field = format!("{prefix}{}", fe.field);
+                self.field_error(line, &field, fe.message)
+            })
+            .collect()
+    }
+
+    /// The error for a row that could not be read as it stands.
+    fn issue(&self, row: &Row) -> Option<RowError> {
+        let n = self.table.headers.len();
+        Some(match row.issue.as_ref()? {
+            RowIssue::BadEncoding { column_index } => self.error(
+                row.line,
+                Some(column_index - 1),
+                None,
+                "编码错误 bad encoding: the row has bytes that are not valid text in the file's encoding".into(),
+            ),
+            RowIssue::FieldCount { found } if *found < n => self.error(
+                row.line,
+                Some(*found),
+                None,
+                format!("缺少列 missing column: the row has {found} fields, the header {n}"),
+            ),
+            RowIssue::FieldCount { found } => {
+                let mut e = self.error(
+                    row.line,
+                    None,
+                    None,
+                    format!("多余的列 extra fields: the row has {found} fields, the header {n}"),
+                );
+                e.column_index = Some(self.table.column_offset + n + 1);
+                e
+            }
+            RowIssue::CellError {
+                column_index,
+                error,
+            } => self.error(
+                row.line,
+                Some(column_index - 1),
+                None,
+                format!("单元格错误 the cell holds the error value {error}"),
+            ),
+        })
+    }
+}
+
+/// Runs `parse` on every readable row, turning everything else into errors.
+fn import_table<T>(
+    table: &Table,
+    kind: RecordKind,
+    opts: &ImportOptions,
+    required: &[&[&'static str]],
+    mut parse: impl FnMut(&Sheet, &Row) -> Result<T, Vec<RowError>>,
+) -> Result<ImportBatch<T>, IoError> {
+    let map = map_headers(kind, &table.headers, &opts.mapping, table.column_offset)?;
+    for any_of in required {
+        if !any_of.iter().any(|f| map.has(f)) {
+            let mut accepted = Vec::new();
+            for f in *any_of {
+                if let Some(c) = kind.column(f) {
+                    accepted.push(c.zh);
+                    accepted.extend(c.aliases.iter().copied());
+                    accepted.push(c.field);
+                }
+            }
+            let first = kind.column(any_of[0]);
+            return Err(IoError::MissingColumn {
+                field: any_of[0],
+                header: first.map(|c| c.zh).unwrap_or(any_of[0]),
+                accepted,
+            });
+        }
+    }
+    let sheet = Sheet { table, map };
+    let mut batch = ImportBatch {
+        records: Vec::new(),
+        errors: Vec::new(),
+        warnings: sheet.map.warnings.clone(),
+        blank_rows: table.blank_rows,
+        data_rows: table.data_rows(),
+    };
+    // Data under a column without a header is left out: say so once per column.
+    let mut unnamed_warned = BTreeSet::new();
+    for row in &table.rows {
+        for (i, cell) in row.cells.iter().enumerate() {
+            let unnamed = table.headers.get(i).is_none_or(|h| h.is_empty());
+            if unnamed
+                && i < table.headers.len()
+                && !cell.trim().is_empty()
+                && unnamed_warned.insert(i)
+            {
+                batch.warnings.push(Warning {
+                    column: None,
+                    column_index: Some(table.column_offset + i + 1),
+                    message: format!(
+                        "第{}列没有表头，数据未导入 column {} has no header: its data is not imported (first at line {})",
+                        table.column_offset + i + 1,
+                        table.column_offset + i + 1,
+                        row.line
+                    ),
+                });
+            }
+        }
+        if let Some(e) = sheet.issue(row) {
+            batch.errors.push(e);
+            continue;
+        }
+        match parse(&sheet, row) {
+            Ok(r) => batch.records.push((row.line, r)),
+            Err(errs) if errs.is_empty() => {
+                batch
+                    .errors
+                    .push(sheet.error(row.line, None, None, "invalid row".into()))
+            }
+            Err(errs) => batch.errors.extend(errs),
+        }
+    }
+    Ok(batch)
+}
+
+/// A code Excel has turned into a number and shortened (`9.13201E+17`): the
+/// digits are lost, so the value must not be taken as a code.
+fn shortened_by_excel(v: &str) -> bool {
+    let Some((mantissa, exp)) = v.split_once(['E', 'e']) else {
+        return false;
+    };
+    let exp = exp.strip_prefix('+').unwrap_or(exp);
+    !mantissa.is_empty()
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && !exp.is_empty()
+        && exp.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Errors for code columns whose values Excel has shortened.
+fn check_codes(s: &Sheet, row: &Row, fields: &[&str], errors: &mut Vec<RowError>) {
+    for f in fields {
+        if let Some(v) = s.get(row, f).filter(|v| shortened_by_excel(v)) {
+            errors.push(s.field_error(
+                row.line,
+                f,
+                format!("编号被Excel改成了科学计数法 {v:?} is a code Excel shortened to a number: format the column as text and export again"),
+            ));
+        }
+    }
+}
+
+fn duplicate(line: usize, what: &str) -> String {
+    format!("与第{line}行重复 duplicate of line {line} ({what})")
+}
+
+/// Imports a customers file (客户). Each row is a `CustomerInput`, plus the
+/// primary contact when any `联系人…` column is filled (a file with contact
+/// columns must have the 联系人 column: map a 手机 column that is the
+/// company's own number to `phone`). A second row with the
+/// same external code, or the same normalised name and phone, is an error
+/// "duplicate of line N".
+pub fn import_customers(
+    table: &Table,
+    opts: &ImportOptions,
+) -> Result<ImportBatch<CustomerRow>, IoError> {
+    let mut by_code: HashMap<String, usize> = HashMap::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    // Contact columns without the contact's name would reject every row that
+    // fills them: say it once, for the file.
+    let map = map_headers(
+        RecordKind::Customer,
+        &table.headers,
+        &opts.mapping,
+        table.column_offset,
+    )?;
+    let contact_columns = map
+        .fields
+        .iter()
+        .flatten()
+        .any(|f| f.starts_with("contact_"));
+    let required: &[&[&'static str]] = if contact_columns {
+        &[&["name"], &["contact_name"]]
+    } else {
+        &[&["name"]]
+    };
+    import_table(table, RecordKind::Customer, opts, required, |s, row| {
+        let line = row.line;
+        let mut errors = Vec::new();
+        check_codes(s, row, &["external_code"], &mut errors);
+        let customer = CustomerInput::from_json(&s.object(row, |f: &'static str| {
+            (!f.starts_with("contact_")).then_some(f)
+        }))
+        .map_err(|e| errors.extend(s.validation(line, e, "")))
+        .ok();
+        let contact_obj = s.object(row, |f| f.strip_prefix("contact_").and_then(contact_field));
+        let contact = if !contact_obj.is_empty() {
+            ContactInput::from_json(&contact_obj)
+                .map_err(|e| errors.extend(s.validation(line, e, "contact_")))
+                .ok()
+        } else {
+            None
+        };
+        let Some(customer) = customer.filter(|_| errors.is_empty()) else {
+            return Err(errors);
+        };
+        if let Some(code) = &customer.external_code {
+            if let Some(first) = by_code.get(code) {
+                return Err(vec![s.field_error(
+                    line,
+                    "external_code",
+                    duplicate(*first, "same external code"),
+                )]);
+            }
+        }
+        if let Some(key) = customer.dedup_key() {
+            if let Some(first) = by_key.get(&key) {
+                return Err(vec![s.field_error(
+                    line,
+                    "name",
+                    duplicate(*first, "same name and phone"),
+                )]);
+            }
+            by_key.insert(key, line);
+        }
+        if let Some(code) = &customer.external_code {
+            by_code.insert(code.clone(), line);
+        }
+        Ok(CustomerRow { customer, contact })
+    })
+}
+
+/// The contact field behind a `contact_…` column of a customers file.
+fn contact_field(f: &str) -> Option<&'static str> {
+    keqing_domain::contact::CONTACT_FIELDS
+        .iter()
+        .copied()
+        .find(|c| *c == f)
+}
+
+const REF_FIELDS: &[&str] = &["customer_id", "customer_code", "customer_name"];
+
+/// The customer a row refers to, or an error naming the reference columns.
+fn customer_ref(s: &Sheet, row: &Row) -> Result<(CustomerRef, Option<String>), RowError> {
+    let name = s.get(row, "customer_name").map(str::to_string);
+    if let Some(id) = s.get(row, "customer_id") {
+        return match id.parse::<i64>() {
+            Ok(id) => Ok((CustomerRef::Id(id), name)),
+            Err(_) => Err(s.field_error(
+                row.line,
+                "customer_id",
+                format!("不是客户ID not a customer id: {id:?}"),
+            )),
+        };
+    }
+    if let Some(code) = s.get(row, "customer_code") {
+        return Ok((CustomerRef::ExternalCode(code.to_ascii_uppercase()), name));
+    }
+    if let Some(n) = name {
+        return Ok((CustomerRef::Name(n), None));
+    }
+    let field = REF_FIELDS
+        .iter()
+        .rev()
+        .find(|f| s.map.has(f))
+        .copied()
+        .unwrap_or("customer_name");
+    Err(s.field_error(
+        row.line,
+        field,
+        "缺少客户 the row names no customer (give 客户编号 or 客户名称)".into(),
+    ))
+}
+
+/// Imports a contacts file (联系人): each row names its customer and a
+/// contact. The same customer, name and mobile twice is "duplicate of line N".
+pub fn import_contacts(
+    table: &Table,
+    opts: &ImportOptions,
+) -> Result<ImportBatch<ContactRow>, IoError> {
+    let mut seen: HashMap<(CustomerRef, String, String), usize> = HashMap::new();
+    import_table(
+        table,
+        RecordKind::Contact,
+        opts,
+        &[&["name"], REF_FIELDS],
+        |s, row| {
+            let line = row.line;
+            let mut errors = Vec::new();
+            check_codes(s, row, &["customer_code"], &mut errors);
+            let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
+            let contact = ContactInput::from_json(&s.object(row, contact_field))
+                .map_err(|e| errors.extend(s.validation(line, e, "")))
+                .ok();
+            let (Some((customer_ref, customer_name)), Some(contact)) = (r, contact) else {
+                return Err(errors);
+            };
+            let key = (
+                customer_ref.clone(),
+                normalise_name(&contact.name),
+                contact
+                    .mobile
+                    .as_ref()
+                    .map(|m| m.digits())
+                    .unwrap_or_default(),
+            );
+            if let Some(first) = seen.get(&key) {
+                return Err(vec![s.field_error(
+                    line,
+                    "name",
+                    duplicate(*first, "same customer, name and mobile"),
+                )]);
+            }
+            seen.insert(key, line);
+            Ok(ContactRow {
+                customer_ref,
+                customer_name,
+                contact,
+            })
+        },
+    )
+}
+
+/// Imports an orders file (订单). Dates without a zone are China time;
+/// amounts take `¥` and thousands separators; the same order number twice is
+/// "duplicate of line N".
+pub fn import_orders(
+    table: &Table,
+    opts: &ImportOptions,
+) -> Result<ImportBatch<OrderRow>, IoError> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    import_table(
+        table,
+        RecordKind::Order,
+        opts,
+        &[REF_FIELDS, &["order_date"], &["amount"]],
+        |s, row| {
+            let line = row.line;
+            let mut errors = Vec::new();
+            check_codes(s, row, &["customer_code", "external_id"], &mut errors);
+            let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
+            let need = |field: &str, errors: &mut Vec<RowError>| {
+                let v = s.get(row, field);
+                if v.is_none() {
+                    errors.push(s.field_error(
+                        line,
+                        field,
+                        "不能为空 required value is empty".into(),
+                    ));
+                }
+                v
+            };
+            let ordered_at = need("order_date", &mut errors).and_then(|v| {
+                parse_datetime(v)
+                    .map_err(|m| errors.push(s.field_error(line, "order_date", m)))
+                    .ok()
+            });
+            let amount = need("amount", &mut errors).and_then(|v| {
+                Money::parse(v)
+                    .map_err(|e| {
+                        errors.push(s.field_error(line, "amount", format!("金额错误 {e}")))
+                    })
+                    .ok()
+            });
+            let quantity = match s.get(row, "quantity") {
+                None => Some(1),
+                Some(q) => q
+                    .parse::<i64>()
+                    .map_err(|_| {
+                        errors.push(s.field_error(
+                            line,
+                            "quantity",
+                            format!("数量应为整数 not a whole number: {q:?}"),
+                        ))
+                    })
+                    .ok(),
+            };
+            let date = |field: &str, errors: &mut Vec<RowError>| match s.get(row, field) {
+                None => None,
+                Some(v) => parse_date(v)
+                    .map_err(|m| errors.push(s.field_error(line, field, m)))
+                    .ok(),
+            };
+            let due_date = date("due_date", &mut errors);
+            let paid_date = date("paid_date", &mut errors);
+            let external_id = s.get(row, "external_id").map(str::to_string);
+            let (
+                Some((customer_ref, customer_name)),
+                Some(ordered_at),
+                Some(amount),
+                Some(quantity),
+                true,
+            ) = (r, ordered_at, amount, quantity, errors.is_empty())
+            else {
+                return Err(errors);
+            };
+            if let Some(id) = &external_id {
+                if let Some(first) = seen.get(id) {
+                    return Err(vec![s.field_error(
+                        line,
+                        "external_id",
+                        duplicate(*first, "same order number"),
+                    )]);
+                }
+                seen.insert(id.clone(), line);
+            }
+            let text = |f: &str| s.get(row, f).map(str::to_string);
+            Ok(OrderRow {
+                customer_ref,
+                customer_name,
+                external_id,
+                ordered_at,
+                amount,
+                quantity,
+                product: text("product"),
+                channel: text("channel"),
+                store: text("store"),
+                due_date,
+                paid_date,
+            })
+        },
+    )
+}

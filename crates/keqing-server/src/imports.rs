@@ -1,0 +1,486 @@
+//! Import and export of customers, contacts and orders (SPEC §1): the file is
+//! parsed by keqing-io, the good rows are stored, every bad row is reported
+//! with its line and column. The command line and the API share this code.
+
+use crate::auth::CurrentUser;
+use crate::customers::visibility;
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use keqing_domain::access::{Action, Resource, Scope};
+use keqing_domain::User;
+use keqing_io::{CustomerRef, ImportOptions, IoError, RecordKind, RowError, Warning};
+use keqing_store::{CustomerFilter, ImportCustomer, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// What an import did, row by row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub kind: &'static str,
+    pub file: String,
+    /// Rows after the header, blank ones included.
+    pub data_rows: usize,
+    pub blank_rows: usize,
+    /// Records stored by this run.
+    pub imported: u64,
+    /// Good rows whose record was stored already (a re-run creates nothing new).
+    pub existing: u64,
+    /// Rows refused, each reported in `errors`.
+    pub rejected: usize,
+    pub errors: Vec<RowError>,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFailure {
+    /// The file as a whole could not be read (format, header, missing column).
+    #[error("{0}")]
+    File(#[from] IoError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+pub fn kind_name(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Customer => "customers",
+        RecordKind::Contact => "contacts",
+        RecordKind::Order => "orders",
+    }
+}
+
+pub fn parse_kind(s: &str) -> Option<RecordKind> {
+    match s {
+        "customers" => Some(RecordKind::Customer),
+        "contacts" => Some(RecordKind::Contact),
+        "orders" => Some(RecordKind::Order),
+        _ => None,
+    }
+}
+
+fn row_error(line: usize, column: Option<&str>, message: String) -> RowError {
+    RowError {
+        line,
+        column: column.map(str::to_string),
+        column_index: None,
+        field: None,
+        message,
+    }
+}
+
+async fn resolve(store: &dyn Store, r: &CustomerRef) -> Result<Option<i64>, StoreError> {
+    Ok(match r {
+        CustomerRef::Id(id) => store
+            .customer(*id)
+            .await?
+            .filter(|c| c.deleted_at.is_none())
+            .map(|c| c.id),
+        CustomerRef::ExternalCode(code) => store.resolve_customer(Some(code), None).await?,
+        CustomerRef::Name(name) => store.resolve_customer(None, Some(name)).await?,
+    })
+}
+
+fn describe(r: &CustomerRef) -> String {
+    match r {
+        CustomerRef::Id(id) => format!("no customer with id {id}"),
+        CustomerRef::ExternalCode(c) => format!("no customer with code {c}"),
+        CustomerRef::Name(n) => format!("no single customer named {n:?}"),
+    }
+}
+
+/// Imports one file. `may_touch` says whether `actor` may add to a customer
+/// (contacts, orders); rows for other customers are refused row by row.
+pub async fn import_file(
+    store: &dyn Store,
+    kind: RecordKind,
+    bytes: &[u8],
+    file_name: &str,
+    owner: Option<i64>,
+    actor: &User,
+    may_touch: &(dyn Fn(i64) -> bool + Send + Sync),
+) -> Result<ImportReport, ImportFailure> {
+    let table = keqing_io::read_table_bytes(bytes, file_name, &keqing_io::ReadOptions::default())?;
+    let opts = ImportOptions::default();
+    let mut report = ImportReport {
+        kind: kind_name(kind),
+        file: file_name.to_string(),
+        data_rows: 0,
+        blank_rows: 0,
+        imported: 0,
+        existing: 0,
+        rejected: 0,
+        errors: vec![],
+        warnings: vec![],
+    };
+    match kind {
+        RecordKind::Customer => {
+            let batch = keqing_io::import_customers(&table, &opts)?;
+            let rows: Vec<ImportCustomer> = batch
+                .records
+                .iter()
+                .map(|(line, r)| ImportCustomer {
+                    line: *line as u64,
+                    customer: r.customer.clone(),
+                    contact: r.contact.clone(),
+                })
+                .collect();
+            let out = store.import_customers(&rows, owner, actor).await?;
+            report.imported = out.imported;
+            report.existing = out.existing.len() as u64;
+            fill(
+                &mut report,
+                batch.data_rows,
+                batch.blank_rows,
+                batch.errors,
+                batch.warnings,
+            );
+        }
+        RecordKind::Contact => {
+            let batch = keqing_io::import_contacts(&table, &opts)?;
+            let mut errors = batch.errors;
+            let mut cache: HashMap<CustomerRef, Option<i64>> = HashMap::new();
+            for (line, row) in &batch.records {
+                let id = match cache.get(&row.customer_ref) {
+                    Some(v) => *v,
+                    None => {
+                        let v = resolve(store, &row.customer_ref).await?;
+                        cache.insert(row.customer_ref.clone(), v);
+                        v
+                    }
+                };
+                let Some(id) = id.filter(|id| may_touch(*id)) else {
+                    errors.push(row_error(
+                        *line,
+                        Some("客户"),
+                        describe(&row.customer_ref) + " that you may change",
+                    ));
+                    continue;
+                };
+                let same = store.contacts(id).await?.into_iter().any(|k| {
+                    k.fields.name == row.contact.name && k.fields.mobile == row.contact.mobile
+                });
+                if same {
+                    report.existing += 1;
+                } else {
+                    store.create_contact(id, &row.contact, actor).await?;
+                    report.imported += 1;
+                }
+            }
+            fill(
+                &mut report,
+                batch.data_rows,
+                batch.blank_rows,
+                errors,
+                batch.warnings,
+            );
+        }
+        RecordKind::Order => {
+            let batch = keqing_io::import_orders(&table, &opts)?;
+            let mut errors = batch.errors;
+            let mut cache: HashMap<CustomerRef, Option<i64>> = HashMap::new();
+            let mut seen: HashMap<String, u32> = HashMap::new();
+            let mut orders = vec![];
+            for (line, row) in &batch.records {
+                let id = match cache.get(&row.customer_ref) {
+                    Some(v) => *v,
+                    None => {
+                        let v = resolve(store, &row.customer_ref).await?;
+                        cache.insert(row.customer_ref.clone(), v);
+                        v
+                    }
+                };
+                let Some(id) = id.filter(|id| may_touch(*id)) else {
+                    errors.push(row_error(
+                        *line,
+                        Some("客户"),
+                        describe(&row.customer_ref) + " that you may change",
+                    ));
+                    continue;
+                };
+                let mut o = row.to_new_order(id);
+                if o.external_id.is_none() {
+                    // Without an order number, the row's content (and how many
+                    // identical rows came before it) names it: a re-run is idempotent.
+                    let key = format!(
+                        "{id}|{}|{}|{}|{:?}|{:?}",
+                        row.ordered_at, row.amount, row.quantity, row.product, row.store
+                    );
+                    let n = seen.entry(key.clone()).or_insert(0);
+                    *n += 1;
+                    let h = Sha256::digest(format!("{key}|{n}").as_bytes());
+                    o.external_id = Some(format!(
+                        "auto-{}",
+                        h.iter()
+                            .take(10)
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>()
+                    ));
+                }
+                orders.push(o);
+            }
+            let out = store.add_orders(&orders).await?;
+            report.imported = out.imported;
+            report.existing = out.existing;
+            fill(
+                &mut report,
+                batch.data_rows,
+                batch.blank_rows,
+                errors,
+                batch.warnings,
+            );
+        }
+    }
+    Ok(report)
+}
+
+fn fill(
+    r: &mut ImportReport,
+    data_rows: usize,
+    blank_rows: usize,
+    mut errors: Vec<RowError>,
+    warnings: Vec<Warning>,
+) {
+    errors.sort_by_key(|e| e.line);
+    let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    lines.dedup();
+    r.data_rows = data_rows;
+    r.blank_rows = blank_rows;
+    r.rejected = lines.len();
+    r.errors = errors;
+    r.warnings = warnings;
+}
+
+#[derive(Deserialize)]
+pub struct ImportParams {
+    owner: Option<i64>,
+    filename: Option<String>,
+}
+
+/// `POST /api/v1/imports/{kind}`: the file as the raw body (name in
+/// `?filename=`) or as the `file` field of a multipart form.
+pub async fn upload(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(kind): Path<String>,
+    Query(p): Query<ImportParams>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Result<Json<ImportReport>, ApiError> {
+    let kind = parse_kind(&kind)
+        .ok_or_else(|| ApiError::not_found("import kind (customers, contacts or orders)"))?;
+    let resource = match kind {
+        RecordKind::Customer => Resource::Customer,
+        RecordKind::Contact => Resource::Contact,
+        RecordKind::Order => Resource::Order,
+    };
+    if st.grants.scope(u.role, resource, Action::Create).is_none() {
+        return Err(ApiError::forbidden(&format!("import {}", kind_name(kind))));
+    }
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (bytes, name) = if multipart {
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let mut found = None;
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+        {
+            if field.name() == Some("file") {
+                let name = field.file_name().unwrap_or("upload.csv").to_string();
+                found = Some((
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| ApiError::bad_request(e.to_string()))?,
+                    name,
+                ));
+            }
+        }
+        found.ok_or_else(|| ApiError::invalid("file", "the form has no `file` field"))?
+    } else {
+        let b = Bytes::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        (b, p.filename.clone().unwrap_or_else(|| "upload.csv".into()))
+    };
+    let owner = match (kind, p.owner) {
+        (RecordKind::Customer, Some(o)) if o != u.id => {
+            let scope = st.grants.scope(u.role, Resource::Customer, Action::Create);
+            let target = st
+                .store
+                .user(o)
+                .await?
+                .ok_or_else(|| ApiError::invalid("owner", format!("no user {o}")))?;
+            let ok = match scope {
+                Some(Scope::All) => true,
+                Some(Scope::Team) => target.team_id.is_some() && target.team_id == u.team_id,
+                _ => false,
+            };
+            if !ok {
+                return Err(ApiError::forbidden("import customers for that owner"));
+            }
+            Some(o)
+        }
+        _ => Some(u.id),
+    };
+    // Contacts and orders may only go to customers the caller may change.
+    let mut allowed = std::collections::HashSet::new();
+    if kind != RecordKind::Customer {
+        let vis = visibility(&st, &u, resource)?;
+        let mut f = CustomerFilter {
+            visibility: vis,
+            limit: 1000,
+            ..Default::default()
+        };
+        loop {
+            let page = st.store.list_customers(&f).await?;
+            let n = page.items.len() as i64;
+            for c in page.items {
+                if st
+                    .grants
+                    .allows(&u, resource, Action::Create, crate::customers::row(&c))
+                {
+                    allowed.insert(c.id);
+                }
+            }
+            if n < f.limit {
+                break;
+            }
+            f.offset += n;
+        }
+    }
+    let may = move |id: i64| allowed.contains(&id);
+    let report = import_file(st.store.as_ref(), kind, &bytes, &name, owner, &u, &may)
+        .await
+        .map_err(|e| match e {
+            ImportFailure::File(e) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_file", e.to_string())
+            }
+            ImportFailure::Store(e) => e.into(),
+        })?;
+    Ok(Json(report))
+}
+
+use axum::extract::FromRequest;
+
+#[derive(Deserialize)]
+pub struct ExportParams {
+    format: Option<String>,
+    lang: Option<String>,
+}
+
+/// Customers with their primary contact, in the caller's scope.
+pub async fn customer_rows(
+    st: &AppState,
+    u: &User,
+) -> Result<Vec<keqing_io::CustomerRow>, ApiError> {
+    let mut f = CustomerFilter {
+        visibility: visibility(st, u, Resource::Customer)?,
+        limit: 1000,
+        ..Default::default()
+    };
+    let mut rows = vec![];
+    loop {
+        let page = st.store.list_customers(&f).await?;
+        let n = page.items.len() as i64;
+        for c in page.items {
+            let contact = st
+                .store
+                .contacts(c.id)
+                .await?
+                .into_iter()
+                .next()
+                .map(|k| k.fields);
+            rows.push(keqing_io::CustomerRow {
+                customer: c.fields,
+                contact,
+            });
+        }
+        if n < f.limit {
+            break;
+        }
+        f.offset += n;
+    }
+    Ok(rows)
+}
+
+/// `GET /api/v1/exports/customers?format=csv|xlsx&lang=zh|en`.
+pub async fn export_customers(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<ExportParams>,
+) -> Result<Response, ApiError> {
+    let lang = match p.lang.as_deref() {
+        None | Some("zh") => keqing_io::Lang::Zh,
+        Some("en") => keqing_io::Lang::En,
+        Some(o) => {
+            return Err(ApiError::invalid(
+                "lang",
+                format!("use zh or en, not {o:?}"),
+            ))
+        }
+    };
+    let rows = customer_rows(&st, &u).await?;
+    let fail = |e: IoError| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "export_failed",
+            e.to_string(),
+        )
+    };
+    let (bytes, ctype, ext) = match p.format.as_deref() {
+        None | Some("csv") => (
+            keqing_io::write_customers_csv(
+                &rows,
+                keqing_io::ExportOptions {
+                    lang,
+                    encoding: keqing_io::CsvEncoding::Utf8Bom,
+                },
+            )
+            .map_err(fail)?,
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        Some("xlsx") => (
+            keqing_io::write_customers_xlsx(&rows, lang).map_err(fail)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        Some(o) => {
+            return Err(ApiError::invalid(
+                "format",
+                format!("use csv or xlsx, not {o:?}"),
+            ))
+        }
+    };
+    st.store
+        .audit(
+            Some(u.id),
+            "export",
+            "customer",
+            None,
+            serde_json::json!({"rows": rows.len(), "format": ext}),
+        )
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"customers.{ext}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
