@@ -4,6 +4,22 @@
 /// `1234元` → 123400. Accepts ¥ (U+00A5), ￥ (U+FFE5), `RMB`, thousands
 /// separators and at most two decimals (more only when the extra digits are 0).
 pub fn parse_amount_fen(s: &[u8]) -> Result<i64, &'static str> {
+    // Fast path for plain `1234.5` / `1234.56` / `1234`.
+    if !s.is_empty() && s.len() <= 15 {
+        let (int, frac) = match memchr::memchr(b'.', s) {
+            Some(i) => (&s[..i], &s[i + 1..]),
+            None => (s, &s[s.len()..]),
+        };
+        if !int.is_empty() && frac.len() <= 2 && int.iter().chain(frac).all(u8::is_ascii_digit) {
+            let yuan = int.iter().fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
+            let fen = match *frac {
+                [a, b] => i64::from(a - b'0') * 10 + i64::from(b - b'0'),
+                [a] => i64::from(a - b'0') * 10,
+                _ => 0,
+            };
+            return Ok(yuan * 100 + fen);
+        }
+    }
     let mut s = crate::date::trim(s);
     let mut negative = false;
     if let [b'-', rest @ ..] = s {
@@ -107,7 +123,17 @@ mod tests {
 
     #[test]
     fn refuses_non_amounts() {
-        for s in ["", "abc", "1.234", "1,2a", "--1", "¥", ",100", "1.2.3", "99999999999999999999"] {
+        for s in [
+            "",
+            "abc",
+            "1.234",
+            "1,2a",
+            "--1",
+            "¥",
+            ",100",
+            "1.2.3",
+            "99999999999999999999",
+        ] {
             assert!(parse_amount_fen(s.as_bytes()).is_err(), "{s}");
         }
     }

@@ -3,9 +3,6 @@
 //! Build it from database orders with [`TransactionsBuilder`], or from a file
 //! with [`crate::read_csv`] / `read_parquet`.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use crate::error::{AnalysisError, Result};
 
 /// Index of a customer in [`Transactions::customer_ids`].
@@ -83,6 +80,80 @@ impl Transactions {
     }
 }
 
+/// Per-customer totals of the purchases on or before `up_to`: all RFM needs.
+/// Built from [`Transactions`] or read straight from a CSV file with
+/// [`crate::csv::read_csv_totals`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerTotals {
+    pub customer_ids: Vec<String>,
+    /// Last purchase day (`i32::MIN` without purchases).
+    pub last_day: Vec<i32>,
+    pub purchases: Vec<u64>,
+    pub amount_fen: Vec<i64>,
+    /// Rows counted.
+    pub rows: u64,
+    /// Last day among the rows counted.
+    pub max_day: Option<i32>,
+    /// Rows after this day were left out (`None`: none were).
+    pub up_to: Option<i32>,
+}
+
+impl CustomerTotals {
+    /// Totals of the rows on or before `up_to` (all rows when `None`); two
+    /// threads on large tables.
+    pub fn from_transactions(tx: &Transactions, up_to: Option<i32>) -> CustomerTotals {
+        let k = tx.customer_count();
+        let limit = up_to.unwrap_or(i32::MAX);
+        let run = |lo: usize, hi: usize| {
+            let mut t = CustomerTotals {
+                last_day: vec![i32::MIN; k],
+                purchases: vec![0; k],
+                amount_fen: vec![0; k],
+                up_to,
+                ..Default::default()
+            };
+            for i in lo..hi {
+                let d = tx.day[i];
+                if d > limit {
+                    continue;
+                }
+                let c = tx.customer[i] as usize;
+                t.last_day[c] = t.last_day[c].max(d);
+                t.purchases[c] += 1;
+                t.amount_fen[c] += tx.amount_fen[i];
+                t.rows += 1;
+                t.max_day = t.max_day.max(Some(d));
+            }
+            t
+        };
+        let n = tx.len();
+        let mut t = if n < 1_000_000 {
+            run(0, n)
+        } else {
+            let mid = n / 2;
+            let (mut a, b) = std::thread::scope(|s| {
+                let h = s.spawn(|| run(mid, n));
+                (run(0, mid), h.join())
+            });
+            match b {
+                Ok(b) => {
+                    for c in 0..k {
+                        a.last_day[c] = a.last_day[c].max(b.last_day[c]);
+                        a.purchases[c] += b.purchases[c];
+                        a.amount_fen[c] += b.amount_fen[c];
+                    }
+                    a.rows += b.rows;
+                    a.max_day = a.max_day.max(b.max_day);
+                    a
+                }
+                Err(_) => run(0, n),
+            }
+        };
+        t.customer_ids = tx.customer_ids.clone();
+        t
+    }
+}
+
 /// Builds [`Transactions`] row by row, interning customer keys.
 ///
 /// ```
@@ -97,7 +168,7 @@ impl Transactions {
 /// ```
 #[derive(Debug, Default)]
 pub struct TransactionsBuilder {
-    interner: Interner,
+    keys: KeyTable,
     tx: Transactions,
 }
 
@@ -116,7 +187,11 @@ impl TransactionsBuilder {
 
     /// Index of a customer key, adding it when new.
     pub fn intern(&mut self, customer: &str) -> CustomerIdx {
-        self.interner.intern(customer.as_bytes(), &mut self.tx.customer_ids)
+        let (id, new) = self.keys.get_or_insert(customer.as_bytes());
+        if new {
+            self.tx.customer_ids.push(customer.to_string());
+        }
+        id
     }
 
     pub fn push(&mut self, customer: &str, day: i32, amount_fen: i64) {
@@ -136,66 +211,179 @@ impl TransactionsBuilder {
     }
 }
 
-/// FxHash (rustc's hasher): keys are short ids, no DoS concern for local files.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = self.0;
-        let mut b = bytes;
-        while b.len() >= 8 {
-            let w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-            h = (h.rotate_left(5) ^ w).wrapping_mul(SEED);
-            b = &b[8..];
-        }
-        if b.len() >= 4 {
-            let w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            h = (h.rotate_left(5) ^ u64::from(w)).wrapping_mul(SEED);
-            b = &b[4..];
-        }
-        for &c in b {
-            h = (h.rotate_left(5) ^ u64::from(c)).wrapping_mul(SEED);
-        }
-        self.0 = h;
+/// Hash of a customer key: 8 bytes at a time with a multiply-rotate round and
+/// a final avalanche, so ids differing only in their last bytes spread over
+/// all bits. No DoS concern: keys come from the user's own files.
+#[inline]
+pub(crate) fn hash_key(b: &[u8]) -> u64 {
+    const K1: u64 = 0x9E37_79B9_7F4A_7C15;
+    const K2: u64 = 0xBF58_476D_1CE4_E5B9;
+    let mut h = (b.len() as u64).wrapping_mul(K1);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ w).wrapping_mul(K2).rotate_left(31);
     }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(SEED);
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(buf))
+            .wrapping_mul(K2)
+            .rotate_left(31);
     }
+    h ^= h >> 32;
+    h = h.wrapping_mul(K1);
+    h ^ (h >> 29)
+}
 
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(SEED);
-    }
+const EMPTY: u32 = u32::MAX;
 
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
+/// One slot of [`KeyTable`] (16 bytes): a tag (high hash bits, with the key
+/// length in the low 5 bits) and the first 8 key bytes, so keys of up to 8
+/// bytes are compared without leaving the slot.
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct Slot<V> {
+    tag: u32,
+    id: u32,
+    head: u64,
+    /// A value kept beside the key (e.g. running totals), so that updating it
+    /// touches the cache line the lookup already loaded.
+    val: V,
+}
+
+impl<V: Copy + Default> Slot<V> {
+    fn empty() -> Slot<V> {
+        Slot {
+            tag: 0,
+            id: EMPTY,
+            head: 0,
+            val: V::default(),
+        }
     }
 }
 
-pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
-
-/// Maps customer keys (bytes) to dense indices.
-#[derive(Debug, Default)]
-pub(crate) struct Interner {
-    map: HashMap<Box<[u8]>, CustomerIdx, FxBuild>,
+fn tag_and_head(hash: u64, key: &[u8]) -> (u32, u64) {
+    let tag = ((hash >> 32) as u32 & !31) | key.len().min(31) as u32;
+    let mut head = [0u8; 8];
+    let n = key.len().min(8);
+    head[..n].copy_from_slice(&key[..n]);
+    (tag, u64::from_le_bytes(head))
 }
 
-impl Interner {
-    pub(crate) fn intern(&mut self, key: &[u8], ids: &mut Vec<String>) -> CustomerIdx {
-        if let Some(&i) = self.map.get(key) {
-            return i;
+/// Open-addressing (linear probing) table from customer keys to dense ids,
+/// keys stored once in an arena in id order.
+#[derive(Clone)]
+pub(crate) struct KeyTable<V = ()> {
+    slots: Vec<Slot<V>>,
+    mask: usize,
+    arena: Vec<u8>,
+    /// End offset in `arena` of each id's key.
+    ends: Vec<u32>,
+}
+
+impl<V: Copy + Default> Default for KeyTable<V> {
+    fn default() -> Self {
+        Self::with_capacity(1024)
+    }
+}
+
+impl<V> std::fmt::Debug for KeyTable<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyTable")
+            .field("len", &self.ends.len())
+            .finish()
+    }
+}
+
+impl<V: Copy + Default> KeyTable<V> {
+    pub(crate) fn with_capacity(n: usize) -> KeyTable<V> {
+        let cap = (n.max(16) * 4 / 3).next_power_of_two();
+        KeyTable {
+            slots: vec![Slot::empty(); cap],
+            mask: cap - 1,
+            arena: Vec::new(),
+            ends: Vec::new(),
         }
-        let i = ids.len() as CustomerIdx;
-        ids.push(String::from_utf8_lossy(key).into_owned());
-        self.map.insert(key.into(), i);
-        i
+    }
+
+    /// Loads the first slot `hash` probes, so that a batch of lookups can
+    /// have its cache misses in flight together; returns its tag.
+    #[inline]
+    pub(crate) fn touch(&self, hash: u64) {
+        // Copy the whole slot: it may straddle two cache lines.
+        std::hint::black_box(self.slots[hash as usize & self.mask]);
+    }
+
+    /// Every key's id and value.
+    pub(crate) fn values(&self) -> impl Iterator<Item = (u32, &V)> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.id != EMPTY)
+            .map(|s| (s.id, &s.val))
+    }
+
+    pub(crate) fn key(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.arena[start..self.ends[i] as usize]
+    }
+
+    /// Id of `key`, adding it when new; the flag tells whether it was new.
+    #[inline]
+    pub(crate) fn get_or_insert(&mut self, key: &[u8]) -> (u32, bool) {
+        let (id, new, _) = self.entry(key, hash_key(key));
+        (id, new)
+    }
+
+    /// Id of `key` (whose [`hash_key`] is `hash`), whether it is new, and its value.
+    #[inline]
+    pub(crate) fn entry(&mut self, key: &[u8], hash: u64) -> (u32, bool, &mut V) {
+        let (tag, head) = tag_and_head(hash, key);
+        let mut i = hash as usize & self.mask;
+        loop {
+            let s = self.slots[i];
+            if s.id == EMPTY {
+                break;
+            }
+            if s.tag == tag && s.head == head && (key.len() <= 8 || self.key(s.id) == key) {
+                return (s.id, false, &mut self.slots[i].val);
+            }
+            i = (i + 1) & self.mask;
+        }
+        let id = self.ends.len() as u32;
+        self.arena.extend_from_slice(key);
+        self.ends.push(self.arena.len() as u32);
+        self.slots[i] = Slot {
+            tag,
+            id,
+            head,
+            val: V::default(),
+        };
+        if self.ends.len() * 4 >= self.slots.len() * 3 {
+            self.grow();
+            // The slot moved: find it again.
+            let mut j = hash as usize & self.mask;
+            while self.slots[j].id != id {
+                j = (j + 1) & self.mask;
+            }
+            i = j;
+        }
+        (id, true, &mut self.slots[i].val)
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![Slot::empty(); cap]);
+        self.mask = cap - 1;
+        for s in old.into_iter().filter(|s| s.id != EMPTY) {
+            let mut i = hash_key(self.key(s.id)) as usize & self.mask;
+            while self.slots[i].id != EMPTY {
+                i = (i + 1) & self.mask;
+            }
+            self.slots[i] = s;
+        }
     }
 }
 
@@ -216,5 +404,34 @@ mod tests {
         tx.validate().unwrap();
         let f = tx.filter_days(2, 3);
         assert_eq!(f.customer, vec![1, 0]);
+    }
+
+    #[test]
+    fn key_table_keeps_short_and_long_keys_apart_through_growth() {
+        let mut t: KeyTable = KeyTable::with_capacity(4);
+        let keys: Vec<String> = (0..50_000)
+            .map(|i| {
+                if i % 3 == 0 {
+                    format!("a-long-customer-key-{i:08}")
+                } else {
+                    format!("C{i:07}")
+                }
+            })
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(t.get_or_insert(k.as_bytes()), (i as u32, true));
+        }
+        for (i, k) in keys.iter().enumerate().rev() {
+            assert_eq!(t.get_or_insert(k.as_bytes()), (i as u32, false));
+            assert_eq!(t.key(i as u32), k.as_bytes());
+        }
+        assert_eq!(t.ends.len(), 50_000);
+        // Same 8-byte head, different tails; keys differing only by a trailing NUL.
+        let (a, _) = t.get_or_insert(b"01234567X");
+        let (b, _) = t.get_or_insert(b"01234567Y");
+        assert_ne!(a, b);
+        let (c, _) = t.get_or_insert(b"C1");
+        let (d, _) = t.get_or_insert(b"C1\0");
+        assert_ne!(c, d);
     }
 }

@@ -14,7 +14,7 @@ use axum::Json;
 use keqing_domain::access::{Action, Resource, Scope};
 use keqing_domain::User;
 use keqing_io::{CustomerRef, ImportOptions, IoError, RecordKind, RowError, Warning};
-use keqing_store::{CustomerFilter, ImportCustomer, Store, StoreError};
+use keqing_store::{CustomerFilter, ImportContact, ImportCustomer, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -144,6 +144,7 @@ pub async fn import_file(
             let batch = keqing_io::import_contacts(&table, &opts)?;
             let mut errors = batch.errors;
             let mut cache: HashMap<CustomerRef, Option<i64>> = HashMap::new();
+            let mut rows = vec![];
             for (line, row) in &batch.records {
                 let id = match cache.get(&row.customer_ref) {
                     Some(v) => *v,
@@ -161,16 +162,15 @@ pub async fn import_file(
                     ));
                     continue;
                 };
-                let same = store.contacts(id).await?.into_iter().any(|k| {
-                    k.fields.name == row.contact.name && k.fields.mobile == row.contact.mobile
+                rows.push(ImportContact {
+                    line: *line as u64,
+                    customer_id: id,
+                    contact: row.contact.clone(),
                 });
-                if same {
-                    report.existing += 1;
-                } else {
-                    store.create_contact(id, &row.contact, actor).await?;
-                    report.imported += 1;
-                }
             }
+            let out = store.import_contacts(&rows, actor).await?;
+            report.imported = out.imported;
+            report.existing = out.existing.len() as u64;
             fill(
                 &mut report,
                 batch.data_rows,

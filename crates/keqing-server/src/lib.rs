@@ -4,7 +4,9 @@
 //! nothing more. Every row a handler touches is checked against the caller's
 //! permissions here, on the server (SPEC §9).
 
+pub mod analysis;
 pub mod auth;
+pub mod care;
 mod customers;
 pub mod error;
 pub mod imports;
@@ -92,6 +94,12 @@ pub fn router(state: AppState) -> Router {
         .route("/pool", get(customers::pool))
         .route("/pool/release", post(customers::release))
         .route("/work/incomplete", get(customers::incomplete))
+        .route("/analysis/rfm", get(analysis::rfm_analysis))
+        .route("/analysis/abc", get(analysis::abc_analysis))
+        .route("/analysis/clv", get(analysis::clv_analysis))
+        .route("/analysis/repeat", get(analysis::repeat_analysis))
+        .route("/analysis/funnel", get(analysis::funnel_analysis))
+        .route("/analysis/apply", post(analysis::apply))
         .route("/users", get(people::users).post(people::create_user))
         .route("/teams", get(people::teams).post(people::create_team))
         .route("/audit", get(people::audit))
@@ -100,6 +108,24 @@ pub fn router(state: AppState) -> Router {
             post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
         )
         .route("/exports/customers", get(imports::export_customers))
+        .route("/care/tasks", get(care::list_tasks))
+        .route("/care/tasks/{id}/complete", post(care::complete_task))
+        .route("/care/tasks/{id}/skip", post(care::skip_task))
+        .route("/care/tasks/{id}/snooze", post(care::snooze_task))
+        .route(
+            "/care/templates",
+            get(care::list_templates).post(care::create_template),
+        )
+        .route(
+            "/care/templates/{id}",
+            patch(care::update_template).delete(care::delete_template),
+        )
+        .route(
+            "/care/settings",
+            get(care::get_settings).put(care::put_settings),
+        )
+        .route("/care/compliance", get(care::compliance))
+        .route("/care/run", post(care::run))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { error::ApiError::not_found("endpoint") });
     Router::new()
@@ -119,7 +145,18 @@ async fn healthz(
 
 /// Serves until the listener fails or the process is told to stop.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    serve_with(listener, state, Router::new()).await
+}
+
+/// Like [`serve`], with `extra` routes (the web workbench) merged beside the API.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    extra: Router,
+) -> std::io::Result<()> {
+    let app = router(state)
+        .merge(extra)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

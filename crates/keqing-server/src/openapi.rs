@@ -106,6 +106,12 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/work/incomplete",
         "Key customers whose files are incomplete",
     ),
+    ("get", "/analysis/rfm", "RFM eight classes over your customers' orders (as_of; class= lists the members)"),
+    ("get", "/analysis/abc", "ABC / Pareto classes, the Pareto curve and the top-20% share (cuts=70,20,5,5; class= lists members)"),
+    ("get", "/analysis/clv", "Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma (model, freq, horizon_months, discount)"),
+    ("get", "/analysis/repeat", "Repeat-purchase distribution and purchase cycle"),
+    ("get", "/analysis/funnel", "AISAS funnel rates from six stage counts, and the weakest stage"),
+    ("post", "/analysis/apply", "Write each customer's ABC class, RFM class and CLV onto the file"),
     ("get", "/users", "Users in the caller's scope"),
     ("post", "/users", "Create a user (administrators)"),
     ("get", "/teams", "Teams"),
@@ -114,6 +120,58 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("post", "/imports/{kind}", "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}"),
     ("get", "/exports/customers", "Export the customers in your scope as CSV or XLSX (format=csv|xlsx, lang=zh|en)"),
     ("get", "/openapi.json", "This document"),
+    (
+        "get",
+        "/care/tasks",
+        "Care tasks in your scope (from, to, status, kind, owner, page, per_page): {items, total}",
+    ),
+    (
+        "post",
+        "/care/tasks/{id}/complete",
+        "Complete a care task; logs the contact on the customer's timeline once (a second complete logs nothing)",
+    ),
+    (
+        "post",
+        "/care/tasks/{id}/skip",
+        "Skip a care task with {reason} (required)",
+    ),
+    (
+        "post",
+        "/care/tasks/{id}/snooze",
+        "Snooze a care task {until: YYYY-MM-DD}",
+    ),
+    ("get", "/care/templates", "Greeting message templates"),
+    (
+        "post",
+        "/care/templates",
+        "Create a template; it must end with the signature {公司名称} {经理姓名} (422 otherwise)",
+    ),
+    (
+        "patch",
+        "/care/templates/{id}",
+        "Change a template (signature rule as on create)",
+    ),
+    ("delete", "/care/templates/{id}", "Delete a template"),
+    (
+        "get",
+        "/care/settings",
+        "Care settings: company name, cadence standards, daily quota, frequency cap, occasions",
+    ),
+    (
+        "put",
+        "/care/settings",
+        "Change care settings (administrators; any subset of the keys)",
+    ),
+    (
+        "get",
+        "/care/compliance",
+        "Care compliance per manager and team (from, to): tasks made, customers behind their cadence standard, daily quota by day",
+    ),
+    (
+        "post",
+        "/care/run",
+        "Generate the care tasks of from..=to (supervisors and above); idempotent",
+    ),
 ];
 
 fn error_schema() -> Value {

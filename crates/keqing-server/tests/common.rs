@@ -13,6 +13,57 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL schema this test owns (dropped at the end), when on PostgreSQL.
+    pg_schema: Option<(String, String)>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some((url, schema)) = self.pg_schema.take() {
+            // Drop runs inside the test's runtime: clean up on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok((c, conn)) =
+                        tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                    {
+                        tokio::spawn(conn);
+                        let _ = c
+                            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// On PostgreSQL when `KEQING_TEST_PG_URL` is set (each test in a fresh
+/// schema), on a SQLite file otherwise.
+async fn test_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<(String, String)>) {
+    match std::env::var("KEQING_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => {
+            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos();
+            let schema = format!("kq_api_{}_{}_{}", std::process::id(), n, nanos);
+            let store = keqing_store::PgStore::open_in_schema(&url, &schema)
+                .await
+                .unwrap();
+            (Arc::new(store), Some((url, schema)))
+        }
+        _ => {
+            let url = format!("sqlite://{}", dir.join("t.db").display());
+            (keqing_store::open(&url).await.unwrap(), None)
+        }
+    }
 }
 
 pub const PASSWORD: &str = "correct-horse-42";
@@ -20,8 +71,7 @@ pub const PASSWORD: &str = "correct-horse-42";
 impl App {
     pub async fn start() -> App {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = keqing_store::open(&url).await.unwrap();
+        let (store, pg_schema) = test_store(dir.path()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(store.clone(), ServerConfig::default());
@@ -31,6 +81,7 @@ impl App {
             store,
             http: reqwest::Client::new(),
             _dir: dir,
+            pg_schema,
         }
     }
 

@@ -190,6 +190,14 @@ pub struct ImportCustomer {
     pub contact: Option<ContactInput>,
 }
 
+/// One good row of a contacts import, its customer resolved.
+#[derive(Debug, Clone)]
+pub struct ImportContact {
+    pub line: u64,
+    pub customer_id: i64,
+    pub contact: ContactInput,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportOutcome {
     pub imported: u64,
@@ -363,6 +371,12 @@ pub trait Store: Send + Sync {
         actor: &User,
     ) -> Result<ImportOutcome>;
 
+    /// Stores contacts of stored customers (`(line, customer_id, contact)`) in
+    /// batches of committed transactions. A contact whose customer already has
+    /// a live contact with the same name and mobile is skipped (its line is in
+    /// `existing`), so a re-run adds nothing.
+    async fn import_contacts(&self, rows: &[ImportContact], actor: &User) -> Result<ImportOutcome>;
+
     // --- audit ---
     async fn audit(
         &self,
@@ -381,6 +395,45 @@ pub trait Store: Send + Sync {
     async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64>;
     /// Loads an export into this store, which must be empty.
     async fn import_all(&self, lines: &mut (dyn std::io::BufRead + Send)) -> Result<u64>;
+
+    // --- relationship care (SPEC §4): tasks, templates, settings, planning reads ---
+
+    /// Stores the tasks whose key is new; returns how many were new.
+    async fn insert_care_tasks(&self, tasks: &[NewCareTask]) -> Result<u64>;
+    async fn care_tasks(&self, filter: &CareTaskFilter) -> Result<Page<CareTaskRow>>;
+    async fn care_task(&self, id: i64) -> Result<Option<CareTaskRow>>;
+    /// Applies `change` when the task is still in `change.expected`, logging
+    /// the activity (if any) in the same transaction.
+    async fn set_care_task_status(
+        &self,
+        id: i64,
+        change: &CareStatusChange,
+        actor: &User,
+    ) -> Result<CareTaskRow>;
+    async fn care_templates(&self) -> Result<Vec<CareTemplate>>;
+    async fn create_care_template(&self, t: &NewCareTemplate) -> Result<CareTemplate>;
+    async fn update_care_template(&self, id: i64, t: &NewCareTemplate) -> Result<CareTemplate>;
+    async fn delete_care_template(&self, id: i64) -> Result<()>;
+    async fn care_setting(&self, key: &str) -> Result<Option<serde_json::Value>>;
+    async fn put_care_setting(&self, key: &str, value: &serde_json::Value) -> Result<()>;
+    /// Live customers that have an owner (the pool gets no tasks), by id:
+    /// all of them, or those under a rule of their own plus some (see
+    /// [`CareCustomerQuery`]).
+    async fn care_customers(&self, query: &CareCustomerQuery) -> Result<Vec<CareCustomerFacts>>;
+    /// Live contacts of those customers, by customer then id: all (`None`),
+    /// or those whose [`birthday_key`] is one of `birthday_keys` and all
+    /// contacts of `customer_ids` (customers with a key date in the range).
+    async fn care_contacts(
+        &self,
+        birthday_keys: Option<&[String]>,
+        customer_ids: &[i64],
+    ) -> Result<Vec<CareContactFacts>>;
+    /// Activities at or after `from` and before `to` (UTC), of live customers.
+    async fn activity_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ActivityFact>>;
 }
 
 /// Tables in dependency order: a restore loads them in this order.
@@ -503,4 +556,159 @@ pub(crate) fn like_escape(s: &str) -> String {
 /// Digits reversed: a phone suffix search becomes an indexable prefix range.
 pub(crate) fn rev(s: &str) -> String {
     s.chars().rev().collect()
+}
+
+// --- relationship care (客情维护, SPEC §4) ---
+
+/// A care task to store under its idempotency key (`greeting:c42:p7:2026-02-17`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewCareTask {
+    pub key: String,
+    /// greeting, cadence, quota, deadline or order_day
+    pub kind: String,
+    /// The day it is due.
+    pub date: NaiveDate,
+    /// `None` for a salesperson's own task (the daily quota).
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    /// The occasions of a greeting (JSON array), or the rule's detail.
+    pub occasions: serde_json::Value,
+    pub channel: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A stored care task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CareTaskRow {
+    pub id: i64,
+    pub key: String,
+    pub kind: String,
+    pub date: NaiveDate,
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub occasions: serde_json::Value,
+    pub channel: Option<String>,
+    pub message: Option<String>,
+    /// open, done, skipped or snoozed
+    pub status: String,
+    pub reason: Option<String>,
+    pub snoozed_until: Option<NaiveDate>,
+    /// The activity logged when the task was completed.
+    pub activity_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which care tasks to list. Tasks of a deleted contact or customer are
+/// never listed: nothing points at a record that is gone.
+#[derive(Debug, Clone, Default)]
+pub struct CareTaskFilter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// Only tasks of these owners (`None`: everyone's).
+    pub owners: Option<Vec<i64>>,
+    pub offset: i64,
+    /// 0: no limit.
+    pub limit: i64,
+}
+
+/// A status change of a care task, applied only while the task is still in
+/// `expected` (the status the caller decided from); otherwise nothing is
+/// written and the answer is [`StoreError::Refused`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CareStatusChange {
+    pub expected: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub snoozed_until: Option<NaiveDate>,
+    /// Logged on the task's customer in the same transaction (completing).
+    pub activity: Option<NewActivity>,
+}
+
+/// A message template (the signature rule is checked above the store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CareTemplate {
+    pub id: i64,
+    pub name: String,
+    pub body: String,
+    /// The occasion id it is for (`mid_autumn`, `birthday`…); `None`: any.
+    pub occasion: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCareTemplate {
+    pub name: String,
+    pub body: String,
+    pub occasion: Option<String>,
+    pub active: bool,
+}
+
+/// What care planning needs of a live, owned customer, read in one pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CareCustomerFacts {
+    pub id: i64,
+    pub name: String,
+    pub owner_id: i64,
+    pub team_id: Option<i64>,
+    pub class: Option<String>,
+    pub tier: Option<String>,
+    /// new, intent or existing
+    pub business_stage: Option<String>,
+    pub key_customer: bool,
+    pub gifts_forbidden: bool,
+    pub key_dates: Vec<keqing_domain::customer::KeyDate>,
+    /// Custom field `order_weekdays` (e.g. `"mon,thu"` or `["周一"]`), as stored.
+    pub order_weekdays: Option<serde_json::Value>,
+}
+
+/// What care planning needs of a live contact of a live, owned customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CareContactFacts {
+    pub id: i64,
+    pub customer_id: i64,
+    pub name: String,
+    pub title: Option<String>,
+    pub level: Option<keqing_domain::contact::ContactLevel>,
+    pub birthday: Option<keqing_domain::contact::Birthday>,
+}
+
+/// One logged activity, as the care rules count it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityFact {
+    pub customer_id: i64,
+    pub user_id: Option<i64>,
+    pub kind: keqing_domain::activity::ActivityKind,
+    pub at: DateTime<Utc>,
+    /// The customer's business stage (new, intent, existing) of a visit:
+    /// the daily quota counts new- and existing-customer visits apart.
+    pub customer_stage: Option<String>,
+}
+
+/// Which customers [`Store::care_customers`] reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CareCustomerQuery {
+    /// Every live, owned customer (a calendar occasion greets them all).
+    pub all: bool,
+    /// Otherwise: those under a care rule of their own (a class, tier or
+    /// key-customer flag for the cadence standards, key dates, order
+    /// weekdays), and these.
+    pub ids: Vec<i64>,
+}
+
+/// The key a contact's birthday is looked up by, without its year:
+/// `S11-23` (solar), `L08-15` (lunar), `LL04-30` (lunar leap month) — the
+/// backends index the same expression over the stored birthday.
+pub fn birthday_key(b: &keqing_domain::contact::Birthday) -> String {
+    use keqing_domain::contact::Birthday as B;
+    match *b {
+        B::Solar { month, day, .. } => format!("S{month:02}-{day:02}"),
+        B::Lunar {
+            month, day, leap, ..
+        } => format!("{}{month:02}-{day:02}", if leap { "LL" } else { "L" }),
+    }
 }

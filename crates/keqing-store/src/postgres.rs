@@ -16,7 +16,10 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 /// Schema versions in order; each runs once, in the transaction of the open
 /// that finds it missing.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("postgres_schema.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("postgres_schema.sql")),
+    (2, include_str!("postgres_schema_v2.sql")),
+];
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.
 const IMPORT_ATTEMPTS: usize = 3;
@@ -323,17 +326,28 @@ async fn dup_ids<C: GenericClient>(
     except: Option<i64>,
 ) -> Result<Vec<i64>> {
     let idx = CustomerIndex::of(input);
-    query(
-        c,
-        "SELECT id FROM customers WHERE deleted_at IS NULL AND id IS DISTINCT FROM $3
-         AND (($1::text IS NOT NULL AND external_code = $1) OR ($2::text IS NOT NULL AND dedup_key = $2))
-         ORDER BY id",
-        &[&idx.external_code, &idx.dedup_key, &except],
-    )
-    .await?
-    .iter()
-    .map(|r| get(r, 0))
-    .collect()
+    // Two lookups, each on its own partial unique index (an OR would not use them).
+    let mut ids: Vec<i64> = vec![];
+    for (sql, key) in [
+        (
+            "SELECT id FROM customers WHERE external_code = $1 AND deleted_at IS NULL",
+            &idx.external_code,
+        ),
+        (
+            "SELECT id FROM customers WHERE dedup_key = $1 AND deleted_at IS NULL",
+            &idx.dedup_key,
+        ),
+    ] {
+        if let Some(k) = key {
+            for r in query(c, sql, &[k]).await? {
+                ids.push(get(&r, 0)?);
+            }
+        }
+    }
+    ids.retain(|id| Some(*id) != except);
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 async fn owner_team<C: GenericClient>(c: &C, owner: Option<i64>) -> Result<Option<i64>> {
@@ -1778,33 +1792,8 @@ impl Store for PgStore {
         actor: &User,
     ) -> Result<Activity> {
         let mut a = a.clone();
-        let at = *a.at.get_or_insert_with(Utc::now);
-        let doc = serde_json::to_value(&a).map_err(db_err)?;
-        in_tx!(self, |t| {
-            must_customer(&t, customer_id).await?;
-            let row = query_one(
-                &t,
-                "INSERT INTO activities (customer_id, contact_id, user_id, kind, at, doc) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                &[&customer_id, &a.contact_id, &actor.id, &a.kind.as_str(), &at, &doc],
-            )
-            .await?;
-            let id: i64 = get(&row, 0)?;
-            if a.kind.is_follow_up() {
-                execute(
-                    &t,
-                    "UPDATE customers SET last_follow_up_at = $2 WHERE id = $1 AND (last_follow_up_at IS NULL OR last_follow_up_at < $2)",
-                    &[&customer_id, &at],
-                )
-                .await?;
-            }
-            Ok(Activity {
-                id,
-                customer_id,
-                user_id: Some(actor.id),
-                fields: a.clone(),
-                at,
-            })
-        })
+        in_tx!(self, |t| insert_activity(&t, customer_id, &mut a, actor.id)
+            .await)
     }
 
     async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>> {
@@ -2044,6 +2033,47 @@ impl Store for PgStore {
         Ok(out)
     }
 
+    async fn import_contacts(&self, rows: &[ImportContact], actor: &User) -> Result<ImportOutcome> {
+        let actor = actor.id;
+        let mut out = ImportOutcome::default();
+        for chunk in rows.chunks(IMPORT_BATCH) {
+            let (n, existing) = in_tx!(self, |t| {
+                let now = Utc::now();
+                let (mut n, mut existing) = (0u64, vec![]);
+                for row in chunk {
+                    let mobile = row.contact.mobile.as_ref().map(|m| rev(&m.digits()));
+                    let found = query_opt(
+                        &t,
+                        "SELECT 1 FROM contacts WHERE customer_id = $1 AND name = $2
+                         AND mobile_rev IS NOT DISTINCT FROM $3 AND deleted_at IS NULL LIMIT 1",
+                        &[&row.customer_id, &row.contact.name, &mobile],
+                    )
+                    .await?;
+                    if found.is_some() {
+                        existing.push(row.line);
+                        continue;
+                    }
+                    insert_contact(&t, row.customer_id, &row.contact, now).await?;
+                    n += 1;
+                }
+                audit_row(
+                    &t,
+                    Some(actor),
+                    "import",
+                    "contact",
+                    None,
+                    &serde_json::json!({"rows": chunk.len(), "imported": n}),
+                    now,
+                )
+                .await?;
+                Ok::<_, StoreError>((n, existing))
+            })?;
+            out.imported += n;
+            out.existing.extend(existing);
+        }
+        Ok(out)
+    }
+
     async fn audit(
         &self,
         user_id: Option<i64>,
@@ -2184,4 +2214,394 @@ impl Store for PgStore {
             Ok(n)
         })
     }
+
+    async fn insert_care_tasks(&self, tasks: &[NewCareTask]) -> Result<u64> {
+        let mut n = 0;
+        for chunk in tasks.chunks(IMPORT_BATCH * 5) {
+            n += in_tx!(self, |t| {
+                let now = Utc::now();
+                let st = t
+                    .prepare_cached(
+                        "INSERT INTO care_tasks (key, kind, date, customer_id, contact_id, owner_id, occasions, channel, message, status, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $10) ON CONFLICT (key) DO NOTHING",
+                    )
+                    .await
+                    .map_err(pg)?;
+                let mut n = 0u64;
+                for k in chunk {
+                    n += t
+                        .execute(
+                            &st,
+                            &[
+                                &k.key,
+                                &k.kind,
+                                &k.date,
+                                &k.customer_id,
+                                &k.contact_id,
+                                &k.owner_id,
+                                &k.occasions,
+                                &k.channel,
+                                &k.message,
+                                &now,
+                            ],
+                        )
+                        .await
+                        .map_err(pg)?;
+                }
+                Ok(n)
+            })?;
+        }
+        Ok(n)
+    }
+
+    async fn care_tasks(&self, f: &CareTaskFilter) -> Result<Page<CareTaskRow>> {
+        let c = self.client().await?;
+        let wh = "(t.contact_id IS NULL OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact_id AND p.deleted_at IS NULL))
+              AND (t.customer_id IS NULL OR EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id AND c.deleted_at IS NULL))
+              AND ($1::date IS NULL OR t.date >= $1) AND ($2::date IS NULL OR t.date <= $2)
+              AND ($3::text IS NULL OR t.status = $3) AND ($4::text IS NULL OR t.kind = $4)
+              AND ($5::bigint[] IS NULL OR t.owner_id = ANY($5))";
+        let p: [&(dyn ToSql + Sync); 5] = [&f.from, &f.to, &f.status, &f.kind, &f.owners];
+        let total: i64 = get(
+            &query_one(
+                &c,
+                &format!("SELECT count(*) FROM care_tasks t WHERE {wh}"),
+                &p,
+            )
+            .await?,
+            0,
+        )?;
+        let limit = if f.limit > 0 { Some(f.limit) } else { None };
+        let offset = f.offset.max(0);
+        let mut p6: Vec<&(dyn ToSql + Sync)> = p.to_vec();
+        p6.push(&limit);
+        p6.push(&offset);
+        let items = query(
+            &c,
+            &format!("SELECT {CARE_TASK_COLS} FROM care_tasks t WHERE {wh} ORDER BY t.date, t.id LIMIT $6 OFFSET $7"),
+            &p6,
+        )
+        .await?
+        .iter()
+        .map(care_task_row)
+        .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total,
+            offset: f.offset,
+            limit: f.limit,
+        })
+    }
+
+    async fn care_task(&self, id: i64) -> Result<Option<CareTaskRow>> {
+        let c = self.client().await?;
+        get_care_task(&c, id).await
+    }
+
+    async fn set_care_task_status(
+        &self,
+        id: i64,
+        change: &CareStatusChange,
+        actor: &User,
+    ) -> Result<CareTaskRow> {
+        in_tx!(self, |t| {
+            query_one(
+                &t,
+                "SELECT id FROM care_tasks WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await?;
+            let task = get_care_task(&t, id).await?.ok_or(StoreError::NotFound)?;
+            if task.status != change.expected {
+                return Err(StoreError::Refused(format!(
+                    "the task is {} now, not {}",
+                    task.status, change.expected
+                )));
+            }
+            let activity_id = match (change.activity.clone(), task.customer_id) {
+                (Some(mut a), Some(customer)) => {
+                    Some(insert_activity(&t, customer, &mut a, actor.id).await?.id)
+                }
+                _ => task.activity_id,
+            };
+            let now = Utc::now();
+            execute(
+                &t,
+                "UPDATE care_tasks SET status = $2, reason = $3, snoozed_until = $4, activity_id = $5, updated_at = $6 WHERE id = $1",
+                &[&id, &change.status, &change.reason, &change.snoozed_until, &activity_id, &now],
+            )
+            .await?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                &change.status,
+                "care_task",
+                Some(id),
+                &serde_json::json!({"from": task.status}),
+                now,
+            )
+            .await?;
+            get_care_task(&t, id).await?.ok_or(StoreError::NotFound)
+        })
+    }
+
+    async fn care_templates(&self) -> Result<Vec<CareTemplate>> {
+        let c = self.client().await?;
+        query(
+            &c,
+            "SELECT id, name, body, occasion, active FROM care_templates ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(care_template_row)
+        .collect()
+    }
+
+    async fn create_care_template(&self, n: &NewCareTemplate) -> Result<CareTemplate> {
+        let c = self.client().await?;
+        let row = query_one(
+            &c,
+            "INSERT INTO care_templates (name, body, occasion, active) VALUES ($1, $2, $3, $4) RETURNING id, name, body, occasion, active",
+            &[&n.name, &n.body, &n.occasion, &n.active],
+        )
+        .await?;
+        care_template_row(&row)
+    }
+
+    async fn update_care_template(&self, id: i64, n: &NewCareTemplate) -> Result<CareTemplate> {
+        let c = self.client().await?;
+        let row = query_one(
+            &c,
+            "UPDATE care_templates SET name = $2, body = $3, occasion = $4, active = $5 WHERE id = $1 RETURNING id, name, body, occasion, active",
+            &[&id, &n.name, &n.body, &n.occasion, &n.active],
+        )
+        .await?;
+        care_template_row(&row)
+    }
+
+    async fn delete_care_template(&self, id: i64) -> Result<()> {
+        let c = self.client().await?;
+        if execute(&c, "DELETE FROM care_templates WHERE id = $1", &[&id]).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn care_setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let c = self.client().await?;
+        query_opt(
+            &c,
+            "SELECT value FROM care_settings WHERE key = $1",
+            &[&key],
+        )
+        .await?
+        .map(|r| get(&r, 0))
+        .transpose()
+    }
+
+    async fn put_care_setting(&self, key: &str, value: &serde_json::Value) -> Result<()> {
+        let c = self.client().await?;
+        execute(
+            &c,
+            "INSERT INTO care_settings (key, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            &[&key, value, &Utc::now()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn care_customers(&self, q: &CareCustomerQuery) -> Result<Vec<CareCustomerFacts>> {
+        let c = self.client().await?;
+        let mut ids = q.ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = query(
+            &c,
+            "SELECT id, name, owner_id, team_id, class, tier, doc->>'business_stage', (doc->>'key_customer')::boolean,
+                    (doc->'card'->>'gifts_forbidden')::boolean, doc->'key_dates', doc->'custom'->'order_weekdays'
+             FROM customers WHERE deleted_at IS NULL AND owner_id IS NOT NULL
+               AND ($1 OR id = ANY($2) OR class IS NOT NULL OR tier IS NOT NULL
+                    OR coalesce((doc->>'key_customer')::boolean, false)
+                    OR jsonb_array_length(coalesce(doc->'key_dates', '[]')) > 0
+                    OR doc->'custom'->'order_weekdays' IS NOT NULL)
+             ORDER BY id",
+            &[&q.all, &ids],
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let key_dates: Option<serde_json::Value> = get(r, 9)?;
+                Ok(CareCustomerFacts {
+                    id: get(r, 0)?,
+                    name: get(r, 1)?,
+                    owner_id: get(r, 2)?,
+                    team_id: get(r, 3)?,
+                    class: get(r, 4)?,
+                    tier: get(r, 5)?,
+                    business_stage: get(r, 6)?,
+                    key_customer: get::<Option<bool>>(r, 7)?.unwrap_or(false),
+                    gifts_forbidden: get::<Option<bool>>(r, 8)?.unwrap_or(false),
+                    key_dates: match key_dates {
+                        None | Some(serde_json::Value::Null) => vec![],
+                        Some(v) => serde_json::from_value(v).map_err(db_err)?,
+                    },
+                    order_weekdays: get::<Option<serde_json::Value>>(r, 10)?
+                        .filter(|v| !v.is_null()),
+                })
+            })
+            .collect()
+    }
+
+    async fn care_contacts(
+        &self,
+        keys: Option<&[String]>,
+        customer_ids: &[i64],
+    ) -> Result<Vec<CareContactFacts>> {
+        let c = self.client().await?;
+        let keys: Option<Vec<String>> = keys.map(<[String]>::to_vec);
+        let ids = customer_ids.to_vec();
+        let rows = query(
+            &c,
+            "SELECT p.id, p.customer_id, p.name, p.doc->>'title', p.doc->>'level', p.doc->>'birthday'
+             FROM contacts p JOIN customers c ON c.id = p.customer_id
+             WHERE p.deleted_at IS NULL AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL
+               AND ($1::text[] IS NULL OR (p.doc->>'birthday' IS NOT NULL AND
+                    (CASE WHEN p.doc->>'birthday' LIKE '农历闰%' THEN 'LL'
+                          WHEN p.doc->>'birthday' LIKE '农历%' THEN 'L'
+                          ELSE 'S' END || right(p.doc->>'birthday', 5)) = ANY($1))
+                    OR p.customer_id = ANY($2))
+             ORDER BY p.customer_id, p.id",
+            &[&keys, &ids],
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let level: Option<String> = get(r, 4)?;
+                let birthday: Option<String> = get(r, 5)?;
+                Ok(CareContactFacts {
+                    id: get(r, 0)?,
+                    customer_id: get(r, 1)?,
+                    name: get(r, 2)?,
+                    title: get(r, 3)?,
+                    level: level
+                        .as_deref()
+                        .and_then(|l| keqing_domain::contact::ContactLevel::parse(l).ok()),
+                    birthday: birthday
+                        .as_deref()
+                        .and_then(|b| keqing_domain::contact::Birthday::parse(b).ok()),
+                })
+            })
+            .collect()
+    }
+
+    async fn activity_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ActivityFact>> {
+        let c = self.client().await?;
+        let rows = query(
+            &c,
+            "SELECT a.customer_id, a.user_id, a.kind, a.at, CASE WHEN a.kind = 'visit' THEN c.doc->>'business_stage' END FROM activities a JOIN customers c ON c.id = a.customer_id
+             WHERE a.at >= $1 AND a.at < $2 AND c.deleted_at IS NULL ORDER BY a.at, a.id",
+            &[&from, &to],
+        )
+        .await?;
+        let mut out = vec![];
+        for r in &rows {
+            let kind: String = get(r, 2)?;
+            let Ok(kind) = keqing_domain::activity::ActivityKind::parse(&kind) else {
+                continue;
+            };
+            out.push(ActivityFact {
+                customer_id: get(r, 0)?,
+                user_id: get(r, 1)?,
+                kind,
+                at: get(r, 3)?,
+                customer_stage: get(r, 4)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Logs an activity; a follow-up also stamps the customer's last follow-up.
+async fn insert_activity<C: GenericClient>(
+    t: &C,
+    customer_id: i64,
+    a: &mut NewActivity,
+    actor: i64,
+) -> Result<Activity> {
+    let at = *a.at.get_or_insert_with(Utc::now);
+    let doc = serde_json::to_value(&*a).map_err(db_err)?;
+    must_customer(t, customer_id).await?;
+    let row = query_one(
+        t,
+        "INSERT INTO activities (customer_id, contact_id, user_id, kind, at, doc) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        &[&customer_id, &a.contact_id, &actor, &a.kind.as_str(), &at, &doc],
+    )
+    .await?;
+    let id: i64 = get(&row, 0)?;
+    if a.kind.is_follow_up() {
+        execute(
+            t,
+            "UPDATE customers SET last_follow_up_at = $2 WHERE id = $1 AND (last_follow_up_at IS NULL OR last_follow_up_at < $2)",
+            &[&customer_id, &at],
+        )
+        .await?;
+    }
+    Ok(Activity {
+        id,
+        customer_id,
+        user_id: Some(actor),
+        fields: a.clone(),
+        at,
+    })
+}
+
+const CARE_TASK_COLS: &str = "t.id, t.key, t.kind, t.date, t.customer_id, t.contact_id, t.owner_id, t.occasions, t.channel, t.message, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, t.updated_at";
+
+fn care_task_row(r: &Row) -> Result<CareTaskRow> {
+    Ok(CareTaskRow {
+        id: get(r, 0)?,
+        key: get(r, 1)?,
+        kind: get(r, 2)?,
+        date: get(r, 3)?,
+        customer_id: get(r, 4)?,
+        contact_id: get(r, 5)?,
+        owner_id: get(r, 6)?,
+        occasions: get(r, 7)?,
+        channel: get(r, 8)?,
+        message: get(r, 9)?,
+        status: get(r, 10)?,
+        reason: get(r, 11)?,
+        snoozed_until: get(r, 12)?,
+        activity_id: get(r, 13)?,
+        created_at: get(r, 14)?,
+        updated_at: get(r, 15)?,
+    })
+}
+
+async fn get_care_task<C: GenericClient>(c: &C, id: i64) -> Result<Option<CareTaskRow>> {
+    query_opt(
+        c,
+        &format!("SELECT {CARE_TASK_COLS} FROM care_tasks t WHERE t.id = $1"),
+        &[&id],
+    )
+    .await?
+    .as_ref()
+    .map(care_task_row)
+    .transpose()
+}
+
+fn care_template_row(r: &Row) -> Result<CareTemplate> {
+    Ok(CareTemplate {
+        id: get(r, 0)?,
+        name: get(r, 1)?,
+        body: get(r, 2)?,
+        occasion: get(r, 3)?,
+        active: get(r, 4)?,
+    })
 }

@@ -10,7 +10,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -166,6 +166,13 @@ fn migrate(c: &mut Connection) -> Result<()> {
         t.execute_batch("PRAGMA user_version = 1").map_err(sq)?;
         t.commit().map_err(sq)?;
     }
+    if v < 2 {
+        let t = c.transaction().map_err(sq)?;
+        t.execute_batch(include_str!("sqlite_schema_v2.sql"))
+            .map_err(sq)?;
+        t.execute_batch("PRAGMA user_version = 2").map_err(sq)?;
+        t.commit().map_err(sq)?;
+    }
     Ok(())
 }
 
@@ -237,20 +244,29 @@ fn must_customer(c: &Connection, id: i64) -> Result<Customer> {
 
 fn dup_ids(c: &Connection, input: &CustomerInput, except: Option<i64>) -> Result<Vec<i64>> {
     let idx = CustomerIndex::of(input);
-    let mut st = c
-        .prepare_cached(
-            "SELECT id FROM customers WHERE deleted_at IS NULL AND id IS NOT ?3
-             AND ((?1 IS NOT NULL AND external_code = ?1) OR (?2 IS NOT NULL AND dedup_key = ?2))
-             ORDER BY id",
-        )
-        .map_err(sq)?;
-    let ids = st
-        .query_map(params![idx.external_code, idx.dedup_key, except], |r| {
-            r.get(0)
-        })
-        .map_err(sq)?
-        .collect::<rusqlite::Result<Vec<i64>>>()
-        .map_err(sq)?;
+    // Two lookups, each on its own (partial, unique) index: one query with OR
+    // would scan the table for every imported row.
+    let mut ids = vec![];
+    for (sql, key) in [
+        (
+            "SELECT id FROM customers WHERE external_code = ?1 AND deleted_at IS NULL",
+            &idx.external_code,
+        ),
+        (
+            "SELECT id FROM customers WHERE dedup_key = ?1 AND deleted_at IS NULL",
+            &idx.dedup_key,
+        ),
+    ] {
+        if let Some(k) = key {
+            let mut st = c.prepare_cached(sql).map_err(sq)?;
+            for id in st.query_map([k], |r| r.get::<_, i64>(0)).map_err(sq)? {
+                ids.push(id.map_err(sq)?);
+            }
+        }
+    }
+    ids.retain(|id| Some(*id) != except);
+    ids.sort_unstable();
+    ids.dedup();
     Ok(ids)
 }
 
@@ -1228,26 +1244,8 @@ impl Store for SqliteStore {
         actor: &User,
     ) -> Result<Activity> {
         let (mut a, actor) = (a.clone(), actor.id);
-        self.tx(move |t| {
-            must_customer(t, customer_id)?;
-            let at = *a.at.get_or_insert_with(Utc::now);
-            let doc = serde_json::to_value(&a).map_err(db_err)?;
-            t.execute(
-                "INSERT INTO activities (customer_id, contact_id, user_id, kind, at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![customer_id, a.contact_id, actor, a.kind.as_str(), ts(at), doc.to_string()],
-            )
-            .map_err(sq)?;
-            let id = t.last_insert_rowid();
-            if a.kind.is_follow_up() {
-                t.execute(
-                    "UPDATE customers SET last_follow_up_at = ?2 WHERE id = ?1 AND (last_follow_up_at IS NULL OR last_follow_up_at < ?2)",
-                    params![customer_id, ts(at)],
-                )
-                .map_err(sq)?;
-            }
-            Ok(Activity { id, customer_id, user_id: Some(actor), fields: a, at })
-        })
-        .await
+        self.tx(move |t| insert_activity(t, customer_id, &mut a, actor))
+            .await
     }
 
     async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>> {
@@ -1492,6 +1490,53 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    async fn import_contacts(&self, rows: &[ImportContact], actor: &User) -> Result<ImportOutcome> {
+        let actor = actor.id;
+        let mut out = ImportOutcome::default();
+        for chunk in rows.chunks(IMPORT_BATCH) {
+            let chunk = chunk.to_vec();
+            let (n, existing) = self
+                .tx(move |t| {
+                    let now = ts(Utc::now());
+                    let (mut n, mut existing) = (0u64, vec![]);
+                    let mut same = t
+                        .prepare_cached(
+                            "SELECT count(*) FROM contacts WHERE customer_id = ?1 AND name = ?2
+                             AND mobile_rev IS ?3 AND deleted_at IS NULL",
+                        )
+                        .map_err(sq)?;
+                    for row in &chunk {
+                        let mobile = row.contact.mobile.as_ref().map(|m| rev(&m.digits()));
+                        let found: i64 = same
+                            .query_row(params![row.customer_id, row.contact.name, mobile], |r| {
+                                r.get(0)
+                            })
+                            .map_err(sq)?;
+                        if found > 0 {
+                            existing.push(row.line);
+                            continue;
+                        }
+                        insert_contact(t, row.customer_id, &row.contact, &now)?;
+                        n += 1;
+                    }
+                    audit_row(
+                        t,
+                        Some(actor),
+                        "import",
+                        "contact",
+                        None,
+                        &serde_json::json!({"rows": chunk.len(), "imported": n}),
+                        &now,
+                    )?;
+                    Ok((n, existing))
+                })
+                .await?;
+            out.imported += n;
+            out.existing.extend(existing);
+        }
+        Ok(out)
+    }
+
     async fn audit(
         &self,
         user_id: Option<i64>,
@@ -1641,6 +1686,368 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn insert_care_tasks(&self, tasks: &[NewCareTask]) -> Result<u64> {
+        let mut n = 0;
+        for chunk in tasks.chunks(IMPORT_BATCH * 5) {
+            let chunk = chunk.to_vec();
+            n += self
+                .tx(move |t| {
+                    let now = ts(Utc::now());
+                    let mut st = t
+                        .prepare_cached(
+                            "INSERT INTO care_tasks (key, kind, date, customer_id, contact_id, owner_id, occasions, channel, message, status, created_at, updated_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'open', ?10, ?10) ON CONFLICT (key) DO NOTHING",
+                        )
+                        .map_err(sq)?;
+                    let mut n = 0u64;
+                    for k in &chunk {
+                        n += st
+                            .execute(params![
+                                k.key,
+                                k.kind,
+                                k.date.to_string(),
+                                k.customer_id,
+                                k.contact_id,
+                                k.owner_id,
+                                k.occasions.to_string(),
+                                k.channel,
+                                k.message,
+                                now
+                            ])
+                            .map_err(sq)? as u64;
+                    }
+                    Ok(n)
+                })
+                .await?;
+        }
+        Ok(n)
+    }
+
+    async fn care_tasks(&self, f: &CareTaskFilter) -> Result<Page<CareTaskRow>> {
+        let f = f.clone();
+        self.read(move |c| {
+            let mut w = vec![
+                "(t.contact_id IS NULL OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact_id AND p.deleted_at IS NULL))".to_string(),
+                "(t.customer_id IS NULL OR EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id AND c.deleted_at IS NULL))".to_string(),
+            ];
+            let mut p: Vec<SqlValue> = vec![];
+            if let Some(d) = f.from {
+                p.push(SqlValue::Text(d.to_string()));
+                w.push(format!("t.date >= ?{}", p.len()));
+            }
+            if let Some(d) = f.to {
+                p.push(SqlValue::Text(d.to_string()));
+                w.push(format!("t.date <= ?{}", p.len()));
+            }
+            if let Some(s) = &f.status {
+                p.push(SqlValue::Text(s.clone()));
+                w.push(format!("t.status = ?{}", p.len()));
+            }
+            if let Some(k) = &f.kind {
+                p.push(SqlValue::Text(k.clone()));
+                w.push(format!("t.kind = ?{}", p.len()));
+            }
+            if let Some(owners) = &f.owners {
+                if owners.is_empty() {
+                    w.push("0".into());
+                } else {
+                    let mut marks = vec![];
+                    for o in owners {
+                        p.push(SqlValue::Integer(*o));
+                        marks.push(format!("?{}", p.len()));
+                    }
+                    w.push(format!("t.owner_id IN ({})", marks.join(", ")));
+                }
+            }
+            let wh = w.join(" AND ");
+            let total: i64 = c
+                .query_row(&format!("SELECT count(*) FROM care_tasks t WHERE {wh}"), params_from_iter(p.iter()), |r| r.get(0))
+                .map_err(sq)?;
+            let limit = if f.limit > 0 { f.limit } else { -1 };
+            let mut st = c
+                .prepare(&format!("SELECT {CARE_TASK_COLS} FROM care_tasks t WHERE {wh} ORDER BY t.date, t.id LIMIT {limit} OFFSET {}", f.offset.max(0)))
+                .map_err(sq)?;
+            let items = st
+                .query_map(params_from_iter(p.iter()), care_task_row)
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(Page { items, total, offset: f.offset, limit: f.limit })
+        })
+        .await
+    }
+
+    async fn care_task(&self, id: i64) -> Result<Option<CareTaskRow>> {
+        self.read(move |c| get_care_task(c, id)).await
+    }
+
+    async fn set_care_task_status(
+        &self,
+        id: i64,
+        change: &CareStatusChange,
+        actor: &User,
+    ) -> Result<CareTaskRow> {
+        let (change, actor) = (change.clone(), actor.id);
+        self.tx(move |t| {
+            let task = get_care_task(t, id)?.ok_or(StoreError::NotFound)?;
+            if task.status != change.expected {
+                return Err(StoreError::Refused(format!(
+                    "the task is {} now, not {}",
+                    task.status, change.expected
+                )));
+            }
+            let activity_id = match (change.activity.clone(), task.customer_id) {
+                (Some(mut a), Some(customer)) => Some(insert_activity(t, customer, &mut a, actor)?.id),
+                _ => task.activity_id,
+            };
+            let now = ts(Utc::now());
+            t.execute(
+                "UPDATE care_tasks SET status = ?2, reason = ?3, snoozed_until = ?4, activity_id = ?5, updated_at = ?6 WHERE id = ?1",
+                params![id, change.status, change.reason, change.snoozed_until.map(|d| d.to_string()), activity_id, now],
+            )
+            .map_err(sq)?;
+            audit_row(t, Some(actor), &change.status, "care_task", Some(id), &serde_json::json!({"from": task.status}), &now)?;
+            get_care_task(t, id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn care_templates(&self) -> Result<Vec<CareTemplate>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT id, name, body, occasion, active FROM care_templates ORDER BY id",
+                )
+                .map_err(sq)?;
+            let rows = st
+                .query_map([], care_template_row)
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn create_care_template(&self, n: &NewCareTemplate) -> Result<CareTemplate> {
+        let n = n.clone();
+        self.tx(move |t| {
+            t.execute(
+                "INSERT INTO care_templates (name, body, occasion, active) VALUES (?1, ?2, ?3, ?4)",
+                params![n.name, n.body, n.occasion, n.active],
+            )
+            .map_err(sq)?;
+            let id = t.last_insert_rowid();
+            t.query_row(
+                "SELECT id, name, body, occasion, active FROM care_templates WHERE id = ?1",
+                [id],
+                care_template_row,
+            )
+            .map_err(sq)
+        })
+        .await
+    }
+
+    async fn update_care_template(&self, id: i64, n: &NewCareTemplate) -> Result<CareTemplate> {
+        let n = n.clone();
+        self.tx(move |t| {
+            let k = t
+                .execute(
+                    "UPDATE care_templates SET name = ?2, body = ?3, occasion = ?4, active = ?5 WHERE id = ?1",
+                    params![id, n.name, n.body, n.occasion, n.active],
+                )
+                .map_err(sq)?;
+            if k == 0 {
+                return Err(StoreError::NotFound);
+            }
+            t.query_row("SELECT id, name, body, occasion, active FROM care_templates WHERE id = ?1", [id], care_template_row)
+                .map_err(sq)
+        })
+        .await
+    }
+
+    async fn delete_care_template(&self, id: i64) -> Result<()> {
+        self.tx(move |t| {
+            let k = t
+                .execute("DELETE FROM care_templates WHERE id = ?1", [id])
+                .map_err(sq)?;
+            if k == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn care_setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let key = key.to_string();
+        self.read(move |c| {
+            let v: Option<String> = c
+                .query_row(
+                    "SELECT value FROM care_settings WHERE key = ?1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sq)?;
+            v.map(|v| json_col(&v).map_err(sq)).transpose()
+        })
+        .await
+    }
+
+    async fn put_care_setting(&self, key: &str, value: &serde_json::Value) -> Result<()> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.tx(move |t| {
+            t.execute(
+                "INSERT INTO care_settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![key, value, ts(Utc::now())],
+            )
+            .map_err(sq)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn care_customers(&self, q: &CareCustomerQuery) -> Result<Vec<CareCustomerFacts>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut out = vec![];
+            if q.all {
+                let sql = format!("SELECT {CARE_CUSTOMER_COLS} FROM customers WHERE deleted_at IS NULL AND owner_id IS NOT NULL ORDER BY id");
+                care_customer_rows(c, &sql, &[], &mut out)?;
+                return Ok(out);
+            }
+            // The same condition as the partial index `customers_care`.
+            let sql = format!(
+                "SELECT {CARE_CUSTOMER_COLS} FROM customers INDEXED BY customers_care
+                 WHERE deleted_at IS NULL AND owner_id IS NOT NULL
+                   AND (class IS NOT NULL OR tier IS NOT NULL OR json_extract(doc, '$.key_customer') = 1
+                        OR json_extract(doc, '$.key_dates') <> '[]'
+                        OR json_extract(doc, '$.custom.order_weekdays') IS NOT NULL)"
+            );
+            care_customer_rows(c, &sql, &[], &mut out)?;
+            let mut ids = q.ids.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            for chunk in ids.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let sql = format!("SELECT {CARE_CUSTOMER_COLS} FROM customers WHERE deleted_at IS NULL AND owner_id IS NOT NULL AND id IN ({marks})");
+                let p: Vec<SqlValue> = chunk.iter().map(|i| SqlValue::Integer(*i)).collect();
+                care_customer_rows(c, &sql, &p, &mut out)?;
+            }
+            out.sort_unstable_by_key(|f| f.id);
+            out.dedup_by_key(|f| f.id);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn care_contacts(
+        &self,
+        keys: Option<&[String]>,
+        customer_ids: &[i64],
+    ) -> Result<Vec<CareContactFacts>> {
+        let keys = keys.map(<[String]>::to_vec);
+        let mut ids = customer_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        self.read(move |c| {
+            let base = "SELECT p.id, p.customer_id, p.name, json_extract(p.doc, '$.title'),
+                               json_extract(p.doc, '$.level'), json_extract(p.doc, '$.birthday')
+                        FROM contacts p JOIN customers c ON c.id = p.customer_id
+                        WHERE p.deleted_at IS NULL AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL";
+            let mut out = vec![];
+            let Some(keys) = keys else {
+                care_contact_rows(c, &format!("{base} ORDER BY p.customer_id, p.id"), &[], &mut out)?;
+                return Ok(out);
+            };
+            if !keys.is_empty() {
+                let sql = format!(
+                    "{base} AND json_extract(p.doc, '$.birthday') IS NOT NULL AND {BIRTHDAY_KEY} IN ({})",
+                    vec!["?"; keys.len()].join(", ")
+                );
+                let p: Vec<SqlValue> = keys.iter().map(|s| SqlValue::Text(s.clone())).collect();
+                care_contact_rows(c, &sql, &p, &mut out)?;
+            }
+            for chunk in ids.chunks(500) {
+                let sql = format!("{base} AND p.customer_id IN ({})", vec!["?"; chunk.len()].join(", "));
+                let p: Vec<SqlValue> = chunk.iter().map(|i| SqlValue::Integer(*i)).collect();
+                care_contact_rows(c, &sql, &p, &mut out)?;
+            }
+            out.sort_unstable_by_key(|p| (p.customer_id, p.id));
+            out.dedup_by_key(|p| p.id);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn activity_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ActivityFact>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT a.customer_id, a.user_id, a.kind, a.at,
+                            CASE WHEN a.kind = 'visit' THEN json_extract(c.doc, '$.business_stage') END
+                     FROM activities a JOIN customers c ON c.id = a.customer_id
+                     WHERE a.at >= ?1 AND a.at < ?2 AND c.deleted_at IS NULL ORDER BY a.at, a.id",
+                )
+                .map_err(sq)?;
+            let mut rows = st.query(params![ts(from), ts(to)]).map_err(sq)?;
+            let mut out = vec![];
+            while let Some(r) = rows.next().map_err(sq)? {
+                let kind: String = r.get(2).map_err(sq)?;
+                let Ok(kind) = keqing_domain::activity::ActivityKind::parse(&kind) else {
+                    continue;
+                };
+                out.push(ActivityFact {
+                    customer_id: r.get(0).map_err(sq)?,
+                    user_id: r.get(1).map_err(sq)?,
+                    kind,
+                    at: parse_ts(&r.get::<_, String>(3).map_err(sq)?).map_err(sq)?,
+                    customer_stage: r.get(4).map_err(sq)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// Logs an activity; a follow-up also stamps the customer's last follow-up.
+fn insert_activity(
+    t: &Connection,
+    customer_id: i64,
+    a: &mut NewActivity,
+    actor: i64,
+) -> Result<Activity> {
+    must_customer(t, customer_id)?;
+    let at = *a.at.get_or_insert_with(Utc::now);
+    let doc = serde_json::to_value(&*a).map_err(db_err)?;
+    t.execute(
+        "INSERT INTO activities (customer_id, contact_id, user_id, kind, at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![customer_id, a.contact_id, actor, a.kind.as_str(), ts(at), doc.to_string()],
+    )
+    .map_err(sq)?;
+    let id = t.last_insert_rowid();
+    if a.kind.is_follow_up() {
+        t.execute(
+            "UPDATE customers SET last_follow_up_at = ?2 WHERE id = ?1 AND (last_follow_up_at IS NULL OR last_follow_up_at < ?2)",
+            params![customer_id, ts(at)],
+        )
+        .map_err(sq)?;
+    }
+    Ok(Activity {
+        id,
+        customer_id,
+        user_id: Some(actor),
+        fields: a.clone(),
+        at,
+    })
 }
 
 fn change_report(c: &Connection, id: i64) -> Result<ChangeReport> {
@@ -1695,4 +2102,125 @@ fn json_to_sql(col: &str, v: &serde_json::Value) -> SqlValue {
         serde_json::Value::String(s) => SqlValue::Text(s.clone()),
         other => SqlValue::Text(other.to_string()),
     }
+}
+
+const CARE_TASK_COLS: &str = "t.id, t.key, t.kind, t.date, t.customer_id, t.contact_id, t.owner_id, t.occasions, t.channel, t.message, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, t.updated_at";
+
+fn care_task_row(r: &Row) -> rusqlite::Result<CareTaskRow> {
+    Ok(CareTaskRow {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        kind: r.get(2)?,
+        date: parse_date(&r.get::<_, String>(3)?)?,
+        customer_id: r.get(4)?,
+        contact_id: r.get(5)?,
+        owner_id: r.get(6)?,
+        occasions: json_col(&r.get::<_, String>(7)?)?,
+        channel: r.get(8)?,
+        message: r.get(9)?,
+        status: r.get(10)?,
+        reason: r.get(11)?,
+        snoozed_until: r
+            .get::<_, Option<String>>(12)?
+            .map(|s| parse_date(&s))
+            .transpose()?,
+        activity_id: r.get(13)?,
+        created_at: parse_ts(&r.get::<_, String>(14)?)?,
+        updated_at: parse_ts(&r.get::<_, String>(15)?)?,
+    })
+}
+
+fn get_care_task(c: &Connection, id: i64) -> Result<Option<CareTaskRow>> {
+    c.query_row(
+        &format!("SELECT {CARE_TASK_COLS} FROM care_tasks t WHERE t.id = ?1"),
+        [id],
+        care_task_row,
+    )
+    .optional()
+    .map_err(sq)
+}
+
+fn care_template_row(r: &Row) -> rusqlite::Result<CareTemplate> {
+    Ok(CareTemplate {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        body: r.get(2)?,
+        occasion: r.get(3)?,
+        active: r.get(4)?,
+    })
+}
+
+/// The birthday key expression the index `contacts_birthday_key` is built on.
+const BIRTHDAY_KEY: &str =
+    "(CASE WHEN substr(json_extract(p.doc, '$.birthday'), 1, 3) = '农历闰' THEN 'LL'
+         WHEN substr(json_extract(p.doc, '$.birthday'), 1, 2) = '农历' THEN 'L'
+         ELSE 'S' END || substr(json_extract(p.doc, '$.birthday'), -5))";
+
+const CARE_CUSTOMER_COLS: &str = "id, name, owner_id, team_id, class, tier,
+    json_extract(doc, '$.business_stage'), json_extract(doc, '$.key_customer'),
+    json_extract(doc, '$.card.gifts_forbidden'), json_extract(doc, '$.key_dates'),
+    json_extract(doc, '$.custom.order_weekdays')";
+
+fn care_customer_rows(
+    c: &Connection,
+    sql: &str,
+    p: &[SqlValue],
+    out: &mut Vec<CareCustomerFacts>,
+) -> Result<()> {
+    let mut st = c.prepare(sql).map_err(sq)?;
+    let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
+    while let Some(r) = rows.next().map_err(sq)? {
+        let key_dates: Option<String> = r.get(9).map_err(sq)?;
+        let order: Option<SqlValue> = r.get(10).map_err(sq)?;
+        out.push(CareCustomerFacts {
+            id: r.get(0).map_err(sq)?,
+            name: r.get(1).map_err(sq)?,
+            owner_id: r.get(2).map_err(sq)?,
+            team_id: r.get(3).map_err(sq)?,
+            class: r.get(4).map_err(sq)?,
+            tier: r.get(5).map_err(sq)?,
+            business_stage: r.get(6).map_err(sq)?,
+            key_customer: r.get::<_, Option<bool>>(7).map_err(sq)?.unwrap_or(false),
+            gifts_forbidden: r.get::<_, Option<bool>>(8).map_err(sq)?.unwrap_or(false),
+            key_dates: match key_dates.as_deref() {
+                None | Some("[]") => vec![],
+                Some(s) => serde_json::from_str(s).map_err(db_err)?,
+            },
+            order_weekdays: match order {
+                None | Some(SqlValue::Null) => None,
+                Some(SqlValue::Text(s)) => {
+                    Some(serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
+                }
+                Some(other) => Some(sql_to_json("", other)),
+            },
+        });
+    }
+    Ok(())
+}
+
+fn care_contact_rows(
+    c: &Connection,
+    sql: &str,
+    p: &[SqlValue],
+    out: &mut Vec<CareContactFacts>,
+) -> Result<()> {
+    let mut st = c.prepare(sql).map_err(sq)?;
+    let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
+    while let Some(r) = rows.next().map_err(sq)? {
+        let level: Option<String> = r.get(4).map_err(sq)?;
+        let birthday: Option<String> = r.get(5).map_err(sq)?;
+        out.push(CareContactFacts {
+            id: r.get(0).map_err(sq)?,
+            customer_id: r.get(1).map_err(sq)?,
+            name: r.get(2).map_err(sq)?,
+            title: r.get(3).map_err(sq)?,
+            level: level
+                .as_deref()
+                .and_then(|l| keqing_domain::contact::ContactLevel::parse(l).ok()),
+            birthday: birthday
+                .as_deref()
+                .and_then(|b| keqing_domain::contact::Birthday::parse(b).ok()),
+        });
+    }
+    Ok(())
 }

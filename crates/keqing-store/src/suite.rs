@@ -66,6 +66,8 @@ pub async fn run_all(s: &dyn Store) {
     change_deadline(s, &f).await;
     import_is_idempotent(s, &f).await;
     concurrent_edits(s, &f).await;
+    care_tasks(s, &f).await;
+    care_templates_and_settings(s).await;
 }
 
 async fn users_and_sessions(s: &dyn Store, f: &Fixture) {
@@ -662,6 +664,35 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
     assert_eq!(r2.imported, 0, "a re-run creates nothing new");
     assert_eq!(r2.existing.len(), rows.len());
     assert_eq!(r2.existing[0], 2);
+    // A contacts file adds second contacts to stored customers, once.
+    let mine = s
+        .list_customers(&CustomerFilter {
+            query: Some(NameQuery::Text("导入客户".into())),
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let extra: Vec<ImportContact> = mine
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ImportContact {
+            line: i as u64 + 2,
+            customer_id: c.id,
+            contact: contact(
+                json!({"name": format!("第二联系人{i}"), "mobile": format!("1590000{:04}", i)}),
+            ),
+        })
+        .collect();
+    let r = s.import_contacts(&extra, &f.admin).await.unwrap();
+    assert_eq!((r.imported, r.existing.len()), (3, 0));
+    let r = s.import_contacts(&extra, &f.admin).await.unwrap();
+    assert_eq!(
+        (r.imported, r.existing.len()),
+        (0, 3),
+        "a re-run of a contacts file adds nothing"
+    );
     let after = s.table_counts().await.unwrap();
     let count = |c: &TableCounts, t: &str| c.iter().find(|(n, _)| n == t).map(|x| x.1).unwrap();
     assert_eq!(
@@ -670,7 +701,8 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
     );
     assert_eq!(
         count(&after, "contacts") - count(&before, "contacts"),
-        rows.len().div_ceil(2) as i64
+        rows.len().div_ceil(2) as i64 + 3,
+        "one contact for every second row, and the three second contacts"
     );
 }
 
@@ -729,5 +761,395 @@ pub async fn backup_round_trip(from: &dyn Store, to: &dyn Store) {
     assert!(
         to.import_all(&mut one).await.is_err(),
         "restore refuses a database that is not empty"
+    );
+}
+
+fn care_task(
+    key: &str,
+    customer: i64,
+    contact: Option<i64>,
+    owner: i64,
+    date: &str,
+) -> NewCareTask {
+    NewCareTask {
+        key: key.into(),
+        kind: "greeting".into(),
+        date: date.parse().unwrap(),
+        customer_id: Some(customer),
+        contact_id: contact,
+        owner_id: Some(owner),
+        occasions: json!(["mid_autumn", "birthday"]),
+        channel: Some("call".into()),
+        message: Some("中秋快乐！——客情演示商贸有限公司 王芳".into()),
+    }
+}
+
+async fn care_tasks(s: &dyn Store, f: &Fixture) {
+    let c = s
+        .create_customer(
+            &customer(json!({"name": "关怀测试有限公司", "business_stage": "existing"})),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let p1 = s.create_contact(c.id, &contact(json!({"name": "赵一", "birthday": "农历08-15", "level": "decision_maker", "title": "总经理"})), &f.admin).await.unwrap();
+    let p2 = s
+        .create_contact(c.id, &contact(json!({"name": "钱二"})), &f.admin)
+        .await
+        .unwrap();
+    let other = s
+        .create_customer(
+            &customer(json!({"name": "别人的客户公司"})),
+            Some(f.manager_b.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let tasks = vec![
+        care_task(
+            &format!("greeting:c{}:p{}:2026-09-25", c.id, p1.id),
+            c.id,
+            Some(p1.id),
+            f.manager_a.id,
+            "2026-09-25",
+        ),
+        care_task(
+            &format!("greeting:c{}:p{}:2026-09-25", c.id, p2.id),
+            c.id,
+            Some(p2.id),
+            f.manager_a.id,
+            "2026-09-25",
+        ),
+        care_task(
+            &format!("greeting:c{}:-:2026-10-01", other.id),
+            other.id,
+            None,
+            f.manager_b.id,
+            "2026-10-01",
+        ),
+    ];
+    // Idempotent: storing the same keys again adds nothing.
+    assert_eq!(s.insert_care_tasks(&tasks).await.unwrap(), 3);
+    assert_eq!(s.insert_care_tasks(&tasks).await.unwrap(), 0);
+    assert_eq!(s.insert_care_tasks(&tasks[..1]).await.unwrap(), 0);
+
+    // Facts for planning: the lunar birthday and the level come back typed.
+    let facts = s.care_contacts(None, &[]).await.unwrap();
+    // By birthday key: 农历08-15 is L08-15; a key nobody has finds nothing.
+    let by_key = s
+        .care_contacts(Some(&["L08-15".to_string(), "S09-25".to_string()]), &[])
+        .await
+        .unwrap();
+    let ids: Vec<i64> = by_key
+        .iter()
+        .filter(|x| x.customer_id == c.id)
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(ids, vec![p1.id]);
+    assert!(s
+        .care_contacts(Some(&["LL08-15".to_string()]), &[])
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.customer_id != c.id));
+    assert!(s
+        .care_contacts(Some(&[]), &[])
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.customer_id != c.id));
+    // All contacts of the customers asked for (a key date greets them all).
+    let of_c = s.care_contacts(Some(&[]), &[c.id]).await.unwrap();
+    assert_eq!(
+        of_c.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![p1.id, p2.id]
+    );
+    let key = |b: &str| birthday_key(&keqing_domain::Birthday::parse(b).unwrap());
+    assert_eq!(key("农历闰04-30"), "LL04-30");
+    assert_eq!(key("1985-11-23"), "S11-23");
+    let z = facts.iter().find(|x| x.id == p1.id).unwrap();
+    assert_eq!(
+        z.birthday,
+        Some(keqing_domain::Birthday::Lunar {
+            year: None,
+            month: 8,
+            day: 15,
+            leap: false
+        })
+    );
+    assert_eq!(z.level, Some(keqing_domain::ContactLevel::DecisionMaker));
+    assert_eq!(z.title.as_deref(), Some("总经理"));
+    let all_customers = CareCustomerQuery {
+        all: true,
+        ids: vec![],
+    };
+    let cf = s.care_customers(&all_customers).await.unwrap();
+    let cc = cf.iter().find(|x| x.id == c.id).unwrap();
+    // Without `all`: customers under a rule of their own, plus the ids asked for.
+    let ruled = s
+        .create_customer(
+            &customer(json!({"name": "关怀测试二号公司", "class": "A"})),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let some: Vec<i64> = s
+        .care_customers(&CareCustomerQuery {
+            all: false,
+            ids: vec![c.id],
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert!(some.contains(&c.id) && some.contains(&ruled.id), "{some:?}");
+    assert!(!some.contains(&other.id));
+    assert_eq!(
+        (cc.owner_id, cc.business_stage.as_deref()),
+        (f.manager_a.id, Some("existing"))
+    );
+
+    // Listing by range, owner set and status, with the total.
+    let all = CareTaskFilter {
+        from: Some("2026-09-01".parse().unwrap()),
+        to: Some("2026-10-31".parse().unwrap()),
+        ..Default::default()
+    };
+    let page = s.care_tasks(&all).await.unwrap();
+    assert_eq!(page.total, 3);
+    assert_eq!(page.items[0].occasions, json!(["mid_autumn", "birthday"]));
+    let mine = s
+        .care_tasks(&CareTaskFilter {
+            owners: Some(vec![f.manager_a.id]),
+            ..all.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.total, 2);
+    assert!(mine
+        .items
+        .iter()
+        .all(|t| t.owner_id == Some(f.manager_a.id)));
+    let none = s
+        .care_tasks(&CareTaskFilter {
+            owners: Some(vec![]),
+            ..all.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+    let paged = s
+        .care_tasks(&CareTaskFilter {
+            limit: 1,
+            offset: 1,
+            ..all.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!((paged.total, paged.items.len()), (3, 1));
+
+    // Completing logs the activity in the same transaction, once.
+    let t0 = mine.items[0].clone();
+    assert_eq!(t0.status, "open");
+    let done = s
+        .set_care_task_status(
+            t0.id,
+            &CareStatusChange {
+                expected: "open".into(),
+                status: "done".into(),
+                reason: None,
+                snoozed_until: None,
+                activity: Some(
+                    NewActivity::from_json(
+                        json!({"kind": "call", "summary": "中秋问候"})
+                            .as_object()
+                            .unwrap(),
+                    )
+                    .unwrap(),
+                ),
+            },
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, "done");
+    let act = done.activity_id.expect("an activity was logged");
+    assert!(s
+        .activities(c.id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.id == act));
+    // A second completion decided from a stale "open" writes nothing.
+    let again = s
+        .set_care_task_status(
+            t0.id,
+            &CareStatusChange {
+                expected: "open".into(),
+                status: "done".into(),
+                reason: None,
+                snoozed_until: None,
+                activity: Some(
+                    NewActivity::from_json(json!({"kind": "call"}).as_object().unwrap()).unwrap(),
+                ),
+            },
+            &f.manager_a,
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Refused(_))));
+    assert_eq!(s.activities(c.id).await.unwrap().len(), 1);
+    let done_list = s
+        .care_tasks(&CareTaskFilter {
+            status: Some("done".into()),
+            ..all.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(done_list.total, 1);
+
+    // Skip with a reason, snooze with a date.
+    let t1 = mine.items[1].clone();
+    let snoozed = s
+        .set_care_task_status(
+            t1.id,
+            &CareStatusChange {
+                expected: "open".into(),
+                status: "snoozed".into(),
+                reason: None,
+                snoozed_until: Some("2026-09-27".parse().unwrap()),
+                activity: None,
+            },
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (snoozed.status.as_str(), snoozed.snoozed_until),
+        ("snoozed", Some("2026-09-27".parse().unwrap()))
+    );
+    let skipped = s
+        .set_care_task_status(
+            t1.id,
+            &CareStatusChange {
+                expected: "snoozed".into(),
+                status: "skipped".into(),
+                reason: Some("客户出差".into()),
+                snoozed_until: None,
+                activity: None,
+            },
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    assert_eq!(skipped.reason.as_deref(), Some("客户出差"));
+    assert!(s.care_task(t1.id).await.unwrap().is_some());
+    assert!(s.care_task(999_999).await.unwrap().is_none());
+
+    // A deleted contact leaves no broken task: its tasks are no longer listed,
+    // and the contact is gone from the planning facts.
+    s.delete_contact(p2.id, &f.admin).await.unwrap();
+    let after = s.care_tasks(&all).await.unwrap();
+    assert_eq!(after.total, 2);
+    assert!(after.items.iter().all(|t| t.contact_id != Some(p2.id)));
+    assert!(s
+        .care_contacts(None, &[])
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.id != p2.id));
+    // So does a deleted customer; a pool customer is not planned for.
+    s.delete_customer(other.id, &f.admin).await.unwrap();
+    assert_eq!(s.care_tasks(&all).await.unwrap().total, 1);
+    assert!(s
+        .care_customers(&all_customers)
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.id != other.id));
+
+    // Activities of a range, for cadence and quota.
+    s.add_activity(
+        c.id,
+        &NewActivity::from_json(json!({"kind": "visit"}).as_object().unwrap()).unwrap(),
+        &f.manager_a,
+    )
+    .await
+    .unwrap();
+    let facts = s
+        .activity_facts(
+            Utc::now() - chrono::Duration::days(1),
+            Utc::now() + chrono::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    assert!(facts.iter().any(|a| a.customer_id == c.id
+        && a.kind == keqing_domain::ActivityKind::Call
+        && a.customer_stage.is_none()));
+    assert!(facts.iter().any(|a| a.customer_id == c.id
+        && a.kind == keqing_domain::ActivityKind::Visit
+        && a.user_id == Some(f.manager_a.id)
+        && a.customer_stage.as_deref() == Some("existing")));
+}
+
+async fn care_templates_and_settings(s: &dyn Store) {
+    let t = s
+        .create_care_template(&NewCareTemplate {
+            name: "中秋".into(),
+            body: "{联系人}您好，{节日}快乐！——{公司名称} {经理姓名}".into(),
+            occasion: Some("mid_autumn".into()),
+            active: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.care_templates().await.unwrap(), vec![t.clone()]);
+    let u = s
+        .update_care_template(
+            t.id,
+            &NewCareTemplate {
+                name: "中秋节".into(),
+                body: t.body.clone(),
+                occasion: None,
+                active: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.name.as_str(), u.occasion.as_deref(), u.active),
+        ("中秋节", None, false)
+    );
+    assert!(matches!(
+        s.update_care_template(
+            999_999,
+            &NewCareTemplate {
+                name: "x".into(),
+                body: "x".into(),
+                occasion: None,
+                active: true
+            }
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    s.delete_care_template(t.id).await.unwrap();
+    assert!(s.care_templates().await.unwrap().is_empty());
+    assert!(matches!(
+        s.delete_care_template(t.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    assert_eq!(s.care_setting("daily_quota").await.unwrap(), None);
+    s.put_care_setting("daily_quota", &json!({"calls": 4}))
+        .await
+        .unwrap();
+    s.put_care_setting("daily_quota", &json!({"calls": 5}))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.care_setting("daily_quota").await.unwrap(),
+        Some(json!({"calls": 5}))
     );
 }

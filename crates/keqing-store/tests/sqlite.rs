@@ -33,3 +33,28 @@ async fn reopening_keeps_the_data_and_the_schema() {
     use keqing_store::Store;
     assert_eq!(s.users().await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn a_version_1_database_migrates_to_version_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../src/sqlite_schema.sql"))
+            .unwrap();
+        c.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO teams (name) VALUES ('老团队');",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    use keqing_store::Store;
+    assert_eq!(s.teams().await.unwrap().len(), 1);
+    assert!(s.care_templates().await.unwrap().is_empty());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 2);
+}

@@ -43,7 +43,7 @@ pub async fn serve(db: &str, addr: &str, demo: bool) -> Result<()> {
         listener.local_addr()?,
         store.backend()
     );
-    keqing_server::serve(listener, state)
+    keqing_server::serve_with(listener, state, keqing_web::router())
         .await
         .context("serving")
 }
@@ -65,6 +65,19 @@ fn spawn_daily_jobs(state: AppState) {
                 ),
                 Ok(_) => {}
                 Err(e) => eprintln!("pool release failed: {e}"),
+            }
+            // SPEC §4: today's care tasks (Beijing date), after the pool
+            // release so released customers get none; a re-run adds nothing.
+            let now = chrono::Utc::now();
+            let today = now
+                .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+                .date_naive();
+            match keqing_server::care::generate(state.store.as_ref(), today, today, now).await {
+                Ok(r) if r.total_created() > 0 => {
+                    eprintln!("created {} care tasks for {today}", r.total_created())
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("care task generation failed: {e}"),
             }
         }
     });

@@ -2,6 +2,7 @@
 //! errors with context; the work itself lives in the crates.
 
 mod admin;
+mod care_cmd;
 mod demo;
 mod files;
 
@@ -52,8 +53,18 @@ enum Command {
     Import(files::ImportArgs),
     /// Export customers to CSV or XLSX.
     Export(files::ExportArgs),
+    /// Value analysis on a transactions file: rfm, abc, clv, cluster, repeat, funnel.
+    Analyze {
+        #[command(subcommand)]
+        command: keqing_analysis::cli::AnalyzeCommand,
+    },
     /// Occasions (festivals, solar terms) between two dates.
     Calendar(keqing_care::cli::CalendarArgs),
+    /// Relationship care: generate the care tasks of a date range.
+    Care {
+        #[command(subcommand)]
+        command: care_cmd::CareCommand,
+    },
     /// Restore a backup into an empty database and verify it row for row.
     Restore {
         /// The backup file to read.
@@ -80,6 +91,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Restore { file, db } => admin::restore(&file, &db).await,
         Command::Import(a) => files::import(a).await,
         Command::Export(a) => files::export(a).await,
+        Command::Care { command } => care_cmd::care(command).await,
+        Command::Analyze { command } => {
+            keqing_analysis::cli::run(command, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
         Command::Calendar(a) => {
             keqing_care::cli::run_calendar(a, &mut std::io::stdout().lock())?;
             Ok(())

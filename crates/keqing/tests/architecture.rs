@@ -21,14 +21,33 @@ fn deps(krate: &str) -> Vec<String> {
     out
 }
 
-const WEB_OR_DB: &[&str] = &["axum", "hyper", "reqwest", "tower", "tower-http", "rusqlite", "tokio-postgres", "deadpool-postgres", "sqlx"];
+const WEB_OR_DB: &[&str] = &[
+    "axum",
+    "hyper",
+    "reqwest",
+    "tower",
+    "tower-http",
+    "rusqlite",
+    "tokio-postgres",
+    "deadpool-postgres",
+    "sqlx",
+];
 
 #[test]
 fn libraries_have_no_web_or_database_dependency() {
-    for krate in ["keqing-domain", "keqing-analysis", "keqing-care", "keqing-io", "keqing-demo"] {
+    for krate in [
+        "keqing-domain",
+        "keqing-analysis",
+        "keqing-care",
+        "keqing-io",
+        "keqing-demo",
+    ] {
         let d = deps(krate);
         for bad in WEB_OR_DB {
-            assert!(!d.iter().any(|x| x == bad), "{krate} must not depend on {bad}");
+            assert!(
+                !d.iter().any(|x| x == bad),
+                "{krate} must not depend on {bad}"
+            );
         }
     }
 }
@@ -36,10 +55,16 @@ fn libraries_have_no_web_or_database_dependency() {
 #[test]
 fn the_engines_and_the_domain_depend_on_no_other_keqing_crate() {
     for krate in ["keqing-domain", "keqing-analysis", "keqing-care"] {
-        assert!(!deps(krate).iter().any(|x| x.starts_with("keqing")), "{krate} must stand alone");
+        assert!(
+            !deps(krate).iter().any(|x| x.starts_with("keqing")),
+            "{krate} must stand alone"
+        );
     }
     for krate in ["keqing-io", "keqing-demo"] {
-        let d: Vec<_> = deps(krate).into_iter().filter(|x| x.starts_with("keqing")).collect();
+        let d: Vec<_> = deps(krate)
+            .into_iter()
+            .filter(|x| x.starts_with("keqing"))
+            .collect();
         assert_eq!(d, vec!["keqing-domain"], "{krate} may use only the domain");
     }
 }
@@ -47,11 +72,24 @@ fn the_engines_and_the_domain_depend_on_no_other_keqing_crate() {
 #[test]
 fn only_the_store_speaks_sql_and_the_store_knows_no_web() {
     let store = deps("keqing-store");
-    for bad in ["axum", "hyper", "keqing-io", "keqing-analysis", "keqing-care", "keqing-server"] {
-        assert!(!store.iter().any(|x| x == bad), "keqing-store must not depend on {bad}");
+    for bad in [
+        "axum",
+        "hyper",
+        "keqing-io",
+        "keqing-analysis",
+        "keqing-care",
+        "keqing-server",
+    ] {
+        assert!(
+            !store.iter().any(|x| x == bad),
+            "keqing-store must not depend on {bad}"
+        );
     }
     let server = deps("keqing-server");
     for bad in ["rusqlite", "tokio-postgres", "deadpool-postgres", "sqlx"] {
-        assert!(!server.iter().any(|x| x == bad), "keqing-server must not depend on {bad}: SQL lives in the store");
+        assert!(
+            !server.iter().any(|x| x == bad),
+            "keqing-server must not depend on {bad}: SQL lives in the store"
+        );
     }
 }

@@ -1,0 +1,1583 @@
+//! Relationship care (客情维护, SPEC §4): the task list, message templates,
+//! care settings, the compliance report, and [`generate`], which plans the
+//! tasks with keqing-care's rules and stores them under their keys.
+//!
+//! The rules themselves live in `keqing-care` (pure functions); this module
+//! reads the facts from the store, maps them onto the rules' input types,
+//! and stores what comes out. `generate` is shared by the API
+//! (`POST /care/run`), the command line (`keqing care run`) and the daily job.
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, JsonObject};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday};
+use keqing_care::anniversary::{Anniversary, LunarMonthDay, MonthDay};
+use keqing_care::cadence::{self, CadenceCustomer, CadenceStandard};
+use keqing_care::cap::{self, CapDecision, CustomerContact, FrequencyCap, PlannedContact};
+use keqing_care::channel::{BusinessStage, Channel, ContactLevel};
+use keqing_care::greeting::{self, GreetingContact, GreetingCustomer, GreetingTask, KeyDate};
+use keqing_care::order_day::{self, OrderDayCustomer};
+use keqing_care::quota::{self, DailyQuota, SalesActivity};
+use keqing_care::task::{CareTask, TaskAction, TaskDetail, TaskKind, TaskStatus, Transition};
+use keqing_care::template::Template;
+use keqing_care::{Calendar, CalendarConfig, CareError};
+use keqing_domain::access::{Action, Resource, Scope};
+use keqing_domain::activity::ActivityKind as DomainKind;
+use keqing_domain::{NewActivity, Role, User};
+use keqing_store::{
+    ActivityFact, CareCustomerFacts, CareCustomerQuery, CareStatusChange, CareTaskFilter,
+    CareTaskRow, NewCareTask, NewCareTemplate, Store, StoreError,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The company name signing greetings when the settings name none.
+pub const DEFAULT_COMPANY_NAME: &str = "客情演示商贸有限公司";
+
+/// Used when no active template fits: signed "company name + personal name" (000).
+pub const DEFAULT_TEMPLATE: &str =
+    "{联系人}您好！值此{节日}之际，祝您身体健康、万事如意！——{公司名称} {经理姓名}";
+
+/// The longest range one run or report covers.
+const MAX_RANGE_DAYS: i64 = 366;
+
+/// Care dates are Beijing dates (UTC+8): the users' calendar.
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+fn local_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&beijing()).date_naive()
+}
+
+/// Midnight of `d` in Beijing, as UTC.
+fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(NaiveTime::MIN)
+        .and_local_timezone(beijing())
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| d.and_time(NaiveTime::MIN).and_utc())
+}
+
+// ---------------------------------------------------------------------------
+// Settings
+
+/// The care settings (`care_settings` rows), defaults filled in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CareSettings {
+    pub company_name: String,
+    pub cadence_standards: Vec<CadenceStandard>,
+    pub daily_quota: DailyQuota,
+    pub frequency_cap: FrequencyCap,
+    /// The deployment's calendar: built-ins switched off, occasions added.
+    pub occasions: CalendarConfig,
+}
+
+impl Default for CareSettings {
+    fn default() -> Self {
+        CareSettings {
+            company_name: DEFAULT_COMPANY_NAME.into(),
+            cadence_standards: cadence::default_standards(),
+            daily_quota: DailyQuota::default(),
+            // 000: too many calls annoyed a customer; at most 3 contacts a week.
+            frequency_cap: FrequencyCap {
+                max_contacts: 3,
+                period_days: 7,
+            },
+            occasions: CalendarConfig::default(),
+        }
+    }
+}
+
+const SETTING_KEYS: &[&str] = &[
+    "company_name",
+    "cadence_standards",
+    "daily_quota",
+    "frequency_cap",
+    "occasions",
+];
+
+/// Why a setting cannot be used, named by its key.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("unknown care setting {0:?}; known: company_name, cadence_standards, daily_quota, frequency_cap, occasions")]
+    Unknown(String),
+    #[error("care setting {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl CareSettings {
+    pub async fn load(store: &dyn Store) -> Result<CareSettings, GenerateError> {
+        let mut s = serde_json::to_value(CareSettings::default())
+            .map_err(|e| GenerateError::Settings(e.to_string()))?;
+        for key in SETTING_KEYS {
+            if let Some(v) = store.care_setting(key).await? {
+                s[*key] = v;
+            }
+        }
+        serde_json::from_value(s).map_err(|e| GenerateError::Settings(e.to_string()))
+    }
+
+    /// Applies a partial update (`{key: value}`), checking every value.
+    pub fn patched(&self, body: &serde_json::Map<String, Value>) -> Result<Self, SettingsError> {
+        let mut s = serde_json::to_value(self).map_err(|e| SettingsError::Invalid {
+            key: "settings".into(),
+            message: e.to_string(),
+        })?;
+        for (k, v) in body {
+            if !SETTING_KEYS.contains(&k.as_str()) {
+                return Err(SettingsError::Unknown(k.clone()));
+            }
+            s[k.as_str()] = v.clone();
+        }
+        let new: CareSettings = serde_json::from_value(s).map_err(|e| SettingsError::Invalid {
+            key: body.keys().cloned().collect::<Vec<_>>().join(", "),
+            message: e.to_string(),
+        })?;
+        let bad = |key: &str, message: String| SettingsError::Invalid {
+            key: key.into(),
+            message,
+        };
+        if new.company_name.trim().is_empty() {
+            return Err(bad(
+                "company_name",
+                "must not be empty: it signs every greeting".into(),
+            ));
+        }
+        Calendar::new(&new.occasions).map_err(|e| bad("occasions", e.to_string()))?;
+        cadence::cadence_report(&new.cadence_standards, &[], &[], NaiveDate::MIN)
+            .map_err(|e| bad("cadence_standards", e.to_string()))?;
+        cap::apply_frequency_cap(new.frequency_cap, &[], &[])
+            .map_err(|e| bad("frequency_cap", e.to_string()))?;
+        Ok(new)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Generation
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Care(#[from] CareError),
+    #[error("care settings: {0}")]
+    Settings(String),
+    #[error("range {from}..={to}: {message}")]
+    Range {
+        from: NaiveDate,
+        to: NaiveDate,
+        message: String,
+    },
+}
+
+/// What one run planned and stored, per task kind.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GenerateReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Tasks planned (after the frequency cap), per kind.
+    pub planned: BTreeMap<String, u64>,
+    /// Of those, new (a re-run finds them stored and creates nothing).
+    pub created: BTreeMap<String, u64>,
+    /// Planned contacts the frequency cap dropped.
+    pub dropped_by_cap: u64,
+    /// Planned contacts the frequency cap moved to a later day.
+    pub deferred_by_cap: u64,
+}
+
+impl GenerateReport {
+    pub fn total_created(&self) -> u64 {
+        self.created.values().sum()
+    }
+}
+
+fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), GenerateError> {
+    let message = if from > to {
+        "from is after to"
+    } else if (to - from).num_days() >= MAX_RANGE_DAYS {
+        "at most 366 days at a time"
+    } else {
+        return Ok(());
+    };
+    Err(GenerateError::Range {
+        from,
+        to,
+        message: message.into(),
+    })
+}
+
+fn days(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    from.iter_days().take_while(move |d| *d <= to)
+}
+
+fn stage_of(s: Option<&str>) -> BusinessStage {
+    match s {
+        Some("intent") => BusinessStage::Intent,
+        Some("existing") => BusinessStage::Existing,
+        _ => BusinessStage::New,
+    }
+}
+
+fn level_of(l: Option<keqing_domain::ContactLevel>) -> ContactLevel {
+    use keqing_domain::ContactLevel as L;
+    match l {
+        Some(L::DecisionMaker) => ContactLevel::DecisionMaker,
+        Some(L::PersonInCharge) => ContactLevel::PersonInCharge,
+        // Unknown level: the most reserved suggestion (SMS / call).
+        Some(L::Executor) | None => ContactLevel::Executor,
+    }
+}
+
+fn birthday_of(b: keqing_domain::Birthday) -> Option<Anniversary> {
+    use keqing_domain::Birthday as B;
+    match b {
+        B::Solar { year, month, day } => MonthDay::new(month, day, year)
+            .or_else(|_| MonthDay::new(month, day, None))
+            .ok()
+            .map(Anniversary::Solar),
+        B::Lunar {
+            year,
+            month,
+            day,
+            leap,
+        } => LunarMonthDay::new(month, day, leap, year)
+            .or_else(|_| LunarMonthDay::new(month, day, leap, None))
+            .ok()
+            .map(Anniversary::Lunar),
+    }
+}
+
+fn key_date_of(k: &keqing_domain::customer::KeyDate) -> Option<KeyDate> {
+    let (y, m, d) = (k.date.year(), k.date.month(), k.date.day());
+    let date = if k.lunar {
+        LunarMonthDay::new(m, d, false, Some(y))
+            .or_else(|_| LunarMonthDay::new(m, d, false, None))
+            .ok()
+            .map(Anniversary::Lunar)?
+    } else {
+        MonthDay::new(m, d, Some(y)).ok().map(Anniversary::Solar)?
+    };
+    Some(KeyDate {
+        name: k.name.clone(),
+        date,
+    })
+}
+
+/// The cadence classes (SPEC §4, 003 A13, 000 item 4) a customer falls under:
+/// from its class (A → `class_a`), its tier (水晶 → `crystal`, 商务A/A+ →
+/// `business_a_plus`, 大客户 → `large`) and the key-customer flag (`large`);
+/// a class or tier spelled as a standard's own id counts too.
+pub fn cadence_classes(c: &CareCustomerFacts, standards: &[CadenceStandard]) -> Vec<String> {
+    let mut out: Vec<&str> = vec![];
+    for v in [c.class.as_deref(), c.tier.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        let t = v.trim();
+        if let Some(s) = standards.iter().find(|s| s.class == t) {
+            out.push(&s.class);
+        }
+        match t {
+            "A" | "a" | "A类" => out.push("class_a"),
+            _ if t.contains("水晶") || t.eq_ignore_ascii_case("crystal") => out.push("crystal"),
+            _ if t.contains("商务A") || t.contains("A+") => out.push("business_a_plus"),
+            _ if t.contains("大客户") || t.eq_ignore_ascii_case("large") => out.push("large"),
+            _ => {}
+        }
+    }
+    if c.key_customer {
+        out.push("large");
+    }
+    let mut classes: Vec<String> = vec![];
+    for k in out {
+        if standards.iter().any(|s| s.class == k) && !classes.iter().any(|x| x == k) {
+            classes.push(k.to_string());
+        }
+    }
+    classes
+}
+
+fn care_kind(k: DomainKind) -> Option<keqing_care::activity::ActivityKind> {
+    use keqing_care::activity::ActivityKind as C;
+    Some(match k {
+        DomainKind::Visit => C::Visit,
+        DomainKind::Call => C::Call,
+        DomainKind::Sms => C::Sms,
+        DomainKind::Email => C::Email,
+        DomainKind::Wechat => C::Wechat,
+        DomainKind::Meal => C::Meeting,
+        DomainKind::Gift => C::Gift,
+        DomainKind::Help => C::Help,
+        DomainKind::Opportunity | DomainKind::Feedback => return None,
+    })
+}
+
+/// A customer's order weekdays from its custom field `order_weekdays`:
+/// `"mon,thu"`, `"周一 周四"`, `[1, 4]` (Monday = 1) or `["星期一"]`.
+pub fn order_weekdays(v: &Value) -> Vec<Weekday> {
+    fn one(s: &str) -> Option<Weekday> {
+        let s = s.trim().to_lowercase();
+        let tail = s
+            .trim_start_matches("星期")
+            .trim_start_matches("周")
+            .to_string();
+        Some(match tail.as_str() {
+            "1" | "一" | "mon" | "monday" => Weekday::Mon,
+            "2" | "二" | "tue" | "tuesday" => Weekday::Tue,
+            "3" | "三" | "wed" | "wednesday" => Weekday::Wed,
+            "4" | "四" | "thu" | "thursday" => Weekday::Thu,
+            "5" | "五" | "fri" | "friday" => Weekday::Fri,
+            "6" | "六" | "sat" | "saturday" => Weekday::Sat,
+            "7" | "日" | "天" | "sun" | "sunday" => Weekday::Sun,
+            _ => return None,
+        })
+    }
+    let mut out: Vec<Weekday> = match v {
+        Value::String(s) => s
+            .split(|c: char| c == ',' || c == '，' || c == '、' || c.is_whitespace())
+            .filter_map(one)
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|x| match x {
+                Value::String(s) => one(s),
+                Value::Number(n) => one(&n.to_string()),
+                _ => None,
+            })
+            .collect(),
+        Value::Number(n) => one(&n.to_string()).into_iter().collect(),
+        _ => vec![],
+    };
+    out.dedup();
+    out
+}
+
+/// The store's key for an anniversary key (see `keqing_store::birthday_key`).
+fn anniversary_key(k: keqing_care::anniversary::AnniversaryKey) -> String {
+    use keqing_care::anniversary::AnniversaryKey as K;
+    match k {
+        K::Solar { month, day } => format!("S{month:02}-{day:02}"),
+        K::Lunar { month, day, leap } => {
+            format!("{}{month:02}-{day:02}", if leap { "LL" } else { "L" })
+        }
+    }
+}
+
+fn channel_str(c: Channel) -> &'static str {
+    match c {
+        Channel::Sms => "sms",
+        Channel::Call => "call",
+        Channel::Visit => "visit",
+        Channel::Meal => "meal",
+    }
+}
+
+/// The channel and message of a task of the rules (not a greeting).
+fn rule_task_text(t: &CareTask, standards: &[CadenceStandard]) -> (Option<String>, String) {
+    match &t.detail {
+        TaskDetail::Cadence {
+            class,
+            requirement,
+            made,
+        } => {
+            use keqing_care::cadence::{Counted, Period};
+            let name = standards
+                .iter()
+                .find(|s| &s.class == class)
+                .map_or(class.as_str(), |s| s.name_zh.as_str());
+            let (what, channel) = match requirement.counted {
+                Counted::Visit => ("拜访", "visit"),
+                Counted::Call => ("电话", "call"),
+                Counted::Help => ("帮助", "visit"),
+                Counted::FaceToFace => ("面谈", "visit"),
+            };
+            let per = match requirement.per {
+                Period::Week => "每周",
+                Period::Month => "每月",
+                Period::Quarter => "每季度",
+                Period::Year => "每年",
+            };
+            (
+                Some(channel.into()),
+                format!(
+                    "{name}联系标准：{per}{what}{}次，本期已{made}次",
+                    requirement.times
+                ),
+            )
+        }
+        TaskDetail::Quota {
+            new_customer_visits,
+            existing_customer_visits,
+            calls,
+        } => (
+            None,
+            format!("今日还需：新客户拜访{new_customer_visits}次、老客户拜访{existing_customer_visits}次、电话{calls}次"),
+        ),
+        TaskDetail::Deadline {
+            change_ids,
+            deadline,
+        } => (
+            None,
+            format!(
+                "客户资料变更须在15日内登记（截止{deadline}），尚未登记 {} 项",
+                change_ids.len()
+            ),
+        ),
+        TaskDetail::OrderDay { cutoff } => (
+            Some("call".into()),
+            format!("今天是订货日，客户{}前仍未订货，请电话联系", cutoff.format("%H:%M")),
+        ),
+    }
+}
+
+/// The template for a greeting: an active one for one of its occasions,
+/// else an active general one, else [`DEFAULT_TEMPLATE`].
+struct Templates {
+    by_occasion: HashMap<String, Template>,
+    general: Template,
+}
+
+impl Templates {
+    async fn load(store: &dyn Store) -> Result<Templates, GenerateError> {
+        let mut by_occasion = HashMap::new();
+        let mut general = None;
+        for t in store
+            .care_templates()
+            .await?
+            .into_iter()
+            .filter(|t| t.active)
+        {
+            // Templates are checked when saved; one that no longer parses is skipped.
+            let Ok(parsed) = Template::parse(&t.body) else {
+                continue;
+            };
+            match t.occasion {
+                Some(o) => {
+                    by_occasion.entry(o).or_insert(parsed);
+                }
+                None => {
+                    general.get_or_insert(parsed);
+                }
+            }
+        }
+        let general = match general {
+            Some(g) => g,
+            None => Template::parse(DEFAULT_TEMPLATE).map_err(CareError::from)?,
+        };
+        Ok(Templates {
+            by_occasion,
+            general,
+        })
+    }
+
+    fn for_task(&self, t: &GreetingTask) -> &Template {
+        use keqing_care::greeting::GreetingReason as R;
+        t.reasons
+            .iter()
+            .find_map(|r| {
+                let id = match r {
+                    R::Occasion { occasion, .. } => occasion.as_ref(),
+                    R::Birthday { .. } => "birthday",
+                    R::KeyDate { .. } => "key_date",
+                };
+                self.by_occasion.get(id)
+            })
+            .unwrap_or(&self.general)
+    }
+}
+
+/// Plans the care tasks of `from..=to` (Beijing dates) and stores the new
+/// ones: greetings (one per contact per day, all the day's occasions in
+/// it), cadence tasks for customers behind their standard, order-day
+/// reminders (when `now` is past the cut-off on an order day), deadline
+/// tasks for change reports open past 15 days, and each manager's daily
+/// quota; the frequency cap is applied across them. Customers in the pool
+/// get no tasks. Idempotent: a re-run stores nothing new.
+pub async fn generate(
+    store: &dyn Store,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<GenerateReport, GenerateError> {
+    check_range(from, to)?;
+    let settings = CareSettings::load(store).await?;
+    let calendar = Calendar::new(&settings.occasions)?;
+    let templates = Templates::load(store).await?;
+    let users: HashMap<i64, User> = store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+
+    let has_occasions = !calendar.occasions(from, to)?.is_empty();
+    // Without a calendar occasion in the range only birthdays and key dates
+    // can give a greeting: read the contacts whose birthday falls in the
+    // range (by key, through an index) and the customers under a rule of
+    // their own, not the whole base.
+    let birthday_keys: Option<Vec<String>> = if has_occasions {
+        None
+    } else {
+        let mut keys = vec![];
+        for (date, lunar) in keqing_care::lunar::lunar_days(from, to)? {
+            keys.extend(
+                keqing_care::anniversary::keys_on(date, lunar)?
+                    .into_iter()
+                    .map(anniversary_key),
+            );
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        Some(keys)
+    };
+    let mut facts = store.care_contacts(birthday_keys.as_deref(), &[]).await?;
+    let open_changes = store.open_changes(None).await?;
+    let mut ids: Vec<i64> = facts.iter().map(|p| p.customer_id).collect();
+    ids.extend(open_changes.iter().map(|c| c.customer_id));
+    let customers = store
+        .care_customers(&CareCustomerQuery {
+            all: has_occasions,
+            ids,
+        })
+        .await?;
+    if let Some(keys) = &birthday_keys {
+        // A key date greets every contact of its customer: read them too.
+        let with_date: Vec<i64> = customers
+            .iter()
+            .filter(|c| {
+                c.key_dates
+                    .iter()
+                    .filter_map(key_date_of)
+                    .any(|k| keys.binary_search(&anniversary_key(k.date.key())).is_ok())
+            })
+            .map(|c| c.id)
+            .collect();
+        if !with_date.is_empty() {
+            facts.extend(store.care_contacts(Some(&[]), &with_date).await?);
+            facts.sort_unstable_by_key(|p| (p.customer_id, p.id));
+            facts.dedup_by_key(|p| p.id);
+        }
+    }
+    let loaded: HashSet<i64> = customers.iter().map(|c| c.id).collect();
+    let contacts: Vec<GreetingContact> = facts
+        .into_iter()
+        // A customer released to the pool between the two reads: no task.
+        .filter(|p| loaded.contains(&p.customer_id))
+        .map(|p| GreetingContact {
+            id: p.id,
+            customer_id: p.customer_id,
+            name: p.name,
+            title: p.title,
+            level: level_of(p.level),
+            birthday: p.birthday.and_then(birthday_of),
+        })
+        .collect();
+    let greeted: HashSet<i64> = contacts.iter().map(|p| p.customer_id).collect();
+    let owner_of: HashMap<i64, i64> = customers.iter().map(|c| (c.id, c.owner_id)).collect();
+    let greeting_customers: Vec<GreetingCustomer> = customers
+        .iter()
+        .filter(|c| has_occasions || !c.key_dates.is_empty() || greeted.contains(&c.id))
+        .map(|c| GreetingCustomer {
+            id: c.id,
+            name: c.name.clone(),
+            stage: stage_of(c.business_stage.as_deref()),
+            forbids_gifts: c.gifts_forbidden,
+            key_dates: c.key_dates.iter().filter_map(key_date_of).collect(),
+        })
+        .collect();
+    let greetings = greeting::plan_greetings(&calendar, from, to, &greeting_customers, &contacts)?;
+
+    // Activities: from the start of the longest period any rule looks back
+    // over (a cadence quarter or year, the cap's window) to the end of `to`.
+    let mut since = from - Days::new(u64::from(settings.frequency_cap.period_days));
+    for s in &settings.cadence_standards {
+        for r in &s.requirements {
+            since = since.min(r.per.bounds(from).0);
+        }
+    }
+    let activities: Vec<ActivityFact> = store
+        .activity_facts(day_start(since), day_start(to + Days::new(1)))
+        .await?;
+
+    let mut rule_tasks: Vec<CareTask> = vec![];
+
+    // Cadence: one report per day of the range; a line that stays behind
+    // keeps one key, so the days add nothing twice.
+    let cadence_customers: Vec<CadenceCustomer> = customers
+        .iter()
+        .filter_map(|c| {
+            let classes = cadence_classes(c, &settings.cadence_standards);
+            (!classes.is_empty()).then_some(CadenceCustomer {
+                customer_id: c.id,
+                manager_id: c.owner_id,
+                classes,
+            })
+        })
+        .collect();
+    if !cadence_customers.is_empty() {
+        let care_acts: Vec<keqing_care::activity::Activity> = activities
+            .iter()
+            .filter_map(|a| {
+                Some(keqing_care::activity::Activity {
+                    customer_id: a.customer_id,
+                    kind: care_kind(a.kind)?,
+                    date: local_date(a.at),
+                })
+            })
+            .collect();
+        for day in days(from, to) {
+            let report = cadence::cadence_report(
+                &settings.cadence_standards,
+                &cadence_customers,
+                &care_acts,
+                day,
+            )?;
+            rule_tasks.extend(cadence::cadence_tasks(&report, 0));
+        }
+    }
+
+    // Order day (003 A14): only for the day `now` is in, once past 14:30.
+    let today = local_date(now);
+    if (from..=to).contains(&today) {
+        let with_days: Vec<(i64, Vec<Weekday>)> = customers
+            .iter()
+            .filter_map(|c| {
+                let w = order_weekdays(c.order_weekdays.as_ref()?);
+                (!w.is_empty()).then_some((c.id, w))
+            })
+            .collect();
+        if !with_days.is_empty() {
+            let mut last: HashMap<i64, NaiveDate> = HashMap::new();
+            for o in store.order_facts().await? {
+                let e = last.entry(o.customer_id).or_insert(o.date);
+                *e = (*e).max(o.date);
+            }
+            let input: Vec<OrderDayCustomer> = with_days
+                .into_iter()
+                .map(|(id, w)| OrderDayCustomer {
+                    customer_id: id,
+                    order_weekdays: w,
+                    last_order_at: last.get(&id).map(|d| d.and_time(NaiveTime::MIN)),
+                })
+                .collect();
+            let local_now = now.with_timezone(&beijing()).naive_local();
+            rule_tasks.extend(order_day::order_day_reminders(
+                local_now,
+                order_day::default_cutoff(),
+                &input,
+            ));
+        }
+    }
+
+    // Deadline (000: register a change within 15 days): as of the range's end.
+    let changes: Vec<keqing_care::deadline::DataChange> = open_changes
+        .into_iter()
+        .filter(|c| owner_of.contains_key(&c.customer_id))
+        .map(|c| keqing_care::deadline::DataChange {
+            change_id: c.id,
+            customer_id: c.customer_id,
+            reported_on: c.reported_on,
+            registered_on: c.registered_on,
+        })
+        .collect();
+    rule_tasks.extend(keqing_care::deadline::overdue_change_tasks(
+        to.min(today.max(from)),
+        &changes,
+    ));
+
+    // Daily quota (001 篇7) of every active customer manager, working days.
+
+    let sales: Vec<SalesActivity> = activities
+        .iter()
+        .filter_map(|a| {
+            Some(SalesActivity {
+                salesperson_id: a.user_id?,
+                date: local_date(a.at),
+                kind: care_kind(a.kind)?,
+                stage: stage_of(a.customer_stage.as_deref()),
+            })
+        })
+        .filter(|a| a.date >= from)
+        .collect();
+    let mut managers: Vec<i64> = users
+        .values()
+        .filter(|u| u.active && u.role == Role::Manager)
+        .map(|u| u.id)
+        .collect();
+    managers.sort_unstable();
+    for day in days(from, to) {
+        for &m in &managers {
+            let p = quota::quota_progress(
+                &settings.daily_quota,
+                m,
+                day,
+                quota::is_weekday(day),
+                &sales,
+            );
+            rule_tasks.extend(p.task());
+        }
+    }
+    drop(customers);
+
+    // The frequency cap across greetings and rule tasks, against the
+    // contacts already made in the window.
+    let already: Vec<CustomerContact> = activities
+        .iter()
+        .filter(|a| care_kind(a.kind).is_some())
+        .map(|a| CustomerContact {
+            customer_id: a.customer_id,
+            date: local_date(a.at),
+        })
+        .collect();
+    let mut planned: Vec<PlannedContact> = greetings.iter().map(PlannedContact::from).collect();
+    planned.extend(rule_tasks.iter().map(PlannedContact::from));
+    let decisions: HashMap<_, _> =
+        cap::apply_frequency_cap(settings.frequency_cap, &already, &planned)?
+            .into_iter()
+            .filter(|(_, d)| *d != CapDecision::Keep)
+            .collect();
+    let mut report = GenerateReport {
+        from,
+        to,
+        ..Default::default()
+    };
+    let mut decide = |key, date: NaiveDate| -> Option<NaiveDate> {
+        match decisions.get(&key) {
+            None => Some(date),
+            Some(CapDecision::Defer { to }) => {
+                report.deferred_by_cap += 1;
+                Some(*to)
+            }
+            Some(CapDecision::Drop { .. }) => {
+                report.dropped_by_cap += 1;
+                None
+            }
+            Some(CapDecision::Keep) => Some(date),
+        }
+    };
+
+    let mut by_kind: BTreeMap<TaskKind, Vec<NewCareTask>> = BTreeMap::new();
+    {
+        let cust_by_id: HashMap<i64, &GreetingCustomer> =
+            greeting_customers.iter().map(|c| (c.id, c)).collect();
+        let contact_by_id: HashMap<i64, &GreetingContact> =
+            contacts.iter().map(|p| (p.id, p)).collect();
+        for g in &greetings {
+            let Some(date) = decide(g.key, g.date()) else {
+                continue;
+            };
+            let Some(customer) = cust_by_id.get(&g.customer_id()) else {
+                continue;
+            };
+            let contact = g
+                .contact_id()
+                .and_then(|id| contact_by_id.get(&id).copied());
+            let owner = owner_of.get(&g.customer_id()).copied();
+            let manager = owner
+                .and_then(|o| users.get(&o))
+                .map_or("", |u| u.display_name.as_str());
+            let values = g.template_values(customer, contact, manager, &settings.company_name);
+            let message = templates.for_task(g).render(&values).ok();
+            by_kind
+                .entry(TaskKind::Greeting)
+                .or_default()
+                .push(NewCareTask {
+                    key: g.key.to_string(),
+                    kind: TaskKind::Greeting.as_str().into(),
+                    date,
+                    customer_id: Some(g.customer_id()),
+                    contact_id: g.contact_id(),
+                    owner_id: owner,
+                    occasions: serde_json::to_value(&g.reasons).unwrap_or(Value::Null),
+                    channel: Some(channel_str(g.channel.channels.0).into()),
+                    message,
+                });
+        }
+    }
+    for t in &rule_tasks {
+        let Some(date) = decide(t.key, t.due) else {
+            continue;
+        };
+        let (channel, message) = rule_task_text(t, &settings.cadence_standards);
+        let owner = match t.key.customer_id {
+            Some(c) => owner_of.get(&c).copied(),
+            None => t.key.salesperson_id,
+        };
+        by_kind.entry(t.key.kind).or_default().push(NewCareTask {
+            key: t.key.to_string(),
+            kind: t.key.kind.as_str().into(),
+            date,
+            customer_id: t.key.customer_id,
+            contact_id: t.key.contact_id,
+            owner_id: owner,
+            occasions: serde_json::to_value(&t.detail).unwrap_or(Value::Null),
+            channel,
+            message: Some(message),
+        });
+    }
+    for (kind, tasks) in by_kind {
+        let n = store.insert_care_tasks(&tasks).await?;
+        report
+            .planned
+            .insert(kind.as_str().into(), tasks.len() as u64);
+        report.created.insert(kind.as_str().into(), n);
+    }
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+impl From<GenerateError> for ApiError {
+    fn from(e: GenerateError) -> ApiError {
+        match e {
+            GenerateError::Store(e) => e.into(),
+            GenerateError::Range { .. } => ApiError::invalid("to", e.to_string()),
+            GenerateError::Care(e) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+            }
+            GenerateError::Settings(m) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m)
+            }
+        }
+    }
+}
+
+/// The owners whose tasks the caller may see (`None`: everyone's), from
+/// the caller's customer scope (SPEC §9): a manager their own, a
+/// supervisor their team's, a director or administrator all.
+async fn task_owners(st: &AppState, u: &User) -> Result<Option<Vec<i64>>, ApiError> {
+    let scope = st
+        .grants
+        .scope(u.role, Resource::Customer, Action::Read)
+        .ok_or_else(|| ApiError::forbidden("read care tasks"))?;
+    if u.role == Role::Agent || u.role == Role::Finance {
+        // Read-only roles do not work care tasks.
+        return Err(ApiError::forbidden("read care tasks"));
+    }
+    Ok(match scope {
+        Scope::All => None,
+        Scope::Own => Some(vec![u.id]),
+        Scope::Team | Scope::Region => {
+            let mut ids: Vec<i64> = st
+                .store
+                .users()
+                .await?
+                .into_iter()
+                .filter(|o| {
+                    o.id == u.id
+                        || match scope {
+                            Scope::Team => u.team_id.is_some() && o.team_id == u.team_id,
+                            _ => u.region.is_some() && o.region == u.region,
+                        }
+                })
+                .map(|o| o.id)
+                .collect();
+            ids.sort_unstable();
+            Some(ids)
+        }
+    })
+}
+
+fn task_json(t: &CareTaskRow) -> Value {
+    json!({
+        "id": t.id,
+        "key": t.key,
+        "kind": t.kind,
+        "date": t.date,
+        "customer_id": t.customer_id,
+        "contact_id": t.contact_id,
+        "owner_id": t.owner_id,
+        "occasions": t.occasions,
+        "channel": t.channel,
+        "message": t.message,
+        "status": t.status,
+        "reason": t.reason,
+        "snoozed_until": t.snoozed_until,
+        "activity_id": t.activity_id,
+    })
+}
+
+fn parse_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    s.map(|s| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
+    })
+    .transpose()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TaskListParams {
+    from: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+    kind: Option<String>,
+    owner: Option<i64>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+pub async fn list_tasks(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<TaskListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let mut owners = task_owners(&st, &u).await?;
+    if let Some(o) = p.owner {
+        owners = Some(match owners {
+            None => vec![o],
+            Some(v) => v.into_iter().filter(|x| *x == o).collect(),
+        });
+    }
+    if let Some(s) = &p.status {
+        if !["open", "done", "skipped", "snoozed"].contains(&s.as_str()) {
+            return Err(ApiError::invalid(
+                "status",
+                "one of open, done, skipped, snoozed",
+            ));
+        }
+    }
+    let per_page = p.per_page.unwrap_or(100).clamp(1, 1000);
+    let page = p.page.unwrap_or(1).max(1);
+    let f = CareTaskFilter {
+        from: parse_date("from", p.from.as_deref())?,
+        to: parse_date("to", p.to.as_deref())?,
+        status: p.status,
+        kind: p.kind,
+        owners,
+        offset: (page - 1) * per_page,
+        limit: per_page,
+    };
+    let r = st.store.care_tasks(&f).await?;
+    Ok(Json(json!({
+        "items": r.items.iter().map(task_json).collect::<Vec<_>>(),
+        "total": r.total,
+        "page": page,
+        "per_page": per_page,
+    })))
+}
+
+/// A task the caller may work on, or 404 (another manager's task is not
+/// revealed).
+async fn own_task(st: &AppState, u: &User, id: i64) -> Result<CareTaskRow, ApiError> {
+    let t = st
+        .store
+        .care_task(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("care task"))?;
+    let visible = match task_owners(st, u).await? {
+        None => true,
+        Some(owners) => t.owner_id.is_some_and(|o| owners.contains(&o)),
+    };
+    if !visible {
+        return Err(ApiError::not_found("care task"));
+    }
+    // A task of a deleted contact or customer is closed with it.
+    if let Some(c) = t.contact_id {
+        if st
+            .store
+            .contact(c)
+            .await?
+            .is_none_or(|p| p.deleted_at.is_some())
+        {
+            return Err(ApiError::not_found("care task"));
+        }
+    }
+    if let Some(c) = t.customer_id {
+        if st
+            .store
+            .customer(c)
+            .await?
+            .is_none_or(|c| c.deleted_at.is_some())
+        {
+            return Err(ApiError::not_found("care task"));
+        }
+    }
+    Ok(t)
+}
+
+fn status_of(t: &CareTaskRow) -> TaskStatus {
+    match t.status.as_str() {
+        "done" => TaskStatus::Done,
+        "skipped" => TaskStatus::Skipped {
+            reason: t.reason.clone().unwrap_or_default(),
+        },
+        "snoozed" => TaskStatus::Snoozed {
+            until: t.snoozed_until.unwrap_or(t.date),
+        },
+        _ => TaskStatus::Open,
+    }
+}
+
+fn activity_kind(channel: Option<&str>) -> DomainKind {
+    match channel {
+        Some("sms") => DomainKind::Sms,
+        Some("visit") => DomainKind::Visit,
+        Some("meal") => DomainKind::Meal,
+        Some("email") => DomainKind::Email,
+        Some("wechat") => DomainKind::Wechat,
+        _ => DomainKind::Call,
+    }
+}
+
+async fn act(
+    st: &AppState,
+    u: &User,
+    id: i64,
+    action: TaskAction,
+    summary: Option<String>,
+) -> Result<Json<Value>, ApiError> {
+    let today = local_date(Utc::now());
+    for _ in 0..3 {
+        let t = own_task(st, u, id).await?;
+        let next = match status_of(&t).apply(&action, today) {
+            Ok(Transition::NoOp) => return Ok(Json(task_json(&t))),
+            Ok(Transition::Changed(s)) => s,
+            Err(CareError::InvalidTransition { from, to }) => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "invalid_transition",
+                    format!("a {from} task cannot become {to}"),
+                ))
+            }
+            Err(CareError::InvalidParameter { name, detail }) => {
+                return Err(ApiError::invalid(name, detail))
+            }
+            Err(e) => return Err(ApiError::bad_request(e.to_string())),
+        };
+        let (status, reason, until) = match &next {
+            TaskStatus::Open => ("open", None, None),
+            TaskStatus::Done => ("done", None, None),
+            TaskStatus::Skipped { reason } => ("skipped", Some(reason.clone()), None),
+            TaskStatus::Snoozed { until } => ("snoozed", None, Some(*until)),
+        };
+        // Completing logs the contact on the customer's timeline, in the
+        // same transaction as the status: once, however often it is sent.
+        let activity = (next == TaskStatus::Done && t.customer_id.is_some()).then(|| NewActivity {
+            kind: activity_kind(t.channel.as_deref()),
+            contact_id: t.contact_id,
+            at: None,
+            summary: Some(summary.clone().unwrap_or_else(|| {
+                t.message
+                    .clone()
+                    .unwrap_or_else(|| format!("客情任务 {}", t.key))
+            })),
+            gift_item: None,
+            gift_value: None,
+            help_kind: None,
+            matter: None,
+            feedback_kind: None,
+        });
+        let change = CareStatusChange {
+            expected: t.status.clone(),
+            status: status.into(),
+            reason,
+            snoozed_until: until,
+            activity,
+        };
+        match st.store.set_care_task_status(id, &change, u).await {
+            Ok(row) => return Ok(Json(task_json(&row))),
+            // Someone changed it meanwhile: decide again from what is stored.
+            Err(StoreError::Refused(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "busy",
+        "the task keeps changing; try again",
+    ))
+}
+
+/// An optional JSON object body: empty is `{}`.
+fn body_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "the body is not valid JSON: {e}"
+        ))),
+    }
+}
+
+fn body_str(body: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    body.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+pub async fn complete_task(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let summary = body_str(&body_object(&body)?, "summary");
+    act(&st, &u, id, TaskAction::Complete, summary).await
+}
+
+pub async fn skip_task(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let reason = body_str(&body_object(&body)?, "reason").unwrap_or_default();
+    if reason.trim().is_empty() {
+        return Err(ApiError::invalid("reason", "a skipped task needs a reason"));
+    }
+    act(&st, &u, id, TaskAction::Skip { reason }, None).await
+}
+
+pub async fn snooze_task(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let until = body_str(&body_object(&body)?, "until");
+    let until = parse_date("until", until.as_deref())?
+        .ok_or_else(|| ApiError::invalid("until", "snooze until which day (YYYY-MM-DD)?"))?;
+    act(&st, &u, id, TaskAction::Snooze { until }, None).await
+}
+
+// --- templates ---
+
+fn may_edit_templates(u: &User) -> Result<(), ApiError> {
+    match u.role {
+        Role::Admin | Role::Director | Role::Supervisor => Ok(()),
+        _ => Err(ApiError::forbidden("change message templates")),
+    }
+}
+
+fn template_input(
+    body: &serde_json::Map<String, Value>,
+    base: Option<&keqing_store::CareTemplate>,
+) -> Result<NewCareTemplate, ApiError> {
+    let name = body_str(body, "name").or_else(|| base.map(|b| b.name.clone()));
+    let text = body_str(body, "body").or_else(|| base.map(|b| b.body.clone()));
+    let name = name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("name", "a template needs a name"))?;
+    let text = text.ok_or_else(|| ApiError::invalid("body", "a template needs a body"))?;
+    // 000: every greeting is signed "company name + personal name".
+    Template::parse(&text).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let occasion = match body.get("occasion") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Value::Null) | Some(Value::String(_)) => None,
+        Some(_) => return Err(ApiError::invalid("occasion", "an occasion id or null")),
+        None => base.and_then(|b| b.occasion.clone()),
+    };
+    let active = match body.get("active") {
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::invalid("active", "true or false")),
+        None => base.is_none_or(|b| b.active),
+    };
+    Ok(NewCareTemplate {
+        name: name.trim().to_string(),
+        body: text,
+        occasion,
+        active,
+    })
+}
+
+pub async fn list_templates(
+    State(st): State<AppState>,
+    CurrentUser(_u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    let items = st.store.care_templates().await?;
+    Ok(Json(
+        json!({"items": items, "total": items.len(), "default": DEFAULT_TEMPLATE}),
+    ))
+}
+
+pub async fn create_template(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    may_edit_templates(&u)?;
+    let input = template_input(&body, None)?;
+    let t = st.store.create_care_template(&input).await?;
+    st.store
+        .audit(
+            Some(u.id),
+            "create",
+            "care_template",
+            Some(t.id),
+            json!({"name": t.name}),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(t))))
+}
+
+pub async fn update_template(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    may_edit_templates(&u)?;
+    let base = st
+        .store
+        .care_templates()
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| ApiError::not_found("template"))?;
+    let input = template_input(&body, Some(&base))?;
+    let t = st.store.update_care_template(id, &input).await?;
+    st.store
+        .audit(Some(u.id), "update", "care_template", Some(id), Value::Null)
+        .await?;
+    Ok(Json(json!(t)))
+}
+
+pub async fn delete_template(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    may_edit_templates(&u)?;
+    st.store
+        .delete_care_template(id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("template"),
+            e => e.into(),
+        })?;
+    st.store
+        .audit(Some(u.id), "delete", "care_template", Some(id), Value::Null)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- settings ---
+
+pub async fn get_settings(
+    State(st): State<AppState>,
+    CurrentUser(_u): CurrentUser,
+) -> Result<Json<CareSettings>, ApiError> {
+    Ok(Json(CareSettings::load(st.store.as_ref()).await?))
+}
+
+pub async fn put_settings(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    JsonObject(body): JsonObject,
+) -> Result<Json<CareSettings>, ApiError> {
+    if u.role != Role::Admin {
+        return Err(ApiError::forbidden("change care settings"));
+    }
+    let current = CareSettings::load(st.store.as_ref()).await?;
+    let new = current.patched(&body).map_err(|e| match &e {
+        SettingsError::Unknown(k) => ApiError::invalid(k, e.to_string()),
+        SettingsError::Invalid { key, .. } => ApiError::invalid(key, e.to_string()),
+    })?;
+    let all = serde_json::to_value(&new).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    for k in body.keys() {
+        st.store.put_care_setting(k, &all[k.as_str()]).await?;
+    }
+    st.store
+        .audit(
+            Some(u.id),
+            "update",
+            "care_settings",
+            None,
+            Value::Object(body),
+        )
+        .await?;
+    Ok(Json(new))
+}
+
+// --- run ---
+
+#[derive(Debug, Deserialize)]
+pub struct RangeParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn range(p: &RangeParams) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let today = local_date(Utc::now());
+    let from = parse_date("from", p.from.as_deref())?.unwrap_or(today);
+    let to = parse_date("to", p.to.as_deref())?.unwrap_or(from);
+    if from > to {
+        return Err(ApiError::invalid("to", "to is before from"));
+    }
+    if (to - from).num_days() >= MAX_RANGE_DAYS {
+        return Err(ApiError::invalid("to", "at most 366 days at a time"));
+    }
+    Ok((from, to))
+}
+
+pub async fn run(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<RangeParams>,
+) -> Result<Json<GenerateReport>, ApiError> {
+    if !matches!(u.role, Role::Admin | Role::Director | Role::Supervisor) {
+        return Err(ApiError::forbidden("run care task generation"));
+    }
+    let (from, to) = range(&p)?;
+    let r = generate(st.store.as_ref(), from, to, Utc::now()).await?;
+    st.store
+        .audit(Some(u.id), "run", "care_tasks", None, json!(r))
+        .await?;
+    Ok(Json(r))
+}
+
+// --- compliance ---
+
+#[derive(Debug, Default, Serialize)]
+struct Share {
+    due: u64,
+    made: u64,
+    /// made / due; `null` when nothing was due.
+    share: Option<f64>,
+}
+
+impl Share {
+    fn add(&mut self, due: u64, made: u64) {
+        self.due += due;
+        self.made += made;
+        self.share = (self.due > 0).then(|| self.made as f64 / self.due as f64);
+    }
+}
+
+/// A team's sums in the compliance report.
+#[derive(Debug, Default)]
+struct TeamTotals {
+    tasks: Share,
+    cadence: Share,
+    behind: Vec<i64>,
+    managers: Vec<i64>,
+    quota: Share,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct QuotaDay {
+    date: Option<NaiveDate>,
+    working_day: bool,
+    required: u64,
+    made: u64,
+    met: bool,
+    new_customer_visits: [u32; 2],
+    existing_customer_visits: [u32; 2],
+    calls: [u32; 2],
+}
+
+/// Fulfilment per manager and team over `from..=to` (SPEC §4): the share of
+/// due care contacts made (the care tasks due in the range, with the ids
+/// behind each number), the customers behind their cadence standard as of
+/// `to` (with the list), and the daily quota by day.
+pub async fn compliance(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<RangeParams>,
+) -> Result<Json<Value>, ApiError> {
+    let owners = task_owners(&st, &u).await?;
+    let (from, to) = range(&p)?;
+    if (to - from).num_days() > 92 {
+        return Err(ApiError::invalid(
+            "to",
+            "a compliance report covers at most 93 days",
+        ));
+    }
+    let settings = CareSettings::load(st.store.as_ref()).await?;
+    let users = st.store.users().await?;
+    let in_scope = |id: i64| owners.as_ref().is_none_or(|o| o.contains(&id));
+    let managers: Vec<&User> = users
+        .iter()
+        .filter(|x| x.role == Role::Manager && in_scope(x.id))
+        .collect();
+
+    // Care tasks due in the range: done / due, with the task ids.
+    let tasks = st
+        .store
+        .care_tasks(&CareTaskFilter {
+            from: Some(from),
+            to: Some(to),
+            owners: owners.clone(),
+            ..Default::default()
+        })
+        .await?;
+    // Cadence as of `to`, from the activities of the standards' periods.
+    // The customers under a cadence standard are among those with a rule of their own.
+    let customers = st
+        .store
+        .care_customers(&CareCustomerQuery::default())
+        .await?;
+    let mut since = from;
+    for s in &settings.cadence_standards {
+        for r in &s.requirements {
+            since = since.min(r.per.bounds(to).0);
+        }
+    }
+    let acts = st
+        .store
+        .activity_facts(day_start(since), day_start(to + Days::new(1)))
+        .await?;
+    let cadence_customers: Vec<CadenceCustomer> = customers
+        .iter()
+        .filter(|c| in_scope(c.owner_id))
+        .filter_map(|c| {
+            let classes = cadence_classes(c, &settings.cadence_standards);
+            (!classes.is_empty()).then_some(CadenceCustomer {
+                customer_id: c.id,
+                manager_id: c.owner_id,
+                classes,
+            })
+        })
+        .collect();
+    let care_acts: Vec<keqing_care::activity::Activity> = acts
+        .iter()
+        .filter_map(|a| {
+            Some(keqing_care::activity::Activity {
+                customer_id: a.customer_id,
+                kind: care_kind(a.kind)?,
+                date: local_date(a.at),
+            })
+        })
+        .collect();
+    let report = cadence::cadence_report(
+        &settings.cadence_standards,
+        &cadence_customers,
+        &care_acts,
+        to,
+    )
+    .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
+
+    let sales: Vec<SalesActivity> = acts
+        .iter()
+        .filter_map(|a| {
+            Some(SalesActivity {
+                salesperson_id: a.user_id?,
+                date: local_date(a.at),
+                kind: care_kind(a.kind)?,
+                stage: stage_of(a.customer_stage.as_deref()),
+            })
+        })
+        .filter(|a| a.date >= from)
+        .collect();
+
+    let mut teams: BTreeMap<Option<i64>, TeamTotals> = BTreeMap::new();
+    let mut rows = vec![];
+    for m in &managers {
+        let mine: Vec<&CareTaskRow> = tasks
+            .items
+            .iter()
+            .filter(|t| t.owner_id == Some(m.id))
+            .collect();
+        let mut task_share = Share::default();
+        task_share.add(
+            mine.len() as u64,
+            mine.iter().filter(|t| t.status == "done").count() as u64,
+        );
+        let open_ids: Vec<i64> = mine
+            .iter()
+            .filter(|t| t.status != "done")
+            .map(|t| t.id)
+            .collect();
+        let done_ids: Vec<i64> = mine
+            .iter()
+            .filter(|t| t.status == "done")
+            .map(|t| t.id)
+            .collect();
+        let mc = report.managers.iter().find(|x| x.manager_id == m.id);
+        let mut cad = Share::default();
+        cad.add(
+            mc.map_or(0, |x| u64::from(x.due)),
+            mc.map_or(0, |x| u64::from(x.made)),
+        );
+        let behind: Vec<i64> = mc.map(|x| x.customers_behind.clone()).unwrap_or_default();
+        let behind_lines: Vec<Value> = report
+            .lines
+            .iter()
+            .filter(|l| l.manager_id == m.id && l.behind)
+            .map(|l| json!({"customer_id": l.customer_id, "class": l.class, "required": l.required, "due_so_far": l.due_so_far, "made": l.made, "period_start": l.period_start, "period_end": l.period_end}))
+            .collect();
+        let mut quota_days = vec![];
+        let mut quota_share = Share::default();
+        for day in days(from, to) {
+            let q = quota::quota_progress(
+                &settings.daily_quota,
+                m.id,
+                day,
+                quota::is_weekday(day),
+                &sales,
+            );
+            let counts = [q.new_customer_visits, q.existing_customer_visits, q.calls];
+            let required: u64 = counts.iter().map(|c| u64::from(c.required)).sum();
+            // Extra contacts beyond the quota do not make up for another kind.
+            let made: u64 = counts
+                .iter()
+                .map(|c| u64::from(c.made.min(c.required)))
+                .sum();
+            quota_share.add(required, made);
+            quota_days.push(QuotaDay {
+                date: Some(day),
+                working_day: q.working_day,
+                required,
+                made,
+                met: q.met(),
+                new_customer_visits: [q.new_customer_visits.required, q.new_customer_visits.made],
+                existing_customer_visits: [
+                    q.existing_customer_visits.required,
+                    q.existing_customer_visits.made,
+                ],
+                calls: [q.calls.required, q.calls.made],
+            });
+        }
+        let team = teams.entry(m.team_id).or_default();
+        team.tasks.add(task_share.due, task_share.made);
+        team.cadence.add(cad.due, cad.made);
+        team.behind.extend(&behind);
+        team.managers.push(m.id);
+        team.quota.add(quota_share.due, quota_share.made);
+        rows.push(json!({
+            "manager_id": m.id,
+            "name": m.display_name,
+            "team_id": m.team_id,
+            "tasks": {"due": task_share.due, "made": task_share.made, "share": task_share.share, "done_task_ids": done_ids, "not_done_task_ids": open_ids},
+            "cadence": {"due": cad.due, "made": cad.made, "share": cad.share, "customers_behind": behind, "lines_behind": behind_lines},
+            "quota": {"required": quota_share.due, "made": quota_share.made, "share": quota_share.share, "days": quota_days},
+        }));
+    }
+    let team_names: HashMap<i64, String> = st
+        .store
+        .teams()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let team_rows: Vec<Value> = teams
+        .into_iter()
+        .map(|(id, mut t)| {
+            t.behind.sort_unstable();
+            let (tasks, cad, behind, managers, quota) =
+                (t.tasks, t.cadence, t.behind, t.managers, t.quota);
+            json!({
+                "team_id": id,
+                "name": id.and_then(|i| team_names.get(&i).cloned()),
+                "managers": managers,
+                "tasks": tasks,
+                "cadence": {"due": cad.due, "made": cad.made, "share": cad.share, "customers_behind": behind},
+                "quota": quota,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": from,
+        "to": to,
+        "managers": rows,
+        "teams": team_rows,
+    })))
+}

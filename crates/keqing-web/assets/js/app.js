@@ -1,0 +1,250 @@
+// The workbench shell: log-in state, navigation, the quick search (press "/"
+// and type a name, pinyin initials or a phone ending), and the hash router.
+import { api, whenSessionEnds } from './api.js';
+import { t, getLang, setLang } from './i18n.js';
+import { h, clear, errorText, alertBox, id } from './ui.js';
+import * as pages from './pages.js';
+
+const app = {
+  user: null,
+  users: new Map(),
+  teams: [],
+  care: false,
+  /** Display name of a user id. */
+  userName(uid) {
+    if (uid === null || uid === undefined) return t('common.pool');
+    return app.users.get(uid)?.display_name || `#${uid}`;
+  },
+  isSupervisor() { return ['supervisor', 'director', 'admin'].includes(app.user?.role); },
+  isAdmin() { return app.user?.role === 'admin'; },
+  go(hash) { location.hash = hash; },
+  refresh() { render(); },
+};
+
+const FLASH = 'keqing.flash';
+
+whenSessionEnds((e) => {
+  if (!app.user) return;
+  app.user = null;
+  sessionStorage.setItem(FLASH, e.code === 'session_expired' ? t('login.expired') : t('err.unauthorized'));
+  location.hash = '#/login';
+});
+
+async function loadSession() {
+  try {
+    app.user = await api('/auth/me');
+  } catch {
+    app.user = null;
+    return;
+  }
+  const [users, teams] = await Promise.allSettled([api('/users'), api('/teams')]);
+  app.users = new Map((users.value?.items || []).map((u) => [u.id, u]));
+  app.users.set(app.user.id, app.user);
+  app.teams = teams.value?.items || [];
+  const care = await fetch('/api/v1/openapi.json').then((r) => r.json()).catch(() => null);
+  app.care = !!care && Object.keys(care.paths || {}).some((p) => p.startsWith('/care/') || p.startsWith('/api/v1/care/'));
+}
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, query = ''] = raw.split('?');
+  return { parts: path.split('/').filter(Boolean), params: new URLSearchParams(query) };
+}
+
+const NAV = [
+  ['day', 'nav.day', () => true],
+  ['customers', 'nav.customers', () => true],
+  ['import', 'nav.import', () => true],
+  ['compliance', 'nav.compliance', () => app.isSupervisor() && app.care],
+  ['admin', 'nav.admin', () => app.isSupervisor()],
+];
+
+function langButton() {
+  return h('button', {
+    type: 'button', class: 'btn btn-ghost', lang: getLang() === 'en' ? 'zh-CN' : 'en',
+    'aria-label': t('nav.lang.label'),
+    onclick: () => { setLang(getLang() === 'en' ? 'zh-CN' : 'en'); render(); },
+  }, t('nav.lang'));
+}
+
+function quickSearch() {
+  const listId = id('qs');
+  const input = h('input', {
+    type: 'search', id: 'quick-search', autocomplete: 'off', role: 'combobox',
+    'aria-expanded': 'false', 'aria-controls': listId, 'aria-autocomplete': 'list',
+    placeholder: t('search.placeholder'),
+  });
+  const list = h('ul', { id: listId, role: 'listbox', class: 'qs-list', hidden: true });
+  let items = [];
+  let active = -1;
+  let seq = 0;
+  const show = () => {
+    clear(list);
+    list.hidden = !input.value.trim();
+    input.setAttribute('aria-expanded', String(!list.hidden));
+    if (!items.length) {
+      list.append(h('li', { class: 'qs-empty' }, t('search.none')));
+      return;
+    }
+    items.forEach((c, i) => {
+      const li = h('li', {
+        role: 'option', id: `${listId}-${i}`, 'aria-selected': String(i === active),
+        class: i === active ? 'active' : '',
+        onmousedown: (ev) => { ev.preventDefault(); open(i); },
+      }, h('strong', {}, c.name), ' ', h('span', { class: 'muted' }, [c.city, c.phone].filter(Boolean).join(' · ')));
+      list.append(li);
+    });
+    input.setAttribute('aria-activedescendant', active >= 0 ? `${listId}-${active}` : '');
+  };
+  const open = (i) => {
+    const c = items[i];
+    if (!c) return;
+    input.value = '';
+    list.hidden = true;
+    input.setAttribute('aria-expanded', 'false');
+    app.go(`#/customers/${c.id}`);
+  };
+  let timer;
+  let shownFor = '';
+  const search = async (q) => {
+    const mine = ++seq;
+    try {
+      const r = await api(`/customers?per_page=8&q=${encodeURIComponent(q)}`);
+      if (mine !== seq) return;
+      items = r.items;
+      shownFor = q;
+      active = items.length ? 0 : -1;
+      show();
+    } catch { /* the list just stays as it was */ }
+  };
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    const q = input.value.trim();
+    if (!q) { items = []; shownFor = ''; list.hidden = true; return; }
+    timer = setTimeout(() => search(q), 120);
+  });
+  input.addEventListener('keydown', async (ev) => {
+    if (ev.key === 'ArrowDown' && items.length) { active = (active + 1) % items.length; show(); ev.preventDefault(); }
+    else if (ev.key === 'ArrowUp' && items.length) { active = (active - 1 + items.length) % items.length; show(); ev.preventDefault(); }
+    else if (ev.key === 'Enter') {
+      ev.preventDefault();
+      const q = input.value.trim();
+      // Enter before the list arrived: search now and open the first hit.
+      if (q && q !== shownFor) { clearTimeout(timer); await search(q); }
+      open(Math.max(active, 0));
+    } else if (ev.key === 'Escape') { list.hidden = true; input.blur(); }
+  });
+  input.addEventListener('blur', () => setTimeout(() => { list.hidden = true; }, 150));
+  return h('div', { class: 'qs', role: 'search' },
+    h('label', { for: 'quick-search', class: 'sr-only' }, t('search.label')), input, list);
+}
+
+function shell(current) {
+  const nav = h('nav', { class: 'nav', 'aria-label': t('nav.menu') },
+    h('ul', {}, NAV.filter(([, , ok]) => ok()).map(([key, label]) =>
+      h('li', {}, h('a', { href: `#/${key}`, 'aria-current': current === key ? 'page' : null }, t(label))))));
+  const header = h('header', { class: 'top' },
+    h('a', { href: '#/day', class: 'brand' }, t('app.name')),
+    nav,
+    quickSearch(),
+    h('div', { class: 'who' },
+      h('span', { class: 'muted', 'data-testid': 'whoami' }, app.user.display_name),
+      langButton(),
+      h('button', { type: 'button', class: 'btn btn-ghost', onclick: logout }, t('nav.logout'))));
+  return header;
+}
+
+async function logout() {
+  try { await api('/auth/logout', { method: 'POST' }); } catch { /* ended anyway */ }
+  app.user = null;
+  sessionStorage.setItem(FLASH, t('login.loggedout'));
+  location.hash = '#/login';
+}
+
+function loginPage(root) {
+  const flash = sessionStorage.getItem(FLASH);
+  sessionStorage.removeItem(FLASH);
+  const msg = h('div', { class: 'login-msg', 'aria-live': 'polite' }, flash ? alertBox(flash, 'info') : null);
+  const user = h('input', { name: 'username', autocomplete: 'username', required: true, id: 'login-user' });
+  const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true, id: 'login-pass' });
+  const btn = h('button', { type: 'submit', class: 'btn btn-primary' }, t('login.submit'));
+  const form = h('form', {
+    class: 'login', onsubmit: async (ev) => {
+      ev.preventDefault();
+      btn.disabled = true;
+      clear(msg);
+      try {
+        await api('/auth/login', { method: 'POST', body: { username: user.value.trim(), password: pass.value } });
+        await loadSession();
+        location.hash = '#/day';
+      } catch (e) {
+        msg.append(alertBox(errorText(e)));
+        pass.select();
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  },
+  h('h1', {}, t('login.title')),
+  msg,
+  h('div', { class: 'field' }, h('label', { for: 'login-user' }, t('login.username')), user),
+  h('div', { class: 'field' }, h('label', { for: 'login-pass' }, t('login.password')), pass),
+  btn);
+  root.append(h('main', { id: 'main', class: 'login-page' },
+    h('div', { class: 'login-top' }, h('span', { class: 'brand' }, t('app.name')), langButton()), form));
+  user.focus();
+}
+
+let renderSeq = 0;
+async function render() {
+  const mine = ++renderSeq;
+  document.documentElement.lang = getLang();
+  document.title = t('app.name');
+  const root = document.getElementById('app');
+  const { parts, params } = parseHash();
+  const page = parts[0] || 'day';
+  if (page === 'login' || !app.user) {
+    if (page !== 'login') {
+      location.hash = '#/login';
+      return;
+    }
+    if (app.user) { location.hash = '#/day'; return; }
+    clear(root);
+    loginPage(root);
+    return;
+  }
+  clear(root);
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  root.append(
+    h('a', { href: '#main', class: 'skip', onclick: (ev) => { ev.preventDefault(); main.focus(); } }, t('app.skip')),
+    shell(page), main);
+  const view = {
+    day: pages.day,
+    customers: parts[1] ? pages.customer : pages.customers,
+    import: pages.importer,
+    admin: pages.admin,
+    compliance: pages.compliance,
+  }[page];
+  if (!view) { location.hash = '#/day'; return; }
+  main.append(h('p', { class: 'muted' }, t('common.loading')));
+  try {
+    const content = await view(app, { id: parts[1], params });
+    if (mine !== renderSeq) return;
+    clear(main).append(content);
+  } catch (e) {
+    if (mine !== renderSeq) return;
+    clear(main).append(alertBox(errorText(e)));
+  }
+}
+
+document.addEventListener('keydown', (ev) => {
+  const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName) || document.activeElement?.isContentEditable;
+  if (ev.key === '/' && !typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+    const q = document.getElementById('quick-search');
+    if (q) { ev.preventDefault(); q.focus(); }
+  }
+});
+
+window.addEventListener('hashchange', render);
+setLang(getLang());
+loadSession().then(render);

@@ -1,0 +1,316 @@
+// Customer 360: everything about one customer on one page — the file and the
+// relationship card (edited in place), contacts, the timeline, value, and the
+// form to log what was done.
+import { api } from './api.js';
+import { t, label, getLang, has } from './i18n.js';
+import { h, clear, field, select, card, alertBox, errorText, toast, id } from './ui.js';
+import { date, dateTime, money, fen, yuanFromFen } from './format.js';
+import { valueChart } from './chart.js';
+
+const FILE_FIELDS = [
+  ['name', 'text'], ['kind', ['company', 'individual'], 'kind'],
+  ['company_type', ['state_owned', 'private', 'foreign', 'institution', 'government', 'other'], 'ctype'],
+  ['industry', 'text'], ['province', 'text'], ['city', 'text'], ['district', 'text'], ['address', 'text'],
+  ['phone', 'tel'], ['website', 'text'], ['email', 'email'], ['external_code', 'text'],
+  ['source', ['referral', 'advertising', 'media', 'walk_in', 'other'], 'source'],
+  ['stage', ['to_identify', 'potential', 'opportunity', 'order_customer', 'user'], 'stage'],
+  ['business_stage', ['new', 'intent', 'existing'], 'bstage'],
+  ['class', ['A', 'B', 'C', 'D']], ['tier', 'text'], ['tags', 'tags'], ['key_customer', 'bool'],
+];
+const CARD_FIELDS = [
+  ['interests', 'textarea'], ['recent_events', 'textarea'], ['business_progress', 'textarea'],
+  ['taboos', 'textarea'], ['gifts_forbidden', 'bool'], ['gift_policy', 'text'], ['preferred_contact_time', 'text'],
+];
+const ACT_KINDS = ['visit', 'call', 'sms', 'wechat', 'email', 'meal', 'gift', 'help', 'opportunity', 'feedback'];
+const HELP_KINDS = ['favour', 'problem_solved', 'complaint_handled', 'advice', 'need_learned', 'work_done', 'proposal'];
+const FEEDBACK_KINDS = ['opinion', 'competitor_product', 'competitor_activity'];
+
+function shown(value, spec, prefix) {
+  if (value === null || value === undefined || value === '') return '—';
+  if (spec === 'bool') return value ? t('common.yes') : t('common.no');
+  if (spec === 'tags') return value.length ? value.join('、') : '—';
+  if (prefix) return label(prefix, value);
+  return String(value);
+}
+
+function control(key, spec, value, prefix) {
+  if (spec === 'bool') return h('input', { type: 'checkbox', name: key, checked: !!value });
+  if (spec === 'textarea') return h('textarea', { name: key, rows: 2 }, value ?? '');
+  if (spec === 'tags') return h('input', { name: key, value: (value || []).join(', ') });
+  if (Array.isArray(spec)) return select([['', '—'], ...spec.map((v) => [v, prefix ? label(prefix, v) : v])], value, { name: key });
+  return h('input', { name: key, type: spec, value: value ?? '' });
+}
+
+function read(el, spec) {
+  if (spec === 'bool') return el.checked;
+  if (spec === 'tags') return el.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean);
+  const v = el.value.trim();
+  return v === '' ? null : v;
+}
+
+/**
+ * A card of fields shown as a definition list, switched in place to a form.
+ * `patch(values)` builds the PATCH body; a 409 shows who won and offers a reload.
+ */
+function editableCard(app, ctx, title, fields, values, patch, testid) {
+  const body = h('div', {});
+  const msg = h('div', { 'aria-live': 'polite' });
+  const editBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': `${testid}-edit`, onclick: () => edit() }, t('common.edit'));
+  const view = () => {
+    clear(body).append(h('dl', { class: 'dl' }, fields.map(([k, spec, prefix]) => [
+      h('dt', {}, t(`f.${k}`)), h('dd', {}, shown(values[k], spec, prefix))])));
+    editBtn.hidden = false;
+  };
+  const edit = () => {
+    editBtn.hidden = true;
+    const controls = {};
+    const form = h('form', {
+      class: 'form-grid', 'data-testid': `${testid}-form`,
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        clear(msg);
+        const next = {};
+        for (const [k, spec] of fields) next[k] = read(controls[k], spec);
+        const save = form.querySelector('button[type=submit]');
+        save.disabled = true;
+        try {
+          const updated = await api(`/customers/${ctx.customer.id}`, { method: 'PATCH', body: { ...patch(next), version: ctx.customer.version } });
+          ctx.customer = updated;
+          toast(t('common.saved'));
+          // Fetch again so the change shows on the timeline too.
+          await ctx.reload();
+        } catch (e) {
+          save.disabled = false;
+          const box = alertBox(errorText(e));
+          if (e.code === 'version_conflict') {
+            box.append(' ', h('button', { type: 'button', class: 'btn btn-small', onclick: () => ctx.reload() }, t('c.conflict.reload')));
+            box.dataset.testid = 'conflict';
+          }
+          msg.append(box);
+        }
+      },
+    },
+    fields.map(([k, spec, prefix]) => {
+      controls[k] = control(k, spec, values[k], prefix);
+      if (spec === 'bool') {
+        controls[k].id = id();
+        return h('div', { class: 'field field-check' }, controls[k], h('label', { for: controls[k].id }, t(`f.${k}`)));
+      }
+      return field(t(`f.${k}`), controls[k], spec === 'tags' ? t('c.tags.hint') : null);
+    }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'btn btn-primary' }, t('common.save')),
+      h('button', { type: 'button', class: 'btn', onclick: () => { clear(msg); view(); } }, t('common.cancel'))));
+    clear(body).append(form);
+    form.querySelector('input,select,textarea')?.focus();
+  };
+  view();
+  const c = card(title, msg, body);
+  c.dataset.testid = testid;
+  c.querySelector('h2').append(' ', editBtn);
+  return c;
+}
+
+function contactsCard(contacts) {
+  if (!contacts.length) return card(t('c.contacts'), h('p', { class: 'muted' }, t('c.contacts.none')));
+  return card(t('c.contacts'), h('ul', { class: 'list' }, contacts.map((k) => h('li', {},
+    h('strong', {}, k.name), k.title ? ` · ${k.title}` : '', k.level ? ` · ${label('level', k.level)}` : '',
+    h('div', { class: 'muted' }, [k.mobile, k.phone, k.wechat && `${t('f.wechat')} ${k.wechat}`].filter(Boolean).join(' · ')),
+    k.birthday ? h('div', {}, t('c.birthday', { date: /^\d{4}-\d{2}-\d{2}$/.test(k.birthday) ? date(k.birthday) : k.birthday })) : null,
+    k.hobbies ? h('div', { class: 'muted' }, `${t('f.interests')}：${k.hobbies}`) : null))));
+}
+
+function plain(v) {
+  if (v === null || v === undefined || v === '') return '—';
+  if (Array.isArray(v)) return v.join('、') || '—';
+  if (typeof v === 'boolean') return v ? t('common.yes') : t('common.no');
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function fieldName(key) {
+  return has(`f.${key}`) ? t(`f.${key}`) : key;
+}
+
+/** One timeline entry per changed field; the relationship card is opened up field by field. */
+function changeEntries(c) {
+  const entry = (field, old, now) => ({
+    at: c.at, kind: 'change', text: '', who: c.user_id,
+    title: t('c.tl.change', { field: fieldName(field), old: plain(old), new: plain(now) }),
+  });
+  const isObj = (v) => v && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(c.old) || isObj(c.new)) {
+    const o = isObj(c.old) ? c.old : {};
+    const n = isObj(c.new) ? c.new : {};
+    return [...new Set([...Object.keys(o), ...Object.keys(n)])]
+      .filter((k) => JSON.stringify(o[k] ?? null) !== JSON.stringify(n[k] ?? null))
+      .map((k) => entry(k, o[k], n[k]));
+  }
+  return [entry(c.field, c.old, c.new)];
+}
+
+function timelineCard(app, activities, orders, history, contacts) {
+  const names = new Map(contacts.map((k) => [k.id, k.name]));
+  const items = [
+    ...activities.map((a) => ({
+      at: a.at, kind: 'activity', testid: `activity-${a.id}`,
+      title: label('act', a.kind),
+      text: [a.contact_id ? names.get(a.contact_id) : null, a.help_kind && label('help', a.help_kind), a.matter && label('matter', a.matter),
+        a.feedback_kind && label('fb', a.feedback_kind), a.gift_item, a.gift_value && money(a.gift_value), a.summary].filter(Boolean).join(' · '),
+      who: a.user_id,
+    })),
+    ...orders.map((o) => ({
+      at: o.ordered_at, kind: 'order', title: t('c.tl.order', { amount: money(o.amount) }),
+      text: [o.product, o.quantity > 1 ? `×${o.quantity}` : null, o.channel, o.store].filter(Boolean).join(' · '),
+    })),
+    ...history.flatMap(changeEntries),
+  ].sort((a, b) => (a.at < b.at ? 1 : -1));
+  if (!items.length) return card(t('c.timeline'), h('p', { class: 'muted' }, t('c.timeline.none')));
+  const list = h('ol', { class: 'timeline', 'data-testid': 'timeline' });
+  const more = h('button', { type: 'button', class: 'btn btn-small' }, t('c.timeline.more'));
+  let shownCount = 0;
+  const showMore = () => {
+    list.append(...items.slice(shownCount, shownCount + 25).map((it) => h('li', { class: `tl tl-${it.kind}`, 'data-testid': it.testid || null },
+      h('div', { class: 'tl-when muted' }, dateTime(it.at)),
+      h('div', {}, h('strong', {}, it.title), it.who ? h('span', { class: 'muted' }, ' · ', app.userName(it.who)) : null,
+        it.text ? h('div', {}, it.text) : null))));
+    shownCount += 25;
+    more.hidden = shownCount >= items.length;
+  };
+  more.addEventListener('click', showMore);
+  showMore();
+  return card(t('c.timeline'), list, more);
+}
+
+function valueCard(c, orders) {
+  const total = orders.reduce((s, o) => s + (fen(o.amount) ?? 0n), 0n);
+  const last = orders.map((o) => o.ordered_at).sort().pop();
+  const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': t('c.value.chart') });
+  const el = card(t('c.value'),
+    h('dl', { class: 'dl dl-compact' },
+      h('dt', {}, t('f.class')), h('dd', {}, c.class || '—'),
+      h('dt', {}, t('f.tier')), h('dd', {}, c.tier || '—'),
+      h('dt', {}, t('c.value.rfm')), h('dd', {}, c.rfm_class || '—'),
+      h('dt', {}, t('c.value.clv')), h('dd', {}, c.clv ? money(c.clv) : '—'),
+      h('dt', {}, t('c.value.orders')), h('dd', {}, String(orders.length)),
+      h('dt', {}, t('c.value.total')), h('dd', { 'data-testid': 'order-total' }, yuanFromFen(total)),
+      h('dt', {}, t('c.value.last')), h('dd', {}, last ? date(last) : '—')),
+    orders.length ? h('div', {}, h('h3', {}, t('c.value.chart')), chartBox) : null);
+  if (orders.length) valueChart(chartBox, orders);
+  return el;
+}
+
+function logForm(app, ctx, contacts) {
+  const kinds = h('div', { class: 'chips', role: 'radiogroup', 'aria-label': t('c.log.kind') });
+  let kind = 'visit';
+  const extra = h('div', { class: 'form-grid' });
+  const contact = select([['', '—'], ...contacts.map((k) => [k.id, k.name])], contacts[0]?.id ?? '');
+  const summary = h('textarea', { rows: 2, name: 'summary' });
+  const msg = h('div', { 'aria-live': 'polite' });
+  const ctl = {};
+  const renderExtra = () => {
+    clear(extra);
+    for (const k of Object.keys(ctl)) delete ctl[k];
+    if (kind === 'gift') {
+      ctl.gift_item = h('input', { name: 'gift_item', required: true });
+      ctl.gift_value = h('input', { name: 'gift_value', inputmode: 'decimal', pattern: '\\d+(\\.\\d{1,2})?' });
+      extra.append(field(t('c.log.gift_item'), ctl.gift_item), field(t('c.log.gift_value'), ctl.gift_value));
+    }
+    if (kind === 'help') {
+      ctl.help_kind = select(HELP_KINDS.map((k) => [k, label('help', k)]), 'favour', { name: 'help_kind' });
+      ctl.matter = select([['company', label('matter', 'company')], ['personal', label('matter', 'personal')]], 'company', { name: 'matter' });
+      extra.append(field(t('c.log.help_kind'), ctl.help_kind), field(t('c.log.matter'), ctl.matter));
+    }
+    if (kind === 'feedback') {
+      ctl.feedback_kind = select(FEEDBACK_KINDS.map((k) => [k, label('fb', k)]), 'opinion', { name: 'feedback_kind' });
+      extra.append(field(t('c.log.feedback_kind'), ctl.feedback_kind));
+    }
+  };
+  const chipButtons = ACT_KINDS.map((k) => h('button', {
+    type: 'button', class: 'chip', role: 'radio', 'aria-checked': String(k === kind), 'data-kind': k,
+    onclick: () => {
+      kind = k;
+      for (const b of chipButtons) b.setAttribute('aria-checked', String(b.dataset.kind === k));
+      renderExtra();
+    },
+  }, label('act', k)));
+  kinds.append(...chipButtons);
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'log-save' }, t('common.save'));
+  const form = h('form', {
+    'data-testid': 'log-form',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      clear(msg);
+      const body = { kind };
+      if (contact.value) body.contact_id = Number(contact.value);
+      if (summary.value.trim()) body.summary = summary.value.trim();
+      for (const [k, el] of Object.entries(ctl)) if (el.value.trim()) body[k] = el.value.trim();
+      save.disabled = true;
+      try {
+        await api(`/customers/${ctx.customer.id}/activities`, { method: 'POST', body });
+        toast(t('c.log.saved'));
+        ctx.reload();
+      } catch (e) {
+        save.disabled = false;
+        msg.append(alertBox(errorText(e)));
+      }
+    },
+  }, msg, h('fieldset', {}, h('legend', {}, t('c.log.kind')), kinds), extra,
+  contacts.length ? field(t('c.log.contact'), contact) : null,
+  field(t('c.log.summary'), summary), h('div', { class: 'actions' }, save));
+  return card(t('c.log'), form);
+}
+
+export async function customer(app, { id: cid }) {
+  const root = h('div', { class: 'page' });
+  const ctx = { customer: null };
+  let data;
+  ctx.reload = async () => {
+    try {
+      ctx.customer = await api(`/customers/${cid}`);
+    } catch (e) {
+      clear(root).append(h('h1', {}, t('cust.title')),
+        alertBox(e.status === 403 ? t('c.denied') : e.status === 404 ? t('c.notfound') : errorText(e)));
+      root.dataset.testid = e.status === 403 ? 'denied' : 'error';
+      return;
+    }
+    const id = ctx.customer.id;
+    const settle = (p) => p.then((r) => r.items).catch(() => []);
+    const [contacts, activities, orders, history, completeness] = await Promise.all([
+      settle(api(`/customers/${id}/contacts`)), settle(api(`/customers/${id}/activities`)),
+      settle(api(`/customers/${id}/orders`)), settle(api(`/customers/${id}/history`)),
+      api(`/customers/${id}/completeness`).catch(() => null),
+    ]);
+    data = { contacts, activities, orders, history, completeness };
+    ctx.rerender();
+  };
+  ctx.rerender = () => {
+    const c = ctx.customer;
+    document.title = `${c.name} · ${t('app.name')}`;
+    const fileValues = { ...c };
+    const badges = h('div', { class: 'badges' },
+      c.class ? h('span', { class: 'badge' }, `${t('f.class')} ${c.class}`) : null,
+      c.tier ? h('span', { class: 'badge' }, c.tier) : null,
+      h('span', { class: 'badge' }, label('stage', c.stage)),
+      c.key_customer ? h('span', { class: 'badge badge-warn' }, t('f.key_customer')) : null,
+      h('span', { class: 'muted' }, `${t('c.owner')}：${app.userName(c.owner_id)}`),
+      ...(c.tags || []).map((tg) => h('span', { class: 'tag' }, tg)));
+    const missing = data.completeness && data.completeness.required && !data.completeness.complete
+      ? alertBox(t('c.completeness', { fields: data.completeness.missing.map((m) => (getLang() === 'en' ? m.field : m.label_zh)).join('、') }), 'warn')
+      : null;
+    clear(root).append(...[
+      h('div', { class: 'page-head' }, h('h1', { 'data-testid': 'customer-name' }, c.name), badges),
+      missing,
+      h('div', { class: 'grid-360' },
+        h('div', { class: 'col-main' },
+          logForm(app, ctx, data.contacts),
+          timelineCard(app, data.activities, data.orders, data.history, data.contacts)),
+        h('div', { class: 'col-side' },
+          editableCard(app, ctx, t('c.card'), CARD_FIELDS, c.card || {}, (v) => ({ card: { ...(c.card || {}), ...v } }), 'card'),
+          valueCard(c, data.orders),
+          contactsCard(data.contacts),
+          editableCard(app, ctx, t('c.file'), FILE_FIELDS, fileValues, (v) => v, 'file')))].filter(Boolean));
+  };
+  await ctx.reload();
+  return root;
+}

@@ -1,0 +1,96 @@
+// 我的一天: what a manager has to do today, on one page.
+import { api } from './api.js';
+import { t, has } from './i18n.js';
+import { h, card, alertBox, errorText, toast } from './ui.js';
+import { date, today } from './format.js';
+import { careSection, quotaSection } from './care.js';
+
+function customerLink(id, name) {
+  return h('a', { href: `#/customers/${id}` }, name || `#${id}`);
+}
+
+async function section(title, load) {
+  try {
+    return card(title, await load());
+  } catch (e) {
+    return card(title, alertBox(errorText(e)));
+  }
+}
+
+async function changes(app) {
+  const r = await api('/changes?overdue=true');
+  if (!r.items.length) return h('p', { class: 'muted' }, t('day.changes.none'));
+  const names = new Map();
+  await Promise.all([...new Set(r.items.map((c) => c.customer_id))].map(async (cid) => {
+    try { names.set(cid, (await api(`/customers/${cid}`)).name); } catch { names.set(cid, `#${cid}`); }
+  }));
+  return h('ul', { class: 'list' }, r.items.map((c) => {
+    const btn = h('button', {
+      type: 'button', class: 'btn btn-small',
+      onclick: async () => {
+        btn.disabled = true;
+        try {
+          await api(`/changes/${c.id}/register`, { method: 'POST', body: {} });
+          toast(t('common.saved'));
+          app.refresh();
+        } catch (e) { btn.disabled = false; toast(errorText(e), 'error'); }
+      },
+    }, t('day.changes.register'));
+    return h('li', { class: 'row' },
+      h('div', {}, customerLink(c.customer_id, names.get(c.customer_id)), ' ', h('span', { class: 'badge badge-warn' }, t('day.overdue')),
+        h('div', { class: 'muted' }, c.note, ' · ', t('day.changes.reported', { date: date(c.reported_on) }), ' · ', t('day.due', { date: date(c.due_on) }))),
+      btn);
+  }));
+}
+
+async function incomplete() {
+  const r = await api('/work/incomplete');
+  if (!r.items.length) return h('p', { class: 'muted' }, t('day.incomplete.none'));
+  return h('ul', { class: 'list' }, r.items.slice(0, 20).map((c) =>
+    h('li', { class: 'row' },
+      h('div', {}, customerLink(c.customer_id, c.name),
+        h('div', { class: 'muted' }, t('day.incomplete.missing', { fields: c.missing.map((m) => fieldLabel(m)).join('、') }))))));
+}
+
+function fieldLabel(m) {
+  const key = typeof m === 'string' ? m : m?.field;
+  if (!key) return String(m);
+  return has(`f.${key}`) ? t(`f.${key}`) : (m?.label_zh || key);
+}
+
+async function pool(app) {
+  const r = await api('/pool?per_page=8');
+  if (!r.items.length) return h('p', { class: 'muted' }, t('day.pool.none'));
+  return h('div', {},
+    h('ul', { class: 'list' }, r.items.map((c) => {
+      const btn = h('button', {
+        type: 'button', class: 'btn btn-small', 'aria-label': `${t('day.pool.claim')} ${c.name}`,
+        onclick: async () => {
+          btn.disabled = true;
+          try {
+            await api(`/customers/${c.id}/claim`, { method: 'POST', body: {} });
+            toast(t('day.pool.claimed', { name: c.name }));
+            app.refresh();
+          } catch (e) { btn.disabled = false; toast(errorText(e), 'error'); }
+        },
+      }, t('day.pool.claim'));
+      return h('li', { class: 'row' },
+        h('div', {}, customerLink(c.id, c.name), h('div', { class: 'muted' }, [c.province, c.city, c.industry].filter(Boolean).join(' · '))),
+        btn);
+    })),
+    r.total > r.items.length ? h('a', { href: '#/customers?pool=1' }, t('day.pool.more', { n: r.total })) : null);
+}
+
+export async function day(app) {
+  const [care, quota, ch, inc, pl] = await Promise.all([
+    section(t('day.tasks'), () => careSection(app)),
+    quotaSection(app),
+    section(t('day.changes'), () => changes(app)),
+    section(t('day.incomplete'), () => incomplete()),
+    section(t('day.pool'), () => pool(app)),
+  ]);
+  return h('div', { class: 'page' },
+    h('h1', {}, t('day.title')),
+    h('p', { class: 'muted' }, t('day.greeting', { name: app.user.display_name, date: date(today()) })),
+    h('div', { class: 'grid-day' }, h('div', { class: 'col-main' }, care, ch), h('div', { class: 'col-side' }, quota, inc, pl)));
+}

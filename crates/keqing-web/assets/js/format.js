@@ -1,0 +1,64 @@
+// zh-CN formats: ¥1,234.50 and 2026年11月23日. Money arrives from the API as a
+// decimal string in yuan ("1234.50") and is added up in integer fen (BigInt),
+// never as a float.
+import { getLang } from './i18n.js';
+
+/** "1234.50" → 123450n (fen); null when not a number. */
+export function fen(s) {
+  if (s === null || s === undefined) return null;
+  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(String(s).trim());
+  if (!m) return null;
+  const v = BigInt(m[2]) * 100n + BigInt((m[3] || '0').padEnd(2, '0'));
+  return m[1] ? -v : v;
+}
+
+/** 123450n → "¥1,234.50". */
+export function yuanFromFen(f) {
+  const neg = f < 0n;
+  const a = neg ? -f : f;
+  const whole = (a / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const cents = (a % 100n).toString().padStart(2, '0');
+  return `${neg ? '-' : ''}¥${whole}.${cents}`;
+}
+
+/** "1234.5" → "¥1,234.50"; anything unparsable is shown as it came. */
+export function money(s) {
+  const f = fen(s);
+  return f === null ? (s ?? '') : yuanFromFen(f);
+}
+
+function parts(value) {
+  if (!value) return null;
+  // A bare date ("2026-11-23") is a calendar day, not an instant: no time zone shift.
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (d) return new Date(Number(d[1]), Number(d[2]) - 1, Number(d[3]));
+  const t = new Date(value);
+  return Number.isNaN(t.getTime()) ? null : t;
+}
+
+/** 2026年11月23日 (or 23 November 2026 in English). */
+export function date(value) {
+  const d = parts(value);
+  if (!d) return value ?? '';
+  return new Intl.DateTimeFormat(getLang() === 'en' ? 'en-GB' : 'zh-CN', { dateStyle: 'long' }).format(d);
+}
+
+/** 2026年11月23日 14:30. */
+export function dateTime(value) {
+  const d = parts(value);
+  if (!d) return value ?? '';
+  const hm = d.toTimeString().slice(0, 5);
+  return `${date(value)} ${hm}`;
+}
+
+/** Today as YYYY-MM-DD in the browser's time zone. */
+export function today() {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** Whole days from `from` to `to` (YYYY-MM-DD). */
+export function daysBetween(from, to) {
+  return Math.round((parts(to) - parts(from)) / 86400000);
+}

@@ -1,0 +1,7 @@
+// Every page of the workbench, by name.
+export { day } from './day.js';
+export { customers } from './customers.js';
+export { customer } from './customer.js';
+export { importer } from './import.js';
+export { admin } from './admin.js';
+export { compliance } from './compliance.js';

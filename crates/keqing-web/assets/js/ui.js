@@ -1,0 +1,92 @@
+// Small DOM helpers. Text from the API is always set as text, never as HTML.
+import { t, has } from './i18n.js';
+
+/** h('button', {class: 'x', onclick: f}, 'text', child) */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked') el.checked = !!v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) { el.replaceChildren(); return el; }
+
+let uid = 0;
+/** A unique id, so every input can have its <label for>. */
+export function id(prefix = 'f') { uid += 1; return `${prefix}-${uid}`; }
+
+/** A labelled field: label + control. */
+export function field(labelText, control, hint) {
+  if (!control.id) control.id = id();
+  return h('div', { class: 'field' },
+    h('label', { for: control.id }, labelText),
+    control,
+    hint ? h('small', { class: 'hint' }, hint) : null);
+}
+
+/** <select> with [value, text] options. */
+export function select(options, value, attrs = {}) {
+  return h('select', attrs, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
+}
+
+/** The user-facing text of an error: our words for its code, then the API's own message. */
+export function errorText(e) {
+  const code = e?.code || 'generic';
+  const ours = has(`err.${code}`) ? t(`err.${code}`) : t('err.generic');
+  // The API's own words: per field when it names fields, else its message.
+  const list = e?.details?.fields;
+  const theirs = Array.isArray(list) && list.length
+    ? list.map((f) => `${has(`f.${f.field}`) ? t(`f.${f.field}`) : f.field}: ${f.message}`).join('；')
+    : (e?.message && e.message !== ours ? e.message : '');
+  return [ours, theirs].filter(Boolean).join(' — ');
+}
+
+/** An alert box inside the page (role=alert so screen readers say it). */
+export function alertBox(text, kind = 'error') {
+  return h('div', { class: `alert alert-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+}
+
+let toastTimer;
+/** A short confirmation at the bottom of the screen. */
+export function toast(text, kind = 'ok') {
+  const el = document.getElementById('toast');
+  if (!el) return;
+  el.textContent = text;
+  el.className = `toast toast-${kind} show`;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.className = 'toast'; }, 3500);
+}
+
+/** A titled card section. */
+export function card(title, ...body) {
+  const hid = id('h');
+  return h('section', { class: 'card', 'aria-labelledby': hid }, h('h2', { id: hid }, title), ...body);
+}
+
+/** Downloads text as a file made in the browser (nothing leaves the machine). */
+export function download(name, text, type = 'text/csv;charset=utf-8') {
+  const url = URL.createObjectURL(new Blob(['\ufeff', text], { type }));
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** A CSV cell, quoted when it needs to be. */
+export function csvCell(v) {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

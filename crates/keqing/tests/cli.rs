@@ -1,0 +1,259 @@
+//! The `keqing` binary driven as a user drives it: imports that survive a
+//! crash, messy files, backup and restore.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn keqing() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_keqing"))
+}
+
+fn count(db: &std::path::Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+}
+
+fn import_json(file: &std::path::Path, db: &str) -> serde_json::Value {
+    let out = keqing()
+        .args(["import", "customers"])
+        .arg(file)
+        .args(["--db", db, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn kill_9_in_the_middle_of_an_import_leaves_a_consistent_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.csv");
+    let rows = 150_000;
+    let mut csv = String::from("客户名称,电话,省份,联系人,手机\n");
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "崩溃测试客户{i},0571-8{:07},浙江,联系人{i},13{:09}\n",
+            i, i
+        ));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let db_path = dir.path().join("k.db");
+    let db = format!("sqlite://{}", db_path.display());
+
+    let mut child = keqing()
+        .args(["import", "customers"])
+        .arg(&file)
+        .args(["--db", &db])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some batches are committed and before it is done.
+    let start = Instant::now();
+    loop {
+        let n = if db_path.exists() {
+            count(&db_path, "SELECT count(*) FROM customers")
+        } else {
+            0
+        };
+        if n > 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the import never committed a batch"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let customers = count(&db_path, "SELECT count(*) FROM customers");
+    let contacts = count(&db_path, "SELECT count(*) FROM contacts");
+    assert!(
+        customers < rows as i64,
+        "the import finished before the kill; make the file bigger"
+    );
+    // Batches are whole transactions: never a customer without its contact.
+    assert_eq!(customers, contacts);
+    assert_eq!(
+        customers % keqing_store::IMPORT_BATCH as i64,
+        0,
+        "only whole batches are stored"
+    );
+    let ok: String = rusqlite::Connection::open(&db_path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+
+    // The re-run completes it, without duplicates.
+    let report = import_json(&file, &db);
+    assert_eq!(report["existing"], customers);
+    assert_eq!(report["imported"], rows as i64 - customers);
+    assert_eq!(
+        count(&db_path, "SELECT count(*) FROM customers"),
+        rows as i64
+    );
+    assert_eq!(
+        count(&db_path, "SELECT count(DISTINCT name) FROM customers"),
+        rows as i64
+    );
+    assert_eq!(
+        count(&db_path, "SELECT count(*) FROM contacts"),
+        rows as i64
+    );
+}
+
+#[test]
+fn a_thousand_bad_rows_are_each_reported_and_every_good_row_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    for (enc, name) in [
+        (keqing_io::CsvEncoding::Utf8Bom, "utf8"),
+        (keqing_io::CsvEncoding::Gbk, "gbk"),
+    ] {
+        let messy = keqing_io::testdata::messy_customers_csv_in(3000, 1000, 7, enc);
+        let file = dir.path().join(format!("messy-{name}.csv"));
+        std::fs::write(&file, &messy.bytes).unwrap();
+        let db = format!(
+            "sqlite://{}",
+            dir.path().join(format!("{name}.db")).display()
+        );
+        let r = import_json(&file, &db);
+        assert_eq!(r["imported"], messy.good_lines.len() as i64, "{name}");
+        assert_eq!(r["rejected"], messy.bad.len() as i64, "{name}");
+        assert_eq!(r["data_rows"], messy.data_rows as i64);
+        let errors = r["errors"].as_array().unwrap();
+        for want in &messy.bad {
+            let hit = errors.iter().any(|e| {
+                e["line"] == want.line as i64 && e["column"].as_str() == Some(want.column)
+            });
+            assert!(
+                hit,
+                "{name}: line {} ({:?}) must be reported at column {}",
+                want.line, want.kind, want.column
+            );
+        }
+        // Kinds: every kind of bad row is present in the file.
+        let kinds: std::collections::BTreeSet<String> =
+            messy.bad.iter().map(|b| format!("{:?}", b.kind)).collect();
+        assert!(kinds.len() >= 8, "{kinds:?}");
+        // A re-run keeps what is stored and creates nothing new.
+        let again = import_json(&file, &db);
+        assert_eq!(again["imported"], 0);
+        assert_eq!(again["existing"], messy.good_lines.len() as i64);
+    }
+}
+
+#[test]
+fn backup_restores_into_an_empty_database_equal_to_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("sqlite://{}", dir.path().join("a.db").display());
+    let dst = format!("sqlite://{}", dir.path().join("b.db").display());
+    let messy = keqing_io::testdata::messy_customers_csv(500, 50, 3);
+    let file = dir.path().join("c.csv");
+    std::fs::write(&file, &messy.bytes).unwrap();
+    import_json(&file, &src);
+    let mut add = keqing()
+        .args([
+            "user",
+            "add",
+            "wangfang",
+            "--role",
+            "manager",
+            "--team",
+            "南京一部",
+            "--password-stdin",
+            "--db",
+            &src,
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"secret-password-1\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+
+    let backup = dir.path().join("backup.jsonl");
+    let out = keqing()
+        .args(["backup", "--db", &src, "--out"])
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = keqing()
+        .arg("restore")
+        .arg(&backup)
+        .args(["--db", &dst])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verified"));
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    for t in keqing_store::TABLES {
+        let q = format!("SELECT count(*) FROM {t}");
+        assert_eq!(count(&a, &q), count(&b, &q), "table {t}");
+    }
+    assert!(count(&b, "SELECT count(*) FROM customers") == 500);
+    // A second restore into the same database is refused: it is not empty.
+    let out = keqing()
+        .arg("restore")
+        .arg(&backup)
+        .args(["--db", &dst])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+}
+
+#[test]
+fn bad_input_names_what_was_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    let file = dir.path().join("no-name.csv");
+    std::fs::write(&file, "电话,省份\n025-86001234,江苏\n").unwrap();
+    let out = keqing()
+        .args(["import", "customers"])
+        .arg(&file)
+        .args(["--db", &db])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-name.csv") && err.contains("客户名称"),
+        "{err}"
+    );
+    let out = keqing()
+        .args([
+            "user",
+            "add",
+            "x",
+            "--role",
+            "king",
+            "--password-stdin",
+            "--db",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--role"));
+}
