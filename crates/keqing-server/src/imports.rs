@@ -85,6 +85,20 @@ async fn resolve(store: &dyn Store, r: &CustomerRef) -> Result<Option<i64>, Stor
     })
 }
 
+/// Resolves a customer reference once per file: many rows name the same customer.
+async fn resolve_cached(
+    store: &dyn Store,
+    cache: &mut HashMap<CustomerRef, Option<i64>>,
+    r: &CustomerRef,
+) -> Result<Option<i64>, StoreError> {
+    if let Some(v) = cache.get(r) {
+        return Ok(*v);
+    }
+    let v = resolve(store, r).await?;
+    cache.insert(r.clone(), v);
+    Ok(v)
+}
+
 fn describe(r: &CustomerRef) -> String {
     match r {
         CustomerRef::Id(id) => format!("no customer with id {id}"),
@@ -146,15 +160,10 @@ pub async fn import_file(
             let mut cache: HashMap<CustomerRef, Option<i64>> = HashMap::new();
             let mut rows = vec![];
             for (line, row) in &batch.records {
-                let id = match cache.get(&row.customer_ref) {
-                    Some(v) => *v,
-                    None => {
-                        let v = resolve(store, &row.customer_ref).await?;
-                        cache.insert(row.customer_ref.clone(), v);
-                        v
-                    }
-                };
-                let Some(id) = id.filter(|id| may_touch(*id)) else {
+                let Some(id) = resolve_cached(store, &mut cache, &row.customer_ref)
+                    .await?
+                    .filter(|id| may_touch(*id))
+                else {
                     errors.push(row_error(
                         *line,
                         Some("客户"),
@@ -186,15 +195,10 @@ pub async fn import_file(
             let mut seen: HashMap<String, u32> = HashMap::new();
             let mut orders = vec![];
             for (line, row) in &batch.records {
-                let id = match cache.get(&row.customer_ref) {
-                    Some(v) => *v,
-                    None => {
-                        let v = resolve(store, &row.customer_ref).await?;
-                        cache.insert(row.customer_ref.clone(), v);
-                        v
-                    }
-                };
-                let Some(id) = id.filter(|id| may_touch(*id)) else {
+                let Some(id) = resolve_cached(store, &mut cache, &row.customer_ref)
+                    .await?
+                    .filter(|id| may_touch(*id))
+                else {
                     errors.push(row_error(
                         *line,
                         Some("客户"),
