@@ -742,52 +742,46 @@ pub async fn generate(
             .into_iter()
             .filter(|(_, d)| *d != CapDecision::Keep)
             .collect();
-    let mut report = GenerateReport {
-        from,
-        to,
-        ..Default::default()
-    };
+    let (mut deferred, mut dropped) = (0u64, 0u64);
     let mut decide = |key, date: NaiveDate| -> Option<NaiveDate> {
         match decisions.get(&key) {
-            None => Some(date),
+            None | Some(CapDecision::Keep) => Some(date),
             Some(CapDecision::Defer { to }) => {
-                report.deferred_by_cap += 1;
+                deferred += 1;
                 Some(*to)
             }
             Some(CapDecision::Drop { .. }) => {
-                report.dropped_by_cap += 1;
+                dropped += 1;
                 None
             }
-            Some(CapDecision::Keep) => Some(date),
         }
     };
 
-    let mut by_kind: BTreeMap<TaskKind, Vec<NewCareTask>> = BTreeMap::new();
+    // Greetings are rendered and stored in batches, so a festival day for
+    // every contact does not hold all its messages at once.
+    const BATCH: usize = 20_000;
+    let (mut greetings_planned, mut greetings_created) = (0u64, 0u64);
     {
         let cust_by_id: HashMap<i64, &GreetingCustomer> =
             greeting_customers.iter().map(|c| (c.id, c)).collect();
         let contact_by_id: HashMap<i64, &GreetingContact> =
             contacts.iter().map(|p| (p.id, p)).collect();
-        for g in &greetings {
-            let Some(date) = decide(g.key, g.date()) else {
-                continue;
-            };
-            let Some(customer) = cust_by_id.get(&g.customer_id()) else {
-                continue;
-            };
-            let contact = g
-                .contact_id()
-                .and_then(|id| contact_by_id.get(&id).copied());
-            let owner = owner_of.get(&g.customer_id()).copied();
-            let manager = owner
-                .and_then(|o| users.get(&o))
-                .map_or("", |u| u.display_name.as_str());
-            let values = g.template_values(customer, contact, manager, &settings.company_name);
-            let message = templates.for_task(g).render(&values).ok();
-            by_kind
-                .entry(TaskKind::Greeting)
-                .or_default()
-                .push(NewCareTask {
+        let mut batch: Vec<NewCareTask> = Vec::with_capacity(BATCH.min(greetings.len()));
+        let last = greetings.len();
+        for (i, g) in greetings.into_iter().enumerate() {
+            if let (Some(date), Some(customer)) =
+                (decide(g.key, g.date()), cust_by_id.get(&g.customer_id()))
+            {
+                let contact = g
+                    .contact_id()
+                    .and_then(|id| contact_by_id.get(&id).copied());
+                let owner = owner_of.get(&g.customer_id()).copied();
+                let manager = owner
+                    .and_then(|o| users.get(&o))
+                    .map_or("", |u| u.display_name.as_str());
+                let values = g.template_values(customer, contact, manager, &settings.company_name);
+                let message = templates.for_task(&g).render(&values).ok();
+                batch.push(NewCareTask {
                     key: g.key.to_string(),
                     kind: TaskKind::Greeting.as_str().into(),
                     date,
@@ -798,8 +792,15 @@ pub async fn generate(
                     channel: Some(channel_str(g.channel.channels.0).into()),
                     message,
                 });
+            }
+            if batch.len() >= BATCH || (i + 1 == last && !batch.is_empty()) {
+                greetings_created += store.insert_care_tasks(&batch).await?;
+                greetings_planned += batch.len() as u64;
+                batch.clear();
+            }
         }
     }
+    let mut by_kind: BTreeMap<TaskKind, Vec<NewCareTask>> = BTreeMap::new();
     for t in &rule_tasks {
         let Some(date) = decide(t.key, t.due) else {
             continue;
@@ -821,6 +822,16 @@ pub async fn generate(
             message: Some(message),
         });
     }
+    let mut report = GenerateReport {
+        from,
+        to,
+        deferred_by_cap: deferred,
+        dropped_by_cap: dropped,
+        ..Default::default()
+    };
+    let greeting = TaskKind::Greeting.as_str().to_string();
+    report.planned.insert(greeting.clone(), greetings_planned);
+    report.created.insert(greeting, greetings_created);
     for (kind, tasks) in by_kind {
         let n = store.insert_care_tasks(&tasks).await?;
         report

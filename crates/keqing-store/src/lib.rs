@@ -448,6 +448,9 @@ pub const TABLES: &[&str] = &[
     "ownership_log",
     "change_reports",
     "audit_log",
+    "care_templates",
+    "care_tasks",
+    "care_settings",
 ];
 
 pub(crate) fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
@@ -521,7 +524,7 @@ pub(crate) fn activity_input(doc: &serde_json::Value) -> Result<NewActivity> {
 pub const IMPORT_BATCH: usize = 2_000;
 
 /// Columns that hold JSON documents in every table.
-pub(crate) const JSON_COLUMNS: &[&str] = &["doc", "detail", "old", "new"];
+pub(crate) const JSON_COLUMNS: &[&str] = &["doc", "detail", "old", "new", "occasions", "value"];
 
 /// Reads a backup's JSON lines, naming the line of any that is not JSON.
 pub(crate) fn read_backup(

@@ -841,6 +841,41 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("detail", Json),
         ],
     ),
+    (
+        "care_templates",
+        &[
+            ("id", Int),
+            ("name", Text),
+            ("body", Text),
+            ("occasion", Text),
+            ("active", Bool),
+        ],
+    ),
+    (
+        "care_tasks",
+        &[
+            ("id", Int),
+            ("key", Text),
+            ("kind", Text),
+            ("date", Date),
+            ("customer_id", Int),
+            ("contact_id", Int),
+            ("owner_id", Int),
+            ("occasions", Json),
+            ("channel", Text),
+            ("message", Text),
+            ("status", Text),
+            ("reason", Text),
+            ("snoozed_until", Date),
+            ("activity_id", Int),
+            ("created_at", Ts),
+            ("updated_at", Ts),
+        ],
+    ),
+    (
+        "care_settings",
+        &[("key", Text), ("value", Json), ("updated_at", Ts)],
+    ),
 ];
 
 fn columns_of(table: &str) -> Result<&'static [(&'static str, Kind)]> {
@@ -2127,9 +2162,14 @@ impl Store for PgStore {
         for table in TABLES {
             let cols = columns_of(table)?;
             let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+            // Rows in key order, text keys in byte order as SQLite sorts them.
+            let order = match cols[0] {
+                ("id", _) => "id".to_string(),
+                (key, _) => format!("{key} COLLATE \"C\""),
+            };
             let rows = t
                 .query(
-                    format!("SELECT {names} FROM {table} ORDER BY id").as_str(),
+                    format!("SELECT {names} FROM {table} ORDER BY {order}").as_str(),
                     &[],
                 )
                 .await
@@ -2204,7 +2244,10 @@ impl Store for PgStore {
                 n += 1;
             }
             // Restored ids were written explicitly: move each sequence past them.
-            for table in TABLES {
+            for table in TABLES
+                .iter()
+                .filter(|t| columns_of(t).is_ok_and(|c| c[0].0 == "id"))
+            {
                 t.batch_execute(&format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
                 ))
