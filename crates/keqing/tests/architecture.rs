@@ -70,6 +70,14 @@ fn the_engines_and_the_domain_depend_on_no_other_keqing_crate() {
 }
 
 #[test]
+fn the_workbench_knows_the_api_only_over_http() {
+    assert!(
+        !deps("keqing-web").iter().any(|x| x.starts_with("keqing")),
+        "keqing-web must not depend on other keqing crates"
+    );
+}
+
+#[test]
 fn only_the_store_speaks_sql_and_the_store_knows_no_web() {
     let store = deps("keqing-store");
     for bad in [
