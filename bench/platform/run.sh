@@ -13,9 +13,11 @@ cargo build --release -q -p keqing
 K=target/release/keqing
 [ -f "$DATA/customers.csv" ] || python3 bench/platform/gen.py "$N" "$DATA"
 DB="$DATA/bench.db"
-rm -f "$DB" "$DB-wal" "$DB-shm"
-exec > >(tee "$OUT") 2>&1
+exec > >(tee -a "$OUT") 2>&1
 echo "keqing platform benchmark: $N customers, $((2 * N)) contacts, SQLite; $(nproc) cores; $(date -u +%F)"
+# SKIP_IMPORT=1 reuses the database of an earlier run (the import figures are in $OUT already).
+if [ "${SKIP_IMPORT:-0}" != 1 ]; then
+rm -f "$DB" "$DB-wal" "$DB-shm" "$OUT"
 
 t0=$(date +%s.%N)
 /usr/bin/time -f "%M" -o "$DATA/rss-import" $K import customers "$DATA/customers.csv" --db "sqlite://$DB" > "$DATA/import.txt"
@@ -25,8 +27,9 @@ t2=$(date +%s.%N)
 printf 'import customers (+1 contact each): %6.1f s  (peak RSS %d MB)\n' "$(echo "$t1 - $t0" | bc)" "$(( $(cat "$DATA/rss-import") / 1024 ))"
 printf 'import contacts (second contact):   %6.1f s  (peak RSS %d MB)\n' "$(echo "$t2 - $t1" | bc)" "$(( $(cat "$DATA/rss-contacts") / 1024 ))"
 grep -E "imported|rejected" "$DATA/import.txt" "$DATA/contacts.txt" | sed 's/^/  /'
-
 echo 'bench-password-1' | $K user add bench --role admin --password-stdin --db "sqlite://$DB" >/dev/null
+fi
+
 PORT=18181
 $K serve --db "sqlite://$DB" --addr 127.0.0.1:$PORT > "$DATA/serve.log" 2>&1 &
 SERVER=$!
@@ -35,8 +38,8 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null &
 TOKEN=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"username":"bench","password":"bench-password-1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
-echo "latency (sequential, keep-alive, 300 requests each after warm-up):"
-python3 bench/platform/latency.py 127.0.0.1 $PORT "$TOKEN" "$N" | grep -v '^{' | sed 's/^/  /'
+echo "latency (sequential, keep-alive; 300 requests a case, 30 for table scans, after 3 warm-ups):"
+python3 -u bench/platform/latency.py 127.0.0.1 $PORT "$TOKEN" "$N" | grep --line-buffered -v '^{' | sed -u 's/^/  /'
 
 echo "mixed read load (wrk, 2 threads, 64 connections, 20 s: 60% file, 30% contacts, 10% phone search):"
 N=$N TOKEN=$TOKEN wrk -t2 -c64 -d20s -s bench/platform/mixed.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|requests in|Non-2xx" | sed 's/^/  /'
