@@ -232,3 +232,60 @@ test('a supervisor filters, selects and transfers customers in bulk', () => jour
   await page.getByRole('alert').waitFor();
   await page.getByRole('heading', { name: '用户' }).waitFor();
 }));
+
+test('open the RFM matrix and click through to a segment', () => journey('09-analysis', async (page) => {
+  await login(page, 'wangfang');
+  await page.getByRole('link', { name: '分析', exact: true }).click();
+  await page.getByRole('heading', { name: 'RFM 客户分类' }).waitFor();
+  // Eight cells whose counts add up to the customers analysed.
+  const cells = page.getByTestId('rfm-cell');
+  assert.equal(await cells.count(), 8);
+  const counts = await cells.evaluateAll((els) => els.map((el) => Number(el.dataset.count)));
+  const customers = Number(await page.getByTestId('rfm-customers').getAttribute('data-value'));
+  assert.ok(customers > 0, 'wangfang has customers with orders');
+  assert.equal(counts.reduce((a, b) => a + b, 0), customers);
+  assert.match(await page.getByTestId('rfm-customers').locator('dd').textContent(), new RegExp(customers.toLocaleString('zh-CN')));
+  // The AISAS fixture of the textbook: attention converts worst.
+  const rates = page.getByTestId('funnel-rates');
+  await rates.waitFor();
+  assert.match(await rates.textContent(), /26\.67%/);
+  assert.match(await page.getByTestId('funnel-weakest').textContent(), /关注/);
+  assert.match(await page.getByTestId('funnel-weakest').textContent(), /最弱环节/);
+  // Every input of the funnel is labelled; a new count recomputes it.
+  await page.getByLabel('关注人数（St1）').fill('600');
+  await page.getByRole('button', { name: '计算' }).click();
+  await page.waitForFunction(() => !/26\.67%/.test(document.querySelector('[data-testid=funnel-rates]')?.textContent || 'x'));
+  assert.match(await page.getByTestId('funnel-weakest').textContent(), /兴趣/);
+  // The charts are drawn (ECharts from this server only).
+  await page.locator('[data-testid=pareto-chart] svg').waitFor();
+  await page.locator('[data-testid=funnel-chart] svg').waitFor();
+  // The largest segment lists its members.
+  const largest = counts.indexOf(Math.max(...counts));
+  await cells.nth(largest).click();
+  assert.equal(await cells.nth(largest).getAttribute('aria-pressed'), 'true');
+  const members = page.getByTestId('rfm-members');
+  await members.waitFor();
+  const links = members.getByRole('link');
+  assert.ok(await links.count() > 0);
+  const name = (await links.first().textContent()).trim();
+  assert.ok(name.length > 0 && !name.startsWith('#'), 'members are shown by name');
+  await shot(page, '09-analysis-matrix');
+  await links.first().click();
+  await page.getByTestId('customer-name').filter({ hasText: name }).waitFor();
+}));
+
+test('a manager without orders sees a friendly message on the analysis page', () => journey('10-analysis-empty', async (page) => {
+  // Every demo manager has orders: answer the analyses as the API does for
+  // a scope without any (422 no_orders), from the same origin.
+  await page.route(/\/api\/v1\/analysis\/(rfm|abc|clv|repeat)/, (route) => route.fulfill({
+    status: 422, contentType: 'application/json',
+    body: JSON.stringify({ code: 'no_orders', message: 'there are no orders to analyse in your scope' }),
+  }));
+  await login(page, 'wangfang');
+  await page.getByRole('link', { name: '分析', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: '您负责的客户还没有订单' }).waitFor();
+  assert.equal(await page.getByTestId('rfm-matrix').count(), 0);
+  assert.equal(await page.getByRole('alert').count(), 0);
+  // The funnel needs no orders and still works.
+  await page.getByTestId('funnel-rates').waitFor();
+}));

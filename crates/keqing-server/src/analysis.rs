@@ -229,7 +229,7 @@ pub async fn clv_analysis(
         .iter()
         .map(|c| (c.customer_id.parse().unwrap_or_default(), json!(c)))
         .collect();
-    // The distribution for a histogram: CLV deciles.
+    // The distribution for a histogram: CLV at P0, P10, …, P100 (lowest first).
     let values: Vec<f64> = ranked.iter().filter_map(|c| c.clv).collect();
     let deciles: Vec<f64> = (0..=10)
         .map(|i| {

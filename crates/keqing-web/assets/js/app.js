@@ -1,5 +1,6 @@
 // The workbench shell: log-in state, navigation, the quick search (press "/"
-// and type a name, pinyin initials or a phone ending), and the hash router.
+// and type a name, pinyin initials or a phone ending), and the hash router
+// (#/day, #/customers, #/import, #/analysis, #/compliance, #/admin).
 import { api, whenSessionEnds } from './api.js';
 import { t, getLang, setLang } from './i18n.js';
 import { h, clear, errorText, alertBox, id } from './ui.js';
@@ -55,6 +56,7 @@ const NAV = [
   ['day', 'nav.day', () => true],
   ['customers', 'nav.customers', () => true],
   ['import', 'nav.import', () => true],
+  ['analysis', 'nav.analysis', () => app.user?.role !== 'agent'],
   ['compliance', 'nav.compliance', () => app.isSupervisor() && app.care],
   ['admin', 'nav.admin', () => app.isSupervisor()],
 ];
@@ -224,6 +226,7 @@ async function render() {
     import: pages.importer,
     admin: pages.admin,
     compliance: pages.compliance,
+    analysis: app.user.role !== 'agent' ? pages.analysis : null,
   }[page];
   if (!view) { location.hash = '#/day'; return; }
   main.append(h('p', { class: 'muted' }, t('common.loading')));

@@ -4,7 +4,8 @@ import { fen } from './format.js';
 import { t } from './i18n.js';
 
 let loading;
-function echarts() {
+/** Apache ECharts, fetched from this server the first time a chart is drawn. */
+export function echarts() {
   if (window.echarts) return Promise.resolve(window.echarts);
   if (!loading) {
     loading = new Promise((resolve, reject) => {
@@ -46,4 +47,20 @@ export function valueChart(el, orders) {
     });
     new ResizeObserver(() => chart.resize()).observe(el);
   }).catch(() => { el.textContent = ''; });
+}
+
+/**
+ * Draws `option` into `el` once ECharts has loaded (nothing when the element
+ * has left the page meanwhile); `onClick(params)` for clicks on the data.
+ */
+export function draw(el, option, onClick) {
+  // A page is put on screen after it is built: wait a turn before looking.
+  return echarts().then((ec) => new Promise((ok) => { setTimeout(() => ok(ec), 0); })).then((ec) => {
+    if (!el.isConnected) return null;
+    const chart = ec.init(el, null, { renderer: 'svg' });
+    chart.setOption({ animation: false, ...option });
+    if (onClick) chart.on('click', onClick);
+    new ResizeObserver(() => chart.resize()).observe(el);
+    return chart;
+  }).catch(() => { el.textContent = ''; return null; });
 }

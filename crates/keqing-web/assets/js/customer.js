@@ -190,7 +190,7 @@ function valueCard(c, orders) {
     h('dl', { class: 'dl dl-compact' },
       h('dt', {}, t('f.class')), h('dd', {}, c.class || '—'),
       h('dt', {}, t('f.tier')), h('dd', {}, c.tier || '—'),
-      h('dt', {}, t('c.value.rfm')), h('dd', {}, c.rfm_class || '—'),
+      h('dt', {}, t('c.value.rfm')), h('dd', {}, label('rfm', c.rfm_class) || '—'),
       h('dt', {}, t('c.value.clv')), h('dd', {}, c.clv ? money(c.clv) : '—'),
       h('dt', {}, t('c.value.orders')), h('dd', {}, String(orders.length)),
       h('dt', {}, t('c.value.total')), h('dd', { 'data-testid': 'order-total' }, yuanFromFen(total)),

@@ -62,3 +62,22 @@ export function today() {
 export function daysBetween(from, to) {
   return Math.round((parts(to) - parts(from)) / 86400000);
 }
+
+/** 1234567 → "1,234,567" (zh-CN grouping); `digits` decimals at most. */
+export function num(n, digits = 0) {
+  if (n === null || n === undefined || Number.isNaN(Number(n))) return '—';
+  return Number(n).toLocaleString('zh-CN', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
+
+/** A share 0.2667 → "26.67%"; `already` when the value is in percent already. */
+export function percent(x, { already = false, digits = 2 } = {}) {
+  if (x === null || x === undefined || Number.isNaN(Number(x))) return '—';
+  const v = already ? Number(x) : Number(x) * 100;
+  return `${v.toLocaleString('zh-CN', { minimumFractionDigits: digits, maximumFractionDigits: digits })}%`;
+}
+
+/** A float in yuan (from a model, e.g. CLV) → "¥1,234.50". */
+export function yuan(v) {
+  if (v === null || v === undefined || !Number.isFinite(Number(v))) return '—';
+  return money(Number(v).toFixed(2));
+}

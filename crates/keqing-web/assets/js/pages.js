@@ -5,3 +5,4 @@ export { customer } from './customer.js';
 export { importer } from './import.js';
 export { admin } from './admin.js';
 export { compliance } from './compliance.js';
+export { analysis } from './analysis.js';

@@ -1,0 +1,277 @@
+// 分析: customer value over the orders the user may read (SPEC §3, §5) — the
+// RFM eight-class matrix with its members, the Pareto curve and ABC classes,
+// CLV (BG/NBD + Gamma-Gamma), repeat purchases and the AISAS funnel. The API
+// scopes every figure to the caller's customers; ECharts is fetched only here
+// (and on the customer page), the first time a chart is drawn.
+import { api } from './api.js';
+import { t, label } from './i18n.js';
+import { h, clear, card, alertBox, errorText, field, id } from './ui.js';
+import { date, money, num, percent, yuan } from './format.js';
+import { draw } from './chart.js';
+
+const RED = '#b5483b';
+const PER_PAGE = 20;
+
+/** The eight RFM classes as a 2 × 4 matrix: rows 重要/一般 (M), columns 价值…挽留 (R, F). */
+const RFM_ROWS = ['important', 'general'];
+const RFM_COLS = ['value', 'develop', 'keep', 'retain'];
+const STAGES = ['attention', 'interest', 'search', 'action', 'share'];
+const FUNNEL_DEFAULT = [750, 200, 150, 80, 75, 70];
+
+/** An error as the user reads it; "no orders" is not a failure but an empty scope. */
+function problem(e) {
+  return e?.code === 'no_orders' ? alertBox(t('ana.no_orders'), 'info') : alertBox(errorText(e));
+}
+
+/** A chart box with a text alternative (the same figures are in the tables next to it). */
+function chartBox(testid, alt, cls = 'chart chart-tall') {
+  return h('div', { class: cls, role: 'img', 'aria-label': alt, 'data-testid': testid });
+}
+
+function table(testid, heads, rows, caption) {
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': testid },
+    caption ? h('caption', { class: 'sr-only' }, caption) : null,
+    h('thead', {}, h('tr', {}, heads.map((k) => h('th', { scope: 'col' }, k)))),
+    h('tbody', {}, rows)));
+}
+
+/** A member list with a pager: `load(page)` resolves to {items, total, page, per_page}. */
+function memberList(box, testid, title, heads, row, load) {
+  const show = async (page) => {
+    // Only the latest click fills the list, whichever answer arrives last.
+    const mine = String(Number(box.dataset.seq || 0) + 1);
+    box.dataset.seq = mine;
+    clear(box).append(h('p', { class: 'muted' }, t('common.loading')));
+    try {
+      const m = await load(page);
+      if (box.dataset.seq !== mine) return;
+      const pages = Math.max(1, Math.ceil(m.total / m.per_page));
+      const hid = id('h');
+      clear(box).append(h('section', { 'aria-labelledby': hid, class: 'members' },
+        h('h3', { id: hid, tabindex: '-1' }, title, ' ', h('span', { class: 'muted' }, t('ana.members.count', { n: num(m.total) }))),
+        m.items.length
+          ? table(testid, heads, m.items.map((x) => h('tr', {}, row(x))))
+          : h('p', { class: 'muted' }, t('common.empty')),
+        pages > 1 ? h('nav', { class: 'pager', 'aria-label': t('ana.members.pages') },
+          h('button', { type: 'button', class: 'btn btn-small', disabled: m.page <= 1, onclick: () => show(m.page - 1) }, t('common.prev')),
+          h('span', {}, t('common.page', { page: m.page, pages, total: m.total })),
+          h('button', { type: 'button', class: 'btn btn-small', disabled: m.page >= pages, onclick: () => show(m.page + 1) }, t('common.next'))) : null));
+      box.querySelector('h3')?.focus({ preventScroll: false });
+    } catch (e) {
+      if (box.dataset.seq === mine) clear(box).append(problem(e));
+    }
+  };
+  return show;
+}
+
+function nameLink(x) {
+  return h('a', { href: `#/customers/${x.customer_id}` }, x.name || `#${x.customer_id}`);
+}
+
+// 1. RFM -------------------------------------------------------------------
+
+function rfmSection(r) {
+  const s = r.summary;
+  const members = h('div', { 'aria-live': 'polite' });
+  const cells = [];
+  const pick = (key, btn) => {
+    for (const c of cells) c.setAttribute('aria-pressed', String(c === btn));
+    memberList(members, 'rfm-members', label('rfm', key),
+      [t('ana.customer'), t('ana.rfm.r'), t('ana.rfm.f'), t('ana.rfm.m'), t('ana.rfm.score')],
+      (x) => [h('th', { scope: 'row' }, nameLink(x)), h('td', {}, t('common.days', { n: num(x.r) })),
+        h('td', {}, num(x.f)), h('td', { class: 'num' }, money(x.m)), h('td', {}, x.score)],
+      (page) => api(`/analysis/rfm?class=${encodeURIComponent(key)}&page=${page}&per_page=${PER_PAGE}`).then((d) => d.members))(1);
+  };
+  const grid = h('div', { class: 'rfm-matrix', 'data-testid': 'rfm-matrix', role: 'group', 'aria-label': t('ana.rfm.matrix') },
+    h('span', { class: 'rfm-corner', 'aria-hidden': 'true' }),
+    RFM_COLS.map((c) => h('span', { class: 'rfm-head', 'aria-hidden': 'true' }, t(`ana.rfm.col.${c}`))),
+    RFM_ROWS.map((row) => [
+      h('span', { class: 'rfm-head rfm-rowhead', 'aria-hidden': 'true' }, t(`ana.rfm.row.${row}`)),
+      RFM_COLS.map((col) => {
+        const key = `${row}_${col}`;
+        const c = s.classes[key] || { count: 0, customer_share: 0, sales_share: 0, sales: '0' };
+        const btn = h('button', {
+          type: 'button', class: `rfm-cell rfm-${row}`, 'data-testid': 'rfm-cell', 'data-class': key,
+          'data-count': String(c.count), 'aria-pressed': 'false', disabled: c.count === 0,
+          onclick: (ev) => pick(key, ev.currentTarget),
+        },
+        h('strong', { class: 'rfm-name' }, label('rfm', key)),
+        h('span', { class: 'rfm-count' }, t('ana.rfm.count', { n: num(c.count) })),
+        h('span', { class: 'rfm-share' }, t('ana.rfm.customer_share', { p: percent(c.customer_share) })),
+        h('span', { class: 'rfm-share' }, t('ana.rfm.sales_share', { p: percent(c.sales_share) })));
+        cells.push(btn);
+        return btn;
+      }),
+    ]));
+  const stats = h('dl', { class: 'stats' },
+    h('div', { class: 'stat', 'data-testid': 'rfm-customers', 'data-value': String(s.customers) }, h('dt', {}, t('ana.customers')), h('dd', {}, num(s.customers))),
+    h('div', { class: 'stat' }, h('dt', {}, t('ana.transactions')), h('dd', {}, num(s.transactions))),
+    h('div', { class: 'stat' }, h('dt', {}, t('ana.rfm.mean_r')), h('dd', {}, t('common.days', { n: num(s.means.r, 1) }))),
+    h('div', { class: 'stat' }, h('dt', {}, t('ana.rfm.mean_f')), h('dd', {}, num(s.means.f, 1))),
+    h('div', { class: 'stat' }, h('dt', {}, t('ana.rfm.mean_m')), h('dd', {}, yuan(s.means.m))));
+  return card(t('ana.rfm.title'),
+    h('p', { class: 'muted' }, t('ana.rfm.intro', { date: date(s.as_of) })),
+    stats, grid, h('p', { class: 'hint' }, t('ana.rfm.click')), members);
+}
+
+// 2. Pareto and ABC ----------------------------------------------------------
+
+function abcSection(r) {
+  const s = r.summary;
+  const top = s.top20_share * 100;
+  const chart = chartBox('pareto-chart', t('ana.abc.chart.alt', { p: percent(s.top20_share) }));
+  const members = h('div', { 'aria-live': 'polite' });
+  const buttons = [];
+  const pick = (k, btn) => {
+    for (const b of buttons) b.setAttribute('aria-pressed', String(b === btn));
+    memberList(members, 'abc-members', t('ana.abc.class', { c: k }),
+      [t('ana.abc.rank'), t('ana.customer'), t('ana.abc.sales'), t('ana.abc.before')],
+      (x) => [h('td', {}, num(x.rank)), h('th', { scope: 'row' }, nameLink(x)), h('td', { class: 'num' }, money(x.sales)), h('td', {}, percent(x.share_before))],
+      (page) => api(`/analysis/abc?class=${k}&page=${page}&per_page=${PER_PAGE}`).then((d) => d.members))(1);
+  };
+  const rows = ['A', 'B', 'C', 'D'].map((k) => {
+    const c = s.classes[k] || { customers: 0, customer_share: 0, sales_share: 0, sales: '0' };
+    const btn = h('button', {
+      type: 'button', class: 'btn btn-small', 'aria-pressed': 'false', disabled: !c.customers,
+      'aria-label': t('ana.abc.list', { c: k }), onclick: (ev) => pick(k, ev.currentTarget),
+    }, k);
+    buttons.push(btn);
+    return h('tr', {}, h('th', { scope: 'row' }, btn), h('td', {}, num(c.customers)), h('td', {}, percent(c.customer_share)),
+      h('td', {}, percent(c.sales_share)), h('td', { class: 'num' }, money(c.sales)));
+  });
+  const out = card(t('ana.abc.title'),
+    h('p', { 'data-testid': 'top20' }, t('ana.abc.top20', { p: percent(s.top20_share) }), ' ',
+      h('span', { class: 'muted' }, t('ana.abc.total', { v: money(s.total_sales) }))),
+    chart,
+    table('abc-table', [t('ana.abc.cls'), t('ana.customers'), t('ana.customer_share'), t('ana.sales_share'), t('ana.abc.sales')], rows),
+    h('p', { class: 'hint' }, t('ana.abc.click')), members);
+  const data = r.pareto.map((p) => [p.customer_share * 100, p.sales_share * 100]);
+  draw(chart, {
+    grid: { left: 52, right: 24, top: 24, bottom: 40 },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => `${num(v, 2)}%` },
+    xAxis: { type: 'value', min: 0, max: 100, name: t('ana.customer_share'), nameLocation: 'middle', nameGap: 26, axisLabel: { formatter: '{value}%' } },
+    yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
+    series: [{
+      type: 'line', name: t('ana.sales_share'), data, showSymbol: false, lineStyle: { color: RED }, itemStyle: { color: RED },
+      markLine: { symbol: 'none', silent: true, lineStyle: { type: 'dashed', color: '#6b7280' }, label: { show: false }, data: [{ xAxis: 20 }, { yAxis: top }] },
+      markPoint: { symbolSize: 44, itemStyle: { color: RED }, label: { formatter: () => `${num(top, 1)}%`, fontSize: 10 }, data: [{ coord: [20, top], value: top }] },
+    }],
+  });
+  return out;
+}
+
+// 3. CLV ---------------------------------------------------------------------
+
+function clvSection(r) {
+  const chart = chartBox('clv-chart', t('ana.clv.chart.alt'));
+  const rows = r.top.items.map((x) => h('tr', {},
+    h('th', { scope: 'row' }, nameLink(x)), h('td', {}, percent(x.p_alive, { digits: 1 })),
+    h('td', {}, num(x.expected_purchases, 1)), h('td', { class: 'num' }, yuan(x.clv))));
+  const out = card(t('ana.clv.title'),
+    h('p', { class: 'muted' }, t('ana.clv.intro', { n: num(r.customers), model: r.model === 'pareto' ? 'Pareto/NBD' : 'BG/NBD' })),
+    h('h3', {}, t('ana.clv.deciles')), chart,
+    h('h3', {}, t('ana.clv.top')),
+    table('clv-top', [t('ana.customer'), t('ana.clv.p_alive'), t('ana.clv.expected'), t('ana.clv.clv')], rows));
+  const values = r.deciles || [];
+  const positive = values.length && values.every((v) => v > 0);
+  draw(chart, {
+    grid: { left: 72, right: 16, top: 16, bottom: 40 },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => yuan(v) },
+    xAxis: { type: 'category', data: values.map((_, i) => `P${i * 10}`), name: t('ana.clv.percentile'), nameLocation: 'middle', nameGap: 26 },
+    yAxis: { type: positive ? 'log' : 'value', axisLabel: { formatter: (v) => num(v) } },
+    series: [{ type: 'bar', name: t('ana.clv.clv'), data: values, itemStyle: { color: RED } }],
+  });
+  return out;
+}
+
+// 4. Repeat purchases ---------------------------------------------------------
+
+function repeatSection(r) {
+  const chart = chartBox('repeat-chart', t('ana.repeat.chart.alt', { p: percent(r.repeat_rate) }));
+  const out = card(t('ana.repeat.title'),
+    h('dl', { class: 'stats' },
+      h('div', { class: 'stat' }, h('dt', {}, t('ana.customers')), h('dd', {}, num(r.customers))),
+      h('div', { class: 'stat', 'data-testid': 'repeat-rate' }, h('dt', {}, t('ana.repeat.rate')), h('dd', {}, percent(r.repeat_rate))),
+      h('div', { class: 'stat' }, h('dt', {}, t('ana.repeat.cycle')), h('dd', {}, r.mean_cycle_days === null ? '—' : t('common.days', { n: num(r.mean_cycle_days, 1) })))),
+    chart);
+  draw(chart, {
+    grid: { left: 48, right: 16, top: 16, bottom: 40 },
+    tooltip: { trigger: 'axis' },
+    xAxis: { type: 'category', data: r.distribution.map((d) => String(d.purchases)), name: t('ana.repeat.purchases'), nameLocation: 'middle', nameGap: 26 },
+    yAxis: { type: 'value', minInterval: 1 },
+    series: [{ type: 'bar', name: t('ana.repeat.customers'), data: r.distribution.map((d) => d.customers), itemStyle: { color: RED } }],
+  });
+  return out;
+}
+
+// 5. AISAS funnel ----------------------------------------------------------------
+
+function funnelSection() {
+  const inputs = FUNNEL_DEFAULT.map((v, i) => h('input', {
+    type: 'number', min: '0', step: '1', required: true, inputmode: 'numeric', value: String(v), 'data-testid': `funnel-st${i}`,
+  }));
+  const labels = [t('ana.funnel.st0'), t('ana.funnel.st1'), t('ana.funnel.st2'), t('ana.funnel.st3'), t('ana.funnel.st4'), t('ana.funnel.st5')];
+  const out = h('div', { 'aria-live': 'polite' });
+  const chart = chartBox('funnel-chart', t('ana.funnel.chart.alt'));
+  let drawn = null;
+  let seq = 0;
+  const run = async () => {
+    const counts = inputs.map((x) => x.value.trim()).join(',');
+    const mine = ++seq;
+    try {
+      const r = await api(`/analysis/funnel?counts=${encodeURIComponent(counts)}`);
+      if (mine !== seq) return;
+      const rows = STAGES.map((k) => {
+        const weak = k === r.weakest;
+        return h('tr', { class: weak ? 'weakest' : null, 'data-testid': weak ? 'funnel-weakest' : null },
+          h('th', { scope: 'row' }, t(`ana.funnel.${k}`), weak ? h('span', { class: 'badge badge-warn' }, t('ana.funnel.weakest')) : null),
+          h('td', {}, t(`ana.funnel.${k}.ratio`)),
+          h('td', { class: 'num' }, percent(r.rates[k], { already: true })));
+      });
+      rows.push(h('tr', {}, h('th', { scope: 'row' }, t('ana.funnel.overall')), h('td', {}, t('ana.funnel.overall.ratio')),
+        h('td', { class: 'num' }, percent(r.rates.overall, { already: true }))));
+      clear(out).append(
+        h('p', {}, t('ana.funnel.weakest.text', { stage: t(`ana.funnel.${r.weakest}`), p: percent(r.rates[r.weakest], { already: true }) })),
+        table('funnel-rates', [t('ana.funnel.stage'), t('ana.funnel.formula'), t('ana.funnel.rate')], rows));
+      const data = r.counts.map((c, i) => ({
+        name: labels[i], value: c,
+        itemStyle: { color: i > 0 && STAGES[i - 1] === r.weakest ? '#b7791f' : RED, opacity: 1 - i * 0.1 },
+      }));
+      const option = {
+        tooltip: { trigger: 'item', formatter: (p) => `${p.name}: ${num(p.value)}` },
+        series: [{
+          type: 'funnel', sort: 'none', left: 8, width: '55%', top: 8, bottom: 8, minSize: '8%', gap: 2,
+          label: { position: 'right', formatter: (p) => `${p.name} ${num(p.value)}` }, data,
+        }],
+      };
+      if (drawn) drawn.then((c) => c?.setOption(option));
+      else drawn = draw(chart, option);
+    } catch (e) {
+      if (mine === seq) clear(out).append(problem(e));
+    }
+  };
+  const form = h('form', { class: 'form-grid funnel-form', onsubmit: (ev) => { ev.preventDefault(); run(); } },
+    inputs.map((x, i) => field(labels[i], x)),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('ana.funnel.run'))));
+  run();
+  return card(t('ana.funnel.title'), h('p', { class: 'muted' }, t('ana.funnel.intro')), form, h('div', { class: 'grid-2' }, out, chart));
+}
+
+export async function analysis() {
+  const [rfm, abc, clv, rep] = await Promise.allSettled([
+    api('/analysis/rfm'), api('/analysis/abc'), api(`/analysis/clv?per_page=10`), api('/analysis/repeat'),
+  ]);
+  const page = h('div', { class: 'page analysis' }, h('h1', {}, t('ana.title')));
+  const noOrders = [rfm, abc, clv, rep].every((x) => x.status === 'rejected' && x.reason?.code === 'no_orders');
+  if (noOrders) {
+    page.append(alertBox(t('ana.no_orders'), 'info'));
+  } else {
+    const part = (res, build, title) => (res.status === 'fulfilled' ? build(res.value) : card(title, problem(res.reason)));
+    page.append(
+      part(rfm, rfmSection, t('ana.rfm.title')),
+      part(abc, abcSection, t('ana.abc.title')),
+      h('div', { class: 'grid-2 grid-even' }, part(clv, clvSection, t('ana.clv.title')), part(rep, repeatSection, t('ana.repeat.title'))));
+  }
+  page.append(funnelSection());
+  return page;
+}
