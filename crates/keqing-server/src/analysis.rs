@@ -33,26 +33,16 @@ async fn transactions(st: &AppState, u: &User) -> Result<Transactions, ApiError>
     let visible: Option<HashSet<i64>> = match vis {
         Visibility::All => None,
         v => {
-            let mut ids = HashSet::new();
-            let mut f = CustomerFilter {
+            let scope = CustomerFilter {
                 visibility: v,
-                limit: 1000,
+                owned_only: true,
                 ..Default::default()
             };
-            loop {
-                let page = st.store.list_customers(&f).await?;
-                let n = page.items.len() as i64;
-                ids.extend(
-                    page.items
-                        .iter()
-                        .filter(|c| c.owner_id.is_some())
-                        .map(|c| c.id),
-                );
-                if n < f.limit {
-                    break;
-                }
-                f.offset += n;
-            }
+            let ids: HashSet<i64> = keqing_store::all_customers(st.store.as_ref(), &scope)
+                .await?
+                .iter()
+                .map(|c| c.id)
+                .collect();
             Some(ids)
         }
     };

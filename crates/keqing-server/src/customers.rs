@@ -564,30 +564,17 @@ pub async fn incomplete(
 ) -> Result<Json<Value>, ApiError> {
     let vis = visibility(&st, &u, Resource::Customer)?;
     let mut items = vec![];
-    for filter in [CustomerFilter {
-        visibility: vis.clone(),
+    let key_files = CustomerFilter {
+        visibility: vis,
         class: Some("A".into()),
-        limit: 1000,
+        owned_only: true,
         ..Default::default()
-    }] {
-        let mut f = filter;
-        loop {
-            let page = st.store.list_customers(&f).await?;
-            let n = page.items.len() as i64;
-            for c in page.items {
-                if c.owner_id.is_none() {
-                    continue;
-                }
-                let contacts = st.store.contacts(c.id).await?;
-                let missing = archive::missing_fields(&c, &contacts);
-                if !missing.is_empty() {
-                    items.push(json!({"customer_id": c.id, "name": c.fields.name, "owner_id": c.owner_id, "missing": missing}));
-                }
-            }
-            if n < f.limit {
-                break;
-            }
-            f.offset += n;
+    };
+    for c in keqing_store::all_customers(st.store.as_ref(), &key_files).await? {
+        let contacts = st.store.contacts(c.id).await?;
+        let missing = archive::missing_fields(&c, &contacts);
+        if !missing.is_empty() {
+            items.push(json!({"customer_id": c.id, "name": c.fields.name, "owner_id": c.owner_id, "missing": missing}));
         }
     }
     Ok(Json(json!({"items": items, "total": items.len()})))

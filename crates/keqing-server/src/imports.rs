@@ -341,26 +341,17 @@ pub async fn upload(
     let mut allowed = std::collections::HashSet::new();
     if kind != RecordKind::Customer {
         let vis = visibility(&st, &u, resource)?;
-        let mut f = CustomerFilter {
+        let scope = CustomerFilter {
             visibility: vis,
-            limit: 1000,
             ..Default::default()
         };
-        loop {
-            let page = st.store.list_customers(&f).await?;
-            let n = page.items.len() as i64;
-            for c in page.items {
-                if st
-                    .grants
-                    .allows(&u, resource, Action::Create, crate::customers::row(&c))
-                {
-                    allowed.insert(c.id);
-                }
+        for c in keqing_store::all_customers(st.store.as_ref(), &scope).await? {
+            if st
+                .grants
+                .allows(&u, resource, Action::Create, crate::customers::row(&c))
+            {
+                allowed.insert(c.id);
             }
-            if n < f.limit {
-                break;
-            }
-            f.offset += n;
         }
     }
     let may = move |id: i64| allowed.contains(&id);
@@ -388,32 +379,23 @@ pub async fn customer_rows(
     st: &AppState,
     u: &User,
 ) -> Result<Vec<keqing_io::CustomerRow>, ApiError> {
-    let mut f = CustomerFilter {
+    let scope = CustomerFilter {
         visibility: visibility(st, u, Resource::Customer)?,
-        limit: 1000,
         ..Default::default()
     };
     let mut rows = vec![];
-    loop {
-        let page = st.store.list_customers(&f).await?;
-        let n = page.items.len() as i64;
-        for c in page.items {
-            let contact = st
-                .store
-                .contacts(c.id)
-                .await?
-                .into_iter()
-                .next()
-                .map(|k| k.fields);
-            rows.push(keqing_io::CustomerRow {
-                customer: c.fields,
-                contact,
-            });
-        }
-        if n < f.limit {
-            break;
-        }
-        f.offset += n;
+    for c in keqing_store::all_customers(st.store.as_ref(), &scope).await? {
+        let contact = st
+            .store
+            .contacts(c.id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|k| k.fields);
+        rows.push(keqing_io::CustomerRow {
+            customer: c.fields,
+            contact,
+        });
     }
     Ok(rows)
 }

@@ -77,6 +77,28 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
+/// Every customer a filter matches, read in pages of 1,000 by id (keyset
+/// paging, no counting): for jobs that walk a whole set.
+pub async fn all_customers(store: &dyn Store, filter: &CustomerFilter) -> Result<Vec<Customer>> {
+    let mut f = CustomerFilter {
+        sort: CustomerSort::IdAsc,
+        limit: 1000,
+        offset: 0,
+        skip_total: true,
+        ..filter.clone()
+    };
+    let mut out = vec![];
+    loop {
+        let page = store.list_customers(&f).await?;
+        let n = page.items.len() as i64;
+        f.after_id = page.items.last().map(|c| c.id);
+        out.extend(page.items);
+        if n < f.limit {
+            return Ok(out);
+        }
+    }
+}
+
 /// Which rows a caller may see, pushed down into the query (SPEC §9).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Visibility {
@@ -107,6 +129,13 @@ pub struct CustomerFilter {
     pub owner_id: Option<i64>,
     /// Only customers in the public pool.
     pub in_pool: bool,
+    /// Only customers with an owner (not in the pool).
+    pub owned_only: bool,
+    /// Keyset paging: only ids above this one (with the id order, a loop over
+    /// every matching customer reads each row once instead of OFFSET's rescans).
+    pub after_id: Option<i64>,
+    /// Leave `Page::total` at -1 instead of counting (for loops over all rows).
+    pub skip_total: bool,
     pub tag: Option<String>,
     pub province: Option<String>,
     pub class: Option<String>,

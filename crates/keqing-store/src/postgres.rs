@@ -666,6 +666,13 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
     if f.in_pool {
         w.push("owner_id IS NULL".into());
     }
+    if f.owned_only {
+        w.push("owner_id IS NOT NULL".into());
+    }
+    if let Some(after) = f.after_id {
+        let a = p.push(after);
+        w.push(format!("id > {a}"));
+    }
     if let Some(t) = &f.tag {
         let a = p.push(format!("%|{}|%", like_escape(t)));
         w.push(format!("tags ILIKE {a} ESCAPE '\\'"));
@@ -1321,14 +1328,18 @@ impl Store for PgStore {
         // The count and the page from one snapshot, so they agree.
         let c = snapshot(&mut client).await?;
         let (w, mut p) = customer_where(f);
-        let row = c
-            .query_one(
-                format!("SELECT count(*) FROM customers {w}").as_str(),
-                &p.refs(),
-            )
-            .await
-            .map_err(pg)?;
-        let total: i64 = get(&row, 0)?;
+        let total: i64 = if f.skip_total {
+            -1
+        } else {
+            let row = c
+                .query_one(
+                    format!("SELECT count(*) FROM customers {w}").as_str(),
+                    &p.refs(),
+                )
+                .await
+                .map_err(pg)?;
+            get(&row, 0)?
+        };
         let order = match (&f.query, f.sort) {
             (Some(NameQuery::Pinyin(_)), CustomerSort::IdAsc) => "length(initials), id",
             (Some(NameQuery::Text(_)), CustomerSort::IdAsc) => "length(name), id",

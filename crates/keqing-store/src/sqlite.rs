@@ -489,6 +489,13 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
     if f.in_pool {
         w.push("owner_id IS NULL".into());
     }
+    if f.owned_only {
+        w.push("owner_id IS NOT NULL".into());
+    }
+    if let Some(after) = f.after_id {
+        let a = arg(&mut p, after.into());
+        w.push(format!("id > {a}"));
+    }
     if let Some(t) = &f.tag {
         let a = arg(&mut p, format!("%|{}|%", like_escape(t)).into());
         w.push(format!("tags LIKE {a} ESCAPE '\\'"));
@@ -900,13 +907,16 @@ impl Store for SqliteStore {
         let f = f.clone();
         self.read(move |c| {
             let (w, mut p) = customer_where(&f);
-            let total: i64 = c
-                .query_row(
+            let total: i64 = if f.skip_total {
+                -1
+            } else {
+                c.query_row(
                     &format!("SELECT count(*) FROM customers {w}"),
                     params_from_iter(p.iter()),
                     |r| r.get(0),
                 )
-                .map_err(sq)?;
+                .map_err(sq)?
+            };
             let order = match (&f.query, f.sort) {
                 (Some(NameQuery::Pinyin(_)), CustomerSort::IdAsc) => "length(initials), id",
                 (Some(NameQuery::Text(_)), CustomerSort::IdAsc) => "length(name), id",

@@ -381,6 +381,25 @@ async fn search_and_filters(s: &dyn Store, f: &Fixture) {
         .iter()
         .all(|c| c.owner_id.is_none() || c.team_id == Some(f.team_a.id)));
 
+    // Walking a whole set by id pages: every customer once, in id order.
+    let all = crate::all_customers(s, &CustomerFilter::default())
+        .await
+        .unwrap();
+    let total = s.list_customers(&list(None)).await.unwrap().total;
+    assert_eq!(all.len() as i64, total);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    let owned = crate::all_customers(
+        s,
+        &CustomerFilter {
+            owned_only: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!owned.is_empty() && owned.iter().all(|c| c.owner_id.is_some()));
+    assert!(owned.len() < all.len(), "the pool customer is left out");
+
     // Paging.
     let mut page = list(None);
     page.limit = 2;
