@@ -19,6 +19,7 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("postgres_schema.sql")),
     (2, include_str!("postgres_schema_v2.sql")),
+    (3, include_str!("postgres_schema_v3.sql")),
 ];
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.

@@ -10,7 +10,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -171,6 +171,13 @@ fn migrate(c: &mut Connection) -> Result<()> {
         t.execute_batch(include_str!("sqlite_schema_v2.sql"))
             .map_err(sq)?;
         t.execute_batch("PRAGMA user_version = 2").map_err(sq)?;
+        t.commit().map_err(sq)?;
+    }
+    if v < 3 {
+        let t = c.transaction().map_err(sq)?;
+        t.execute_batch(include_str!("sqlite_schema_v3.sql"))
+            .map_err(sq)?;
+        t.execute_batch("PRAGMA user_version = 3").map_err(sq)?;
         t.commit().map_err(sq)?;
     }
     Ok(())
