@@ -200,14 +200,16 @@ fn user_row(r: &Row) -> rusqlite::Result<User> {
 
 const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into";
 
-fn customer_row(r: &Row) -> rusqlite::Result<(serde_json::Value, Customer)> {
-    let doc: String = r.get(2)?;
-    let doc = json_col(&doc)?;
-    let c = Customer {
+fn customer_row(r: &Row) -> rusqlite::Result<Customer> {
+    let doc = json_col(&r.get::<_, String>(2)?)?;
+    // The document is the validated domain type: parse it once, here.
+    let fields = customer_input(&doc).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Customer {
         id: r.get(0)?,
         version: r.get(1)?,
-        fields: CustomerInput::from_json(&serde_json::Map::new())
-            .unwrap_or_else(|_| placeholder_input()),
+        fields,
         owner_id: r.get(3)?,
         team_id: r.get(4)?,
         rfm_class: r.get(5)?,
@@ -217,20 +219,7 @@ fn customer_row(r: &Row) -> rusqlite::Result<(serde_json::Value, Customer)> {
         updated_at: parse_ts(&r.get::<_, String>(9)?)?,
         deleted_at: opt_ts(r.get(10)?)?,
         merged_into: r.get(11)?,
-    };
-    Ok((doc, c))
-}
-
-/// An empty input, replaced by the parsed document right after the row is read.
-pub(crate) fn placeholder_input() -> CustomerInput {
-    let mut m = serde_json::Map::new();
-    m.insert("name".into(), serde_json::Value::String("-".into()));
-    CustomerInput::from_json(&m).expect("a name alone is a valid customer")
-}
-
-fn finish_customer((doc, mut c): (serde_json::Value, Customer)) -> Result<Customer> {
-    c.fields = customer_input(&doc)?;
-    Ok(c)
+    })
 }
 
 fn get_customer(c: &Connection, id: i64) -> Result<Option<Customer>> {
@@ -240,9 +229,7 @@ fn get_customer(c: &Connection, id: i64) -> Result<Option<Customer>> {
         customer_row,
     )
     .optional()
-    .map_err(sq)?
-    .map(finish_customer)
-    .transpose()
+    .map_err(sq)
 }
 
 fn must_customer(c: &Connection, id: i64) -> Result<Customer> {
@@ -943,15 +930,11 @@ impl Store for SqliteStore {
                 p.len()
             );
             let mut st = c.prepare_cached(&sql).map_err(sq)?;
-            let rows = st
+            let items = st
                 .query_map(params_from_iter(p.iter()), customer_row)
                 .map_err(sq)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sq)?;
-            let items = rows
-                .into_iter()
-                .map(finish_customer)
-                .collect::<Result<Vec<_>>>()?;
             Ok(Page {
                 items,
                 total,
