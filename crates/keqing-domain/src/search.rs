@@ -15,23 +15,33 @@ pub struct NameKeys {
 pub fn name_keys(name: &str) -> NameKeys {
     let mut py = String::with_capacity(name.len() * 2);
     let mut ini = String::with_capacity(name.len());
-    for (c, p) in name.chars().zip(name.to_pinyin()) {
-        match p {
-            Some(p) => {
-                py.push_str(p.plain());
-                ini.push_str(p.first_letter());
-            }
-            None if c.is_ascii_alphanumeric() => {
-                let l = c.to_ascii_lowercase();
-                py.push(l);
-                ini.push(l);
-            }
-            None => {}
-        }
-    }
+    for_each_syllable(name, |_, s| {
+        py.push_str(s);
+        ini.push_str(&s[..1]);
+    });
     NameKeys {
         pinyin: py,
         initials: ini,
+    }
+}
+
+/// Calls `f` with each character of `name` that has a reading, and that
+/// reading: the toneless pinyin of a Chinese character, with `ü` written `v`
+/// as on a pinyin keyboard (绿 → `lv`), or a Latin letter or digit itself
+/// (lower-case). Other characters (spaces, brackets) are skipped. Readings
+/// are ASCII.
+pub fn for_each_syllable(name: &str, mut f: impl FnMut(char, &str)) {
+    let mut buf = [0u8; 4];
+    for (c, p) in name.chars().zip(name.to_pinyin()) {
+        match p {
+            Some(p) if p.plain().is_ascii() => f(c, p.plain()),
+            Some(p) => f(c, &p.plain().replace('ü', "v")),
+            None if c.is_ascii_alphanumeric() => {
+                let l = c.to_ascii_lowercase();
+                f(l, l.encode_utf8(&mut buf));
+            }
+            None => {}
+        }
     }
 }
 
@@ -86,6 +96,7 @@ mod tests {
         assert_eq!(k.initials, "jshygyyxgs");
         let k = name_keys("ABC 贸易");
         assert_eq!(k.initials, "abcmy");
+        assert_eq!(name_keys("绿源").pinyin, "lvyuan");
     }
 
     #[test]

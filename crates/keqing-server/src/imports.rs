@@ -99,6 +99,30 @@ async fn resolve_cached(
     Ok(v)
 }
 
+/// Resolves every external code of a file in one store call: a file of a
+/// million contacts would otherwise make a million lookups.
+async fn prefetch_codes<'a>(
+    store: &dyn Store,
+    refs: impl Iterator<Item = &'a CustomerRef>,
+) -> Result<HashMap<CustomerRef, Option<i64>>, StoreError> {
+    let mut codes: Vec<String> = refs
+        .filter_map(|r| match r {
+            CustomerRef::ExternalCode(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let found = store.resolve_codes(&codes).await?;
+    Ok(codes
+        .into_iter()
+        .map(|c| {
+            let id = found.get(&c.to_ascii_uppercase()).copied();
+            (CustomerRef::ExternalCode(c), id)
+        })
+        .collect())
+}
+
 fn describe(r: &CustomerRef) -> String {
     match r {
         CustomerRef::Id(id) => format!("no customer with id {id}"),
@@ -134,13 +158,14 @@ pub async fn import_file(
     match kind {
         RecordKind::Customer => {
             let batch = keqing_io::import_customers(&table, &opts)?;
+            drop(table);
             let rows: Vec<ImportCustomer> = batch
                 .records
-                .iter()
+                .into_iter()
                 .map(|(line, r)| ImportCustomer {
-                    line: *line as u64,
-                    customer: r.customer.clone(),
-                    contact: r.contact.clone(),
+                    line: line as u64,
+                    customer: r.customer,
+                    contact: r.contact,
                 })
                 .collect();
             let out = store.import_customers(&rows, owner, actor).await?;
@@ -157,7 +182,8 @@ pub async fn import_file(
         RecordKind::Contact => {
             let batch = keqing_io::import_contacts(&table, &opts)?;
             let mut errors = batch.errors;
-            let mut cache: HashMap<CustomerRef, Option<i64>> = HashMap::new();
+            let mut cache =
+                prefetch_codes(store, batch.records.iter().map(|(_, r)| &r.customer_ref)).await?;
             let mut rows = vec![];
             for (line, row) in &batch.records {
                 let Some(id) = resolve_cached(store, &mut cache, &row.customer_ref)
@@ -191,7 +217,8 @@ pub async fn import_file(
         RecordKind::Order => {
             let batch = keqing_io::import_orders(&table, &opts)?;
             let mut errors = batch.errors;
-            let mut cache: HashMap<CustomerRef, Option<i64>> = HashMap::new();
+            let mut cache =
+                prefetch_codes(store, batch.records.iter().map(|(_, r)| &r.customer_ref)).await?;
             let mut seen: HashMap<String, u32> = HashMap::new();
             let mut orders = vec![];
             for (line, row) in &batch.records {

@@ -10,6 +10,7 @@
 //! what counts as a duplicate — are decided above it, in the domain and the
 //! server, and handed down as plain values.
 
+mod fts;
 mod postgres;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -25,6 +26,7 @@ use keqing_domain::history::FieldChange;
 use keqing_domain::order::{NewOrder, Order};
 use keqing_domain::{Role, User};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use postgres::PgStore;
@@ -376,6 +378,11 @@ pub trait Store: Send + Sync {
         external_code: Option<&str>,
         name: Option<&str>,
     ) -> Result<Option<i64>>;
+    /// Live customers by external code (case-insensitive), for many codes at
+    /// once: the customer column of a contacts or orders import. Codes with
+    /// no live customer are absent from the map, which is keyed by the code
+    /// in upper case.
+    async fn resolve_codes(&self, codes: &[String]) -> Result<HashMap<String, i64>>;
 
     // --- the 15-day change deadline ---
     async fn report_change(
@@ -550,7 +557,7 @@ pub(crate) fn activity_input(doc: &serde_json::Value) -> Result<NewActivity> {
 
 /// Rows per committed transaction in an import: a crash loses at most one batch,
 /// which the re-run then stores.
-pub const IMPORT_BATCH: usize = 2_000;
+pub const IMPORT_BATCH: usize = 10_000;
 
 /// Columns that hold JSON documents in every table.
 pub(crate) const JSON_COLUMNS: &[&str] = &["doc", "detail", "old", "new", "occasions", "value"];

@@ -1955,6 +1955,24 @@ impl Store for PgStore {
         .collect()
     }
 
+    async fn resolve_codes(&self, codes: &[String]) -> Result<HashMap<String, i64>> {
+        let c = self.client().await?;
+        let mut out = HashMap::with_capacity(codes.len());
+        for chunk in codes.chunks(10_000) {
+            let upper: Vec<String> = chunk.iter().map(|c| c.to_ascii_uppercase()).collect();
+            for r in query(
+                &c,
+                "SELECT external_code, id FROM customers WHERE external_code = ANY($1) AND deleted_at IS NULL",
+                &[&upper],
+            )
+            .await?
+            {
+                out.insert(r.get::<_, String>(0), r.get::<_, i64>(1));
+            }
+        }
+        Ok(out)
+    }
+
     async fn resolve_customer(
         &self,
         external_code: Option<&str>,

@@ -10,7 +10,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -133,6 +133,51 @@ impl SqliteStore {
         .map_err(db_err)?
     }
 
+    /// Stores an import in batches of `IMPORT_BATCH` rows, one committed
+    /// transaction each (a crash loses at most the batch in flight): one
+    /// thread prepares batch k + 1 (`prepare`: pinyin, documents) while the
+    /// writer stores batch k (`store`, under the writer lock, which is let go
+    /// between batches so other writers get their turn).
+    async fn import_pipelined<R, P>(
+        &self,
+        rows: Vec<R>,
+        prepare: fn(&R) -> P,
+        store: impl Fn(&Transaction, &[P], &str) -> Result<(u64, Vec<u64>)> + Send + 'static,
+    ) -> Result<ImportOutcome>
+    where
+        R: Send + Sync + 'static,
+        P: Send + 'static,
+    {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            std::thread::scope(|s| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<P>>(2);
+                let rows = &rows;
+                s.spawn(move || {
+                    for chunk in rows.chunks(IMPORT_BATCH) {
+                        if tx.send(chunk.iter().map(prepare).collect()).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut out = ImportOutcome::default();
+                for batch in rx {
+                    let mut c = writer.lock().map_err(db_err)?;
+                    let t = c
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .map_err(sq)?;
+                    let (n, existing) = store(&t, &batch, &ts(Utc::now()))?;
+                    t.commit().map_err(sq)?;
+                    out.imported += n;
+                    out.existing.extend(existing);
+                }
+                Ok(out)
+            })
+        })
+        .await
+        .map_err(db_err)?
+    }
+
     /// Runs `f` in one IMMEDIATE transaction: all of it is stored, or none.
     async fn tx<T: Send + 'static>(
         &self,
@@ -179,6 +224,46 @@ fn migrate(c: &mut Connection) -> Result<()> {
             .map_err(sq)?;
         t.execute_batch("PRAGMA user_version = 3").map_err(sq)?;
         t.commit().map_err(sq)?;
+    }
+    if v < 4 {
+        let t = c.transaction().map_err(sq)?;
+        t.execute_batch(include_str!("sqlite_schema_v4.sql"))
+            .map_err(sq)?;
+        rebuild_search(&t)?;
+        t.execute_batch("PRAGMA user_version = 4").map_err(sq)?;
+        t.commit().map_err(sq)?;
+    }
+    Ok(())
+}
+
+/// Adds a customer's name to the search index (`fts.rs`).
+fn insert_search_keys(t: &Connection, id: i64, name: &str, k: &fts::SearchKeys) -> Result<()> {
+    t.prepare_cached(
+        "INSERT INTO customer_search (rowid, k, name, pinyin, initials) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .map_err(sq)?
+    .execute(params![id, k.tokens, name, k.pinyin, k.initials])
+    .map_err(sq)?;
+    Ok(())
+}
+
+fn index_name(t: &Connection, id: i64, name: &str) -> Result<()> {
+    insert_search_keys(t, id, name, &fts::keys(name))
+}
+
+/// Refills the search index from the customers table (after a migration or a restore).
+fn rebuild_search(t: &Connection) -> Result<()> {
+    t.execute("DELETE FROM customer_search", []).map_err(sq)?;
+    let mut st = t
+        .prepare("SELECT id, name FROM customers ORDER BY id")
+        .map_err(sq)?;
+    let mut rows = st.query([]).map_err(sq)?;
+    while let Some(r) = rows.next().map_err(sq)? {
+        index_name(
+            t,
+            r.get(0).map_err(sq)?,
+            &r.get::<_, String>(1).map_err(sq)?,
+        )?;
     }
     Ok(())
 }
@@ -288,33 +373,50 @@ fn insert_customer(
     }
     let team = owner_team(t, owner)?;
     let idx = CustomerIndex::of(input);
-    t.prepare_cached(
-        "INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
-            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15)",
-    )
-    .map_err(sq)?
-    .execute(params![
-        idx.name,
-        idx.pinyin,
-        idx.initials,
-        idx.phone_digits.as_deref().map(rev),
-        idx.province,
-        idx.class,
-        idx.tier,
-        idx.stage,
-        idx.tags,
-        idx.external_code,
-        idx.dedup_key,
-        idx.doc.to_string(),
-        owner,
-        team,
-        now,
-    ])
-    .map_err(sq)?;
-    let id = t.last_insert_rowid();
+    let Some(id) = insert_customer_row(t, &idx, owner, team, now)? else {
+        return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
+    };
+    insert_search_keys(t, id, &idx.name, &fts::keys(&idx.name))?;
     log_owner(t, id, None, owner, "create", actor, now)?;
     Ok(id)
+}
+
+/// Stores a customer row; `None` when a unique index (external code, or
+/// name + phone) already holds a live customer with the same key.
+fn insert_customer_row(
+    t: &Connection,
+    idx: &CustomerIndex,
+    owner: Option<i64>,
+    team: Option<i64>,
+    now: &str,
+) -> Result<Option<i64>> {
+    let n = t
+        .prepare_cached(
+            "INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
+                external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15)
+             ON CONFLICT DO NOTHING",
+        )
+        .map_err(sq)?
+        .execute(params![
+            idx.name,
+            idx.pinyin,
+            idx.initials,
+            idx.phone_digits.as_deref().map(rev),
+            idx.province,
+            idx.class,
+            idx.tier,
+            idx.stage,
+            idx.tags,
+            idx.external_code,
+            idx.dedup_key,
+            idx.doc.to_string(),
+            owner,
+            team,
+            now,
+        ])
+        .map_err(sq)?;
+    Ok((n == 1).then(|| t.last_insert_rowid()))
 }
 
 fn log_owner(
@@ -359,20 +461,56 @@ fn insert_contact(
     input: &ContactInput,
     now: &str,
 ) -> Result<i64> {
-    let doc = serde_json::Value::Object(input.to_json());
+    insert_contact_doc(t, customer_id, &contact_doc(0, input), now)
+}
+
+/// A contact ready to store: its document serialised, its mobile reversed.
+struct ContactDoc {
+    line: u64,
+    name: String,
+    mobile_rev: Option<String>,
+    doc: String,
+}
+
+fn contact_doc(line: u64, input: &ContactInput) -> ContactDoc {
+    ContactDoc {
+        line,
+        name: input.name.clone(),
+        mobile_rev: input.mobile.as_ref().map(|m| rev(&m.digits())),
+        doc: serde_json::Value::Object(input.to_json()).to_string(),
+    }
+}
+
+fn insert_contact_doc(t: &Connection, customer_id: i64, c: &ContactDoc, now: &str) -> Result<i64> {
     t.prepare_cached(
         "INSERT INTO contacts (customer_id, version, name, mobile_rev, doc, created_at) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
     )
     .map_err(sq)?
-    .execute(params![
-        customer_id,
-        input.name,
-        input.mobile.as_ref().map(|m| rev(&m.digits())),
-        doc.to_string(),
-        now
-    ])
+    .execute(params![customer_id, c.name, c.mobile_rev, c.doc, now])
     .map_err(sq)?;
     Ok(t.last_insert_rowid())
+}
+
+/// An imported customer with everything computed that needs no database:
+/// prepared on one core while the other stores the previous batch.
+struct PreparedCustomer {
+    line: u64,
+    index: CustomerIndex,
+    search: fts::SearchKeys,
+    contact: Option<ContactDoc>,
+}
+
+fn prepare_customer(row: &ImportCustomer) -> PreparedCustomer {
+    PreparedCustomer {
+        line: row.line,
+        index: CustomerIndex::of(&row.customer),
+        search: fts::keys(&row.customer.name),
+        contact: row.contact.as_ref().map(|c| contact_doc(row.line, c)),
+    }
+}
+
+fn prepare_contact(row: &ImportContact) -> (i64, ContactDoc) {
+    (row.customer_id, contact_doc(row.line, &row.contact))
 }
 
 const CONTACT_COLS: &str = "id, customer_id, version, doc, created_at, deleted_at";
@@ -451,9 +589,20 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
     }
     match &f.query {
         None => {}
+        // The index narrows, the LIKE decides (fts.rs); text without a
+        // letter or digit has no tokens and is matched by a scan.
         Some(NameQuery::Text(t)) => {
             let a = arg(&mut p, format!("%{}%", like_escape(t)).into());
-            w.push(format!("name LIKE {a} ESCAPE '\\'"));
+            match fts::text_match(t) {
+                Some(m) => {
+                    let m = arg(&mut p, m.into());
+                    w.push(format!(
+                        "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH {m}
+                           AND name LIKE {a} ESCAPE '\\')"
+                    ));
+                }
+                None => w.push(format!("name LIKE {a} ESCAPE '\\'")),
+            }
         }
         Some(NameQuery::Pinyin(q)) => {
             let q = q.to_ascii_lowercase();
@@ -462,9 +611,16 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
                 &mut p,
                 keqing_domain::search::subsequence_pattern(&like_escape(&q)).into(),
             );
-            w.push(format!(
-                "(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')"
-            ));
+            let like = format!("(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')");
+            match fts::pinyin_match(&q) {
+                Some(m) => {
+                    let m = arg(&mut p, m.into());
+                    w.push(format!(
+                        "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH {m} AND {like})"
+                    ));
+                }
+                None => w.push(like),
+            }
         }
         Some(NameQuery::PhoneSuffix(d)) => {
             let r = rev(d);
@@ -564,6 +720,11 @@ fn write_customer_doc(t: &Connection, id: i64, input: &CustomerInput, now: &str)
         now
     ])
     .map_err(sq)?;
+    t.prepare_cached("DELETE FROM customer_search WHERE rowid = ?1")
+        .map_err(sq)?
+        .execute([id])
+        .map_err(sq)?;
+    index_name(t, id, &idx.name)?;
     Ok(())
 }
 
@@ -1359,6 +1520,25 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn resolve_codes(&self, codes: &[String]) -> Result<HashMap<String, i64>> {
+        let codes: Vec<String> = codes.iter().map(|c| c.to_ascii_uppercase()).collect();
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT id FROM customers WHERE external_code = ?1 AND deleted_at IS NULL",
+                )
+                .map_err(sq)?;
+            let mut out = HashMap::with_capacity(codes.len());
+            for code in codes {
+                if let Some(id) = st.query_row([&code], |r| r.get(0)).optional().map_err(sq)? {
+                    out.insert(code, id);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn resolve_customer(
         &self,
         external_code: Option<&str>,
@@ -1453,88 +1633,73 @@ impl Store for SqliteStore {
         owner_id: Option<i64>,
         actor: &User,
     ) -> Result<ImportOutcome> {
-        let actor = actor.id;
-        let mut out = ImportOutcome::default();
-        for chunk in rows.chunks(IMPORT_BATCH) {
-            let chunk = chunk.to_vec();
-            let (n, existing) = self
-                .tx(move |t| {
-                    let now = ts(Utc::now());
-                    let (mut n, mut existing) = (0u64, vec![]);
-                    for row in &chunk {
-                        if !dup_ids(t, &row.customer, None)?.is_empty() {
-                            existing.push(row.line);
-                            continue;
-                        }
-                        let id = insert_customer(t, &row.customer, owner_id, Some(actor), &now)?;
-                        if let Some(ct) = &row.contact {
-                            insert_contact(t, id, ct, &now)?;
-                        }
-                        n += 1;
-                    }
-                    audit_row(
-                        t,
-                        Some(actor),
-                        "import",
-                        "customer",
-                        None,
-                        &serde_json::json!({"rows": chunk.len(), "imported": n}),
-                        &now,
-                    )?;
-                    Ok((n, existing))
-                })
-                .await?;
-            out.imported += n;
-            out.existing.extend(existing);
-        }
-        Ok(out)
+        let team = self.read(move |c| owner_team(c, owner_id)).await?;
+        let rows = rows.to_vec();
+        let actor = actor.clone();
+        self.import_pipelined(rows, prepare_customer, move |t, batch, now| {
+            let (mut n, mut existing) = (0u64, vec![]);
+            for row in batch {
+                // The unique indexes on external code and name + phone
+                // refuse a customer stored already: it is counted as existing.
+                let Some(id) = insert_customer_row(t, &row.index, owner_id, team, now)? else {
+                    existing.push(row.line);
+                    continue;
+                };
+                insert_search_keys(t, id, &row.index.name, &row.search)?;
+                log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
+                if let Some(ct) = &row.contact {
+                    insert_contact_doc(t, id, ct, now)?;
+                }
+                n += 1;
+            }
+            audit_row(
+                t,
+                Some(actor.id),
+                "import",
+                "customer",
+                None,
+                &serde_json::json!({"rows": batch.len(), "imported": n}),
+                now,
+            )?;
+            Ok((n, existing))
+        })
+        .await
     }
 
     async fn import_contacts(&self, rows: &[ImportContact], actor: &User) -> Result<ImportOutcome> {
-        let actor = actor.id;
-        let mut out = ImportOutcome::default();
-        for chunk in rows.chunks(IMPORT_BATCH) {
-            let chunk = chunk.to_vec();
-            let (n, existing) = self
-                .tx(move |t| {
-                    let now = ts(Utc::now());
-                    let (mut n, mut existing) = (0u64, vec![]);
-                    let mut same = t
-                        .prepare_cached(
-                            "SELECT count(*) FROM contacts WHERE customer_id = ?1 AND name = ?2
-                             AND mobile_rev IS ?3 AND deleted_at IS NULL",
-                        )
-                        .map_err(sq)?;
-                    for row in &chunk {
-                        let mobile = row.contact.mobile.as_ref().map(|m| rev(&m.digits()));
-                        let found: i64 = same
-                            .query_row(params![row.customer_id, row.contact.name, mobile], |r| {
-                                r.get(0)
-                            })
-                            .map_err(sq)?;
-                        if found > 0 {
-                            existing.push(row.line);
-                            continue;
-                        }
-                        insert_contact(t, row.customer_id, &row.contact, &now)?;
-                        n += 1;
-                    }
-                    audit_row(
-                        t,
-                        Some(actor),
-                        "import",
-                        "contact",
-                        None,
-                        &serde_json::json!({"rows": chunk.len(), "imported": n}),
-                        &now,
-                    )?;
-                    Ok((n, existing))
-                })
-                .await?;
-            out.imported += n;
-            out.existing.extend(existing);
-        }
-        Ok(out)
+        let rows = rows.to_vec();
+        let actor = actor.clone();
+        self.import_pipelined(rows, prepare_contact, move |t, batch, now| {
+            let (mut n, mut existing) = (0u64, vec![]);
+            let mut same = t
+                .prepare_cached(
+                    "SELECT count(*) FROM contacts WHERE customer_id = ?1 AND name = ?2
+                     AND mobile_rev IS ?3 AND deleted_at IS NULL",
+                )
+                .map_err(sq)?;
+            for (customer_id, ct) in batch {
+                let found: i64 = same
+                    .query_row(params![customer_id, ct.name, ct.mobile_rev], |r| r.get(0))
+                    .map_err(sq)?;
+                if found > 0 {
+                    existing.push(ct.line);
+                    continue;
+                }
+                insert_contact_doc(t, *customer_id, ct, now)?;
+                n += 1;
+            }
+            audit_row(
+                t,
+                Some(actor.id),
+                "import",
+                "contact",
+                None,
+                &serde_json::json!({"rows": batch.len(), "imported": n}),
+                now,
+            )?;
+            Ok((n, existing))
+        })
+        .await
     }
 
     async fn audit(
@@ -1682,6 +1847,7 @@ impl Store for SqliteStore {
                     .map_err(sq)?;
                 n += 1;
             }
+            rebuild_search(t)?;
             Ok(n)
         })
         .await

@@ -44,7 +44,10 @@ async fn a_version_1_database_migrates_to_version_2() {
             .unwrap();
         c.execute_batch(
             "PRAGMA user_version = 1;
-             INSERT INTO teams (name) VALUES ('老团队');",
+             INSERT INTO teams (name) VALUES ('老团队');
+             INSERT INTO customers (version, name, pinyin, initials, stage, tags, doc, created_at, updated_at)
+             VALUES (1, '老客户恒远商行', 'laokehuhengyuanshanghang', 'lkhhysh', 'to_identify', '',
+                     '{\"name\":\"老客户恒远商行\"}', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z');",
         )
         .unwrap();
     }
@@ -56,5 +59,21 @@ async fn a_version_1_database_migrates_to_version_2() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 3, "a version 1 database migrates to the latest version");
+    assert_eq!(v, 4, "a version 1 database migrates to the latest version");
+    // Version 4 fills the search index with the customers already stored.
+    for q in [
+        keqing_store::NameQuery::Text("恒远".into()),
+        keqing_store::NameQuery::Pinyin("hengyuan".into()),
+        keqing_store::NameQuery::Pinyin("lkhy".into()),
+    ] {
+        let found = s
+            .list_customers(&keqing_store::CustomerFilter {
+                query: Some(q.clone()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.total, 1, "{q:?}");
+    }
 }
