@@ -10,6 +10,7 @@ pub mod access;
 pub mod activity;
 pub mod archive;
 pub mod contact;
+pub mod custom_field;
 pub mod customer;
 pub mod error;
 pub mod history;

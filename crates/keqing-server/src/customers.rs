@@ -9,6 +9,7 @@ use axum::Json;
 use chrono::{NaiveDate, Utc};
 use keqing_domain::access::{Action, Resource, RowOwner, Scope};
 use keqing_domain::archive;
+use keqing_domain::custom_field::{self, CustomFieldDef};
 use keqing_domain::customer::{Customer, CustomerInput};
 use keqing_domain::search::{classify, Query as Typed};
 use keqing_domain::{ContactInput, NewActivity, User};
@@ -89,6 +90,8 @@ pub struct ListParams {
     sort: Option<String>,
     page: Option<i64>,
     per_page: Option<i64>,
+    /// A custom field's value: `KEY:VALUE` (a multi choice matches any of its options).
+    custom: Option<String>,
 }
 
 pub async fn list(
@@ -112,6 +115,19 @@ pub async fn list(
     f.tier = p.tier;
     f.stage = p.stage;
     f.in_pool = p.pool.unwrap_or(false);
+    if let Some(c) = &p.custom {
+        let defs = custom_fields(&st).await?;
+        let (k, v) = c
+            .split_once(':')
+            .filter(|(k, _)| defs.iter().any(|d| d.key == *k))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "custom",
+                    format!("{c:?}: give KEY:VALUE with the key of a defined custom field"),
+                )
+            })?;
+        f.custom = Some((k.to_string(), v.trim().to_string()));
+    }
     if p.deleted.unwrap_or(false) {
         // Only administrators see (and restore) deleted files.
         if st.grants.scope(u.role, Resource::Customer, Action::Delete) != Some(Scope::All) {
@@ -230,7 +246,8 @@ pub async fn create(
     let owner_req = body.remove("owner_id");
     let contacts = body.remove("contacts");
     let owner = new_owner(&st, &u, owner_req.as_ref()).await?;
-    let input = CustomerInput::from_json(&body)?;
+    let mut input = CustomerInput::from_json(&body)?;
+    input.custom = custom_field::check_values(&custom_fields(&st).await?, &input.custom)?;
     let contacts: Vec<ContactInput> = match contacts {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(items)) => {
@@ -274,7 +291,10 @@ pub async fn update(
         }
     };
     let c = authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
-    let new = c.fields.patched(&body)?;
+    let mut new = c.fields.patched(&body)?;
+    if body.contains_key("custom") {
+        new.custom = custom_field::check_values(&custom_fields(&st).await?, &new.custom)?;
+    }
     if c.version != version {
         return Err(keqing_store::StoreError::Conflict {
             expected: version,
@@ -690,4 +710,46 @@ pub async fn release(
         .release_stale(&st.config.pool, Utc::now(), &u)
         .await?;
     Ok(Json(json!({"released": ids})))
+}
+
+// --- custom profile fields (SPEC §1) ---
+
+/// Where the deployment's custom field definitions are kept (the settings table).
+pub const CUSTOM_FIELDS_SETTING: &str = "archive.custom_fields";
+
+pub async fn custom_fields(st: &AppState) -> Result<Vec<CustomFieldDef>, ApiError> {
+    match st.store.care_setting(CUSTOM_FIELDS_SETTING).await? {
+        None => Ok(vec![]),
+        Some(v) => Ok(custom_field::definitions_from_json(&v)?),
+    }
+}
+
+/// `GET /api/v1/custom-fields`: the definitions every customer form shows.
+pub async fn get_custom_fields(
+    State(st): State<AppState>,
+    CurrentUser(_u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(custom_field::definitions_to_json(
+        &custom_fields(&st).await?,
+    )))
+}
+
+/// `PUT /api/v1/custom-fields` with `{"fields": [...]}`: an administrator
+/// replaces the definitions. Stored values of a removed field stay in the
+/// files (and in exports) but are no longer checked.
+pub async fn put_custom_fields(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    if u.role != keqing_domain::Role::Admin {
+        return Err(ApiError::forbidden("define custom fields"));
+    }
+    let defs = custom_field::definitions_from_json(&Value::Object(body))?;
+    let v = custom_field::definitions_to_json(&defs);
+    st.store.put_care_setting(CUSTOM_FIELDS_SETTING, &v).await?;
+    st.store
+        .audit(Some(u.id), "update", "custom_fields", None, v.clone())
+        .await?;
+    Ok(Json(v))
 }

@@ -94,6 +94,10 @@ pub fn router(state: AppState) -> Router {
         .route("/pool", get(customers::pool))
         .route("/pool/release", post(customers::release))
         .route("/work/incomplete", get(customers::incomplete))
+        .route(
+            "/custom-fields",
+            get(customers::get_custom_fields).put(customers::put_custom_fields),
+        )
         .route("/analysis/rfm", get(analysis::rfm_analysis))
         .route("/analysis/abc", get(analysis::abc_analysis))
         .route("/analysis/clv", get(analysis::clv_analysis))

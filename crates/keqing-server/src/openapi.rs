@@ -106,6 +106,16 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/work/incomplete",
         "Key customers whose files are incomplete",
     ),
+    (
+        "get",
+        "/custom-fields",
+        "The deployment's custom profile fields: {fields: [{key, label, type, options, required}]}",
+    ),
+    (
+        "put",
+        "/custom-fields",
+        "Replace the custom profile field definitions (administrators); types text, number, date, choice, multi_choice",
+    ),
     ("get", "/analysis/rfm", "RFM eight classes over your customers' orders (as_of; class= lists the members)"),
     ("get", "/analysis/abc", "ABC / Pareto classes, the Pareto curve and the top-20% share (cuts=70,20,5,5; class= lists members)"),
     ("get", "/analysis/clv", "Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma (model, freq, horizon_months, discount)"),

@@ -485,3 +485,144 @@ async fn incomplete_a_class_files_are_work_items() {
         .await;
     assert_eq!(done["complete"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_profile_fields_are_typed_validated_and_searchable() {
+    let app = App::start().await;
+    app.user("admin", Role::Admin, None).await;
+    app.user("wangfang", Role::Manager, None).await;
+    let admin = app.login("admin").await;
+    let manager = app.login("wangfang").await;
+    let defs = json!({"fields": [
+        {"key": "skin", "label": "肤质", "type": "choice", "options": ["干性", "油性", "混合"], "required": true},
+        {"key": "concerns", "label": "护理需求", "type": "multi_choice", "options": ["补水", "美白", "抗衰"], "required": false},
+        {"key": "visits", "label": "到店次数", "type": "number", "required": false},
+        {"key": "first_visit", "label": "首次到店", "type": "date", "required": false}
+    ]});
+    let (s, _) = app
+        .call(&manager, "PUT", "/custom-fields", Some(defs.clone()))
+        .await;
+    assert_eq!(s, 403, "only an administrator defines fields");
+    let (s, body) = app
+        .call(
+            &admin,
+            "PUT",
+            "/custom-fields",
+            Some(
+                json!({"fields": [{"key": "Skin", "label": "", "type": "choice", "options": []}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let fields: Vec<&str> = body["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["fields[0].key", "fields[0].label", "fields[0].options"]
+    );
+    let (s, _) = app
+        .call(&admin, "PUT", "/custom-fields", Some(defs.clone()))
+        .await;
+    assert_eq!(s, 200);
+    let (s, got) = app.call(&manager, "GET", "/custom-fields", None).await;
+    assert_eq!((s, got), (200, defs));
+
+    // Every bad value is named; nothing is stored.
+    let (s, body) = app
+        .call(
+            &manager,
+            "POST",
+            "/customers",
+            Some(json!({"name": "丽人美容院", "custom": {"concerns": ["瘦身"], "visits": "很多"}})),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    let fields: Vec<&str> = body["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["custom.concerns", "custom.visits", "custom.skin"]);
+    assert_eq!(
+        app.call(&manager, "GET", "/customers?q=丽人", None).await.1["total"],
+        0
+    );
+
+    // Good values are stored normalised.
+    let (s, c) = app
+        .call(
+            &manager,
+            "POST",
+            "/customers",
+            Some(json!({"name": "丽人美容院", "custom": {"skin": "干性", "concerns": "补水、美白", "visits": "12", "first_visit": "2025/3/1"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    assert_eq!(
+        c["custom"],
+        json!({"skin": "干性", "concerns": ["补水", "美白"], "visits": 12, "first_visit": "2025-03-01"})
+    );
+    app.call(
+        &manager,
+        "POST",
+        "/customers",
+        Some(json!({"name": "水润护肤馆", "custom": {"skin": "油性", "concerns": ["补水"], "visits": 3}})),
+    )
+    .await;
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, r) = app
+        .call(&manager, "GET", "/customers?custom=concerns:美白", None)
+        .await;
+    assert_eq!(names(&r), ["丽人美容院"], "one option of a multi choice");
+    let (_, r) = app
+        .call(&manager, "GET", "/customers?custom=concerns:补水", None)
+        .await;
+    assert_eq!(names(&r), ["丽人美容院", "水润护肤馆"]);
+    let (_, r) = app
+        .call(&manager, "GET", "/customers?custom=visits:3", None)
+        .await;
+    assert_eq!(names(&r), ["水润护肤馆"], "a number");
+    let (_, r) = app
+        .call(&manager, "GET", "/customers?custom=skin:干性", None)
+        .await;
+    assert_eq!(names(&r), ["丽人美容院"]);
+    let (s, _) = app
+        .call(&manager, "GET", "/customers?custom=colour:red", None)
+        .await;
+    assert_eq!(s, 422, "an undefined field");
+
+    // A patch is checked too, and the old value stays when it fails.
+    let id = c["id"].as_i64().unwrap();
+    let (s, _) = app
+        .call(
+            &manager,
+            "PATCH",
+            &format!("/customers/{id}"),
+            Some(json!({"version": 1, "custom": {"skin": "中性"}})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, c2) = app
+        .call(
+            &manager,
+            "PATCH",
+            &format!("/customers/{id}"),
+            Some(json!({"version": 1, "custom": {"skin": "混合", "visits": 13}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{c2}");
+    assert_eq!(c2["custom"]["visits"], 13);
+    assert_eq!(c2["custom"]["skin"], "混合");
+}

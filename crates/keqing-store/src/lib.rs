@@ -139,6 +139,9 @@ pub struct CustomerFilter {
     /// Leave `Page::total` at -1 instead of counting (for loops over all rows).
     pub skip_total: bool,
     pub tag: Option<String>,
+    /// A custom profile field (key, value): the value, or one of the options
+    /// of a multi choice, equals the text given.
+    pub custom: Option<(String, String)>,
     pub province: Option<String>,
     pub class: Option<String>,
     pub tier: Option<String>,

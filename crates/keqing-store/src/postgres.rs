@@ -674,6 +674,15 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
         let a = p.push(after);
         w.push(format!("id > {a}"));
     }
+    if let Some((k, v)) = &f.custom {
+        let a = p.push(k.clone());
+        let b = p.push(v.clone());
+        w.push(format!(
+            "EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE
+                 WHEN jsonb_typeof(doc->'custom'->{a}::text) = 'array' THEN doc->'custom'->{a}::text
+                 ELSE jsonb_build_array(doc->'custom'->{a}::text) END) e WHERE e = {b}::text)"
+        ));
+    }
     if let Some(t) = &f.tag {
         let a = p.push(format!("%|{}|%", like_escape(t)));
         w.push(format!("tags ILIKE {a} ESCAPE '\\'"));

@@ -646,6 +646,16 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
         let a = arg(&mut p, after.into());
         w.push(format!("id > {a}"));
     }
+    if let Some((k, v)) = &f.custom {
+        let a = arg(
+            &mut p,
+            format!("$.custom.\"{}\"", k.replace('"', "")).into(),
+        );
+        let b = arg(&mut p, v.clone().into());
+        w.push(format!(
+            "EXISTS (SELECT 1 FROM json_each(customers.doc, {a}) WHERE CAST(value AS TEXT) = {b})"
+        ));
+    }
     if let Some(t) = &f.tag {
         let a = arg(&mut p, format!("%|{}|%", like_escape(t)).into());
         w.push(format!("tags LIKE {a} ESCAPE '\\'"));

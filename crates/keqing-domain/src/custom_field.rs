@@ -1,0 +1,352 @@
+//! Custom profile fields defined per deployment (SPEC §1: a salon's skin
+//! file, a hotel's guest preferences): typed (text, number, date, single
+//! choice, multi choice), validated, searchable. A customer's values live in
+//! `CustomerInput::custom` under each definition's key; keys without a
+//! definition are kept as given (rules such as the order weekdays of the care
+//! engine use their own keys).
+
+use crate::error::{FieldError, ValidationError};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Number,
+    /// A solar date, stored as `YYYY-MM-DD`.
+    Date,
+    Choice {
+        options: Vec<String>,
+    },
+    MultiChoice {
+        options: Vec<String>,
+    },
+}
+
+impl FieldKind {
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            FieldKind::Text => "文本",
+            FieldKind::Number => "数字",
+            FieldKind::Date => "日期",
+            FieldKind::Choice { .. } => "单选",
+            FieldKind::MultiChoice { .. } => "多选",
+        }
+    }
+}
+
+/// One custom field of the customer file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldDef {
+    /// The key under `custom`: a lower-case letter, then letters, digits or `_`.
+    pub key: String,
+    /// What users see (肤质, 房型偏好).
+    pub label: String,
+    #[serde(flatten)]
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+}
+
+fn valid_key(k: &str) -> bool {
+    let b = k.as_bytes();
+    !b.is_empty()
+        && b.len() <= 40
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+/// Checks a whole set of definitions: keys well-formed and unique, labels
+/// given and unique, choice options given and unique. Fields are reported as
+/// `fields[i].key` and so on.
+pub fn check_definitions(defs: &[CustomFieldDef]) -> Result<(), ValidationError> {
+    let mut errors = vec![];
+    let mut keys = BTreeSet::new();
+    let mut labels = BTreeSet::new();
+    let mut err = |i: usize, f: &str, m: String| {
+        errors.push(FieldError {
+            field: format!("fields[{i}].{f}"),
+            message: m,
+        })
+    };
+    for (i, d) in defs.iter().enumerate() {
+        if !valid_key(&d.key) {
+            err(i, "key", format!("{:?}: a key is a lower-case letter, then lower-case letters, digits or _ (at most 40)", d.key));
+        } else if !keys.insert(d.key.as_str()) {
+            err(i, "key", format!("{:?} is defined twice", d.key));
+        }
+        let label = d.label.trim();
+        if label.is_empty() {
+            err(i, "label", "a field needs a label".into());
+        } else if !labels.insert(label) {
+            err(i, "label", format!("{label:?} is used twice"));
+        }
+        if let FieldKind::Choice { options } | FieldKind::MultiChoice { options } = &d.kind {
+            if options.iter().all(|o| o.trim().is_empty()) {
+                err(i, "options", "a choice needs options".into());
+            }
+            let mut seen = BTreeSet::new();
+            for o in options {
+                if o.trim().is_empty() || !seen.insert(o.trim()) {
+                    err(
+                        i,
+                        "options",
+                        format!("option {o:?} is empty or given twice"),
+                    );
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError { errors })
+    }
+}
+
+/// Parses a date as users type it: 2025-03-01, 2025/3/1, 20250301.
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
+        .or_else(|_| NaiveDate::parse_from_str(s, "%Y%m%d"))
+        .ok()
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// One value for a definition, normalised (a number typed as text becomes a
+/// number, a date `YYYY-MM-DD`, a multi choice a list), or why not.
+pub fn normalise_value(def: &CustomFieldDef, v: &Value) -> Result<Value, String> {
+    match (&def.kind, v) {
+        (FieldKind::Text, Value::String(s)) => Ok(Value::String(s.trim().to_string())),
+        (FieldKind::Text, Value::Number(n)) => Ok(Value::String(n.to_string())),
+        (FieldKind::Number, Value::Number(_)) => Ok(v.clone()),
+        (FieldKind::Number, Value::String(s)) => {
+            let t = s.trim().replace([',', '，'], "");
+            if let Ok(i) = t.parse::<i64>() {
+                return Ok(Value::from(i));
+            }
+            t.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| format!("{s:?} is not a number"))
+        }
+        (FieldKind::Date, Value::String(s)) => parse_date(s)
+            .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+            .ok_or_else(|| format!("{s:?} is not a date (2025-03-01)")),
+        (FieldKind::Choice { options }, Value::String(s)) => {
+            let s = s.trim();
+            if options.iter().any(|o| o == s) {
+                Ok(Value::String(s.to_string()))
+            } else {
+                Err(format!("{s:?} is not one of {}", options.join("、")))
+            }
+        }
+        (FieldKind::MultiChoice { options }, _) => {
+            let items: Vec<String> = match v {
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| match x {
+                        Value::String(s) => Ok(s.trim().to_string()),
+                        other => Err(format!("{other} is not an option")),
+                    })
+                    .collect::<Result<_, _>>()?,
+                // A spreadsheet cell: 干性、敏感 or 干性,敏感.
+                Value::String(s) => s
+                    .split(['、', ',', '，', ';', '；', '|'])
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
+                other => return Err(format!("expected a list of options, got {other}")),
+            };
+            let mut out: Vec<String> = vec![];
+            for it in items {
+                if !options.contains(&it) {
+                    return Err(format!("{it:?} is not one of {}", options.join("、")));
+                }
+                if !out.contains(&it) {
+                    out.push(it);
+                }
+            }
+            Ok(Value::from(out))
+        }
+        (kind, other) => Err(format!(
+            "expected {} ({}), got {other}",
+            kind.label_zh(),
+            kind_name(kind)
+        )),
+    }
+}
+
+fn kind_name(k: &FieldKind) -> &'static str {
+    match k {
+        FieldKind::Text => "text",
+        FieldKind::Number => "number",
+        FieldKind::Date => "date",
+        FieldKind::Choice { .. } => "choice",
+        FieldKind::MultiChoice { .. } => "multi_choice",
+    }
+}
+
+/// Checks and normalises a customer's custom values against the
+/// definitions. Empty values are dropped; a required field must have one.
+/// Errors name the field as `custom.KEY`.
+pub fn check_values(
+    defs: &[CustomFieldDef],
+    custom: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, Value>, ValidationError> {
+    let mut out = BTreeMap::new();
+    let mut errors = vec![];
+    for (k, v) in custom {
+        match defs.iter().find(|d| &d.key == k) {
+            None => {
+                out.insert(k.clone(), v.clone());
+            }
+            Some(_) if is_empty(v) => {}
+            Some(d) => match normalise_value(d, v) {
+                Ok(n) => {
+                    out.insert(k.clone(), n);
+                }
+                Err(m) => errors.push(FieldError {
+                    field: format!("custom.{k}"),
+                    message: format!("{}: {m}", d.label),
+                }),
+            },
+        }
+    }
+    for d in defs.iter().filter(|d| d.required) {
+        if !out.contains_key(&d.key)
+            && !errors
+                .iter()
+                .any(|e| e.field == format!("custom.{}", d.key))
+        {
+            errors.push(FieldError {
+                field: format!("custom.{}", d.key),
+                message: format!("{}: 必填 required", d.label),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ValidationError { errors })
+    }
+}
+
+/// Definitions from their stored JSON form (`{"fields": [...]}`).
+pub fn definitions_from_json(v: &Value) -> Result<Vec<CustomFieldDef>, ValidationError> {
+    let fields = v.get("fields").cloned().unwrap_or(Value::Array(vec![]));
+    let defs: Vec<CustomFieldDef> = serde_json::from_value(fields)
+        .map_err(|e| ValidationError::one("fields", e.to_string()))?;
+    check_definitions(&defs)?;
+    Ok(defs)
+}
+
+pub fn definitions_to_json(defs: &[CustomFieldDef]) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        "fields".into(),
+        serde_json::to_value(defs).unwrap_or(Value::Array(vec![])),
+    );
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn defs() -> Vec<CustomFieldDef> {
+        definitions_from_json(&json!({"fields": [
+            {"key": "skin", "label": "肤质", "type": "choice", "options": ["干性", "油性", "混合"], "required": true},
+            {"key": "concerns", "label": "护理需求", "type": "multi_choice", "options": ["补水", "美白", "抗衰"]},
+            {"key": "visits", "label": "到店次数", "type": "number"},
+            {"key": "first_visit", "label": "首次到店", "type": "date"},
+            {"key": "note", "label": "备注", "type": "text"}
+        ]}))
+        .unwrap()
+    }
+
+    fn vals(v: Value) -> BTreeMap<String, Value> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn values_are_normalised() {
+        let got = check_values(
+            &defs(),
+            &vals(json!({"skin": "干性", "concerns": "补水、美白、补水", "visits": "1,200",
+                         "first_visit": "2025/3/1", "note": 42, "order_weekdays": [1, 3], "extra": ""})),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(got.into_iter().collect()),
+            json!({"skin": "干性", "concerns": ["补水", "美白"], "visits": 1200,
+                   "first_visit": "2025-03-01", "note": "42", "order_weekdays": [1, 3], "extra": ""})
+        );
+    }
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let e = check_values(
+            &defs(),
+            &vals(json!({"concerns": ["补水", "瘦身"], "visits": "很多", "first_visit": "2025-02-30", "note": [1]})),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = e.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "custom.concerns",
+                "custom.first_visit",
+                "custom.note",
+                "custom.visits",
+                "custom.skin"
+            ]
+        );
+        assert!(e.errors[0].message.contains("瘦身"), "{:?}", e.errors[0]);
+        assert!(e.errors[4].message.contains("required"));
+    }
+
+    #[test]
+    fn definitions_are_checked() {
+        let e = definitions_from_json(&json!({"fields": [
+            {"key": "Skin", "label": "肤质", "type": "text"},
+            {"key": "a", "label": "肤质", "type": "choice", "options": []},
+            {"key": "a", "label": "", "type": "number"}
+        ]}))
+        .unwrap_err();
+        let fields: Vec<&str> = e.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "fields[0].key",
+                "fields[1].label",
+                "fields[1].options",
+                "fields[2].key",
+                "fields[2].label"
+            ]
+        );
+        assert!(definitions_from_json(
+            &json!({"fields": [{"key": "a", "label": "x", "type": "colour"}]})
+        )
+        .is_err());
+        assert_eq!(definitions_from_json(&json!({})).unwrap(), vec![]);
+        let d = defs();
+        assert_eq!(definitions_from_json(&definitions_to_json(&d)).unwrap(), d);
+    }
+}
