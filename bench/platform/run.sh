@@ -13,11 +13,12 @@ cargo build --release -q -p keqing
 K=target/release/keqing
 [ -f "$DATA/customers.csv" ] || python3 bench/platform/gen.py "$N" "$DATA"
 DB="$DATA/bench.db"
+[ "${SKIP_IMPORT:-0}" = 1 ] || rm -f "$OUT"
 exec > >(tee -a "$OUT") 2>&1
 echo "keqing platform benchmark: $N customers, $((2 * N)) contacts, SQLite; $(nproc) cores; $(date -u +%F)"
 # SKIP_IMPORT=1 reuses the database of an earlier run (the import figures are in $OUT already).
 if [ "${SKIP_IMPORT:-0}" != 1 ]; then
-rm -f "$DB" "$DB-wal" "$DB-shm" "$OUT"
+rm -f "$DB" "$DB-wal" "$DB-shm"
 
 t0=$(date +%s.%N)
 /usr/bin/time -f "%M" -o "$DATA/rss-import" $K import customers "$DATA/customers.csv" --db "sqlite://$DB" > "$DATA/import.txt"

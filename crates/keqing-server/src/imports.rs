@@ -168,7 +168,7 @@ pub async fn import_file(
                     contact: r.contact,
                 })
                 .collect();
-            let out = store.import_customers(&rows, owner, actor).await?;
+            let out = store.import_customers(rows, owner, actor).await?;
             report.imported = out.imported;
             report.existing = out.existing.len() as u64;
             fill(
@@ -203,7 +203,7 @@ pub async fn import_file(
                     contact: row.contact.clone(),
                 });
             }
-            let out = store.import_contacts(&rows, actor).await?;
+            let out = store.import_contacts(rows, actor).await?;
             report.imported = out.imported;
             report.existing = out.existing.len() as u64;
             fill(

@@ -10,24 +10,34 @@
 //!   script, lower-case), and `e` + the last one: part of the name;
 //! - `p` + up to six letters of the full pinyin from each letter on: any
 //!   part of the pinyin (a query of up to six letters is a prefix query);
-//! - `f` + the first initial, and `i` + the first initial + each later
-//!   initial: initials typed in order from the first (`jsgy` for
-//!   江苏恒远钢业, initials `jshygy`).
+//! - `f` + the first initial, and `o` + each ordered pair of initials (one
+//!   somewhere before the other): initials typed in order from the first
+//!   (`jsgy` for 江苏恒远钢业, initials `jshygy`).
 //!
-//! The tokens narrow the candidates; the stored name, pinyin and initials
-//! then confirm each one with the same `LIKE` the other backend uses, so a
-//! token can over-match but never decides a result alone.
+//! The tokens find the candidates. Where a token is exact (one or two
+//! characters of a name, up to six letters of pinyin, one initial) the
+//! candidates are the answer; otherwise the stored name, pinyin or initials
+//! confirm each one with the same `LIKE` the PostgreSQL backend runs, so both
+//! backends give the same results.
 
 use keqing_domain::search::for_each_syllable;
 
 /// Letters of pinyin in one `p` token.
 const PINYIN_GRAM: usize = 6;
 
-/// The name as the index sees it: letters and digits of any script, lower-case.
+/// Stands for an ASCII space or punctuation mark, which the `ascii`
+/// tokenizer would take as the end of a token.
+const PUNCT: char = '\u{E000}';
+
+/// The name as the index sees it: ASCII letters and digits in lower case
+/// (`LIKE` ignores their case), other ASCII as [`PUNCT`], the rest as typed.
 fn name_chars(s: &str) -> Vec<char> {
     s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            _ if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
+            _ if c.is_ascii() => PUNCT,
+            _ => c,
+        })
         .collect()
 }
 
@@ -73,13 +83,17 @@ pub(crate) fn keys(name: &str) -> SearchKeys {
         t.push('f');
         t.push(first as char);
         t.push(' ');
-        let mut seen = [false; 128];
-        for &c in &ini[1..] {
-            if !std::mem::replace(&mut seen[usize::from(c & 0x7f)], true) {
-                t.push('i');
-                t.push(first as char);
-                t.push(c as char);
-                t.push(' ');
+        // Every ordered pair of initials (a somewhere before b), once.
+        let mut seen = vec![false; 128 * 128];
+        for (i, &a) in ini.iter().enumerate() {
+            for &b in &ini[i + 1..] {
+                let k = usize::from(a & 0x7f) * 128 + usize::from(b & 0x7f);
+                if !std::mem::replace(&mut seen[k], true) {
+                    t.push('o');
+                    t.push(a as char);
+                    t.push(b as char);
+                    t.push(' ');
+                }
             }
         }
     }
@@ -91,13 +105,24 @@ pub(crate) fn keys(name: &str) -> SearchKeys {
     }
 }
 
-/// The FTS5 query for part of a name, or `None` when the text has no letter
-/// or digit to look up (the caller then scans).
-pub(crate) fn text_match(q: &str) -> Option<String> {
+/// An FTS5 query, and whether its matches are the answer without a `LIKE`.
+pub(crate) struct FtsQuery {
+    pub query: String,
+    pub exact: bool,
+}
+
+/// The FTS5 query for part of a name, or `None` when the text has no
+/// character to look up.
+pub(crate) fn text_match(q: &str) -> Option<FtsQuery> {
     let chars = name_chars(q);
+    // PUNCT stands for any ASCII mark: a query with one needs the LIKE.
+    let plain = !chars.contains(&PUNCT);
     match chars.as_slice() {
         [] => None,
-        [c] => Some(format!("\"b{c}\"* OR \"e{c}\"")),
+        [c] => Some(FtsQuery {
+            query: format!("\"b{c}\"* OR \"e{c}\""),
+            exact: plain,
+        }),
         _ => {
             let mut grams: Vec<String> = chars
                 .windows(2)
@@ -105,35 +130,60 @@ pub(crate) fn text_match(q: &str) -> Option<String> {
                 .collect();
             grams.sort();
             grams.dedup();
-            Some(grams.join(" AND "))
+            Some(FtsQuery {
+                query: grams.join(" AND "),
+                exact: plain && chars.len() == 2,
+            })
         }
     }
 }
 
-/// The FTS5 query for pinyin or initials typed as lower-case ASCII letters
+/// The FTS5 queries for pinyin or initials typed as lower-case ASCII letters
 /// (`None` for anything else).
-pub(crate) fn pinyin_match(q: &str) -> Option<String> {
+pub(crate) struct PinyinQuery {
+    /// Part of the full pinyin.
+    pub full: FtsQuery,
+    /// Initials in order from the first.
+    pub initials: FtsQuery,
+}
+
+pub(crate) fn pinyin_match(q: &str) -> Option<PinyinQuery> {
     if q.is_empty() || !q.bytes().all(|b| b.is_ascii_lowercase()) {
         return None;
     }
     let full = if q.len() <= PINYIN_GRAM {
-        format!("\"p{q}\"*")
+        FtsQuery {
+            query: format!("\"p{q}\"*"),
+            exact: true,
+        }
     } else {
-        format!("\"p{}\"", &q[..PINYIN_GRAM])
+        FtsQuery {
+            query: format!("\"p{}\"", &q[..PINYIN_GRAM]),
+            exact: false,
+        }
     };
     let b = q.as_bytes();
     let initials = if b.len() == 1 {
-        format!("\"f{q}\"")
+        FtsQuery {
+            query: format!("\"f{q}\""),
+            exact: true,
+        }
     } else {
-        let mut pairs: Vec<String> = b[1..]
-            .iter()
-            .map(|&c| format!("\"i{}{}\"", b[0] as char, c as char))
+        // The first initial, and each typed letter before the next: the
+        // LIKE then checks the whole order.
+        let mut terms: Vec<String> = b
+            .windows(2)
+            .map(|w| format!("\"o{}{}\"", w[0] as char, w[1] as char))
             .collect();
-        pairs.sort();
-        pairs.dedup();
-        pairs.join(" AND ")
+        terms.push(format!("\"f{}\"", b[0] as char));
+        terms.sort();
+        terms.dedup();
+        FtsQuery {
+            query: terms.join(" AND "),
+            exact: false,
+        }
     };
-    Some(format!("({full}) OR ({initials})"))
+    Some(PinyinQuery { full, initials })
 }
 
 #[cfg(test)]
@@ -142,7 +192,7 @@ mod tests {
 
     #[test]
     fn tokens_of_a_name() {
-        let k = keys("江苏恒远（钢业）");
+        let k = keys("江苏恒远钢业");
         assert_eq!(k.pinyin, "jiangsuhengyuangangye");
         assert_eq!(k.initials, "jshygy");
         let t: Vec<&str> = k.tokens.split(' ').collect();
@@ -152,29 +202,52 @@ mod tests {
                 "b江苏", "b苏恒", "b恒远", "b远钢", "b钢业", "e业", "pjiangs", "piangsu",
                 "pangsuh", "pngsuhe", "pgsuhen", "psuheng", "puhengy", "phengyu", "pengyua",
                 "pngyuan", "pgyuang", "pyuanga", "puangan", "pangang", "pngangy", "pgangye",
-                "pangye", "pngye", "pgye", "pye", "pe", "fj", "ijs", "ijh", "ijy", "ijg"
+                "pangye", "pngye", "pgye", "pye", "pe", "fj", "ojs", "ojh", "ojy", "ojg", "osh",
+                "osy", "osg", "ohy", "ohg", "oyg", "oyy", "ogy"
             ]
         );
         assert_eq!(keys("ABC 贸易").initials, "abcmy");
+        assert_eq!(
+            keys("A B").tokens,
+            "ba\u{E000} b\u{E000}b eb pab pb fa oab",
+            "ASCII marks stay in the bigrams as one stand-in character"
+        );
     }
 
     #[test]
     fn queries() {
+        let t = |q: &str| text_match(q).map(|m| (m.query, m.exact));
+        assert_eq!(t("恒远钢"), Some(("\"b恒远\" AND \"b远钢\"".into(), false)));
+        assert_eq!(t("恒远"), Some(("\"b恒远\"".into(), true)));
+        assert_eq!(t("恒"), Some(("\"b恒\"* OR \"e恒\"".into(), true)));
+        assert_eq!(t("A"), Some(("\"ba\"* OR \"ea\"".into(), true)));
         assert_eq!(
-            text_match("恒远钢").as_deref(),
-            Some("\"b恒远\" AND \"b远钢\"")
+            t("a b"),
+            Some(("\"ba\u{E000}\" AND \"b\u{E000}b\"".into(), false)),
+            "ASCII marks need the LIKE"
         );
-        assert_eq!(text_match("恒").as_deref(), Some("\"b恒\"* OR \"e恒\""));
-        assert_eq!(text_match("（）"), None);
+        assert_eq!(t(""), None);
+        let p = pinyin_match("jsgy").unwrap();
+        assert_eq!((p.full.query.as_str(), p.full.exact), ("\"pjsgy\"*", true));
         assert_eq!(
-            pinyin_match("jsgy").as_deref(),
-            Some("(\"pjsgy\"*) OR (\"ijg\" AND \"ijs\" AND \"ijy\")")
+            (p.initials.query.as_str(), p.initials.exact),
+            ("\"fj\" AND \"ogy\" AND \"ojs\" AND \"osg\"", false)
+        );
+        let p = pinyin_match("hengyuan").unwrap();
+        assert_eq!(
+            (p.full.query.as_str(), p.full.exact),
+            ("\"phengyu\"", false)
         );
         assert_eq!(
-            pinyin_match("hengyuan").as_deref(),
-            Some("(\"phengyu\") OR (\"iha\" AND \"ihe\" AND \"ihg\" AND \"ihn\" AND \"ihu\" AND \"ihy\")")
+            p.initials.query,
+            "\"fh\" AND \"oan\" AND \"oen\" AND \"ogy\" AND \"ohe\" AND \"ong\" AND \"oua\" AND \"oyu\""
         );
-        assert_eq!(pinyin_match("j").as_deref(), Some("(\"pj\"*) OR (\"fj\")"));
-        assert_eq!(pinyin_match("Jiang"), None);
+        let p = pinyin_match("j").unwrap();
+        assert_eq!(
+            (p.full.query.as_str(), p.initials.query.as_str()),
+            ("\"pj\"*", "\"fj\"")
+        );
+        assert!(p.full.exact && p.initials.exact);
+        assert!(pinyin_match("Jiang").is_none());
     }
 }

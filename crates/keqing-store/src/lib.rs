@@ -405,7 +405,7 @@ pub trait Store: Send + Sync {
     /// import completes on a re-run without duplicates.
     async fn import_customers(
         &self,
-        rows: &[ImportCustomer],
+        rows: Vec<ImportCustomer>,
         owner_id: Option<i64>,
         actor: &User,
     ) -> Result<ImportOutcome>;
@@ -414,7 +414,11 @@ pub trait Store: Send + Sync {
     /// batches of committed transactions. A contact whose customer already has
     /// a live contact with the same name and mobile is skipped (its line is in
     /// `existing`), so a re-run adds nothing.
-    async fn import_contacts(&self, rows: &[ImportContact], actor: &User) -> Result<ImportOutcome>;
+    async fn import_contacts(
+        &self,
+        rows: Vec<ImportContact>,
+        actor: &User,
+    ) -> Result<ImportOutcome>;
 
     // --- audit ---
     async fn audit(

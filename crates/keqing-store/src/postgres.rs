@@ -2086,7 +2086,7 @@ impl Store for PgStore {
 
     async fn import_customers(
         &self,
-        rows: &[ImportCustomer],
+        rows: Vec<ImportCustomer>,
         owner_id: Option<i64>,
         actor: &User,
     ) -> Result<ImportOutcome> {
@@ -2107,7 +2107,11 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    async fn import_contacts(&self, rows: &[ImportContact], actor: &User) -> Result<ImportOutcome> {
+    async fn import_contacts(
+        &self,
+        rows: Vec<ImportContact>,
+        actor: &User,
+    ) -> Result<ImportOutcome> {
         let actor = actor.id;
         let mut out = ImportOutcome::default();
         for chunk in rows.chunks(IMPORT_BATCH) {

@@ -55,14 +55,17 @@ fn json_col(s: &str) -> rusqlite::Result<serde_json::Value> {
     })
 }
 
+/// Page cache of each connection, in KiB (negative: SQLite's unit convention).
+const WRITER_CACHE: i64 = -32_000;
+
 fn open_conn(path: &str) -> Result<Connection> {
     let c = Connection::open(path).map_err(sq)?;
     c.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(sq)?;
-    c.execute_batch(
+    c.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;",
-    )
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = {WRITER_CACHE};"
+    ))
     .map_err(sq)?;
     Ok(c)
 }
@@ -161,17 +164,40 @@ impl SqliteStore {
                     }
                 });
                 let mut out = ImportOutcome::default();
-                for batch in rx {
-                    let mut c = writer.lock().map_err(db_err)?;
-                    let t = c
-                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                        .map_err(sq)?;
-                    let (n, existing) = store(&t, &batch, &ts(Utc::now()))?;
-                    t.commit().map_err(sq)?;
-                    out.imported += n;
-                    out.existing.extend(existing);
+                // A big import touches index pages all over the file: keep
+                // them in memory while it runs (256 MB), then give it back.
+                let cache = |size: i64| -> Result<()> {
+                    writer
+                        .lock()
+                        .map_err(db_err)?
+                        .execute_batch(&format!("PRAGMA cache_size = {size}"))
+                        .map_err(sq)
+                };
+                if rows.len() > IMPORT_BATCH {
+                    cache(-262_144)?;
                 }
-                Ok(out)
+                let r = (|| {
+                    for batch in rx {
+                        let mut c = writer.lock().map_err(db_err)?;
+                        let t = c
+                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                            .map_err(sq)?;
+                        let (n, existing) = store(&t, &batch, &ts(Utc::now()))?;
+                        t.commit().map_err(sq)?;
+                        out.imported += n;
+                        out.existing.extend(existing);
+                    }
+                    Ok(out)
+                })();
+                if rows.len() > IMPORT_BATCH {
+                    cache(WRITER_CACHE)?;
+                    writer
+                        .lock()
+                        .map_err(db_err)?
+                        .execute_batch("PRAGMA shrink_memory")
+                        .map_err(sq)?;
+                }
+                r
             })
         })
         .await
@@ -253,7 +279,11 @@ fn index_name(t: &Connection, id: i64, name: &str) -> Result<()> {
 
 /// Refills the search index from the customers table (after a migration or a restore).
 fn rebuild_search(t: &Connection) -> Result<()> {
-    t.execute("DELETE FROM customer_search", []).map_err(sq)?;
+    t.execute(
+        "INSERT INTO customer_search (customer_search) VALUES ('delete-all')",
+        [],
+    )
+    .map_err(sq)?;
     let mut st = t
         .prepare("SELECT id, name FROM customers ORDER BY id")
         .map_err(sq)?;
@@ -589,16 +619,21 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
     }
     match &f.query {
         None => {}
-        // The index narrows, the LIKE decides (fts.rs); text without a
-        // letter or digit has no tokens and is matched by a scan.
+        // The index finds the candidates; where its tokens are not exact,
+        // the same LIKE as on PostgreSQL decides (fts.rs). Text without a
+        // token is matched by a scan.
         Some(NameQuery::Text(t)) => {
             let a = arg(&mut p, format!("%{}%", like_escape(t)).into());
             match fts::text_match(t) {
                 Some(m) => {
-                    let m = arg(&mut p, m.into());
+                    let verify = if m.exact {
+                        String::new()
+                    } else {
+                        format!(" AND name LIKE {a} ESCAPE '\\'")
+                    };
+                    let m = arg(&mut p, m.query.into());
                     w.push(format!(
-                        "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH {m}
-                           AND name LIKE {a} ESCAPE '\\')"
+                        "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH {m}{verify})"
                     ));
                 }
                 None => w.push(format!("name LIKE {a} ESCAPE '\\'")),
@@ -611,15 +646,29 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
                 &mut p,
                 keqing_domain::search::subsequence_pattern(&like_escape(&q)).into(),
             );
-            let like = format!("(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')");
             match fts::pinyin_match(&q) {
                 Some(m) => {
-                    let m = arg(&mut p, m.into());
+                    let verify = |exact: bool, col: &str, pat: &str| {
+                        if exact {
+                            String::new()
+                        } else {
+                            format!(" AND {col} LIKE {pat} ESCAPE '\\'")
+                        }
+                    };
+                    let (vf, vi) = (
+                        verify(m.full.exact, "pinyin", &a),
+                        verify(m.initials.exact, "initials", &b),
+                    );
+                    let f = arg(&mut p, m.full.query.into());
+                    let i = arg(&mut p, m.initials.query.into());
                     w.push(format!(
-                        "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH {m} AND {like})"
+                        "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH {f}{vf}
+                           UNION SELECT rowid FROM customer_search WHERE customer_search MATCH {i}{vi})"
                     ));
                 }
-                None => w.push(like),
+                None => w.push(format!(
+                    "(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')"
+                )),
             }
         }
         Some(NameQuery::PhoneSuffix(d)) => {
@@ -677,6 +726,61 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
         format!("WHERE {}", w.join(" AND "))
     };
     (clause, p)
+}
+
+/// One page of a name search, counted and ordered in one pass over the
+/// matches on the narrow `customers_scope` index (shorter names first, or by
+/// name); only the page's rows are read from the table.
+fn search_page(
+    c: &Connection,
+    f: &CustomerFilter,
+    w: &str,
+    p: &[SqlValue],
+    limit: i64,
+) -> Result<Page<Customer>> {
+    let by_name = f.sort == CustomerSort::NameAsc;
+    let key = if by_name { "name" } else { "length(name)" };
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT id, {key} FROM customers INDEXED BY customers_scope {w}"
+        ))
+        .map_err(sq)?;
+    let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
+    let mut hits: Vec<(SqlValue, i64)> = vec![];
+    while let Some(r) = rows.next().map_err(sq)? {
+        hits.push((r.get(1).map_err(sq)?, r.get(0).map_err(sq)?));
+    }
+    // SQLite orders text by its bytes and integers as numbers: so do these.
+    hits.sort_by(|a, b| {
+        let k = match (&a.0, &b.0) {
+            (SqlValue::Integer(x), SqlValue::Integer(y)) => x.cmp(y),
+            (SqlValue::Text(x), SqlValue::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+            _ => std::cmp::Ordering::Equal,
+        };
+        k.then(a.1.cmp(&b.1))
+    });
+    let offset = f.offset.max(0);
+    let ids: Vec<i64> = hits
+        .iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|h| h.1)
+        .collect();
+    let mut items = Vec::with_capacity(ids.len());
+    let mut one = c
+        .prepare_cached(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers WHERE id = ?1"
+        ))
+        .map_err(sq)?;
+    for id in ids {
+        items.push(one.query_row([id], customer_row).map_err(sq)?);
+    }
+    Ok(Page {
+        items,
+        total: if f.skip_total { -1 } else { hits.len() as i64 },
+        offset,
+        limit,
+    })
 }
 
 fn history_insert(
@@ -1072,19 +1176,37 @@ impl Store for SqliteStore {
         let f = f.clone();
         self.read(move |c| {
             let (w, mut p) = customer_where(&f);
+            // A name search counts, scopes and orders its candidates on the
+            // narrow customers_scope index, then reads only the page's rows.
+            let searched = match &f.query {
+                Some(NameQuery::Text(t)) => fts::text_match(t).is_some(),
+                Some(NameQuery::Pinyin(q)) => fts::pinyin_match(&q.to_ascii_lowercase()).is_some(),
+                _ => false,
+            };
+            let from = if searched {
+                "customers INDEXED BY customers_scope"
+            } else {
+                "customers"
+            };
+            let limit = f.limit.clamp(1, 1000);
+            if searched && matches!(f.sort, CustomerSort::IdAsc | CustomerSort::NameAsc) {
+                return search_page(c, &f, &w, &p, limit);
+            }
             let total: i64 = if f.skip_total {
                 -1
             } else {
                 c.query_row(
-                    &format!("SELECT count(*) FROM customers {w}"),
+                    &format!("SELECT count(*) FROM {from} {w}"),
                     params_from_iter(p.iter()),
                     |r| r.get(0),
                 )
                 .map_err(sq)?
             };
             let order = match (&f.query, f.sort) {
-                (Some(NameQuery::Pinyin(_)), CustomerSort::IdAsc) => "length(initials), id",
-                (Some(NameQuery::Text(_)), CustomerSort::IdAsc) => "length(name), id",
+                // Shorter names first: the closest matches.
+                (Some(NameQuery::Pinyin(_) | NameQuery::Text(_)), CustomerSort::IdAsc) => {
+                    "length(name), id"
+                }
                 (_, CustomerSort::IdAsc) => "id",
                 (_, CustomerSort::NameAsc) => "name, id",
                 (_, CustomerSort::UpdatedDesc) => "updated_at DESC, id",
@@ -1092,14 +1214,23 @@ impl Store for SqliteStore {
                     "last_follow_up_at IS NOT NULL, last_follow_up_at, id"
                 }
             };
-            let limit = f.limit.clamp(1, 1000);
             p.push(limit.into());
             p.push(f.offset.max(0).into());
-            let sql = format!(
-                "SELECT {CUSTOMER_COLS} FROM customers {w} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
-                p.len() - 1,
-                p.len()
-            );
+            let sql = if searched {
+                format!(
+                    "SELECT {CUSTOMER_COLS} FROM customers WHERE id IN
+                       (SELECT id FROM {from} {w} ORDER BY {order} LIMIT ?{} OFFSET ?{})
+                     ORDER BY {order}",
+                    p.len() - 1,
+                    p.len()
+                )
+            } else {
+                format!(
+                    "SELECT {CUSTOMER_COLS} FROM customers {w} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+                    p.len() - 1,
+                    p.len()
+                )
+            };
             let mut st = c.prepare_cached(&sql).map_err(sq)?;
             let items = st
                 .query_map(params_from_iter(p.iter()), customer_row)
@@ -1639,12 +1770,11 @@ impl Store for SqliteStore {
 
     async fn import_customers(
         &self,
-        rows: &[ImportCustomer],
+        rows: Vec<ImportCustomer>,
         owner_id: Option<i64>,
         actor: &User,
     ) -> Result<ImportOutcome> {
         let team = self.read(move |c| owner_team(c, owner_id)).await?;
-        let rows = rows.to_vec();
         let actor = actor.clone();
         self.import_pipelined(rows, prepare_customer, move |t, batch, now| {
             let (mut n, mut existing) = (0u64, vec![]);
@@ -1676,8 +1806,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn import_contacts(&self, rows: &[ImportContact], actor: &User) -> Result<ImportOutcome> {
-        let rows = rows.to_vec();
+    async fn import_contacts(
+        &self,
+        rows: Vec<ImportContact>,
+        actor: &User,
+    ) -> Result<ImportOutcome> {
         let actor = actor.clone();
         self.import_pipelined(rows, prepare_contact, move |t, batch, now| {
             let (mut n, mut existing) = (0u64, vec![]);

@@ -769,13 +769,13 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
         .collect();
     let before = s.table_counts().await.unwrap();
     let r = s
-        .import_customers(&rows, Some(f.manager_a.id), &f.admin)
+        .import_customers(rows.clone(), Some(f.manager_a.id), &f.admin)
         .await
         .unwrap();
     assert_eq!(r.imported, rows.len() as u64);
     assert!(r.existing.is_empty());
     let r2 = s
-        .import_customers(&rows, Some(f.manager_a.id), &f.admin)
+        .import_customers(rows.clone(), Some(f.manager_a.id), &f.admin)
         .await
         .unwrap();
     assert_eq!(r2.imported, 0, "a re-run creates nothing new");
@@ -802,9 +802,9 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
             ),
         })
         .collect();
-    let r = s.import_contacts(&extra, &f.admin).await.unwrap();
+    let r = s.import_contacts(extra.clone(), &f.admin).await.unwrap();
     assert_eq!((r.imported, r.existing.len()), (3, 0));
-    let r = s.import_contacts(&extra, &f.admin).await.unwrap();
+    let r = s.import_contacts(extra.clone(), &f.admin).await.unwrap();
     assert_eq!(
         (r.imported, r.existing.len()),
         (0, 3),
