@@ -211,6 +211,7 @@ pub async fn clv_analysis(
         period,
         horizon_months: p.horizon_months.unwrap_or(12),
         monthly_discount: p.discount.unwrap_or(0.01),
+        per_customer: true,
     };
     let r = clv::clv(&data, &opts).map_err(engine)?;
     let mut ranked: Vec<&clv::ClvCustomer> = r.customers.iter().collect();
