@@ -6,12 +6,13 @@
 //! without quotes; inlined fast paths for `2025-03-01` and `1234.56`; two
 //! parsing threads each interning customer keys in its own open-addressing
 //! table on huge pages, looked up in batches whose slots are prefetched
-//! together so the cache misses overlap. For rows ([`read_csv`]) the reader
-//! translates each thread's new keys once into one table. For totals
-//! ([`read_csv_totals`]) each thread keeps running per-customer totals in its
-//! table's slots and the tables are merged once at the end, so no thread
-//! waits on a shared table; line numbers of bad rows come from the chunks'
-//! newline counts, added up in file order.
+//! together so the cache misses overlap. No thread waits on a shared table:
+//! the threads' tables are merged once at the end (each key remembers where
+//! it first appeared, so ids keep the file's order). For rows
+//! ([`read_csv`]) the rows' thread-local ids are then rewritten to the merged
+//! ones; for totals ([`read_csv_totals`]) each thread keeps running
+//! per-customer totals in its table's slots. Line numbers of bad rows come
+//! from the chunks' newline counts, added up in file order.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -301,20 +302,24 @@ struct WorkerTotals {
     max_day: Option<i32>,
 }
 
-/// Merges the threads' totals into one table and lays them out as
-/// [`CustomerTotals`]: by first appearance with the keys, or in table order
-/// without them.
-fn merge_totals(
-    mut parts: Vec<WorkerTotals>,
-    up_to: Option<i32>,
-    with_ids: bool,
-) -> CustomerTotals {
-    parts.sort_by_key(|w| std::cmp::Reverse(w.table.len()));
-    let mut parts = parts.into_iter();
-    let mut a = parts.next().unwrap_or_default();
-    for b in parts {
+/// Merges the threads' tables into the largest one. Returns it and, for
+/// each thread (by index), the merged table's id of each of its own ids.
+fn merge_tables(parts: Vec<WorkerTotals>) -> (WorkerTotals, Vec<Vec<u32>>) {
+    let n = parts.len();
+    let big = (0..n).max_by_key(|&w| parts[w].table.len()).unwrap_or(0);
+    let mut parts: Vec<Option<WorkerTotals>> = parts.into_iter().map(Some).collect();
+    let mut a = parts
+        .get_mut(big)
+        .and_then(Option::take)
+        .unwrap_or_default();
+    let mut remaps = vec![Vec::new(); n.max(1)];
+    remaps[big] = (0..a.table.len() as u32).collect();
+    for (w, b) in parts.into_iter().enumerate() {
+        let Some(b) = b else { continue };
+        let mut remap = vec![0u32; b.table.len()];
         let first = &mut a.first;
         a.table.absorb(&b.table, |bid, id, new, v, bv| {
+            remap[bid as usize] = id;
             let at = b.first[bid as usize];
             if new {
                 first.push(at);
@@ -323,9 +328,37 @@ fn merge_totals(
             }
             v.add(bv);
         });
+        remaps[w] = remap;
         a.rows += b.rows;
         a.max_day = a.max_day.max(b.max_day);
     }
+    (a, remaps)
+}
+
+/// The merged table's ids in order of first appearance in the file, and
+/// each id's position in that order.
+fn first_appearance(a: &WorkerTotals) -> (Vec<u32>, Vec<u32>) {
+    let k = a.table.len();
+    let mut order: Vec<u32> = (0..k as u32).collect();
+    order.sort_unstable_by_key(|&id| a.first[id as usize]);
+    let mut rank = vec![0u32; k];
+    for (pos, &id) in order.iter().enumerate() {
+        rank[id as usize] = pos as u32;
+    }
+    (order, rank)
+}
+
+fn key_strings(a: &WorkerTotals, order: &[u32]) -> Vec<String> {
+    order
+        .iter()
+        .map(|&id| String::from_utf8_lossy(a.table.key(id)).into_owned())
+        .collect()
+}
+
+/// Merges the threads' totals and lays them out as [`CustomerTotals`]: by
+/// first appearance with the keys, or in table order without them.
+fn merge_totals(parts: Vec<WorkerTotals>, up_to: Option<i32>, with_ids: bool) -> CustomerTotals {
+    let (a, _) = merge_tables(parts);
     let k = a.table.len();
     let mut t = CustomerTotals {
         customer_ids: Vec::new(),
@@ -347,15 +380,11 @@ fn merge_totals(
         for (id, v) in a.table.values() {
             by_id[id as usize] = *v;
         }
-        let mut order: Vec<u32> = (0..k as u32).collect();
-        order.sort_unstable_by_key(|&id| a.first[id as usize]);
+        let (order, _) = first_appearance(&a);
         for &id in &order {
             push(&by_id[id as usize]);
         }
-        t.customer_ids = order
-            .iter()
-            .map(|&id| String::from_utf8_lossy(a.table.key(id)).into_owned())
-            .collect();
+        t.customer_ids = key_strings(&a, &order);
     } else {
         for (_, v) in a.table.values() {
             push(v);
@@ -427,9 +456,9 @@ fn read_impl<R: Read + Send>(
     // Size the key tables from the file size (up to one customer per 100
     // bytes, at most 2^19 before growing), to spare rehashing.
     let key_capacity = ((total / 100) as usize).clamp(1 << 12, 1 << 19);
-    // Rows mode only: one table of every key, translating the threads' ids.
-    let mut global: KeyTable = KeyTable::with_capacity(if spec.totals { 16 } else { key_capacity });
-    let mut translate: Vec<Vec<u32>> = vec![Vec::new(); threads];
+    // Rows mode: which thread's ids each run of rows holds (thread, rows),
+    // translated to the merged ids at the end.
+    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
     let mut lines_before: u64 = 1; // header
     let mut first_error: Option<RowError> = None;
     let mut bytes_done = header_end as u64;
@@ -550,20 +579,9 @@ fn read_impl<R: Read + Send>(
                     tx.day.reserve(est);
                     tx.amount_fen.reserve(est);
                 }
-                let table = &mut translate[r.worker];
-                let mut start = 0;
-                for &end in &r.new_key_ends {
-                    let key = &r.new_keys[start..end as usize];
-                    let (id, new) = global.get_or_insert(key);
-                    if new {
-                        tx.customer_ids
-                            .push(String::from_utf8_lossy(key).into_owned());
-                    }
-                    table.push(id);
-                    start = end as usize;
-                }
-                tx.customer
-                    .extend(r.customer.iter().map(|&l| table[l as usize]));
+                let lo = tx.customer.len();
+                tx.customer.extend_from_slice(&r.customer);
+                spans.push((r.worker, lo, tx.customer.len()));
                 tx.day.extend_from_slice(&r.day);
                 tx.amount_fen.extend_from_slice(&r.amount);
             }
@@ -590,6 +608,20 @@ fn read_impl<R: Read + Send>(
         return Err(AnalysisError::Row(e));
     }
     if !spec.totals {
+        // One table of every key, ids by first appearance in the file.
+        let (a, remaps) = merge_tables(worker_totals);
+        let (order, rank) = first_appearance(&a);
+        let maps: Vec<Vec<u32>> = remaps
+            .iter()
+            .map(|m| m.iter().map(|&id| rank[id as usize]).collect())
+            .collect();
+        for &(w, lo, hi) in &spans {
+            let map = &maps[w];
+            for c in &mut tx.customer[lo..hi] {
+                *c = map[*c as usize];
+            }
+        }
+        tx.customer_ids = key_strings(&a, &order);
         report.rows = tx.len() as u64;
         return Ok((tx, None, report));
     }
@@ -862,9 +894,6 @@ struct ChunkResult {
     customer: Vec<u32>,
     day: Vec<i32>,
     amount: Vec<i64>,
-    /// Keys this worker saw for the first time, concatenated, and their ends.
-    new_keys: Vec<u8>,
-    new_key_ends: Vec<u32>,
     /// Lines relative to the chunk (first line of the chunk = 1).
     errors: Vec<RowError>,
 }
@@ -885,8 +914,6 @@ fn parse_chunk(
         customer: Vec::with_capacity(est),
         day: Vec::with_capacity(est),
         amount: Vec::with_capacity(est),
-        new_keys: Vec::new(),
-        new_key_ends: Vec::new(),
         errors: Vec::new(),
     };
     let [ci, di, ai] = spec.cols;
@@ -1170,10 +1197,10 @@ fn add_row(
     out: &mut ChunkResult,
 ) {
     let (id, new, tot) = totals.table.entry(key, hash);
+    if new {
+        totals.first.push(at);
+    }
     if spec.totals {
-        if new {
-            totals.first.push(at);
-        }
         // Purchases after the as-of date are not counted.
         if day <= spec.up_to {
             tot.last = if tot.count == 0 {
@@ -1190,10 +1217,6 @@ fn add_row(
         out.customer.push(id);
         out.day.push(day);
         out.amount.push(amount);
-        if new {
-            out.new_keys.extend_from_slice(key);
-            out.new_key_ends.push(out.new_keys.len() as u32);
-        }
     }
 }
 
