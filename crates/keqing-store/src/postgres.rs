@@ -20,7 +20,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("postgres_schema.sql")),
     (2, include_str!("postgres_schema_v2.sql")),
     (3, include_str!("postgres_schema_v3.sql")),
-    (4, include_str!("postgres_schema_v4.sql")),
+    // Version 4 is the SQLite search index: nothing to do here.
+    (4, "SELECT 1"),
+    (5, include_str!("postgres_schema_v5.sql")),
 ];
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.

@@ -10,7 +10,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -180,11 +180,11 @@ fn migrate(c: &mut Connection) -> Result<()> {
         t.execute_batch("PRAGMA user_version = 3").map_err(sq)?;
         t.commit().map_err(sq)?;
     }
-    if v < 4 {
+    if v < 5 {
         let t = c.transaction().map_err(sq)?;
-        t.execute_batch(include_str!("sqlite_schema_v4.sql"))
+        t.execute_batch(include_str!("sqlite_schema_v5.sql"))
             .map_err(sq)?;
-        t.execute_batch("PRAGMA user_version = 4").map_err(sq)?;
+        t.execute_batch("PRAGMA user_version = 5").map_err(sq)?;
         t.commit().map_err(sq)?;
     }
     Ok(())

@@ -56,5 +56,5 @@ async fn a_version_1_database_migrates_to_version_2() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 4, "a version 1 database migrates to the latest version");
+    assert_eq!(v, 5, "a version 1 database migrates to the latest version");
 }

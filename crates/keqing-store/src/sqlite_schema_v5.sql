@@ -1,4 +1,4 @@
--- Version 4: analysis snapshots (SPEC §3): a saved RFM, ABC or CLV result,
+-- Version 5: analysis snapshots (SPEC §3): a saved RFM, ABC or CLV result,
 -- its parameters and as-of date, and its members (customer → class and
 -- values), the target lists a campaign uses. Self-contained: it only adds
 -- these two tables, so it can be renumbered when merged with other work.
