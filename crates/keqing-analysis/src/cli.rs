@@ -269,8 +269,13 @@ fn load(a: &InputArgs) -> Result<(Transactions, ReadReport)> {
 }
 
 /// Per-customer totals up to `up_to`: read straight from CSV (no rows kept),
-/// or through [`Transactions`] for other formats.
-fn load_totals(a: &InputArgs, up_to: Option<i32>) -> Result<(CustomerTotals, ReadReport)> {
+/// or through [`Transactions`] for other formats. Without `ids` a CSV's
+/// customer keys are not kept (summaries need none).
+fn load_totals(
+    a: &InputArgs,
+    up_to: Option<i32>,
+    ids: bool,
+) -> Result<(CustomerTotals, ReadReport)> {
     let is_csv = !a
         .input
         .extension()
@@ -285,6 +290,7 @@ fn load_totals(a: &InputArgs, up_to: Option<i32>) -> Result<(CustomerTotals, Rea
         date_col: a.date_col.clone(),
         amount_col: a.amount_col.clone(),
         skip_bad: a.skip_bad,
+        customer_ids: ids,
         ..Default::default()
     };
     let mut p = Progress::new();
@@ -409,7 +415,7 @@ const TABLE_ROWS: usize = 20;
 
 fn run_rfm(a: RfmArgs, w: &mut dyn Write) -> Result<()> {
     let as_of = a.as_of.as_deref().map(parse_day).transpose()?;
-    let (totals, rep) = load_totals(&a.input, as_of)?;
+    let (totals, rep) = load_totals(&a.input, as_of, !a.output.summary_only)?;
     let thresholds = match &a.thresholds {
         None => None,
         Some(s) => {
@@ -729,6 +735,7 @@ fn run_clv(a: ClvArgs, w: &mut dyn Write) -> Result<()> {
         period,
         horizon_months: a.horizon_months,
         monthly_discount: a.discount,
+        per_customer: !a.output.summary_only,
     };
     let res = clv(&data, &opts)?;
     let summary = json!({
@@ -744,7 +751,7 @@ fn run_clv(a: ClvArgs, w: &mut dyn Write) -> Result<()> {
         "spend_evaluations": res.spend.as_ref().map(|s| s.evaluations),
         "horizon_months": a.horizon_months,
         "monthly_discount": a.discount,
-        "total_clv": res.spend.as_ref().map(|_| res.customers.iter().filter_map(|c| c.clv).sum::<f64>()),
+        "total_clv": res.total_clv,
         "input": input,
     });
     match a.output.format {

@@ -3,23 +3,37 @@
 /// Parses an amount in yuan to fen: `¥1,234.50` → 123450, `-12.3` → -1230,
 /// `1234元` → 123400. Accepts ¥ (U+00A5), ￥ (U+FFE5), `RMB`, thousands
 /// separators and at most two decimals (more only when the extra digits are 0).
+#[inline]
 pub fn parse_amount_fen(s: &[u8]) -> Result<i64, &'static str> {
-    // Fast path for plain `1234.5` / `1234.56` / `1234`.
-    if !s.is_empty() && s.len() <= 15 {
-        let (int, frac) = match memchr::memchr(b'.', s) {
-            Some(i) => (&s[..i], &s[i + 1..]),
-            None => (s, &s[s.len()..]),
-        };
-        if !int.is_empty() && frac.len() <= 2 && int.iter().chain(frac).all(u8::is_ascii_digit) {
-            let yuan = int.iter().fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
-            let fen = match *frac {
-                [a, b] => i64::from(a - b'0') * 10 + i64::from(b - b'0'),
-                [a] => i64::from(a - b'0') * 10,
-                _ => 0,
-            };
-            return Ok(yuan * 100 + fen);
+    // Fast path for plain `1234.56` / `1234.5` / `1234` (up to 15 digits of
+    // yuan, so no overflow), inlined into the readers.
+    let digit = |c: u8| i64::from(c.wrapping_sub(b'0'));
+    let mut yuan: i64 = 0;
+    let mut i = 0;
+    while i < s.len().min(15) {
+        let d = digit(s[i]);
+        if !(0..10).contains(&d) {
+            break;
+        }
+        yuan = yuan * 10 + d;
+        i += 1;
+    }
+    if i > 0 {
+        match s[i..] {
+            [] => return Ok(yuan * 100),
+            [b'.', a] if (0..10).contains(&digit(a)) => return Ok(yuan * 100 + digit(a) * 10),
+            [b'.', a, b] if (0..10).contains(&digit(a)) && (0..10).contains(&digit(b)) => {
+                return Ok(yuan * 100 + digit(a) * 10 + digit(b))
+            }
+            _ => {}
         }
     }
+    parse_amount_general(s)
+}
+
+/// Every accepted form, with the reason when none fits.
+#[inline(never)]
+fn parse_amount_general(s: &[u8]) -> Result<i64, &'static str> {
     let mut s = crate::date::trim(s);
     let mut negative = false;
     if let [b'-', rest @ ..] = s {

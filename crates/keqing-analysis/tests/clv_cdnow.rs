@@ -97,9 +97,29 @@ fn clv_discounts_and_orders_customers() {
         period: Period::W,
         horizon_months: 12,
         monthly_discount: 0.01,
+        per_customer: true,
     };
     let r = clv(&d, &opts).unwrap();
     assert_eq!(r.customers.len(), 2357);
+    // The totals are those of the rows, and a summary-only run has the same.
+    let sum: f64 = r.customers.iter().filter_map(|c| c.clv).sum();
+    assert_eq!(r.total_clv, Some(sum));
+    assert_eq!(r.total_customers, 2357);
+    let summary = clv(
+        &d,
+        &ClvOptions {
+            per_customer: false,
+            ..opts
+        },
+    )
+    .unwrap();
+    assert!(summary.customers.is_empty());
+    assert_eq!(summary.total_clv, Some(sum));
+    assert_eq!(summary.params, r.params);
+    assert_eq!(
+        summary.total_p_alive,
+        r.customers.iter().map(|c| c.p_alive).sum::<f64>()
+    );
     assert!(r.spend.is_some());
     let c1 = &r.customers[0];
     assert_eq!(c1.customer_id, "1");

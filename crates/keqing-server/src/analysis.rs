@@ -4,16 +4,19 @@
 
 use crate::auth::CurrentUser;
 use crate::customers::visibility;
-use crate::error::ApiError;
+use crate::error::{ApiError, JsonObject};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use keqing_analysis::date::{days_from_civil, format_day};
-use keqing_analysis::{abc, clv, funnel, repeat, rfm, Transactions, TransactionsBuilder};
+use keqing_analysis::{abc, clv, funnel, repeat, rfm, tier, Transactions, TransactionsBuilder};
 use keqing_domain::access::{Action, Resource, Scope};
-use keqing_domain::User;
-use keqing_store::{CustomerFilter, ValueUpdate, Visibility};
+use keqing_domain::{Money, User};
+use keqing_store::{
+    AnalysisSnapshot, CustomerFilter, NewAnalysisSnapshot, SnapshotMember, SnapshotMemberFilter,
+    ValueUpdate, Visibility,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -134,18 +137,7 @@ pub async fn rfm_analysis(
         },
     )
     .map_err(engine)?;
-    let mut classes = Map::new();
-    for c in &r.classes {
-        classes.insert(
-            c.class.key().into(),
-            json!({"count": c.count, "label_zh": c.class.label_zh(), "customer_share": c.customer_share, "sales_share": c.sales_share, "sales": keqing_domain::Money(c.sales_fen)}),
-        );
-    }
-    let mut out = json!({"summary": {
-        "as_of": format_day(r.as_of), "customers": r.customers, "transactions": r.transactions,
-        "means": {"r": r.mean_r_days, "f": r.mean_f, "m": r.mean_m_fen / 100.0},
-        "classes": classes,
-    }});
+    let mut out = json!({ "summary": rfm_summary(&r) });
     if let Some(class) = &p.class {
         let rows: Vec<(i64, Value)> = r
             .rows
@@ -156,6 +148,29 @@ pub async fn rfm_analysis(
         out["members"] = members(&st, rows, &p).await?;
     }
     Ok(Json(out))
+}
+
+fn rfm_summary(r: &rfm::RfmResult) -> Value {
+    let mut classes = Map::new();
+    for c in &r.classes {
+        classes.insert(
+            c.class.key().into(),
+            json!({"count": c.count, "label_zh": c.class.label_zh(), "customer_share": c.customer_share, "sales_share": c.sales_share, "sales": Money(c.sales_fen)}),
+        );
+    }
+    json!({
+        "as_of": format_day(r.as_of), "customers": r.customers, "transactions": r.transactions,
+        "means": {"r": r.mean_r_days, "f": r.mean_f, "m": r.mean_m_fen / 100.0},
+        "classes": classes,
+    })
+}
+
+fn abc_summary(r: &abc::AbcResult) -> Value {
+    let mut classes = Map::new();
+    for c in &r.classes {
+        classes.insert(c.class.key().into(), json!({"customers": c.customers, "customer_share": c.customer_share, "sales_share": c.sales_share, "sales": Money(c.sales_fen)}));
+    }
+    json!({"classes": classes, "top20_share": r.top20_share, "total_sales": Money(r.total_sales_fen)})
 }
 
 /// `GET /api/v1/analysis/abc`: ABC classes, the Pareto curve and the top-20% share.
@@ -170,11 +185,7 @@ pub async fn abc_analysis(
         None => abc::AbcCuts::default(),
     };
     let r = abc::abc(&tx, &cuts).map_err(engine)?;
-    let mut classes = Map::new();
-    for c in &r.classes {
-        classes.insert(c.class.key().into(), json!({"customers": c.customers, "customer_share": c.customer_share, "sales_share": c.sales_share, "sales": keqing_domain::Money(c.sales_fen)}));
-    }
-    let mut out = json!({"summary": {"classes": classes, "top20_share": r.top20_share, "total_sales": keqing_domain::Money(r.total_sales_fen)}, "pareto": r.pareto()});
+    let mut out = json!({"summary": abc_summary(&r), "pareto": r.pareto()});
     if let Some(class) = &p.class {
         let rows: Vec<(i64, Value)> = r
             .customers
@@ -211,6 +222,7 @@ pub async fn clv_analysis(
         period,
         horizon_months: p.horizon_months.unwrap_or(12),
         monthly_discount: p.discount.unwrap_or(0.01),
+        per_customer: true,
     };
     let r = clv::clv(&data, &opts).map_err(engine)?;
     let mut ranked: Vec<&clv::ClvCustomer> = r.customers.iter().collect();
@@ -274,11 +286,19 @@ pub async fn funnel_analysis(
     Ok(Json(json!(funnel::aisas(counts).map_err(engine)?)))
 }
 
-/// `POST /api/v1/analysis/apply`: writes each customer's ABC class, RFM class
-/// and CLV onto the customer file, so lists filter by them.
+#[derive(Deserialize, Default)]
+pub struct ApplyParams {
+    /// The calendar year whose spend sets the tiers (default: last year, as
+    /// tiers are fixed at the start of a year from the year before: 003 A13).
+    tier_year: Option<i32>,
+}
+
+/// `POST /api/v1/analysis/apply`: writes each customer's ABC class, RFM class,
+/// CLV and spend-band tier onto the customer file, so lists filter by them.
 pub async fn apply(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
+    Query(p): Query<ApplyParams>,
 ) -> Result<Json<Value>, ApiError> {
     if st.grants.scope(u.role, Resource::Customer, Action::Update) != Some(Scope::All) {
         return Err(ApiError::forbidden("recompute every customer's class"));
@@ -295,6 +315,12 @@ pub async fn apply(
     .map_err(engine)?;
     let data = clv::summarise(&tx, None, clv::Period::W).map_err(engine)?;
     let c = clv::clv(&data, &clv::ClvOptions::default()).ok();
+    let tier_year = p.tier_year.unwrap_or_else(|| {
+        use chrono::Datelike;
+        chrono::Utc::now().year() - 1
+    });
+    let bands = tier::default_bands();
+    let tiers = tier::tiers_for_year(&tx, tier_year, &bands);
     let mut updates: std::collections::BTreeMap<i64, ValueUpdate> =
         std::collections::BTreeMap::new();
     for x in &a.customers {
@@ -308,6 +334,15 @@ pub async fn apply(
             slot(&mut updates, id).clv = Some(format!("{value:.2}"));
         }
     }
+    // Customers in a spend band get its name; a customer in none keeps what
+    // the file says (the store has no "clear" for a tier yet).
+    let mut tiered = 0;
+    for t in &tiers {
+        if let Some(b) = t.band {
+            slot(&mut updates, cid(&tx, t.customer)).tier = Some(bands[b].name.clone());
+            tiered += 1;
+        }
+    }
     let list: Vec<ValueUpdate> = updates.into_values().collect();
     st.store.set_values(&list).await?;
     st.store
@@ -316,10 +351,12 @@ pub async fn apply(
             "apply_analysis",
             "customer",
             None,
-            json!({"customers": list.len()}),
+            json!({"customers": list.len(), "tier_year": tier_year, "tiered": tiered}),
         )
         .await?;
-    Ok(Json(json!({"updated": list.len()})))
+    Ok(Json(
+        json!({"updated": list.len(), "tier_year": tier_year, "tiered": tiered}),
+    ))
 }
 
 fn slot(m: &mut std::collections::BTreeMap<i64, ValueUpdate>, id: i64) -> &mut ValueUpdate {
@@ -330,4 +367,331 @@ fn slot(m: &mut std::collections::BTreeMap<i64, ValueUpdate>, id: i64) -> &mut V
         tier: None,
         clv: None,
     })
+}
+
+// --- snapshots: saved results whose members are target lists (SPEC §3, §5) ---
+
+/// May the caller see this snapshot? Those who read every order see every
+/// snapshot; others see the ones they made.
+fn may_see(st: &AppState, u: &User, s: &AnalysisSnapshot) -> bool {
+    st.grants.scope(u.role, Resource::Order, Action::Read) == Some(Scope::All)
+        || s.created_by == Some(u.id)
+}
+
+async fn snapshot_for(st: &AppState, u: &User, id: i64) -> Result<AnalysisSnapshot, ApiError> {
+    let s = st
+        .store
+        .analysis_snapshot(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("snapshot"))?;
+    if !may_see(st, u, &s) {
+        return Err(ApiError::forbidden("read this snapshot"));
+    }
+    Ok(s)
+}
+
+fn param_str(params: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+    match params.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(ApiError::invalid(
+            key,
+            format!("expected a string, got {v}"),
+        )),
+    }
+}
+
+fn param_date(params: &Map<String, Value>) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    param_str(params, "as_of")?
+        .map(|s| {
+            s.parse::<chrono::NaiveDate>()
+                .map_err(|_| ApiError::invalid("as_of", format!("not a date (YYYY-MM-DD): {s:?}")))
+        })
+        .transpose()
+}
+
+/// `POST /api/v1/analysis/snapshots` `{kind: rfm|abc|clv, name, params}`: runs
+/// the analysis on the caller's orders and saves it with its members.
+pub async fn create_snapshot(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let kind = param_str(&body, "kind")?.unwrap_or_default();
+    let name = param_str(&body, "name")?.unwrap_or_default();
+    let name = name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "give a name of 1 to 200 characters",
+        ));
+    }
+    let params = match body.get("params") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(ApiError::invalid("params", "must be an object")),
+    };
+    let as_of = param_date(&params)?;
+    let (summary, members) = match kind.as_str() {
+        "rfm" => rfm_members(&st, &u, as_of).await?,
+        "abc" => {
+            let cuts = match param_str(&params, "cuts")? {
+                Some(c) => abc::AbcCuts::parse(&c).map_err(engine)?,
+                None => abc::AbcCuts::default(),
+            };
+            abc_members(&st, &u, as_of, &cuts).await?
+        }
+        "clv" => clv_members(&st, &u, as_of, &params).await?,
+        other => {
+            return Err(ApiError::invalid(
+                "kind",
+                format!("use rfm, abc or clv, not {other:?}"),
+            ))
+        }
+    };
+    let snap = st
+        .store
+        .create_analysis_snapshot(&NewAnalysisSnapshot {
+            kind: kind.clone(),
+            name,
+            params: Value::Object(params),
+            as_of,
+            summary,
+            created_by: Some(u.id),
+            members,
+        })
+        .await?;
+    st.store
+        .audit(
+            Some(u.id),
+            "create",
+            "analysis_snapshot",
+            Some(snap.id),
+            json!({"kind": kind, "name": snap.name, "members": snap.members}),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(snap))))
+}
+
+async fn rfm_members(
+    st: &AppState,
+    u: &User,
+    as_of: Option<chrono::NaiveDate>,
+) -> Result<(Value, Vec<SnapshotMember>), ApiError> {
+    let tx = transactions(st, u).await?;
+    let r = rfm::rfm(
+        &tx,
+        &rfm::RfmOptions {
+            as_of: as_of.map(day_of),
+            ..Default::default()
+        },
+    )
+    .map_err(engine)?;
+    // By class (in the model's order), then by money, largest first.
+    let mut rows: Vec<&rfm::CustomerRfm> = r.rows.iter().collect();
+    rows.sort_by(|a, b| {
+        (a.class.index(), b.monetary_fen, a.customer).cmp(&(
+            b.class.index(),
+            a.monetary_fen,
+            b.customer,
+        ))
+    });
+    let members = rows
+        .iter()
+        .map(|x| SnapshotMember {
+            customer_id: cid(&tx, x.customer),
+            class: Some(x.class.key().to_string()),
+            data: json!({
+                "r": x.recency_days, "f": x.frequency, "m": Money(x.monetary_fen),
+                "score": x.score_code(), "r_score": x.r_score, "f_score": x.f_score, "m_score": x.m_score,
+            }),
+        })
+        .collect();
+    Ok((rfm_summary(&r), members))
+}
+
+async fn abc_members(
+    st: &AppState,
+    u: &User,
+    as_of: Option<chrono::NaiveDate>,
+    cuts: &abc::AbcCuts,
+) -> Result<(Value, Vec<SnapshotMember>), ApiError> {
+    let mut tx = transactions(st, u).await?;
+    if let Some(d) = as_of {
+        tx = tx.filter_days(i32::MIN, day_of(d));
+    }
+    let r = abc::abc(&tx, cuts).map_err(engine)?;
+    let members = r
+        .customers
+        .iter()
+        .map(|x| SnapshotMember {
+            customer_id: cid(&tx, x.customer),
+            class: Some(x.class.key().to_string()),
+            data: json!({"rank": x.rank, "sales": Money(x.sales_fen), "share_before": x.share_before}),
+        })
+        .collect();
+    let mut summary = abc_summary(&r);
+    summary["as_of"] = json!(as_of.map(|d| d.to_string()));
+    summary["customers"] = json!(r.customers.len());
+    Ok((summary, members))
+}
+
+/// CLV members are classed by value in quintiles: Q1 the top 20%, Q5 the bottom.
+async fn clv_members(
+    st: &AppState,
+    u: &User,
+    as_of: Option<chrono::NaiveDate>,
+    params: &Map<String, Value>,
+) -> Result<(Value, Vec<SnapshotMember>), ApiError> {
+    let tx = transactions(st, u).await?;
+    let freq = param_str(params, "freq")?.unwrap_or_else(|| "W".into());
+    let period = clv::Period::parse(&freq).map_err(engine)?;
+    let model = match param_str(params, "model")?.as_deref() {
+        None | Some("bgnbd") => clv::ClvModel::BgNbd,
+        Some("pareto") => clv::ClvModel::Pareto,
+        Some(o) => {
+            return Err(ApiError::invalid(
+                "model",
+                format!("use bgnbd or pareto, not {o:?}"),
+            ))
+        }
+    };
+    let horizon_months = match params.get("horizon_months") {
+        None | Some(Value::Null) => 12,
+        Some(v) => v.as_u64().filter(|n| *n <= 120).ok_or_else(|| {
+            ApiError::invalid("horizon_months", "a whole number of months, 0 to 120")
+        })? as u32,
+    };
+    let discount = match params.get("discount") {
+        None | Some(Value::Null) => 0.01,
+        Some(v) => v
+            .as_f64()
+            .ok_or_else(|| ApiError::invalid("discount", "a monthly rate such as 0.01"))?,
+    };
+    let data = clv::summarise(&tx, as_of.map(day_of), period).map_err(engine)?;
+    let r = clv::clv(
+        &data,
+        &clv::ClvOptions {
+            model,
+            period,
+            horizon_months,
+            monthly_discount: discount,
+            per_customer: true,
+        },
+    )
+    .map_err(engine)?;
+    let value = |c: &clv::ClvCustomer| c.clv.unwrap_or(c.expected_purchases);
+    let mut ranked: Vec<&clv::ClvCustomer> = r.customers.iter().collect();
+    ranked.sort_by(|a, b| value(b).total_cmp(&value(a)));
+    let n = ranked.len().max(1);
+    let mut counts = [0usize; 5];
+    let members = ranked
+        .iter()
+        .enumerate()
+        .map(|(rank, c)| {
+            let q = rank * 5 / n;
+            counts[q] += 1;
+            SnapshotMember {
+                customer_id: c.customer_id.parse().unwrap_or_default(),
+                class: Some(format!("Q{}", q + 1)),
+                data: json!({
+                    "clv": c.clv, "p_alive": c.p_alive, "expected_purchases": c.expected_purchases,
+                    "expected_spend": c.expected_spend, "frequency": c.frequency, "recency": c.recency,
+                    "T": c.t, "monetary_value": c.monetary_value,
+                }),
+            }
+        })
+        .collect();
+    let summary = json!({
+        "model": match model { clv::ClvModel::BgNbd => "bgnbd", clv::ClvModel::Pareto => "pareto" },
+        "period": freq, "as_of": as_of.map(|d| d.to_string()),
+        "customers": r.total_customers, "params": r.params,
+        "spend_params": r.spend.as_ref().map(|s| s.params),
+        "log_likelihood": r.log_likelihood, "total_clv": r.total_clv,
+        "horizon_months": horizon_months, "monthly_discount": discount,
+        "classes": {"Q1": counts[0], "Q2": counts[1], "Q3": counts[2], "Q4": counts[3], "Q5": counts[4]},
+    });
+    Ok((summary, members))
+}
+
+/// `GET /api/v1/analysis/snapshots`: the snapshots the caller may see, newest first.
+pub async fn list_snapshots(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    let all = st.grants.scope(u.role, Resource::Order, Action::Read) == Some(Scope::All);
+    let items = st
+        .store
+        .analysis_snapshots(if all { None } else { Some(u.id) })
+        .await?;
+    Ok(Json(json!({"items": items, "total": items.len()})))
+}
+
+/// `GET /api/v1/analysis/snapshots/{id}`: one snapshot's parameters and summary.
+pub async fn get_snapshot(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(snapshot_for(&st, &u, id).await?)))
+}
+
+#[derive(Deserialize, Default)]
+pub struct MemberParams {
+    class: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// `GET /api/v1/analysis/snapshots/{id}/members?class=…`: the target list, a
+/// page at a time, of the members the caller may read now.
+pub async fn snapshot_members(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    Query(p): Query<MemberParams>,
+) -> Result<Json<Value>, ApiError> {
+    snapshot_for(&st, &u, id).await?;
+    let vis = visibility(&st, &u, Resource::Customer)?;
+    let per_page = p.per_page.unwrap_or(50).clamp(1, 500);
+    let page = p.page.unwrap_or(1).max(1);
+    let r = st
+        .store
+        .analysis_snapshot_members(
+            id,
+            &SnapshotMemberFilter {
+                visibility: vis,
+                class: p.class.filter(|c| !c.is_empty()),
+                offset: (page - 1) * per_page,
+                limit: per_page,
+            },
+        )
+        .await?;
+    Ok(Json(
+        json!({"items": r.items, "total": r.total, "page": page, "per_page": per_page}),
+    ))
+}
+
+/// `DELETE /api/v1/analysis/snapshots/{id}`: by its maker or an administrator.
+pub async fn delete_snapshot(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let s = snapshot_for(&st, &u, id).await?;
+    let admin = st.grants.scope(u.role, Resource::Customer, Action::Delete) == Some(Scope::All);
+    if s.created_by != Some(u.id) && !admin {
+        return Err(ApiError::forbidden("delete a snapshot someone else made"));
+    }
+    st.store.delete_analysis_snapshot(id).await?;
+    st.store
+        .audit(
+            Some(u.id),
+            "delete",
+            "analysis_snapshot",
+            Some(id),
+            json!({"name": s.name}),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

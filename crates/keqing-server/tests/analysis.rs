@@ -138,10 +138,232 @@ async fn a_manager_analyses_only_their_own_customers_and_classes_can_be_applied(
     assert_eq!(app.call(&t, "POST", "/analysis/apply", None).await.0, 403);
 
     let admin = app.login("admin").await;
-    let (s, r) = app.call(&admin, "POST", "/analysis/apply", None).await;
+    let (s, r) = app
+        .call(&admin, "POST", "/analysis/apply?tier_year=2026", None)
+        .await;
     assert_eq!((s, r["updated"].as_i64()), (200, Some(15)));
     let (_, list) = app.call(&admin, "GET", "/customers?class=A", None).await;
     assert_eq!(list["total"], 2, "the ABC class is written onto the files");
     let c = &list["items"][0];
     assert!(c["rfm_class"].is_string());
+    // Tiers by 2026 spend a month (003 A13): 分析客户0 spends 50,000 yuan in the
+    // year (4,166.67 a month) and 分析客户1 100,000 (8,333.33): both 水晶
+    // (3,000–10,000); 分析客户2's 12,500 a month is above every band, the rest
+    // below.
+    assert_eq!(r["tiered"], 2);
+    let (_, crystal) = app
+        .call(&admin, "GET", "/customers?tier=水晶&sort=name", None)
+        .await;
+    let mut names: Vec<&str> = crystal["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["分析客户0", "分析客户1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_save_members_that_campaigns_target_within_each_scope() {
+    let app = App::start().await;
+    let (manager_a, _) = seed(&app).await;
+    let boss = app.login("boss").await;
+
+    // RFM over every order (the director reads all), saved with its members.
+    let (s, snap) = app
+        .call(
+            &boss,
+            "POST",
+            "/analysis/snapshots",
+            Some(json!({"kind": "rfm", "name": "秋季回访", "params": {"as_of": "2026-12-01"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{snap}");
+    assert_eq!(snap["kind"], "rfm");
+    assert_eq!(snap["members"], 15);
+    assert_eq!(snap["as_of"], "2026-12-01");
+    let id = snap["id"].as_i64().unwrap();
+    // The summary is the one GET /analysis/rfm gives for the same as-of date.
+    let (_, live) = app
+        .call(&boss, "GET", "/analysis/rfm?as_of=2026-12-01", None)
+        .await;
+    assert_eq!(snap["summary"], live["summary"]);
+    let (_, one) = app
+        .call(&boss, "GET", &format!("/analysis/snapshots/{id}"), None)
+        .await;
+    assert_eq!(one, snap);
+
+    // Members of one class, paginated, with the customer's name.
+    let class = live["summary"]["classes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .max_by_key(|(_, c)| c["count"].as_i64().unwrap())
+        .map(|(k, c)| (k.clone(), c["count"].as_i64().unwrap()))
+        .unwrap();
+    let (s, page) = app
+        .call(
+            &boss,
+            "GET",
+            &format!(
+                "/analysis/snapshots/{id}/members?class={}&per_page=2",
+                class.0
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["total"], class.1);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2.min(class.1 as usize));
+    for m in items {
+        assert_eq!(m["class"], class.0.as_str());
+        assert!(m["name"].as_str().unwrap().starts_with("分析客户"));
+        assert!(m["data"]["score"].is_string() && m["data"]["m"].is_string());
+    }
+    let (_, all) = app
+        .call(
+            &boss,
+            "GET",
+            &format!("/analysis/snapshots/{id}/members?per_page=500"),
+            None,
+        )
+        .await;
+    assert_eq!(all["total"], 15);
+
+    // A manager lists only the snapshots they made and reads none of the
+    // director's; members of their own snapshot are their own customers.
+    let t = app.login("wangfang").await;
+    let (_, mine) = app.call(&t, "GET", "/analysis/snapshots", None).await;
+    assert_eq!(mine["total"], 0);
+    assert_eq!(
+        app.call(&t, "GET", &format!("/analysis/snapshots/{id}"), None)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        app.call(
+            &t,
+            "GET",
+            &format!("/analysis/snapshots/{id}/members"),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+    let (s, abc) = app
+        .call(
+            &t,
+            "POST",
+            "/analysis/snapshots",
+            Some(json!({"kind": "abc", "name": "我的ABC", "params": {"cuts": "70,20,5,5"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{abc}");
+    assert_eq!(abc["members"], 10, "manager A's ten customers");
+    let abc_id = abc["id"].as_i64().unwrap();
+    let (_, members) = app
+        .call(
+            &t,
+            "GET",
+            &format!("/analysis/snapshots/{abc_id}/members?class=A"),
+            None,
+        )
+        .await;
+    assert!(members["total"].as_i64().unwrap() >= 1);
+    for m in members["items"].as_array().unwrap() {
+        assert_eq!(m["owner_id"], manager_a);
+        assert_eq!(m["class"], "A");
+    }
+    let (_, mine) = app.call(&t, "GET", "/analysis/snapshots", None).await;
+    assert_eq!(mine["total"], 1);
+    // The director sees both, newest first.
+    let (_, both) = app.call(&boss, "GET", "/analysis/snapshots", None).await;
+    let ids: Vec<i64> = both["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![abc_id, id]);
+
+    // Members are read within the reader's scope at read time: a customer
+    // handed to someone else leaves manager A's target list.
+    let first = members["items"][0]["customer_id"].as_i64().unwrap();
+    let admin = app.store.user_by_name("admin").await.unwrap().unwrap().0;
+    let lilei = app.store.user_by_name("lilei").await.unwrap().unwrap().0;
+    app.store
+        .transfer_customers(&[first], lilei.id, "test", &admin)
+        .await
+        .unwrap();
+    let (_, after) = app
+        .call(
+            &t,
+            "GET",
+            &format!("/analysis/snapshots/{abc_id}/members?class=A"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        after["total"].as_i64().unwrap(),
+        members["total"].as_i64().unwrap() - 1
+    );
+
+    // CLV snapshots class members by value quintile.
+    let (s, clv) = app
+        .call(
+            &boss,
+            "POST",
+            "/analysis/snapshots",
+            Some(json!({"kind": "clv", "name": "CLV", "params": {"freq": "W"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{clv}");
+    let q = clv["summary"]["classes"].as_object().unwrap();
+    assert_eq!(q.values().map(|v| v.as_i64().unwrap()).sum::<i64>(), 15);
+    assert_eq!(q["Q1"], 3);
+
+    // Bad requests say which field is wrong.
+    for (body, field) in [
+        (json!({"kind": "xyz", "name": "x"}), "kind"),
+        (json!({"kind": "rfm", "name": " "}), "name"),
+        (
+            json!({"kind": "rfm", "name": "x", "params": {"as_of": "tomorrow"}}),
+            "as_of",
+        ),
+    ] {
+        let (s, e) = app
+            .call(&boss, "POST", "/analysis/snapshots", Some(body))
+            .await;
+        assert_eq!(s, 422, "{e}");
+        assert_eq!(e["details"]["fields"][0]["field"], field, "{e}");
+    }
+
+    // Only the maker (or an administrator) deletes a snapshot.
+    assert_eq!(
+        app.call(
+            &boss,
+            "DELETE",
+            &format!("/analysis/snapshots/{abc_id}"),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        app.call(&t, "DELETE", &format!("/analysis/snapshots/{abc_id}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        app.call(&boss, "GET", &format!("/analysis/snapshots/{abc_id}"), None)
+            .await
+            .0,
+        404
+    );
 }

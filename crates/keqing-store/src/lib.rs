@@ -477,6 +477,23 @@ pub trait Store: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ActivityFact>>;
+
+    // --- analysis snapshots (SPEC §3): saved results whose members are target lists ---
+
+    /// Stores a snapshot with its members in one transaction.
+    async fn create_analysis_snapshot(&self, s: &NewAnalysisSnapshot) -> Result<AnalysisSnapshot>;
+    /// Snapshots, newest first; only those `created_by` made when given.
+    async fn analysis_snapshots(&self, created_by: Option<i64>) -> Result<Vec<AnalysisSnapshot>>;
+    async fn analysis_snapshot(&self, id: i64) -> Result<Option<AnalysisSnapshot>>;
+    /// Members of a snapshot whose customers are live and within
+    /// `filter.visibility` (pushed into the query), in the snapshot's order.
+    async fn analysis_snapshot_members(
+        &self,
+        id: i64,
+        filter: &SnapshotMemberFilter,
+    ) -> Result<Page<SnapshotMemberRow>>;
+    /// Deletes a snapshot and its members.
+    async fn delete_analysis_snapshot(&self, id: i64) -> Result<()>;
 }
 
 /// Tables in dependency order: a restore loads them in this order.
@@ -494,6 +511,8 @@ pub const TABLES: &[&str] = &[
     "care_templates",
     "care_tasks",
     "care_settings",
+    "analysis_snapshots",
+    "analysis_snapshot_members",
 ];
 
 pub(crate) fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
@@ -567,7 +586,17 @@ pub(crate) fn activity_input(doc: &serde_json::Value) -> Result<NewActivity> {
 pub const IMPORT_BATCH: usize = 10_000;
 
 /// Columns that hold JSON documents in every table.
-pub(crate) const JSON_COLUMNS: &[&str] = &["doc", "detail", "old", "new", "occasions", "value"];
+pub(crate) const JSON_COLUMNS: &[&str] = &[
+    "doc",
+    "detail",
+    "old",
+    "new",
+    "occasions",
+    "value",
+    "params",
+    "summary",
+    "data",
+];
 
 /// Reads a backup's JSON lines, naming the line of any that is not JSON.
 pub(crate) fn read_backup(
@@ -757,4 +786,64 @@ pub fn birthday_key(b: &keqing_domain::contact::Birthday) -> String {
             month, day, leap, ..
         } => format!("{}{month:02}-{day:02}", if leap { "LL" } else { "L" }),
     }
+}
+
+// --- analysis snapshots (SPEC §3, §5) ---
+
+/// One customer of a snapshot: its class (an RFM key, an ABC letter, a CLV
+/// band) and the values the analysis gave it (score, R/F/M, CLV…).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotMember {
+    pub customer_id: i64,
+    pub class: Option<String>,
+    pub data: serde_json::Value,
+}
+
+/// An analysis result to save: what ran (kind, parameters, as-of date),
+/// its summary, and its members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAnalysisSnapshot {
+    /// rfm, abc or clv
+    pub kind: String,
+    pub name: String,
+    pub params: serde_json::Value,
+    pub as_of: Option<NaiveDate>,
+    pub summary: serde_json::Value,
+    pub created_by: Option<i64>,
+    pub members: Vec<SnapshotMember>,
+}
+
+/// A saved snapshot (without its members).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisSnapshot {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub params: serde_json::Value,
+    pub as_of: Option<NaiveDate>,
+    pub summary: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+    /// Number of members.
+    pub members: i64,
+}
+
+/// Which members of a snapshot to read.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotMemberFilter {
+    pub visibility: Visibility,
+    pub class: Option<String>,
+    pub offset: i64,
+    /// 0: no limit.
+    pub limit: i64,
+}
+
+/// A member with the customer's current name and owner.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotMemberRow {
+    pub customer_id: i64,
+    pub name: String,
+    pub owner_id: Option<i64>,
+    pub class: Option<String>,
+    pub data: serde_json::Value,
 }

@@ -10,7 +10,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -257,6 +257,13 @@ fn migrate(c: &mut Connection) -> Result<()> {
             .map_err(sq)?;
         rebuild_search(&t)?;
         t.execute_batch("PRAGMA user_version = 4").map_err(sq)?;
+        t.commit().map_err(sq)?;
+    }
+    if v < 5 {
+        let t = c.transaction().map_err(sq)?;
+        t.execute_batch(include_str!("sqlite_schema_v5.sql"))
+            .map_err(sq)?;
+        t.execute_batch("PRAGMA user_version = 5").map_err(sq)?;
         t.commit().map_err(sq)?;
     }
     Ok(())
@@ -2325,6 +2332,178 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn create_analysis_snapshot(&self, n: &NewAnalysisSnapshot) -> Result<AnalysisSnapshot> {
+        let n = n.clone();
+        self.tx(move |t| {
+            let now = ts(Utc::now());
+            t.execute(
+                "INSERT INTO analysis_snapshots (kind, name, params, as_of, summary, members, created_at, created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    n.kind,
+                    n.name,
+                    n.params.to_string(),
+                    n.as_of.map(|d| d.format("%Y-%m-%d").to_string()),
+                    n.summary.to_string(),
+                    n.members.len() as i64,
+                    now,
+                    n.created_by
+                ],
+            )
+            .map_err(sq)?;
+            let id = t.last_insert_rowid();
+            let mut st = t
+                .prepare_cached(
+                    "INSERT INTO analysis_snapshot_members (snapshot_id, customer_id, class, data) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sq)?;
+            for m in &n.members {
+                st.execute(params![id, m.customer_id, m.class, m.data.to_string()])
+                    .map_err(sq)?;
+            }
+            get_snapshot(t, id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn analysis_snapshots(&self, created_by: Option<i64>) -> Result<Vec<AnalysisSnapshot>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {SNAPSHOT_COLS} FROM analysis_snapshots
+                     WHERE ?1 IS NULL OR created_by = ?1 ORDER BY id DESC"
+                ))
+                .map_err(sq)?;
+            let rows = st
+                .query_map([created_by], snapshot_row)
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn analysis_snapshot(&self, id: i64) -> Result<Option<AnalysisSnapshot>> {
+        self.read(move |c| get_snapshot(c, id)).await
+    }
+
+    async fn analysis_snapshot_members(
+        &self,
+        id: i64,
+        f: &SnapshotMemberFilter,
+    ) -> Result<Page<SnapshotMemberRow>> {
+        let f = f.clone();
+        self.read(move |c| {
+            // The caller's scope over live customers, as a customer list has it.
+            let (w, mut p) = customer_where(&CustomerFilter {
+                visibility: f.visibility.clone(),
+                ..Default::default()
+            });
+            let scope = w.strip_prefix("WHERE ").unwrap_or("1 = 1");
+            p.push(id.into());
+            let sid = p.len();
+            p.push(
+                f.class
+                    .clone()
+                    .map(SqlValue::from)
+                    .unwrap_or(SqlValue::Null),
+            );
+            let class = p.len();
+            let from = format!(
+                "FROM analysis_snapshot_members m JOIN customers c ON c.id = m.customer_id
+                 WHERE m.snapshot_id = ?{sid} AND (?{class} IS NULL OR m.class = ?{class})
+                   AND m.customer_id IN (SELECT id FROM customers WHERE {scope})"
+            );
+            let total: i64 = c
+                .query_row(
+                    &format!("SELECT count(*) {from}"),
+                    params_from_iter(p.iter()),
+                    |r| r.get(0),
+                )
+                .map_err(sq)?;
+            let limit = if f.limit > 0 { f.limit } else { -1 };
+            let mut st = c
+                .prepare(&format!(
+                    "SELECT m.customer_id, c.name, c.owner_id, m.class, m.data {from}
+                     ORDER BY m.id LIMIT {limit} OFFSET {}",
+                    f.offset.max(0)
+                ))
+                .map_err(sq)?;
+            let items = st
+                .query_map(params_from_iter(p.iter()), |r| {
+                    let data: String = r.get(4)?;
+                    Ok(SnapshotMemberRow {
+                        customer_id: r.get(0)?,
+                        name: r.get(1)?,
+                        owner_id: r.get(2)?,
+                        class: r.get(3)?,
+                        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                    })
+                })
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(Page {
+                items,
+                total,
+                offset: f.offset.max(0),
+                limit: f.limit,
+            })
+        })
+        .await
+    }
+
+    async fn delete_analysis_snapshot(&self, id: i64) -> Result<()> {
+        self.tx(move |t| {
+            t.execute(
+                "DELETE FROM analysis_snapshot_members WHERE snapshot_id = ?1",
+                [id],
+            )
+            .map_err(sq)?;
+            if t.execute("DELETE FROM analysis_snapshots WHERE id = ?1", [id])
+                .map_err(sq)?
+                == 0
+            {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+const SNAPSHOT_COLS: &str =
+    "id, kind, name, params, as_of, summary, created_at, created_by, members";
+
+fn snapshot_row(r: &Row) -> rusqlite::Result<AnalysisSnapshot> {
+    let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
+        let s: String = r.get(i)?;
+        Ok(serde_json::from_str(&s).unwrap_or(serde_json::Value::Null))
+    };
+    let as_of: Option<String> = r.get(4)?;
+    Ok(AnalysisSnapshot {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        name: r.get(2)?,
+        params: json(3)?,
+        as_of: as_of.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        summary: json(5)?,
+        created_at: parse_ts(&r.get::<_, String>(6)?)?,
+        created_by: r.get(7)?,
+        members: r.get(8)?,
+    })
+}
+
+fn get_snapshot(c: &Connection, id: i64) -> Result<Option<AnalysisSnapshot>> {
+    c.query_row(
+        &format!("SELECT {SNAPSHOT_COLS} FROM analysis_snapshots WHERE id = ?1"),
+        [id],
+        snapshot_row,
+    )
+    .optional()
+    .map_err(sq)
 }
 
 /// Logs an activity; a follow-up also stamps the customer's last follow-up.
