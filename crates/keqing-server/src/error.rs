@@ -66,7 +66,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(code = self.code, message = %self.message, "request failed");
+            tracing::error!(code = self.code, message = %self.message, details = %self.details, "request failed");
         }
         let body = json!({"code": self.code, "message": self.message, "details": self.details});
         (self.status, Json(body)).into_response()
