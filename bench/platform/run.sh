@@ -39,7 +39,7 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null &
 TOKEN=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"username":"bench","password":"bench-password-1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
-echo "latency (sequential, keep-alive; 300 requests a case, 100 for broad queries, after 3 warm-ups):"
+echo "latency (sequential, keep-alive; 300 requests a case, 30 for broad queries, after 3 warm-ups):"
 python3 -u bench/platform/latency.py 127.0.0.1 $PORT "$TOKEN" "$N" | grep --line-buffered -v '^{' | sed -u 's/^/  /'
 
 echo "mixed read load (wrk, 2 threads, 64 connections, 20 s: 60% file, 30% contacts, 10% phone search):"
