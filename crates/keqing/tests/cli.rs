@@ -257,3 +257,39 @@ fn bad_input_names_what_was_wrong() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--role"));
 }
+
+/// `keqing analyze` reads Parquet as well as CSV (issue 3): the same orders
+/// in both formats give the same RFM classes.
+#[test]
+fn analyze_reads_parquet_like_csv() {
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../keqing-analysis/tests/data");
+    let rfm = |file: &str| -> serde_json::Value {
+        let out = keqing()
+            .args(["analyze", "rfm", "--input"])
+            .arg(data.join(file))
+            .args(["--format", "json", "--summary-only"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let csv = rfm("orders_small.csv");
+    assert!(csv["summary"]["classes"]["important_value"]["count"]
+        .as_u64()
+        .is_some());
+    for pq in [
+        "orders_small_decimal.parquet",
+        "orders_small_timestamp.parquet",
+    ] {
+        assert_eq!(
+            rfm(pq)["summary"]["classes"],
+            csv["summary"]["classes"],
+            "{pq}"
+        );
+    }
+}
