@@ -15,7 +15,6 @@ use chrono::NaiveDate;
 use keqing_care::anniversary::{Anniversary, LunarMonthDay, MonthDay};
 use keqing_care::calendar::{Calendar, CalendarConfig, CustomOccasion, OccasionRule};
 use keqing_care::cap::{apply_frequency_cap, CustomerContact, FrequencyCap, PlannedContact};
-use keqing_care::channel::{BusinessStage, ContactLevel};
 use keqing_care::greeting::{plan_greetings, GreetingContact, GreetingCustomer, KeyDate};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -104,23 +103,10 @@ fn main() {
     );
 
     let mut rng = Rng(0x5eed_cafe_f00d_d00d);
-    let stages = [
-        BusinessStage::New,
-        BusinessStage::Intent,
-        BusinessStage::Existing,
-    ];
-    let levels = [
-        ContactLevel::Executor,
-        ContactLevel::PersonInCharge,
-        ContactLevel::DecisionMaker,
-    ];
     let start = Instant::now();
     let customers: Vec<GreetingCustomer> = (1..=1_000_000i64)
         .map(|id| GreetingCustomer {
             id,
-            name: String::new(),
-            stage: stages[rng.below(3) as usize],
-            forbids_gifts: rng.below(5) == 0,
             key_dates: if rng.below(10) == 0 {
                 vec![KeyDate {
                     name: "成立纪念日".into(),
@@ -155,9 +141,6 @@ fn main() {
             GreetingContact {
                 id,
                 customer_id: (id + 1) / 2,
-                name: String::new(),
-                title: None,
-                level: levels[rng.below(3) as usize],
                 birthday,
             }
         })

@@ -134,7 +134,8 @@ pub fn apply_frequency_cap(
     let mut order: Vec<usize> = (0..tasks.len())
         .filter(|&i| tasks[i].key.kind.contacts_customer() && tasks[i].key.customer_id.is_some())
         .collect();
-    order.sort_unstable_by_key(|&i| {
+    // Stable and run-aware: a day's greetings come in customer order already.
+    order.sort_by_key(|&i| {
         let t = &tasks[i];
         (t.key.customer_id, t.due, priority(t.key.kind), t.key)
     });
@@ -159,8 +160,11 @@ pub fn apply_frequency_cap(
         }
         for &i in &order[group_start..group_end] {
             let t = &tasks[i];
+            // Fewer contact days in all than the cap allows in one period:
+            // any day fits, without counting windows.
             let fits = |days: &[NaiveDate], day: NaiveDate| {
-                days.binary_search(&day).is_ok()
+                days.len() < cap.max_contacts as usize
+                    || days.binary_search(&day).is_ok()
                     || fullest_window(days, day, cap.period_days, true) <= cap.max_contacts
             };
             let mut day = t.due;

@@ -15,6 +15,13 @@
 //! (greeting, customer, contact, date) and does not depend on the reasons,
 //! so re-planning a range, or an overlapping one, after the configuration
 //! changed still yields the same key for the same person and day.
+//!
+//! Planning needs only ids, birthdays and key dates. How a greeting is made
+//! — the channel ([`crate::channel::suggest`], from the customer's stage
+//! and gift policy and the contact's level) and the message (a
+//! [`Template`](crate::template::Template) filled with [`template_values`])
+//! — is decided from the people's facts when the task is shown, so a
+//! festival that greets millions of contacts does not read their files.
 
 use std::sync::Arc;
 
@@ -23,21 +30,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::anniversary::{keys_on, not_before_origin, Anniversary, AnniversaryKey};
 use crate::calendar::Calendar;
-use crate::channel::{suggest, BusinessStage, ChannelSuggestion, ContactLevel};
 use crate::error::{CareError, Result};
 use crate::lunar;
 use crate::task::{TaskKey, TaskKind};
 use crate::template::TemplateValues;
 
-/// A person at a customer company, as far as greetings need one.
+/// A person at a customer company, as far as planning greetings needs one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GreetingContact {
     pub id: i64,
     pub customer_id: i64,
-    pub name: String,
-    pub title: Option<String>,
-    pub level: ContactLevel,
-    /// Solar or lunar; `None` when unknown.
+    /// Solar or lunar; `None` when unknown (or not in the planned range).
     pub birthday: Option<Anniversary>,
 }
 
@@ -49,19 +52,15 @@ pub struct KeyDate {
     pub date: Anniversary,
 }
 
-/// A customer, as far as greetings need one.
+/// A customer, as far as planning greetings needs one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GreetingCustomer {
     pub id: i64,
-    pub name: String,
-    pub stage: BusinessStage,
-    /// The company forbids gifts (单位禁止收礼): no gift is ever suggested.
-    pub forbids_gifts: bool,
     pub key_dates: Vec<KeyDate>,
 }
 
 /// Why a greeting is due.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum GreetingReason {
     /// A calendar occasion (built-in or the deployment's).
@@ -96,13 +95,46 @@ impl GreetingReason {
     }
 }
 
+/// All reasons for `{occasion}`, Chinese: "中秋节、国庆节".
+pub fn occasion_zh(reasons: &[GreetingReason]) -> String {
+    reasons
+        .iter()
+        .map(GreetingReason::name_zh)
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// The values to render a greeting's message with: occasions in Chinese,
+/// addressed to the contact (name and title), or to the customer by its
+/// name when the greeting has no contact.
+pub fn template_values(
+    reasons: &[GreetingReason],
+    customer_name: &str,
+    contact: Option<(&str, Option<&str>)>,
+    manager_name: &str,
+    company_name: &str,
+) -> TemplateValues {
+    TemplateValues {
+        contact_name: contact.map_or(customer_name, |(name, _)| name).to_owned(),
+        contact_title: contact
+            .and_then(|(_, title)| title)
+            .unwrap_or_default()
+            .to_owned(),
+        customer_name: customer_name.to_owned(),
+        occasion: occasion_zh(reasons),
+        manager_name: manager_name.to_owned(),
+        company_name: company_name.to_owned(),
+    }
+}
+
 /// One greeting to make: one contact (or contact-less customer), one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GreetingTask {
     /// (greeting, customer, contact, date): the idempotency key.
     pub key: TaskKey,
-    pub reasons: Vec<GreetingReason>,
-    pub channel: ChannelSuggestion,
+    /// Shared by the day's greetings that have the same reasons (on a
+    /// festival, nearly all of them).
+    pub reasons: Arc<[GreetingReason]>,
 }
 
 impl GreetingTask {
@@ -117,11 +149,7 @@ impl GreetingTask {
     }
     /// All reasons for `{occasion}`, Chinese: "中秋节、国庆节".
     pub fn occasion_zh(&self) -> String {
-        self.reasons
-            .iter()
-            .map(GreetingReason::name_zh)
-            .collect::<Vec<_>>()
-            .join("、")
+        occasion_zh(&self.reasons)
     }
     /// All reasons for `{occasion}`, English: "Mid-Autumn Festival, National Day".
     pub fn occasion_en(&self) -> String {
@@ -130,26 +158,6 @@ impl GreetingTask {
             .map(GreetingReason::name_en)
             .collect::<Vec<_>>()
             .join(", ")
-    }
-
-    /// The values to render this greeting's message with a
-    /// [`Template`](crate::template::Template), occasions in Chinese. A
-    /// contact-less customer is addressed by the customer's name.
-    pub fn template_values(
-        &self,
-        customer: &GreetingCustomer,
-        contact: Option<&GreetingContact>,
-        manager_name: &str,
-        company_name: &str,
-    ) -> TemplateValues {
-        TemplateValues {
-            contact_name: contact.map_or(customer.name.clone(), |p| p.name.clone()),
-            contact_title: contact.and_then(|p| p.title.clone()).unwrap_or_default(),
-            customer_name: customer.name.clone(),
-            occasion: self.occasion_zh(),
-            manager_name: manager_name.to_owned(),
-            company_name: company_name.to_owned(),
-        }
     }
 }
 
@@ -333,11 +341,6 @@ pub fn plan_greetings(
                     date,
                 ),
                 reasons,
-                channel: suggest(
-                    customer.stage,
-                    contact.map(|p| p.level),
-                    customer.forbids_gifts,
-                ),
             }
         };
         if calendar_reasons.is_empty() {
@@ -347,6 +350,7 @@ pub fn plan_greetings(
                 while let Some((_, r)) = extra.next_if(|(t, _)| *t == (pos, contact_id)) {
                     reasons.push(r);
                 }
+                let reasons: Arc<[GreetingReason]> = reasons.into();
                 let customer = &customers[customer_order[pos as usize] as usize];
                 let contact = contact_id.and_then(|id| {
                     let (s, e) = contacts_of[pos as usize];
@@ -358,6 +362,7 @@ pub fn plan_greetings(
                 tasks.push(task(customer, contact, reasons));
             }
         } else {
+            let shared: Arc<[GreetingReason]> = calendar_reasons.as_slice().into();
             tasks.reserve(contacts.len().max(customers.len()));
             for (pos, &ci) in customer_order.iter().enumerate() {
                 let customer = &customers[ci as usize];
@@ -365,11 +370,17 @@ pub fn plan_greetings(
                 let pos = pos as u32;
                 let mut emit = |contact: Option<&GreetingContact>| {
                     let target = (pos, contact.map(|p| p.id));
-                    let mut reasons = Vec::with_capacity(calendar_reasons.len());
-                    reasons.extend(calendar_reasons.iter().cloned());
-                    while let Some((_, r)) = extra.next_if(|(t, _)| *t == target) {
-                        reasons.push(r);
-                    }
+                    let reasons = match extra.next_if(|(t, _)| *t == target) {
+                        None => shared.clone(),
+                        Some((_, first)) => {
+                            let mut reasons = calendar_reasons.clone();
+                            reasons.push(first);
+                            while let Some((_, r)) = extra.next_if(|(t, _)| *t == target) {
+                                reasons.push(r);
+                            }
+                            reasons.into()
+                        }
+                    };
                     tasks.push(task(customer, contact, reasons));
                 };
                 if s == e {
@@ -416,22 +427,13 @@ mod tests {
     }
 
     fn customer(id: i64, key_dates: Vec<KeyDate>) -> GreetingCustomer {
-        GreetingCustomer {
-            id,
-            name: format!("客户{id}"),
-            stage: BusinessStage::Existing,
-            forbids_gifts: false,
-            key_dates,
-        }
+        GreetingCustomer { id, key_dates }
     }
 
     fn contact(id: i64, customer_id: i64, birthday: Option<Anniversary>) -> GreetingContact {
         GreetingContact {
             id,
             customer_id,
-            name: format!("联系人{id}"),
-            title: Some("经理".into()),
-            level: ContactLevel::PersonInCharge,
             birthday,
         }
     }
@@ -499,14 +501,23 @@ mod tests {
             "尊敬的{联系人}{职务}：祝您{节日}快乐！——{公司名称} {经理姓名}",
         )
         .unwrap();
-        let values =
-            tasks[1].template_values(&customers[1], Some(&contacts[0]), "李明", "客情科技");
+        let values = template_values(
+            &tasks[1].reasons,
+            "客户1",
+            Some(("联系人11", Some("经理"))),
+            "李明",
+            "客情科技",
+        );
         assert_eq!(
             template.render(&values).unwrap(),
             "尊敬的联系人11经理：祝您中秋节、生日快乐！——客情科技 李明"
         );
-        let values = tasks[3].template_values(&customers[2], None, "李明", "客情科技");
-        assert_eq!(values.contact_name, "客户3");
+        // A contact-less customer is addressed by its name.
+        let values = template_values(&tasks[3].reasons, "客户3", None, "李明", "客情科技");
+        assert_eq!(
+            (values.contact_name.as_str(), values.contact_title.as_str()),
+            ("客户3", "")
+        );
 
         // National Day is customer 2's founding day: its contact gets both.
         let tasks =
@@ -571,24 +582,6 @@ mod tests {
         // 10 occasions × 4 targets + contact 20's birthday + customer 3's shop day
         // (National Day merges the founding day; Mid-Autumn the lunar birthday).
         assert_eq!(n, 10 * 4 + 2);
-    }
-
-    #[test]
-    fn gift_policy_and_levels_reach_the_task() {
-        let (mut customers, mut contacts) = fixture();
-        customers[1].forbids_gifts = true;
-        contacts[1].level = ContactLevel::DecisionMaker;
-        let tasks = plan_greetings(
-            &Calendar::builtin(),
-            d(2026, 1, 1),
-            d(2026, 1, 1),
-            &customers,
-            &contacts,
-        )
-        .unwrap();
-        let t10 = tasks.iter().find(|t| t.contact_id() == Some(10)).unwrap();
-        assert!(t10.channel.respectful);
-        assert_eq!(t10.channel.gift, None);
     }
 
     #[test]

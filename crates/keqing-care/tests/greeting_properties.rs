@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Days, NaiveDate};
 use keqing_care::anniversary::{Anniversary, LunarMonthDay, MonthDay};
 use keqing_care::calendar::Calendar;
-use keqing_care::channel::{BusinessStage, ContactLevel};
 use keqing_care::greeting::{
     plan_greetings, GreetingContact, GreetingCustomer, GreetingReason, KeyDate,
 };
@@ -46,9 +45,6 @@ fn world() -> impl Strategy<Value = (Vec<GreetingCustomer>, Vec<GreetingContact>
                 .enumerate()
                 .map(|(i, dates)| GreetingCustomer {
                     id: 100 + i as i64,
-                    name: String::new(),
-                    stage: BusinessStage::Existing,
-                    forbids_gifts: false,
                     key_dates: dates
                         .into_iter()
                         .flatten()
@@ -68,9 +64,6 @@ fn world() -> impl Strategy<Value = (Vec<GreetingCustomer>, Vec<GreetingContact>
                 .map(|(i, (c, birthday))| GreetingContact {
                     id: 1000 - i as i64,
                     customer_id: 100 + c as i64,
-                    name: String::new(),
-                    title: None,
-                    level: ContactLevel::Executor,
                     birthday,
                 })
                 .collect::<Vec<_>>()

@@ -18,22 +18,27 @@ use keqing_care::anniversary::{Anniversary, LunarMonthDay, MonthDay};
 use keqing_care::cadence::{self, CadenceCustomer, CadenceStandard};
 use keqing_care::cap::{self, CapDecision, CustomerContact, FrequencyCap, PlannedContact};
 use keqing_care::channel::{BusinessStage, Channel, ContactLevel};
-use keqing_care::greeting::{self, GreetingContact, GreetingCustomer, GreetingTask, KeyDate};
+use keqing_care::greeting::{
+    self, GreetingContact, GreetingCustomer, GreetingReason, GreetingTask, KeyDate,
+};
 use keqing_care::order_day::{self, OrderDayCustomer};
 use keqing_care::quota::{self, DailyQuota, SalesActivity};
-use keqing_care::task::{CareTask, TaskAction, TaskDetail, TaskKind, TaskStatus, Transition};
+use keqing_care::task::{
+    CareTask, TaskAction, TaskDetail, TaskKey, TaskKind, TaskStatus, Transition,
+};
 use keqing_care::template::Template;
 use keqing_care::{Calendar, CalendarConfig, CareError};
 use keqing_domain::access::{Action, Resource, Scope};
 use keqing_domain::activity::ActivityKind as DomainKind;
 use keqing_domain::{NewActivity, Role, User};
 use keqing_store::{
-    ActivityFact, CareCustomerFacts, CareCustomerQuery, CareStatusChange, CareTaskFilter,
-    CareTaskRow, NewCareTask, NewCareTemplate, Store, StoreError,
+    CareCustomerFacts, CareCustomerQuery, CareRoster, CareStatusChange, CareTaskBatch,
+    CareTaskFilter, CareTaskRow, NewCareTask, NewCareTemplate, Store, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// The company name signing greetings when the settings name none.
 pub const DEFAULT_COMPANY_NAME: &str = "客情演示商贸有限公司";
@@ -379,7 +384,7 @@ fn channel_str(c: Channel) -> &'static str {
 }
 
 /// The channel and message of a task of the rules (not a greeting).
-fn rule_task_text(t: &CareTask, standards: &[CadenceStandard]) -> (Option<String>, String) {
+fn rule_task_text(t: &CareTask, standards: &[CadenceStandard]) -> (Option<&'static str>, String) {
     match &t.detail {
         TaskDetail::Cadence {
             class,
@@ -404,7 +409,7 @@ fn rule_task_text(t: &CareTask, standards: &[CadenceStandard]) -> (Option<String
                 Period::Year => "每年",
             };
             (
-                Some(channel.into()),
+                Some(channel),
                 format!(
                     "{name}联系标准：{per}{what}{}次，本期已{made}次",
                     requirement.times
@@ -430,7 +435,7 @@ fn rule_task_text(t: &CareTask, standards: &[CadenceStandard]) -> (Option<String
             ),
         ),
         TaskDetail::OrderDay { cutoff } => (
-            Some("call".into()),
+            Some("call"),
             format!("今天是订货日，客户{}前仍未订货，请电话联系", cutoff.format("%H:%M")),
         ),
     }
@@ -515,95 +520,74 @@ pub async fn generate(
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-
     let has_occasions = !calendar.occasions(from, to)?.is_empty();
-    // Without a calendar occasion in the range only birthdays and key dates
-    // can give a greeting: read the contacts whose birthday falls in the
-    // range (by key, through an index) and the customers under a rule of
-    // their own, not the whole base.
-    let birthday_keys: Option<Vec<String>> = if has_occasions {
-        None
-    } else {
-        let mut keys = vec![];
-        for (date, lunar) in keqing_care::lunar::lunar_days(from, to)? {
-            keys.extend(
-                keqing_care::anniversary::keys_on(date, lunar)?
-                    .into_iter()
-                    .map(anniversary_key),
-            );
-        }
-        keys.sort_unstable();
-        keys.dedup();
-        Some(keys)
-    };
-    let mut facts = store.care_contacts(birthday_keys.as_deref(), &[]).await?;
-    let open_changes = store.open_changes(None).await?;
-    let mut ids: Vec<i64> = facts.iter().map(|p| p.customer_id).collect();
-    ids.extend(open_changes.iter().map(|c| c.customer_id));
-    let customers = store
-        .care_customers(&CareCustomerQuery {
-            all: has_occasions,
-            ids,
-        })
-        .await?;
-    if let Some(keys) = &birthday_keys {
-        // A key date greets every contact of its customer: read them too.
-        let with_date: Vec<i64> = customers
-            .iter()
-            .filter(|c| {
-                c.key_dates
-                    .iter()
-                    .filter_map(key_date_of)
-                    .any(|k| keys.binary_search(&anniversary_key(k.date.key())).is_ok())
-            })
-            .map(|c| c.id)
-            .collect();
-        if !with_date.is_empty() {
-            facts.extend(store.care_contacts(Some(&[]), &with_date).await?);
-            facts.sort_unstable_by_key(|p| (p.customer_id, p.id));
-            facts.dedup_by_key(|p| p.id);
-        }
-    }
-    let loaded: HashSet<i64> = customers.iter().map(|c| c.id).collect();
-    let contacts: Vec<GreetingContact> = facts
-        .into_iter()
-        // A customer released to the pool between the two reads: no task.
-        .filter(|p| loaded.contains(&p.customer_id))
-        .map(|p| GreetingContact {
-            id: p.id,
-            customer_id: p.customer_id,
-            name: p.name,
-            title: p.title,
-            level: level_of(p.level),
-            birthday: p.birthday.and_then(birthday_of),
-        })
-        .collect();
-    let greeted: HashSet<i64> = contacts.iter().map(|p| p.customer_id).collect();
-    let owner_of: HashMap<i64, i64> = customers.iter().map(|c| (c.id, c.owner_id)).collect();
-    let greeting_customers: Vec<GreetingCustomer> = customers
-        .iter()
-        .filter(|c| has_occasions || !c.key_dates.is_empty() || greeted.contains(&c.id))
-        .map(|c| GreetingCustomer {
-            id: c.id,
-            name: c.name.clone(),
-            stage: stage_of(c.business_stage.as_deref()),
-            forbids_gifts: c.gifts_forbidden,
-            key_dates: c.key_dates.iter().filter_map(key_date_of).collect(),
-        })
-        .collect();
-    let greetings = greeting::plan_greetings(&calendar, from, to, &greeting_customers, &contacts)?;
 
+    // The contacts whose birthday falls in the range, by key through an
+    // index; and the customers under a rule of their own (cadence class,
+    // key dates, order days), with those and the ones with open changes.
+    let mut birthday_keys = vec![];
+    for (date, lunar) in keqing_care::lunar::lunar_days(from, to)? {
+        birthday_keys.extend(
+            keqing_care::anniversary::keys_on(date, lunar)?
+                .into_iter()
+                .map(anniversary_key),
+        );
+    }
+    birthday_keys.sort_unstable();
+    birthday_keys.dedup();
     // Activities: from the start of the longest period any rule looks back
     // over (a cadence quarter or year, the cap's window) to the end of `to`.
-    let mut since = from - Days::new(u64::from(settings.frequency_cap.period_days));
+    let period = u64::from(settings.frequency_cap.period_days);
+    let mut since = from - Days::new(period);
+    // The last day a planned task can be moved to (a cadence line's period end).
+    let mut latest = to;
     for s in &settings.cadence_standards {
         for r in &s.requirements {
             since = since.min(r.per.bounds(from).0);
+            latest = latest.max(r.per.bounds(to).1);
         }
     }
-    let activities: Vec<ActivityFact> = store
-        .activity_facts(day_start(since), day_start(to + Days::new(1)))
-        .await?;
+    // The reads are independent: run them side by side.
+    let people = async {
+        let (birthday_facts, open_changes) = tokio::try_join!(
+            store.care_contacts(Some(&birthday_keys), &[]),
+            store.open_changes(None)
+        )?;
+        let mut ids: Vec<i64> = birthday_facts.iter().map(|p| p.customer_id).collect();
+        ids.extend(open_changes.iter().map(|c| c.customer_id));
+        let customers = store
+            .care_customers(&CareCustomerQuery { all: false, ids })
+            .await?;
+        Ok::<_, StoreError>((birthday_facts, open_changes, customers))
+    };
+    let roster = async {
+        match has_occasions {
+            true => store.care_roster().await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let ((birthday_facts, open_changes, customers), activities, stored, roster) = tokio::try_join!(
+        people,
+        store.activity_facts(
+            day_start(since),
+            day_start(to + Days::new(1)),
+            day_start(from)
+        ),
+        store.care_task_contacts(from - Days::new(period), latest + Days::new(period)),
+        roster,
+    )?;
+    let mut birthdays: Vec<(i64, Anniversary)> = birthday_facts
+        .iter()
+        .filter_map(|p| Some((p.id, birthday_of(p.birthday?)?)))
+        .collect();
+    birthdays.sort_unstable_by_key(|b| b.0);
+    let mut key_dates: Vec<(i64, Vec<KeyDate>)> = customers
+        .iter()
+        .filter(|c| !c.key_dates.is_empty())
+        .map(|c| (c.id, c.key_dates.iter().filter_map(key_date_of).collect()))
+        .collect();
+    key_dates.sort_unstable_by_key(|k| k.0);
+    let owner_of: HashMap<i64, i64> = customers.iter().map(|c| (c.id, c.owner_id)).collect();
 
     let mut rule_tasks: Vec<CareTask> = vec![];
 
@@ -690,9 +674,9 @@ pub async fn generate(
         to.min(today.max(from)),
         &changes,
     ));
+    rule_tasks.sort_by_key(|t| (t.key.customer_id, t.key));
 
     // Daily quota (001 篇7) of every active customer manager, working days.
-
     let sales: Vec<SalesActivity> = activities
         .iter()
         .filter_map(|a| {
@@ -711,6 +695,7 @@ pub async fn generate(
         .map(|u| u.id)
         .collect();
     managers.sort_unstable();
+    let mut quota_tasks = vec![];
     for day in days(from, to) {
         for &m in &managers {
             let p = quota::quota_progress(
@@ -720,14 +705,14 @@ pub async fn generate(
                 quota::is_weekday(day),
                 &sales,
             );
-            rule_tasks.extend(p.task());
+            quota_tasks.extend(p.task());
         }
     }
-    drop(customers);
 
-    // The frequency cap across greetings and rule tasks, against the
-    // contacts already made in the window.
-    let already: Vec<CustomerContact> = activities
+    // What the frequency cap counts besides the planned tasks: contacts
+    // made (logged activities) and the open tasks already stored around
+    // the range, by customer.
+    let mut made: Vec<CustomerContact> = activities
         .iter()
         .filter(|a| care_kind(a.kind).is_some())
         .map(|a| CustomerContact {
@@ -735,16 +720,281 @@ pub async fn generate(
             date: local_date(a.at),
         })
         .collect();
-    let mut planned: Vec<PlannedContact> = greetings.iter().map(PlannedContact::from).collect();
-    planned.extend(rule_tasks.iter().map(PlannedContact::from));
-    let decisions: HashMap<_, _> =
-        cap::apply_frequency_cap(settings.frequency_cap, &already, &planned)?
-            .into_iter()
-            .filter(|(_, d)| *d != CapDecision::Keep)
+    made.sort_unstable_by_key(|c| c.customer_id);
+    drop(activities);
+    let mut stored: Vec<(TaskKey, NaiveDate)> = stored
+        .into_iter()
+        .filter_map(|t| {
+            let kind = task_kind(t.kind)?;
+            kind.contacts_customer().then(|| {
+                (
+                    TaskKey::customer(kind, t.customer_id, t.contact_id, t.planned_for),
+                    t.date,
+                )
+            })
+        })
+        .collect();
+    stored.sort_unstable_by_key(|(k, _)| k.customer_id);
+
+    // Whom the greetings are for: on a calendar occasion every owned
+    // customer and contact (ids only, from the store's indexes); otherwise
+    // the customers read above and the contacts with a birthday, plus all
+    // contacts of customers with a key date in the range.
+    let CareRoster {
+        customers: roster_customers,
+        contacts: roster_contacts,
+    } = match roster {
+        Some(r) => r,
+        None => {
+            let mut contacts: Vec<(i64, i64)> = birthday_facts
+                .iter()
+                .map(|p| (p.id, p.customer_id))
+                .collect();
+            let with_date: Vec<i64> = customers
+                .iter()
+                .filter(|c| {
+                    key_dates
+                        .binary_search_by_key(&c.id, |k| k.0)
+                        .is_ok_and(|i| {
+                            key_dates[i].1.iter().any(|k| {
+                                birthday_keys
+                                    .binary_search(&anniversary_key(k.date.key()))
+                                    .is_ok()
+                            })
+                        })
+                })
+                .map(|c| c.id)
+                .collect();
+            if !with_date.is_empty() {
+                contacts.extend(
+                    store
+                        .care_contacts(Some(&[]), &with_date)
+                        .await?
+                        .iter()
+                        .map(|p| (p.id, p.customer_id)),
+                );
+            }
+            // A customer released to the pool between the reads: no task.
+            contacts.retain(|p| owner_of.contains_key(&p.1));
+            contacts.sort_unstable_by_key(|&(id, customer)| (customer, id));
+            contacts.dedup();
+            CareRoster {
+                customers: customers.iter().map(|c| (c.id, c.owner_id)).collect(),
+                contacts,
+            }
+        }
+    };
+    drop(birthday_facts);
+
+    // Customers in batches: plan a batch's greetings, apply the cap to them
+    // and the batch's rule tasks, and store the greetings while the next
+    // batch is planned. Memory holds one batch of tasks, not the day's.
+    let plan = Planning {
+        calendar: &calendar,
+        templates: &templates,
+        from,
+        to,
+        cap: settings.frequency_cap,
+        key_dates: &key_dates,
+        birthdays: &birthdays,
+    };
+    let mut report = GenerateReport {
+        from,
+        to,
+        ..Default::default()
+    };
+    let (mut greetings_planned, mut greetings_created) = (0u64, 0u64);
+    let mut decided_rules: Vec<(CareTask, NaiveDate)> = vec![];
+    let mut chunks = roster_customers.chunks(CUSTOMERS_PER_BATCH);
+    let mut inflight: Option<CareTaskBatch> = None;
+    loop {
+        let chunk = chunks.next();
+        if chunk.is_none() && inflight.is_none() {
+            break;
+        }
+        let store_it = async {
+            match inflight.take() {
+                Some(b) => store.insert_care_tasks(b).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let plan_it = async {
+            // Let the insert start first: it runs on a thread (SQLite) or
+            // a connection (PostgreSQL) of its own meanwhile.
+            tokio::task::yield_now().await;
+            chunk
+                .map(|c| {
+                    let (lo, hi) = (c[0].0, c[c.len() - 1].0);
+                    let contacts = &roster_contacts[roster_contacts.partition_point(|p| p.1 < lo)
+                        ..roster_contacts.partition_point(|p| p.1 <= hi)];
+                    let rules = &rule_tasks[rule_tasks
+                        .partition_point(|t| t.key.customer_id < Some(lo))
+                        ..rule_tasks.partition_point(|t| t.key.customer_id <= Some(hi))];
+                    let made = &made[made.partition_point(|m| m.customer_id < lo)
+                        ..made.partition_point(|m| m.customer_id <= hi)];
+                    let stored = &stored[stored.partition_point(|s| s.0.customer_id < Some(lo))
+                        ..stored.partition_point(|s| s.0.customer_id <= Some(hi))];
+                    plan.batch(c, contacts, rules, made, stored)
+                })
+                .transpose()
+        };
+        let (created, planned) = tokio::join!(store_it, plan_it);
+        greetings_created += created?.unwrap_or(0);
+        if let Some(p) = planned? {
+            greetings_planned += p.greetings.tasks.len() as u64;
+            report.deferred_by_cap += p.deferred;
+            report.dropped_by_cap += p.dropped;
+            decided_rules.extend(p.rules);
+            inflight = (!p.greetings.tasks.is_empty()).then_some(p.greetings);
+        }
+    }
+    drop(rule_tasks);
+
+    // The rule tasks, by kind; then the daily quota.
+    let mut by_kind: BTreeMap<TaskKind, CareTaskBatch> = BTreeMap::new();
+    for (t, date) in decided_rules
+        .iter()
+        .map(|(t, d)| (t, *d))
+        .chain(quota_tasks.iter().map(|t| (t, t.due)))
+    {
+        let (channel, message) = rule_task_text(t, &settings.cadence_standards);
+        let b = by_kind.entry(t.key.kind).or_default();
+        let occasions = b.text(&serde_json::to_string(&t.detail).unwrap_or_default());
+        let message = b.text(&message);
+        b.tasks.push(NewCareTask {
+            kind: t.key.kind.as_str(),
+            planned_for: t.key.date,
+            date,
+            customer_id: t.key.customer_id,
+            contact_id: t.key.contact_id,
+            salesperson_id: t
+                .key
+                .customer_id
+                .is_none()
+                .then_some(t.key.salesperson_id)
+                .flatten(),
+            occasions,
+            template: None,
+            message: Some(message),
+            channel,
+        });
+    }
+    let greeting = TaskKind::Greeting.as_str().to_string();
+    report.planned.insert(greeting.clone(), greetings_planned);
+    report.created.insert(greeting, greetings_created);
+    for (kind, batch) in by_kind {
+        let planned = batch.tasks.len() as u64;
+        let n = store.insert_care_tasks(batch).await?;
+        report.planned.insert(kind.as_str().into(), planned);
+        report.created.insert(kind.as_str().into(), n);
+    }
+    Ok(report)
+}
+
+/// Customers planned (and greetings stored) at a time: about fifty
+/// thousand tasks on a festival.
+const CUSTOMERS_PER_BATCH: usize = 25_000;
+
+fn task_kind(kind: &str) -> Option<TaskKind> {
+    [
+        TaskKind::Greeting,
+        TaskKind::Cadence,
+        TaskKind::Quota,
+        TaskKind::Deadline,
+        TaskKind::OrderDay,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == kind)
+}
+
+/// What stays the same for every batch of one run.
+struct Planning<'a> {
+    calendar: &'a Calendar,
+    templates: &'a Templates,
+    from: NaiveDate,
+    to: NaiveDate,
+    cap: FrequencyCap,
+    /// By customer id.
+    key_dates: &'a [(i64, Vec<KeyDate>)],
+    /// By contact id.
+    birthdays: &'a [(i64, Anniversary)],
+}
+
+/// One batch planned: its greetings to store, its rule tasks with the day
+/// the cap gave them.
+struct PlannedBatch {
+    greetings: CareTaskBatch,
+    rules: Vec<(CareTask, NaiveDate)>,
+    deferred: u64,
+    dropped: u64,
+}
+
+impl Planning<'_> {
+    /// Plans the greetings of `customers` (id, owner; ascending) and their
+    /// `contacts` (id, customer), and applies the frequency cap to them and
+    /// the customers' rule tasks, against the contacts `made` and the tasks
+    /// `stored` before (a stored task planned again now is not counted
+    /// twice: the cap decides from the same facts on every run).
+    fn batch(
+        &self,
+        customers: &[(i64, i64)],
+        contacts: &[(i64, i64)],
+        rules: &[CareTask],
+        made: &[CustomerContact],
+        stored: &[(TaskKey, NaiveDate)],
+    ) -> Result<PlannedBatch, GenerateError> {
+        let greeting_customers: Vec<GreetingCustomer> = customers
+            .iter()
+            .map(|&(id, _)| GreetingCustomer {
+                id,
+                key_dates: self
+                    .key_dates
+                    .binary_search_by_key(&id, |k| k.0)
+                    .map(|i| self.key_dates[i].1.clone())
+                    .unwrap_or_default(),
+            })
             .collect();
-    let (mut deferred, mut dropped) = (0u64, 0u64);
-    let mut decide = |key, date: NaiveDate| -> Option<NaiveDate> {
-        match decisions.get(&key) {
+        let greeting_contacts: Vec<GreetingContact> = contacts
+            .iter()
+            .map(|&(id, customer_id)| GreetingContact {
+                id,
+                customer_id,
+                birthday: self
+                    .birthdays
+                    .binary_search_by_key(&id, |b| b.0)
+                    .ok()
+                    .map(|i| self.birthdays[i].1),
+            })
+            .collect();
+        let greetings = greeting::plan_greetings(
+            self.calendar,
+            self.from,
+            self.to,
+            &greeting_customers,
+            &greeting_contacts,
+        )?;
+        let mut planned: Vec<PlannedContact> = greetings.iter().map(PlannedContact::from).collect();
+        planned.extend(rules.iter().map(PlannedContact::from));
+        let mut already: Vec<CustomerContact> = made.to_vec();
+        if !stored.is_empty() {
+            let keys: HashSet<TaskKey> = planned.iter().map(|p| p.key).collect();
+            already.extend(
+                stored
+                    .iter()
+                    .filter(|(k, _)| !keys.contains(k))
+                    .map(|(k, date)| CustomerContact {
+                        customer_id: k.customer_id.unwrap_or_default(),
+                        date: *date,
+                    }),
+            );
+        }
+        let decisions: HashMap<TaskKey, CapDecision> =
+            cap::apply_frequency_cap(self.cap, &already, &planned)?
+                .into_iter()
+                .filter(|(_, d)| *d != CapDecision::Keep)
+                .collect();
+        let (mut deferred, mut dropped) = (0u64, 0u64);
+        let mut decide = |key: &TaskKey, date: NaiveDate| match decisions.get(key) {
             None | Some(CapDecision::Keep) => Some(date),
             Some(CapDecision::Defer { to }) => {
                 deferred += 1;
@@ -754,92 +1004,58 @@ pub async fn generate(
                 dropped += 1;
                 None
             }
-        }
-    };
-
-    // Greetings are rendered and stored in batches, so a festival day for
-    // every contact does not hold all its messages at once.
-    const BATCH: usize = 20_000;
-    let (mut greetings_planned, mut greetings_created) = (0u64, 0u64);
-    {
-        let cust_by_id: HashMap<i64, &GreetingCustomer> =
-            greeting_customers.iter().map(|c| (c.id, c)).collect();
-        let contact_by_id: HashMap<i64, &GreetingContact> =
-            contacts.iter().map(|p| (p.id, p)).collect();
-        let mut batch: Vec<NewCareTask> = Vec::with_capacity(BATCH.min(greetings.len()));
-        let last = greetings.len();
-        for (i, g) in greetings.into_iter().enumerate() {
-            if let (Some(date), Some(customer)) =
-                (decide(g.key, g.date()), cust_by_id.get(&g.customer_id()))
-            {
-                let contact = g
-                    .contact_id()
-                    .and_then(|id| contact_by_id.get(&id).copied());
-                let owner = owner_of.get(&g.customer_id()).copied();
-                let manager = owner
-                    .and_then(|o| users.get(&o))
-                    .map_or("", |u| u.display_name.as_str());
-                let values = g.template_values(customer, contact, manager, &settings.company_name);
-                let message = templates.for_task(&g).render(&values).ok();
-                batch.push(NewCareTask {
-                    key: g.key.to_string(),
-                    kind: TaskKind::Greeting.as_str().into(),
-                    date,
-                    customer_id: Some(g.customer_id()),
-                    contact_id: g.contact_id(),
-                    owner_id: owner,
-                    occasions: serde_json::to_value(&g.reasons).unwrap_or(Value::Null),
-                    channel: Some(channel_str(g.channel.channels.0).into()),
-                    message,
-                });
-            }
-            if batch.len() >= BATCH || (i + 1 == last && !batch.is_empty()) {
-                greetings_created += store.insert_care_tasks(&batch).await?;
-                greetings_planned += batch.len() as u64;
-                batch.clear();
-            }
-        }
-    }
-    let mut by_kind: BTreeMap<TaskKind, Vec<NewCareTask>> = BTreeMap::new();
-    for t in &rule_tasks {
-        let Some(date) = decide(t.key, t.due) else {
-            continue;
         };
-        let (channel, message) = rule_task_text(t, &settings.cadence_standards);
-        let owner = match t.key.customer_id {
-            Some(c) => owner_of.get(&c).copied(),
-            None => t.key.salesperson_id,
-        };
-        by_kind.entry(t.key.kind).or_default().push(NewCareTask {
-            key: t.key.to_string(),
-            kind: t.key.kind.as_str().into(),
-            date,
-            customer_id: t.key.customer_id,
-            contact_id: t.key.contact_id,
-            owner_id: owner,
-            occasions: serde_json::to_value(&t.detail).unwrap_or(Value::Null),
-            channel,
-            message: Some(message),
-        });
+        // The occasions and the template of a greeting depend only on its
+        // reasons: stored once per distinct set.
+        let mut batch = CareTaskBatch::default();
+        let mut texts: HashMap<&[GreetingReason], (u32, u32)> = HashMap::new();
+        // The last distinct reasons seen and their texts.
+        type Texts<'r> = (&'r Arc<[GreetingReason]>, (u32, u32));
+        let mut last: Option<Texts> = None;
+        batch.tasks.reserve(greetings.len());
+        for g in &greetings {
+            let Some(date) = decide(&g.key, g.date()) else {
+                continue;
+            };
+            let (occasions, template) = match last {
+                // Most greetings of a day share the day's occasions.
+                Some((reasons, t)) if Arc::ptr_eq(reasons, &g.reasons) => t,
+                _ => {
+                    let t = *texts.entry(&g.reasons).or_insert_with(|| {
+                        let json = serde_json::to_string(&g.reasons).unwrap_or_default();
+                        (
+                            batch.text(&json),
+                            batch.text(self.templates.for_task(g).source()),
+                        )
+                    });
+                    last = Some((&g.reasons, t));
+                    t
+                }
+            };
+            batch.tasks.push(NewCareTask {
+                kind: TaskKind::Greeting.as_str(),
+                planned_for: g.key.date,
+                date,
+                customer_id: Some(g.customer_id()),
+                contact_id: g.contact_id(),
+                salesperson_id: None,
+                occasions,
+                template: Some(template),
+                message: None,
+                channel: None,
+            });
+        }
+        let rules = rules
+            .iter()
+            .filter_map(|t| Some((t.clone(), decide(&t.key, t.due)?)))
+            .collect();
+        Ok(PlannedBatch {
+            greetings: batch,
+            rules,
+            deferred,
+            dropped,
+        })
     }
-    let mut report = GenerateReport {
-        from,
-        to,
-        deferred_by_cap: deferred,
-        dropped_by_cap: dropped,
-        ..Default::default()
-    };
-    let greeting = TaskKind::Greeting.as_str().to_string();
-    report.planned.insert(greeting.clone(), greetings_planned);
-    report.created.insert(greeting, greetings_created);
-    for (kind, tasks) in by_kind {
-        let n = store.insert_care_tasks(&tasks).await?;
-        report
-            .planned
-            .insert(kind.as_str().into(), tasks.len() as u64);
-        report.created.insert(kind.as_str().into(), n);
-    }
-    Ok(report)
 }
 
 // ---------------------------------------------------------------------------
@@ -896,7 +1112,59 @@ async fn task_owners(st: &AppState, u: &User) -> Result<Option<Vec<i64>>, ApiErr
     })
 }
 
-fn task_json(t: &CareTaskRow) -> Value {
+/// The company name signing greetings (the `company_name` setting).
+async fn company_name(store: &dyn Store) -> Result<String, ApiError> {
+    Ok(store
+        .care_setting("company_name")
+        .await?
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| DEFAULT_COMPANY_NAME.to_string()))
+}
+
+/// A task's channel and message as shown. A rule task's are stored. A
+/// greeting's are made now from the current facts: the channel suggested
+/// by the customer's stage and gift policy and the contact's level (000
+/// article 3), the message rendered from the template chosen when it was
+/// planned, addressed to the contact and signed by the company and the
+/// task's owner (000: "署名的格式为公司名称 + 个人姓名").
+fn shown(t: &CareTaskRow, company_name: &str) -> (Option<String>, Option<String>) {
+    let Some(f) = t
+        .facts
+        .as_ref()
+        .filter(|_| t.kind == TaskKind::Greeting.as_str())
+    else {
+        return (t.channel.clone(), t.message.clone());
+    };
+    let channel = t.channel.clone().or_else(|| {
+        let s = keqing_care::channel::suggest(
+            stage_of(f.business_stage.as_deref()),
+            t.contact_id.map(|_| level_of(f.contact_level)),
+            f.gifts_forbidden,
+        );
+        Some(channel_str(s.channels.0).to_string())
+    });
+    let message = t.message.clone().or_else(|| {
+        let template = Template::parse(t.template.as_deref()?).ok()?;
+        let reasons: Vec<GreetingReason> = serde_json::from_value(t.occasions.clone()).ok()?;
+        let values = greeting::template_values(
+            &reasons,
+            f.customer_name.as_deref().unwrap_or_default(),
+            t.contact_id.map(|_| {
+                (
+                    f.contact_name.as_deref().unwrap_or_default(),
+                    f.contact_title.as_deref(),
+                )
+            }),
+            f.owner_name.as_deref().unwrap_or_default(),
+            company_name,
+        );
+        template.render(&values).ok()
+    });
+    (channel, message)
+}
+
+fn task_json(t: &CareTaskRow, company_name: &str) -> Value {
+    let (channel, message) = shown(t, company_name);
     json!({
         "id": t.id,
         "key": t.key,
@@ -906,8 +1174,8 @@ fn task_json(t: &CareTaskRow) -> Value {
         "contact_id": t.contact_id,
         "owner_id": t.owner_id,
         "occasions": t.occasions,
-        "channel": t.channel,
-        "message": t.message,
+        "channel": channel,
+        "message": message,
         "status": t.status,
         "reason": t.reason,
         "snoozed_until": t.snoozed_until,
@@ -962,12 +1230,14 @@ pub async fn list_tasks(
         status: p.status,
         kind: p.kind,
         owners,
+        details: true,
         offset: (page - 1) * per_page,
         limit: per_page,
     };
     let r = st.store.care_tasks(&f).await?;
+    let company = company_name(st.store.as_ref()).await?;
     Ok(Json(json!({
-        "items": r.items.iter().map(task_json).collect::<Vec<_>>(),
+        "items": r.items.iter().map(|t| task_json(t, &company)).collect::<Vec<_>>(),
         "total": r.total,
         "page": page,
         "per_page": per_page,
@@ -1045,10 +1315,12 @@ async fn act(
     summary: Option<String>,
 ) -> Result<Json<Value>, ApiError> {
     let today = local_date(Utc::now());
+    let company = company_name(st.store.as_ref()).await?;
     for _ in 0..3 {
         let t = own_task(st, u, id).await?;
+        let (channel, message) = shown(&t, &company);
         let next = match status_of(&t).apply(&action, today) {
-            Ok(Transition::NoOp) => return Ok(Json(task_json(&t))),
+            Ok(Transition::NoOp) => return Ok(Json(task_json(&t, &company))),
             Ok(Transition::Changed(s)) => s,
             Err(CareError::InvalidTransition { from, to }) => {
                 return Err(ApiError::new(
@@ -1071,11 +1343,11 @@ async fn act(
         // Completing logs the contact on the customer's timeline, in the
         // same transaction as the status: once, however often it is sent.
         let activity = (next == TaskStatus::Done && t.customer_id.is_some()).then(|| NewActivity {
-            kind: activity_kind(t.channel.as_deref()),
+            kind: activity_kind(channel.as_deref()),
             contact_id: t.contact_id,
             at: None,
             summary: Some(summary.clone().unwrap_or_else(|| {
-                t.message
+                message
                     .clone()
                     .unwrap_or_else(|| format!("客情任务 {}", t.key))
             })),
@@ -1093,7 +1365,7 @@ async fn act(
             activity,
         };
         match st.store.set_care_task_status(id, &change, u).await {
-            Ok(row) => return Ok(Json(task_json(&row))),
+            Ok(row) => return Ok(Json(task_json(&row, &company))),
             // Someone changed it meanwhile: decide again from what is stored.
             Err(StoreError::Refused(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -1434,7 +1706,11 @@ pub async fn compliance(
     }
     let acts = st
         .store
-        .activity_facts(day_start(since), day_start(to + Days::new(1)))
+        .activity_facts(
+            day_start(since),
+            day_start(to + Days::new(1)),
+            day_start(from),
+        )
         .await?;
     let cadence_customers: Vec<CadenceCustomer> = customers
         .iter()

@@ -733,3 +733,212 @@ async fn a_day_without_a_festival_greets_birthdays_and_key_dates() {
     assert_eq!(occasion_ids(m), ["birthday"]);
     assert!(all.iter().all(|t| t["customer_id"] != pool.id));
 }
+
+#[tokio::test]
+async fn open_tasks_follow_their_customer_to_the_new_owner() {
+    let w = world().await;
+    let admin = w.app.login("admin").await;
+    let (st, _) = w
+        .app
+        .call(
+            &admin,
+            "POST",
+            "/care/run?from=2026-09-25&to=2026-09-25",
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let a1 = w.app.login("wangfang").await;
+    let b = w.app.login("lijun").await;
+    let q = "from=2026-09-25&to=2026-09-25&kind=greeting";
+    let mine = tasks(&w.app, &a1, q).await;
+    let id_of = |list: &[Value], contact: i64| {
+        list.iter().find(|t| t["contact_id"] == contact).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (zhang, li) = (id_of(&mine, w.zhang), id_of(&mine, w.li));
+    // a1 greets 李工, then the customer is handed to b.
+    let (st, _) = w
+        .app
+        .call(&a1, "POST", &format!("/care/tasks/{li}/complete"), None)
+        .await;
+    assert_eq!(st, 200);
+    let (st, r) = w
+        .app
+        .call(
+            &admin,
+            "POST",
+            "/customers/transfer",
+            Some(json!({"ids": [w.cust_a1], "to_user": w.b.id, "reason": "调岗"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+
+    // b has the open greeting, signed by b now; a1 keeps only what she did.
+    let theirs = tasks(&w.app, &b, q).await;
+    let z = theirs.iter().find(|t| t["id"] == zhang).unwrap();
+    assert_eq!(z["owner_id"], w.b.id);
+    assert_eq!(z["status"], "open");
+    assert!(
+        z["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("客情演示商贸有限公司 lijun"),
+        "{z}"
+    );
+    assert!(theirs.iter().all(|t| t["id"] != li));
+    let mine = tasks(&w.app, &a1, q).await;
+    assert_eq!(
+        mine.iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![li],
+        "{mine:?}"
+    );
+    assert_eq!(mine[0]["owner_id"], w.a1.id);
+    let (st, _) = w
+        .app
+        .call(&a1, "POST", &format!("/care/tasks/{zhang}/complete"), None)
+        .await;
+    assert_eq!(st, 404, "not a1's task any more");
+    let (st, done) = w
+        .app
+        .call(&b, "POST", &format!("/care/tasks/{zhang}/complete"), None)
+        .await;
+    assert_eq!(st, 200, "{done}");
+    assert_eq!(done["owner_id"], w.b.id);
+    // Compliance credits each with their own greeting.
+    let (_, r) = w
+        .app
+        .call(
+            &admin,
+            "GET",
+            "/care/compliance?from=2026-09-25&to=2026-09-25",
+            None,
+        )
+        .await;
+    let done_ids = |m: i64| {
+        r["managers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["manager_id"] == m)
+            .unwrap()["tasks"]["done_task_ids"]
+            .clone()
+    };
+    assert_eq!(done_ids(w.a1.id), json!([li]));
+    assert_eq!(done_ids(w.b.id), json!([zhang]));
+    // Planning the day again finds every task where it is.
+    let (_, again) = w
+        .app
+        .call(
+            &admin,
+            "POST",
+            "/care/run?from=2026-09-25&to=2026-09-25",
+            None,
+        )
+        .await;
+    assert_eq!(again["created"]["greeting"], 0, "{again}");
+}
+
+#[tokio::test]
+async fn the_frequency_cap_counts_the_tasks_already_planned() {
+    let w = world().await;
+    let admin = w.app.login("admin").await;
+    // At most one contact day a week.
+    let (st, _) = w
+        .app
+        .call(
+            &admin,
+            "PUT",
+            "/care/settings",
+            Some(json!({"frequency_cap": {"max_contacts": 1, "period_days": 7}})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let run = |day: &'static str| {
+        let (app, admin) = (&w.app, admin.clone());
+        async move {
+            let (st, r) = app
+                .call(
+                    &admin,
+                    "POST",
+                    &format!("/care/run?from={day}&to={day}"),
+                    None,
+                )
+                .await;
+            assert_eq!(st, 200, "{r}");
+            r
+        }
+    };
+    // Mid-Autumn greets 陈经理 of 西湖茶业 on 09-25 (an open task, nothing
+    // logged yet).
+    let r = run("2026-09-25").await;
+    assert_eq!(r["created"]["greeting"], 4, "{r}");
+    // A colleague of his has a birthday three days later: inside the week,
+    // so the cap drops it: the planned greeting counts as a contact.
+    let zhou = w
+        .app
+        .store
+        .create_contact(
+            w.cust_b,
+            &contact(json!({"name": "周敏", "birthday": "09-28"})),
+            &w.admin,
+        )
+        .await
+        .unwrap();
+    let r = run("2026-09-28").await;
+    assert_eq!(r["created"]["greeting"], 0, "{r}");
+    assert_eq!(r["dropped_by_cap"], 1, "{r}");
+    // A birthday in another customer's week is not held back.
+    let sun = w
+        .app
+        .store
+        .create_customer(
+            &customer(json!({"name": "紫金山茶社"})),
+            Some(w.b.id),
+            &w.admin,
+        )
+        .await
+        .unwrap();
+    w.app
+        .store
+        .create_contact(
+            sun.id,
+            &contact(json!({"name": "吴宁", "birthday": "09-28"})),
+            &w.admin,
+        )
+        .await
+        .unwrap();
+    let r = run("2026-09-28").await;
+    assert_eq!(r["created"]["greeting"], 1, "{r}");
+    assert_eq!(r["dropped_by_cap"], 1, "{r}");
+    // Skipped, the Mid-Autumn greeting contacts nobody: the birthday now fits.
+    let b = w.app.login("lijun").await;
+    let chen = tasks(&w.app, &b, "from=2026-09-25&to=2026-09-25&kind=greeting").await;
+    let chen = chen.iter().find(|t| t["customer_id"] == w.cust_b).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (st, _) = w
+        .app
+        .call(
+            &b,
+            "POST",
+            &format!("/care/tasks/{chen}/skip"),
+            Some(json!({"reason": "客户出国"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let r = run("2026-09-28").await;
+    assert_eq!(r["created"]["greeting"], 1, "{r}");
+    assert_eq!(r["dropped_by_cap"], 0, "{r}");
+    let on_28 = tasks(&w.app, &b, "from=2026-09-28&to=2026-09-28&kind=greeting").await;
+    assert!(on_28.iter().any(|t| t["contact_id"] == zhou.id));
+    // And the run is idempotent: its own tasks do not count against it.
+    let r = run("2026-09-28").await;
+    assert_eq!(r["created"]["greeting"], 0, "{r}");
+    assert_eq!(r["dropped_by_cap"], 0, "{r}");
+    let r = run("2026-09-25").await;
+    assert_eq!(r["created"]["greeting"], 0, "{r}");
+}

@@ -441,12 +441,18 @@ pub trait Store: Send + Sync {
 
     // --- relationship care (SPEC §4): tasks, templates, settings, planning reads ---
 
-    /// Stores the tasks whose key is new; returns how many were new.
-    async fn insert_care_tasks(&self, tasks: &[NewCareTask]) -> Result<u64>;
+    /// Stores the tasks whose key is new (in one transaction); returns how
+    /// many were new. A task's key is its kind, customer (or salesperson),
+    /// contact and the day it was planned for.
+    async fn insert_care_tasks(&self, batch: CareTaskBatch) -> Result<u64>;
+    /// Tasks by filter, ordered by due day then id, with the total.
     async fn care_tasks(&self, filter: &CareTaskFilter) -> Result<Page<CareTaskRow>>;
+    /// One task, with the facts its channel and message are made from.
     async fn care_task(&self, id: i64) -> Result<Option<CareTaskRow>>;
     /// Applies `change` when the task is still in `change.expected`, logging
-    /// the activity (if any) in the same transaction.
+    /// the activity (if any) in the same transaction. A customer's task
+    /// closed (done, skipped) keeps the customer's owner of that moment; one
+    /// opened again follows the customer's owner again.
     async fn set_care_task_status(
         &self,
         id: i64,
@@ -471,11 +477,26 @@ pub trait Store: Send + Sync {
         birthday_keys: Option<&[String]>,
         customer_ids: &[i64],
     ) -> Result<Vec<CareContactFacts>>;
-    /// Activities at or after `from` and before `to` (UTC), of live customers.
+    /// Whom a calendar occasion greets: every live customer that has an
+    /// owner and every live contact of those, as ids only (read from
+    /// indexes, not from the documents).
+    async fn care_roster(&self) -> Result<CareRoster>;
+    /// The open and snoozed tasks that contact a customer (greeting,
+    /// cadence, order day) due on `from..=to` — a snoozed one on the day it
+    /// wakes: what the frequency cap counts besides logged activities.
+    async fn care_task_contacts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CareTaskContact>>;
+    /// Activities at or after `from` and before `to` (UTC), of live
+    /// customers, by time; the customer's stage of the visits at or after
+    /// `stages_from` (what the daily quota counts).
     async fn activity_facts(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        stages_from: DateTime<Utc>,
     ) -> Result<Vec<ActivityFact>>;
 
     // --- analysis snapshots (SPEC §3): saved results whose members are target lists ---
@@ -509,6 +530,7 @@ pub const TABLES: &[&str] = &[
     "change_reports",
     "audit_log",
     "care_templates",
+    "care_texts",
     "care_tasks",
     "care_settings",
     "analysis_snapshots",
@@ -587,15 +609,7 @@ pub const IMPORT_BATCH: usize = 10_000;
 
 /// Columns that hold JSON documents in every table.
 pub(crate) const JSON_COLUMNS: &[&str] = &[
-    "doc",
-    "detail",
-    "old",
-    "new",
-    "occasions",
-    "value",
-    "params",
-    "summary",
-    "data",
+    "doc", "detail", "old", "new", "value", "params", "summary", "data",
 ];
 
 /// Reads a backup's JSON lines, naming the line of any that is not JSON.
@@ -621,6 +635,64 @@ pub(crate) fn read_backup(
     Ok(rows)
 }
 
+/// Brings the rows of a backup written before schema version 6 (care tasks made narrow) to today's
+/// shape: a care task's occasions and message move to `care_texts`, its
+/// planned day comes from its key, and an open customer task's owner is the
+/// customer's (not stored). Newer backups are left as they are.
+pub(crate) fn upgrade_backup(rows: &mut Vec<serde_json::Value>) {
+    use serde_json::{json, Value};
+    let old = |v: &Value| v["table"] == "care_tasks" && v["row"].get("key").is_some();
+    let Some(at) = rows.iter().position(old) else {
+        return;
+    };
+    let base = rows
+        .iter()
+        .filter(|v| v["table"] == "care_texts")
+        .filter_map(|v| v["row"]["id"].as_i64())
+        .max()
+        .unwrap_or(0);
+    let mut texts: Vec<String> = vec![];
+    let mut id_of = |text: String| -> i64 {
+        let i = match texts.iter().position(|t| *t == text) {
+            Some(i) => i,
+            None => {
+                texts.push(text);
+                texts.len() - 1
+            }
+        };
+        base + 1 + i as i64
+    };
+    for v in rows.iter_mut().filter(|v| old(v)) {
+        let Some(row) = v["row"].as_object_mut() else {
+            continue;
+        };
+        let key = row.remove("key").unwrap_or_default();
+        let key = key.as_str().unwrap_or_default();
+        let planned_for = key.get(key.len().saturating_sub(10)..).unwrap_or_default();
+        let occasions = row.remove("occasions").unwrap_or(Value::Null).to_string();
+        let message = row
+            .remove("message")
+            .and_then(|m| m.as_str().map(str::to_string));
+        let open = matches!(
+            row.get("status").and_then(Value::as_str),
+            Some("open" | "snoozed")
+        );
+        if open && !row.get("customer_id").is_none_or(Value::is_null) {
+            row.insert("owner_id".into(), Value::Null);
+        }
+        row.insert("planned_for".into(), json!(planned_for));
+        row.insert("occasions_id".into(), json!(id_of(occasions)));
+        row.insert("template_id".into(), Value::Null);
+        row.insert("message_id".into(), json!(message.map(&mut id_of)));
+    }
+    let texts: Vec<Value> = texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| json!({"table": "care_texts", "row": {"id": base + 1 + i as i64, "body": body}}))
+        .collect();
+    rows.splice(at..at, texts);
+}
+
 /// Escapes LIKE wildcards so what a user typed matches literally (`ESCAPE '\'`).
 pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -635,37 +707,80 @@ pub(crate) fn rev(s: &str) -> String {
 
 // --- relationship care (客情维护, SPEC §4) ---
 
-/// A care task to store under its idempotency key (`greeting:c42:p7:2026-02-17`).
+/// Care tasks to store in one transaction. Texts many tasks share (the
+/// occasions of a festival, a template, a rule's message) are stored once
+/// and referred to by their index here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CareTaskBatch {
+    pub texts: Vec<String>,
+    pub tasks: Vec<NewCareTask>,
+}
+
+impl CareTaskBatch {
+    /// The index of `text` in `texts`, adding it when new (a linear search:
+    /// a batch holds a handful of texts).
+    pub fn text(&mut self, text: &str) -> u32 {
+        match self.texts.iter().position(|t| t == text) {
+            Some(i) => i as u32,
+            None => {
+                self.texts.push(text.to_owned());
+                (self.texts.len() - 1) as u32
+            }
+        }
+    }
+}
+
+/// A care task to store under its key (kind, customer or salesperson,
+/// contact, planned day).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewCareTask {
-    pub key: String,
     /// greeting, cadence, quota, deadline or order_day
-    pub kind: String,
-    /// The day it is due.
+    pub kind: &'static str,
+    /// The day it was planned for (part of its key).
+    pub planned_for: NaiveDate,
+    /// The day it is due: the planned day, or later when the frequency cap
+    /// deferred it or a cadence line fell behind.
     pub date: NaiveDate,
     /// `None` for a salesperson's own task (the daily quota).
     pub customer_id: Option<i64>,
     pub contact_id: Option<i64>,
-    pub owner_id: Option<i64>,
-    /// The occasions of a greeting (JSON array), or the rule's detail.
-    pub occasions: serde_json::Value,
-    pub channel: Option<String>,
-    pub message: Option<String>,
+    /// The salesperson of a task without a customer. A customer's task
+    /// belongs to whoever owns the customer.
+    pub salesperson_id: Option<i64>,
+    /// Index in the batch's texts: the occasions of a greeting (a JSON
+    /// array), or the rule's detail (JSON).
+    pub occasions: u32,
+    /// Index of a greeting's message template (rendered when shown).
+    pub template: Option<u32>,
+    /// Index of a rule task's message.
+    pub message: Option<u32>,
+    pub channel: Option<&'static str>,
 }
 
 /// A stored care task.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CareTaskRow {
     pub id: i64,
+    /// `greeting:c42:p7:2026-02-17`, `quota:s3:2026-11-23`.
     pub key: String,
     pub kind: String,
+    pub planned_for: NaiveDate,
     pub date: NaiveDate,
     pub customer_id: Option<i64>,
     pub contact_id: Option<i64>,
+    /// Whose task it is: an open or snoozed customer task belongs to the
+    /// customer's current owner (`None` in the pool); a done or skipped one
+    /// to the owner it was closed under; a quota task to its salesperson.
     pub owner_id: Option<i64>,
+    /// The occasions (JSON array) or the rule's detail; `null` without
+    /// [`CareTaskFilter::details`].
     pub occasions: serde_json::Value,
+    /// A rule task's channel; a greeting's is suggested when shown.
     pub channel: Option<String>,
+    /// A rule task's message; a greeting's is rendered from `template`.
     pub message: Option<String>,
+    /// A greeting's message template.
+    pub template: Option<String>,
     /// open, done, skipped or snoozed
     pub status: String,
     pub reason: Option<String>,
@@ -674,6 +789,22 @@ pub struct CareTaskRow {
     pub activity_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What a greeting is made from (with [`CareTaskFilter::details`]).
+    pub facts: Option<CareTaskFacts>,
+}
+
+/// The current facts a task's channel and message are made from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CareTaskFacts {
+    pub customer_name: Option<String>,
+    /// new, intent or existing
+    pub business_stage: Option<String>,
+    pub gifts_forbidden: bool,
+    pub contact_name: Option<String>,
+    pub contact_title: Option<String>,
+    pub contact_level: Option<keqing_domain::contact::ContactLevel>,
+    /// The display name of the task's owner.
+    pub owner_name: Option<String>,
 }
 
 /// Which care tasks to list. Tasks of a deleted contact or customer are
@@ -684,11 +815,36 @@ pub struct CareTaskFilter {
     pub to: Option<NaiveDate>,
     pub status: Option<String>,
     pub kind: Option<String>,
-    /// Only tasks of these owners (`None`: everyone's).
+    /// Only tasks of these owners (`None`: everyone's); see
+    /// [`CareTaskRow::owner_id`].
     pub owners: Option<Vec<i64>>,
+    /// Read the occasions, texts and [`CareTaskFacts`] too (to show the
+    /// tasks), not only ids, days, owners and statuses (to count them).
+    pub details: bool,
     pub offset: i64,
     /// 0: no limit.
     pub limit: i64,
+}
+
+/// Whom a calendar occasion greets (see [`Store::care_roster`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CareRoster {
+    /// (customer id, owner id), by customer id.
+    pub customers: Vec<(i64, i64)>,
+    /// (contact id, customer id), by customer id then contact id.
+    pub contacts: Vec<(i64, i64)>,
+}
+
+/// A stored task that contacts a customer, as the frequency cap counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CareTaskContact {
+    /// greeting, cadence or order_day
+    pub kind: &'static str,
+    pub customer_id: i64,
+    pub contact_id: Option<i64>,
+    pub planned_for: NaiveDate,
+    /// The day the contact is made (a snoozed task: the day it wakes).
+    pub date: NaiveDate,
 }
 
 /// A status change of a care task, applied only while the task is still in
@@ -759,8 +915,9 @@ pub struct ActivityFact {
     pub user_id: Option<i64>,
     pub kind: keqing_domain::activity::ActivityKind,
     pub at: DateTime<Utc>,
-    /// The customer's business stage (new, intent, existing) of a visit:
-    /// the daily quota counts new- and existing-customer visits apart.
+    /// The customer's business stage (new, intent, existing) of a visit
+    /// (since the time asked for): the daily quota counts new- and
+    /// existing-customer visits apart.
     pub customer_stage: Option<String>,
 }
 
@@ -773,6 +930,33 @@ pub struct CareCustomerQuery {
     /// key-customer flag for the cadence standards, key dates, order
     /// weekdays), and these.
     pub ids: Vec<i64>,
+}
+
+/// A task's key as keqing-care writes it: `greeting:c42:p7:2026-02-17`,
+/// `deadline:c42:-:2026-12-01`, `quota:s3:2026-11-23` (a task without a
+/// customer is its owner's, the salesperson's).
+pub(crate) fn care_task_key(
+    kind: &str,
+    customer_id: Option<i64>,
+    contact_id: Option<i64>,
+    owner_id: Option<i64>,
+    planned_for: NaiveDate,
+) -> String {
+    match (customer_id, contact_id) {
+        (Some(c), Some(p)) => format!("{kind}:c{c}:p{p}:{planned_for}"),
+        (Some(c), None) => format!("{kind}:c{c}:-:{planned_for}"),
+        (None, _) => match owner_id {
+            Some(s) => format!("{kind}:s{s}:{planned_for}"),
+            None => format!("{kind}:{planned_for}"),
+        },
+    }
+}
+
+/// The kinds of care task, as stored.
+pub(crate) fn care_kind(kind: &str) -> Option<&'static str> {
+    ["greeting", "cadence", "quota", "deadline", "order_day"]
+        .into_iter()
+        .find(|k| *k == kind)
 }
 
 /// The key a contact's birthday is looked up by, without its year:

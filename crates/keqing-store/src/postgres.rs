@@ -10,6 +10,7 @@ use crate::sqlite::ts;
 use crate::*;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use keqing_domain::access::Role;
+use std::collections::HashMap;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     // Version 4 is the SQLite search index: nothing to do here.
     (4, "SELECT 1"),
     (5, include_str!("postgres_schema_v5.sql")),
+    (6, include_str!("postgres_schema_v6.sql")),
 ];
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.
@@ -871,19 +873,21 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("active", Bool),
         ],
     ),
+    ("care_texts", &[("id", Int), ("body", Text)]),
     (
         "care_tasks",
         &[
             ("id", Int),
-            ("key", Text),
             ("kind", Text),
+            ("planned_for", Date),
             ("date", Date),
             ("customer_id", Int),
             ("contact_id", Int),
             ("owner_id", Int),
-            ("occasions", Json),
+            ("occasions_id", Int),
+            ("template_id", Int),
+            ("message_id", Int),
             ("channel", Text),
-            ("message", Text),
             ("status", Text),
             ("reason", Text),
             ("snoozed_until", Date),
@@ -2259,7 +2263,8 @@ impl Store for PgStore {
     }
 
     async fn import_all(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<u64> {
-        let rows = read_backup(input)?;
+        let mut rows = read_backup(input)?;
+        upgrade_backup(&mut rows);
         in_tx!(self, |t| {
             // No other writer while the emptiness check and the load run.
             t.batch_execute(&format!(
@@ -2328,78 +2333,115 @@ impl Store for PgStore {
         })
     }
 
-    async fn insert_care_tasks(&self, tasks: &[NewCareTask]) -> Result<u64> {
-        let mut n = 0;
-        for chunk in tasks.chunks(IMPORT_BATCH * 5) {
-            n += in_tx!(self, |t| {
-                let now = Utc::now();
-                let st = t
-                    .prepare_cached(
-                        "INSERT INTO care_tasks (key, kind, date, customer_id, contact_id, owner_id, occasions, channel, message, status, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $10) ON CONFLICT (key) DO NOTHING",
-                    )
-                    .await
-                    .map_err(pg)?;
-                let mut n = 0u64;
-                for k in chunk {
-                    n += t
-                        .execute(
-                            &st,
-                            &[
-                                &k.key,
-                                &k.kind,
-                                &k.date,
-                                &k.customer_id,
-                                &k.contact_id,
-                                &k.owner_id,
-                                &k.occasions,
-                                &k.channel,
-                                &k.message,
-                                &now,
-                            ],
-                        )
-                        .await
-                        .map_err(pg)?;
-                }
-                Ok(n)
-            })?;
+    async fn insert_care_tasks(&self, batch: CareTaskBatch) -> Result<u64> {
+        if batch.tasks.is_empty() {
+            return Ok(0);
         }
-        Ok(n)
+        in_tx!(self, |t| {
+            let texts = care_text_ids(&t, &batch.texts).await?;
+            let text = |i: u32| {
+                texts.get(i as usize).copied().ok_or_else(|| {
+                    StoreError::Db(format!("care task text {i} is not in the batch"))
+                })
+            };
+            let now = Utc::now();
+            let mut n = 0u64;
+            // One statement per chunk: the rows travel as arrays.
+            for chunk in batch.tasks.chunks(10_000) {
+                let kinds: Vec<&str> = chunk.iter().map(|k| k.kind).collect();
+                let planned: Vec<NaiveDate> = chunk.iter().map(|k| k.planned_for).collect();
+                let dates: Vec<NaiveDate> = chunk.iter().map(|k| k.date).collect();
+                let customers: Vec<Option<i64>> = chunk.iter().map(|k| k.customer_id).collect();
+                let contacts: Vec<Option<i64>> = chunk.iter().map(|k| k.contact_id).collect();
+                let owners: Vec<Option<i64>> = chunk.iter().map(|k| k.salesperson_id).collect();
+                let occasions: Vec<i64> = chunk
+                    .iter()
+                    .map(|k| text(k.occasions))
+                    .collect::<Result<_>>()?;
+                let templates: Vec<Option<i64>> = chunk
+                    .iter()
+                    .map(|k| k.template.map(text).transpose())
+                    .collect::<Result<_>>()?;
+                let messages: Vec<Option<i64>> = chunk
+                    .iter()
+                    .map(|k| k.message.map(text).transpose())
+                    .collect::<Result<_>>()?;
+                let channels: Vec<Option<&str>> = chunk.iter().map(|k| k.channel).collect();
+                n += execute(
+                    &t,
+                    "INSERT INTO care_tasks (kind, planned_for, date, customer_id, contact_id, owner_id, occasions_id, template_id, message_id, channel, status, created_at)
+                     SELECT k, pf, d, cu, co, ow, oc, tp, ms, ch, 'open', $11
+                     FROM unnest($1::text[], $2::date[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])
+                          AS x(k, pf, d, cu, co, ow, oc, tp, ms, ch)
+                     ON CONFLICT DO NOTHING",
+                    &[&kinds, &planned, &dates, &customers, &contacts, &owners, &occasions, &templates, &messages, &channels, &now],
+                )
+                .await?;
+            }
+            Ok(n)
+        })
     }
 
     async fn care_tasks(&self, f: &CareTaskFilter) -> Result<Page<CareTaskRow>> {
         let c = self.client().await?;
-        let wh = "(t.contact_id IS NULL OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact_id AND p.deleted_at IS NULL))
-              AND (t.customer_id IS NULL OR EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id AND c.deleted_at IS NULL))
-              AND ($1::date IS NULL OR t.date >= $1) AND ($2::date IS NULL OR t.date <= $2)
-              AND ($3::text IS NULL OR t.status = $3) AND ($4::text IS NULL OR t.kind = $4)
-              AND ($5::bigint[] IS NULL OR t.owner_id = ANY($5))";
+        let q = match &f.owners {
+            Some(o) if o.is_empty() => {
+                return Ok(Page {
+                    items: vec![],
+                    total: 0,
+                    offset: f.offset,
+                    limit: f.limit,
+                })
+            }
+            // The open tasks of the customers the owners have now (due on
+            // their planned day through the key, the others through their
+            // own index), then the tasks that keep their owner.
+            Some(_) => {
+                let mine = format!(
+                    "SELECT {} FROM customers c JOIN care_tasks t ON coalesce(t.customer_id, -t.owner_id) = c.id
+                     WHERE c.owner_id = ANY($5) AND c.deleted_at IS NULL AND t.status IN ('open', 'snoozed')",
+                    care_task_cols("c.owner_id")
+                );
+                format!(
+                    "{mine} AND t.date = t.planned_for AND ($1::date IS NULL OR t.planned_for >= $1)
+                       AND ($2::date IS NULL OR t.planned_for <= $2) AND {CARE_TASK_WHERE}
+                     UNION ALL
+                     {mine} AND t.customer_id = c.id AND t.date <> t.planned_for AND {CARE_TASK_WHERE}
+                     UNION ALL
+                     SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id
+                     WHERE (t.customer_id IS NULL OR t.status IN ('done', 'skipped')) AND t.owner_id = ANY($5)
+                       AND (t.customer_id IS NULL OR c.deleted_at IS NULL) AND {CARE_TASK_WHERE}",
+                    care_task_cols("t.owner_id")
+                )
+            }
+            None => format!(
+                "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id
+                 WHERE (t.customer_id IS NULL OR c.deleted_at IS NULL) AND {CARE_TASK_WHERE} AND $5::bigint[] IS NULL",
+                care_task_cols(CARE_TASK_OWNER)
+            ),
+        };
         let p: [&(dyn ToSql + Sync); 5] = [&f.from, &f.to, &f.status, &f.kind, &f.owners];
         let total: i64 = get(
-            &query_one(
-                &c,
-                &format!("SELECT count(*) FROM care_tasks t WHERE {wh}"),
-                &p,
-            )
-            .await?,
+            &query_one(&c, &format!("SELECT count(*) FROM ({q}) x"), &p).await?,
             0,
         )?;
         let limit = if f.limit > 0 { Some(f.limit) } else { None };
         let offset = f.offset.max(0);
-        let mut p6: Vec<&(dyn ToSql + Sync)> = p.to_vec();
-        p6.push(&limit);
-        p6.push(&offset);
-        let items = query(
+        let mut p7: Vec<&(dyn ToSql + Sync)> = p.to_vec();
+        p7.push(&limit);
+        p7.push(&offset);
+        let rows = query(
             &c,
-            &format!("SELECT {CARE_TASK_COLS} FROM care_tasks t WHERE {wh} ORDER BY t.date, t.id LIMIT $6 OFFSET $7"),
-            &p6,
+            &format!("SELECT * FROM ({q}) x ORDER BY date, id LIMIT $6 OFFSET $7"),
+            &p7,
         )
-        .await?
-        .iter()
-        .map(care_task_row)
-        .collect::<Result<Vec<_>>>()?;
+        .await?;
+        let mut rows = rows.iter().map(care_task_row).collect::<Result<Vec<_>>>()?;
+        if f.details {
+            care_task_details(&c, &mut rows).await?;
+        }
         Ok(Page {
-            items,
+            items: rows.into_iter().map(|b| b.row).collect(),
             total,
             offset: f.offset,
             limit: f.limit,
@@ -2438,9 +2480,14 @@ impl Store for PgStore {
                 _ => task.activity_id,
             };
             let now = Utc::now();
+            // Closed, a customer's task keeps the customer's owner of now;
+            // open again, it follows the customer's owner again.
             execute(
                 &t,
-                "UPDATE care_tasks SET status = $2, reason = $3, snoozed_until = $4, activity_id = $5, updated_at = $6 WHERE id = $1",
+                "UPDATE care_tasks SET status = $2, reason = $3, snoozed_until = $4, activity_id = $5, updated_at = $6,
+                        owner_id = CASE WHEN customer_id IS NULL THEN owner_id
+                                        WHEN $2 IN ('done', 'skipped') THEN (SELECT c.owner_id FROM customers c WHERE c.id = care_tasks.customer_id) END
+                 WHERE id = $1",
                 &[&id, &change.status, &change.reason, &change.snoozed_until, &activity_id, &now],
             )
             .await?;
@@ -2609,17 +2656,81 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn care_roster(&self) -> Result<CareRoster> {
+        let mut client = self.client().await?;
+        let t = snapshot(&mut client).await?;
+        let customers = query(
+            &t,
+            "SELECT id, owner_id FROM customers WHERE deleted_at IS NULL AND owner_id IS NOT NULL ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+        .collect::<Result<Vec<_>>>()?;
+        let contacts = query(
+            &t,
+            "SELECT p.id, p.customer_id FROM contacts p JOIN customers c ON c.id = p.customer_id
+             WHERE p.deleted_at IS NULL AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL
+             ORDER BY p.customer_id, p.id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+        .collect::<Result<Vec<_>>>()?;
+        t.commit().await.map_err(pg)?;
+        Ok(CareRoster {
+            customers,
+            contacts,
+        })
+    }
+
+    async fn care_task_contacts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CareTaskContact>> {
+        let c = self.client().await?;
+        let rows = query(
+            &c,
+            "SELECT kind, customer_id, contact_id, planned_for, date FROM care_tasks
+             WHERE date >= $1 AND date <= $2 AND status = 'open' AND customer_id IS NOT NULL
+             UNION ALL
+             SELECT kind, customer_id, contact_id, planned_for, snoozed_until FROM care_tasks
+             WHERE status = 'snoozed' AND snoozed_until >= $1 AND snoozed_until <= $2 AND customer_id IS NOT NULL",
+            &[&from, &to],
+        )
+        .await?;
+        let mut out = vec![];
+        for r in &rows {
+            let Some(kind) = care_kind(get::<&str>(r, 0)?) else {
+                continue;
+            };
+            out.push(CareTaskContact {
+                kind,
+                customer_id: get(r, 1)?,
+                contact_id: get(r, 2)?,
+                planned_for: get(r, 3)?,
+                date: get(r, 4)?,
+            });
+        }
+        Ok(out)
+    }
+
     async fn activity_facts(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        stages_from: DateTime<Utc>,
     ) -> Result<Vec<ActivityFact>> {
         let c = self.client().await?;
         let rows = query(
             &c,
-            "SELECT a.customer_id, a.user_id, a.kind, a.at, CASE WHEN a.kind = 'visit' THEN c.doc->>'business_stage' END FROM activities a JOIN customers c ON c.id = a.customer_id
+            "SELECT a.customer_id, a.user_id, a.kind, a.at, CASE WHEN a.kind = 'visit' AND a.at >= $3 THEN c.doc->>'business_stage' END
+             FROM activities a JOIN customers c ON c.id = a.customer_id
              WHERE a.at >= $1 AND a.at < $2 AND c.deleted_at IS NULL ORDER BY a.at, a.id",
-            &[&from, &to],
+            &[&from, &to, &stages_from],
         )
         .await?;
         let mut out = vec![];
@@ -2829,39 +2940,180 @@ async fn insert_activity<C: GenericClient>(
     })
 }
 
-const CARE_TASK_COLS: &str = "t.id, t.key, t.kind, t.date, t.customer_id, t.contact_id, t.owner_id, t.occasions, t.channel, t.message, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, t.updated_at";
+/// Whose a task is (see [`CareTaskRow::owner_id`]), with customers as `c`.
+const CARE_TASK_OWNER: &str = "CASE WHEN t.customer_id IS NOT NULL AND t.status IN ('open', 'snoozed') THEN c.owner_id ELSE t.owner_id END";
 
-fn care_task_row(r: &Row) -> Result<CareTaskRow> {
-    Ok(CareTaskRow {
-        id: get(r, 0)?,
-        key: get(r, 1)?,
-        kind: get(r, 2)?,
-        date: get(r, 3)?,
-        customer_id: get(r, 4)?,
-        contact_id: get(r, 5)?,
-        owner_id: get(r, 6)?,
-        occasions: get(r, 7)?,
-        channel: get(r, 8)?,
-        message: get(r, 9)?,
-        status: get(r, 10)?,
-        reason: get(r, 11)?,
-        snoozed_until: get(r, 12)?,
-        activity_id: get(r, 13)?,
-        created_at: get(r, 14)?,
-        updated_at: get(r, 15)?,
+/// The filter of a task list: $1 from, $2 to, $3 status, $4 kind.
+const CARE_TASK_WHERE: &str = "(t.contact_id IS NULL OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact_id AND p.deleted_at IS NULL))
+      AND ($1::date IS NULL OR t.date >= $1) AND ($2::date IS NULL OR t.date <= $2)
+      AND ($3::text IS NULL OR t.status = $3) AND ($4::text IS NULL OR t.kind = $4)";
+
+fn care_task_cols(owner: &str) -> String {
+    format!(
+        "t.id AS id, t.kind, t.planned_for, t.date AS date, t.customer_id, t.contact_id, {owner} AS owner_id, t.channel, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, coalesce(t.updated_at, t.created_at) AS updated_at, t.occasions_id, t.template_id, t.message_id"
+    )
+}
+
+/// A task as read, with the ids of its texts.
+struct CareTaskBase {
+    row: CareTaskRow,
+    occasions_id: i64,
+    template_id: Option<i64>,
+    message_id: Option<i64>,
+}
+
+fn care_task_row(r: &Row) -> Result<CareTaskBase> {
+    let kind: String = get(r, 1)?;
+    let planned_for: NaiveDate = get(r, 2)?;
+    let (customer_id, contact_id, owner_id): (Option<i64>, Option<i64>, Option<i64>) =
+        (get(r, 4)?, get(r, 5)?, get(r, 6)?);
+    Ok(CareTaskBase {
+        row: CareTaskRow {
+            id: get(r, 0)?,
+            key: care_task_key(&kind, customer_id, contact_id, owner_id, planned_for),
+            kind,
+            planned_for,
+            date: get(r, 3)?,
+            customer_id,
+            contact_id,
+            owner_id,
+            occasions: serde_json::Value::Null,
+            channel: get(r, 7)?,
+            message: None,
+            template: None,
+            status: get(r, 8)?,
+            reason: get(r, 9)?,
+            snoozed_until: get(r, 10)?,
+            activity_id: get(r, 11)?,
+            created_at: get(r, 12)?,
+            updated_at: get(r, 13)?,
+            facts: None,
+        },
+        occasions_id: get(r, 14)?,
+        template_id: get(r, 15)?,
+        message_id: get(r, 16)?,
     })
 }
 
-async fn get_care_task<C: GenericClient>(c: &C, id: i64) -> Result<Option<CareTaskRow>> {
-    query_opt(
+/// Reads the texts of `rows` and the facts their channel and message are
+/// made from: the customer, the contact and the owner as they are now.
+async fn care_task_details<C: GenericClient>(c: &C, rows: &mut [CareTaskBase]) -> Result<()> {
+    let ids = |f: &dyn Fn(&CareTaskBase) -> Vec<Option<i64>>| -> Vec<i64> {
+        let mut v: Vec<i64> = rows.iter().flat_map(f).flatten().collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let text_ids = ids(&|r| vec![Some(r.occasions_id), r.template_id, r.message_id]);
+    let customer_ids = ids(&|r| vec![r.row.customer_id]);
+    let contact_ids = ids(&|r| vec![r.row.contact_id]);
+    let owner_ids = ids(&|r| vec![r.row.owner_id]);
+    let mut texts: HashMap<i64, String> = HashMap::new();
+    for r in query(
         c,
-        &format!("SELECT {CARE_TASK_COLS} FROM care_tasks t WHERE t.id = $1"),
+        "SELECT id, body FROM care_texts WHERE id = ANY($1)",
+        &[&text_ids],
+    )
+    .await?
+    {
+        texts.insert(get(&r, 0)?, get(&r, 1)?);
+    }
+    let mut customers: HashMap<i64, (String, Option<String>, bool)> = HashMap::new();
+    for r in query(
+        c,
+        "SELECT id, name, doc->>'business_stage', (doc->'card'->>'gifts_forbidden')::boolean FROM customers WHERE id = ANY($1)",
+        &[&customer_ids],
+    )
+    .await?
+    {
+        customers.insert(
+            get(&r, 0)?,
+            (get(&r, 1)?, get(&r, 2)?, get::<Option<bool>>(&r, 3)?.unwrap_or(false)),
+        );
+    }
+    let mut contacts: HashMap<i64, (String, Option<String>, Option<String>)> = HashMap::new();
+    for r in query(
+        c,
+        "SELECT id, name, doc->>'title', doc->>'level' FROM contacts WHERE id = ANY($1)",
+        &[&contact_ids],
+    )
+    .await?
+    {
+        contacts.insert(get(&r, 0)?, (get(&r, 1)?, get(&r, 2)?, get(&r, 3)?));
+    }
+    let mut owners: HashMap<i64, String> = HashMap::new();
+    for r in query(
+        c,
+        "SELECT id, display_name FROM users WHERE id = ANY($1)",
+        &[&owner_ids],
+    )
+    .await?
+    {
+        owners.insert(get(&r, 0)?, get(&r, 1)?);
+    }
+    for b in rows {
+        let r = &mut b.row;
+        r.occasions = match texts.get(&b.occasions_id) {
+            Some(t) => serde_json::from_str(t).map_err(db_err)?,
+            None => serde_json::Value::Null,
+        };
+        r.template = b.template_id.and_then(|i| texts.get(&i).cloned());
+        r.message = b.message_id.and_then(|i| texts.get(&i).cloned());
+        let customer = r.customer_id.and_then(|i| customers.get(&i));
+        let contact = r.contact_id.and_then(|i| contacts.get(&i));
+        r.facts = Some(CareTaskFacts {
+            customer_name: customer.map(|c| c.0.clone()),
+            business_stage: customer.and_then(|c| c.1.clone()),
+            gifts_forbidden: customer.is_some_and(|c| c.2),
+            contact_name: contact.map(|p| p.0.clone()),
+            contact_title: contact.and_then(|p| p.1.clone()),
+            contact_level: contact
+                .and_then(|p| p.2.as_deref())
+                .and_then(|l| keqing_domain::contact::ContactLevel::parse(l).ok()),
+            owner_name: r.owner_id.and_then(|i| owners.get(&i).cloned()),
+        });
+    }
+    Ok(())
+}
+
+/// One task (whatever the state of its customer and contact), with details.
+async fn get_care_task<C: GenericClient>(c: &C, id: i64) -> Result<Option<CareTaskRow>> {
+    let Some(r) = query_opt(
+        c,
+        &format!(
+            "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id WHERE t.id = $1",
+            care_task_cols(CARE_TASK_OWNER)
+        ),
         &[&id],
     )
     .await?
-    .as_ref()
-    .map(care_task_row)
-    .transpose()
+    else {
+        return Ok(None);
+    };
+    let mut rows = vec![care_task_row(&r)?];
+    care_task_details(c, &mut rows).await?;
+    Ok(rows.pop().map(|b| b.row))
+}
+
+/// The ids of `texts` in care_texts, storing the new ones.
+async fn care_text_ids<C: GenericClient>(c: &C, texts: &[String]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(texts.len());
+    for body in texts {
+        execute(
+            c,
+            "INSERT INTO care_texts (body) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[body],
+        )
+        .await?;
+        let row = query_one(
+            c,
+            "SELECT id FROM care_texts WHERE md5(body) = md5($1) AND body = $1",
+            &[body],
+        )
+        .await?;
+        ids.push(get(&row, 0)?);
+    }
+    Ok(ids)
 }
 
 fn care_template_row(r: &Row) -> Result<CareTemplate> {

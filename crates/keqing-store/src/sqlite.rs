@@ -8,9 +8,10 @@ use crate::*;
 use keqing_domain::access::Role;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -264,6 +265,13 @@ fn migrate(c: &mut Connection) -> Result<()> {
         t.execute_batch(include_str!("sqlite_schema_v5.sql"))
             .map_err(sq)?;
         t.execute_batch("PRAGMA user_version = 5").map_err(sq)?;
+        t.commit().map_err(sq)?;
+    }
+    if v < 6 {
+        let t = c.transaction().map_err(sq)?;
+        t.execute_batch(include_str!("sqlite_schema_v6.sql"))
+            .map_err(sq)?;
+        t.execute_batch("PRAGMA user_version = 6").map_err(sq)?;
         t.commit().map_err(sq)?;
     }
     Ok(())
@@ -1952,6 +1960,7 @@ impl Store for SqliteStore {
     async fn import_all(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<u64> {
         let mut rows = vec![];
         rows.extend(read_backup(input)?);
+        upgrade_backup(&mut rows);
         self.tx(move |t| {
             let existing: i64 = t
                 .query_row(
@@ -2003,93 +2012,70 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_care_tasks(&self, tasks: &[NewCareTask]) -> Result<u64> {
-        let mut n = 0;
-        for chunk in tasks.chunks(IMPORT_BATCH * 5) {
-            let chunk = chunk.to_vec();
-            n += self
-                .tx(move |t| {
-                    let now = ts(Utc::now());
-                    let mut st = t
-                        .prepare_cached(
-                            "INSERT INTO care_tasks (key, kind, date, customer_id, contact_id, owner_id, occasions, channel, message, status, created_at, updated_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'open', ?10, ?10) ON CONFLICT (key) DO NOTHING",
-                        )
-                        .map_err(sq)?;
-                    let mut n = 0u64;
-                    for k in &chunk {
-                        n += st
-                            .execute(params![
-                                k.key,
-                                k.kind,
-                                k.date.to_string(),
-                                k.customer_id,
-                                k.contact_id,
-                                k.owner_id,
-                                k.occasions.to_string(),
-                                k.channel,
-                                k.message,
-                                now
-                            ])
-                            .map_err(sq)? as u64;
-                    }
-                    Ok(n)
-                })
-                .await?;
+    async fn insert_care_tasks(&self, batch: CareTaskBatch) -> Result<u64> {
+        if batch.tasks.is_empty() {
+            return Ok(0);
         }
+        let n = self
+            .write(move |c| {
+                // No checkpoint after this commit: a checkpoint copies the pages
+                // into the database file and waits for the disk, and the next
+                // batch need not wait with it (see `checkpoint_soon`).
+                let every: i64 = c
+                    .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+                    .map_err(sq)?;
+                c.execute_batch("PRAGMA wal_autocheckpoint = 0")
+                    .map_err(sq)?;
+                let stored = (|| {
+                    let t = c
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .map_err(sq)?;
+                    let n = insert_care_batch(&t, &batch)?;
+                    t.commit().map_err(sq)?;
+                    Ok(n)
+                })();
+                c.execute_batch(&format!("PRAGMA wal_autocheckpoint = {every}"))
+                    .map_err(sq)?;
+                stored
+            })
+            .await?;
+        self.checkpoint_soon();
         Ok(n)
     }
 
     async fn care_tasks(&self, f: &CareTaskFilter) -> Result<Page<CareTaskRow>> {
         let f = f.clone();
         self.read(move |c| {
-            let mut w = vec![
-                "(t.contact_id IS NULL OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact_id AND p.deleted_at IS NULL))".to_string(),
-                "(t.customer_id IS NULL OR EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id AND c.deleted_at IS NULL))".to_string(),
-            ];
-            let mut p: Vec<SqlValue> = vec![];
-            if let Some(d) = f.from {
-                p.push(SqlValue::Text(d.to_string()));
-                w.push(format!("t.date >= ?{}", p.len()));
-            }
-            if let Some(d) = f.to {
-                p.push(SqlValue::Text(d.to_string()));
-                w.push(format!("t.date <= ?{}", p.len()));
-            }
-            if let Some(s) = &f.status {
-                p.push(SqlValue::Text(s.clone()));
-                w.push(format!("t.status = ?{}", p.len()));
-            }
-            if let Some(k) = &f.kind {
-                p.push(SqlValue::Text(k.clone()));
-                w.push(format!("t.kind = ?{}", p.len()));
-            }
-            if let Some(owners) = &f.owners {
-                if owners.is_empty() {
-                    w.push("0".into());
-                } else {
-                    let mut marks = vec![];
-                    for o in owners {
-                        p.push(SqlValue::Integer(*o));
-                        marks.push(format!("?{}", p.len()));
-                    }
-                    w.push(format!("t.owner_id IN ({})", marks.join(", ")));
-                }
-            }
-            let wh = w.join(" AND ");
+            let Some((q, p)) = care_task_query(&f) else {
+                return Ok(Page {
+                    items: vec![],
+                    total: 0,
+                    offset: f.offset,
+                    limit: f.limit,
+                });
+            };
             let total: i64 = c
-                .query_row(&format!("SELECT count(*) FROM care_tasks t WHERE {wh}"), params_from_iter(p.iter()), |r| r.get(0))
+                .query_row(
+                    &format!("SELECT count(*) FROM ({q})"),
+                    params_from_iter(p.iter()),
+                    |r| r.get(0),
+                )
                 .map_err(sq)?;
             let limit = if f.limit > 0 { f.limit } else { -1 };
-            let mut st = c
-                .prepare(&format!("SELECT {CARE_TASK_COLS} FROM care_tasks t WHERE {wh} ORDER BY t.date, t.id LIMIT {limit} OFFSET {}", f.offset.max(0)))
-                .map_err(sq)?;
-            let items = st
-                .query_map(params_from_iter(p.iter()), care_task_row)
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
-            Ok(Page { items, total, offset: f.offset, limit: f.limit })
+            let sql = format!(
+                "SELECT * FROM ({q}) ORDER BY date, id LIMIT {limit} OFFSET {}",
+                f.offset.max(0)
+            );
+            let mut rows = care_task_rows(c, &sql, &p)?;
+            if f.details {
+                care_task_details(c, &mut rows)?;
+            }
+            Ok(Page {
+                items: rows.into_iter().map(|r| r.row).collect(),
+                total,
+                offset: f.offset,
+                limit: f.limit,
+            })
         })
         .await
     }
@@ -2118,8 +2104,13 @@ impl Store for SqliteStore {
                 _ => task.activity_id,
             };
             let now = ts(Utc::now());
+            // Closed, a customer's task keeps the customer's owner of now;
+            // open again, it follows the customer's owner again.
             t.execute(
-                "UPDATE care_tasks SET status = ?2, reason = ?3, snoozed_until = ?4, activity_id = ?5, updated_at = ?6 WHERE id = ?1",
+                "UPDATE care_tasks SET status = ?2, reason = ?3, snoozed_until = ?4, activity_id = ?5, updated_at = ?6,
+                        owner_id = CASE WHEN customer_id IS NULL THEN owner_id
+                                        WHEN ?2 = 'done' OR ?2 = 'skipped' THEN (SELECT c.owner_id FROM customers c WHERE c.id = care_tasks.customer_id) END
+                 WHERE id = ?1",
                 params![id, change.status, change.reason, change.snoozed_until.map(|d| d.to_string()), activity_id, now],
             )
             .map_err(sq)?;
@@ -2299,21 +2290,113 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn care_roster(&self) -> Result<CareRoster> {
+        self.read(|c| {
+            // One snapshot for the three reads.
+            c.execute_batch("BEGIN").map_err(sq)?;
+            let r = (|| {
+                // Owner ids are positive: written so, the index of live
+                // customers by owner answers without reading the rows.
+                let mut customers = vec![];
+                let mut st = c
+                    .prepare_cached("SELECT id, owner_id FROM customers WHERE deleted_at IS NULL AND owner_id > 0")
+                    .map_err(sq)?;
+                let mut rows = st.query([]).map_err(sq)?;
+                while let Some(r) = rows.next().map_err(sq)? {
+                    customers.push((r.get::<_, i64>(0).map_err(sq)?, r.get::<_, i64>(1).map_err(sq)?));
+                }
+                customers.sort_unstable();
+                let mut deleted: Vec<i64> = c
+                    .prepare_cached("SELECT id FROM contacts WHERE deleted_at IS NOT NULL AND customer_id > 0")
+                    .map_err(sq)?
+                    .query_map([], |r| r.get(0))
+                    .map_err(sq)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(sq)?;
+                deleted.sort_unstable();
+                // Every contact from the index by customer, less the deleted
+                // ones and those of customers not listed (pool, deleted).
+                let mut contacts = vec![];
+                let mut st = c
+                    .prepare_cached("SELECT id, customer_id FROM contacts WHERE customer_id > 0 ORDER BY customer_id, id")
+                    .map_err(sq)?;
+                let mut rows = st.query([]).map_err(sq)?;
+                let mut k = 0;
+                while let Some(r) = rows.next().map_err(sq)? {
+                    let (id, customer): (i64, i64) = (r.get(0).map_err(sq)?, r.get(1).map_err(sq)?);
+                    while k < customers.len() && customers[k].0 < customer {
+                        k += 1;
+                    }
+                    if k < customers.len() && customers[k].0 == customer && deleted.binary_search(&id).is_err() {
+                        contacts.push((id, customer));
+                    }
+                }
+                Ok(CareRoster { customers, contacts })
+            })();
+            c.execute_batch("COMMIT").map_err(sq)?;
+            r
+        })
+        .await
+    }
+
+    async fn care_task_contacts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CareTaskContact>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT kind, customer_id, contact_id, planned_for, date FROM care_tasks
+                     WHERE date >= ?1 AND date <= ?2 AND status = 'open' AND customer_id IS NOT NULL
+                     UNION ALL
+                     SELECT kind, customer_id, contact_id, planned_for, snoozed_until FROM care_tasks
+                     WHERE status = 'snoozed' AND snoozed_until >= ?1 AND snoozed_until <= ?2 AND customer_id IS NOT NULL",
+                )
+                .map_err(sq)?;
+            let mut rows = st.query(params![from.to_string(), to.to_string()]).map_err(sq)?;
+            let mut out = vec![];
+            while let Some(r) = rows.next().map_err(sq)? {
+                let Some(kind) = care_kind(r.get_ref(0).map_err(sq)?.as_str().map_err(|e| sq(e.into()))?) else {
+                    continue;
+                };
+                out.push(CareTaskContact {
+                    kind,
+                    customer_id: r.get(1).map_err(sq)?,
+                    contact_id: r.get(2).map_err(sq)?,
+                    planned_for: day_col(r, 3)?,
+                    date: day_col(r, 4)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn activity_facts(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        stages_from: DateTime<Utc>,
     ) -> Result<Vec<ActivityFact>> {
         self.read(move |c| {
+            // The activities by time (a scan: they are in time order), less
+            // those of deleted customers (a short list, by its own index),
+            // a customer's file read only for the stage of a recent visit:
+            // joining every activity to its customer reads the customers
+            // at random.
             let mut st = c
                 .prepare_cached(
                     "SELECT a.customer_id, a.user_id, a.kind, a.at,
-                            CASE WHEN a.kind = 'visit' THEN json_extract(c.doc, '$.business_stage') END
-                     FROM activities a JOIN customers c ON c.id = a.customer_id
-                     WHERE a.at >= ?1 AND a.at < ?2 AND c.deleted_at IS NULL ORDER BY a.at, a.id",
+                            CASE WHEN a.kind = 'visit' AND a.at >= ?3
+                                 THEN (SELECT json_extract(c.doc, '$.business_stage') FROM customers c WHERE c.id = a.customer_id) END
+                     FROM activities a NOT INDEXED
+                     WHERE a.at >= ?1 AND a.at < ?2
+                       AND a.customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)
+                     ORDER BY a.at, a.id",
                 )
                 .map_err(sq)?;
-            let mut rows = st.query(params![ts(from), ts(to)]).map_err(sq)?;
+            let mut rows = st.query(params![ts(from), ts(to), ts(stages_from)]).map_err(sq)?;
             let mut out = vec![];
             while let Some(r) = rows.next().map_err(sq)? {
                 let kind: String = r.get(2).map_err(sq)?;
@@ -2592,40 +2675,401 @@ fn json_to_sql(col: &str, v: &serde_json::Value) -> SqlValue {
     }
 }
 
-const CARE_TASK_COLS: &str = "t.id, t.key, t.kind, t.date, t.customer_id, t.contact_id, t.owner_id, t.occasions, t.channel, t.message, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, t.updated_at";
-
-fn care_task_row(r: &Row) -> rusqlite::Result<CareTaskRow> {
-    Ok(CareTaskRow {
-        id: r.get(0)?,
-        key: r.get(1)?,
-        kind: r.get(2)?,
-        date: parse_date(&r.get::<_, String>(3)?)?,
-        customer_id: r.get(4)?,
-        contact_id: r.get(5)?,
-        owner_id: r.get(6)?,
-        occasions: json_col(&r.get::<_, String>(7)?)?,
-        channel: r.get(8)?,
-        message: r.get(9)?,
-        status: r.get(10)?,
-        reason: r.get(11)?,
-        snoozed_until: r
-            .get::<_, Option<String>>(12)?
-            .map(|s| parse_date(&s))
-            .transpose()?,
-        activity_id: r.get(13)?,
-        created_at: parse_ts(&r.get::<_, String>(14)?)?,
-        updated_at: parse_ts(&r.get::<_, String>(15)?)?,
-    })
+impl SqliteStore {
+    /// Checkpoints the write-ahead log beside the writer, on a reader
+    /// connection: a passive checkpoint never blocks the writer, so a bulk
+    /// of care tasks goes on being stored while its pages reach the
+    /// database file. One at a time; more calls meanwhile do nothing.
+    fn checkpoint_soon(&self) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static RUNNING: AtomicBool = AtomicBool::new(false);
+        if self.memory || RUNNING.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (readers, slots) = (self.readers.clone(), self.reader_slots.clone());
+        tokio::spawn(async move {
+            if let Ok(_slot) = slots.acquire_owned().await {
+                let _ = tokio::task::spawn_blocking(move || {
+                    let conn = readers.lock().ok()?.pop()?;
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    readers.lock().ok()?.push(conn);
+                    Some(())
+                })
+                .await;
+            }
+            RUNNING.store(false, Ordering::Release);
+        });
+    }
 }
 
-fn get_care_task(c: &Connection, id: i64) -> Result<Option<CareTaskRow>> {
-    c.query_row(
-        &format!("SELECT {CARE_TASK_COLS} FROM care_tasks t WHERE t.id = ?1"),
-        [id],
-        care_task_row,
+/// Stores a batch of care tasks in the transaction `t`; returns how many
+/// were new.
+fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
+    if let Some(k) = batch.tasks.iter().find(|k| care_kind(k.kind).is_none()) {
+        return Err(StoreError::Db(format!(
+            "unknown care task kind {:?}",
+            k.kind
+        )));
+    }
+    // The statements of care_insert_sql stay prepared.
+    t.set_prepared_statement_cache_capacity(64);
+    let texts = care_text_ids(t, &batch.texts)?;
+    let text = |i: u32| {
+        texts
+            .get(i as usize)
+            .copied()
+            .ok_or_else(|| StoreError::Db(format!("care task text {i} is not in the batch")))
+    };
+    let now = ts(Utc::now());
+    let mut n = 0u64;
+    // Runs of tasks that differ only in customer and contact (a
+    // festival's greetings), many rows per statement, the shared
+    // values bound once per statement.
+    let shared = |k: &NewCareTask| {
+        (
+            k.kind,
+            k.planned_for,
+            k.date,
+            k.salesperson_id,
+            k.occasions,
+            k.template,
+            k.message,
+            k.channel,
+        )
+    };
+    // One statement per number of rows, prepared once for the batch.
+    let mut statements: Vec<Option<rusqlite::CachedStatement>> =
+        (0..=CARE_INSERT_ROWS.ilog2()).map(|_| None).collect();
+    let mut rest = batch.tasks.as_slice();
+    while let Some(first) = rest.first() {
+        let key = shared(first);
+        let len = rest
+            .iter()
+            .position(|k| shared(k) != key)
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(len);
+        rest = tail;
+        let (planned_for, date) = (first.planned_for.to_string(), first.date.to_string());
+        let mut run = run;
+        while !run.is_empty() {
+            let rows = care_insert_rows(run.len());
+            let (part, after) = run.split_at(rows);
+            run = after;
+            let st = match &mut statements[rows.ilog2() as usize] {
+                Some(st) => st,
+                slot => slot.insert(t.prepare_cached(care_insert_sql(rows)).map_err(sq)?),
+            };
+            st.raw_bind_parameter(1, &now).map_err(sq)?;
+            st.raw_bind_parameter(2, first.kind).map_err(sq)?;
+            st.raw_bind_parameter(3, &planned_for).map_err(sq)?;
+            st.raw_bind_parameter(4, &date).map_err(sq)?;
+            st.raw_bind_parameter(5, first.salesperson_id).map_err(sq)?;
+            st.raw_bind_parameter(6, text(first.occasions)?)
+                .map_err(sq)?;
+            st.raw_bind_parameter(7, first.template.map(text).transpose()?)
+                .map_err(sq)?;
+            st.raw_bind_parameter(8, first.message.map(text).transpose()?)
+                .map_err(sq)?;
+            st.raw_bind_parameter(9, first.channel).map_err(sq)?;
+            for (i, k) in part.iter().enumerate() {
+                st.raw_bind_parameter(10 + 2 * i, k.customer_id)
+                    .map_err(sq)?;
+                st.raw_bind_parameter(11 + 2 * i, k.contact_id)
+                    .map_err(sq)?;
+            }
+            n += st.raw_execute().map_err(sq)? as u64;
+        }
+    }
+    Ok(n)
+}
+
+/// The most rows one statement stores.
+const CARE_INSERT_ROWS: usize = 256;
+
+/// How many of `left` rows the next statement stores: all it can, then
+/// powers of two, so a handful of statements (kept prepared) do any run.
+fn care_insert_rows(left: usize) -> usize {
+    if left >= CARE_INSERT_ROWS {
+        CARE_INSERT_ROWS
+    } else {
+        1 << left.ilog2()
+    }
+}
+
+/// `INSERT OR IGNORE … VALUES (…), (…)` for `rows` tasks (a power of two
+/// up to [`CARE_INSERT_ROWS`]) that share ?1 the time, ?2 the kind, ?3 the
+/// planned day, ?4 the due day, ?5 the salesperson, ?6..?8 the texts, ?9
+/// the channel; each row its customer and contact. OR IGNORE rather than ON
+/// CONFLICT DO NOTHING: a statement that cannot fail half-way needs no
+/// journal to undo itself (15% of the time); the rows are checked before
+/// (kind), so a conflicting key is the only row it skips.
+fn care_insert_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..=CARE_INSERT_ROWS.ilog2())
+            .map(|p| {
+                let values: Vec<String> = (0..1usize << p)
+                    .map(|i| format!("(?2, ?3, ?4, ?{}, ?{}, ?5, ?6, ?7, ?8, ?9, ?1)", 10 + 2 * i, 11 + 2 * i))
+                    .collect();
+                format!(
+                    "INSERT OR IGNORE INTO care_tasks (kind, planned_for, date, customer_id, contact_id, owner_id, occasions_id, template_id, message_id, channel, created_at) VALUES {}",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    &all[rows.ilog2() as usize]
+}
+
+/// The ids of `texts` in care_texts, storing the new ones.
+fn care_text_ids(t: &Connection, texts: &[String]) -> Result<Vec<i64>> {
+    let mut put = t
+        .prepare_cached("INSERT INTO care_texts (body) VALUES (?1) ON CONFLICT (body) DO NOTHING")
+        .map_err(sq)?;
+    let mut get = t
+        .prepare_cached("SELECT id FROM care_texts WHERE body = ?1")
+        .map_err(sq)?;
+    let mut ids = Vec::with_capacity(texts.len());
+    for body in texts {
+        put.execute([body]).map_err(sq)?;
+        ids.push(get.query_row([body], |r| r.get(0)).map_err(sq)?);
+    }
+    Ok(ids)
+}
+
+/// Whose a task is (see [`CareTaskRow::owner_id`]), with customers as `c`.
+const CARE_TASK_OWNER: &str = "CASE WHEN t.customer_id IS NOT NULL AND (t.status = 'open' OR t.status = 'snoozed') THEN c.owner_id ELSE t.owner_id END";
+
+fn care_task_cols(owner: &str) -> String {
+    format!(
+        "t.id AS id, t.kind, t.planned_for, t.date AS date, t.customer_id, t.contact_id, {owner} AS owner_id, t.channel, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, coalesce(t.updated_at, t.created_at), t.occasions_id, t.template_id, t.message_id"
     )
-    .optional()
-    .map_err(sq)
+}
+
+/// The query (and parameters) of the tasks a filter selects, columns as
+/// [`care_task_cols`]; `None` when it selects nothing. With owners, three
+/// parts: the open tasks of the customers the owners have now — those due
+/// on the day they were planned for through the key (customer, planned
+/// day), the others (deferred, late) through their own small index — and
+/// the tasks that keep their owner (closed ones, quota tasks).
+fn care_task_query(f: &CareTaskFilter) -> Option<(String, Vec<SqlValue>)> {
+    let mut p: Vec<SqlValue> = vec![];
+    let mut w = vec![
+        "(t.contact_id IS NULL OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact_id AND p.deleted_at IS NULL))".to_string(),
+    ];
+    // The same bounds on the planned day, for tasks due on it.
+    let mut planned = vec![];
+    if let Some(d) = f.from {
+        p.push(SqlValue::Text(d.to_string()));
+        w.push(format!("t.date >= ?{}", p.len()));
+        planned.push(format!("t.planned_for >= ?{}", p.len()));
+    }
+    if let Some(d) = f.to {
+        p.push(SqlValue::Text(d.to_string()));
+        w.push(format!("t.date <= ?{}", p.len()));
+        planned.push(format!("t.planned_for <= ?{}", p.len()));
+    }
+    if let Some(s) = &f.status {
+        p.push(SqlValue::Text(s.clone()));
+        w.push(format!("t.status = ?{}", p.len()));
+    }
+    if let Some(k) = &f.kind {
+        p.push(SqlValue::Text(k.clone()));
+        w.push(format!("t.kind = ?{}", p.len()));
+    }
+    let wh = w.join(" AND ");
+    planned.push("t.date = t.planned_for".into());
+    let planned = planned.join(" AND ");
+    let sql = match &f.owners {
+        None => format!(
+            "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id
+             WHERE (t.customer_id IS NULL OR c.deleted_at IS NULL) AND {wh}",
+            care_task_cols(CARE_TASK_OWNER)
+        ),
+        Some(owners) if owners.is_empty() => return None,
+        Some(owners) => {
+            let list = owners
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mine = format!(
+                "SELECT {} FROM customers c CROSS JOIN care_tasks t
+                 WHERE c.owner_id IN ({list}) AND c.deleted_at IS NULL AND (t.status = 'open' OR t.status = 'snoozed')",
+                care_task_cols("c.owner_id")
+            );
+            format!(
+                "{mine} AND coalesce(t.customer_id, -t.owner_id) = c.id AND {planned} AND {wh}
+                 UNION ALL
+                 {mine} AND t.customer_id = c.id AND t.date <> t.planned_for AND {wh}
+                 UNION ALL
+                 SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id
+                 WHERE (t.customer_id IS NULL OR t.status = 'done' OR t.status = 'skipped') AND t.owner_id IN ({list})
+                   AND (t.customer_id IS NULL OR c.deleted_at IS NULL) AND {wh}",
+                care_task_cols("t.owner_id")
+            )
+        }
+    };
+    Some((sql, p))
+}
+
+/// A task as read, with the ids of its texts.
+struct CareTaskBase {
+    row: CareTaskRow,
+    occasions_id: i64,
+    template_id: Option<i64>,
+    message_id: Option<i64>,
+}
+
+fn day_col(r: &Row, i: usize) -> Result<NaiveDate> {
+    let s = r
+        .get_ref(i)
+        .map_err(sq)?
+        .as_str()
+        .map_err(|e| sq(e.into()))?;
+    parse_date(s).map_err(sq)
+}
+
+fn care_task_rows(c: &Connection, sql: &str, p: &[SqlValue]) -> Result<Vec<CareTaskBase>> {
+    let mut st = c.prepare_cached(sql).map_err(sq)?;
+    let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
+    let mut out = vec![];
+    while let Some(r) = rows.next().map_err(sq)? {
+        let kind: String = r.get(1).map_err(sq)?;
+        let planned_for = day_col(r, 2)?;
+        let (customer_id, contact_id, owner_id): (Option<i64>, Option<i64>, Option<i64>) = (
+            r.get(4).map_err(sq)?,
+            r.get(5).map_err(sq)?,
+            r.get(6).map_err(sq)?,
+        );
+        out.push(CareTaskBase {
+            row: CareTaskRow {
+                id: r.get(0).map_err(sq)?,
+                key: care_task_key(&kind, customer_id, contact_id, owner_id, planned_for),
+                kind,
+                planned_for,
+                date: day_col(r, 3)?,
+                customer_id,
+                contact_id,
+                owner_id,
+                occasions: serde_json::Value::Null,
+                channel: r.get(7).map_err(sq)?,
+                message: None,
+                template: None,
+                status: r.get(8).map_err(sq)?,
+                reason: r.get(9).map_err(sq)?,
+                snoozed_until: r
+                    .get::<_, Option<String>>(10)
+                    .map_err(sq)?
+                    .map(|s| parse_date(&s))
+                    .transpose()
+                    .map_err(sq)?,
+                activity_id: r.get(11).map_err(sq)?,
+                created_at: parse_ts(&r.get::<_, String>(12).map_err(sq)?).map_err(sq)?,
+                updated_at: parse_ts(&r.get::<_, String>(13).map_err(sq)?).map_err(sq)?,
+                facts: None,
+            },
+            occasions_id: r.get(14).map_err(sq)?,
+            template_id: r.get(15).map_err(sq)?,
+            message_id: r.get(16).map_err(sq)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the texts of `rows` and the facts their channel and message are
+/// made from: the customer, the contact and the owner as they are now.
+fn care_task_details(c: &Connection, rows: &mut [CareTaskBase]) -> Result<()> {
+    fn by_ids<T>(
+        c: &Connection,
+        sql: &str,
+        ids: &mut Vec<i64>,
+        mut f: impl FnMut(&Row) -> rusqlite::Result<(i64, T)>,
+    ) -> Result<HashMap<i64, T>> {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut st = c.prepare(&sql.replace("{ids}", &list)).map_err(sq)?;
+            let mut rows = st.query([]).map_err(sq)?;
+            while let Some(r) = rows.next().map_err(sq)? {
+                let (id, v) = f(r).map_err(sq)?;
+                out.insert(id, v);
+            }
+        }
+        Ok(out)
+    }
+    let mut ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| [Some(r.occasions_id), r.template_id, r.message_id])
+        .flatten()
+        .collect();
+    let texts = by_ids(
+        c,
+        "SELECT id, body FROM care_texts WHERE id IN ({ids})",
+        &mut ids,
+        |r| Ok((r.get(0)?, r.get::<_, String>(1)?)),
+    )?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.row.customer_id).collect();
+    let customers = by_ids(
+        c,
+        "SELECT id, name, json_extract(doc, '$.business_stage'), json_extract(doc, '$.card.gifts_forbidden') FROM customers WHERE id IN ({ids})",
+        &mut ids,
+        |r| Ok((r.get(0)?, (r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<bool>>(3)?.unwrap_or(false)))),
+    )?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.row.contact_id).collect();
+    let contacts = by_ids(
+        c,
+        "SELECT id, name, json_extract(doc, '$.title'), json_extract(doc, '$.level') FROM contacts WHERE id IN ({ids})",
+        &mut ids,
+        |r| Ok((r.get(0)?, (r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?))),
+    )?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.row.owner_id).collect();
+    let owners = by_ids(
+        c,
+        "SELECT id, display_name FROM users WHERE id IN ({ids})",
+        &mut ids,
+        |r| Ok((r.get(0)?, r.get::<_, String>(1)?)),
+    )?;
+    for b in rows {
+        let r = &mut b.row;
+        r.occasions = match texts.get(&b.occasions_id) {
+            Some(t) => json_col(t).map_err(sq)?,
+            None => serde_json::Value::Null,
+        };
+        r.template = b.template_id.and_then(|i| texts.get(&i).cloned());
+        r.message = b.message_id.and_then(|i| texts.get(&i).cloned());
+        let customer = r.customer_id.and_then(|i| customers.get(&i));
+        let contact = r.contact_id.and_then(|i| contacts.get(&i));
+        r.facts = Some(CareTaskFacts {
+            customer_name: customer.map(|c| c.0.clone()),
+            business_stage: customer.and_then(|c| c.1.clone()),
+            gifts_forbidden: customer.is_some_and(|c| c.2),
+            contact_name: contact.map(|p| p.0.clone()),
+            contact_title: contact.and_then(|p| p.1.clone()),
+            contact_level: contact
+                .and_then(|p| p.2.as_deref())
+                .and_then(|l| keqing_domain::contact::ContactLevel::parse(l).ok()),
+            owner_name: r.owner_id.and_then(|i| owners.get(&i).cloned()),
+        });
+    }
+    Ok(())
+}
+
+/// One task (whatever the state of its customer and contact), with details.
+fn get_care_task(c: &Connection, id: i64) -> Result<Option<CareTaskRow>> {
+    let sql = format!(
+        "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id WHERE t.id = ?1",
+        care_task_cols(CARE_TASK_OWNER)
+    );
+    let mut rows = care_task_rows(c, &sql, &[SqlValue::Integer(id)])?;
+    care_task_details(c, &mut rows)?;
+    Ok(rows.pop().map(|b| b.row))
 }
 
 fn care_template_row(r: &Row) -> rusqlite::Result<CareTemplate> {
@@ -2644,10 +3088,35 @@ const BIRTHDAY_KEY: &str =
          WHEN substr(json_extract(p.doc, '$.birthday'), 1, 2) = '农历' THEN 'L'
          ELSE 'S' END || substr(json_extract(p.doc, '$.birthday'), -5))";
 
-const CARE_CUSTOMER_COLS: &str = "id, name, owner_id, team_id, class, tier,
-    json_extract(doc, '$.business_stage'), json_extract(doc, '$.key_customer'),
-    json_extract(doc, '$.card.gifts_forbidden'), json_extract(doc, '$.key_dates'),
-    json_extract(doc, '$.custom.order_weekdays')";
+const CARE_CUSTOMER_COLS: &str = "id, name, owner_id, team_id, class, tier, doc";
+
+/// The parts of a customer's document care planning reads, parsed here:
+/// quicker than asking SQLite for each (it parses the document per field).
+#[derive(serde::Deserialize)]
+struct CareCustomerDoc {
+    #[serde(default)]
+    business_stage: Option<String>,
+    #[serde(default)]
+    key_customer: Option<bool>,
+    #[serde(default)]
+    card: Option<CareCardDoc>,
+    #[serde(default)]
+    key_dates: Option<Vec<keqing_domain::customer::KeyDate>>,
+    #[serde(default)]
+    custom: Option<CareCustomDoc>,
+}
+
+#[derive(serde::Deserialize)]
+struct CareCardDoc {
+    #[serde(default)]
+    gifts_forbidden: Option<bool>,
+}
+
+#[derive(serde::Deserialize)]
+struct CareCustomDoc {
+    #[serde(default)]
+    order_weekdays: Option<serde_json::Value>,
+}
 
 fn care_customer_rows(
     c: &Connection,
@@ -2658,8 +3127,13 @@ fn care_customer_rows(
     let mut st = c.prepare(sql).map_err(sq)?;
     let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
     while let Some(r) = rows.next().map_err(sq)? {
-        let key_dates: Option<String> = r.get(9).map_err(sq)?;
-        let order: Option<SqlValue> = r.get(10).map_err(sq)?;
+        let doc: CareCustomerDoc = serde_json::from_str(
+            r.get_ref(6)
+                .map_err(sq)?
+                .as_str()
+                .map_err(|e| sq(e.into()))?,
+        )
+        .map_err(db_err)?;
         out.push(CareCustomerFacts {
             id: r.get(0).map_err(sq)?,
             name: r.get(1).map_err(sq)?,
@@ -2667,20 +3141,14 @@ fn care_customer_rows(
             team_id: r.get(3).map_err(sq)?,
             class: r.get(4).map_err(sq)?,
             tier: r.get(5).map_err(sq)?,
-            business_stage: r.get(6).map_err(sq)?,
-            key_customer: r.get::<_, Option<bool>>(7).map_err(sq)?.unwrap_or(false),
-            gifts_forbidden: r.get::<_, Option<bool>>(8).map_err(sq)?.unwrap_or(false),
-            key_dates: match key_dates.as_deref() {
-                None | Some("[]") => vec![],
-                Some(s) => serde_json::from_str(s).map_err(db_err)?,
-            },
-            order_weekdays: match order {
-                None | Some(SqlValue::Null) => None,
-                Some(SqlValue::Text(s)) => {
-                    Some(serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
-                }
-                Some(other) => Some(sql_to_json("", other)),
-            },
+            business_stage: doc.business_stage,
+            key_customer: doc.key_customer.unwrap_or(false),
+            gifts_forbidden: doc.card.and_then(|c| c.gifts_forbidden).unwrap_or(false),
+            key_dates: doc.key_dates.unwrap_or_default(),
+            order_weekdays: doc
+                .custom
+                .and_then(|c| c.order_weekdays)
+                .filter(|v| !v.is_null()),
         });
     }
     Ok(())

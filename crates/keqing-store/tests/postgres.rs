@@ -224,3 +224,83 @@ async fn concurrent_creates_of_one_customer_give_one_and_a_duplicate() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_3_schema_keeps_its_care_tasks() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("kq_test_v3_{}_{nanos}", std::process::id());
+    schemas.names.push(name.clone());
+    {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE SCHEMA {name}; SET search_path = {name};"))
+            .await
+            .unwrap();
+        for sql in [
+            include_str!("../src/postgres_schema.sql"),
+            include_str!("../src/postgres_schema_v2.sql"),
+            include_str!("../src/postgres_schema_v3.sql"),
+        ] {
+            client.batch_execute(sql).await.unwrap();
+        }
+        client
+            .batch_execute(
+                r#"CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                 INSERT INTO schema_migrations (version) VALUES (1), (2), (3);
+                 INSERT INTO teams (id, name) VALUES (1, '老团队');
+                 INSERT INTO users (id, username, display_name, role, team_id, password_hash, active, created_at)
+                     VALUES (7, 'wang', '王芳', 'manager', 1, 'x', TRUE, now());
+                 INSERT INTO customers (id, version, name, pinyin, initials, stage, tags, doc, owner_id, team_id, created_at, updated_at)
+                     VALUES (3, 1, '老客户', '', '', 'order', '', '{"name":"老客户"}', 7, 1, now(), now());
+                 INSERT INTO contacts (id, customer_id, version, name, doc, created_at)
+                     VALUES (5, 3, 1, '张三', '{"name":"张三"}', now());
+                 INSERT INTO care_tasks (id, key, kind, date, customer_id, contact_id, owner_id, occasions, channel, message, status, created_at, updated_at)
+                     VALUES (1, 'greeting:c3:p5:2026-09-25', 'greeting', '2026-09-25', 3, 5, 7, '["mid_autumn"]', 'call', '张三您好！中秋快乐！——公司 王芳', 'open', now(), now()),
+                            (2, 'quota:s7:2026-09-25', 'quota', '2026-09-25', NULL, NULL, 7, '{"calls":4}', NULL, '今日还需电话4次', 'done', now(), now());
+                 SELECT setval(pg_get_serial_sequence('care_tasks', 'id'), 2);"#,
+            )
+            .await
+            .unwrap();
+    }
+    let s = PgStore::open_in_schema(&url, &name).await.unwrap();
+    let t = s.care_task(1).await.unwrap().unwrap();
+    assert_eq!(t.key, "greeting:c3:p5:2026-09-25");
+    assert_eq!(t.occasions, serde_json::json!(["mid_autumn"]));
+    assert_eq!(
+        t.message.as_deref(),
+        Some("张三您好！中秋快乐！——公司 王芳")
+    );
+    assert_eq!((t.channel.as_deref(), t.owner_id), (Some("call"), Some(7)));
+    let q = s.care_task(2).await.unwrap().unwrap();
+    assert_eq!(
+        (q.key.as_str(), q.owner_id),
+        ("quota:s7:2026-09-25", Some(7))
+    );
+    assert_eq!(q.message.as_deref(), Some("今日还需电话4次"));
+    let mut b = keqing_store::CareTaskBatch::default();
+    let occasions = b.text("[]");
+    let day = "2026-09-25".parse().unwrap();
+    for contact_id in [Some(5), None] {
+        b.tasks.push(keqing_store::NewCareTask {
+            kind: "greeting",
+            planned_for: day,
+            date: day,
+            customer_id: Some(3),
+            contact_id,
+            salesperson_id: None,
+            occasions,
+            template: None,
+            message: None,
+            channel: None,
+        });
+    }
+    assert_eq!(s.insert_care_tasks(b).await.unwrap(), 1, "only the new key");
+}

@@ -59,7 +59,7 @@ async fn a_version_1_database_migrates_to_version_2() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 5, "a version 1 database migrates to the latest version");
+    assert_eq!(v, 6, "a version 1 database migrates to the latest version");
     // Version 4 fills the search index with the customers already stored.
     for q in [
         keqing_store::NameQuery::Text("恒远".into()),
@@ -76,4 +76,120 @@ async fn a_version_1_database_migrates_to_version_2() {
             .unwrap();
         assert_eq!(found.total, 1, "{q:?}");
     }
+}
+
+#[tokio::test]
+async fn a_version_3_database_keeps_its_care_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../src/sqlite_schema.sql"))
+            .unwrap();
+        c.execute_batch(include_str!("../src/sqlite_schema_v2.sql"))
+            .unwrap();
+        c.execute_batch(include_str!("../src/sqlite_schema_v3.sql"))
+            .unwrap();
+        c.execute_batch(
+            r#"PRAGMA user_version = 3;
+             INSERT INTO teams (id, name) VALUES (1, '老团队');
+             INSERT INTO users (id, username, display_name, role, team_id, password_hash, active, created_at)
+                 VALUES (7, 'wang', '王芳', 'manager', 1, 'x', 1, '2026-01-01T00:00:00.000000Z');
+             INSERT INTO customers (id, version, name, pinyin, initials, stage, tags, doc, owner_id, team_id, created_at, updated_at)
+                 VALUES (3, 1, '老客户', '', '', 'order', '', '{"name":"老客户"}', 7, 1, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO contacts (id, customer_id, version, name, doc, created_at)
+                 VALUES (5, 3, 1, '张三', '{"name":"张三"}', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO care_tasks (id, key, kind, date, customer_id, contact_id, owner_id, occasions, channel, message, status, created_at, updated_at)
+                 VALUES (1, 'greeting:c3:p5:2026-09-25', 'greeting', '2026-09-25', 3, 5, 7, '["mid_autumn"]', 'call', '张三您好！中秋快乐！——公司 王芳', 'open', '2026-09-01T00:00:00.000000Z', '2026-09-01T00:00:00.000000Z'),
+                        (2, 'quota:s7:2026-09-25', 'quota', '2026-09-25', NULL, NULL, 7, '{"calls":4}', NULL, '今日还需电话4次', 'done', '2026-09-01T00:00:00.000000Z', '2026-09-02T00:00:00.000000Z');"#,
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    use keqing_store::Store;
+    let t = s.care_task(1).await.unwrap().unwrap();
+    assert_eq!(t.key, "greeting:c3:p5:2026-09-25");
+    assert_eq!(t.occasions, serde_json::json!(["mid_autumn"]));
+    // Stored messages and channels stay as they were written.
+    assert_eq!(
+        t.message.as_deref(),
+        Some("张三您好！中秋快乐！——公司 王芳")
+    );
+    assert_eq!(t.channel.as_deref(), Some("call"));
+    assert_eq!(t.owner_id, Some(7));
+    let q = s.care_task(2).await.unwrap().unwrap();
+    assert_eq!(
+        (q.key.as_str(), q.owner_id),
+        ("quota:s7:2026-09-25", Some(7))
+    );
+    assert_eq!(q.message.as_deref(), Some("今日还需电话4次"));
+    // The key still holds: planning the same greeting again adds nothing.
+    let mut b = keqing_store::CareTaskBatch::default();
+    let occasions = b.text("[]");
+    let day = "2026-09-25".parse().unwrap();
+    b.tasks.push(keqing_store::NewCareTask {
+        kind: "greeting",
+        planned_for: day,
+        date: day,
+        customer_id: Some(3),
+        contact_id: Some(5),
+        salesperson_id: None,
+        occasions,
+        template: None,
+        message: None,
+        channel: None,
+    });
+    assert_eq!(s.insert_care_tasks(b).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_backup_from_before_version_4_restores() {
+    use keqing_store::Store;
+    let s = SqliteStore::open(":memory:").await.unwrap();
+    let f = suite::fixture(&s).await;
+    let c = s
+        .create_customer(
+            &keqing_domain::CustomerInput::from_json(
+                serde_json::json!({"name": "旧备份客户"})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap(),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let mut buf = vec![];
+    s.export_all(&mut buf).await.unwrap();
+    // Care tasks as version 2 and 3 wrote them: key, occasions and message inline.
+    let old = [
+        serde_json::json!({"table": "care_tasks", "row": {"id": 1, "key": format!("greeting:c{}:-:2026-09-25", c.id), "kind": "greeting", "date": "2026-09-25", "customer_id": c.id, "contact_id": null, "owner_id": f.manager_b.id, "occasions": [{"reason": "occasion", "occasion": "mid_autumn", "name_zh": "中秋节", "name_en": "Mid-Autumn Festival"}], "channel": "sms", "message": "中秋快乐！——公司 王芳", "status": "open", "reason": null, "snoozed_until": null, "activity_id": null, "created_at": "2026-09-01T00:00:00.000000Z", "updated_at": "2026-09-01T00:00:00.000000Z"}}),
+        serde_json::json!({"table": "care_tasks", "row": {"id": 2, "key": format!("quota:s{}:2026-09-25", f.manager_a.id), "kind": "quota", "date": "2026-09-25", "customer_id": null, "contact_id": null, "owner_id": f.manager_a.id, "occasions": {"calls": 4}, "channel": null, "message": "中秋快乐！——公司 王芳", "status": "open", "reason": null, "snoozed_until": null, "activity_id": null, "created_at": "2026-09-01T00:00:00.000000Z", "updated_at": "2026-09-01T00:00:00.000000Z"}}),
+    ];
+    let mut text = String::from_utf8(buf).unwrap();
+    for o in &old {
+        text.push_str(&format!("{o}\n"));
+    }
+    let copy = SqliteStore::open(":memory:").await.unwrap();
+    copy.import_all(&mut std::io::Cursor::new(text.into_bytes()))
+        .await
+        .unwrap();
+    let t = copy.care_task(1).await.unwrap().unwrap();
+    assert_eq!(t.key, format!("greeting:c{}:-:2026-09-25", c.id));
+    assert_eq!(t.occasions[0]["occasion"], "mid_autumn");
+    assert_eq!(t.message.as_deref(), Some("中秋快乐！——公司 王芳"));
+    // Open, it is the customer's owner's, whoever it was written for.
+    assert_eq!(t.owner_id, Some(f.manager_a.id));
+    let q = copy.care_task(2).await.unwrap().unwrap();
+    assert_eq!(
+        (q.owner_id, q.occasions.clone()),
+        (Some(f.manager_a.id), serde_json::json!({"calls": 4}))
+    );
+    let counts = copy.table_counts().await.unwrap();
+    // Two occasions and one message, which both tasks share.
+    assert!(
+        counts.contains(&("care_texts".to_string(), 3)),
+        "{counts:?}"
+    );
 }
