@@ -33,7 +33,7 @@ use keqing_domain::activity::ActivityKind as DomainKind;
 use keqing_domain::{NewActivity, Role, User};
 use keqing_store::{
     CareCustomerFacts, CareCustomerQuery, CareRoster, CareStatusChange, CareTaskBatch,
-    CareTaskFilter, CareTaskRow, NewCareTask, NewCareTemplate, Store, StoreError,
+    CareTaskContact, CareTaskFilter, CareTaskRow, NewCareTask, NewCareTemplate, Store, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -722,19 +722,10 @@ pub async fn generate(
         .collect();
     made.sort_unstable_by_key(|c| c.customer_id);
     drop(activities);
-    let mut stored: Vec<(TaskKey, NaiveDate)> = stored
-        .into_iter()
-        .filter_map(|t| {
-            let kind = task_kind(t.kind)?;
-            kind.contacts_customer().then(|| {
-                (
-                    TaskKey::customer(kind, t.customer_id, t.contact_id, t.planned_for),
-                    t.date,
-                )
-            })
-        })
-        .collect();
-    stored.sort_unstable_by_key(|(k, _)| k.customer_id);
+    // In place: on a festival's re-run these are millions of rows.
+    let mut stored = stored;
+    stored.retain(|t| task_kind(t.kind).is_some_and(|k| k.contacts_customer()));
+    stored.sort_unstable_by_key(|t| t.customer_id);
 
     // Whom the greetings are for: on a calendar occasion every owned
     // customer and contact (ids only, from the store's indexes); otherwise
@@ -832,8 +823,8 @@ pub async fn generate(
                         ..rule_tasks.partition_point(|t| t.key.customer_id <= Some(hi))];
                     let made = &made[made.partition_point(|m| m.customer_id < lo)
                         ..made.partition_point(|m| m.customer_id <= hi)];
-                    let stored = &stored[stored.partition_point(|s| s.0.customer_id < Some(lo))
-                        ..stored.partition_point(|s| s.0.customer_id <= Some(hi))];
+                    let stored = &stored[stored.partition_point(|s| s.customer_id < lo)
+                        ..stored.partition_point(|s| s.customer_id <= hi)];
                     plan.batch(c, contacts, rules, made, stored)
                 })
                 .transpose()
@@ -841,7 +832,7 @@ pub async fn generate(
         let (created, planned) = tokio::join!(store_it, plan_it);
         greetings_created += created?.unwrap_or(0);
         if let Some(p) = planned? {
-            greetings_planned += p.greetings.tasks.len() as u64;
+            greetings_planned += p.planned;
             report.deferred_by_cap += p.deferred;
             report.dropped_by_cap += p.dropped;
             decided_rules.extend(p.rules);
@@ -923,7 +914,10 @@ struct Planning<'a> {
 /// One batch planned: its greetings to store, its rule tasks with the day
 /// the cap gave them.
 struct PlannedBatch {
+    /// The greetings to store: those planned less those stored already.
     greetings: CareTaskBatch,
+    /// Greetings planned, stored already or not.
+    planned: u64,
     rules: Vec<(CareTask, NaiveDate)>,
     deferred: u64,
     dropped: u64,
@@ -941,8 +935,21 @@ impl Planning<'_> {
         contacts: &[(i64, i64)],
         rules: &[CareTask],
         made: &[CustomerContact],
-        stored: &[(TaskKey, NaiveDate)],
+        stored: &[CareTaskContact],
     ) -> Result<PlannedBatch, GenerateError> {
+        // Kinds are known (the caller kept only those that contact a customer).
+        let stored: Vec<(TaskKey, NaiveDate)> = stored
+            .iter()
+            .filter_map(|t| {
+                let key = TaskKey::customer(
+                    task_kind(t.kind)?,
+                    t.customer_id,
+                    t.contact_id,
+                    t.planned_for,
+                );
+                Some((key, t.date))
+            })
+            .collect();
         let greeting_customers: Vec<GreetingCustomer> = customers
             .iter()
             .map(|&(id, _)| GreetingCustomer {
@@ -976,6 +983,9 @@ impl Planning<'_> {
         let mut planned: Vec<PlannedContact> = greetings.iter().map(PlannedContact::from).collect();
         planned.extend(rules.iter().map(PlannedContact::from));
         let mut already: Vec<CustomerContact> = made.to_vec();
+        // Open tasks with a planned key are stored already: a re-run sends
+        // them to the store no second time (its unique key would refuse them).
+        let stored_keys: HashSet<TaskKey> = stored.iter().map(|(k, _)| *k).collect();
         if !stored.is_empty() {
             let keys: HashSet<TaskKey> = planned.iter().map(|p| p.key).collect();
             already.extend(
@@ -1013,10 +1023,15 @@ impl Planning<'_> {
         type Texts<'r> = (&'r Arc<[GreetingReason]>, (u32, u32));
         let mut last: Option<Texts> = None;
         batch.tasks.reserve(greetings.len());
+        let mut kept = 0u64;
         for g in &greetings {
             let Some(date) = decide(&g.key, g.date()) else {
                 continue;
             };
+            kept += 1;
+            if stored_keys.contains(&g.key) {
+                continue;
+            }
             let (occasions, template) = match last {
                 // Most greetings of a day share the day's occasions.
                 Some((reasons, t)) if Arc::ptr_eq(reasons, &g.reasons) => t,
@@ -1050,6 +1065,7 @@ impl Planning<'_> {
             .filter_map(|t| Some((t.clone(), decide(&t.key, t.due)?)))
             .collect();
         Ok(PlannedBatch {
+            planned: kept,
             greetings: batch,
             rules,
             deferred,
