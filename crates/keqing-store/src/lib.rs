@@ -577,9 +577,25 @@ impl CustomerIndex {
             },
             external_code: c.external_code.clone(),
             dedup_key: c.dedup_key(),
-            doc: serde_json::Value::Object(c.to_json()),
+            doc: stored_doc(c.to_json()),
         }
     }
+}
+
+/// A record's document as stored: fields without a value (`null`) are left
+/// out, at every level. Reading treats a missing field as empty, and the
+/// stored row is about half as long (a million-row import writes less).
+pub(crate) fn stored_doc(mut m: serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+    fn strip(m: &mut serde_json::Map<String, serde_json::Value>) {
+        m.retain(|_, v| !v.is_null());
+        for v in m.values_mut() {
+            if let serde_json::Value::Object(inner) = v {
+                strip(inner);
+            }
+        }
+    }
+    strip(&mut m);
+    serde_json::Value::Object(m)
 }
 
 pub(crate) fn customer_input(doc: &serde_json::Value) -> Result<CustomerInput> {

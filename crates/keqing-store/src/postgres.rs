@@ -518,7 +518,7 @@ async fn insert_contact<C: GenericClient>(
     input: &ContactInput,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let doc = serde_json::Value::Object(input.to_json());
+    let doc = crate::stored_doc(input.to_json());
     let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
     let row = query_one(
         t,
@@ -1826,7 +1826,7 @@ impl Store for PgStore {
             }
             let now = Utc::now();
             let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
-            let doc = serde_json::Value::Object(input.to_json());
+            let doc = crate::stored_doc(input.to_json());
             execute(
                 &t,
                 "UPDATE contacts SET version = version + 1, name = $2, mobile_rev = $3, doc = $4 WHERE id = $1",

@@ -19,7 +19,14 @@ pub struct SqliteStore {
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_slots: Arc<tokio::sync::Semaphore>,
     memory: bool,
+    /// Imports of at least this many rows take the bulk path (see
+    /// [`SqliteStore::import_pipelined`]).
+    bulk_rows: usize,
 }
+
+/// Rows from which an import is stored in bulk: one transaction, secondary
+/// indexes built once at the end.
+const BULK_ROWS: usize = 50_000;
 
 fn sq(e: rusqlite::Error) -> StoreError {
     match e {
@@ -45,6 +52,18 @@ fn opt_ts(s: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
 }
 
 fn parse_date(s: &str) -> rusqlite::Result<NaiveDate> {
+    // The stored form `YYYY-MM-DD` read directly: a care run reads millions.
+    if let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *s.as_bytes() {
+        let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let n = |ds: &[u8]| ds.iter().fold(0u32, |a, d| a * 10 + u32::from(d - b'0'));
+            if let Some(d) =
+                NaiveDate::from_ymd_opt(n(&digits[..4]) as i32, n(&digits[4..6]), n(&digits[6..]))
+            {
+                return Ok(d);
+            }
+        }
+    }
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
@@ -95,6 +114,7 @@ impl SqliteStore {
                 readers: Arc::new(Mutex::new(readers)),
                 reader_slots: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 memory,
+                bulk_rows: BULK_ROWS,
             })
         })
         .await
@@ -137,14 +157,32 @@ impl SqliteStore {
         .map_err(db_err)?
     }
 
-    /// Stores an import in batches of `IMPORT_BATCH` rows, one committed
-    /// transaction each (a crash loses at most the batch in flight): one
-    /// thread prepares batch k + 1 (`prepare`: pinyin, documents) while the
-    /// writer stores batch k (`store`, under the writer lock, which is let go
-    /// between batches so other writers get their turn).
+    /// Sets the number of rows from which an import takes the bulk path
+    /// (tests use a small one to run it on small files).
+    pub fn with_bulk_rows(mut self, rows: usize) -> SqliteStore {
+        self.bulk_rows = rows;
+        self
+    }
+
+    /// Stores an import: one thread prepares batch k + 1 of `IMPORT_BATCH`
+    /// rows (`prepare`: pinyin, documents) while the writer stores batch k
+    /// (`store`).
+    ///
+    /// A small import commits each batch (a crash loses at most the batch in
+    /// flight, which a re-run stores) and lets go of the writer between
+    /// batches. A big one (at least `bulk_rows` rows, and at least half as
+    /// many as `table` holds) is one transaction: the secondary indexes of
+    /// the tables an import writes are dropped at its start and built again,
+    /// sorted, at its end, which at a million rows costs a fraction of
+    /// updating them row by row. Only the unique indexes (they decide what
+    /// is stored already) and those named in `keep` (the import's own
+    /// lookups) stay. Readers see the old state with every index until the
+    /// commit; a failure rolls all of it back.
     async fn import_pipelined<R, P>(
         &self,
         rows: Vec<R>,
+        table: &'static str,
+        keep: &'static [&'static str],
         prepare: fn(&R) -> P,
         store: impl Fn(&Transaction, &[P], &str) -> Result<(u64, Vec<u64>)> + Send + 'static,
     ) -> Result<ImportOutcome>
@@ -153,6 +191,7 @@ impl SqliteStore {
         P: Send + 'static,
     {
         let writer = self.writer.clone();
+        let bulk_rows = self.bulk_rows;
         tokio::task::spawn_blocking(move || {
             std::thread::scope(|s| {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<P>>(2);
@@ -164,40 +203,48 @@ impl SqliteStore {
                         }
                     }
                 });
-                let mut out = ImportOutcome::default();
-                // A big import touches index pages all over the file: keep
-                // them in memory while it runs (256 MB), then give it back.
-                let cache = |size: i64| -> Result<()> {
-                    writer
-                        .lock()
-                        .map_err(db_err)?
-                        .execute_batch(&format!("PRAGMA cache_size = {size}"))
-                        .map_err(sq)
-                };
-                if rows.len() > IMPORT_BATCH {
-                    cache(-262_144)?;
+                let mut c = writer.lock().map_err(db_err)?;
+                let held: i64 = c
+                    .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                    .map_err(sq)?;
+                let bulk = rows.len() >= bulk_rows && rows.len() as i64 * 2 >= held;
+                if !bulk {
+                    drop(c);
+                    return import_batches(&writer, rows.len(), rx, store);
                 }
+                c.execute_batch(&format!("PRAGMA cache_size = {IMPORT_CACHE}"))
+                    .map_err(sq)?;
                 let r = (|| {
+                    let t = c
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .map_err(sq)?;
+                    let dropped = drop_secondary_indexes(&t, keep)?;
+                    // Bigger in-memory segments: fewer merges of the search index.
+                    t.execute_batch(
+                        "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 67108864)",
+                    )
+                    .map_err(sq)?;
+                    let mut out = ImportOutcome::default();
+                    let now = ts(Utc::now());
                     for batch in rx {
-                        let mut c = writer.lock().map_err(db_err)?;
-                        let t = c
-                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                            .map_err(sq)?;
-                        let (n, existing) = store(&t, &batch, &ts(Utc::now()))?;
-                        t.commit().map_err(sq)?;
+                        let (n, existing) = store(&t, &batch, &now)?;
                         out.imported += n;
                         out.existing.extend(existing);
                     }
+                    t.execute_batch(
+                        "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 1048576)",
+                    )
+                    .map_err(sq)?;
+                    for sql in &dropped {
+                        t.execute_batch(sql).map_err(sq)?;
+                    }
+                    t.commit().map_err(sq)?;
                     Ok(out)
                 })();
-                if rows.len() > IMPORT_BATCH {
-                    cache(WRITER_CACHE)?;
-                    writer
-                        .lock()
-                        .map_err(db_err)?
-                        .execute_batch("PRAGMA shrink_memory")
-                        .map_err(sq)?;
-                }
+                c.execute_batch(&format!(
+                    "PRAGMA cache_size = {WRITER_CACHE}; PRAGMA shrink_memory"
+                ))
+                .map_err(sq)?;
                 r
             })
         })
@@ -220,6 +267,82 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// Writer cache while an import runs: a big import touches index pages all
+/// over the file, so they stay in memory (256 MB) until it ends.
+const IMPORT_CACHE: i64 = -262_144;
+
+/// Stores prepared batches one committed transaction each, letting go of
+/// the writer between them so other writers get their turn.
+fn import_batches<P>(
+    writer: &Mutex<Connection>,
+    rows: usize,
+    rx: std::sync::mpsc::Receiver<Vec<P>>,
+    store: impl Fn(&Transaction, &[P], &str) -> Result<(u64, Vec<u64>)>,
+) -> Result<ImportOutcome> {
+    let cache = |size: i64| -> Result<()> {
+        writer
+            .lock()
+            .map_err(db_err)?
+            .execute_batch(&format!("PRAGMA cache_size = {size}"))
+            .map_err(sq)
+    };
+    if rows > IMPORT_BATCH {
+        cache(IMPORT_CACHE)?;
+    }
+    let r = (|| {
+        let mut out = ImportOutcome::default();
+        for batch in rx {
+            let mut c = writer.lock().map_err(db_err)?;
+            let t = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sq)?;
+            let (n, existing) = store(&t, &batch, &ts(Utc::now()))?;
+            t.commit().map_err(sq)?;
+            out.imported += n;
+            out.existing.extend(existing);
+        }
+        Ok(out)
+    })();
+    if rows > IMPORT_BATCH {
+        cache(WRITER_CACHE)?;
+        writer
+            .lock()
+            .map_err(db_err)?
+            .execute_batch("PRAGMA shrink_memory")
+            .map_err(sq)?;
+    }
+    r
+}
+
+/// Drops the indexes an import would update row by row on the tables it
+/// writes, but for unique ones and those in `keep`; returns the statements
+/// that create them again.
+fn drop_secondary_indexes(t: &Transaction, keep: &[&str]) -> Result<Vec<String>> {
+    let mut st = t
+        .prepare(
+            "SELECT name, sql FROM sqlite_master
+             WHERE type = 'index' AND sql IS NOT NULL
+               AND tbl_name IN ('customers', 'contacts', 'ownership_log')
+               AND sql NOT LIKE 'CREATE UNIQUE%'",
+        )
+        .map_err(sq)?;
+    let found: Vec<(String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sq)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sq)?;
+    let mut create = vec![];
+    for (name, sql) in found {
+        if keep.contains(&name.as_str()) {
+            continue;
+        }
+        t.execute_batch(&format!("DROP INDEX \"{name}\""))
+            .map_err(sq)?;
+        create.push(sql);
+    }
+    Ok(create)
 }
 
 fn migrate(c: &mut Connection) -> Result<()> {
@@ -418,7 +541,7 @@ fn insert_customer(
     }
     let team = owner_team(t, owner)?;
     let idx = CustomerIndex::of(input);
-    let Some(id) = insert_customer_row(t, &idx, owner, team, now)? else {
+    let Some(id) = insert_customer_row(t, &idx, &idx.doc.to_string(), owner, team, now)? else {
         return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
     };
     insert_search_keys(t, id, &idx.name, &fts::keys(&idx.name))?;
@@ -431,6 +554,7 @@ fn insert_customer(
 fn insert_customer_row(
     t: &Connection,
     idx: &CustomerIndex,
+    doc: &str,
     owner: Option<i64>,
     team: Option<i64>,
     now: &str,
@@ -455,7 +579,7 @@ fn insert_customer_row(
             idx.tags,
             idx.external_code,
             idx.dedup_key,
-            idx.doc.to_string(),
+            doc,
             owner,
             team,
             now,
@@ -522,7 +646,7 @@ fn contact_doc(line: u64, input: &ContactInput) -> ContactDoc {
         line,
         name: input.name.clone(),
         mobile_rev: input.mobile.as_ref().map(|m| rev(&m.digits())),
-        doc: serde_json::Value::Object(input.to_json()).to_string(),
+        doc: crate::stored_doc(input.to_json()).to_string(),
     }
 }
 
@@ -541,14 +665,18 @@ fn insert_contact_doc(t: &Connection, customer_id: i64, c: &ContactDoc, now: &st
 struct PreparedCustomer {
     line: u64,
     index: CustomerIndex,
+    /// `index.doc` as text.
+    doc: String,
     search: fts::SearchKeys,
     contact: Option<ContactDoc>,
 }
 
 fn prepare_customer(row: &ImportCustomer) -> PreparedCustomer {
+    let index = CustomerIndex::of(&row.customer);
     PreparedCustomer {
         line: row.line,
-        index: CustomerIndex::of(&row.customer),
+        doc: index.doc.to_string(),
+        index,
         search: fts::keys(&row.customer.name),
         contact: row.contact.as_ref().map(|c| contact_doc(row.line, c)),
     }
@@ -1530,7 +1658,7 @@ impl Store for SqliteStore {
             let now = ts(Utc::now());
             t.execute(
                 "UPDATE contacts SET version = version + 1, name = ?2, mobile_rev = ?3, doc = ?4 WHERE id = ?1",
-                params![id, input.name, input.mobile.as_ref().map(|m| rev(&m.digits())), serde_json::Value::Object(input.to_json()).to_string()],
+                params![id, input.name, input.mobile.as_ref().map(|m| rev(&m.digits())), crate::stored_doc(input.to_json()).to_string()],
             )
             .map_err(sq)?;
             audit_row(t, Some(actor), "update", "contact", Some(id), &serde_json::Value::Null, &now)?;
@@ -1791,33 +1919,41 @@ impl Store for SqliteStore {
     ) -> Result<ImportOutcome> {
         let team = self.read(move |c| owner_team(c, owner_id)).await?;
         let actor = actor.clone();
-        self.import_pipelined(rows, prepare_customer, move |t, batch, now| {
-            let (mut n, mut existing) = (0u64, vec![]);
-            for row in batch {
-                // The unique indexes on external code and name + phone
-                // refuse a customer stored already: it is counted as existing.
-                let Some(id) = insert_customer_row(t, &row.index, owner_id, team, now)? else {
-                    existing.push(row.line);
-                    continue;
-                };
-                insert_search_keys(t, id, &row.index.name, &row.search)?;
-                log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
-                if let Some(ct) = &row.contact {
-                    insert_contact_doc(t, id, ct, now)?;
+        self.import_pipelined(
+            rows,
+            "customers",
+            &[],
+            prepare_customer,
+            move |t, batch, now| {
+                let (mut n, mut existing) = (0u64, vec![]);
+                for row in batch {
+                    // The unique indexes on external code and name + phone
+                    // refuse a customer stored already: it is counted as existing.
+                    let Some(id) =
+                        insert_customer_row(t, &row.index, &row.doc, owner_id, team, now)?
+                    else {
+                        existing.push(row.line);
+                        continue;
+                    };
+                    insert_search_keys(t, id, &row.index.name, &row.search)?;
+                    log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
+                    if let Some(ct) = &row.contact {
+                        insert_contact_doc(t, id, ct, now)?;
+                    }
+                    n += 1;
                 }
-                n += 1;
-            }
-            audit_row(
-                t,
-                Some(actor.id),
-                "import",
-                "customer",
-                None,
-                &serde_json::json!({"rows": batch.len(), "imported": n}),
-                now,
-            )?;
-            Ok((n, existing))
-        })
+                audit_row(
+                    t,
+                    Some(actor.id),
+                    "import",
+                    "customer",
+                    None,
+                    &serde_json::json!({"rows": batch.len(), "imported": n}),
+                    now,
+                )?;
+                Ok((n, existing))
+            },
+        )
         .await
     }
 
@@ -1827,36 +1963,44 @@ impl Store for SqliteStore {
         actor: &User,
     ) -> Result<ImportOutcome> {
         let actor = actor.clone();
-        self.import_pipelined(rows, prepare_contact, move |t, batch, now| {
-            let (mut n, mut existing) = (0u64, vec![]);
-            let mut same = t
-                .prepare_cached(
-                    "SELECT count(*) FROM contacts WHERE customer_id = ?1 AND name = ?2
+        // Whether a contact is stored already is looked up by customer.
+        let keep = &["contacts_customer"];
+        self.import_pipelined(
+            rows,
+            "contacts",
+            keep,
+            prepare_contact,
+            move |t, batch, now| {
+                let (mut n, mut existing) = (0u64, vec![]);
+                let mut same = t
+                    .prepare_cached(
+                        "SELECT count(*) FROM contacts WHERE customer_id = ?1 AND name = ?2
                      AND mobile_rev IS ?3 AND deleted_at IS NULL",
-                )
-                .map_err(sq)?;
-            for (customer_id, ct) in batch {
-                let found: i64 = same
-                    .query_row(params![customer_id, ct.name, ct.mobile_rev], |r| r.get(0))
+                    )
                     .map_err(sq)?;
-                if found > 0 {
-                    existing.push(ct.line);
-                    continue;
+                for (customer_id, ct) in batch {
+                    let found: i64 = same
+                        .query_row(params![customer_id, ct.name, ct.mobile_rev], |r| r.get(0))
+                        .map_err(sq)?;
+                    if found > 0 {
+                        existing.push(ct.line);
+                        continue;
+                    }
+                    insert_contact_doc(t, *customer_id, ct, now)?;
+                    n += 1;
                 }
-                insert_contact_doc(t, *customer_id, ct, now)?;
-                n += 1;
-            }
-            audit_row(
-                t,
-                Some(actor.id),
-                "import",
-                "contact",
-                None,
-                &serde_json::json!({"rows": batch.len(), "imported": n}),
-                now,
-            )?;
-            Ok((n, existing))
-        })
+                audit_row(
+                    t,
+                    Some(actor.id),
+                    "import",
+                    "contact",
+                    None,
+                    &serde_json::json!({"rows": batch.len(), "imported": n}),
+                    now,
+                )?;
+                Ok((n, existing))
+            },
+        )
         .await
     }
 

@@ -193,3 +193,73 @@ async fn a_backup_from_before_version_4_restores() {
         "{counts:?}"
     );
 }
+
+/// The names and SQL of every index, for comparing before and after.
+fn indexes(path: &std::path::Path) -> Vec<(String, String)> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let mut st = c
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Every import of the suite taken by the bulk path (one transaction,
+/// secondary indexes built at the end): the same answers, and afterwards
+/// the same indexes as a database that never took it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_imports_pass_the_suite_and_keep_every_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bulk.db");
+    let s = SqliteStore::open(path.to_str().unwrap())
+        .await
+        .unwrap()
+        .with_bulk_rows(1);
+    let before = indexes(&path);
+    assert!(before.iter().any(|(n, _)| n == "customers_scope"));
+    suite::run_all(&s).await;
+    assert_eq!(indexes(&path), before);
+}
+
+/// A failure in the middle of a bulk import leaves nothing of it: not its
+/// rows, and not its dropped indexes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
+    use keqing_store::{ImportCustomer, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fail.db");
+    let s = SqliteStore::open(path.to_str().unwrap())
+        .await
+        .unwrap()
+        .with_bulk_rows(1);
+    let f = suite::fixture(&s).await;
+    let before = indexes(&path);
+    let counts = s.table_counts().await.unwrap();
+    let row = |i: usize| ImportCustomer {
+        line: i as u64 + 2,
+        customer: keqing_domain::customer::CustomerInput::from_json(
+            serde_json::json!({"name": format!("批量客户{i}")})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap(),
+        contact: None,
+    };
+    // A row the database refuses, late in the file: the indexes are dropped by then.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_25 BEFORE INSERT ON customers WHEN NEW.name = '批量客户25'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .unwrap();
+    let err = s
+        .import_customers((0..30).map(row).collect(), Some(f.manager_a.id), &f.admin)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("refused by the test"), "{err}");
+    assert_eq!(indexes(&path), before);
+    assert_eq!(s.table_counts().await.unwrap(), counts);
+}
