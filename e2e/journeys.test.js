@@ -226,11 +226,13 @@ test('a supervisor filters, selects and transfers customers in bulk', () => jour
   await page.getByText('已移交 1 个客户').waitFor();
   // Templates must be signed (000): the API's refusal is shown.
   await page.getByRole('link', { name: '管理', exact: true }).click();
+  await page.getByRole('link', { name: '话术模板' }).click();
   await page.getByLabel('模板名称').fill('没有署名的模板');
   await page.getByLabel('内容', { exact: true }).fill('{联系人}您好！');
   await page.getByRole('button', { name: '添加模板' }).click();
   await page.getByRole('alert').waitFor();
-  await page.getByRole('heading', { name: '用户' }).waitFor();
+  await page.getByRole('link', { name: '用户与团队' }).click();
+  await page.getByRole('heading', { name: '用户', exact: true }).waitFor();
 }));
 
 test('open the RFM matrix and click through to a segment', () => journey('09-analysis', async (page) => {
@@ -288,4 +290,67 @@ test('a manager without orders sees a friendly message on the analysis page', ()
   assert.equal(await page.getByRole('alert').count(), 0);
   // The funnel needs no orders and still works.
   await page.getByTestId('funnel-rates').waitFor();
+}));
+
+test('an administrator adds a custom field and a signed template; a manager fills the field and sees the coming occasions', () => journey('11-admin-custom-fields', async (page) => {
+  const admin = await apiAs('admin');
+  const stamp = Date.now() % 100000;
+  const label = `偏好渠道${stamp}`;
+  // The customer's manager now (a supervisor may have handed it over), and a
+  // contact whose birthday is ten days away, so the panel has a birthday to show.
+  const found = (await admin(`/customers?q=${encodeURIComponent('jshy')}`)).body.items.find((c) => c.name === HENGYUAN);
+  const owner = (await admin('/users')).body.items.find((u) => u.id === found.owner_id);
+  // Ten days after today in Beijing, the users' calendar (and the browser's here).
+  const md = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(Date.now() + 10 * 86400000)).slice(5);
+  const person = `生日测试${stamp}`;
+  const made = await admin(`/customers/${found.id}/contacts`, { method: 'POST', body: JSON.stringify({ name: person, birthday: md }) });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+
+  await login(page, 'admin');
+  await page.getByRole('link', { name: '管理', exact: true }).click();
+  // Roles and scopes: the matrix the server enforces.
+  await page.getByRole('link', { name: '角色与权限' }).click();
+  assert.match(await page.getByTestId('matrix-customer').textContent(), /本人/);
+  // A custom field: added, typed as a single choice with its options, saved.
+  await page.getByRole('link', { name: '自定义字段' }).click();
+  await page.getByTestId('cf-add').click();
+  await page.getByLabel('键（英文）').last().fill(`pref_${stamp}`);
+  await page.getByLabel('显示名称').last().fill(label);
+  await page.getByLabel('类型').last().selectOption('choice');
+  await page.getByLabel('选项').last().fill('电话\n微信\n上门');
+  await page.getByTestId('cf-save').click();
+  await page.getByText('已保存').first().waitFor();
+  const defs = (await admin('/custom-fields')).body.fields;
+  assert.deepEqual(defs.find((d) => d.label === label)?.options, ['电话', '微信', '上门']);
+  await shot(page, '11-admin-fields');
+  // A template without the signature: the server's refusal beside the text box; then a signed one.
+  await page.getByRole('link', { name: '话术模板' }).click();
+  const name = `春节问候${stamp}`;
+  await page.getByLabel('模板名称').fill(name);
+  await page.getByLabel('内容', { exact: true }).fill('{联系人}您好！新春快乐！');
+  await page.getByRole('button', { name: '添加模板' }).click();
+  const refusal = page.getByRole('alert');
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /服务器拒绝保存/);
+  assert.equal(await page.getByLabel('内容', { exact: true }).getAttribute('aria-invalid'), 'true');
+  await shot(page, '11-template-refused');
+  await page.getByLabel('内容', { exact: true }).fill('{联系人}您好！新春快乐！——{公司名称} {经理姓名}');
+  await page.getByRole('button', { name: '添加模板' }).click();
+  await page.getByTestId('templates').getByText(name).waitFor();
+  await page.getByTestId('placeholders').getByText('{经理姓名}').waitFor();
+
+  // The manager: the field on the customer's card, filled in place; the occasions panel.
+  await page.getByRole('button', { name: '退出' }).click();
+  await login(page, owner.username);
+  await page.goto(`${BASE}/#/customers/${found.id}`);
+  const card = page.getByTestId('custom');
+  await card.getByText(label).waitFor();
+  await card.getByRole('button', { name: '编辑' }).click();
+  await card.getByLabel(label).selectOption('微信');
+  await card.getByRole('button', { name: '保存' }).click();
+  await card.locator(`dd[data-custom=pref_${stamp}]`).filter({ hasText: '微信' }).waitFor();
+  assert.equal((await admin(`/customers/${found.id}`)).body.custom[`pref_${stamp}`], '微信');
+  const occasions = page.getByTestId('occasions');
+  await occasions.getByText(`${person} 生日`).waitFor();
+  assert.match(await occasions.textContent(), /10 天后/);
 }));

@@ -36,7 +36,8 @@ pub enum Placeholder {
 }
 
 impl Placeholder {
-    const ALL: [Placeholder; 6] = [
+    /// Every placeholder, in the order of the table above.
+    pub const ALL: [Placeholder; 6] = [
         Self::ContactName,
         Self::ContactTitle,
         Self::CustomerName,

@@ -138,6 +138,20 @@ impl Grants {
             .map(|t| t.3)
     }
 
+    /// Every grant, as `(role, resource, action, scope)`: the table
+    /// [`Grants::scope`] and [`Grants::allows`] decide from, for showing it
+    /// (`GET /api/v1/roles`). A combination not listed is not granted.
+    pub fn entries(&self) -> impl Iterator<Item = (Role, Resource, Action, Scope)> + '_ {
+        Role::ALL.iter().flat_map(move |&role| {
+            Resource::ALL.iter().flat_map(move |&resource| {
+                Action::ALL.iter().filter_map(move |&action| {
+                    self.scope(role, resource, action)
+                        .map(|s| (role, resource, action, s))
+                })
+            })
+        })
+    }
+
     /// Whether `user` may do `action` on `resource` for a row with `row` owner.
     pub fn allows(
         &self,
@@ -226,6 +240,19 @@ mod tests {
                 region: None
             }
         ));
+    }
+
+    #[test]
+    fn entries_are_what_scope_answers() {
+        let g = Grants::default();
+        let all: Vec<_> = g.entries().collect();
+        assert!(all.contains(&(Role::Manager, Resource::Customer, Action::Read, Scope::Own)));
+        assert!(!all
+            .iter()
+            .any(|e| e.0 == Role::Manager && e.2 == Action::Delete));
+        for (role, res, act, scope) in all {
+            assert_eq!(g.scope(role, res, act), Some(scope));
+        }
     }
 
     #[test]

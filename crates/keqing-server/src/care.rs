@@ -1492,9 +1492,15 @@ pub async fn list_templates(
     CurrentUser(_u): CurrentUser,
 ) -> Result<Json<Value>, ApiError> {
     let items = st.store.care_templates().await?;
-    Ok(Json(
-        json!({"items": items, "total": items.len(), "default": DEFAULT_TEMPLATE}),
-    ))
+    // What a template may insert, spelled in English or Chinese.
+    let placeholders: Vec<Value> = keqing_care::template::Placeholder::ALL
+        .iter()
+        .map(|p| json!({"name": p.name(), "alias_zh": p.alias_zh()}))
+        .collect();
+    Ok(Json(json!({
+        "items": items, "total": items.len(), "default": DEFAULT_TEMPLATE,
+        "placeholders": placeholders,
+    })))
 }
 
 pub async fn create_template(
@@ -1560,11 +1566,22 @@ pub async fn delete_template(
 
 // --- settings ---
 
+/// `GET /api/v1/care/settings`: the settings, and beside them (read-only, for
+/// the forms) the built-in occasions one may switch off and the solar terms
+/// an added occasion may fall on.
 pub async fn get_settings(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<CareSettings>, ApiError> {
-    Ok(Json(CareSettings::load(st.store.as_ref()).await?))
+) -> Result<Json<Value>, ApiError> {
+    let settings = CareSettings::load(st.store.as_ref()).await?;
+    let mut v =
+        serde_json::to_value(&settings).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    v["builtin_occasions"] = keqing_care::calendar::BuiltinOccasion::ALL
+        .iter()
+        .map(|o| json!({"id": o.id(), "name_zh": o.name_zh(), "name_en": o.name_en(), "rule": o.rule()}))
+        .collect();
+    v["solar_terms"] = json!(keqing_care::lunar::SOLAR_TERMS);
+    Ok(Json(v))
 }
 
 pub async fn put_settings(
@@ -1883,4 +1900,90 @@ pub async fn compliance(
         "managers": rows,
         "teams": team_rows,
     })))
+}
+
+// --- a customer's coming occasions ---
+
+#[derive(Debug, Deserialize)]
+pub struct OccasionParams {
+    /// First day (YYYY-MM-DD, Beijing); today when absent.
+    from: Option<String>,
+    /// How many days from `from` (1–366, default 60).
+    days: Option<i64>,
+}
+
+/// `GET /api/v1/customers/{id}/occasions?days=60`: the occasions coming for
+/// one customer, by date — the deployment's calendar (festivals greet every
+/// customer), each contact's birthday (solar or lunar, keqing-care's rules
+/// for a missing 30th or leap month) and the company's key dates. Checked
+/// like reading the customer and its contacts.
+pub async fn customer_occasions(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    Query(p): Query<OccasionParams>,
+) -> Result<Json<Value>, ApiError> {
+    let c = crate::customers::authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
+    let days = p.days.unwrap_or(60);
+    if !(1..=MAX_RANGE_DAYS).contains(&days) {
+        return Err(ApiError::invalid("days", "1 to 366 days"));
+    }
+    let from = parse_date("from", p.from.as_deref())?.unwrap_or_else(|| local_date(Utc::now()));
+    let to = from + Days::new(days as u64 - 1);
+    let contacts = if st.grants.allows(
+        &u,
+        Resource::Contact,
+        Action::Read,
+        crate::customers::row(&c),
+    ) {
+        st.store.contacts(id).await?
+    } else {
+        vec![]
+    };
+    let settings = CareSettings::load(st.store.as_ref()).await?;
+    let calendar = Calendar::new(&settings.occasions).map_err(GenerateError::from)?;
+    let mut items: Vec<Value> = vec![];
+    for o in calendar.occasions(from, to).map_err(GenerateError::from)? {
+        items.push(json!({
+            "date": o.date, "kind": "occasion", "occasion": o.id,
+            "name_zh": o.name_zh, "name_en": o.name_en,
+        }));
+    }
+    for k in contacts.iter().filter(|k| k.deleted_at.is_none()) {
+        let Some((b, a)) = k.fields.birthday.and_then(|b| Some((b, birthday_of(b)?))) else {
+            continue;
+        };
+        let lunar = matches!(b, keqing_domain::Birthday::Lunar { .. });
+        for d in a.dates(from, to).map_err(GenerateError::from)? {
+            // Before the year of birth (a wrapped negative age): no birthday yet.
+            if d.years.is_some_and(|y| y > 1000) {
+                continue;
+            }
+            items.push(json!({
+                "date": d.date, "kind": "birthday", "contact_id": k.id,
+                "contact_name": k.fields.name, "lunar": lunar,
+                "years": d.years.filter(|y| *y > 0),
+            }));
+        }
+    }
+    for kd in &c.fields.key_dates {
+        let Some(k) = key_date_of(kd) else { continue };
+        for d in k.date.dates(from, to).map_err(GenerateError::from)? {
+            if d.years.is_some_and(|y| y > 1000) {
+                continue;
+            }
+            items.push(json!({
+                "date": d.date, "kind": "key_date", "name": k.name, "lunar": kd.lunar,
+                "years": d.years.filter(|y| *y > 0),
+            }));
+        }
+    }
+    // By date; on one day festivals first, then key dates, then birthdays (as greetings list them).
+    let rank = |v: &Value| match v["kind"].as_str() {
+        Some("occasion") => 0,
+        Some("key_date") => 1,
+        _ => 2,
+    };
+    items.sort_by(|a, b| (a["date"].as_str(), rank(a)).cmp(&(b["date"].as_str(), rank(b))));
+    Ok(Json(json!({"from": from, "to": to, "items": items})))
 }

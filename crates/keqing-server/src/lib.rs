@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/{id}/claim", post(customers::claim))
         .route("/customers/{id}/merge", post(customers::merge))
         .route("/customers/{id}/completeness", get(customers::completeness))
+        .route("/customers/{id}/occasions", get(care::customer_occasions))
         .route("/customers/{id}/changes", post(customers::report_change))
         .route(
             "/contacts/{id}",
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users", get(people::users).post(people::create_user))
         .route("/teams", get(people::teams).post(people::create_team))
+        .route("/roles", get(people::roles))
         .route("/audit", get(people::audit))
         .route(
             "/imports/{kind}",

@@ -75,6 +75,11 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "What an A-class file lacks (000)",
     ),
     (
+        "get",
+        "/customers/{id}/occasions",
+        "The customer's coming occasions (from=YYYY-MM-DD, default today; days=1..366, default 60): festivals of the deployment's calendar, each contact's birthday (solar or lunar), the company's key dates: {from, to, items: [{date, kind: occasion|birthday|key_date, occasion, name_zh, name_en, contact_id, contact_name, name, lunar, years}]}",
+    ),
+    (
         "post",
         "/customers/{id}/changes",
         "Report a change of customer data (must be registered within 15 days)",
@@ -130,6 +135,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get", "/users", "Users in the caller's scope"),
     ("post", "/users", "Create a user (administrators)"),
     ("get", "/teams", "Teams"),
+    ("get", "/roles", "The permission matrix the server enforces (read-only): {roles, resources, actions, scopes, grants: [{role, resource, action, scope}]}; a combination not listed is refused"),
     ("post", "/teams", "Create a team (administrators)"),
     ("get", "/audit", "Audit log"),
     ("post", "/imports/{kind}", "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}"),
@@ -155,7 +161,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/care/tasks/{id}/snooze",
         "Snooze a care task {until: YYYY-MM-DD}",
     ),
-    ("get", "/care/templates", "Greeting message templates"),
+    ("get", "/care/templates", "Greeting message templates: {items, default, placeholders: [{name, alias_zh}]}"),
     (
         "post",
         "/care/templates",
@@ -170,7 +176,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "get",
         "/care/settings",
-        "Care settings: company name, cadence standards, daily quota, frequency cap, occasions",
+        "Care settings: company name, cadence standards, daily quota, frequency cap, occasions; and, read-only, builtin_occasions [{id, name_zh, name_en, rule}] and solar_terms",
     ),
     (
         "put",

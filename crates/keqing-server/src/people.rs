@@ -154,3 +154,28 @@ pub async fn audit(
         json!({"items": st.store.audit_log(p.limit.unwrap_or(100).clamp(1, 1000)).await?}),
     ))
 }
+
+/// `GET /api/v1/roles`: the permission matrix the server checks every row
+/// with (SPEC §9), read from the same [`keqing_domain::access::Grants`] the
+/// handlers ask, so what is shown is what is enforced. Read-only; every
+/// logged-in user may see it.
+pub async fn roles(
+    State(st): State<AppState>,
+    CurrentUser(_u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    let names = |id: &str, zh: &str| json!({"id": id, "name_zh": zh});
+    let grants: Vec<Value> = st
+        .grants
+        .entries()
+        .map(|(role, resource, action, scope)| {
+            json!({"role": role, "resource": resource, "action": action, "scope": scope})
+        })
+        .collect();
+    Ok(Json(json!({
+        "roles": Role::ALL.iter().map(|r| names(r.as_str(), r.label_zh())).collect::<Vec<_>>(),
+        "resources": Resource::ALL.iter().map(|r| names(r.as_str(), r.label_zh())).collect::<Vec<_>>(),
+        "actions": Action::ALL.iter().map(|a| names(a.as_str(), a.label_zh())).collect::<Vec<_>>(),
+        "scopes": Scope::ALL.iter().map(|s| names(s.as_str(), s.label_zh())).collect::<Vec<_>>(),
+        "grants": grants,
+    })))
+}

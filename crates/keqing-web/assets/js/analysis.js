@@ -5,8 +5,8 @@
 // (and on the customer page), the first time a chart is drawn.
 import { api } from './api.js';
 import { t, label } from './i18n.js';
-import { h, clear, card, alertBox, errorText, field, id } from './ui.js';
-import { date, money, num, percent, yuan } from './format.js';
+import { h, clear, card, alertBox, errorText, field, id, select, toast, download, csvCell } from './ui.js';
+import { date, dateTime, money, num, percent, yuan, today } from './format.js';
 import { draw } from './chart.js';
 
 const RED = '#b5483b';
@@ -257,7 +257,113 @@ function funnelSection() {
   return card(t('ana.funnel.title'), h('p', { class: 'muted' }, t('ana.funnel.intro')), form, h('div', { class: 'grid-2' }, out, chart));
 }
 
-export async function analysis() {
+// 6. Saved analyses as target lists -------------------------------------------------
+
+const SNAP_KINDS = ['rfm', 'abc', 'clv'];
+
+function snapClass(kind, k) {
+  if (kind === 'rfm') return label('rfm', k);
+  if (kind === 'abc') return t('ana.abc.class', { c: k });
+  return t('snap.q', { q: k.replace(/^Q/, '') });
+}
+
+/** A snapshot's classes with their member counts, in the summary's order. */
+function snapClasses(snap) {
+  const classes = snap.summary?.classes || {};
+  return Object.entries(classes).map(([k, v]) => [k, typeof v === 'number' ? v : (v?.count ?? v?.customers ?? 0)]);
+}
+
+async function exportMembers(app, snap, cls) {
+  const rows = [];
+  for (let page = 1; ; page += 1) {
+    const m = await api(`/analysis/snapshots/${snap.id}/members?page=${page}&per_page=500${cls ? `&class=${encodeURIComponent(cls)}` : ''}`);
+    rows.push(...m.items);
+    if (page * m.per_page >= m.total) break;
+  }
+  const head = [t('snap.csv.id'), t('ana.customer'), t('snap.class'), t('cust.owner')];
+  const text = [head, ...rows.map((x) => [x.customer_id, x.name, snapClass(snap.kind, x.class || ''), x.owner_id ? app.userName(x.owner_id) : t('common.pool')])]
+    .map((r) => r.map(csvCell).join(',')).join('\r\n');
+  download(`${snap.name}${cls ? `-${cls}` : ''}.csv`, `${text}\r\n`);
+}
+
+function openSnapshot(app, box, snap) {
+  const members = h('div', { 'aria-live': 'polite' });
+  const buttons = [];
+  const pick = (cls, btn) => {
+    for (const b of buttons) b.setAttribute('aria-pressed', String(b === btn));
+    memberList(members, 'snap-members', cls ? snapClass(snap.kind, cls) : t('snap.all'),
+      [t('ana.customer'), t('snap.class'), t('cust.owner')],
+      (x) => [h('th', { scope: 'row' }, nameLink(x)), h('td', {}, snapClass(snap.kind, x.class || '')),
+        h('td', {}, x.owner_id ? app.userName(x.owner_id) : t('common.pool'))],
+      (page) => api(`/analysis/snapshots/${snap.id}/members?page=${page}&per_page=${PER_PAGE}${cls ? `&class=${encodeURIComponent(cls)}` : ''}`))(1);
+    exportBtn.onclick = () => exportMembers(app, snap, cls).catch((e) => members.prepend(alertBox(errorText(e))));
+    exportBtn.hidden = false;
+  };
+  const exportBtn = h('button', { type: 'button', class: 'btn btn-small', hidden: true, 'data-testid': 'snap-export' }, t('snap.export'));
+  const classes = snapClasses(snap);
+  const allBtn = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false', onclick: (ev) => pick(null, ev.currentTarget) }, t('snap.all'), ' ', num(snap.members));
+  buttons.push(allBtn);
+  const rows = classes.map(([k, n]) => {
+    const b = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false', disabled: !n, 'data-class': k, onclick: (ev) => pick(k, ev.currentTarget) }, snapClass(snap.kind, k));
+    buttons.push(b);
+    return h('tr', {}, h('th', { scope: 'row' }, b), h('td', { class: 'num' }, num(n)));
+  });
+  const hid = id('h');
+  clear(box).append(h('section', { 'aria-labelledby': hid, 'data-testid': 'snapshot' },
+    h('h3', { id: hid, tabindex: '-1' }, snap.name, ' ', h('span', { class: 'muted' }, t(`snap.kind.${snap.kind}`))),
+    h('p', { class: 'muted' }, t('snap.meta', { date: date(snap.as_of || snap.created_at), n: num(snap.members) })),
+    table('snap-classes', [t('snap.class'), t('ana.customers')], rows),
+    h('div', { class: 'actions' }, allBtn, exportBtn), members));
+  box.querySelector('h3')?.focus();
+}
+
+async function snapshotsSection(app) {
+  const box = h('div', {});
+  const listBox = h('div', { 'aria-live': 'polite' });
+  const detail = h('div', {});
+  const msg = h('div', { 'aria-live': 'polite' });
+  const load = async () => {
+    try {
+      const r = await api('/analysis/snapshots');
+      clear(listBox).append(r.items.length
+        ? table('snapshots', [t('snap.name'), t('snap.kind'), t('snap.asof'), t('snap.members'), t('snap.by'), ''], r.items.map((x) => h('tr', {},
+          h('th', { scope: 'row' }, x.name), h('td', {}, t(`snap.kind.${x.kind}`)), h('td', {}, x.as_of ? date(x.as_of) : dateTime(x.created_at)),
+          h('td', { class: 'num' }, num(x.members)), h('td', {}, x.created_by ? app.userName(x.created_by) : '—'),
+          h('td', {}, h('div', { class: 'actions' },
+            h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `${t('common.open')} ${x.name}`, onclick: () => openSnapshot(app, detail, x) }, t('common.open')),
+            (x.created_by === app.user.id || app.isAdmin()) ? h('button', {
+              type: 'button', class: 'btn btn-small', 'aria-label': `${t('snap.delete')} ${x.name}`,
+              onclick: async () => {
+                if (!window.confirm(t('snap.delete.confirm', { name: x.name }))) return;
+                try { await api(`/analysis/snapshots/${x.id}`, { method: 'DELETE' }); clear(detail); load(); } catch (e) { msg.append(alertBox(errorText(e))); }
+              },
+            }, t('snap.delete')) : null)))))
+        : h('p', { class: 'muted' }, t('snap.none')));
+    } catch (e) { clear(listBox).append(problem(e)); }
+  };
+  const kind = select(SNAP_KINDS.map((k) => [k, t(`snap.kind.${k}`)]), 'rfm');
+  const name = h('input', { required: true, maxlength: 200, value: t('snap.default', { date: today() }), 'data-testid': 'snap-name' });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t('snap.save'));
+  const form = h('form', {
+    class: 'form-grid', 'data-testid': 'snap-form',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      clear(msg);
+      save.disabled = true;
+      try {
+        const snap = await api('/analysis/snapshots', { method: 'POST', body: { kind: kind.value, name: name.value.trim() } });
+        toast(t('snap.saved'));
+        await load();
+        openSnapshot(app, detail, snap);
+      } catch (e) { msg.append(problem(e)); } finally { save.disabled = false; }
+    },
+  }, field(t('snap.kind'), kind), field(t('snap.name'), name), h('div', { class: 'actions' }, save), msg);
+  box.append(card(t('snap.title'), h('p', { class: 'muted' }, t('snap.intro')), form, listBox, detail));
+  await load();
+  return box;
+}
+
+export async function analysis(app) {
   const [rfm, abc, clv, rep] = await Promise.allSettled([
     api('/analysis/rfm'), api('/analysis/abc'), api(`/analysis/clv?per_page=10`), api('/analysis/repeat'),
   ]);
@@ -272,6 +378,6 @@ export async function analysis() {
       part(abc, abcSection, t('ana.abc.title')),
       h('div', { class: 'grid-2 grid-even' }, part(clv, clvSection, t('ana.clv.title')), part(rep, repeatSection, t('ana.repeat.title'))));
   }
-  page.append(funnelSection());
+  page.append(await snapshotsSection(app), funnelSection());
   return page;
 }

@@ -3,8 +3,8 @@
 // form to log what was done.
 import { api } from './api.js';
 import { t, label, getLang, has } from './i18n.js';
-import { h, clear, field, select, card, alertBox, errorText, toast, id } from './ui.js';
-import { date, dateTime, money, fen, yuanFromFen } from './format.js';
+import { h, clear, field, select, card, alertBox, errorText, toast, id, errorLine, fieldErrors } from './ui.js';
+import { date, dateTime, money, fen, yuanFromFen, today, daysBetween } from './format.js';
 import { valueChart } from './chart.js';
 
 const FILE_FIELDS = [
@@ -120,6 +120,129 @@ function contactsCard(contacts) {
     k.hobbies ? h('div', { class: 'muted' }, `${t('f.interests')}：${k.hobbies}`) : null))));
 }
 
+/** A custom value as shown: a list joined, a date in words, a number grouped. */
+function customShown(def, v) {
+  if (v === null || v === undefined || v === '' || (Array.isArray(v) && !v.length)) return '—';
+  if (def.type === 'multi_choice') return [].concat(v).join('、');
+  if (def.type === 'date' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return date(v);
+  return String(v);
+}
+
+/** The input for one custom field's type (SPEC §1): {el, read(), focus}. */
+function customControl(def, value) {
+  const name = `custom-${def.key}`;
+  if (def.type === 'multi_choice') {
+    const chosen = new Set([].concat(value ?? []));
+    const boxes = (def.options || []).map((o) => h('input', { type: 'checkbox', value: o, checked: chosen.has(o), id: id() }));
+    const group = h('fieldset', { class: 'field field-wide', 'data-custom': def.key },
+      h('legend', {}, def.label, def.required ? ' *' : ''),
+      h('div', { class: 'chips' }, boxes.map((b) => h('span', { class: 'field-check' }, b, h('label', { for: b.id }, b.value)))));
+    return { el: group, control: boxes[0] || group, read: () => boxes.filter((b) => b.checked).map((b) => b.value) };
+  }
+  let control;
+  if (def.type === 'choice') control = select([['', '—'], ...(def.options || []).map((o) => [o, o])], value ?? '', { name });
+  else if (def.type === 'number') control = h('input', { name, type: 'number', step: 'any', inputmode: 'decimal', value: value ?? '' });
+  else if (def.type === 'date') control = h('input', { name, type: 'date', value: value ?? '' });
+  else control = h('input', { name, value: value ?? '' });
+  if (def.required) control.required = true;
+  const el = field(`${def.label}${def.required ? ' *' : ''}`, control);
+  el.dataset.custom = def.key;
+  return {
+    el, control,
+    read: () => {
+      const v = control.value.trim();
+      if (v === '') return null;
+      return def.type === 'number' && Number.isFinite(Number(v)) ? Number(v) : v;
+    },
+  };
+}
+
+/** The deployment's own profile fields, edited in place, sent as `custom` with the version read. */
+function customCard(ctx, defs) {
+  const c = ctx.customer;
+  const values = c.custom || {};
+  const body = h('div', {});
+  const msg = h('div', { 'aria-live': 'polite' });
+  const editBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'custom-edit', onclick: () => edit() }, t('common.edit'));
+  const view = () => {
+    clear(body).append(h('dl', { class: 'dl' }, defs.map((d) => [h('dt', {}, d.label), h('dd', { 'data-custom': d.key }, customShown(d, values[d.key]))])));
+    editBtn.hidden = false;
+  };
+  const edit = () => {
+    editBtn.hidden = true;
+    const controls = defs.map((d) => {
+      const ctl = customControl(d, values[d.key]);
+      ctl.error = errorLine(ctl.control);
+      ctl.el.append(ctl.error);
+      return [d, ctl];
+    });
+    const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t('common.save'));
+    const form = h('form', {
+      class: 'form-grid', 'data-testid': 'custom-form',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        clear(msg);
+        for (const [, ctl] of controls) ctl.error.set('');
+        const custom = { ...values };
+        for (const [d, ctl] of controls) custom[d.key] = ctl.read();
+        save.disabled = true;
+        try {
+          ctx.customer = await api(`/customers/${c.id}`, { method: 'PATCH', body: { custom, version: c.version } });
+          toast(t('common.saved'));
+          await ctx.reload();
+        } catch (e) {
+          save.disabled = false;
+          const errs = fieldErrors(e);
+          let placed = false;
+          for (const [d, ctl] of controls) {
+            const m = errs.get(`custom.${d.key}`);
+            if (m) { ctl.error.set(m); placed = true; }
+          }
+          if (!placed) {
+            const box = alertBox(errorText(e));
+            if (e.code === 'version_conflict') {
+              box.append(' ', h('button', { type: 'button', class: 'btn btn-small', onclick: () => ctx.reload() }, t('c.conflict.reload')));
+              box.dataset.testid = 'conflict';
+            }
+            msg.append(box);
+          }
+        }
+      },
+    }, controls.map(([, ctl]) => ctl.el),
+    h('div', { class: 'actions' }, save, h('button', { type: 'button', class: 'btn', onclick: () => { clear(msg); view(); } }, t('common.cancel'))));
+    clear(body).append(form);
+    form.querySelector('input,select,textarea')?.focus();
+  };
+  view();
+  const el = card(t('c.custom'), msg, body);
+  el.dataset.testid = 'custom';
+  el.querySelector('h2').append(' ', editBtn);
+  return el;
+}
+
+/** What is coming for this customer: festivals, contacts' birthdays (solar or lunar), the company's dates. */
+function occasionsCard(r) {
+  const now = today();
+  const what = (o) => {
+    if (o.kind === 'occasion') return getLang() === 'en' ? o.name_en : o.name_zh;
+    const lunar = o.lunar ? ` ${t('c.occ.lunar')}` : '';
+    if (o.kind === 'birthday') {
+      return `${o.years ? t('c.occ.birthday.years', { name: o.contact_name, n: o.years }) : t('c.occ.birthday', { name: o.contact_name })}${lunar}`;
+    }
+    return `${o.name}${o.years ? ` ${t('occ.years', { n: o.years })}` : ''}${lunar}`;
+  };
+  const when = (d) => {
+    const n = daysBetween(now, d);
+    return n === 0 ? t('c.occ.today') : t('c.occ.in', { n });
+  };
+  const list = r.items.length
+    ? h('ul', { class: 'list occ-list', 'data-testid': 'occasions' }, r.items.map((o) => h('li', { 'data-kind': o.kind },
+      h('span', { class: 'occ-date' }, date(o.date)),
+      h('span', {}, what(o), ' ', h('span', { class: 'muted' }, when(o.date))))))
+    : h('p', { class: 'muted' }, t('c.occ.none'));
+  return card(t('c.occ.title'), list);
+}
+
 function plain(v) {
   if (v === null || v === undefined || v === '') return '—';
   if (Array.isArray(v)) return v.join('、') || '—';
@@ -128,7 +251,11 @@ function plain(v) {
   return String(v);
 }
 
+/** Labels of the deployment's custom fields, by key (set when the page loads). */
+let customLabels = new Map();
+
 function fieldName(key) {
+  if (customLabels.has(key)) return customLabels.get(key);
   return has(`f.${key}`) ? t(`f.${key}`) : key;
 }
 
@@ -276,12 +403,15 @@ export async function customer(app, { id: cid }) {
     }
     const id = ctx.customer.id;
     const settle = (p) => p.then((r) => r.items).catch(() => []);
-    const [contacts, activities, orders, history, completeness] = await Promise.all([
+    const [contacts, activities, orders, history, completeness, defs, occasions] = await Promise.all([
       settle(api(`/customers/${id}/contacts`)), settle(api(`/customers/${id}/activities`)),
       settle(api(`/customers/${id}/orders`)), settle(api(`/customers/${id}/history`)),
       api(`/customers/${id}/completeness`).catch(() => null),
+      api('/custom-fields').then((r) => r.fields || []).catch(() => []),
+      api(`/customers/${id}/occasions?days=60`).catch(() => null),
     ]);
-    data = { contacts, activities, orders, history, completeness };
+    data = { contacts, activities, orders, history, completeness, defs, occasions };
+    customLabels = new Map(defs.map((d) => [d.key, d.label]));
     ctx.rerender();
   };
   ctx.rerender = () => {
@@ -307,6 +437,8 @@ export async function customer(app, { id: cid }) {
           timelineCard(app, data.activities, data.orders, data.history, data.contacts)),
         h('div', { class: 'col-side' },
           editableCard(app, ctx, t('c.card'), CARD_FIELDS, c.card || {}, (v) => ({ card: { ...(c.card || {}), ...v } }), 'card'),
+          data.occasions ? occasionsCard(data.occasions) : null,
+          data.defs.length ? customCard(ctx, data.defs) : null,
           valueCard(c, data.orders),
           contactsCard(data.contacts),
           editableCard(app, ctx, t('c.file'), FILE_FIELDS, fileValues, (v) => v, 'file')))].filter(Boolean));

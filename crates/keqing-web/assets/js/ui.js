@@ -36,6 +36,38 @@ export function field(labelText, control, hint) {
     hint ? h('small', { class: 'hint' }, hint) : null);
 }
 
+/**
+ * An error line under a control, tied to it with aria-describedby; `set(msg)`
+ * shows the server's words beside the field (empty hides it again).
+ */
+export function errorLine(control) {
+  const line = h('small', { class: 'field-error', id: id('err'), hidden: true });
+  const describedBy = [control.getAttribute('aria-describedby'), line.id].filter(Boolean).join(' ');
+  control.setAttribute('aria-describedby', describedBy);
+  line.set = (msg) => {
+    line.textContent = msg || '';
+    line.hidden = !msg;
+    line.setAttribute('role', msg ? 'alert' : 'none');
+    if (msg) control.setAttribute('aria-invalid', 'true');
+    else control.removeAttribute('aria-invalid');
+  };
+  return line;
+}
+
+/** A labelled field with an error line: {el, control, error}. */
+export function checkedField(labelText, control, hint) {
+  const error = errorLine(control);
+  const el = field(labelText, control, hint);
+  el.append(error);
+  return { el, control, error };
+}
+
+/** The API's per-field errors of a 422 as a Map field → message. */
+export function fieldErrors(e) {
+  const list = e?.details?.fields;
+  return new Map(Array.isArray(list) ? list.map((f) => [f.field, f.message]) : []);
+}
+
 /** <select> with [value, text] options. */
 export function select(options, value, attrs = {}) {
   return h('select', attrs, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
