@@ -162,7 +162,7 @@ pub async fn list(
 }
 
 fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> Value {
-    json!({"items": r.items, "total": r.total, "page": page, "per_page": per_page})
+    json!({"items": r.items, "total": r.total, "total_capped": r.capped, "page": page, "per_page": per_page})
 }
 
 pub async fn pool(

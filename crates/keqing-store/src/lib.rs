@@ -165,10 +165,18 @@ pub enum CustomerSort {
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Rows in all; when `capped`, only the first matches were counted and
+    /// there are more (a very broad name search: see `SEARCH_COUNT_CAP`).
     pub total: i64,
     pub offset: i64,
     pub limit: i64,
+    pub capped: bool,
 }
+
+/// Matches a name search counts on SQLite before it stops (at least the
+/// page asked for): one or two letters match a large share of a million
+/// customers, and counting them all would cost the user's every keystroke.
+pub const SEARCH_COUNT_CAP: i64 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {

@@ -1408,6 +1408,7 @@ impl Store for PgStore {
         let items = rows.iter().map(customer_row).collect::<Result<Vec<_>>>()?;
         c.commit().await.map_err(pg)?;
         Ok(Page {
+            capped: false,
             items,
             total,
             offset,
@@ -2387,6 +2388,7 @@ impl Store for PgStore {
         let q = match &f.owners {
             Some(o) if o.is_empty() => {
                 return Ok(Page {
+                    capped: false,
                     items: vec![],
                     total: 0,
                     offset: f.offset,
@@ -2441,6 +2443,7 @@ impl Store for PgStore {
             care_task_details(&c, &mut rows).await?;
         }
         Ok(Page {
+            capped: false,
             items: rows.into_iter().map(|b| b.row).collect(),
             total,
             offset: f.offset,
@@ -2866,6 +2869,7 @@ impl Store for PgStore {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Page {
+            capped: false,
             items,
             total,
             offset: f.offset.max(0),

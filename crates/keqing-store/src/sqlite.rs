@@ -724,9 +724,21 @@ fn get_contact(c: &Connection, id: i64) -> Result<Option<Contact>> {
 }
 
 /// The WHERE clause and parameters of a customer list.
-fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
+/// The conditions of a customer list on the `customers` table.
+struct CustomerWhere {
+    /// `WHERE …` with every condition (empty when there is none).
+    clause: String,
+    /// The conditions but the name search, joined with AND (empty when none).
+    rest: String,
+    /// The name search as a condition on `customer_search` (the FTS index).
+    search: Option<String>,
+    params: Vec<SqlValue>,
+}
+
+fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     let mut w: Vec<String> = vec![];
     let mut p: Vec<SqlValue> = vec![];
+    let mut search: Option<String> = None;
     let arg = |p: &mut Vec<SqlValue>, v: SqlValue| {
         p.push(v);
         format!("?{}", p.len())
@@ -772,12 +784,10 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
                     let verify = if m.exact {
                         String::new()
                     } else {
-                        format!(" AND name LIKE {a} ESCAPE '\\'")
+                        format!(" AND customer_search.name LIKE {a} ESCAPE '\\'")
                     };
                     let m = arg(&mut p, m.query.into());
-                    w.push(format!(
-                        "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH {m}{verify})"
-                    ));
+                    search = Some(format!("customer_search MATCH {m}{verify}"));
                 }
                 None => w.push(format!("name LIKE {a} ESCAPE '\\'")),
             }
@@ -791,23 +801,22 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
             );
             match fts::pinyin_match(&q) {
                 Some(m) => {
-                    let verify = |exact: bool, col: &str, pat: &str| {
-                        if exact {
-                            String::new()
-                        } else {
-                            format!(" AND {col} LIKE {pat} ESCAPE '\\'")
-                        }
+                    // One match for both readings. The LIKEs imply their
+                    // tokens, so (full or initials tokens) and (either LIKE)
+                    // is exactly (full LIKE) or (initials LIKE).
+                    let verify = if m.full.exact && m.initials.exact {
+                        String::new()
+                    } else {
+                        format!(
+                            " AND (customer_search.pinyin LIKE {a} ESCAPE '\\'
+                                   OR customer_search.initials LIKE {b} ESCAPE '\\')"
+                        )
                     };
-                    let (vf, vi) = (
-                        verify(m.full.exact, "pinyin", &a),
-                        verify(m.initials.exact, "initials", &b),
+                    let q = arg(
+                        &mut p,
+                        format!("({}) OR ({})", m.full.query, m.initials.query).into(),
                     );
-                    let f = arg(&mut p, m.full.query.into());
-                    let i = arg(&mut p, m.initials.query.into());
-                    w.push(format!(
-                        "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH {f}{vf}
-                           UNION SELECT rowid FROM customer_search WHERE customer_search MATCH {i}{vi})"
-                    ));
+                    search = Some(format!("customer_search MATCH {q}{verify}"));
                 }
                 None => w.push(format!(
                     "(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')"
@@ -863,38 +872,79 @@ fn customer_where(f: &CustomerFilter) -> (String, Vec<SqlValue>) {
             w.push(format!("{col} = {a}"));
         }
     }
+    let rest = w.join(" AND ");
+    if let Some(m) = &search {
+        w.push(format!(
+            "id IN (SELECT rowid FROM customer_search WHERE {m})"
+        ));
+    }
     let clause = if w.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", w.join(" AND "))
     };
-    (clause, p)
+    CustomerWhere {
+        clause,
+        rest,
+        search,
+        params: p,
+    }
 }
 
-/// One page of a name search, counted and ordered in one pass over the
-/// matches on the narrow `customers_scope` index (shorter names first, or by
-/// name); only the page's rows are read from the table.
+/// One page of a name search. The FTS index drives: its matches come in id
+/// order, each is scoped on the narrow `customers_scope` index, and the scan
+/// stops after [`SEARCH_COUNT_CAP`] matches (or the end of the page asked
+/// for, if further): a query of one or two letters matching half the
+/// customers costs no more than one matching a thousand. Up to the cap the
+/// count is exact and the order is over all matches (shorter names first,
+/// or by name); past it the page says `capped`, and the matches of every
+/// page of such a search are in id order, the order the index gives them
+/// in, so that paging on (an export) neither repeats nor skips one. Only the page's rows are read from the
+/// table.
 fn search_page(
     c: &Connection,
     f: &CustomerFilter,
-    w: &str,
-    p: &[SqlValue],
+    w: &CustomerWhere,
+    search: &str,
     limit: i64,
 ) -> Result<Page<Customer>> {
     let by_name = f.sort == CustomerSort::NameAsc;
-    let key = if by_name { "name" } else { "length(name)" };
+    let key = if by_name {
+        "customers.name"
+    } else {
+        "length(customers.name)"
+    };
+    let offset = f.offset.max(0);
+    let cap = SEARCH_COUNT_CAP.max(offset + limit);
+    let rest = if w.rest.is_empty() {
+        String::new()
+    } else {
+        format!("AND {}", w.rest)
+    };
     let mut st = c
         .prepare_cached(&format!(
-            "SELECT id, {key} FROM customers INDEXED BY customers_scope {w}"
+            "SELECT customers.id, {key}
+             FROM customer_search CROSS JOIN customers INDEXED BY customers_scope
+               ON customers.id = customer_search.rowid
+             WHERE {search} {rest}
+             LIMIT {}",
+            cap + 1
         ))
         .map_err(sq)?;
-    let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
+    let mut rows = st.query(params_from_iter(w.params.iter())).map_err(sq)?;
     let mut hits: Vec<(SqlValue, i64)> = vec![];
     while let Some(r) = rows.next().map_err(sq)? {
         hits.push((r.get(1).map_err(sq)?, r.get(0).map_err(sq)?));
     }
+    let capped = hits.len() as i64 > cap;
+    hits.truncate(cap as usize);
     // SQLite orders text by its bytes and integers as numbers: so do these.
+    // Past the cap (here or on an earlier page), they stay in the index's id order.
+    let broad = hits.len() as i64 > SEARCH_COUNT_CAP;
     hits.sort_by(|a, b| {
+        if broad {
+            return a.1.cmp(&b.1);
+        }
         let k = match (&a.0, &b.0) {
             (SqlValue::Integer(x), SqlValue::Integer(y)) => x.cmp(y),
             (SqlValue::Text(x), SqlValue::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
@@ -902,7 +952,6 @@ fn search_page(
         };
         k.then(a.1.cmp(&b.1))
     });
-    let offset = f.offset.max(0);
     let ids: Vec<i64> = hits
         .iter()
         .skip(offset as usize)
@@ -919,6 +968,7 @@ fn search_page(
         items.push(one.query_row([id], customer_row).map_err(sq)?);
     }
     Ok(Page {
+        capped: capped && !f.skip_total,
         items,
         total: if f.skip_total { -1 } else { hits.len() as i64 },
         offset,
@@ -1318,23 +1368,20 @@ impl Store for SqliteStore {
     async fn list_customers(&self, f: &CustomerFilter) -> Result<Page<Customer>> {
         let f = f.clone();
         self.read(move |c| {
-            let (w, mut p) = customer_where(&f);
+            let cw = customer_where(&f);
             // A name search counts, scopes and orders its candidates on the
             // narrow customers_scope index, then reads only the page's rows.
-            let searched = match &f.query {
-                Some(NameQuery::Text(t)) => fts::text_match(t).is_some(),
-                Some(NameQuery::Pinyin(q)) => fts::pinyin_match(&q.to_ascii_lowercase()).is_some(),
-                _ => false,
-            };
+            let searched = cw.search.is_some();
             let from = if searched {
                 "customers INDEXED BY customers_scope"
             } else {
                 "customers"
             };
             let limit = f.limit.clamp(1, 1000);
-            if searched && matches!(f.sort, CustomerSort::IdAsc | CustomerSort::NameAsc) {
-                return search_page(c, &f, &w, &p, limit);
+            if let (Some(search), CustomerSort::IdAsc | CustomerSort::NameAsc) = (&cw.search, f.sort) {
+                return search_page(c, &f, &cw, search, limit);
             }
+            let (w, mut p) = (cw.clause, cw.params);
             let total: i64 = if f.skip_total {
                 -1
             } else {
@@ -1381,6 +1428,7 @@ impl Store for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sq)?;
             Ok(Page {
+                capped: false,
                 items,
                 total,
                 offset: f.offset.max(0),
@@ -2192,6 +2240,7 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let Some((q, p)) = care_task_query(&f) else {
                 return Ok(Page {
+                    capped: false,
                     items: vec![],
                     total: 0,
                     offset: f.offset,
@@ -2215,6 +2264,7 @@ impl Store for SqliteStore {
                 care_task_details(c, &mut rows)?;
             }
             Ok(Page {
+                capped: false,
                 items: rows.into_iter().map(|r| r.row).collect(),
                 total,
                 offset: f.offset,
@@ -2624,7 +2674,11 @@ impl Store for SqliteStore {
         let f = f.clone();
         self.read(move |c| {
             // The caller's scope over live customers, as a customer list has it.
-            let (w, mut p) = customer_where(&CustomerFilter {
+            let CustomerWhere {
+                clause: w,
+                params: mut p,
+                ..
+            } = customer_where(&CustomerFilter {
                 visibility: f.visibility.clone(),
                 ..Default::default()
             });
@@ -2673,6 +2727,7 @@ impl Store for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sq)?;
             Ok(Page {
+                capped: false,
                 items,
                 total,
                 offset: f.offset.max(0),

@@ -263,3 +263,97 @@ async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
     assert_eq!(indexes(&path), before);
     assert_eq!(s.table_counts().await.unwrap(), counts);
 }
+
+/// A name search matching more than `SEARCH_COUNT_CAP` customers counts up to
+/// the cap and says so; a narrower one (or a page past the cap) is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_very_broad_search_stops_counting_at_the_cap() {
+    use keqing_store::{
+        CustomerFilter, ImportCustomer, NameQuery, Store, Visibility, SEARCH_COUNT_CAP,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("cap.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let f = suite::fixture(&s).await;
+    let n = SEARCH_COUNT_CAP as usize + 50;
+    let rows = (0..n)
+        .map(|i| ImportCustomer {
+            line: i as u64 + 2,
+            // Every name has 恒; one in ten also has 远恒.
+            customer: keqing_domain::customer::CustomerInput::from_json(
+                serde_json::json!({"name": format!("恒{}{i}商行", if i % 10 == 0 { "远恒" } else { "" })})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap(),
+            contact: None,
+        })
+        .collect();
+    let out = s
+        .import_customers(rows, Some(f.manager_a.id), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(out.imported, n as u64);
+    let search = |q: NameQuery, offset: i64| CustomerFilter {
+        visibility: Visibility::All,
+        query: Some(q),
+        offset,
+        limit: 20,
+        ..Default::default()
+    };
+    let broad = s
+        .list_customers(&search(NameQuery::Text("恒".into()), 0))
+        .await
+        .unwrap();
+    assert!(broad.capped);
+    assert_eq!(broad.total, SEARCH_COUNT_CAP);
+    assert_eq!(broad.items.len(), 20);
+    assert!(broad.items.iter().all(|c| c.fields.name.contains('恒')));
+    // Capped, pages follow the id order: paging on neither repeats nor skips.
+    let ids: Vec<i64> = broad.items.iter().map(|c| c.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let mut seen = vec![];
+    for offset in (0..n as i64).step_by(100) {
+        let mut pf = search(NameQuery::Text("恒".into()), offset);
+        pf.limit = 100;
+        seen.extend(
+            s.list_customers(&pf)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|c| c.id),
+        );
+    }
+    let mut all = seen.clone();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!((seen.len(), all.len()), (n, n), "every match once");
+    // Paging past the cap counts as far as the page.
+    let deep = s
+        .list_customers(&search(NameQuery::Text("恒".into()), n as i64 - 10))
+        .await
+        .unwrap();
+    assert!(!deep.capped);
+    assert_eq!(deep.total, n as i64);
+    assert_eq!(deep.items.len(), 10);
+    let narrow = s
+        .list_customers(&search(NameQuery::Text("远恒".into()), 0))
+        .await
+        .unwrap();
+    assert!(!narrow.capped);
+    assert_eq!(narrow.total, (n as i64 + 9) / 10);
+    // Pinyin: heng matches all of them, hy (initials h…y) one in ten.
+    let py = s
+        .list_customers(&search(NameQuery::Pinyin("heng".into()), 0))
+        .await
+        .unwrap();
+    assert!(py.capped && py.total == SEARCH_COUNT_CAP);
+    let ini = s
+        .list_customers(&search(NameQuery::Pinyin("hyh".into()), 0))
+        .await
+        .unwrap();
+    assert!(!ini.capped);
+    assert_eq!(ini.total, (n as i64 + 9) / 10);
+}

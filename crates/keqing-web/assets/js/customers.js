@@ -95,7 +95,9 @@ export async function customers(app, { params }) {
   function renderTable(r) {
     clear(results);
     const pages = Math.max(1, Math.ceil(r.total / r.per_page));
-    results.append(h('p', { class: 'muted' }, t('cust.count', { n: r.total })));
+    results.append(h('p', { class: 'muted' }, r.total_capped
+      ? t('cust.count_capped', { n: r.total.toLocaleString('zh-CN') })
+      : t('cust.count', { n: r.total })));
     if (!r.items.length) { results.append(h('p', {}, t('cust.none'))); return; }
     const sup = app.isSupervisor();
     const all = sup ? h('input', {
@@ -144,7 +146,7 @@ export async function customers(app, { params }) {
         if (state.pool) q.set('pool', 'true');
         const r = await api(`/customers?${q}`);
         rows.push(...r.items);
-        if (r.items.length < 200 || rows.length >= r.total) break;
+        if (r.items.length < 200 || (!r.total_capped && rows.length >= r.total)) break;
       }
       const head = ['ID', t('f.name'), t('f.class'), t('f.tier'), t('f.stage'), t('f.province'), t('f.city'), t('f.phone'), t('cust.owner'), t('cust.lastfollow'), t('f.tags')];
       const body = rows.map((c) => [c.id, c.name, c.class, c.tier, label('stage', c.stage), c.province, c.city, c.phone,

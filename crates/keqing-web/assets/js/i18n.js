@@ -101,6 +101,7 @@ const M = {
   'cust.reset': ['清除筛选', 'Clear filters'],
   'cust.export.note': ['导出您权限范围内的全部客户', 'Exports every customer you may see'],
   'cust.count': ['共 {n} 个客户', '{n} customers'],
+  'cust.count_capped': ['超过 {n} 个客户，按录入顺序列出；多输入几个字可缩小范围', 'More than {n} customers, listed in the order they were entered; type more to narrow the search'],
   'cust.none': ['没有符合条件的客户', 'No customer matches'],
   'cust.select': ['选择 {name}', 'Select {name}'],
   'cust.selectall': ['全选本页', 'Select this page'],
