@@ -32,7 +32,11 @@ pages = {
     "customers (phone search)": lambda: [f"/api/v1/customers?q={rng.randint(0, n - 1) % 1000000:06d}"],
     "customers (name search)": lambda: ["/api/v1/customers?q=" + quote(rng.choice("恒远华盛鑫源泰和宏达") + rng.choice("恒远华盛鑫源泰和宏达"))],
     "customer 360": lambda: (lambda i: [f"/api/v1/customers/{i}", f"/api/v1/customers/{i}/contacts", f"/api/v1/customers/{i}/activities",
-                                         f"/api/v1/customers/{i}/orders", f"/api/v1/customers/{i}/history", f"/api/v1/customers/{i}/completeness"])(cid()),
+                                         f"/api/v1/customers/{i}/orders", f"/api/v1/customers/{i}/history", f"/api/v1/customers/{i}/completeness",
+                                         "/api/v1/custom-fields", f"/api/v1/customers/{i}/occasions?days=60"])(cid()),
+    "administration (users, roles)": lambda: ["/api/v1/users", "/api/v1/teams", "/api/v1/roles"],
+    "administration (care settings, templates)": lambda: ["/api/v1/care/settings", "/api/v1/care/templates"],
+    "administration (audit log)": lambda: ["/api/v1/audit?limit=100"],
 }
 out = {}
 for name, calls in pages.items():
@@ -49,5 +53,5 @@ for name, calls in pages.items():
     times.sort()
     p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
     out[name] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2), "requests": k}
-    print(f"{name:28} p50 {p50:9.2f} ms   p95 {p95:9.2f} ms   ({k} page loads, all its API calls)", flush=True)
+    print(f"{name:42} p50 {p50:9.2f} ms   p95 {p95:9.2f} ms   ({k} page loads, all its API calls)", flush=True)
 print(json.dumps(out))
