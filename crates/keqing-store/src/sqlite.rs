@@ -356,47 +356,28 @@ fn migrate(c: &mut Connection) -> Result<()> {
             "database schema version {v} is newer than this keqing ({SCHEMA_VERSION})"
         )));
     }
-    if v < 1 {
+    // Each version: its script, then what SQL alone cannot do, in the same
+    // transaction as the version number.
+    type Step = fn(&Transaction) -> Result<()>;
+    let none: Step = |_| Ok(());
+    let steps: [(&str, Step); 6] = [
+        (include_str!("sqlite_schema.sql"), none),
+        (include_str!("sqlite_schema_v2.sql"), none),
+        (include_str!("sqlite_schema_v3.sql"), none),
+        (include_str!("sqlite_schema_v4.sql"), |t| rebuild_search(t)),
+        (include_str!("sqlite_schema_v5.sql"), none),
+        (include_str!("sqlite_schema_v6.sql"), none),
+    ];
+    debug_assert_eq!(steps.len() as i64, SCHEMA_VERSION);
+    for (n, (script, then)) in (1i64..).zip(steps) {
+        if v >= n {
+            continue;
+        }
         let t = c.transaction().map_err(sq)?;
-        t.execute_batch(include_str!("sqlite_schema.sql"))
+        t.execute_batch(script).map_err(sq)?;
+        then(&t)?;
+        t.execute_batch(&format!("PRAGMA user_version = {n}"))
             .map_err(sq)?;
-        t.execute_batch("PRAGMA user_version = 1").map_err(sq)?;
-        t.commit().map_err(sq)?;
-    }
-    if v < 2 {
-        let t = c.transaction().map_err(sq)?;
-        t.execute_batch(include_str!("sqlite_schema_v2.sql"))
-            .map_err(sq)?;
-        t.execute_batch("PRAGMA user_version = 2").map_err(sq)?;
-        t.commit().map_err(sq)?;
-    }
-    if v < 3 {
-        let t = c.transaction().map_err(sq)?;
-        t.execute_batch(include_str!("sqlite_schema_v3.sql"))
-            .map_err(sq)?;
-        t.execute_batch("PRAGMA user_version = 3").map_err(sq)?;
-        t.commit().map_err(sq)?;
-    }
-    if v < 4 {
-        let t = c.transaction().map_err(sq)?;
-        t.execute_batch(include_str!("sqlite_schema_v4.sql"))
-            .map_err(sq)?;
-        rebuild_search(&t)?;
-        t.execute_batch("PRAGMA user_version = 4").map_err(sq)?;
-        t.commit().map_err(sq)?;
-    }
-    if v < 5 {
-        let t = c.transaction().map_err(sq)?;
-        t.execute_batch(include_str!("sqlite_schema_v5.sql"))
-            .map_err(sq)?;
-        t.execute_batch("PRAGMA user_version = 5").map_err(sq)?;
-        t.commit().map_err(sq)?;
-    }
-    if v < 6 {
-        let t = c.transaction().map_err(sq)?;
-        t.execute_batch(include_str!("sqlite_schema_v6.sql"))
-            .map_err(sq)?;
-        t.execute_batch("PRAGMA user_version = 6").map_err(sq)?;
         t.commit().map_err(sq)?;
     }
     Ok(())
