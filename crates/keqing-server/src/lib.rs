@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
             get(analysis::snapshot_members),
         )
         .route("/users", get(people::users).post(people::create_user))
+        .route("/users/{id}", patch(people::update_user))
         .route("/teams", get(people::teams).post(people::create_team))
         .route("/roles", get(people::roles))
         .route("/audit", get(people::audit))

@@ -134,6 +134,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get", "/analysis/snapshots/{id}/members", "A snapshot's members as a target list, within your scope (class, page, per_page): {items: [{customer_id, name, owner_id, class, data}], total}"),
     ("get", "/users", "Users in the caller's scope"),
     ("post", "/users", "Create a user (administrators)"),
+    ("patch", "/users/{id}", "Change a user's role, team_id (null: none), region or active (administrators); 422 names each wrong field, 409 when the last active administrator would step down; deactivating ends the user's sessions"),
     ("get", "/teams", "Teams"),
     ("get", "/roles", "The permission matrix the server enforces (read-only): {roles, resources, actions, scopes, grants: [{role, resource, action, scope}]}; a combination not listed is refused"),
     ("post", "/teams", "Create a team (administrators)"),

@@ -1,15 +1,16 @@
 //! Users, teams and the audit log (SPEC §9).
 
 use crate::auth::{check_password_strength, hash_password, CurrentUser};
-use crate::error::ApiError;
+use crate::error::{ApiError, JsonObject};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use keqing_domain::access::{Action, Resource, RowOwner, Scope};
+use keqing_domain::error::Collector;
 use keqing_domain::user::valid_username;
 use keqing_domain::Role;
-use keqing_store::NewUser;
+use keqing_store::{NewUser, StoreError, UserChange};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -95,6 +96,64 @@ pub async fn create_user(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(json!(user))))
+}
+
+/// `PATCH /api/v1/users/{id}`: an administrator changes a user's `role`,
+/// `team_id` (null: no team), `region` (null or "": none) or `active`. Every
+/// field is optional; each wrong one is named in the 422. Deactivating ends
+/// the user's sessions; the last active administrator cannot step down (409).
+pub async fn update_user(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    if st.grants.scope(u.role, Resource::User, Action::Update) != Some(Scope::All) {
+        return Err(ApiError::forbidden("change users"));
+    }
+    let mut errors = Collector::default();
+    let mut change = UserChange::default();
+    for (key, v) in &body {
+        match (key.as_str(), v) {
+            ("role", Value::String(r)) => change.role = errors.take("role", Role::parse(r)),
+            ("role", _) => errors.push("role", "a role name, e.g. \"supervisor\""),
+            ("team_id", Value::Null) => change.team_id = Some(None),
+            ("team_id", Value::Number(n)) if n.as_i64().is_some() => {
+                change.team_id = Some(n.as_i64())
+            }
+            ("team_id", _) => errors.push("team_id", "a team id, or null for no team"),
+            ("region", Value::Null) => change.region = Some(None),
+            ("region", Value::String(r)) if r.trim().chars().count() <= 32 => {
+                let r = r.trim();
+                change.region = Some((!r.is_empty()).then(|| r.to_string()));
+            }
+            ("region", _) => errors.push(
+                "region",
+                "a region (province) of up to 32 characters, or null",
+            ),
+            ("active", Value::Bool(b)) => change.active = Some(*b),
+            ("active", _) => errors.push("active", "true or false"),
+            (other, _) => errors.push(
+                other,
+                "cannot be changed here; send role, team_id, region or active",
+            ),
+        }
+    }
+    if let Some(Some(t)) = change.team_id {
+        if !st.store.teams().await?.iter().any(|x| x.id == t) {
+            errors.push("team_id", format!("no team {t}"));
+        }
+    }
+    errors.finish()?;
+    let user = st
+        .store
+        .update_user(id, &change, Some(u.id))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("user"),
+            e => e.into(),
+        })?;
+    Ok(Json(json!(user)))
 }
 
 pub async fn teams(

@@ -79,6 +79,61 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
+/// What an administrator changes about a user ([`Store::update_user`]);
+/// `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    /// `Some(None)` takes the user out of any team.
+    pub team_id: Option<Option<i64>>,
+    /// `Some(None)` clears the region.
+    pub region: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+impl UserChange {
+    /// The user as this change leaves them.
+    pub fn apply(&self, user: &User) -> User {
+        User {
+            role: self.role.unwrap_or(user.role),
+            team_id: self.team_id.unwrap_or(user.team_id),
+            region: self.region.clone().unwrap_or_else(|| user.region.clone()),
+            active: self.active.unwrap_or(user.active),
+            ..user.clone()
+        }
+    }
+}
+
+/// The audit detail of a user change: the old and new value of each field
+/// that differs, or `None` when nothing does.
+pub(crate) fn user_change_detail(old: &User, new: &User) -> Option<serde_json::Value> {
+    let (mut was, mut now) = (serde_json::Map::new(), serde_json::Map::new());
+    let mut field = |name: &str, a: serde_json::Value, b: serde_json::Value| {
+        if a != b {
+            was.insert(name.into(), a);
+            now.insert(name.into(), b);
+        }
+    };
+    field("role", old.role.as_str().into(), new.role.as_str().into());
+    field("team_id", old.team_id.into(), new.team_id.into());
+    field(
+        "region",
+        old.region.clone().into(),
+        new.region.clone().into(),
+    );
+    field("active", old.active.into(), new.active.into());
+    (!was.is_empty()).then(|| serde_json::json!({"old": was, "new": now}))
+}
+
+/// Whether a change takes away the last active administrator (`others`:
+/// how many other active administrators there are).
+pub(crate) fn removes_last_admin(old: &User, new: &User, others: i64) -> bool {
+    let admin = |u: &User| u.active && u.role == Role::Admin;
+    admin(old) && !admin(new) && others == 0
+}
+
+pub(crate) const LAST_ADMIN: &str = "this is the last active administrator: make another user an administrator before demoting or deactivating this one";
+
 /// Every customer a filter matches, read in pages of 1,000 by id (keyset
 /// paging, no counting): for jobs that walk a whole set.
 pub async fn all_customers(store: &dyn Store, filter: &CustomerFilter) -> Result<Vec<Customer>> {
@@ -291,6 +346,14 @@ pub trait Store: Send + Sync {
     async fn users(&self) -> Result<Vec<User>>;
     async fn set_password(&self, user_id: i64, hash: &str) -> Result<()>;
     async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()>;
+    /// Changes a user's role, team, region or active flag in one
+    /// transaction, with an `audit_log` row (by `actor`) of each field's old
+    /// and new value. Deactivating ends the user's sessions; a new team
+    /// becomes the team of the customers they own. Refused when the team
+    /// does not exist or when no active administrator would be left;
+    /// [`StoreError::NotFound`] for a missing user. A change that changes
+    /// nothing writes nothing.
+    async fn update_user(&self, id: i64, change: &UserChange, actor: Option<i64>) -> Result<User>;
 
     // --- sessions ---
     async fn create_session(

@@ -1123,6 +1123,78 @@ impl Store for PgStore {
         })
     }
 
+    async fn update_user(&self, id: i64, change: &UserChange, actor: Option<i64>) -> Result<User> {
+        in_tx!(self, |t| {
+            // The active administrators first, always in id order, so that two
+            // administrators demoting themselves at once cannot both succeed:
+            // the second waits here and then sees the first one gone.
+            let admins: Vec<i64> = query(
+                &t,
+                "SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id FOR UPDATE",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| get(r, 0))
+            .collect::<Result<_>>()?;
+            let old = query_opt(
+                &t,
+                &format!("SELECT {USER_COLS} FROM users WHERE id = $1 FOR UPDATE"),
+                &[&id],
+            )
+            .await?
+            .map(|r| user_row(&r))
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+            let new = change.apply(&old);
+            let Some(mut detail) = user_change_detail(&old, &new) else {
+                return Ok(old);
+            };
+            if new.team_id != old.team_id {
+                if let Some(team) = new.team_id {
+                    // FOR SHARE: the team cannot go while this commits.
+                    if query_opt(&t, "SELECT 1 FROM teams WHERE id = $1 FOR SHARE", &[&team])
+                        .await?
+                        .is_none()
+                    {
+                        return Err(StoreError::Refused(format!("no team {team}")));
+                    }
+                }
+            }
+            let other_admins = admins.iter().filter(|a| **a != id).count() as i64;
+            if removes_last_admin(&old, &new, other_admins) {
+                return Err(StoreError::Refused(LAST_ADMIN.into()));
+            }
+            execute(
+                &t,
+                "UPDATE users SET role = $2, team_id = $3, region = $4, active = $5 WHERE id = $1",
+                &[
+                    &id,
+                    &new.role.as_str(),
+                    &new.team_id,
+                    &new.region,
+                    &new.active,
+                ],
+            )
+            .await?;
+            if !new.active {
+                execute(&t, "DELETE FROM sessions WHERE user_id = $1", &[&id]).await?;
+            }
+            if new.team_id != old.team_id {
+                // Team scope follows the owner: their customers move with them.
+                let moved = execute(
+                    &t,
+                    "UPDATE customers SET team_id = $2 WHERE owner_id = $1",
+                    &[&id, &new.team_id],
+                )
+                .await?;
+                detail["customers_moved"] = moved.into();
+            }
+            audit_row(&t, actor, "update", "user", Some(id), &detail, Utc::now()).await?;
+            Ok(new)
+        })
+    }
+
     async fn create_session(
         &self,
         token_hash: &str,

@@ -1183,6 +1183,78 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn update_user(&self, id: i64, change: &UserChange, actor: Option<i64>) -> Result<User> {
+        let change = change.clone();
+        self.tx(move |t| {
+            let old = t
+                .query_row(
+                    &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+                    [id],
+                    user_row,
+                )
+                .optional()
+                .map_err(sq)?
+                .ok_or(StoreError::NotFound)?;
+            let new = change.apply(&old);
+            let Some(detail) = user_change_detail(&old, &new) else {
+                return Ok(old);
+            };
+            if new.team_id != old.team_id {
+                if let Some(team) = new.team_id {
+                    let exists = t
+                        .query_row("SELECT 1 FROM teams WHERE id = ?1", [team], |_| Ok(()))
+                        .optional()
+                        .map_err(sq)?
+                        .is_some();
+                    if !exists {
+                        return Err(StoreError::Refused(format!("no team {team}")));
+                    }
+                }
+            }
+            let other_admins: i64 = t
+                .query_row(
+                    "SELECT count(*) FROM users WHERE role = 'admin' AND active = 1 AND id <> ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .map_err(sq)?;
+            if removes_last_admin(&old, &new, other_admins) {
+                return Err(StoreError::Refused(LAST_ADMIN.into()));
+            }
+            t.execute(
+                "UPDATE users SET role = ?2, team_id = ?3, region = ?4, active = ?5 WHERE id = ?1",
+                params![id, new.role.as_str(), new.team_id, new.region, new.active],
+            )
+            .map_err(sq)?;
+            if !new.active {
+                t.execute("DELETE FROM sessions WHERE user_id = ?1", [id])
+                    .map_err(sq)?;
+            }
+            let mut detail = detail;
+            if new.team_id != old.team_id {
+                // Team scope follows the owner: their customers move with them.
+                let moved = t
+                    .execute(
+                        "UPDATE customers SET team_id = ?2 WHERE owner_id = ?1",
+                        params![id, new.team_id],
+                    )
+                    .map_err(sq)?;
+                detail["customers_moved"] = moved.into();
+            }
+            audit_row(
+                t,
+                actor,
+                "update",
+                "user",
+                Some(id),
+                &detail,
+                &ts(Utc::now()),
+            )?;
+            Ok(new)
+        })
+        .await
+    }
+
     async fn create_session(
         &self,
         token_hash: &str,

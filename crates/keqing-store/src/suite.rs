@@ -71,6 +71,7 @@ pub async fn run_all(s: &dyn Store) {
     care_tasks_follow_ownership(s, &f).await;
     care_templates_and_settings(s).await;
     analysis_snapshots(s, &f).await;
+    user_changes(s, &f).await;
 }
 
 async fn users_and_sessions(s: &dyn Store, f: &Fixture) {
@@ -124,6 +125,210 @@ async fn users_and_sessions(s: &dyn Store, f: &Fixture) {
     );
     assert_eq!(s.teams().await.unwrap().len(), 2);
     assert_eq!(s.users().await.unwrap().len(), 3);
+}
+
+/// An administrator changes a user's role, team, region and active flag.
+async fn user_changes(s: &dyn Store, f: &Fixture) {
+    use keqing_domain::access::{Action, Grants, Resource, RowOwner};
+    let grants = Grants::default();
+    let team_c = s.create_team("苏州三部", Some("江苏")).await.unwrap();
+    let mk = |name: &str, role: Role, team: Option<i64>| NewUser {
+        username: name.into(),
+        display_name: name.into(),
+        role,
+        team_id: team,
+        region: None,
+        password_hash: "x".into(),
+    };
+    let u = s
+        .create_user(&mk("zhaomin", Role::Manager, Some(f.team_a.id)))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    s.create_session("tok-zm", u.id, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    // A teammate's customer: out of a manager's reach, within a supervisor's.
+    let theirs = s
+        .create_customer(
+            &customer(json!({"name": "苏州明达纺织有限公司", "phone": "0512-66001234"})),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let row = RowOwner {
+        owner_id: theirs.owner_id,
+        team_id: theirs.team_id,
+        region: None,
+    };
+    let may_read = |u: &User| grants.allows(u, Resource::Customer, Action::Read, row);
+    let before = s.session_user("tok-zm", now).await.unwrap().unwrap();
+    assert!(!may_read(&before));
+
+    let promoted = s
+        .update_user(
+            u.id,
+            &UserChange {
+                role: Some(Role::Supervisor),
+                region: Some(Some("江苏".into())),
+                ..Default::default()
+            },
+            Some(f.admin.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(promoted.role, Role::Supervisor);
+    assert_eq!(promoted.region.as_deref(), Some("江苏"));
+    assert_eq!(s.user(u.id).await.unwrap().unwrap(), promoted);
+    let next = s.session_user("tok-zm", now).await.unwrap().unwrap();
+    assert_eq!(next, promoted, "the next request sees the new role");
+    assert!(may_read(&next));
+    let audit = &s.audit_log(1).await.unwrap()[0];
+    assert_eq!(
+        (
+            audit.action.as_str(),
+            audit.entity.as_str(),
+            audit.entity_id
+        ),
+        ("update", "user", Some(u.id))
+    );
+    assert_eq!(audit.user_id, Some(f.admin.id));
+    assert_eq!(
+        audit.detail,
+        json!({"old": {"role": "manager", "region": null}, "new": {"role": "supervisor", "region": "江苏"}})
+    );
+
+    // A change that changes nothing writes nothing.
+    let same = UserChange {
+        role: Some(Role::Supervisor),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.update_user(u.id, &same, Some(f.admin.id)).await.unwrap(),
+        promoted
+    );
+    assert_eq!(s.audit_log(1).await.unwrap()[0].id, audit.id);
+
+    // A missing team is refused, and nothing changes.
+    let to_nowhere = UserChange {
+        team_id: Some(Some(team_c.id + 1000)),
+        role: Some(Role::Manager),
+        ..Default::default()
+    };
+    match s.update_user(u.id, &to_nowhere, Some(f.admin.id)).await {
+        Err(StoreError::Refused(m)) => assert!(m.contains("no team"), "{m}"),
+        other => panic!("a missing team must be refused: {other:?}"),
+    }
+    assert_eq!(s.user(u.id).await.unwrap().unwrap(), promoted);
+    assert!(matches!(
+        s.update_user(u.id + 1000, &same, Some(f.admin.id)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A new team: the customers the user owns go with them.
+    let own = s
+        .create_customer(
+            &customer(json!({"name": "苏州恒通电子有限公司", "phone": "0512-66005678"})),
+            Some(u.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(own.team_id, Some(f.team_a.id));
+    let moved = s
+        .update_user(
+            u.id,
+            &UserChange {
+                team_id: Some(Some(team_c.id)),
+                ..Default::default()
+            },
+            Some(f.admin.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.team_id, Some(team_c.id));
+    assert_eq!(
+        s.customer(own.id).await.unwrap().unwrap().team_id,
+        Some(team_c.id)
+    );
+    assert_eq!(
+        s.audit_log(1).await.unwrap()[0].detail["customers_moved"],
+        json!(1)
+    );
+    let cleared = s
+        .update_user(
+            u.id,
+            &UserChange {
+                team_id: Some(None),
+                region: Some(None),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((cleared.team_id, cleared.region), (None, None));
+
+    // Deactivating ends the user's sessions.
+    let off = UserChange {
+        active: Some(false),
+        ..Default::default()
+    };
+    assert!(
+        !s.update_user(u.id, &off, Some(f.admin.id))
+            .await
+            .unwrap()
+            .active
+    );
+    assert_eq!(s.session_user("tok-zm", now).await.unwrap(), None);
+    let on = UserChange {
+        active: Some(true),
+        ..Default::default()
+    };
+    assert!(
+        s.update_user(u.id, &on, Some(f.admin.id))
+            .await
+            .unwrap()
+            .active
+    );
+    assert_eq!(
+        s.session_user("tok-zm", now).await.unwrap(),
+        None,
+        "activating again does not bring an ended session back"
+    );
+
+    // The last active administrator stays one.
+    let second = s
+        .create_user(&mk("admin2", Role::Admin, None))
+        .await
+        .unwrap();
+    let demote = UserChange {
+        role: Some(Role::Director),
+        ..Default::default()
+    };
+    s.update_user(second.id, &demote, Some(second.id))
+        .await
+        .unwrap();
+    for change in [&demote, &off] {
+        match s.update_user(f.admin.id, change, Some(f.admin.id)).await {
+            Err(StoreError::Refused(m)) => assert!(m.contains("last active administrator"), "{m}"),
+            other => panic!("the last administrator must stay: {other:?}"),
+        }
+    }
+    assert_eq!(s.user(f.admin.id).await.unwrap().unwrap(), f.admin);
+    // An inactive administrator does not count.
+    let third = s
+        .create_user(&mk("admin3", Role::Admin, None))
+        .await
+        .unwrap();
+    s.update_user(third.id, &off, Some(f.admin.id))
+        .await
+        .unwrap();
+    assert!(s
+        .update_user(f.admin.id, &off, Some(f.admin.id))
+        .await
+        .is_err());
 }
 
 async fn customers_versions_history(s: &dyn Store, f: &Fixture) {

@@ -198,6 +198,45 @@ async fn concurrent_claims_respect_the_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_stepping_down_at_once_leave_one() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    let f = suite::fixture(&s).await;
+    let second = s
+        .create_user(&keqing_store::NewUser {
+            username: "admin2".into(),
+            display_name: "admin2".into(),
+            role: keqing_domain::Role::Admin,
+            team_id: None,
+            region: None,
+            password_hash: "x".into(),
+        })
+        .await
+        .unwrap();
+    let off = keqing_store::UserChange {
+        active: Some(false),
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(
+            s.update_user(f.admin.id, &off, Some(f.admin.id)),
+            s.update_user(second.id, &off, Some(second.id))
+        );
+        assert!(
+            a.is_ok() != b.is_ok(),
+            "exactly one of two last administrators steps down: {a:?} {b:?}"
+        );
+        let on = keqing_store::UserChange {
+            active: Some(true),
+            ..Default::default()
+        };
+        let gone = if a.is_ok() { f.admin.id } else { second.id };
+        s.update_user(gone, &on, None).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_of_one_customer_give_one_and_a_duplicate() {
     let Some(url) = pg_url() else { return };
     let mut schemas = Schemas::new(&url);

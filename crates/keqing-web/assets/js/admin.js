@@ -5,7 +5,7 @@
 // sees the same forms read-only.
 import { api } from './api.js';
 import { t, label, getLang } from './i18n.js';
-import { h, clear, field, select, card, alertBox, errorText, toast, id, checkedField, fieldErrors } from './ui.js';
+import { h, clear, field, select, card, alertBox, errorText, toast, id, checkedField, fieldErrors, errorLine } from './ui.js';
 import { dateTime } from './format.js';
 
 const ROLES = ['manager', 'supervisor', 'director', 'finance', 'agent', 'admin'];
@@ -41,14 +41,91 @@ function check(text, checked, attrs = {}) {
 
 // Users and teams ------------------------------------------------------------
 
+/**
+ * An administrator's editor for one user: role, team, region, active. Only
+ * what changed is sent; the server's word on a field appears under it, any
+ * other refusal (the last administrator) beside the save button.
+ */
+function userEditor(app, u, teams, done) {
+  const role = checkedField(t('adm.role'), select(ROLES.map((r) => [r, label('role', r)]), u.role, { 'data-testid': 'ue-role' }));
+  const team = checkedField(t('adm.team'), select([['', t('adm.edit.noteam')], ...teams.map((tm) => [tm.id, tm.name])], u.team_id ?? '', { 'data-testid': 'ue-team' }));
+  const region = checkedField(t('adm.region'), h('input', { value: u.region || '', maxlength: 32, 'data-testid': 'ue-region' }), t('adm.edit.region.hint'));
+  const active = check(t('adm.edit.active'), u.active, { 'data-testid': 'ue-active' });
+  const activeError = errorLine(active.box);
+  active.el.append(activeError);
+  const errors = { role: role.error, team_id: team.error, region: region.error, active: activeError };
+  const msg = h('div', { 'aria-live': 'polite' });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t('common.save'));
+  const changes = () => {
+    const b = {};
+    if (role.control.value !== u.role) b.role = role.control.value;
+    const tid = team.control.value ? Number(team.control.value) : null;
+    if (tid !== (u.team_id ?? null)) b.team_id = tid;
+    const reg = region.control.value.trim() || null;
+    if (reg !== (u.region || null)) b.region = reg;
+    if (active.box.checked !== u.active) b.active = active.box.checked;
+    return b;
+  };
+  return h('form', {
+    class: 'form-grid', 'data-testid': 'user-edit',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      clear(msg);
+      for (const e of Object.values(errors)) e.set('');
+      const body = changes();
+      if (!Object.keys(body).length) { done(); return; }
+      save.disabled = true;
+      try {
+        const saved = await api(`/users/${u.id}`, { method: 'PATCH', body });
+        app.users.set(saved.id, saved);
+        if (saved.id === app.user.id) Object.assign(app.user, saved);
+        toast(t('common.saved'));
+        app.refresh();
+      } catch (e) {
+        const left = [];
+        for (const [f, m] of fieldErrors(e)) {
+          if (errors[f]) errors[f].set(m); else left.push(`${f}: ${m}`);
+        }
+        // A refusal that is no one field's (409: the last administrator) goes beside the save button.
+        if (left.length || !fieldErrors(e).size) msg.append(alertBox(left.length ? `${t('err.invalid')} — ${left.join('；')}` : errorText(e)));
+        const bad = Object.keys(errors).find((f) => fieldErrors(e).has(f));
+        if (bad) (bad === 'active' ? active.box : { role, team_id: team, region }[bad].control).focus();
+        save.disabled = false;
+      }
+    },
+  }, h('fieldset', { class: 'field-wide' }, h('legend', {}, t('adm.edit.title', { name: u.display_name || u.username })),
+    h('div', { class: 'def-grid' }, role.el, team.el, region.el, active.el)),
+  msg,
+  h('div', { class: 'actions' }, save, h('button', { type: 'button', class: 'btn', onclick: done }, t('common.cancel'))));
+}
+
 function usersCard(app, users, teams) {
   const teamName = new Map(teams.map((tm) => [tm.id, tm.name]));
-  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'users' },
-    h('thead', {}, h('tr', {}, ['adm.username', 'adm.display', 'adm.role', 'adm.team', 'adm.region', 'adm.active'].map((k) => h('th', { scope: 'col' }, t(k))))),
-    h('tbody', {}, users.map((u) => h('tr', {},
+  const admin = app.isAdmin();
+  const heads = ['adm.username', 'adm.display', 'adm.role', 'adm.team', 'adm.region', 'adm.active'];
+  const rows = users.flatMap((u) => {
+    const row = h('tr', { 'data-user': u.username },
       h('td', {}, u.username), h('td', {}, u.display_name), h('td', {}, label('role', u.role)),
       h('td', {}, u.team_id ? teamName.get(u.team_id) || `#${u.team_id}` : '—'), h('td', {}, u.region || '—'),
-      h('td', {}, u.active ? t('common.yes') : t('common.no')))))));
+      h('td', {}, u.active ? t('common.yes') : t('common.no')));
+    if (!admin) return [row];
+    // The editor opens in a row of its own under the user's row.
+    const editRow = h('tr', { class: 'edit-row', hidden: true }, h('td', { colspan: heads.length + 1 }));
+    const name = u.display_name || u.username;
+    const edit = tool(t('common.edit'), t('adm.edit.label', { name }), () => {
+      const cell = editRow.firstChild;
+      const close = () => { editRow.hidden = true; clear(cell); edit.setAttribute('aria-expanded', 'false'); edit.focus(); };
+      clear(cell).append(userEditor(app, u, teams, close));
+      editRow.hidden = false;
+      edit.setAttribute('aria-expanded', 'true');
+      cell.querySelector('select')?.focus();
+    }, { 'aria-expanded': 'false', 'data-testid': 'user-edit-open' });
+    row.append(h('td', {}, edit));
+    return [row, editRow];
+  });
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'users' },
+    h('thead', {}, h('tr', {}, heads.map((k) => h('th', { scope: 'col' }, t(k))), admin ? h('th', { scope: 'col' }, t('adm.edit.col')) : null)),
+    h('tbody', {}, rows)));
   if (!app.isAdmin()) return card(t('adm.users'), table);
   const msg = h('div', { 'aria-live': 'polite' });
   const f = {
