@@ -16,7 +16,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "get",
         "/customers",
-        "List and search customers (q: name, pinyin, initials or phone suffix; filters; paging): {items, total, total_capped, page, per_page}; total_capped: a very broad name search counted its first 1,000 matches only",
+        "List and search customers (q: name, pinyin, initials or phone suffix; filters; paging): {items, total, total_capped, page, per_page}; total_capped: the list counted its first 10,000 rows only (a name search on SQLite: 1,000)",
     ),
     (
         "post",

@@ -233,6 +233,26 @@ pub struct Page<T> {
 /// customers, and counting them all would cost the user's every keystroke.
 pub const SEARCH_COUNT_CAP: i64 = 1000;
 
+/// Rows a customer list counts before it stops (at least to the end of the
+/// page asked for); the page then says `capped`. Counting a million live
+/// customers reads a whole index on every page load; "10,000+" is as useful.
+pub const LIST_COUNT_CAP: i64 = 10_000;
+
+/// The count of a customer list, up to [`LIST_COUNT_CAP`]: the limit to put
+/// on the counting query (one more than the cap, to see there are more).
+pub(crate) fn list_count_limit(offset: i64, limit: i64) -> i64 {
+    LIST_COUNT_CAP.max(offset.max(0) + limit) + 1
+}
+
+/// `(total, capped)` from a count made with [`list_count_limit`].
+pub(crate) fn capped_total(counted: i64, count_limit: i64) -> (i64, bool) {
+    if counted >= count_limit {
+        (count_limit - 1, true)
+    } else {
+        (counted, false)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {
     pub id: i64,

@@ -1441,17 +1441,20 @@ impl Store for PgStore {
         // The count and the page from one snapshot, so they agree.
         let c = snapshot(&mut client).await?;
         let (w, mut p) = customer_where(f);
-        let total: i64 = if f.skip_total {
-            -1
+        let limit = f.limit.clamp(1, 1000);
+        let (total, capped) = if f.skip_total {
+            (-1, false)
         } else {
+            let n = list_count_limit(f.offset, limit);
             let row = c
                 .query_one(
-                    format!("SELECT count(*) FROM customers {w}").as_str(),
+                    format!("SELECT count(*) FROM (SELECT 1 FROM customers {w} LIMIT {n}) AS x")
+                        .as_str(),
                     &p.refs(),
                 )
                 .await
                 .map_err(pg)?;
-            get(&row, 0)?
+            capped_total(get(&row, 0)?, n)
         };
         let order = match (&f.query, f.sort) {
             (Some(NameQuery::Pinyin(_)), CustomerSort::IdAsc) => "length(initials), id",
@@ -1463,7 +1466,6 @@ impl Store for PgStore {
                 "last_follow_up_at IS NOT NULL, last_follow_up_at, id"
             }
         };
-        let limit = f.limit.clamp(1, 1000);
         let offset = f.offset.max(0);
         let l = p.push(limit);
         let o = p.push(offset);
@@ -1480,7 +1482,7 @@ impl Store for PgStore {
         let items = rows.iter().map(customer_row).collect::<Result<Vec<_>>>()?;
         c.commit().await.map_err(pg)?;
         Ok(Page {
-            capped: false,
+            capped,
             items,
             total,
             offset,

@@ -1440,15 +1440,18 @@ impl Store for SqliteStore {
                 return search_page(c, &f, &cw, search, limit);
             }
             let (w, mut p) = (cw.clause, cw.params);
-            let total: i64 = if f.skip_total {
-                -1
+            let (total, capped) = if f.skip_total {
+                (-1, false)
             } else {
-                c.query_row(
-                    &format!("SELECT count(*) FROM {from} {w}"),
-                    params_from_iter(p.iter()),
-                    |r| r.get(0),
-                )
-                .map_err(sq)?
+                let n = list_count_limit(f.offset, limit);
+                let counted: i64 = c
+                    .prepare_cached(&format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM {from} {w} LIMIT {n})"
+                    ))
+                    .map_err(sq)?
+                    .query_row(params_from_iter(p.iter()), |r| r.get(0))
+                    .map_err(sq)?;
+                capped_total(counted, n)
             };
             let order = match (&f.query, f.sort) {
                 // Shorter names first: the closest matches.
@@ -1486,7 +1489,7 @@ impl Store for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sq)?;
             Ok(Page {
-                capped: false,
+                capped,
                 items,
                 total,
                 offset: f.offset.max(0),

@@ -269,20 +269,22 @@ async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_very_broad_search_stops_counting_at_the_cap() {
     use keqing_store::{
-        CustomerFilter, ImportCustomer, NameQuery, Store, Visibility, SEARCH_COUNT_CAP,
+        CustomerFilter, ImportCustomer, NameQuery, Store, Visibility, LIST_COUNT_CAP,
+        SEARCH_COUNT_CAP,
     };
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(dir.path().join("cap.db").to_str().unwrap())
         .await
         .unwrap();
     let f = suite::fixture(&s).await;
-    let n = SEARCH_COUNT_CAP as usize + 50;
+    // More than a list counts, too.
+    let n = LIST_COUNT_CAP as usize + 50;
     let rows = (0..n)
         .map(|i| ImportCustomer {
             line: i as u64 + 2,
-            // Every name has 恒; one in ten also has 远恒.
+            // Every name has 恒; one in twenty also has 远恒.
             customer: keqing_domain::customer::CustomerInput::from_json(
-                serde_json::json!({"name": format!("恒{}{i}商行", if i % 10 == 0 { "远恒" } else { "" })})
+                serde_json::json!({"name": format!("恒{}{i}商行", if i % 20 == 0 { "远恒" } else { "" })})
                     .as_object()
                     .unwrap(),
             )
@@ -314,9 +316,9 @@ async fn a_very_broad_search_stops_counting_at_the_cap() {
     let ids: Vec<i64> = broad.items.iter().map(|c| c.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     let mut seen = vec![];
-    for offset in (0..n as i64).step_by(100) {
+    for offset in (0..n as i64).step_by(1000) {
         let mut pf = search(NameQuery::Text("恒".into()), offset);
-        pf.limit = 100;
+        pf.limit = 1000;
         seen.extend(
             s.list_customers(&pf)
                 .await
@@ -343,8 +345,21 @@ async fn a_very_broad_search_stops_counting_at_the_cap() {
         .await
         .unwrap();
     assert!(!narrow.capped);
-    assert_eq!(narrow.total, (n as i64 + 9) / 10);
-    // Pinyin: heng matches all of them, hy (initials h…y) one in ten.
+    assert_eq!(narrow.total, (n as i64 + 19) / 20);
+    // A plain list counts up to LIST_COUNT_CAP (the fixture's customers and these).
+    let list = |offset: i64| CustomerFilter {
+        visibility: Visibility::All,
+        offset,
+        limit: 20,
+        ..Default::default()
+    };
+    let first = s.list_customers(&list(0)).await.unwrap();
+    assert!(first.capped);
+    assert_eq!(first.total, LIST_COUNT_CAP);
+    let last = s.list_customers(&list(n as i64 - 5)).await.unwrap();
+    assert!(!last.capped, "a page past the cap counts to its end");
+    assert_eq!((last.total, last.items.len()), (n as i64, 5));
+    // Pinyin: heng matches all of them, hyh (initials h…y…h) one in twenty.
     let py = s
         .list_customers(&search(NameQuery::Pinyin("heng".into()), 0))
         .await
@@ -355,5 +370,5 @@ async fn a_very_broad_search_stops_counting_at_the_cap() {
         .await
         .unwrap();
     assert!(!ini.capped);
-    assert_eq!(ini.total, (n as i64 + 9) / 10);
+    assert_eq!(ini.total, (n as i64 + 19) / 20);
 }

@@ -96,7 +96,7 @@ export async function customers(app, { params }) {
     clear(results);
     const pages = Math.max(1, Math.ceil(r.total / r.per_page));
     results.append(h('p', { class: 'muted' }, r.total_capped
-      ? t('cust.count_capped', { n: r.total.toLocaleString('zh-CN') })
+      ? t(state.q ? 'cust.count_capped_search' : 'cust.count_capped', { n: r.total.toLocaleString('zh-CN') })
       : t('cust.count', { n: r.total })));
     if (!r.items.length) { results.append(h('p', {}, t('cust.none'))); return; }
     const sup = app.isSupervisor();

@@ -78,7 +78,7 @@ async function pool(app) {
         h('div', {}, customerLink(c.id, c.name), h('div', { class: 'muted' }, [c.province, c.city, c.industry].filter(Boolean).join(' · '))),
         btn);
     })),
-    r.total > r.items.length ? h('a', { href: '#/customers?pool=1' }, t('day.pool.more', { n: r.total })) : null);
+    r.total > r.items.length ? h('a', { href: '#/customers?pool=1' }, t('day.pool.more', { n: r.total_capped ? `${r.total.toLocaleString('zh-CN')}+` : r.total })) : null);
 }
 
 export async function day(app) {
