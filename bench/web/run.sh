@@ -18,6 +18,7 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 TOKEN=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"username":"bench","password":"bench-password-1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+exec > >(tee "bench/web/results-$N.txt") 2>&1
 echo "keqing workbench benchmark: $N customers (SQLite), $(date -u +%F)"
 echo "server time per page (sum of the page's API calls, administrator's view):"
 python3 -u bench/web/pages.py 127.0.0.1 $PORT "$TOKEN" "$N" 100 | grep -v '^{' | sed 's/^/  /'
