@@ -336,6 +336,8 @@ pub struct ImportPreview {
     pub columns: Vec<PreviewColumn>,
     /// Required fields no column feeds: the import would refuse the file.
     pub missing_required: Vec<&'static str>,
+    /// Their usual Chinese headers, in the same order (`客户名称`).
+    pub missing_required_labels: Vec<&'static str>,
     /// What the import would refuse the whole file for, in its words.
     pub file_errors: Vec<String>,
     /// True when the import would take the file (rows may still be refused).
@@ -418,6 +420,11 @@ pub fn preview_file(
         source,
         columns,
         importable: p.missing_required.is_empty() && p.file_errors.is_empty(),
+        missing_required_labels: p
+            .missing_required
+            .iter()
+            .map(|f| kind.column(f).map_or(*f, |c| c.zh))
+            .collect(),
         missing_required: p.missing_required,
         file_errors: p.file_errors,
         data_rows: p.data_rows,

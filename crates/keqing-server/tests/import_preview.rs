@@ -210,6 +210,7 @@ async fn a_preview_shows_missing_columns_and_needs_the_import_permission() {
     .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["missing_required"], json!(["order_date"]));
+    assert_eq!(p["missing_required_labels"], json!(["日期"]));
     assert_eq!(p["importable"], false);
     assert_eq!(p["columns"][2]["status"], "duplicate");
     assert_eq!(p["columns"][2]["field"], "amount");
