@@ -177,22 +177,54 @@ test('complete a care task from my day', async (t) => {
   });
 });
 
-test('import a file with bad rows, read the report, download the bad rows', () => journey('06-import', async (page) => {
+test('import a file: preview the columns and bad rows, import, read the report, download the bad rows', () => journey('06-import', async (page) => {
   await login(page, 'wangfang');
   await page.getByRole('link', { name: '导入', exact: true }).click();
   const stamp = Date.now() % 100000;
-  const csv = `客户名称,电话,省份,城市\n导入测试甲${stamp},025-5210${String(stamp).padStart(5, '0').slice(0, 4)},江苏,南京\n,025-52101998,江苏,南京\n导入测试乙${stamp},abc,江苏,南京\n`;
+  // 微信群 is a column keqing does not know; line 3 has no name, line 4 a phone that is no phone.
+  const csv = `客户名称,电话,微信群,省份,城市\n导入测试甲${stamp},025-5210${String(stamp).padStart(5, '0').slice(0, 4)},钢材群,江苏,南京\n,025-52101998,,江苏,南京\n导入测试乙${stamp},abc,,江苏,南京\n`;
   await page.getByLabel('导入内容').selectOption('customers');
+  // A file without the name column cannot be imported: the preview says so.
+  await page.getByTestId('import-file').setInputFiles({ name: 'no-name.csv', mimeType: 'text/csv', buffer: Buffer.from('电话,省份\n025-52101998,江苏\n') });
+  await page.getByRole('button', { name: '上传并预览' }).click();
+  await page.getByTestId('preview-blocked').waitFor();
+  assert.match(await page.getByTestId('preview-blocked').textContent(), /缺少必需的列：名称/);
+  assert.equal(await page.getByTestId('import-go').isDisabled(), true);
   await page.getByTestId('import-file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
-  await page.getByRole('button', { name: '上传并导入' }).click();
+  assert.equal(await page.getByTestId('preview-blocked').count(), 0, 'a new file clears the old preview');
+  await page.getByRole('button', { name: '上传并预览' }).click();
+
+  // The preview: the unknown column highlighted, the bad rows marked, nothing imported yet.
+  const columns = page.getByTestId('preview-columns');
+  await columns.waitFor();
+  const unknown = columns.locator('tr[data-status="unknown"]');
+  assert.equal(await unknown.count(), 1);
+  assert.match(await unknown.textContent(), /微信群.*未识别/);
+  assert.match(await page.locator('.alert-warn').textContent(), /未识别的列.*微信群/);
+  assert.match(await columns.locator('tr', { hasText: '电话' }).textContent(), /已对应/);
+  const sample = page.getByTestId('preview-sample');
+  const line4 = sample.locator('tr[data-line="4"]');
+  assert.match(await line4.getAttribute('class'), /row-error/);
+  assert.match(await line4.textContent(), /电话：/);
+  assert.equal(await line4.locator('td.cell-error').textContent(), 'abc');
+  assert.match(await sample.locator('tr[data-line="3"]').getAttribute('class'), /row-error/);
+  assert.equal(await sample.locator('tr[data-line="2"]').getAttribute('class'), null);
+  assert.equal(await page.getByTestId('import-errors').count(), 0, 'nothing imported yet');
+  await shot(page, '06-import-preview');
+
+  // Import from the keyboard.
+  const go = page.getByRole('button', { name: '导入 3 行' });
+  await go.focus();
+  await page.keyboard.press('Enter');
   const errors = page.getByTestId('import-errors');
   await errors.waitFor();
+  assert.equal(await page.getByTestId('stat-imported').locator('dd').textContent(), '1');
   assert.equal(await page.getByTestId('stat-rejected').locator('dd').textContent(), '2');
   assert.match(await errors.textContent(), /客户名称/);
   assert.match(await errors.textContent(), /电话/);
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-rows').click()]);
   const text = readFileSync(await download.path(), 'utf8').replace(/^\ufeff/, '');
-  assert.deepEqual(text.split('\r\n'), ['客户名称,电话,省份,城市', ',025-52101998,江苏,南京', `导入测试乙${stamp},abc,江苏,南京`]);
+  assert.deepEqual(text.split('\r\n'), ['客户名称,电话,微信群,省份,城市', ',025-52101998,,江苏,南京', `导入测试乙${stamp},abc,,江苏,南京`]);
 }));
 
 test("a manager is denied another manager's customer", () => journey('07-denied', async (page) => {

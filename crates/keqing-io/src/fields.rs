@@ -5,7 +5,8 @@
 //! `Order Date`, `order-date` and `order_date` are the same.
 
 use crate::error::{IoError, Warning};
-use std::collections::BTreeMap;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,29 +179,56 @@ impl HeaderMap {
     }
 }
 
-/// Maps a file's headers to the fields of `kind`. `explicit` maps a header as
-/// written to a field name and wins over recognition; a field name of `""`
-/// or `"-"` leaves the column out on purpose (no warning).
-pub fn map_headers(
+/// What became of one column of a file's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnStatus {
+    /// The column feeds a field.
+    Mapped,
+    /// No field is known by this header (or it has none): its data is not imported.
+    Unknown,
+    /// An earlier column already means the same field.
+    Duplicate,
+    /// Left out on purpose: an explicit mapping to `""` / `"-"`, or the
+    /// [`ERROR_COLUMN`] of a file of rejected rows.
+    Ignored,
+}
+
+/// One column of a file's header and the field it means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnMapping {
+    /// 1-based column, counted from the sheet's column A.
+    pub index: usize,
+    /// The header as written.
+    pub header: String,
+    /// The field the header means (for a duplicate: the field it would feed).
+    pub field: Option<&'static str>,
+    pub status: ColumnStatus,
+}
+
+/// How each column of a file's header maps to the fields of `kind`, without
+/// refusing anything but an explicit mapping to a field `kind` lacks: a
+/// second column meaning a field already mapped is [`ColumnStatus::Duplicate`].
+/// [`map_headers`] turns that into an error; a preview shows it.
+pub fn classify_headers(
     kind: RecordKind,
     headers: &[String],
     explicit: &BTreeMap<String, String>,
     column_offset: usize,
-) -> Result<HeaderMap, IoError> {
+) -> Result<Vec<ColumnMapping>, IoError> {
     let cols = kind.columns();
-    let mut fields = Vec::with_capacity(headers.len());
-    let mut warnings = Vec::new();
-    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut out = Vec::with_capacity(headers.len());
+    let mut seen: BTreeSet<&'static str> = BTreeSet::new();
     let explicit_norm: BTreeMap<String, &String> = explicit
         .iter()
         .map(|(k, v)| (normalise_header(k), v))
         .collect();
     for (i, h) in headers.iter().enumerate() {
         let n = normalise_header(h);
-        let field = match explicit.get(h).or_else(|| explicit_norm.get(&n).copied()) {
-            Some(f) if f.is_empty() || f == "-" => None,
+        let (field, status) = match explicit.get(h).or_else(|| explicit_norm.get(&n).copied()) {
+            Some(f) if f.is_empty() || f == "-" => (None, ColumnStatus::Ignored),
             Some(f) => match cols.iter().find(|c| c.field == f.as_str()) {
-                Some(c) => Some(c.field),
+                Some(c) => (Some(c.field), ColumnStatus::Mapped),
                 None => {
                     return Err(IoError::UnknownField {
                         kind: kind.as_str(),
@@ -210,36 +238,78 @@ pub fn map_headers(
                     })
                 }
             },
-            None if n.is_empty() || n == ERROR_COLUMN => None,
-            None => {
-                match cols.iter().find(|c| c.matches(&n)) {
-                    Some(c) => Some(c.field),
-                    None => {
-                        warnings.push(Warning {
-                        column: Some(h.clone()),
-                        column_index: Some(column_offset + i + 1),
-                        message: format!("未识别的列，数据未导入 unknown column {h:?}: its data is not imported"),
-                    });
-                        None
-                    }
-                }
-            }
+            None if n == ERROR_COLUMN => (None, ColumnStatus::Ignored),
+            None if n.is_empty() => (None, ColumnStatus::Unknown),
+            None => match cols.iter().find(|c| c.matches(&n)) {
+                Some(c) => (Some(c.field), ColumnStatus::Mapped),
+                None => (None, ColumnStatus::Unknown),
+            },
         };
-        if let Some(f) = field {
-            if let Some(&first) = seen.get(f) {
-                return Err(IoError::DuplicateColumn {
-                    field: f,
-                    first: headers[first].clone(),
-                    first_index: column_offset + first + 1,
-                    second: h.clone(),
-                    second_index: column_offset + i + 1,
-                });
-            }
-            seen.insert(f, i);
-        }
-        fields.push(field);
+        let status = match field {
+            Some(f) if !seen.insert(f) => ColumnStatus::Duplicate,
+            _ => status,
+        };
+        out.push(ColumnMapping {
+            index: column_offset + i + 1,
+            header: h.clone(),
+            field,
+            status,
+        });
     }
-    Ok(HeaderMap { fields, warnings })
+    Ok(out)
+}
+
+/// Maps a file's headers to the fields of `kind`. `explicit` maps a header as
+/// written to a field name and wins over recognition; a field name of `""`
+/// or `"-"` leaves the column out on purpose (no warning). Two columns
+/// meaning one field are refused: which one to believe is not ours to guess.
+pub fn map_headers(
+    kind: RecordKind,
+    headers: &[String],
+    explicit: &BTreeMap<String, String>,
+    column_offset: usize,
+) -> Result<HeaderMap, IoError> {
+    let columns = classify_headers(kind, headers, explicit, column_offset)?;
+    if let Some(second) = columns.iter().find(|c| c.status == ColumnStatus::Duplicate) {
+        let field = second.field.unwrap_or_default();
+        let first = columns
+            .iter()
+            .find(|c| c.field == Some(field))
+            .unwrap_or(second);
+        return Err(IoError::DuplicateColumn {
+            field,
+            first: first.header.clone(),
+            first_index: first.index,
+            second: second.header.clone(),
+            second_index: second.index,
+        });
+    }
+    Ok(header_map(&columns))
+}
+
+/// The [`HeaderMap`] of classified columns: duplicates feed nothing, and each
+/// named unknown column is a warning.
+pub fn header_map(columns: &[ColumnMapping]) -> HeaderMap {
+    let mut warnings = Vec::new();
+    let fields = columns
+        .iter()
+        .map(|c| match c.status {
+            ColumnStatus::Mapped => c.field,
+            ColumnStatus::Unknown if !normalise_header(&c.header).is_empty() => {
+                warnings.push(Warning {
+                    column: Some(c.header.clone()),
+                    column_index: Some(c.index),
+                    message: format!(
+                        "未识别的列，数据未导入 unknown column {:?}: its data is not imported",
+                        c.header
+                    ),
+                });
+                None
+            }
+            _ => None,
+        })
+        .collect();
+    HeaderMap { fields, warnings }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use crate::dates::{china_to_utc, parse_date, parse_datetime};
 use crate::error::{IoError, RowError, Warning};
 use crate::export::undefuse;
-use crate::fields::{map_headers, HeaderMap, RecordKind};
+use crate::fields::{classify_headers, header_map, map_headers, HeaderMap, RecordKind};
 use crate::table::{Row, RowIssue, Table, TableSource};
 use chrono::{NaiveDate, NaiveDateTime};
 use keqing_domain::customer::normalise_name;
@@ -114,6 +114,71 @@ impl OrderRow {
     }
 }
 
+/// A cell's text as the import reads it: trimmed, and in a CSV without the
+/// `'` that keeps Excel from running it as a formula.
+pub(crate) fn cell_text<'r>(source: &TableSource, cell: &'r str) -> &'r str {
+    match source {
+        TableSource::Csv { .. } => undefuse(cell.trim()),
+        TableSource::Sheet { .. } => cell.trim(),
+    }
+}
+
+/// Whether a run imports (file-level problems stop the file) or previews
+/// (they are reported by the preview, and the rows are checked anyway: the
+/// first of two columns meaning one field is read, a missing column is blank).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Import,
+    Preview,
+}
+
+/// The columns a file of `kind` must have, given the fields its header maps:
+/// each group needs one of its fields. A customers file with contact columns
+/// needs the contact's name.
+pub fn required_fields(
+    kind: RecordKind,
+    mapped: &[Option<&'static str>],
+) -> &'static [&'static [&'static str]] {
+    match kind {
+        RecordKind::Customer if mapped.iter().flatten().any(|f| f.starts_with("contact_")) => {
+            &[&["name"], &["contact_name"]]
+        }
+        RecordKind::Customer => &[&["name"]],
+        RecordKind::Contact => &[&["name"], REF_FIELDS],
+        RecordKind::Order => &[REF_FIELDS, &["order_date"], &["amount"]],
+    }
+}
+
+/// A [`IoError::MissingColumn`] for every required group `map` lacks.
+pub(crate) fn missing_columns(
+    kind: RecordKind,
+    map: &HeaderMap,
+) -> Vec<(&'static [&'static str], IoError)> {
+    let mut out = Vec::new();
+    for any_of in required_fields(kind, &map.fields) {
+        if !any_of.iter().any(|f| map.has(f)) {
+            let mut accepted = Vec::new();
+            for f in *any_of {
+                if let Some(c) = kind.column(f) {
+                    accepted.push(c.zh);
+                    accepted.extend(c.aliases.iter().copied());
+                    accepted.push(c.field);
+                }
+            }
+            let first = kind.column(any_of[0]);
+            out.push((
+                *any_of,
+                IoError::MissingColumn {
+                    field: any_of[0],
+                    header: first.map(|c| c.zh).unwrap_or(any_of[0]),
+                    accepted,
+                },
+            ));
+        }
+    }
+    out
+}
+
 /// The columns of one table and how to point at them in errors.
 struct Sheet<'a> {
     table: &'a Table,
@@ -139,10 +204,7 @@ impl Sheet<'_> {
     /// A cell's text: trimmed, and in a CSV without the `'` that keeps Excel
     /// from running it as a formula.
     fn text<'r>(&self, cell: &'r str) -> &'r str {
-        match self.table.source {
-            TableSource::Csv { .. } => undefuse(cell.trim()),
-            TableSource::Sheet { .. } => cell.trim(),
-        }
+        cell_text(&self.table.source, cell)
     }
 
     /// The trimmed text of a field in a row; `None` when absent or blank.
@@ -229,28 +291,24 @@ fn import_table<T>(
     table: &Table,
     kind: RecordKind,
     opts: &ImportOptions,
-    required: &[&[&'static str]],
+    mode: Mode,
     mut parse: impl FnMut(&Sheet, &Row) -> Result<T, Vec<RowError>>,
 ) -> Result<ImportBatch<T>, IoError> {
-    let map = map_headers(kind, &table.headers, &opts.mapping, table.column_offset)?;
-    for any_of in required {
-        if !any_of.iter().any(|f| map.has(f)) {
-            let mut accepted = Vec::new();
-            for f in *any_of {
-                if let Some(c) = kind.column(f) {
-                    accepted.push(c.zh);
-                    accepted.extend(c.aliases.iter().copied());
-                    accepted.push(c.field);
-                }
+    let map = match mode {
+        Mode::Import => {
+            let map = map_headers(kind, &table.headers, &opts.mapping, table.column_offset)?;
+            if let Some((_, e)) = missing_columns(kind, &map).into_iter().next() {
+                return Err(e);
             }
-            let first = kind.column(any_of[0]);
-            return Err(IoError::MissingColumn {
-                field: any_of[0],
-                header: first.map(|c| c.zh).unwrap_or(any_of[0]),
-                accepted,
-            });
+            map
         }
-    }
+        Mode::Preview => header_map(&classify_headers(
+            kind,
+            &table.headers,
+            &opts.mapping,
+            table.column_offset,
+        )?),
+    };
     let sheet = Sheet { table, map };
     let mut batch = ImportBatch {
         records: Vec::new(),
@@ -338,27 +396,19 @@ pub fn import_customers(
     table: &Table,
     opts: &ImportOptions,
 ) -> Result<ImportBatch<CustomerRow>, IoError> {
+    customers_in(table, opts, Mode::Import)
+}
+
+pub(crate) fn customers_in(
+    table: &Table,
+    opts: &ImportOptions,
+    mode: Mode,
+) -> Result<ImportBatch<CustomerRow>, IoError> {
     let mut by_code: HashMap<String, usize> = HashMap::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     // Contact columns without the contact's name would reject every row that
-    // fills them: say it once, for the file.
-    let map = map_headers(
-        RecordKind::Customer,
-        &table.headers,
-        &opts.mapping,
-        table.column_offset,
-    )?;
-    let contact_columns = map
-        .fields
-        .iter()
-        .flatten()
-        .any(|f| f.starts_with("contact_"));
-    let required: &[&[&'static str]] = if contact_columns {
-        &[&["name"], &["contact_name"]]
-    } else {
-        &[&["name"]]
-    };
-    import_table(table, RecordKind::Customer, opts, required, |s, row| {
+    // fills them: `required_fields` says it once, for the file.
+    import_table(table, RecordKind::Customer, opts, mode, |s, row| {
         let line = row.line;
         let mut errors = Vec::new();
         check_codes(s, row, &["external_code"], &mut errors);
@@ -452,47 +502,49 @@ pub fn import_contacts(
     table: &Table,
     opts: &ImportOptions,
 ) -> Result<ImportBatch<ContactRow>, IoError> {
+    contacts_in(table, opts, Mode::Import)
+}
+
+pub(crate) fn contacts_in(
+    table: &Table,
+    opts: &ImportOptions,
+    mode: Mode,
+) -> Result<ImportBatch<ContactRow>, IoError> {
     let mut seen: HashMap<(CustomerRef, String, String), usize> = HashMap::new();
-    import_table(
-        table,
-        RecordKind::Contact,
-        opts,
-        &[&["name"], REF_FIELDS],
-        |s, row| {
-            let line = row.line;
-            let mut errors = Vec::new();
-            check_codes(s, row, &["customer_code"], &mut errors);
-            let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
-            let contact = ContactInput::from_json(&s.object(row, contact_field))
-                .map_err(|e| errors.extend(s.validation(line, e, "")))
-                .ok();
-            let (Some((customer_ref, customer_name)), Some(contact)) = (r, contact) else {
-                return Err(errors);
-            };
-            let key = (
-                customer_ref.clone(),
-                normalise_name(&contact.name),
-                contact
-                    .mobile
-                    .as_ref()
-                    .map(|m| m.digits())
-                    .unwrap_or_default(),
-            );
-            if let Some(first) = seen.get(&key) {
-                return Err(vec![s.field_error(
-                    line,
-                    "name",
-                    duplicate(*first, "same customer, name and mobile"),
-                )]);
-            }
-            seen.insert(key, line);
-            Ok(ContactRow {
-                customer_ref,
-                customer_name,
-                contact,
-            })
-        },
-    )
+    import_table(table, RecordKind::Contact, opts, mode, |s, row| {
+        let line = row.line;
+        let mut errors = Vec::new();
+        check_codes(s, row, &["customer_code"], &mut errors);
+        let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
+        let contact = ContactInput::from_json(&s.object(row, contact_field))
+            .map_err(|e| errors.extend(s.validation(line, e, "")))
+            .ok();
+        let (Some((customer_ref, customer_name)), Some(contact)) = (r, contact) else {
+            return Err(errors);
+        };
+        let key = (
+            customer_ref.clone(),
+            normalise_name(&contact.name),
+            contact
+                .mobile
+                .as_ref()
+                .map(|m| m.digits())
+                .unwrap_or_default(),
+        );
+        if let Some(first) = seen.get(&key) {
+            return Err(vec![s.field_error(
+                line,
+                "name",
+                duplicate(*first, "same customer, name and mobile"),
+            )]);
+        }
+        seen.insert(key, line);
+        Ok(ContactRow {
+            customer_ref,
+            customer_name,
+            contact,
+        })
+    })
 }
 
 /// Imports an orders file (订单). Dates without a zone are China time;
@@ -502,96 +554,92 @@ pub fn import_orders(
     table: &Table,
     opts: &ImportOptions,
 ) -> Result<ImportBatch<OrderRow>, IoError> {
+    orders_in(table, opts, Mode::Import)
+}
+
+pub(crate) fn orders_in(
+    table: &Table,
+    opts: &ImportOptions,
+    mode: Mode,
+) -> Result<ImportBatch<OrderRow>, IoError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    import_table(
-        table,
-        RecordKind::Order,
-        opts,
-        &[REF_FIELDS, &["order_date"], &["amount"]],
-        |s, row| {
-            let line = row.line;
-            let mut errors = Vec::new();
-            check_codes(s, row, &["customer_code", "external_id"], &mut errors);
-            let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
-            let need = |field: &str, errors: &mut Vec<RowError>| {
-                let v = s.get(row, field);
-                if v.is_none() {
+    import_table(table, RecordKind::Order, opts, mode, |s, row| {
+        let line = row.line;
+        let mut errors = Vec::new();
+        check_codes(s, row, &["customer_code", "external_id"], &mut errors);
+        let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
+        let need = |field: &str, errors: &mut Vec<RowError>| {
+            let v = s.get(row, field);
+            if v.is_none() {
+                errors.push(s.field_error(line, field, "不能为空 required value is empty".into()));
+            }
+            v
+        };
+        let ordered_at = need("order_date", &mut errors).and_then(|v| {
+            parse_datetime(v)
+                .map_err(|m| errors.push(s.field_error(line, "order_date", m)))
+                .ok()
+        });
+        let amount = need("amount", &mut errors).and_then(|v| {
+            Money::parse(v)
+                .map_err(|e| errors.push(s.field_error(line, "amount", format!("金额错误 {e}"))))
+                .ok()
+        });
+        let quantity = match s.get(row, "quantity") {
+            None => Some(1),
+            Some(q) => q
+                .parse::<i64>()
+                .map_err(|_| {
                     errors.push(s.field_error(
                         line,
-                        field,
-                        "不能为空 required value is empty".into(),
-                    ));
-                }
-                v
-            };
-            let ordered_at = need("order_date", &mut errors).and_then(|v| {
-                parse_datetime(v)
-                    .map_err(|m| errors.push(s.field_error(line, "order_date", m)))
-                    .ok()
-            });
-            let amount = need("amount", &mut errors).and_then(|v| {
-                Money::parse(v)
-                    .map_err(|e| {
-                        errors.push(s.field_error(line, "amount", format!("金额错误 {e}")))
-                    })
-                    .ok()
-            });
-            let quantity = match s.get(row, "quantity") {
-                None => Some(1),
-                Some(q) => q
-                    .parse::<i64>()
-                    .map_err(|_| {
-                        errors.push(s.field_error(
-                            line,
-                            "quantity",
-                            format!("数量应为整数 not a whole number: {q:?}"),
-                        ))
-                    })
-                    .ok(),
-            };
-            let date = |field: &str, errors: &mut Vec<RowError>| match s.get(row, field) {
-                None => None,
-                Some(v) => parse_date(v)
-                    .map_err(|m| errors.push(s.field_error(line, field, m)))
-                    .ok(),
-            };
-            let due_date = date("due_date", &mut errors);
-            let paid_date = date("paid_date", &mut errors);
-            let external_id = s.get(row, "external_id").map(str::to_string);
-            let (
-                Some((customer_ref, customer_name)),
-                Some(ordered_at),
-                Some(amount),
-                Some(quantity),
-                true,
-            ) = (r, ordered_at, amount, quantity, errors.is_empty())
-            else {
-                return Err(errors);
-            };
-            if let Some(id) = &external_id {
-                if let Some(first) = seen.get(id) {
-                    return Err(vec![s.field_error(
-                        line,
-                        "external_id",
-                        duplicate(*first, "same order number"),
-                    )]);
-                }
-                seen.insert(id.clone(), line);
+                        "quantity",
+                        format!("数量应为整数 not a whole number: {q:?}"),
+                    ))
+                })
+                .ok(),
+        };
+        let date = |field: &str, errors: &mut Vec<RowError>| match s.get(row, field) {
+            None => None,
+            Some(v) => parse_date(v)
+                .map_err(|m| errors.push(s.field_error(line, field, m)))
+                .ok(),
+        };
+        let due_date = date("due_date", &mut errors);
+        let paid_date = date("paid_date", &mut errors);
+        let external_id = s.get(row, "external_id").map(str::to_string);
+        let (
+            Some((customer_ref, customer_name)),
+            Some(ordered_at),
+            Some(amount),
+            Some(quantity),
+            true,
+        ) = (r, ordered_at, amount, quantity, errors.is_empty())
+        else {
+            return Err(errors);
+        };
+        if let Some(id) = &external_id {
+            if let Some(first) = seen.get(id) {
+                return Err(vec![s.field_error(
+                    line,
+                    "external_id",
+                    duplicate(*first, "same order number"),
+                )]);
             }
-            let text = |f: &str| s.get(row, f).map(str::to_string);
-            Ok(OrderRow {
-                customer_ref,
-                customer_name,
-                external_id,
-                ordered_at,
-                amount,
-                quantity,
-                product: text("product"),
-                channel: text("channel"),
-                store: text("store"),
-                due_date,
-                paid_date,
-            })
-        },
-    )
+            seen.insert(id.clone(), line);
+        }
+        let text = |f: &str| s.get(row, f).map(str::to_string);
+        Ok(OrderRow {
+            customer_ref,
+            customer_name,
+            external_id,
+            ordered_at,
+            amount,
+            quantity,
+            product: text("product"),
+            channel: text("channel"),
+            store: text("store"),
+            due_date,
+            paid_date,
+        })
+    })
 }

@@ -8,6 +8,8 @@
 //!    Chinese or English headers to fields and validate each row with the
 //!    domain parsers into an [`ImportBatch`]: good records with their lines,
 //!    one [`RowError`] per problem (line, column, reason), warnings, blank rows.
+//!    [`preview`] shows the same mapping and checks on the first rows, with
+//!    unknown, duplicate and missing columns, before anything is stored.
 //! 3. [`write_customers_csv`] and friends export; [`write_error_report`] and
 //!    [`write_rejected_rows`] give the user back what to fix.
 //!
@@ -39,6 +41,7 @@ pub mod error;
 pub mod export;
 pub mod fields;
 pub mod import;
+pub mod preview;
 pub mod table;
 pub mod testdata;
 
@@ -48,11 +51,12 @@ pub use export::{
     write_error_report, write_rejected_rows, write_template_csv, write_template_xlsx, CsvEncoding,
     ExportOptions, Lang,
 };
-pub use fields::{RecordKind, ERROR_COLUMN};
+pub use fields::{ColumnMapping, ColumnStatus, RecordKind, ERROR_COLUMN};
 pub use import::{
     import_contacts, import_customers, import_orders, ContactRow, CustomerRef, CustomerRow,
     ImportBatch, ImportOptions, OrderRow,
 };
+pub use preview::{preview, Preview, SampleRow, PREVIEW_ROWS};
 pub use table::{
     read_table, read_table_bytes, ReadOptions, Row, RowIssue, Table, TableSource, TextEncoding,
 };

@@ -290,10 +290,163 @@ fn fill(
 pub struct ImportParams {
     owner: Option<i64>,
     filename: Option<String>,
+    /// `true`: show what the import would do and store nothing.
+    #[serde(default)]
+    preview: bool,
+}
+
+/// Where the rows of a file were read from, as a preview shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewSource {
+    /// `csv`, `xlsx`, `xls`, `ods`…
+    pub format: String,
+    /// CSV only: `utf-8`, `utf-8-bom`, `gbk` (read as GB18030, its superset) or `utf-16`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<&'static str>,
+    /// CSV only: the field delimiter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// Spreadsheet only: the sheet read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// The line (or spreadsheet row) of the header.
+    pub header_line: usize,
+}
+
+/// A column of the file and the field it feeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewColumn {
+    pub index: usize,
+    pub header: String,
+    pub field: Option<&'static str>,
+    /// The field's usual Chinese header (`客户名称`).
+    pub field_label: Option<&'static str>,
+    /// `mapped`, `unknown` (its data is not imported), `duplicate` (an earlier
+    /// column means the same field: the import refuses the file) or
+    /// `ignored` (the 错误原因 column of a file of rejected rows).
+    pub status: keqing_io::ColumnStatus,
+}
+
+/// What importing a file would do: `POST /imports/{kind}?preview=true`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportPreview {
+    pub kind: &'static str,
+    pub file: String,
+    pub source: PreviewSource,
+    pub columns: Vec<PreviewColumn>,
+    /// Required fields no column feeds: the import would refuse the file.
+    pub missing_required: Vec<&'static str>,
+    /// Their usual Chinese headers, in the same order (`客户名称`).
+    pub missing_required_labels: Vec<&'static str>,
+    /// What the import would refuse the whole file for, in its words.
+    pub file_errors: Vec<String>,
+    /// True when the import would take the file (rows may still be refused).
+    pub importable: bool,
+    pub data_rows: usize,
+    pub blank_rows: usize,
+    /// The first rows that are not blank, as the import reads them.
+    pub sample: Vec<keqing_io::SampleRow>,
+    /// Rows of the sample with an error.
+    pub errors_in_sample: usize,
+    pub warnings: Vec<Warning>,
+    /// What the preview does not check.
+    pub note: Option<&'static str>,
+}
+
+/// Previews importing `bytes` as `kind`; reads nothing from the store.
+pub fn preview_file(
+    kind: RecordKind,
+    bytes: &[u8],
+    file_name: &str,
+) -> Result<ImportPreview, IoError> {
+    let table = keqing_io::read_table_bytes(bytes, file_name, &keqing_io::ReadOptions::default())?;
+    let p = keqing_io::preview(
+        kind,
+        &table,
+        &ImportOptions::default(),
+        keqing_io::PREVIEW_ROWS,
+    )?;
+    let source = match &table.source {
+        keqing_io::TableSource::Csv {
+            encoding,
+            delimiter,
+        } => PreviewSource {
+            format: "csv".into(),
+            encoding: Some(match encoding {
+                keqing_io::TextEncoding::Utf8 => "utf-8",
+                keqing_io::TextEncoding::Utf8Bom => "utf-8-bom",
+                keqing_io::TextEncoding::Gb18030 => "gbk",
+                keqing_io::TextEncoding::Utf16 => "utf-16",
+            }),
+            delimiter: Some((*delimiter as char).to_string()),
+            sheet: None,
+            header_line: table.header_line,
+        },
+        keqing_io::TableSource::Sheet { name } => {
+            let ext = std::path::Path::new(file_name)
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .filter(|e| ["xlsx", "xlsm", "xls", "xlsb", "ods"].contains(&e.as_str()));
+            PreviewSource {
+                format: ext.unwrap_or_else(|| {
+                    if bytes.starts_with(b"PK") {
+                        "xlsx"
+                    } else {
+                        "xls"
+                    }
+                    .into()
+                }),
+                encoding: None,
+                delimiter: None,
+                sheet: Some(name.clone()),
+                header_line: table.header_line,
+            }
+        }
+    };
+    let columns = p
+        .columns
+        .into_iter()
+        .map(|c| PreviewColumn {
+            field_label: c.field.and_then(|f| kind.column(f)).map(|col| col.zh),
+            index: c.index,
+            header: c.header,
+            field: c.field,
+            status: c.status,
+        })
+        .collect();
+    Ok(ImportPreview {
+        kind: kind_name(kind),
+        file: file_name.to_string(),
+        source,
+        columns,
+        importable: p.missing_required.is_empty() && p.file_errors.is_empty(),
+        missing_required_labels: p
+            .missing_required
+            .iter()
+            .map(|f| kind.column(f).map_or(*f, |c| c.zh))
+            .collect(),
+        missing_required: p.missing_required,
+        file_errors: p.file_errors,
+        data_rows: p.data_rows,
+        blank_rows: p.blank_rows,
+        sample: p.sample,
+        errors_in_sample: p.errors_in_sample,
+        warnings: p.warnings,
+        note: match kind {
+            RecordKind::Customer => None,
+            _ => Some("客户在导入时才匹配 the customer each row names is looked up when the file is imported: rows naming no customer you may change are refused then"),
+        },
+    })
+}
+
+fn bad_file(e: IoError) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_file", e.to_string())
 }
 
 /// `POST /api/v1/imports/{kind}`: the file as the raw body (name in
-/// `?filename=`) or as the `file` field of a multipart form.
+/// `?filename=`) or as the `file` field of a multipart form. With
+/// `?preview=true`, the column mapping and the first rows checked, and
+/// nothing stored.
 pub async fn upload(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -301,7 +454,7 @@ pub async fn upload(
     Query(p): Query<ImportParams>,
     headers: HeaderMap,
     request: axum::extract::Request,
-) -> Result<Json<ImportReport>, ApiError> {
+) -> Result<Response, ApiError> {
     let kind = parse_kind(&kind)
         .ok_or_else(|| ApiError::not_found("import kind (customers, contacts or orders)"))?;
     let resource = match kind {
@@ -364,6 +517,18 @@ pub async fn upload(
         }
         _ => Some(u.id),
     };
+    if p.preview {
+        // Refused above as the import would be (kind, owner); nothing is stored.
+        // The preview reads the file only: parsing a big one is work for a
+        // blocking thread, not for the runtime's.
+        let preview = tokio::task::spawn_blocking(move || preview_file(kind, &bytes, &name))
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?
+            .map_err(bad_file)?;
+        return Ok(Json(preview).into_response());
+    }
     // Contacts and orders may only go to customers the caller may change.
     let mut allowed = std::collections::HashSet::new();
     if kind != RecordKind::Customer {
@@ -385,12 +550,10 @@ pub async fn upload(
     let report = import_file(st.store.as_ref(), kind, &bytes, &name, owner, &u, &may)
         .await
         .map_err(|e| match e {
-            ImportFailure::File(e) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_file", e.to_string())
-            }
+            ImportFailure::File(e) => bad_file(e),
             ImportFailure::Store(e) => e.into(),
         })?;
-    Ok(Json(report))
+    Ok(Json(report).into_response())
 }
 
 use axum::extract::FromRequest;

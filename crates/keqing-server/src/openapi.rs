@@ -139,7 +139,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get", "/roles", "The permission matrix the server enforces (read-only): {roles, resources, actions, scopes, grants: [{role, resource, action, scope}]}; a combination not listed is refused"),
     ("post", "/teams", "Create a team (administrators)"),
     ("get", "/audit", "Audit log"),
-    ("post", "/imports/{kind}", "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}"),
+    ("post", "/imports/{kind}", "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}. With ?preview=true nothing is stored: returns {kind, file, source: {format, encoding, delimiter | sheet, header_line}, columns: [{index, header, field, field_label, status: mapped|unknown|duplicate|ignored}], missing_required: [field], missing_required_labels, file_errors, importable, data_rows, sample: [{line, cells: {field: value}, errors: [{line, column, column_index, field, message}]}] (the first 20 rows), errors_in_sample, warnings, note} (a contact's or order's customer is looked up only by the import)"),
     ("get", "/exports/customers", "Export the customers in your scope as CSV or XLSX (format=csv|xlsx, lang=zh|en)"),
     ("get", "/openapi.json", "This document"),
     (
@@ -242,6 +242,24 @@ pub fn build() -> Value {
                 ("sort", "id, name, updated or follow_up"),
                 ("page", "1-based page"),
                 ("per_page", "1–200, default 20"),
+            ] {
+                params.push(json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}}));
+            }
+        }
+        if *path == "/imports/{kind}" {
+            for (n, d) in [
+                (
+                    "filename",
+                    "the file's name when the body is the raw file (tells CSV from XLSX)",
+                ),
+                (
+                    "owner",
+                    "customers: the user who owns the imported customers (default: you)",
+                ),
+                (
+                    "preview",
+                    "true: answer the column mapping and the first rows checked, store nothing",
+                ),
             ] {
                 params.push(json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}}));
             }

@@ -1,5 +1,7 @@
-// 导入向导: upload a CSV or XLSX file, read the row-level report, download
-// the report and the bad rows to fix them and upload them again.
+// 导入向导: upload a CSV or XLSX file, check the preview (which column feeds
+// which field, unknown columns, missing required ones, the first rows with
+// their errors; nothing stored yet), import, read the row-level report,
+// download the report and the bad rows to fix them and upload them again.
 import { api } from './api.js';
 import { t, has } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, download, csvCell } from './ui.js';
@@ -77,6 +79,82 @@ function report(r, file, kind, text) {
   return card(`${t('imp.step2')} · ${file.name} (${t(`imp.kind.${kind}`)})`, ...parts);
 }
 
+/** A field's name in the user's language, else the server's Chinese label. */
+function fieldName(field, fallback) {
+  if (!field) return '';
+  return has(`f.${field}`) ? t(`f.${field}`) : (fallback || field);
+}
+
+const STATUS = { mapped: 'imp.pv.st.mapped', unknown: 'imp.pv.st.unknown', duplicate: 'imp.pv.st.duplicate', ignored: 'imp.pv.st.ignored' };
+
+/**
+ * The preview of `POST /imports/{kind}?preview=true`: where the rows come
+ * from, the column mapping, what blocks the import, the first rows with their
+ * errors, and the button that imports. `onImport` runs the real import.
+ */
+function previewCard(p, file, kind, onImport) {
+  const parts = [];
+  const src = p.source || {};
+  const where = src.format === 'csv'
+    ? t('imp.pv.csv', { encoding: src.encoding === 'gbk' ? 'GBK' : (src.encoding || '').toUpperCase(), delimiter: src.delimiter === '\t' ? 'Tab' : src.delimiter })
+    : t('imp.pv.sheet', { format: (src.format || '').toUpperCase(), sheet: src.sheet });
+  const rows = p.data_rows - p.blank_rows;
+  parts.push(h('p', { class: 'muted', 'data-testid': 'preview-source' }, where, ' · ', t('imp.pv.rows', { n: rows })));
+
+  if (p.missing_required?.length || p.file_errors?.length) {
+    const labelOf = (f, i) => fieldName(f, p.missing_required_labels?.[i]);
+    parts.push(h('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'preview-blocked' },
+      p.missing_required?.length ? h('p', {}, t('imp.pv.missing', { fields: p.missing_required.map(labelOf).join('、') })) : null,
+      h('ul', {}, (p.file_errors || []).map((m) => h('li', {}, m))),
+      h('p', {}, t('imp.pv.blocked'))));
+  }
+  const unknown = p.columns.filter((c) => c.status === 'unknown');
+  if (unknown.length) {
+    parts.push(alertBox(t('imp.pv.unknown', { columns: unknown.map((c) => c.header || `#${c.index}`).join('、') }), 'warn'));
+  }
+
+  // File column → field.
+  parts.push(h('h3', {}, t('imp.pv.mapping')), h('div', { class: 'table-wrap' }, h('table', { class: 'table preview', 'data-testid': 'preview-columns' },
+    h('thead', {}, h('tr', {}, ['imp.pv.index', 'imp.pv.header', 'imp.field', 'imp.pv.status'].map((k) => h('th', { scope: 'col' }, t(k))))),
+    h('tbody', {}, p.columns.map((c) => h('tr', { class: c.status === 'mapped' ? null : `col-${c.status}`, 'data-status': c.status },
+      h('td', {}, String(c.index)),
+      h('th', { scope: 'row' }, c.header || t('imp.pv.noheader')),
+      h('td', {}, c.status === 'mapped' || c.status === 'duplicate' ? fieldName(c.field, c.field_label) : '—'),
+      h('td', {}, c.status === 'mapped' ? t(STATUS.mapped) : h('span', { class: c.status === 'ignored' ? 'badge' : 'badge badge-warn' }, t(STATUS[c.status] || STATUS.unknown)))))))));
+
+  // The first rows as the import reads them.
+  const fields = p.columns.filter((c) => c.status === 'mapped');
+  parts.push(h('h3', {}, t('imp.pv.sample', { n: p.sample.length })));
+  if (p.errors_in_sample) parts.push(h('p', { class: 'field-error' }, t('imp.pv.sample.errors', { n: p.errors_in_sample })));
+  parts.push(h('div', { class: 'table-wrap' }, h('table', { class: 'table preview', 'data-testid': 'preview-sample' },
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, t('imp.line')),
+      fields.map((c) => h('th', { scope: 'col' }, `${fieldName(c.field, c.field_label)}`, h('br'), h('small', { class: 'muted' }, c.header))),
+      h('th', { scope: 'col' }, t('imp.pv.problems')))),
+    h('tbody', {}, p.sample.map((r) => {
+      const bad = new Set(r.errors.map((e) => e.field).filter(Boolean));
+      return h('tr', { class: r.errors.length ? 'row-error' : null, 'data-line': r.line },
+        h('th', { scope: 'row' }, String(r.line)),
+        fields.map((c) => h('td', bad.has(c.field) ? { class: 'cell-error', 'aria-invalid': 'true' } : {}, r.cells[c.field] ?? '')),
+        h('td', {}, r.errors.length
+          ? h('ul', { class: 'plain' }, r.errors.map((e) => h('li', {}, [e.column || fieldName(e.field), e.message].filter(Boolean).join('：'))))
+          : h('span', { class: 'muted' }, t('imp.pv.ok'))));
+    })))));
+  if (p.note) parts.push(alertBox(t(`imp.pv.note.${kind}`), 'info'));
+
+  const go = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'import-go', disabled: !p.importable },
+    t('imp.pv.go', { n: rows }));
+  go.addEventListener('click', async () => {
+    go.disabled = true;
+    // Imported: the button stays off (the report is below); failed: try again.
+    if (!(await onImport())) go.disabled = false;
+  });
+  parts.push(h('div', { class: 'actions' }, go));
+  const c = card(`${t('imp.pv.title')} · ${file.name} (${t(`imp.kind.${kind}`)})`, ...parts);
+  c.querySelector('h2').setAttribute('tabindex', '-1');
+  return c;
+}
+
 export async function importer() {
   const out = h('div', { 'aria-live': 'polite' });
   const kind = select(KINDS.map((k) => [k, t(`imp.kind.${k}`)]), 'customers', { name: 'kind' });
@@ -88,14 +166,33 @@ export async function importer() {
       ev.preventDefault();
       const f = file.files[0];
       if (!f) return;
+      const k = kind.value;
+      const result = h('div');
+      const send = (query) => {
+        const fd = new FormData();
+        fd.append('file', f, f.name);
+        return api(`/imports/${k}${query}`, { method: 'POST', body: fd });
+      };
+      const runImport = async () => {
+        result.replaceChildren(h('p', { class: 'muted' }, t('imp.importing')));
+        try {
+          const r = await send('');
+          const text = /\.csv$/i.test(f.name) ? await csvText(f) : null;
+          result.replaceChildren(report(r, f, k, text));
+          result.querySelector('h2')?.setAttribute('tabindex', '-1');
+          result.querySelector('h2')?.focus();
+          return true;
+        } catch (e) {
+          result.replaceChildren(alertBox(errorText(e)));
+          return false;
+        }
+      };
       clear(out).append(h('p', { class: 'muted' }, t('imp.uploading')));
       go.disabled = true;
       try {
-        const fd = new FormData();
-        fd.append('file', f, f.name);
-        const r = await api(`/imports/${kind.value}`, { method: 'POST', body: fd });
-        const text = /\.csv$/i.test(f.name) ? await csvText(f) : null;
-        clear(out).append(report(r, f, kind.value, text));
+        const p = await send('?preview=true');
+        clear(out).append(previewCard(p, f, k, runImport), result);
+        out.querySelector('h2')?.focus();
       } catch (e) {
         clear(out).append(alertBox(errorText(e)));
       } finally {
@@ -103,5 +200,9 @@ export async function importer() {
       }
     },
   }, field(t('imp.kind'), kind), field(t('imp.file'), file), h('div', { class: 'actions' }, go));
+  // A new file or kind: the preview shown is no longer the file's.
+  const reset = () => clear(out);
+  kind.addEventListener('change', reset);
+  file.addEventListener('change', reset);
   return h('div', { class: 'page' }, h('h1', {}, t('imp.title')), card(t('imp.step1'), form), out);
 }
