@@ -29,11 +29,12 @@ fn import_json(file: &std::path::Path, db: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-#[test]
-fn kill_9_in_the_middle_of_an_import_leaves_a_consistent_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("big.csv");
-    let rows = 150_000;
+/// A customers file of `rows` rows with a contact each, and a database path.
+fn crash_file(
+    dir: &std::path::Path,
+    rows: usize,
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let file = dir.join("big.csv");
     let mut csv = String::from("客户名称,电话,省份,联系人,手机\n");
     for i in 0..rows {
         csv.push_str(&format!(
@@ -42,36 +43,69 @@ fn kill_9_in_the_middle_of_an_import_leaves_a_consistent_database() {
         ));
     }
     std::fs::write(&file, csv).unwrap();
-    let db_path = dir.path().join("k.db");
+    let db_path = dir.join("k.db");
     let db = format!("sqlite://{}", db_path.display());
+    (file, db_path, db)
+}
 
+/// Starts an import, waits until `ready` says it is under way, kills it (SIGKILL).
+fn kill_import_when(file: &std::path::Path, db: &str, ready: impl Fn() -> bool) {
     let mut child = keqing()
         .args(["import", "customers"])
-        .arg(&file)
-        .args(["--db", &db])
+        .arg(file)
+        .args(["--db", db])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once some batches are committed and before it is done.
     let start = Instant::now();
-    loop {
-        let n = if db_path.exists() {
-            count(&db_path, "SELECT count(*) FROM customers")
-        } else {
-            0
-        };
-        if n > 0 {
-            break;
-        }
+    while !ready() {
         assert!(
             start.elapsed() < Duration::from_secs(120),
-            "the import never committed a batch"
+            "the import never got under way"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    child.kill().unwrap(); // SIGKILL
+    child.kill().unwrap();
     child.wait().unwrap();
+}
 
+fn integrity_ok(db_path: &std::path::Path) {
+    let ok: String = rusqlite::Connection::open(db_path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+/// The re-run completes an interrupted import, without duplicates.
+fn rerun_completes(
+    file: &std::path::Path,
+    db: &str,
+    db_path: &std::path::Path,
+    rows: i64,
+    stored: i64,
+) {
+    let report = import_json(file, db);
+    assert_eq!(report["existing"], stored);
+    assert_eq!(report["imported"], rows - stored);
+    assert_eq!(count(db_path, "SELECT count(*) FROM customers"), rows);
+    assert_eq!(
+        count(db_path, "SELECT count(DISTINCT name) FROM customers"),
+        rows
+    );
+    assert_eq!(count(db_path, "SELECT count(*) FROM contacts"), rows);
+}
+
+/// A file below the bulk size is stored a batch per transaction: killed in
+/// the middle, the batches committed stay, whole.
+#[test]
+fn kill_9_in_the_middle_of_an_import_leaves_whole_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 40_000;
+    let (file, db_path, db) = crash_file(dir.path(), rows);
+    kill_import_when(&file, &db, || {
+        db_path.exists() && count(&db_path, "SELECT count(*) FROM customers") > 0
+    });
     let customers = count(&db_path, "SELECT count(*) FROM customers");
     let contacts = count(&db_path, "SELECT count(*) FROM contacts");
     assert!(
@@ -85,28 +119,49 @@ fn kill_9_in_the_middle_of_an_import_leaves_a_consistent_database() {
         0,
         "only whole batches are stored"
     );
-    let ok: String = rusqlite::Connection::open(&db_path)
-        .unwrap()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    integrity_ok(&db_path);
+    rerun_completes(&file, &db, &db_path, rows as i64, customers);
+}
 
-    // The re-run completes it, without duplicates.
-    let report = import_json(&file, &db);
-    assert_eq!(report["existing"], customers);
-    assert_eq!(report["imported"], rows as i64 - customers);
-    assert_eq!(
-        count(&db_path, "SELECT count(*) FROM customers"),
-        rows as i64
+/// A big file into an empty table is one transaction that drops and builds
+/// the secondary indexes: killed in the middle, nothing of it is stored and
+/// every index is there.
+#[test]
+fn kill_9_in_the_middle_of_a_bulk_import_leaves_nothing_and_every_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 150_000;
+    let (file, db_path, db) = crash_file(dir.path(), rows);
+    let indexes = |p: &std::path::Path| -> Vec<String> {
+        let c = rusqlite::Connection::open(p).unwrap();
+        let mut st = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    // The schema as a fresh database has it.
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "客户名称\n").unwrap();
+    import_json(&empty, &db);
+    let before = indexes(&db_path);
+    assert!(before.iter().any(|n| n == "customers_scope"));
+    // Under way: the transaction's pages are spilling into the WAL.
+    let wal = dir.path().join("k.db-wal");
+    kill_import_when(&file, &db, || {
+        std::fs::metadata(&wal).is_ok_and(|m| m.len() > 8 << 20)
+    });
+    let customers = count(&db_path, "SELECT count(*) FROM customers");
+    assert!(
+        customers < rows as i64,
+        "the import finished before the kill; make the file bigger"
     );
-    assert_eq!(
-        count(&db_path, "SELECT count(DISTINCT name) FROM customers"),
-        rows as i64
-    );
-    assert_eq!(
-        count(&db_path, "SELECT count(*) FROM contacts"),
-        rows as i64
-    );
+    assert_eq!(customers, 0, "all of a bulk import or none of it");
+    assert_eq!(count(&db_path, "SELECT count(*) FROM contacts"), 0);
+    assert_eq!(indexes(&db_path), before);
+    integrity_ok(&db_path);
+    rerun_completes(&file, &db, &db_path, rows as i64, 0);
 }
 
 #[test]
