@@ -560,13 +560,7 @@ pub async fn generate(
             .await?;
         Ok::<_, StoreError>((birthday_facts, open_changes, customers))
     };
-    let roster = async {
-        match has_occasions {
-            true => store.care_roster().await.map(Some),
-            false => Ok(None),
-        }
-    };
-    let ((birthday_facts, open_changes, customers), activities, stored, roster) = tokio::try_join!(
+    let ((birthday_facts, open_changes, customers), activities, stored) = tokio::try_join!(
         people,
         store.activity_facts(
             day_start(since),
@@ -574,7 +568,6 @@ pub async fn generate(
             day_start(from)
         ),
         store.care_task_contacts(from - Days::new(period), latest + Days::new(period)),
-        roster,
     )?;
     let mut birthdays: Vec<(i64, Anniversary)> = birthday_facts
         .iter()
@@ -728,15 +721,14 @@ pub async fn generate(
     stored.sort_unstable_by_key(|t| t.customer_id);
 
     // Whom the greetings are for: on a calendar occasion every owned
-    // customer and contact (ids only, from the store's indexes); otherwise
-    // the customers read above and the contacts with a birthday, plus all
-    // contacts of customers with a key date in the range.
-    let CareRoster {
-        customers: roster_customers,
-        contacts: roster_contacts,
-    } = match roster {
-        Some(r) => r,
-        None => {
+    // customer and contact (ids only, from the store's indexes, a page at a
+    // time inside the loop below); otherwise the customers read above and
+    // the contacts with a birthday, plus all contacts of customers with a
+    // key date in the range.
+    let mut roster = if has_occasions {
+        RosterPages::Read { after: 0 }
+    } else {
+        {
             let mut contacts: Vec<(i64, i64)> = birthday_facts
                 .iter()
                 .map(|p| (p.id, p.customer_id))
@@ -769,9 +761,12 @@ pub async fn generate(
             contacts.retain(|p| owner_of.contains_key(&p.1));
             contacts.sort_unstable_by_key(|&(id, customer)| (customer, id));
             contacts.dedup();
-            CareRoster {
-                customers: customers.iter().map(|c| (c.id, c.owner_id)).collect(),
-                contacts,
+            RosterPages::Listed {
+                roster: CareRoster {
+                    customers: customers.iter().map(|c| (c.id, c.owner_id)).collect(),
+                    contacts,
+                },
+                next: 0,
             }
         }
     };
@@ -796,11 +791,10 @@ pub async fn generate(
     };
     let (mut greetings_planned, mut greetings_created) = (0u64, 0u64);
     let mut decided_rules: Vec<(CareTask, NaiveDate)> = vec![];
-    let mut chunks = roster_customers.chunks(CUSTOMERS_PER_BATCH);
     let mut inflight: Option<CareTaskBatch> = None;
+    let mut exhausted = false;
     loop {
-        let chunk = chunks.next();
-        if chunk.is_none() && inflight.is_none() {
+        if exhausted && inflight.is_none() {
             break;
         }
         let store_it = async {
@@ -811,32 +805,36 @@ pub async fn generate(
         };
         let plan_it = async {
             // Let the insert start first: it runs on a thread (SQLite) or
-            // a connection (PostgreSQL) of its own meanwhile.
+            // a connection (PostgreSQL) of its own meanwhile, and so does
+            // the read of the next customers.
             tokio::task::yield_now().await;
-            chunk
-                .map(|c| {
-                    let (lo, hi) = (c[0].0, c[c.len() - 1].0);
-                    let contacts = &roster_contacts[roster_contacts.partition_point(|p| p.1 < lo)
-                        ..roster_contacts.partition_point(|p| p.1 <= hi)];
-                    let rules = &rule_tasks[rule_tasks
-                        .partition_point(|t| t.key.customer_id < Some(lo))
-                        ..rule_tasks.partition_point(|t| t.key.customer_id <= Some(hi))];
-                    let made = &made[made.partition_point(|m| m.customer_id < lo)
-                        ..made.partition_point(|m| m.customer_id <= hi)];
-                    let stored = &stored[stored.partition_point(|s| s.customer_id < lo)
-                        ..stored.partition_point(|s| s.customer_id <= hi)];
-                    plan.batch(c, contacts, rules, made, stored)
-                })
-                .transpose()
+            if exhausted {
+                return Ok(None);
+            }
+            let Some(page) = roster.next(store).await? else {
+                return Ok(None);
+            };
+            let c = &page.customers;
+            let (lo, hi) = (c[0].0, c[c.len() - 1].0);
+            let rules = &rule_tasks[rule_tasks.partition_point(|t| t.key.customer_id < Some(lo))
+                ..rule_tasks.partition_point(|t| t.key.customer_id <= Some(hi))];
+            let made = &made[made.partition_point(|m| m.customer_id < lo)
+                ..made.partition_point(|m| m.customer_id <= hi)];
+            let stored = &stored[stored.partition_point(|s| s.customer_id < lo)
+                ..stored.partition_point(|s| s.customer_id <= hi)];
+            plan.batch(c, &page.contacts, rules, made, stored).map(Some)
         };
         let (created, planned) = tokio::join!(store_it, plan_it);
         greetings_created += created?.unwrap_or(0);
-        if let Some(p) = planned? {
-            greetings_planned += p.planned;
-            report.deferred_by_cap += p.deferred;
-            report.dropped_by_cap += p.dropped;
-            decided_rules.extend(p.rules);
-            inflight = (!p.greetings.tasks.is_empty()).then_some(p.greetings);
+        match planned? {
+            Some(p) => {
+                greetings_planned += p.planned;
+                report.deferred_by_cap += p.deferred;
+                report.dropped_by_cap += p.dropped;
+                decided_rules.extend(p.rules);
+                inflight = (!p.greetings.tasks.is_empty()).then_some(p.greetings);
+            }
+            None => exhausted = true,
         }
     }
     drop(rule_tasks);
@@ -885,6 +883,46 @@ pub async fn generate(
 /// Customers planned (and greetings stored) at a time: about fifty
 /// thousand tasks on a festival.
 const CUSTOMERS_PER_BATCH: usize = 25_000;
+
+/// Whom a run greets, a batch of customers at a time: read from the store
+/// page by page (a calendar occasion greets everyone: the next page is read
+/// while the tasks of this one are stored), or listed already.
+enum RosterPages {
+    Read { after: i64 },
+    Listed { roster: CareRoster, next: usize },
+}
+
+impl RosterPages {
+    /// The next batch of customers (ascending) and their contacts; `None` at the end.
+    async fn next(&mut self, store: &dyn Store) -> Result<Option<CareRoster>, GenerateError> {
+        match self {
+            RosterPages::Read { after } => {
+                let page = store
+                    .care_roster(*after, CUSTOMERS_PER_BATCH as i64)
+                    .await?;
+                let Some(&(last, _)) = page.customers.last() else {
+                    return Ok(None);
+                };
+                *after = last;
+                Ok(Some(page))
+            }
+            RosterPages::Listed { roster, next } => {
+                let end = (*next + CUSTOMERS_PER_BATCH).min(roster.customers.len());
+                let customers = &roster.customers[*next..end];
+                let (Some(&(lo, _)), Some(&(hi, _))) = (customers.first(), customers.last()) else {
+                    return Ok(None);
+                };
+                *next = end;
+                let contacts = &roster.contacts[roster.contacts.partition_point(|p| p.1 < lo)
+                    ..roster.contacts.partition_point(|p| p.1 <= hi)];
+                Ok(Some(CareRoster {
+                    customers: customers.to_vec(),
+                    contacts: contacts.to_vec(),
+                }))
+            }
+        }
+    }
+}
 
 fn task_kind(kind: &str) -> Option<TaskKind> {
     [

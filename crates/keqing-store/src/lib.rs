@@ -568,10 +568,12 @@ pub trait Store: Send + Sync {
         birthday_keys: Option<&[String]>,
         customer_ids: &[i64],
     ) -> Result<Vec<CareContactFacts>>;
-    /// Whom a calendar occasion greets: every live customer that has an
-    /// owner and every live contact of those, as ids only (read from
-    /// indexes, not from the documents).
-    async fn care_roster(&self) -> Result<CareRoster>;
+    /// Whom a calendar occasion greets, a page at a time: the first `limit`
+    /// live customers with an owner whose id is above `after`, and every
+    /// live contact of those, as ids only (read from indexes, not from the
+    /// documents), in one snapshot. A care run reads the next page while it
+    /// stores the tasks of this one.
+    async fn care_roster(&self, after: i64, limit: i64) -> Result<CareRoster>;
     /// The open and snoozed tasks that contact a customer (greeting,
     /// cadence, order day) due on `from..=to` — a snoozed one on the day it
     /// wakes: what the frequency cap counts besides logged activities.

@@ -2733,29 +2733,34 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn care_roster(&self) -> Result<CareRoster> {
+    async fn care_roster(&self, after: i64, limit: i64) -> Result<CareRoster> {
         let mut client = self.client().await?;
         let t = snapshot(&mut client).await?;
         let customers = query(
             &t,
-            "SELECT id, owner_id FROM customers WHERE deleted_at IS NULL AND owner_id IS NOT NULL ORDER BY id",
-            &[],
+            "SELECT id, owner_id FROM customers WHERE deleted_at IS NULL AND owner_id IS NOT NULL
+               AND id > $1 ORDER BY id LIMIT $2",
+            &[&after, &limit],
         )
         .await?
         .iter()
         .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
-        .collect::<Result<Vec<_>>>()?;
-        let contacts = query(
-            &t,
-            "SELECT p.id, p.customer_id FROM contacts p JOIN customers c ON c.id = p.customer_id
-             WHERE p.deleted_at IS NULL AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL
-             ORDER BY p.customer_id, p.id",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<(i64, i64)>>>()?;
+        let contacts = match (customers.first(), customers.last()) {
+            (Some(&(lo, _)), Some(&(hi, _))) => query(
+                &t,
+                "SELECT p.id, p.customer_id FROM contacts p JOIN customers c ON c.id = p.customer_id
+                 WHERE p.deleted_at IS NULL AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL
+                   AND p.customer_id >= $1 AND p.customer_id <= $2
+                 ORDER BY p.customer_id, p.id",
+                &[&lo, &hi],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+            .collect::<Result<Vec<_>>>()?,
+            _ => vec![],
+        };
         t.commit().await.map_err(pg)?;
         Ok(CareRoster {
             customers,

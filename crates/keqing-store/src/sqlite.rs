@@ -2545,37 +2545,48 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn care_roster(&self) -> Result<CareRoster> {
-        self.read(|c| {
+    async fn care_roster(&self, after: i64, limit: i64) -> Result<CareRoster> {
+        self.read(move |c| {
             // One snapshot for the three reads.
             c.execute_batch("BEGIN").map_err(sq)?;
             let r = (|| {
-                // Owner ids are positive: written so, the index of live
-                // customers by owner answers without reading the rows.
-                let mut customers = vec![];
+                // In id order from the narrow customers_scope index (owner
+                // ids are positive: written so), without reading the rows.
+                let mut customers: Vec<(i64, i64)> = vec![];
                 let mut st = c
-                    .prepare_cached("SELECT id, owner_id FROM customers WHERE deleted_at IS NULL AND owner_id > 0")
+                    .prepare_cached(
+                        "SELECT id, owner_id FROM customers INDEXED BY customers_scope
+                         WHERE id > ?1 AND deleted_at IS NULL AND owner_id > 0 ORDER BY id LIMIT ?2",
+                    )
                     .map_err(sq)?;
-                let mut rows = st.query([]).map_err(sq)?;
+                let mut rows = st.query(params![after, limit]).map_err(sq)?;
                 while let Some(r) = rows.next().map_err(sq)? {
-                    customers.push((r.get::<_, i64>(0).map_err(sq)?, r.get::<_, i64>(1).map_err(sq)?));
+                    customers.push((r.get(0).map_err(sq)?, r.get(1).map_err(sq)?));
                 }
-                customers.sort_unstable();
+                let (Some(&(lo, _)), Some(&(hi, _))) = (customers.first(), customers.last()) else {
+                    return Ok(CareRoster::default());
+                };
                 let mut deleted: Vec<i64> = c
-                    .prepare_cached("SELECT id FROM contacts WHERE deleted_at IS NOT NULL AND customer_id > 0")
+                    .prepare_cached(
+                        "SELECT id FROM contacts
+                         WHERE deleted_at IS NOT NULL AND customer_id >= ?1 AND customer_id <= ?2",
+                    )
                     .map_err(sq)?
-                    .query_map([], |r| r.get(0))
+                    .query_map([lo, hi], |r| r.get(0))
                     .map_err(sq)?
                     .collect::<rusqlite::Result<_>>()
                     .map_err(sq)?;
                 deleted.sort_unstable();
-                // Every contact from the index by customer, less the deleted
-                // ones and those of customers not listed (pool, deleted).
+                // The page's contacts from the index by customer, less the
+                // deleted ones and those of customers not listed (pool, deleted).
                 let mut contacts = vec![];
                 let mut st = c
-                    .prepare_cached("SELECT id, customer_id FROM contacts WHERE customer_id > 0 ORDER BY customer_id, id")
+                    .prepare_cached(
+                        "SELECT id, customer_id FROM contacts
+                         WHERE customer_id >= ?1 AND customer_id <= ?2 ORDER BY customer_id, id",
+                    )
                     .map_err(sq)?;
-                let mut rows = st.query([]).map_err(sq)?;
+                let mut rows = st.query([lo, hi]).map_err(sq)?;
                 let mut k = 0;
                 while let Some(r) = rows.next().map_err(sq)? {
                     let (id, customer): (i64, i64) = (r.get(0).map_err(sq)?, r.get(1).map_err(sq)?);
