@@ -1140,3 +1140,46 @@ pub struct SnapshotMemberRow {
     pub class: Option<String>,
     pub data: serde_json::Value,
 }
+
+/// A care task as read, before its shared texts and facts are looked up.
+pub(crate) struct CareTaskBase {
+    pub row: CareTaskRow,
+    pub occasions_id: i64,
+    pub template_id: Option<i64>,
+    pub message_id: Option<i64>,
+}
+
+/// Fills in the texts and facts of tasks from what both backends read by
+/// id: the shared texts, and per customer (name, business stage, gifts
+/// forbidden), per contact (name, title, level), per owner (name).
+pub(crate) fn fill_care_task_details(
+    rows: &mut [CareTaskBase],
+    texts: &HashMap<i64, String>,
+    customers: &HashMap<i64, (String, Option<String>, bool)>,
+    contacts: &HashMap<i64, (String, Option<String>, Option<String>)>,
+    owners: &HashMap<i64, String>,
+) -> Result<()> {
+    for b in rows {
+        let r = &mut b.row;
+        r.occasions = match texts.get(&b.occasions_id) {
+            Some(t) => serde_json::from_str(t).map_err(db_err)?,
+            None => serde_json::Value::Null,
+        };
+        r.template = b.template_id.and_then(|i| texts.get(&i).cloned());
+        r.message = b.message_id.and_then(|i| texts.get(&i).cloned());
+        let customer = r.customer_id.and_then(|i| customers.get(&i));
+        let contact = r.contact_id.and_then(|i| contacts.get(&i));
+        r.facts = Some(CareTaskFacts {
+            customer_name: customer.map(|c| c.0.clone()),
+            business_stage: customer.and_then(|c| c.1.clone()),
+            gifts_forbidden: customer.is_some_and(|c| c.2),
+            contact_name: contact.map(|p| p.0.clone()),
+            contact_title: contact.and_then(|p| p.1.clone()),
+            contact_level: contact
+                .and_then(|p| p.2.as_deref())
+                .and_then(|l| keqing_domain::contact::ContactLevel::parse(l).ok()),
+            owner_name: r.owner_id.and_then(|i| owners.get(&i).cloned()),
+        });
+    }
+    Ok(())
+}

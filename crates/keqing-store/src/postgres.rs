@@ -3037,14 +3037,6 @@ fn care_task_cols(owner: &str) -> String {
     )
 }
 
-/// A task as read, with the ids of its texts.
-struct CareTaskBase {
-    row: CareTaskRow,
-    occasions_id: i64,
-    template_id: Option<i64>,
-    message_id: Option<i64>,
-}
-
 fn care_task_row(r: &Row) -> Result<CareTaskBase> {
     let kind: String = get(r, 1)?;
     let planned_for: NaiveDate = get(r, 2)?;
@@ -3134,29 +3126,7 @@ async fn care_task_details<C: GenericClient>(c: &C, rows: &mut [CareTaskBase]) -
     {
         owners.insert(get(&r, 0)?, get(&r, 1)?);
     }
-    for b in rows {
-        let r = &mut b.row;
-        r.occasions = match texts.get(&b.occasions_id) {
-            Some(t) => serde_json::from_str(t).map_err(db_err)?,
-            None => serde_json::Value::Null,
-        };
-        r.template = b.template_id.and_then(|i| texts.get(&i).cloned());
-        r.message = b.message_id.and_then(|i| texts.get(&i).cloned());
-        let customer = r.customer_id.and_then(|i| customers.get(&i));
-        let contact = r.contact_id.and_then(|i| contacts.get(&i));
-        r.facts = Some(CareTaskFacts {
-            customer_name: customer.map(|c| c.0.clone()),
-            business_stage: customer.and_then(|c| c.1.clone()),
-            gifts_forbidden: customer.is_some_and(|c| c.2),
-            contact_name: contact.map(|p| p.0.clone()),
-            contact_title: contact.and_then(|p| p.1.clone()),
-            contact_level: contact
-                .and_then(|p| p.2.as_deref())
-                .and_then(|l| keqing_domain::contact::ContactLevel::parse(l).ok()),
-            owner_name: r.owner_id.and_then(|i| owners.get(&i).cloned()),
-        });
-    }
-    Ok(())
+    fill_care_task_details(rows, &texts, &customers, &contacts, &owners)
 }
 
 /// One task (whatever the state of its customer and contact), with details.

@@ -3184,14 +3184,6 @@ fn care_task_query(f: &CareTaskFilter) -> Option<(String, Vec<SqlValue>)> {
     Some((sql, p))
 }
 
-/// A task as read, with the ids of its texts.
-struct CareTaskBase {
-    row: CareTaskRow,
-    occasions_id: i64,
-    template_id: Option<i64>,
-    message_id: Option<i64>,
-}
-
 fn day_col(r: &Row, i: usize) -> Result<NaiveDate> {
     let s = r
         .get_ref(i)
@@ -3307,29 +3299,7 @@ fn care_task_details(c: &Connection, rows: &mut [CareTaskBase]) -> Result<()> {
         &mut ids,
         |r| Ok((r.get(0)?, r.get::<_, String>(1)?)),
     )?;
-    for b in rows {
-        let r = &mut b.row;
-        r.occasions = match texts.get(&b.occasions_id) {
-            Some(t) => json_col(t).map_err(sq)?,
-            None => serde_json::Value::Null,
-        };
-        r.template = b.template_id.and_then(|i| texts.get(&i).cloned());
-        r.message = b.message_id.and_then(|i| texts.get(&i).cloned());
-        let customer = r.customer_id.and_then(|i| customers.get(&i));
-        let contact = r.contact_id.and_then(|i| contacts.get(&i));
-        r.facts = Some(CareTaskFacts {
-            customer_name: customer.map(|c| c.0.clone()),
-            business_stage: customer.and_then(|c| c.1.clone()),
-            gifts_forbidden: customer.is_some_and(|c| c.2),
-            contact_name: contact.map(|p| p.0.clone()),
-            contact_title: contact.and_then(|p| p.1.clone()),
-            contact_level: contact
-                .and_then(|p| p.2.as_deref())
-                .and_then(|l| keqing_domain::contact::ContactLevel::parse(l).ok()),
-            owner_name: r.owner_id.and_then(|i| owners.get(&i).cloned()),
-        });
-    }
-    Ok(())
+    fill_care_task_details(rows, &texts, &customers, &contacts, &owners)
 }
 
 /// One task (whatever the state of its customer and contact), with details.
