@@ -228,6 +228,19 @@ pub struct Page<T> {
     pub capped: bool,
 }
 
+impl<T> Page<T> {
+    /// A page with nothing on it (a filter nothing can match).
+    pub fn empty(offset: i64, limit: i64) -> Page<T> {
+        Page {
+            items: vec![],
+            total: 0,
+            offset,
+            limit,
+            capped: false,
+        }
+    }
+}
+
 /// Matches a name search counts on SQLite before it stops (at least the
 /// page asked for): one or two letters match a large share of a million
 /// customers, and counting them all would cost the user's every keystroke.

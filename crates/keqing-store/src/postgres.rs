@@ -2460,15 +2460,7 @@ impl Store for PgStore {
     async fn care_tasks(&self, f: &CareTaskFilter) -> Result<Page<CareTaskRow>> {
         let c = self.client().await?;
         let q = match &f.owners {
-            Some(o) if o.is_empty() => {
-                return Ok(Page {
-                    capped: false,
-                    items: vec![],
-                    total: 0,
-                    offset: f.offset,
-                    limit: f.limit,
-                })
-            }
+            Some(o) if o.is_empty() => return Ok(Page::empty(f.offset, f.limit)),
             // The open tasks of the customers the owners have now (due on
             // their planned day through the key, the others through their
             // own index), then the tasks that keep their owner.

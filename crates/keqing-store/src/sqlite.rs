@@ -2300,13 +2300,7 @@ impl Store for SqliteStore {
         let f = f.clone();
         self.read(move |c| {
             let Some((q, p)) = care_task_query(&f) else {
-                return Ok(Page {
-                    capped: false,
-                    items: vec![],
-                    total: 0,
-                    offset: f.offset,
-                    limit: f.limit,
-                });
+                return Ok(Page::empty(f.offset, f.limit));
             };
             let total: i64 = c
                 .query_row(
