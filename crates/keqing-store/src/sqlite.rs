@@ -173,8 +173,9 @@ impl SqliteStore {
     /// A small import commits each batch (a crash loses at most the batch in
     /// flight, which a re-run stores) and lets go of the writer between
     /// batches. A big one (at least `bulk_rows` rows, and at least half as
-    /// many as `table` holds) is one transaction: the secondary indexes of
-    /// the tables an import writes are dropped at its start and built again,
+    /// many as the first of `tables` holds) is one transaction: the
+    /// secondary indexes of `tables`, those the import writes, are dropped
+    /// at its start and built again,
     /// sorted, at its end, which at a million rows costs a fraction of
     /// updating them row by row. Only the unique indexes (they decide what
     /// is stored already) and those named in `keep` (the import's own
@@ -183,7 +184,7 @@ impl SqliteStore {
     async fn import_pipelined<R, P>(
         &self,
         rows: Vec<R>,
-        table: &'static str,
+        tables: &'static [&'static str],
         keep: &'static [&'static str],
         prepare: fn(&R) -> P,
         store: impl Fn(&Transaction, &[P], &str) -> Result<(u64, Vec<u64>)> + Send + 'static,
@@ -207,7 +208,9 @@ impl SqliteStore {
                 });
                 let mut c = writer.lock().map_err(db_err)?;
                 let held: i64 = c
-                    .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                    .query_row(&format!("SELECT count(*) FROM {}", tables[0]), [], |r| {
+                        r.get(0)
+                    })
                     .map_err(sq)?;
                 let bulk = rows.len() >= bulk_rows && rows.len() as i64 * 2 >= held;
                 if !bulk {
@@ -220,7 +223,7 @@ impl SqliteStore {
                     let t = c
                         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                         .map_err(sq)?;
-                    let dropped = drop_secondary_indexes(&t, keep)?;
+                    let dropped = drop_secondary_indexes(&t, tables, keep)?;
                     // Bigger in-memory segments: fewer merges of the search index.
                     t.execute_batch(
                         "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 67108864)",
@@ -273,7 +276,7 @@ impl SqliteStore {
 
 /// Writer cache while an import runs: a big import touches index pages all
 /// over the file, so they stay in memory (256 MB) until it ends.
-const IMPORT_CACHE: i64 = -262_144;
+const IMPORT_CACHE: i64 = -2_097_152;
 
 /// Stores prepared batches one committed transaction each, letting go of
 /// the writer between them so other writers get their turn.
@@ -321,20 +324,23 @@ fn import_batches<P>(
 /// Drops the indexes an import would update row by row on the tables it
 /// writes, but for unique ones and those in `keep`; returns the statements
 /// that create them again.
-fn drop_secondary_indexes(t: &Transaction, keep: &[&str]) -> Result<Vec<String>> {
+fn drop_secondary_indexes(t: &Transaction, tables: &[&str], keep: &[&str]) -> Result<Vec<String>> {
     let mut st = t
         .prepare(
             "SELECT name, sql FROM sqlite_master
-             WHERE type = 'index' AND sql IS NOT NULL
-               AND tbl_name IN ('customers', 'contacts', 'ownership_log')
+             WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?1
                AND sql NOT LIKE 'CREATE UNIQUE%'",
         )
         .map_err(sq)?;
-    let found: Vec<(String, String)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(sq)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(sq)?;
+    let mut found: Vec<(String, String)> = vec![];
+    for table in tables {
+        for r in st
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sq)?
+        {
+            found.push(r.map_err(sq)?);
+        }
+    }
     let mut create = vec![];
     for (name, sql) in found {
         if keep.contains(&name.as_str()) {
@@ -1916,7 +1922,10 @@ impl Store for SqliteStore {
     async fn resolve_codes(&self, codes: &[String]) -> Result<HashMap<String, i64>> {
         let codes: Vec<String> = codes.iter().map(|c| c.to_ascii_uppercase()).collect();
         self.read(move |c| {
-            let mut st = c
+            // One read transaction for all of them: a lookup each in its own
+            // would take and release the WAL read lock a million times.
+            let t = c.unchecked_transaction().map_err(sq)?;
+            let mut st = t
                 .prepare_cached(
                     "SELECT id FROM customers WHERE external_code = ?1 AND deleted_at IS NULL",
                 )
@@ -1927,6 +1936,8 @@ impl Store for SqliteStore {
                     out.insert(code, id);
                 }
             }
+            drop(st);
+            t.finish().map_err(sq)?;
             Ok(out)
         })
         .await
@@ -2030,7 +2041,7 @@ impl Store for SqliteStore {
         let actor = actor.clone();
         self.import_pipelined(
             rows,
-            "customers",
+            &["customers", "contacts", "ownership_log"],
             &[],
             prepare_customer,
             move |t, batch, now| {
@@ -2076,7 +2087,7 @@ impl Store for SqliteStore {
         let keep = &["contacts_customer"];
         self.import_pipelined(
             rows,
-            "contacts",
+            &["contacts"],
             keep,
             prepare_contact,
             move |t, batch, now| {

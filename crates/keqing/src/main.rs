@@ -74,6 +74,11 @@ enum Command {
     },
 }
 
+/// An import or a festival's care run allocates and frees millions of small
+/// strings and documents; mimalloc spends a fraction of glibc's time on them.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = tokio::runtime::Builder::new_multi_thread()
