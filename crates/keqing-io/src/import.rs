@@ -286,12 +286,22 @@ impl Sheet<'_> {
     }
 }
 
+/// Where [`import_table`] puts the good records.
+pub(crate) enum Records<'a, T> {
+    /// All of them in the batch it returns.
+    Collect,
+    /// `chunk` at a time, as the rows are read, to the function, which
+    /// answers `false` when it takes no more (the reading stops there).
+    Stream(usize, &'a mut dyn FnMut(Vec<(usize, T)>) -> bool),
+}
+
 /// Runs `parse` on every readable row, turning everything else into errors.
 fn import_table<T>(
     table: &Table,
     kind: RecordKind,
     opts: &ImportOptions,
     mode: Mode,
+    mut records: Records<T>,
     mut parse: impl FnMut(&Sheet, &Row) -> Result<T, Vec<RowError>>,
 ) -> Result<ImportBatch<T>, IoError> {
     let map = match mode {
@@ -352,6 +362,16 @@ fn import_table<T>(
             }
             Err(errs) => batch.errors.extend(errs),
         }
+        if let Records::Stream(chunk, to) = &mut records {
+            if batch.records.len() >= *chunk && !to(std::mem::take(&mut batch.records)) {
+                return Ok(batch);
+            }
+        }
+    }
+    if let Records::Stream(_, to) = &mut records {
+        if !batch.records.is_empty() {
+            to(std::mem::take(&mut batch.records));
+        }
     }
     Ok(batch)
 }
@@ -399,59 +419,88 @@ pub fn import_customers(
     customers_in(table, opts, Mode::Import)
 }
 
+/// [`import_customers`] handing the good records to `to`, `chunk` at a
+/// time, as the rows are read, so a big file is stored while it is read.
+/// `to` answers `false` to stop the reading. The batch returned holds the
+/// errors, warnings and counts, and no records.
+pub fn import_customers_to(
+    table: &Table,
+    opts: &ImportOptions,
+    chunk: usize,
+    mut to: impl FnMut(Vec<(usize, CustomerRow)>) -> bool,
+) -> Result<ImportBatch<CustomerRow>, IoError> {
+    customers_to(table, opts, Mode::Import, Records::Stream(chunk, &mut to))
+}
+
 pub(crate) fn customers_in(
     table: &Table,
     opts: &ImportOptions,
     mode: Mode,
 ) -> Result<ImportBatch<CustomerRow>, IoError> {
+    customers_to(table, opts, mode, Records::Collect)
+}
+
+fn customers_to(
+    table: &Table,
+    opts: &ImportOptions,
+    mode: Mode,
+    records: Records<CustomerRow>,
+) -> Result<ImportBatch<CustomerRow>, IoError> {
     let mut by_code: HashMap<String, usize> = HashMap::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     // Contact columns without the contact's name would reject every row that
     // fills them: `required_fields` says it once, for the file.
-    import_table(table, RecordKind::Customer, opts, mode, |s, row| {
-        let line = row.line;
-        let mut errors = Vec::new();
-        check_codes(s, row, &["external_code"], &mut errors);
-        let customer = CustomerInput::from_json(&s.object(row, |f: &'static str| {
-            (!f.starts_with("contact_")).then_some(f)
-        }))
-        .map_err(|e| errors.extend(s.validation(line, e, "")))
-        .ok();
-        let contact_obj = s.object(row, |f| f.strip_prefix("contact_").and_then(contact_field));
-        let contact = if !contact_obj.is_empty() {
-            ContactInput::from_json(&contact_obj)
-                .map_err(|e| errors.extend(s.validation(line, e, "contact_")))
-                .ok()
-        } else {
-            None
-        };
-        let Some(customer) = customer.filter(|_| errors.is_empty()) else {
-            return Err(errors);
-        };
-        if let Some(code) = &customer.external_code {
-            if let Some(first) = by_code.get(code) {
-                return Err(vec![s.field_error(
-                    line,
-                    "external_code",
-                    duplicate(*first, "same external code"),
-                )]);
+    import_table(
+        table,
+        RecordKind::Customer,
+        opts,
+        mode,
+        records,
+        |s, row| {
+            let line = row.line;
+            let mut errors = Vec::new();
+            check_codes(s, row, &["external_code"], &mut errors);
+            let customer = CustomerInput::from_json(&s.object(row, |f: &'static str| {
+                (!f.starts_with("contact_")).then_some(f)
+            }))
+            .map_err(|e| errors.extend(s.validation(line, e, "")))
+            .ok();
+            let contact_obj = s.object(row, |f| f.strip_prefix("contact_").and_then(contact_field));
+            let contact = if !contact_obj.is_empty() {
+                ContactInput::from_json(&contact_obj)
+                    .map_err(|e| errors.extend(s.validation(line, e, "contact_")))
+                    .ok()
+            } else {
+                None
+            };
+            let Some(customer) = customer.filter(|_| errors.is_empty()) else {
+                return Err(errors);
+            };
+            if let Some(code) = &customer.external_code {
+                if let Some(first) = by_code.get(code) {
+                    return Err(vec![s.field_error(
+                        line,
+                        "external_code",
+                        duplicate(*first, "same external code"),
+                    )]);
+                }
             }
-        }
-        if let Some(key) = customer.dedup_key() {
-            if let Some(first) = by_key.get(&key) {
-                return Err(vec![s.field_error(
-                    line,
-                    "name",
-                    duplicate(*first, "same name and phone"),
-                )]);
+            if let Some(key) = customer.dedup_key() {
+                if let Some(first) = by_key.get(&key) {
+                    return Err(vec![s.field_error(
+                        line,
+                        "name",
+                        duplicate(*first, "same name and phone"),
+                    )]);
+                }
+                by_key.insert(key, line);
             }
-            by_key.insert(key, line);
-        }
-        if let Some(code) = &customer.external_code {
-            by_code.insert(code.clone(), line);
-        }
-        Ok(CustomerRow { customer, contact })
-    })
+            if let Some(code) = &customer.external_code {
+                by_code.insert(code.clone(), line);
+            }
+            Ok(CustomerRow { customer, contact })
+        },
+    )
 }
 
 /// The contact field behind a `contact_…` column of a customers file.
@@ -505,13 +554,33 @@ pub fn import_contacts(
     contacts_in(table, opts, Mode::Import)
 }
 
+/// [`import_contacts`] handing the good records to `to` as they are read
+/// (see [`import_customers_to`]).
+pub fn import_contacts_to(
+    table: &Table,
+    opts: &ImportOptions,
+    chunk: usize,
+    mut to: impl FnMut(Vec<(usize, ContactRow)>) -> bool,
+) -> Result<ImportBatch<ContactRow>, IoError> {
+    contacts_to(table, opts, Mode::Import, Records::Stream(chunk, &mut to))
+}
+
 pub(crate) fn contacts_in(
     table: &Table,
     opts: &ImportOptions,
     mode: Mode,
 ) -> Result<ImportBatch<ContactRow>, IoError> {
+    contacts_to(table, opts, mode, Records::Collect)
+}
+
+fn contacts_to(
+    table: &Table,
+    opts: &ImportOptions,
+    mode: Mode,
+    records: Records<ContactRow>,
+) -> Result<ImportBatch<ContactRow>, IoError> {
     let mut seen: HashMap<(CustomerRef, String, String), usize> = HashMap::new();
-    import_table(table, RecordKind::Contact, opts, mode, |s, row| {
+    import_table(table, RecordKind::Contact, opts, mode, records, |s, row| {
         let line = row.line;
         let mut errors = Vec::new();
         check_codes(s, row, &["customer_code"], &mut errors);
@@ -563,83 +632,96 @@ pub(crate) fn orders_in(
     mode: Mode,
 ) -> Result<ImportBatch<OrderRow>, IoError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    import_table(table, RecordKind::Order, opts, mode, |s, row| {
-        let line = row.line;
-        let mut errors = Vec::new();
-        check_codes(s, row, &["customer_code", "external_id"], &mut errors);
-        let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
-        let need = |field: &str, errors: &mut Vec<RowError>| {
-            let v = s.get(row, field);
-            if v.is_none() {
-                errors.push(s.field_error(line, field, "不能为空 required value is empty".into()));
-            }
-            v
-        };
-        let ordered_at = need("order_date", &mut errors).and_then(|v| {
-            parse_datetime(v)
-                .map_err(|m| errors.push(s.field_error(line, "order_date", m)))
-                .ok()
-        });
-        let amount = need("amount", &mut errors).and_then(|v| {
-            Money::parse(v)
-                .map_err(|e| errors.push(s.field_error(line, "amount", format!("金额错误 {e}"))))
-                .ok()
-        });
-        let quantity = match s.get(row, "quantity") {
-            None => Some(1),
-            Some(q) => q
-                .parse::<i64>()
-                .map_err(|_| {
+    import_table(
+        table,
+        RecordKind::Order,
+        opts,
+        mode,
+        Records::Collect,
+        |s, row| {
+            let line = row.line;
+            let mut errors = Vec::new();
+            check_codes(s, row, &["customer_code", "external_id"], &mut errors);
+            let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
+            let need = |field: &str, errors: &mut Vec<RowError>| {
+                let v = s.get(row, field);
+                if v.is_none() {
                     errors.push(s.field_error(
                         line,
-                        "quantity",
-                        format!("数量应为整数 not a whole number: {q:?}"),
-                    ))
-                })
-                .ok(),
-        };
-        let date = |field: &str, errors: &mut Vec<RowError>| match s.get(row, field) {
-            None => None,
-            Some(v) => parse_date(v)
-                .map_err(|m| errors.push(s.field_error(line, field, m)))
-                .ok(),
-        };
-        let due_date = date("due_date", &mut errors);
-        let paid_date = date("paid_date", &mut errors);
-        let external_id = s.get(row, "external_id").map(str::to_string);
-        let (
-            Some((customer_ref, customer_name)),
-            Some(ordered_at),
-            Some(amount),
-            Some(quantity),
-            true,
-        ) = (r, ordered_at, amount, quantity, errors.is_empty())
-        else {
-            return Err(errors);
-        };
-        if let Some(id) = &external_id {
-            if let Some(first) = seen.get(id) {
-                return Err(vec![s.field_error(
-                    line,
-                    "external_id",
-                    duplicate(*first, "same order number"),
-                )]);
+                        field,
+                        "不能为空 required value is empty".into(),
+                    ));
+                }
+                v
+            };
+            let ordered_at = need("order_date", &mut errors).and_then(|v| {
+                parse_datetime(v)
+                    .map_err(|m| errors.push(s.field_error(line, "order_date", m)))
+                    .ok()
+            });
+            let amount = need("amount", &mut errors).and_then(|v| {
+                Money::parse(v)
+                    .map_err(|e| {
+                        errors.push(s.field_error(line, "amount", format!("金额错误 {e}")))
+                    })
+                    .ok()
+            });
+            let quantity = match s.get(row, "quantity") {
+                None => Some(1),
+                Some(q) => q
+                    .parse::<i64>()
+                    .map_err(|_| {
+                        errors.push(s.field_error(
+                            line,
+                            "quantity",
+                            format!("数量应为整数 not a whole number: {q:?}"),
+                        ))
+                    })
+                    .ok(),
+            };
+            let date = |field: &str, errors: &mut Vec<RowError>| match s.get(row, field) {
+                None => None,
+                Some(v) => parse_date(v)
+                    .map_err(|m| errors.push(s.field_error(line, field, m)))
+                    .ok(),
+            };
+            let due_date = date("due_date", &mut errors);
+            let paid_date = date("paid_date", &mut errors);
+            let external_id = s.get(row, "external_id").map(str::to_string);
+            let (
+                Some((customer_ref, customer_name)),
+                Some(ordered_at),
+                Some(amount),
+                Some(quantity),
+                true,
+            ) = (r, ordered_at, amount, quantity, errors.is_empty())
+            else {
+                return Err(errors);
+            };
+            if let Some(id) = &external_id {
+                if let Some(first) = seen.get(id) {
+                    return Err(vec![s.field_error(
+                        line,
+                        "external_id",
+                        duplicate(*first, "same order number"),
+                    )]);
+                }
+                seen.insert(id.clone(), line);
             }
-            seen.insert(id.clone(), line);
-        }
-        let text = |f: &str| s.get(row, f).map(str::to_string);
-        Ok(OrderRow {
-            customer_ref,
-            customer_name,
-            external_id,
-            ordered_at,
-            amount,
-            quantity,
-            product: text("product"),
-            channel: text("channel"),
-            store: text("store"),
-            due_date,
-            paid_date,
-        })
-    })
+            let text = |f: &str| s.get(row, f).map(str::to_string);
+            Ok(OrderRow {
+                customer_ref,
+                customer_name,
+                external_id,
+                ordered_at,
+                amount,
+                quantity,
+                product: text("product"),
+                channel: text("channel"),
+                store: text("store"),
+                due_date,
+                paid_date,
+            })
+        },
+    )
 }

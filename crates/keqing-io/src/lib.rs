@@ -53,8 +53,8 @@ pub use export::{
 };
 pub use fields::{ColumnMapping, ColumnStatus, RecordKind, ERROR_COLUMN};
 pub use import::{
-    import_contacts, import_customers, import_orders, ContactRow, CustomerRef, CustomerRow,
-    ImportBatch, ImportOptions, OrderRow,
+    import_contacts, import_contacts_to, import_customers, import_customers_to, import_orders,
+    ContactRow, CustomerRef, CustomerRow, ImportBatch, ImportOptions, OrderRow,
 };
 pub use preview::{preview, Preview, SampleRow, PREVIEW_ROWS};
 pub use table::{

@@ -14,7 +14,9 @@ use axum::Json;
 use keqing_domain::access::{Action, Resource, Scope};
 use keqing_domain::User;
 use keqing_io::{CustomerRef, ImportOptions, IoError, RecordKind, RowError, Warning};
-use keqing_store::{CustomerFilter, ImportContact, ImportCustomer, Store, StoreError};
+use keqing_store::{
+    CustomerFilter, ImportContact, ImportCustomer, ImportRows, Store, StoreError, IMPORT_BATCH,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -157,18 +159,31 @@ pub async fn import_file(
     };
     match kind {
         RecordKind::Customer => {
-            let batch = keqing_io::import_customers(&table, &opts)?;
-            drop(table);
-            let rows: Vec<ImportCustomer> = batch
-                .records
-                .into_iter()
-                .map(|(line, r)| ImportCustomer {
-                    line: line as u64,
-                    customer: r.customer,
-                    contact: r.contact,
-                })
-                .collect();
-            let out = store.import_customers(rows, owner, actor).await?;
+            // The file is read on one thread while the store writes what it
+            // has read: a million rows are never all in memory, parsed.
+            let (tx, rows) = ImportRows::channel(table.data_rows());
+            let reader = tokio::task::spawn_blocking(move || {
+                let read = keqing_io::import_customers_to(&table, &opts, IMPORT_BATCH, |chunk| {
+                    tx.blocking_send(
+                        chunk
+                            .into_iter()
+                            .map(|(line, r)| ImportCustomer {
+                                line: line as u64,
+                                customer: r.customer,
+                                contact: r.contact,
+                            })
+                            .collect(),
+                    )
+                });
+                if read.is_ok() {
+                    tx.blocking_finish();
+                }
+                read
+            });
+            let stored = store.import_customers(rows, owner, actor).await;
+            // A file that cannot be read is the answer, before what the store made of it.
+            let batch = reader.await.map_err(|e| StoreError::Db(e.to_string()))??;
+            let out = stored?;
             report.imported = out.imported;
             report.existing = out.existing.len() as u64;
             fill(
@@ -180,30 +195,60 @@ pub async fn import_file(
             );
         }
         RecordKind::Contact => {
-            let batch = keqing_io::import_contacts(&table, &opts)?;
-            let mut errors = batch.errors;
-            let mut cache =
-                prefetch_codes(store, batch.records.iter().map(|(_, r)| &r.customer_ref)).await?;
-            let mut rows = vec![];
-            for (line, row) in &batch.records {
-                let Some(id) = resolve_cached(store, &mut cache, &row.customer_ref)
-                    .await?
-                    .filter(|id| may_touch(*id))
-                else {
-                    errors.push(row_error(
-                        *line,
-                        Some("客户"),
-                        describe(&row.customer_ref) + " that you may change",
-                    ));
-                    continue;
-                };
-                rows.push(ImportContact {
-                    line: *line as u64,
-                    customer_id: id,
-                    contact: row.contact.clone(),
+            let (read_tx, mut read) = ImportRows::channel(table.data_rows());
+            let reader = tokio::task::spawn_blocking(move || {
+                let r = keqing_io::import_contacts_to(&table, &opts, IMPORT_BATCH, |chunk| {
+                    read_tx.blocking_send(chunk)
                 });
-            }
-            let out = store.import_contacts(rows, actor).await?;
+                if r.is_ok() {
+                    read_tx.blocking_finish();
+                }
+                r
+            });
+            let (tx, rows) = ImportRows::channel(read.expected());
+            // Each batch read has its customers looked up while the store
+            // writes the batch before.
+            let resolve = async {
+                let mut errors = vec![];
+                let mut cache = HashMap::new();
+                while let Some(chunk) = read.next().await? {
+                    let new = chunk
+                        .iter()
+                        .map(|(_, r)| &r.customer_ref)
+                        .filter(|r| !cache.contains_key(*r));
+                    let found = prefetch_codes(store, new).await?;
+                    cache.extend(found);
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for (line, row) in chunk {
+                        let Some(id) = resolve_cached(store, &mut cache, &row.customer_ref)
+                            .await?
+                            .filter(|id| may_touch(*id))
+                        else {
+                            errors.push(row_error(
+                                line,
+                                Some("客户"),
+                                describe(&row.customer_ref) + " that you may change",
+                            ));
+                            continue;
+                        };
+                        rows.push(ImportContact {
+                            line: line as u64,
+                            customer_id: id,
+                            contact: row.contact,
+                        });
+                    }
+                    if !tx.send(rows).await {
+                        break;
+                    }
+                }
+                tx.finish().await;
+                Ok::<_, StoreError>(errors)
+            };
+            let (resolved, stored) = tokio::join!(resolve, store.import_contacts(rows, actor));
+            let batch = reader.await.map_err(|e| StoreError::Db(e.to_string()))??;
+            let mut errors = batch.errors;
+            errors.extend(resolved?);
+            let out = stored?;
             report.imported = out.imported;
             report.existing = out.existing.len() as u64;
             fill(

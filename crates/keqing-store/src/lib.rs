@@ -328,6 +328,107 @@ pub struct ImportContact {
     pub contact: ContactInput,
 }
 
+/// The good rows of an import as the file is read, a batch at a time: the
+/// reader of the file sends batch k + 1 while the store writes batch k, so
+/// a million-row file is never held whole, parsed, in memory.
+///
+/// The sender ends the rows with [`ImportSender::finish`]; rows whose
+/// sender went away without it (a reader that failed) make the import fail,
+/// so a file is never taken as shorter than it is.
+pub struct ImportRows<T> {
+    expected: usize,
+    rx: tokio::sync::mpsc::Receiver<ImportMessage<T>>,
+}
+
+enum ImportMessage<T> {
+    Rows(Vec<T>),
+    End,
+}
+
+/// The sending half of [`ImportRows`].
+pub struct ImportSender<T> {
+    tx: tokio::sync::mpsc::Sender<ImportMessage<T>>,
+}
+
+impl<T> ImportRows<T> {
+    /// Rows to be sent; `expected` is how many the file can give at most
+    /// (its data rows): a store decides by it how to write them.
+    pub fn channel(expected: usize) -> (ImportSender<T>, ImportRows<T>) {
+        // Two batches in flight: the one being prepared and the next.
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        (ImportSender { tx }, ImportRows { expected, rx })
+    }
+
+    /// Rows already in memory, in batches of [`IMPORT_BATCH`].
+    pub fn from_vec(mut rows: Vec<T>) -> ImportRows<T> {
+        let expected = rows.len();
+        let mut batches = vec![];
+        while rows.len() > IMPORT_BATCH {
+            let rest = rows.split_off(IMPORT_BATCH);
+            batches.push(std::mem::replace(&mut rows, rest));
+        }
+        if !rows.is_empty() {
+            batches.push(rows);
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(batches.len() + 1);
+        for b in batches {
+            let _ = tx.try_send(ImportMessage::Rows(b));
+        }
+        let _ = tx.try_send(ImportMessage::End);
+        ImportRows { expected, rx }
+    }
+
+    /// The most rows this import can hold.
+    pub fn expected(&self) -> usize {
+        self.expected
+    }
+
+    /// The next batch, `None` after the last; an error when the sender
+    /// stopped before the end. For a blocking thread.
+    pub fn blocking_next(&mut self) -> Result<Option<Vec<T>>> {
+        Self::message(self.rx.blocking_recv())
+    }
+
+    /// The next batch (see [`ImportRows::blocking_next`]).
+    pub async fn next(&mut self) -> Result<Option<Vec<T>>> {
+        Self::message(self.rx.recv().await)
+    }
+
+    fn message(m: Option<ImportMessage<T>>) -> Result<Option<Vec<T>>> {
+        match m {
+            Some(ImportMessage::Rows(rows)) => Ok(Some(rows)),
+            Some(ImportMessage::End) => Ok(None),
+            None => Err(StoreError::Refused(
+                "the rows of the import stopped before their end: the reader of the file failed"
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl<T> ImportSender<T> {
+    /// Sends a batch; `false` when the store stopped taking rows (it failed:
+    /// its error is what the import answers).
+    pub fn blocking_send(&self, rows: Vec<T>) -> bool {
+        rows.is_empty() || self.tx.blocking_send(ImportMessage::Rows(rows)).is_ok()
+    }
+
+    /// Sends a batch from async code (see [`ImportSender::blocking_send`]).
+    pub async fn send(&self, rows: Vec<T>) -> bool {
+        rows.is_empty() || self.tx.send(ImportMessage::Rows(rows)).await.is_ok()
+    }
+
+    /// Says the rows are complete.
+    pub fn blocking_finish(self) {
+        let _ = self.tx.blocking_send(ImportMessage::End);
+    }
+
+    /// Says the rows are complete, from async code.
+    pub async fn finish(self) {
+        let _ = self.tx.send(ImportMessage::End).await;
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportOutcome {
     pub imported: u64,
@@ -506,10 +607,11 @@ pub trait Store: Send + Sync {
     // --- import ---
     /// Stores the good rows of an import in batches of committed transactions;
     /// rows whose customer exists already are skipped, so an interrupted
-    /// import completes on a re-run without duplicates.
+    /// import completes on a re-run without duplicates. The rows are taken
+    /// as they come; an import whose rows stop before their end fails.
     async fn import_customers(
         &self,
-        rows: Vec<ImportCustomer>,
+        rows: ImportRows<ImportCustomer>,
         owner_id: Option<i64>,
         actor: &User,
     ) -> Result<ImportOutcome>;
@@ -520,7 +622,7 @@ pub trait Store: Send + Sync {
     /// `existing`), so a re-run adds nothing.
     async fn import_contacts(
         &self,
-        rows: Vec<ImportContact>,
+        rows: ImportRows<ImportContact>,
         actor: &User,
     ) -> Result<ImportOutcome>;
 

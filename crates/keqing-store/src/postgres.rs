@@ -2192,35 +2192,40 @@ impl Store for PgStore {
 
     async fn import_customers(
         &self,
-        rows: Vec<ImportCustomer>,
+        mut rows: ImportRows<ImportCustomer>,
         owner_id: Option<i64>,
         actor: &User,
     ) -> Result<ImportOutcome> {
         let mut out = ImportOutcome::default();
-        for chunk in rows.chunks(IMPORT_BATCH) {
-            let mut attempt = 1;
-            let (n, existing) = loop {
-                match self.import_batch(chunk, owner_id, actor.id).await {
-                    // Another writer stored one of these customers meanwhile:
-                    // the batch rolled back, and a rerun counts it as existing.
-                    Err(e) if is_unique_violation(&e) && attempt < IMPORT_ATTEMPTS => attempt += 1,
-                    r => break r?,
-                }
-            };
-            out.imported += n;
-            out.existing.extend(existing);
+        while let Some(batch) = rows.next().await? {
+            for chunk in batch.chunks(IMPORT_BATCH) {
+                let mut attempt = 1;
+                let (n, existing) = loop {
+                    match self.import_batch(chunk, owner_id, actor.id).await {
+                        // Another writer stored one of these customers meanwhile:
+                        // the batch rolled back, and a rerun counts it as existing.
+                        Err(e) if is_unique_violation(&e) && attempt < IMPORT_ATTEMPTS => {
+                            attempt += 1
+                        }
+                        r => break r?,
+                    }
+                };
+                out.imported += n;
+                out.existing.extend(existing);
+            }
         }
         Ok(out)
     }
 
     async fn import_contacts(
         &self,
-        rows: Vec<ImportContact>,
+        mut rows: ImportRows<ImportContact>,
         actor: &User,
     ) -> Result<ImportOutcome> {
         let actor = actor.id;
         let mut out = ImportOutcome::default();
-        for chunk in rows.chunks(IMPORT_BATCH) {
+        while let Some(chunk) = rows.next().await? {
+            let chunk = &chunk;
             let (n, existing) = in_tx!(self, |t| {
                 let now = Utc::now();
                 let (mut n, mut existing) = (0u64, vec![]);

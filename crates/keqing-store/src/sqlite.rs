@@ -183,27 +183,32 @@ impl SqliteStore {
     /// commit; a failure rolls all of it back.
     async fn import_pipelined<R, P>(
         &self,
-        rows: Vec<R>,
+        mut rows: ImportRows<R>,
         tables: &'static [&'static str],
         keep: &'static [&'static str],
         prepare: fn(&R) -> P,
         store: impl Fn(&Transaction, &[P], &str) -> Result<(u64, Vec<u64>)> + Send + 'static,
     ) -> Result<ImportOutcome>
     where
-        R: Send + Sync + 'static,
+        R: Send + 'static,
         P: Send + 'static,
     {
         let writer = self.writer.clone();
         let bulk_rows = self.bulk_rows;
         tokio::task::spawn_blocking(move || {
             std::thread::scope(|s| {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<P>>(2);
-                let rows = &rows;
-                s.spawn(move || {
-                    for chunk in rows.chunks(IMPORT_BATCH) {
-                        if tx.send(chunk.iter().map(prepare).collect()).is_err() {
-                            break;
-                        }
+                let expected = rows.expected();
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<P>>>(2);
+                s.spawn(move || loop {
+                    let batch = match rows.blocking_next() {
+                        Ok(Some(b)) => Ok(b.iter().map(prepare).collect()),
+                        Ok(None) => break,
+                        Err(e) => Err(e),
+                    };
+                    let failed = batch.is_err();
+                    // The writer hung up when it failed: its error is the answer.
+                    if tx.send(batch).is_err() || failed {
+                        break;
                     }
                 });
                 let mut c = writer.lock().map_err(db_err)?;
@@ -212,10 +217,10 @@ impl SqliteStore {
                         r.get(0)
                     })
                     .map_err(sq)?;
-                let bulk = rows.len() >= bulk_rows && rows.len() as i64 * 2 >= held;
+                let bulk = expected >= bulk_rows && expected as i64 * 2 >= held;
                 if !bulk {
                     drop(c);
-                    return import_batches(&writer, rows.len(), rx, store);
+                    return import_batches(&writer, expected, rx, store);
                 }
                 c.execute_batch(&format!("PRAGMA cache_size = {IMPORT_CACHE}"))
                     .map_err(sq)?;
@@ -232,7 +237,7 @@ impl SqliteStore {
                     let mut out = ImportOutcome::default();
                     let now = ts(Utc::now());
                     for batch in rx {
-                        let (n, existing) = store(&t, &batch, &now)?;
+                        let (n, existing) = store(&t, &batch?, &now)?;
                         out.imported += n;
                         out.existing.extend(existing);
                     }
@@ -283,7 +288,7 @@ const IMPORT_CACHE: i64 = -2_097_152;
 fn import_batches<P>(
     writer: &Mutex<Connection>,
     rows: usize,
-    rx: std::sync::mpsc::Receiver<Vec<P>>,
+    rx: std::sync::mpsc::Receiver<Result<Vec<P>>>,
     store: impl Fn(&Transaction, &[P], &str) -> Result<(u64, Vec<u64>)>,
 ) -> Result<ImportOutcome> {
     let cache = |size: i64| -> Result<()> {
@@ -299,6 +304,7 @@ fn import_batches<P>(
     let r = (|| {
         let mut out = ImportOutcome::default();
         for batch in rx {
+            let batch = batch?;
             let mut c = writer.lock().map_err(db_err)?;
             let t = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -2033,7 +2039,7 @@ impl Store for SqliteStore {
 
     async fn import_customers(
         &self,
-        rows: Vec<ImportCustomer>,
+        rows: ImportRows<ImportCustomer>,
         owner_id: Option<i64>,
         actor: &User,
     ) -> Result<ImportOutcome> {
@@ -2079,7 +2085,7 @@ impl Store for SqliteStore {
 
     async fn import_contacts(
         &self,
-        rows: Vec<ImportContact>,
+        rows: ImportRows<ImportContact>,
         actor: &User,
     ) -> Result<ImportOutcome> {
         let actor = actor.clone();

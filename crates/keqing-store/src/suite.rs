@@ -66,6 +66,7 @@ pub async fn run_all(s: &dyn Store) {
     contacts_activities_orders(s, &f).await;
     change_deadline(s, &f).await;
     import_is_idempotent(s, &f).await;
+    import_whose_rows_stop_early(s, &f).await;
     concurrent_edits(s, &f).await;
     care_tasks(s, &f).await;
     care_tasks_follow_ownership(s, &f).await;
@@ -976,13 +977,21 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
         .collect();
     let before = s.table_counts().await.unwrap();
     let r = s
-        .import_customers(rows.clone(), Some(f.manager_a.id), &f.admin)
+        .import_customers(
+            ImportRows::from_vec(rows.clone()),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
         .await
         .unwrap();
     assert_eq!(r.imported, rows.len() as u64);
     assert!(r.existing.is_empty());
     let r2 = s
-        .import_customers(rows.clone(), Some(f.manager_a.id), &f.admin)
+        .import_customers(
+            ImportRows::from_vec(rows.clone()),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
         .await
         .unwrap();
     assert_eq!(r2.imported, 0, "a re-run creates nothing new");
@@ -1009,9 +1018,15 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
             ),
         })
         .collect();
-    let r = s.import_contacts(extra.clone(), &f.admin).await.unwrap();
+    let r = s
+        .import_contacts(ImportRows::from_vec(extra.clone()), &f.admin)
+        .await
+        .unwrap();
     assert_eq!((r.imported, r.existing.len()), (3, 0));
-    let r = s.import_contacts(extra.clone(), &f.admin).await.unwrap();
+    let r = s
+        .import_contacts(ImportRows::from_vec(extra.clone()), &f.admin)
+        .await
+        .unwrap();
     assert_eq!(
         (r.imported, r.existing.len()),
         (0, 3),
@@ -1028,6 +1043,53 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
         rows.len().div_ceil(2) as i64 + 3,
         "one contact for every second row, and the three second contacts"
     );
+}
+
+/// The rows of an import arrive while the file is read; a reader that stops
+/// before the end (it failed) fails the import instead of leaving it taken
+/// as complete, and a re-run of the whole file completes it.
+async fn import_whose_rows_stop_early(s: &dyn Store, f: &Fixture) {
+    let row = |i: u64| ImportCustomer {
+        line: i + 2,
+        customer: customer(
+            json!({"name": format!("中断导入{i}"), "phone": format!("137{:08}", i)}),
+        ),
+        contact: None,
+    };
+    let (tx, rows) = ImportRows::channel(20);
+    let sent = tx.send((0..10).map(row).collect()).await;
+    assert!(sent, "the store takes the first batch");
+    drop(tx);
+    let err = s
+        .import_customers(rows, Some(f.manager_a.id), &f.admin)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Refused(m) if m.contains("stopped before their end")),
+        "{err}"
+    );
+    let r = s
+        .import_customers(
+            ImportRows::from_vec((0..20).map(row).collect()),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.imported + r.existing.len() as u64,
+        20,
+        "the re-run stores what the broken run did not, and nothing twice"
+    );
+    let found = s
+        .list_customers(&CustomerFilter {
+            query: Some(NameQuery::Text("中断导入".into())),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.total, 20);
 }
 
 async fn concurrent_edits(s: &dyn Store, f: &Fixture) {

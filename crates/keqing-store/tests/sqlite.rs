@@ -227,7 +227,7 @@ async fn bulk_imports_pass_the_suite_and_keep_every_index() {
 /// rows, and not its dropped indexes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
-    use keqing_store::{ImportCustomer, Store};
+    use keqing_store::{ImportCustomer, ImportRows, Store};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fail.db");
     let s = SqliteStore::open(path.to_str().unwrap())
@@ -256,7 +256,11 @@ async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
         )
         .unwrap();
     let err = s
-        .import_customers((0..30).map(row).collect(), Some(f.manager_a.id), &f.admin)
+        .import_customers(
+            ImportRows::from_vec((0..30).map(row).collect()),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("refused by the test"), "{err}");
@@ -269,7 +273,7 @@ async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_very_broad_search_stops_counting_at_the_cap() {
     use keqing_store::{
-        CustomerFilter, ImportCustomer, NameQuery, Store, Visibility, LIST_COUNT_CAP,
+        CustomerFilter, ImportCustomer, ImportRows, NameQuery, Store, Visibility, LIST_COUNT_CAP,
         SEARCH_COUNT_CAP,
     };
     let dir = tempfile::tempdir().unwrap();
@@ -293,7 +297,7 @@ async fn a_very_broad_search_stops_counting_at_the_cap() {
         })
         .collect();
     let out = s
-        .import_customers(rows, Some(f.manager_a.id), &f.admin)
+        .import_customers(ImportRows::from_vec(rows), Some(f.manager_a.id), &f.admin)
         .await
         .unwrap();
     assert_eq!(out.imported, n as u64);
