@@ -294,16 +294,28 @@ pub struct ApplyParams {
 }
 
 /// `POST /api/v1/analysis/apply`: writes each customer's ABC class, RFM class,
-/// CLV and spend-band tier onto the customer file, so lists filter by them.
+/// CLV, P(alive) and spend-band tier onto the customer file, so lists filter
+/// by them and the customer page shows them.
 pub async fn apply(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ApplyParams>,
 ) -> Result<Json<Value>, ApiError> {
+    Ok(Json(apply_values(&st, &u, p.tier_year).await?))
+}
+
+/// The work of [`apply`], also run by `serve --demo` once the demo company is
+/// loaded. Only who may update every customer may run it (the analysis is
+/// over every order). Answers `{updated, tier_year, tiered}`.
+pub async fn apply_values(
+    st: &AppState,
+    u: &User,
+    tier_year: Option<i32>,
+) -> Result<Value, ApiError> {
     if st.grants.scope(u.role, Resource::Customer, Action::Update) != Some(Scope::All) {
         return Err(ApiError::forbidden("recompute every customer's class"));
     }
-    let tx = transactions(&st, &u).await?;
+    let tx = transactions(st, u).await?;
     let a = abc::abc(&tx, &abc::AbcCuts::default()).map_err(engine)?;
     let r = rfm::rfm(
         &tx,
@@ -315,7 +327,7 @@ pub async fn apply(
     .map_err(engine)?;
     let data = clv::summarise(&tx, None, clv::Period::W).map_err(engine)?;
     let c = clv::clv(&data, &clv::ClvOptions::default()).ok();
-    let tier_year = p.tier_year.unwrap_or_else(|| {
+    let tier_year = tier_year.unwrap_or_else(|| {
         use chrono::Datelike;
         chrono::Utc::now().year() - 1
     });
@@ -330,8 +342,15 @@ pub async fn apply(
         slot(&mut updates, cid(&tx, x.customer)).rfm_class = Some(x.class.key().to_string());
     }
     for x in c.iter().flat_map(|c| &c.customers) {
-        if let (Ok(id), Some(value)) = (x.customer_id.parse::<i64>(), x.clv) {
-            slot(&mut updates, id).clv = Some(format!("{value:.2}"));
+        let Ok(id) = x.customer_id.parse::<i64>() else {
+            continue;
+        };
+        let u = slot(&mut updates, id);
+        if let Some(value) = x.clv {
+            u.clv = Some(format!("{value:.2}"));
+        }
+        if x.p_alive.is_finite() {
+            u.p_alive = Some(x.p_alive.clamp(0.0, 1.0));
         }
     }
     // Customers in a spend band get its name; a customer in none keeps what
@@ -354,9 +373,7 @@ pub async fn apply(
             json!({"customers": list.len(), "tier_year": tier_year, "tiered": tiered}),
         )
         .await?;
-    Ok(Json(
-        json!({"updated": list.len(), "tier_year": tier_year, "tiered": tiered}),
-    ))
+    Ok(json!({"updated": list.len(), "tier_year": tier_year, "tiered": tiered}))
 }
 
 fn slot(m: &mut std::collections::BTreeMap<i64, ValueUpdate>, id: i64) -> &mut ValueUpdate {
@@ -366,6 +383,7 @@ fn slot(m: &mut std::collections::BTreeMap<i64, ValueUpdate>, id: i64) -> &mut V
         rfm_class: None,
         tier: None,
         clv: None,
+        p_alive: None,
     })
 }
 

@@ -126,7 +126,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get", "/analysis/clv", "Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma (model, freq, horizon_months, discount)"),
     ("get", "/analysis/repeat", "Repeat-purchase distribution and purchase cycle"),
     ("get", "/analysis/funnel", "AISAS funnel rates from six stage counts, and the weakest stage"),
-    ("post", "/analysis/apply", "Write each customer's ABC class, RFM class, CLV and spend-band tier (tier_year, default last year) onto the file"),
+    ("post", "/analysis/apply", "Write each customer's ABC class, RFM class, CLV, P(alive) and spend-band tier (tier_year, default last year) onto the file"),
     ("get", "/analysis/snapshots", "Saved analysis snapshots you may see, newest first: {items: [{id, kind, name, params, as_of, summary, created_at, created_by, members}]}"),
     ("post", "/analysis/snapshots", "Run an analysis on your orders and save it with its members: {kind: rfm|abc|clv, name, params: {as_of, cuts, model, freq, horizon_months, discount}}"),
     ("get", "/analysis/snapshots/{id}", "One snapshot: parameters, as-of date and summary"),
@@ -208,6 +208,57 @@ fn error_schema() -> Value {
     })
 }
 
+/// A customer as every customer endpoint answers it: the file's fields (SPEC
+/// §1) and what the store and the analysis keep beside them. The test
+/// `the_customer_schema_names_every_field` keeps it and the JSON in step.
+fn customer_schema() -> Value {
+    let text = |d: &str| json!({"type": "string", "nullable": true, "description": d});
+    let id = |d: &str| json!({"type": "integer", "nullable": true, "description": d});
+    let time = |d: &str| json!({"type": "string", "format": "date-time", "nullable": true, "description": d});
+    json!({
+        "type": "object",
+        "required": ["id", "version", "name", "kind", "stage", "business_stage"],
+        "properties": {
+            "id": {"type": "integer"},
+            "version": {"type": "integer", "description": "optimistic concurrency: a PATCH must send the version it read (409 when stale)"},
+            "name": {"type": "string"},
+            "kind": {"type": "string", "enum": ["company", "individual"]},
+            "company_type": {"type": "string", "nullable": true, "enum": ["state_owned", "private", "foreign", "institution", "government", "other"]},
+            "industry": text("industry"),
+            "province": text("province; the region a regional scope compares with"),
+            "city": text("city"),
+            "district": text("district"),
+            "address": text("address"),
+            "phone": text("phone"),
+            "website": text("website"),
+            "email": text("email"),
+            "external_code": text("unified social credit code or another external code"),
+            "source": {"type": "string", "nullable": true, "enum": ["referral", "advertising", "media", "walk_in", "other"]},
+            "referrer_id": id("the customer who referred this one"),
+            "stage": {"type": "string", "enum": ["to_identify", "potential", "opportunity", "order_customer", "user"]},
+            "business_stage": {"type": "string", "enum": ["new", "intent", "existing"]},
+            "class": text("ABC class A, B, C or D (written by POST /analysis/apply, or set by hand)"),
+            "tier": text("spend-band tier, e.g. 水晶"),
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "key_customer": {"type": "boolean"},
+            "card": {"type": "object", "description": "relationship card 客情关系卡: interests, recent_events, business_progress, taboos, gifts_forbidden, gift_policy, preferred_contact_time"},
+            "key_dates": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "date": {"type": "string", "format": "date"}, "lunar": {"type": "boolean"}}}},
+            "custom": {"type": "object", "description": "the deployment's custom profile fields, by key"},
+            "parent_id": id("the group this member company belongs to"),
+            "owner_id": id("the responsible customer manager; null: the public pool"),
+            "team_id": id("the owner's team"),
+            "rfm_class": text("RFM eight-class key, e.g. important_value (POST /analysis/apply)"),
+            "clv": text("customer lifetime value in yuan, a decimal string (POST /analysis/apply)"),
+            "p_alive": {"type": "number", "format": "double", "minimum": 0, "maximum": 1, "nullable": true, "description": "P(alive): the probability that the customer is still buying, BG/NBD (POST /analysis/apply)"},
+            "last_follow_up_at": time("the owner's last logged follow-up"),
+            "created_at": time("created"),
+            "updated_at": time("last changed"),
+            "deleted_at": time("soft-deleted at; null while live"),
+            "merged_into": id("the customer this one was merged into"),
+        }
+    })
+}
+
 pub fn build() -> Value {
     let mut paths = serde_json::Map::new();
     for (method, path, summary) in OPERATIONS {
@@ -218,6 +269,21 @@ pub fn build() -> Value {
                 "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
         });
+        let customer = json!({"$ref": "#/components/schemas/Customer"});
+        let answer = match (*method, *path) {
+            ("get" | "patch", "/customers/{id}") | ("post", "/customers/{id}/restore") => {
+                Some(customer)
+            }
+            ("get", "/customers") | ("get", "/pool") => Some(json!({
+                "type": "object",
+                "properties": {"items": {"type": "array", "items": customer}, "total": {"type": "integer"},
+                               "total_capped": {"type": "boolean"}, "page": {"type": "integer"}, "per_page": {"type": "integer"}}
+            })),
+            _ => None,
+        };
+        if let Some(schema) = answer {
+            op["responses"]["200"]["content"] = json!({"application/json": {"schema": schema}});
+        }
         let mut params = vec![];
         if path.contains("{kind}") {
             params.push(json!({"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["customers", "contacts", "orders"]}}));
@@ -281,7 +347,7 @@ pub fn build() -> Value {
                  "description": "Customer archive, value analysis and relationship care. Errors are {code, message, details}. Money is a decimal string in yuan."},
         "paths": paths,
         "components": {
-            "schemas": {"Error": error_schema()},
+            "schemas": {"Error": error_schema(), "Customer": customer_schema()},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "keqing_session"}

@@ -146,6 +146,14 @@ async fn a_manager_analyses_only_their_own_customers_and_classes_can_be_applied(
     assert_eq!(list["total"], 2, "the ABC class is written onto the files");
     let c = &list["items"][0];
     assert!(c["rfm_class"].is_string());
+    // P(alive) travels with the file too, a probability beside the CLV.
+    let p = c["p_alive"].as_f64().expect("p_alive is a number");
+    assert!((0.0..=1.0).contains(&p), "{p}");
+    let (_, one) = app
+        .call(&admin, "GET", &format!("/customers/{}", c["id"]), None)
+        .await;
+    assert_eq!(one["p_alive"], c["p_alive"]);
+    assert!(one["clv"].is_string());
     // Tiers by 2026 spend a month (003 A13): 分析客户0 spends 50,000 yuan in the
     // year (4,166.67 a month) and 分析客户1 100,000 (8,333.33): both 水晶
     // (3,000–10,000); 分析客户2's 12,500 a month is above every band, the rest

@@ -359,6 +359,8 @@ pub struct ValueUpdate {
     pub rfm_class: Option<String>,
     pub tier: Option<String>,
     pub clv: Option<String>,
+    /// The probability that the customer is still buying (BG/NBD, 0..=1).
+    pub p_alive: Option<f64>,
 }
 
 /// Row counts per table, for verifying a backup against its restore.

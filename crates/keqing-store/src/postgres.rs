@@ -25,6 +25,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, "SELECT 1"),
     (5, include_str!("postgres_schema_v5.sql")),
     (6, include_str!("postgres_schema_v6.sql")),
+    // Version 7 is the care tasks' on another branch, until merged.
+    (8, include_str!("postgres_schema_v8.sql")),
 ];
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.
@@ -278,7 +280,7 @@ fn user_row(r: &Row) -> Result<User> {
     })
 }
 
-const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into";
+const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into, p_alive";
 
 fn customer_row(r: &Row) -> Result<Customer> {
     let doc: serde_json::Value = get(r, 2)?;
@@ -295,6 +297,7 @@ fn customer_row(r: &Row) -> Result<Customer> {
         updated_at: get(r, 9)?,
         deleted_at: get(r, 10)?,
         merged_into: get(r, 11)?,
+        p_alive: get(r, 12)?,
     })
 }
 
@@ -715,6 +718,8 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Int,
+    /// DOUBLE PRECISION here and REAL in SQLite (a probability, never money).
+    Float,
     Text,
     /// BOOLEAN here, 0/1 in SQLite and in backups.
     Bool,
@@ -772,6 +777,7 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("updated_at", Ts),
             ("deleted_at", Ts),
             ("merged_into", Int),
+            ("p_alive", Float),
         ],
     ),
     (
@@ -939,6 +945,7 @@ fn column_to_json(r: &Row, i: usize, kind: Kind) -> Result<serde_json::Value> {
     use serde_json::Value;
     Ok(match kind {
         Int => get::<Option<i64>>(r, i)?.map_or(Value::Null, Value::from),
+        Float => get::<Option<f64>>(r, i)?.map_or(Value::Null, Value::from),
         Text => get::<Option<String>>(r, i)?.map_or(Value::Null, Value::from),
         Bool => get::<Option<bool>>(r, i)?.map_or(Value::Null, |b| Value::from(b as i64)),
         Ts => get::<Option<DateTime<Utc>>>(r, i)?.map_or(Value::Null, |t| Value::from(ts(t))),
@@ -956,6 +963,7 @@ fn json_to_param(table: &str, col: &str, kind: Kind, v: &serde_json::Value) -> R
     if v.is_null() && kind != Json {
         return Ok(match kind {
             Int => Box::new(None::<i64>),
+            Float => Box::new(None::<f64>),
             Bool => Box::new(None::<bool>),
             Ts => Box::new(None::<DateTime<Utc>>),
             Date => Box::new(None::<NaiveDate>),
@@ -964,6 +972,7 @@ fn json_to_param(table: &str, col: &str, kind: Kind, v: &serde_json::Value) -> R
     }
     Ok(match kind {
         Int => Box::new(v.as_i64().ok_or_else(bad)?),
+        Float => Box::new(v.as_f64().ok_or_else(bad)?),
         Text => Box::new(match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -1817,8 +1826,8 @@ impl Store for PgStore {
                 let idx = CustomerIndex::of(&c.fields);
                 execute(
                     &t,
-                    "UPDATE customers SET class = $2, tier = $3, doc = $4, rfm_class = coalesce($5, rfm_class), clv = coalesce($6, clv) WHERE id = $1",
-                    &[&u.customer_id, &idx.class, &idx.tier, &idx.doc, &u.rfm_class, &u.clv],
+                    "UPDATE customers SET class = $2, tier = $3, doc = $4, rfm_class = coalesce($5, rfm_class), clv = coalesce($6, clv), p_alive = coalesce($7, p_alive) WHERE id = $1",
+                    &[&u.customer_id, &idx.class, &idx.tier, &idx.doc, &u.rfm_class, &u.clv, &u.p_alive],
                 )
                 .await?;
             }

@@ -909,12 +909,33 @@ async fn contacts_activities_orders(s: &dyn Store, f: &Fixture) {
         rfm_class: Some("important_value".into()),
         tier: None,
         clv: Some("1234.50".into()),
+        p_alive: Some(0.8125),
     }])
     .await
     .unwrap();
     let v = s.customer(c.id).await.unwrap().unwrap();
     assert_eq!(v.fields.class.as_deref(), Some("A"));
     assert_eq!(v.rfm_class.as_deref(), Some("important_value"));
+    assert_eq!(
+        (v.clv.as_deref(), v.p_alive),
+        (Some("1234.50"), Some(0.8125))
+    );
+    // A later run that has no P(alive) for the customer keeps the one stored.
+    s.set_values(&[ValueUpdate {
+        customer_id: c.id,
+        class: None,
+        rfm_class: None,
+        tier: None,
+        clv: None,
+        p_alive: None,
+    }])
+    .await
+    .unwrap();
+    let v = s.customer(c.id).await.unwrap().unwrap();
+    assert_eq!(
+        (v.fields.class.as_deref(), v.p_alive),
+        (Some("A"), Some(0.8125))
+    );
     let mut by = CustomerFilter {
         class: Some("A".into()),
         limit: 100,

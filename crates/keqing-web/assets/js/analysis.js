@@ -363,6 +363,28 @@ async function snapshotsSection(app) {
   return box;
 }
 
+/** Who may update every customer writes the results onto the files (POST /analysis/apply). */
+function applySection(app) {
+  const msg = h('div', { 'aria-live': 'polite' });
+  const btn = h('button', {
+    type: 'button', class: 'btn btn-primary', 'data-testid': 'apply-values',
+    onclick: async () => {
+      btn.disabled = true;
+      clear(msg).append(h('p', { class: 'muted' }, t('ana.apply.running')));
+      try {
+        const r = await api('/analysis/apply', { method: 'POST' });
+        clear(msg).append(alertBox(t('ana.apply.done', { n: num(r.updated), year: r.tier_year, tiered: num(r.tiered) }), 'ok'));
+        toast(t('common.saved'));
+      } catch (e) {
+        clear(msg).append(problem(e));
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  }, t('ana.apply.go'));
+  return card(t('ana.apply.title'), h('p', { class: 'muted' }, t('ana.apply.intro')), h('div', { class: 'actions' }, btn), msg);
+}
+
 export async function analysis(app) {
   const [rfm, abc, clv, rep] = await Promise.allSettled([
     api('/analysis/rfm'), api('/analysis/abc'), api(`/analysis/clv?per_page=10`), api('/analysis/repeat'),
@@ -378,6 +400,7 @@ export async function analysis(app) {
       part(abc, abcSection, t('ana.abc.title')),
       h('div', { class: 'grid-2 grid-even' }, part(clv, clvSection, t('ana.clv.title')), part(rep, repeatSection, t('ana.repeat.title'))));
   }
+  if (['admin', 'director'].includes(app.user.role) && !noOrders) page.append(applySection(app));
   page.append(await snapshotsSection(app), funnelSection());
   return page;
 }

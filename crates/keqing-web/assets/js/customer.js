@@ -4,8 +4,8 @@
 import { api } from './api.js';
 import { t, label, getLang, has } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, toast, id, errorLine, fieldErrors } from './ui.js';
-import { date, dateTime, money, fen, yuanFromFen, today, daysBetween } from './format.js';
-import { valueChart } from './chart.js';
+import { date, dateTime, money, fen, yuanFromFen, today, daysBetween, month, num, percent } from './format.js';
+import { monthlyPurchases, sparkline } from './chart.js';
 
 const FILE_FIELDS = [
   ['name', 'text'], ['kind', ['company', 'individual'], 'kind'],
@@ -309,21 +309,51 @@ function timelineCard(app, activities, orders, history, contacts) {
   return card(t('c.timeline'), list, more);
 }
 
+const SPARK_MONTHS = 24;
+
+/**
+ * The value panel: what the analysis wrote on the file (RFM class, ABC class,
+ * tier, CLV, P(alive)) and the orders themselves, with a sparkline of the
+ * purchases of the last 24 months.
+ */
 function valueCard(c, orders) {
   const total = orders.reduce((s, o) => s + (fen(o.amount) ?? 0n), 0n);
   const last = orders.map((o) => o.ordered_at).sort().pop();
-  const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': t('c.value.chart') });
+  const series = monthlyPurchases(orders, SPARK_MONTHS);
+  const inWindow = series.reduce((s, m) => s + m.fen, 0n);
+  const count = series.reduce((s, m) => s + m.count, 0);
+  const peak = series.reduce((best, m) => (m.fen > best.fen ? m : best), series[0]);
+  const spoken = count
+    ? t('c.value.spark.alt', { n: SPARK_MONTHS, count: num(count), amount: yuanFromFen(inWindow), month: month(peak.month), peak: yuanFromFen(peak.fen) })
+    : t('c.value.spark.none', { n: SPARK_MONTHS });
+  const box = h('div', {
+    class: 'chart sparkline', role: 'img', 'aria-label': spoken, 'data-testid': 'sparkline',
+    'data-months': String(SPARK_MONTHS), 'data-count': String(count), 'data-total': yuanFromFen(inWindow),
+    'data-values': series.map((m) => m.fen.toString()).join(','),
+  });
+  const alive = typeof c.p_alive === 'number' ? c.p_alive : null;
   const el = card(t('c.value'),
-    h('dl', { class: 'dl dl-compact' },
-      h('dt', {}, t('f.class')), h('dd', {}, c.class || '—'),
+    h('dl', { class: 'dl dl-compact', 'data-testid': 'value' },
+      h('dt', {}, t('c.value.rfm')), h('dd', { 'data-testid': 'value-rfm' }, label('rfm', c.rfm_class) || '—'),
+      h('dt', {}, t('c.value.abc')), h('dd', { 'data-testid': 'value-abc' }, c.class || '—'),
       h('dt', {}, t('f.tier')), h('dd', {}, c.tier || '—'),
-      h('dt', {}, t('c.value.rfm')), h('dd', {}, label('rfm', c.rfm_class) || '—'),
-      h('dt', {}, t('c.value.clv')), h('dd', {}, c.clv ? money(c.clv) : '—'),
-      h('dt', {}, t('c.value.orders')), h('dd', {}, String(orders.length)),
+      h('dt', {}, t('c.value.clv')), h('dd', { 'data-testid': 'value-clv' }, c.clv ? money(c.clv) : '—'),
+      h('dt', {}, t('c.value.alive')), h('dd', { 'data-testid': 'value-alive' }, alive === null ? '—' : [
+        percent(alive, { digits: 1 }), ' ',
+        h('meter', { min: '0', max: '1', low: '0.3', high: '0.7', optimum: '1', value: String(alive), 'aria-hidden': 'true' })]),
+      h('dt', {}, t('c.value.orders')), h('dd', {}, num(orders.length)),
       h('dt', {}, t('c.value.total')), h('dd', { 'data-testid': 'order-total' }, yuanFromFen(total)),
       h('dt', {}, t('c.value.last')), h('dd', {}, last ? date(last) : '—')),
-    orders.length ? h('div', {}, h('h3', {}, t('c.value.chart')), chartBox) : null);
-  if (orders.length) valueChart(chartBox, orders);
+    c.rfm_class || c.clv || alive !== null ? null : h('p', { class: 'hint' }, t('c.value.notyet')),
+    h('h3', {}, t('c.value.spark', { n: SPARK_MONTHS })),
+    box,
+    h('p', { class: 'hint', 'aria-hidden': 'true' }, spoken));
+  if (count) {
+    sparkline(box, series, {
+      name: t('c.value.total'), month,
+      amount: (m) => `${yuanFromFen(m.fen)} · ${t('c.value.spark.orders', { n: m.count })}`,
+    });
+  }
   return el;
 }
 

@@ -43,6 +43,14 @@ export function date(value) {
   return new Intl.DateTimeFormat(getLang() === 'en' ? 'en-GB' : 'zh-CN', { dateStyle: 'long' }).format(d);
 }
 
+/** A calendar month "2026-03" → 2026年3月 (March 2026). */
+export function month(ym) {
+  const m = /^(\d{4})-(\d{2})$/.exec(ym || '');
+  if (!m) return ym ?? '';
+  return new Intl.DateTimeFormat(getLang() === 'en' ? 'en-GB' : 'zh-CN', { year: 'numeric', month: 'long' })
+    .format(new Date(Number(m[1]), Number(m[2]) - 1, 1));
+}
+
 /** 2026年11月23日 14:30. */
 export function dateTime(value) {
   const d = parts(value);
