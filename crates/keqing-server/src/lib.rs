@@ -13,7 +13,7 @@ pub mod imports;
 mod openapi;
 mod people;
 
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use keqing_domain::access::Grants;
 use keqing_domain::archive::PoolRules;
@@ -120,6 +120,9 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(people::users).post(people::create_user))
         .route("/users/{id}", patch(people::update_user))
         .route("/teams", get(people::teams).post(people::create_team))
+        .route("/teams/{id}", patch(people::update_team))
+        .route("/regions", get(people::regions).post(people::create_region))
+        .route("/regions/{id}", delete(people::delete_region))
         .route("/roles", get(people::roles))
         .route("/audit", get(people::audit))
         .route(
