@@ -312,6 +312,10 @@ pub fn build() -> Value {
                 ("sort", "id, name, updated or follow_up"),
                 ("page", "1-based page"),
                 ("per_page", "1–200, default 20"),
+                (
+                    "ids",
+                    "1,2,3: only these customers (at most 200) that you may read, in that order; the other filters are not applied",
+                ),
             ] {
                 params.push(json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}}));
             }
