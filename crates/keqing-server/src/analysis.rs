@@ -87,6 +87,10 @@ pub struct Params {
     horizon_months: Option<u32>,
     discount: Option<f64>,
     counts: Option<String>,
+    /// CLV: list the members of one decile, 1 the top 10% by CLV … 10 the lowest.
+    decile: Option<usize>,
+    /// Repeat purchases: list the customers with this many purchases.
+    purchases: Option<u64>,
 }
 
 /// One page of members with their names, for drilling down from a chart.
@@ -241,8 +245,27 @@ pub async fn clv_analysis(
                 .unwrap_or(0.0)
         })
         .collect();
+    let decile = match p.decile {
+        None => None,
+        Some(d @ 1..=10) => {
+            // Decile d of the ranking: ranks [(d-1)·n/10, d·n/10).
+            let n = rows.len();
+            Some(rows[(d - 1) * n / 10..d * n / 10].to_vec())
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "decile",
+                "a decile from 1 (top 10%) to 10",
+            ))
+        }
+    };
+    let members_of_decile = match decile {
+        Some(rows) => Some(members(&st, rows, &p).await?),
+        None => None,
+    };
     Ok(Json(json!({
         "model": p.model.as_deref().unwrap_or("bgnbd"),
+        "members": members_of_decile,
         "params": r.params,
         "spend_params": r.spend.as_ref().map(|s| s.params),
         "log_likelihood": r.log_likelihood,
@@ -252,16 +275,32 @@ pub async fn clv_analysis(
     })))
 }
 
-/// `GET /api/v1/analysis/repeat`: customers by number of purchases; purchase cycle.
+/// `GET /api/v1/analysis/repeat`: customers by number of purchases; purchase
+/// cycle; `purchases=k` lists the customers who bought k times.
 pub async fn repeat_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
+    Query(p): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let tx = transactions(&st, &u).await?;
     let r = repeat::repeat_purchases(&tx).map_err(engine)?;
-    Ok(Json(
-        json!({"customers": r.customers, "distribution": r.distribution, "repeat_rate": r.repeat_rate, "mean_cycle_days": r.mean_cycle_days}),
-    ))
+    let mut out = json!({"customers": r.customers, "distribution": r.distribution, "repeat_rate": r.repeat_rate, "mean_cycle_days": r.mean_cycle_days});
+    if let Some(k) = p.purchases {
+        let rows: Vec<(i64, Value)> = r
+            .purchases
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n == k)
+            .map(|(i, n)| {
+                (
+                    cid(&tx, i as u32),
+                    json!({"purchases": n, "cycle_days": r.cycle_days[i]}),
+                )
+            })
+            .collect();
+        out["members"] = members(&st, rows, &p).await?;
+    }
+    Ok(Json(out))
 }
 
 /// `GET /api/v1/analysis/funnel?counts=750,200,150,80,75,70`: AISAS rates and the weakest stage.
