@@ -226,7 +226,7 @@ function teamsCard(app, teams, users, regions) {
   const name = h('input', { required: true, maxlength: 64 });
   const region = regionSelect(regions, '');
   const form = h('form', {
-    class: 'form-grid',
+    class: 'form-grid', 'data-testid': 'team-new',
     onsubmit: async (ev) => {
       ev.preventDefault();
       clear(msg);

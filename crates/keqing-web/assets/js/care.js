@@ -139,6 +139,14 @@ export function quotaSection(me) {
   })), day.met ? alertBox(t('care.quota.met'), 'ok') : null);
 }
 
+/** What one line behind a cadence standard lacks: "拜访：本季度已 0 次，应 2 次（到今天应 1 次，截至 …）". */
+export function cadenceLine(l) {
+  return t('day.cadence.line', {
+    what: t(`cad.counted.${l.counted}`), made: l.made, required: l.required, due: l.due_so_far,
+    per: t(`day.cadence.per.${l.per}`), end: date(l.period_end),
+  });
+}
+
 /**
  * The manager's customers behind their cadence standard (SPEC §4, 003 A13):
  * each with what is short in the current period, the ones furthest behind
@@ -161,12 +169,7 @@ export async function cadenceSection(app, me, tasks) {
   const names = await customerNames(shown.map(([cid]) => cid)).catch(() => new Map());
   const list = h('ul', { class: 'list', 'data-testid': 'cadence-behind' }, shown.map(([cid, ls], i) => {
       const task = taskOf.get(cid);
-      const detail = ls.length
-        ? ls.map((l) => t('day.cadence.line', {
-          what: t(`cad.counted.${l.counted}`), made: l.made, required: l.required, due: l.due_so_far,
-          per: t(`day.cadence.per.${l.per}`), end: date(l.period_end),
-        })).join('；')
-        : task?.message;
+      const detail = ls.length ? ls.map(cadenceLine).join('；') : task?.message;
       return h('li', { class: 'task', hidden: i >= FIRST, 'data-testid': task ? 'care-task' : null, 'data-kind': 'cadence' },
         h('a', { href: `#/customers/${cid}` }, names.get(cid) || `#${cid}`),
         task?.channel ? h('span', { class: 'badge' }, label('act', task.channel)) : null,

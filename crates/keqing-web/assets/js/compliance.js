@@ -5,6 +5,7 @@ import { api, customerNames } from './api.js';
 import { t } from './i18n.js';
 import { h, clear, card, alertBox, errorText, field } from './ui.js';
 import { date, today } from './format.js';
+import { cadenceLine } from './care.js';
 
 function pct(s) {
   if (!s || s.share === null || s.share === undefined) return '—';
@@ -35,7 +36,10 @@ export async function compliance(app, { params }) {
         h('td', {}, pct(m.quota)),
         h('td', {}, m.cadence.customers_behind.length
           ? h('details', {}, h('summary', {}, String(m.cadence.customers_behind.length)),
-            h('ul', {}, m.cadence.customers_behind.slice(0, 50).map((cid) => h('li', {}, h('a', { href: `#/customers/${cid}` }, names.get(cid) || `#${cid}`)))))
+            h('ul', { 'data-testid': 'behind' }, m.cadence.customers_behind.slice(0, 50).map((cid) => h('li', {},
+              h('a', { href: `#/customers/${cid}` }, names.get(cid) || `#${cid}`),
+              h('div', { class: 'muted' }, (m.cadence.lines_behind || []).filter((l) => l.customer_id === cid).map(cadenceLine).join('；'))))),
+            m.cadence.customers_behind.length > 50 ? h('p', { class: 'muted' }, t('care.more', { n: m.cadence.customers_behind.length - 50 })) : null)
           : '0'))))));
     const teams = h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, ['comp.team', 'comp.tasks', 'comp.cadence', 'comp.quota', 'comp.behind'].map((k) => h('th', { scope: 'col' }, t(k))))),

@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { t, label, getLang, has } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, toast, id, errorLine, fieldErrors } from './ui.js';
-import { date, dateTime, money, fen, yuanFromFen, today, daysBetween, month, num, percent } from './format.js';
+import { date, dateTime, money, fen, yuanFromFen, today, daysBetween, month, num, percent, birthday } from './format.js';
 import { monthlyPurchases, sparkline } from './chart.js';
 
 const FILE_FIELDS = [
@@ -116,7 +116,7 @@ function contactsCard(contacts) {
   return card(t('c.contacts'), h('ul', { class: 'list' }, contacts.map((k) => h('li', {},
     h('strong', {}, k.name), k.title ? ` · ${k.title}` : '', k.level ? ` · ${label('level', k.level)}` : '',
     h('div', { class: 'muted' }, [k.mobile, k.phone, k.wechat && `${t('f.wechat')} ${k.wechat}`].filter(Boolean).join(' · ')),
-    k.birthday ? h('div', {}, t('c.birthday', { date: /^\d{4}-\d{2}-\d{2}$/.test(k.birthday) ? date(k.birthday) : k.birthday })) : null,
+    k.birthday ? h('div', {}, t('c.birthday', { date: birthday(k.birthday) })) : null,
     k.hobbies ? h('div', { class: 'muted' }, `${t('f.interests')}：${k.hobbies}`) : null))));
 }
 
@@ -296,12 +296,14 @@ function timelineCard(app, activities, orders, history, contacts) {
   const list = h('ol', { class: 'timeline', 'data-testid': 'timeline' });
   const more = h('button', { type: 'button', class: 'btn btn-small' }, t('c.timeline.more'));
   let shownCount = 0;
+  // A phone shows a few entries first, so the panels after the timeline are near.
+  const step = window.matchMedia('(max-width: 900px)').matches ? 8 : 25;
   const showMore = () => {
-    list.append(...items.slice(shownCount, shownCount + 25).map((it) => h('li', { class: `tl tl-${it.kind}`, 'data-testid': it.testid || null },
+    list.append(...items.slice(shownCount, shownCount + step).map((it) => h('li', { class: `tl tl-${it.kind}`, 'data-testid': it.testid || null },
       h('div', { class: 'tl-when muted' }, dateTime(it.at)),
       h('div', {}, h('strong', {}, it.title), it.who ? h('span', { class: 'muted' }, ' · ', app.userName(it.who)) : null,
         it.text ? h('div', {}, it.text) : null))));
-    shownCount += 25;
+    shownCount += step;
     more.hidden = shownCount >= items.length;
   };
   more.addEventListener('click', showMore);
@@ -383,12 +385,26 @@ function logForm(app, ctx, contacts) {
       extra.append(field(t('c.log.feedback_kind'), ctl.feedback_kind));
     }
   };
-  const chipButtons = ACT_KINDS.map((k) => h('button', {
+  const choose = (k) => {
+    kind = k;
+    for (const b of chipButtons) {
+      b.setAttribute('aria-checked', String(b.dataset.kind === k));
+      b.tabIndex = b.dataset.kind === k ? 0 : -1;
+    }
+    renderExtra();
+  };
+  // A radio group: one tab stop, the arrow keys move the choice.
+  const chipButtons = ACT_KINDS.map((k, i) => h('button', {
     type: 'button', class: 'chip', role: 'radio', 'aria-checked': String(k === kind), 'data-kind': k,
-    onclick: () => {
-      kind = k;
-      for (const b of chipButtons) b.setAttribute('aria-checked', String(b.dataset.kind === k));
-      renderExtra();
+    tabindex: k === kind ? '0' : '-1',
+    onclick: () => choose(k),
+    onkeydown: (ev) => {
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[ev.key];
+      if (!step) return;
+      ev.preventDefault();
+      const next = chipButtons[(i + step + chipButtons.length) % chipButtons.length];
+      choose(next.dataset.kind);
+      next.focus();
     },
   }, label('act', k)));
   kinds.append(...chipButtons);

@@ -313,7 +313,7 @@ const M = {
   'adm.region.none': ['（无）', '(none)'],
   'adm.regions': ['区域', 'Regions'],
   'adm.region.intro': ['区域按省份命名，决定“本区域”权限范围覆盖哪些客户（客户档案中的省份）。用户和团队从这里选择区域。', 'Regions are named by province and decide which customers (by the province on their file) a region scope covers. Users and teams pick theirs from this list.'],
-  'adm.region.used': ['{users} 个用户 · {teams} 个团队', '{users} users · {teams} teams'],
+  'adm.region.used': ['{users} 个用户 · {teams} 个团队', 'users: {users} · teams: {teams}'],
   'adm.region.customers': ['该区域的客户', 'Its customers'],
   'adm.region.remove': ['删除', 'Remove'],
   'adm.region.remove.label': ['删除区域 {name}', 'Remove the region {name}'],
