@@ -184,6 +184,10 @@ test('import a file: preview the columns and bad rows, import, read the report, 
   // 微信群 is a column keqing does not know; line 3 has no name, line 4 a phone that is no phone.
   const csv = `客户名称,电话,微信群,省份,城市\n导入测试甲${stamp},025-5210${String(stamp).padStart(5, '0').slice(0, 4)},钢材群,江苏,南京\n,025-52101998,,江苏,南京\n导入测试乙${stamp},abc,,江苏,南京\n`;
   await page.getByLabel('导入内容').selectOption('customers');
+  // An empty template to start from: every column the import knows.
+  const [template] = await Promise.all([page.waitForEvent('download'), page.getByTestId('import-template').click()]);
+  assert.equal(template.suggestedFilename(), 'keqing-customers-template.csv');
+  assert.match(readFileSync(await template.path(), 'utf8'), /^\ufeff客户名称,/);
   // A file without the name column cannot be imported: the preview says so.
   await page.getByTestId('import-file').setInputFiles({ name: 'no-name.csv', mimeType: 'text/csv', buffer: Buffer.from('电话,省份\n025-52101998,江苏\n') });
   await page.getByRole('button', { name: '上传并预览' }).click();

@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
             "/imports/{kind}",
             post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
         )
+        .route("/imports/{kind}/template", get(imports::template))
         .route("/exports/customers", get(imports::export_customers))
         .route("/care/tasks", get(care::list_tasks))
         .route("/care/tasks/{id}/complete", post(care::complete_task))

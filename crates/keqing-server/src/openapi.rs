@@ -144,6 +144,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("delete", "/regions/{id}", "Remove a region no user or team is in (administrators); 409 refused otherwise"),
     ("get", "/audit", "Audit log"),
     ("post", "/imports/{kind}", "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}. With ?preview=true nothing is stored: returns {kind, file, source: {format, encoding, delimiter | sheet, header_line}, columns: [{index, header, field, field_label, status: mapped|unknown|duplicate|ignored}], missing_required: [field], missing_required_labels, file_errors, importable, data_rows, sample: [{line, cells: {field: value}, errors: [{line, column, column_index, field, message}]}] (the first 20 rows), errors_in_sample, warnings, note} (a contact's or order's customer is looked up only by the import)"),
+    ("get", "/imports/{kind}/template", "An empty CSV to fill in (UTF-8 with BOM): a header row of every column the import of customers, contacts or orders knows, by its Chinese name"),
     ("get", "/exports/customers", "Export the customers in your scope as CSV or XLSX (format=csv|xlsx, lang=zh|en)"),
     ("get", "/openapi.json", "This document"),
     (

@@ -300,6 +300,7 @@ const M = {
   'imp.pv.ok': ['可以导入', 'OK'],
   'imp.pv.note.contacts': ['联系人所属的客户在导入时才匹配：找不到或您无权修改的客户，其行会在导入结果中列出。', "Each contact's customer is looked up when you import: rows whose customer is not found or not yours to change are listed in the result."],
   'imp.pv.note.orders': ['订单所属的客户在导入时才匹配：找不到或您无权修改的客户，其行会在导入结果中列出。', "Each order's customer is looked up when you import: rows whose customer is not found or not yours to change are listed in the result."],
+  'imp.template': ['下载空白模板（CSV）', 'Download an empty template (CSV)'],
   'imp.pv.go': ['导入 {n} 行', 'Import {n} rows'],
   'adm.title': ['管理', 'Administration'],
   'adm.users': ['用户', 'Users'],

@@ -160,6 +160,9 @@ export async function importer() {
   const kind = select(KINDS.map((k) => [k, t(`imp.kind.${k}`)]), 'customers', { name: 'kind' });
   const file = h('input', { type: 'file', name: 'file', required: true, accept: '.csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'data-testid': 'import-file' });
   const go = h('button', { type: 'submit', class: 'btn btn-primary' }, t('imp.upload'));
+  // An empty file with every column the import knows, for the kind chosen.
+  const templateLink = h('a', { class: 'btn', 'data-testid': 'import-template', download: true, href: '/api/v1/imports/customers/template' }, t('imp.template'));
+  kind.addEventListener('change', () => { templateLink.href = `/api/v1/imports/${kind.value}/template`; });
   const form = h('form', {
     class: 'form-grid',
     onsubmit: async (ev) => {
@@ -199,7 +202,7 @@ export async function importer() {
         go.disabled = false;
       }
     },
-  }, field(t('imp.kind'), kind), field(t('imp.file'), file), h('div', { class: 'actions' }, go));
+  }, field(t('imp.kind'), kind), field(t('imp.file'), file), h('div', { class: 'actions' }, go, templateLink));
   // A new file or kind: the preview shown is no longer the file's.
   const reset = () => clear(out);
   kind.addEventListener('change', reset);
