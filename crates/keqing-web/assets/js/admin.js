@@ -313,7 +313,7 @@ async function rolesTab() {
       })))))));
   return card(t('adm.roles'),
     h('p', { class: 'muted' }, t('adm.roles.intro')),
-    h('ul', {}, m.scopes.map((s) => h('li', {}, h('strong', {}, label('scope', s.id)), '：', t(`adm.scope.${s.id}.text`)))),
+    h('ul', {}, m.scopes.map((s) => h('li', {}, h('strong', {}, label('scope', s.id)), t('common.colon'), t(`adm.scope.${s.id}.text`)))),
     h('div', { class: 'grid-3' }, tables),
     h('h3', {}, t('adm.roles.more')),
     h('ul', {}, ['pool', 'teams', 'settings', 'templates'].map((k) => h('li', {}, t(`adm.roles.more.${k}`)))));

@@ -117,7 +117,7 @@ function contactsCard(contacts) {
     h('strong', {}, k.name), k.title ? ` · ${k.title}` : '', k.level ? ` · ${label('level', k.level)}` : '',
     h('div', { class: 'muted' }, [k.mobile, k.phone, k.wechat && `${t('f.wechat')} ${k.wechat}`].filter(Boolean).join(' · ')),
     k.birthday ? h('div', {}, t('c.birthday', { date: birthday(k.birthday) })) : null,
-    k.hobbies ? h('div', { class: 'muted' }, `${t('f.interests')}：${k.hobbies}`) : null))));
+    k.hobbies ? h('div', { class: 'muted' }, t('common.labelled', { label: t('f.interests'), value: k.hobbies })) : null))));
 }
 
 /** A custom value as shown: a list joined, a date in words, a number grouped. */
@@ -469,7 +469,7 @@ export async function customer(app, { id: cid }) {
       c.tier ? h('span', { class: 'badge' }, c.tier) : null,
       h('span', { class: 'badge' }, label('stage', c.stage)),
       c.key_customer ? h('span', { class: 'badge badge-warn' }, t('f.key_customer')) : null,
-      h('span', { class: 'muted' }, `${t('c.owner')}：${app.userName(c.owner_id)}`),
+      h('span', { class: 'muted' }, t('common.labelled', { label: t('c.owner'), value: app.userName(c.owner_id) })),
       ...(c.tags || []).map((tg) => h('span', { class: 'tag' }, tg)));
     const missing = data.completeness && data.completeness.required && !data.completeness.complete
       ? alertBox(t('c.completeness', { fields: data.completeness.missing.map((m) => (getLang() === 'en' ? m.field : m.label_zh)).join('、') }), 'warn')

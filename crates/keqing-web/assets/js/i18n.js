@@ -17,6 +17,8 @@ const M = {
   'search.label': ['搜索客户（名称、拼音首字母、电话尾号）', 'Find a customer (name, pinyin initials, phone ending)'],
   'search.placeholder': ['搜索客户  按 / 聚焦', 'Find a customer  press /'],
   'search.none': ['没有找到客户', 'No customer found'],
+  'common.labelled': ['{label}：{value}', '{label}: {value}'],
+  'common.colon': ['：', ': '],
   'common.loading': ['加载中…', 'Loading…'],
   'common.save': ['保存', 'Save'],
   'common.cancel': ['取消', 'Cancel'],

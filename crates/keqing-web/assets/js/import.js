@@ -74,7 +74,7 @@ function report(r, file, kind, text) {
         h('td', {}, String(e.line)), h('td', {}, e.column ?? ''), h('td', {}, e.field ? (has(`f.${e.field}`) ? t(`f.${e.field}`) : e.field) : ''), h('td', {}, e.message)))))));
   }
   if (r.warnings?.length) {
-    parts.push(h('h3', {}, t('imp.warnings')), h('ul', {}, r.warnings.map((w) => h('li', {}, typeof w === 'string' ? w : [w.line && `${t('imp.line')} ${w.line}`, w.message].filter(Boolean).join('：')))));
+    parts.push(h('h3', {}, t('imp.warnings')), h('ul', {}, r.warnings.map((w) => h('li', {}, typeof w === 'string' ? w : [w.line && `${t('imp.line')} ${w.line}`, w.message].filter(Boolean).join(t('common.colon'))))));
   }
   return card(`${t('imp.step2')} · ${file.name} (${t(`imp.kind.${kind}`)})`, ...parts);
 }
@@ -137,7 +137,7 @@ function previewCard(p, file, kind, onImport) {
         h('th', { scope: 'row' }, String(r.line)),
         fields.map((c) => h('td', bad.has(c.field) ? { class: 'cell-error', 'aria-invalid': 'true' } : {}, r.cells[c.field] ?? '')),
         h('td', {}, r.errors.length
-          ? h('ul', { class: 'plain' }, r.errors.map((e) => h('li', {}, [e.column || fieldName(e.field), e.message].filter(Boolean).join('：'))))
+          ? h('ul', { class: 'plain' }, r.errors.map((e) => h('li', {}, [e.column || fieldName(e.field), e.message].filter(Boolean).join(t('common.colon')))))
           : h('span', { class: 'muted' }, t('imp.pv.ok'))));
     })))));
   if (p.note) parts.push(alertBox(t(`imp.pv.note.${kind}`), 'info'));
