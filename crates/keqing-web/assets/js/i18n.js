@@ -75,7 +75,7 @@ const M = {
   'care.showall': ['显示全部 {n} 条', 'Show all {n}'],
   'day.cadence': ['落后于联系标准的客户', 'Customers behind their contact standard'],
   'day.cadence.none': ['所有客户都达到了联系标准。', 'Every customer is up to their contact standard.'],
-  'day.cadence.line': ['{what}：{per}已 {made} 次，应 {required} 次（到今天应 {due} 次，截至 {end}）', '{what}: {made} of {required} {per} ({due} due by today, period ends {end})'],
+  'day.cadence.line': ['{what}：{per}已 {made} 次，应 {required} 次（到今天应 {due} 次，本期到 {end} 为止）', '{what}: {made} of {required} {per} ({due} due by today, period ends {end})'],
   'day.cadence.per.week': ['本周', 'this week'],
   'day.cadence.per.month': ['本月', 'this month'],
   'day.cadence.per.quarter': ['本季度', 'this quarter'],
