@@ -184,6 +184,10 @@ test('import a file: preview the columns and bad rows, import, read the report, 
   // 微信群 is a column keqing does not know; line 3 has no name, line 4 a phone that is no phone.
   const csv = `客户名称,电话,微信群,省份,城市\n导入测试甲${stamp},025-5210${String(stamp).padStart(5, '0').slice(0, 4)},钢材群,江苏,南京\n,025-52101998,,江苏,南京\n导入测试乙${stamp},abc,,江苏,南京\n`;
   await page.getByLabel('导入内容').selectOption('customers');
+  // An empty template to start from: every column the import knows.
+  const [template] = await Promise.all([page.waitForEvent('download'), page.getByTestId('import-template').click()]);
+  assert.equal(template.suggestedFilename(), 'keqing-customers-template.csv');
+  assert.match(readFileSync(await template.path(), 'utf8'), /^\ufeff客户名称,/);
   // A file without the name column cannot be imported: the preview says so.
   await page.getByTestId('import-file').setInputFiles({ name: 'no-name.csv', mimeType: 'text/csv', buffer: Buffer.from('电话,省份\n025-52101998,江苏\n') });
   await page.getByRole('button', { name: '上传并预览' }).click();
@@ -263,7 +267,7 @@ test('a supervisor filters, selects and transfers customers in bulk', () => jour
   await page.getByLabel('内容', { exact: true }).fill('{联系人}您好！');
   await page.getByRole('button', { name: '添加模板' }).click();
   await page.getByRole('alert').waitFor();
-  await page.getByRole('link', { name: '用户与团队' }).click();
+  await page.getByRole('link', { name: '用户、团队与区域' }).click();
   await page.getByRole('heading', { name: '用户', exact: true }).waitFor();
 }));
 
@@ -304,6 +308,23 @@ test('open the RFM matrix and click through to a segment', () => journey('09-ana
   const name = (await links.first().textContent()).trim();
   assert.ok(name.length > 0 && !name.startsWith('#'), 'members are shown by name');
   await shot(page, '09-analysis-matrix');
+  // The other charts lead to their customers too: a CLV decile, a number of
+  // purchases, a point of the Pareto curve (its ABC class).
+  await page.getByRole('button', { name: '前 10%' }).click();
+  const clv = page.getByTestId('clv-members');
+  await clv.waitFor();
+  assert.ok(await clv.getByRole('link').count() > 0);
+  await page.getByLabel('按购买次数列出客户').selectOption('1');
+  await page.getByTestId('repeat-members').waitFor();
+  await page.locator('[data-testid=repeat-members] tbody tr').first().waitFor();
+  assert.match(await page.locator('[data-testid=repeat-members] tbody tr td').first().textContent(), /^1$/);
+  const pareto = page.getByTestId('pareto-chart');
+  await pareto.scrollIntoViewIfNeeded();
+  const box = await pareto.boundingBox();
+  // Near the left edge: the first customers by sales, class A.
+  await page.mouse.click(box.x + 60, box.y + box.height / 2);
+  await page.getByTestId('abc-members').waitFor();
+  assert.equal(await page.getByRole('button', { name: '列出 A 类客户' }).getAttribute('aria-pressed'), 'true');
   await links.first().click();
   await page.getByTestId('customer-name').filter({ hasText: name }).waitFor();
 }));
@@ -385,4 +406,105 @@ test('an administrator adds a custom field and a signed template; a manager fill
   const occasions = page.getByTestId('occasions');
   await occasions.getByText(`${person} 生日`).waitFor();
   assert.match(await occasions.textContent(), /10 天后/);
+}));
+
+test('the value panel: RFM and ABC class, CLV, P(alive) and a sparkline of the purchases', () => journey('12-value-panel', async (page) => {
+  const api = await apiAs('wangfang');
+  const c = (await api(`/customers?q=${encodeURIComponent('jshy')}`)).body.items.find((x) => x.name === HENGYUAN);
+  // The demo wrote the analysis onto the files when it loaded.
+  assert.equal(typeof c.p_alive, 'number', 'the customer carries P(alive)');
+  assert.ok(c.rfm_class && c.clv, 'and its RFM class and CLV');
+  const orders = (await api(`/customers/${c.id}/orders`)).body.items;
+  // Purchases of the last 24 months by month in Beijing, in fen.
+  const month = (d) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit' }).format(d);
+  const now = new Date();
+  const months = [];
+  for (let i = 23; i >= 0; i -= 1) months.push(month(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i, 15))));
+  const sums = new Map(months.map((m) => [m, 0n]));
+  for (const o of orders) {
+    const m = month(new Date(o.ordered_at));
+    const [y, f = ''] = o.amount.split('.');
+    if (sums.has(m)) sums.set(m, sums.get(m) + BigInt(y) * 100n + BigInt(f.padEnd(2, '0')));
+  }
+  await login(page, 'wangfang');
+  await page.goto(`${BASE}/#/customers/${c.id}`);
+  const value = page.getByTestId('value');
+  await value.waitFor();
+  assert.notEqual((await page.getByTestId('value-rfm').textContent()).trim(), '—');
+  assert.equal((await page.getByTestId('value-abc').textContent()).trim(), c.class);
+  assert.match(await page.getByTestId('value-clv').textContent(), /^¥[\d,]+\.\d{2}$/);
+  const pct = `${(c.p_alive * 100).toLocaleString('zh-CN', { minimumFractionDigits: 1, maximumFractionDigits: 1 })}%`;
+  assert.equal((await page.getByTestId('value-alive').textContent()).trim(), pct);
+  const spark = page.getByTestId('sparkline');
+  await spark.locator('svg path').first().waitFor();
+  assert.equal(await spark.getAttribute('data-values'), months.map((m) => sums.get(m).toString()).join(','));
+  assert.match(await spark.getAttribute('aria-label'), /近 24 个月共 \d+ 笔/);
+  await shot(page, '12-value-panel');
+}));
+
+test('regions: an administrator adds one, a team moves into it, the customer filter offers it', () => journey('13-regions', async (page) => {
+  const stamp = Date.now() % 100000;
+  const region = `测试区${stamp}`;
+  const team = `区域测试组${stamp}`;
+  await login(page, 'admin');
+  await page.getByRole('link', { name: '管理', exact: true }).click();
+  const card = page.getByTestId('regions-card');
+  await card.getByLabel('区域名称（省份）').fill(region);
+  await card.getByRole('button', { name: '添加区域' }).click();
+  await card.locator(`[data-region="${region}"]`).waitFor();
+  // A new team picks it from the list; then it is renamed in place.
+  const add = page.getByTestId('team-new');
+  await add.getByLabel('团队名称').fill(`${team}甲`);
+  await add.getByLabel('区域').selectOption(region);
+  await add.getByRole('button', { name: '添加团队' }).click();
+  const row = page.getByTestId('teams').locator(`li[data-team="${team}甲"]`);
+  await row.waitFor();
+  await row.getByRole('button', { name: `修改团队 ${team}甲` }).click();
+  await row.getByLabel('团队名称').fill(team);
+  await row.getByRole('button', { name: '保存' }).click();
+  await page.getByTestId('teams').locator('li').filter({ hasText: team }).filter({ hasText: region }).waitFor();
+  // In use: it cannot be removed, and says why.
+  const mine = page.getByTestId('regions-card').locator(`[data-region="${region}"]`);
+  assert.match(await mine.textContent(), /0 个用户 · 1 个团队/);
+  assert.equal(await mine.getByTestId('region-remove').isDisabled(), true);
+  await shot(page, '13-regions');
+  // The customer list's region filter picks from the list.
+  await page.getByRole('link', { name: '客户', exact: true }).click();
+  await page.getByTestId('customer-search').waitFor();
+  const filter = page.getByLabel('区域', { exact: true });
+  await filter.locator(`option[value="${region}"]`).waitFor({ state: 'attached' });
+  const options = await filter.locator('option').allTextContents();
+  assert.ok(options.includes('江苏') && options.includes(region), options.join());
+  // Move the team out, then the region goes.
+  const admin = await apiAs('admin');
+  const t = (await admin('/teams')).body.items.find((x) => x.name === team);
+  assert.equal((await admin(`/teams/${t.id}`, { method: 'PATCH', body: JSON.stringify({ region: null }) })).status, 200);
+  await page.getByRole('link', { name: '管理', exact: true }).click();
+  const free = page.getByTestId('regions-card').locator(`[data-region="${region}"]`);
+  await free.getByTestId('region-remove').click();
+  await page.getByText(`已删除区域 ${region}`).waitFor();
+  assert.equal((await admin('/regions')).body.items.some((r) => r.name === region), false);
+}));
+
+test("my day lists the customers behind their cadence standard, named, with what is short", () => journey('14-my-day-cadence', async (page) => {
+  const r = await fetch(`${BASE}/api/v1/openapi.json`).then((x) => x.json());
+  assert.ok(Object.keys(r.paths).some((p) => p.includes('/care/compliance')));
+  const api = await apiAs('wangfang');
+  const d = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+  const me = (await api(`/care/compliance?from=${d}&to=${d}`)).body.managers[0];
+  await login(page, 'wangfang');
+  const section = page.getByTestId('cadence');
+  await section.waitFor();
+  // The demo's standards leave some customers behind on any day; if none
+  // were, there would be nothing more to check here.
+  if (!me.cadence.lines_behind.length) return;
+  const items = section.getByTestId('cadence-behind').locator('li');
+  await items.first().waitFor();
+  const first = await items.first().textContent();
+  assert.match(first, /(本周|本月|本季度|今年)已 \d+ 次，应 \d+ 次/);
+  const names = await section.getByTestId('cadence-behind').getByRole('link').allTextContents();
+  assert.ok(names.length > 0 && names.every((n) => !n.startsWith('#')), 'customers are named');
+  // The task list does not show them a second time.
+  assert.equal(await page.locator('.task-group li[data-kind=cadence]').count(), 0);
+  await shot(page, '14-my-day-cadence');
 }));

@@ -26,15 +26,29 @@ def cid():
     return rng.randint(1, n)
 
 
+def me():
+    conn.request("GET", "/api/v1/auth/me", headers=H)
+    r = conn.getresponse()
+    return json.loads(r.read())["id"]
+
+
+uid = me()
+
+
 pages = {
-    "my day": lambda: [f"/api/v1/care/tasks?from={today}&to={today}", "/api/v1/changes?overdue=true", "/api/v1/work/incomplete", "/api/v1/pool?per_page=8"],
-    "customers (first page)": lambda: ["/api/v1/customers?page=1&per_page=20"],
+    # The tasks, then one request naming their customers (30 here), as day.js makes them.
+    "my day": lambda: [f"/api/v1/care/tasks?status=open&to={today}&owner={uid}&per_page=500", "/api/v1/changes?overdue=true", "/api/v1/work/incomplete",
+                       "/api/v1/pool?per_page=8", "/api/v1/customers?ids=" + ",".join(str(cid()) for _ in range(30))],
+    # A manager's my day asks for their own compliance today (quota, cadence);
+    # the administrator's answer covers every manager, an upper bound.
+    "my day (compliance, every manager)": lambda: [f"/api/v1/care/compliance?from={today}&to={today}"],
+    "customers (first page)": lambda: ["/api/v1/customers?page=1&per_page=20", "/api/v1/regions"],
     "customers (phone search)": lambda: [f"/api/v1/customers?q={rng.randint(0, n - 1) % 1000000:06d}"],
     "customers (name search)": lambda: ["/api/v1/customers?q=" + quote(rng.choice("恒远华盛鑫源泰和宏达") + rng.choice("恒远华盛鑫源泰和宏达"))],
     "customer 360": lambda: (lambda i: [f"/api/v1/customers/{i}", f"/api/v1/customers/{i}/contacts", f"/api/v1/customers/{i}/activities",
                                          f"/api/v1/customers/{i}/orders", f"/api/v1/customers/{i}/history", f"/api/v1/customers/{i}/completeness",
                                          "/api/v1/custom-fields", f"/api/v1/customers/{i}/occasions?days=60"])(cid()),
-    "administration (users, roles)": lambda: ["/api/v1/users", "/api/v1/teams", "/api/v1/roles"],
+    "administration (users, teams, regions, roles)": lambda: ["/api/v1/users", "/api/v1/teams", "/api/v1/regions", "/api/v1/roles"],
     "administration (care settings, templates)": lambda: ["/api/v1/care/settings", "/api/v1/care/templates"],
     "administration (audit log)": lambda: ["/api/v1/audit?limit=100"],
 }

@@ -25,6 +25,9 @@ pub struct RepeatResult {
     /// Per customer (by index): average days between distinct purchase days,
     /// `None` for customers with a single purchase day.
     pub cycle_days: Vec<Option<f64>>,
+    /// Per customer (by index): purchases (rows), the bucket it counts in.
+    #[serde(skip)]
+    pub purchases: Vec<u64>,
 }
 
 /// Distribution of customers by purchase count (002: bought once 96.14%,
@@ -84,6 +87,7 @@ pub fn repeat_purchases(tx: &Transactions) -> Result<RepeatResult> {
         repeat_rate: repeaters as f64 / n as f64,
         mean_cycle_days,
         cycle_days,
+        purchases: count,
     })
 }
 

@@ -125,7 +125,10 @@ pub struct Customer {
     pub owner_id: Option<i64>,
     pub team_id: Option<i64>,
     pub rfm_class: Option<String>,
+    /// Discounted customer lifetime value in yuan (a decimal string), from the analysis.
     pub clv: Option<String>,
+    /// P(alive): the probability that the customer is still buying (BG/NBD, 0..=1).
+    pub p_alive: Option<f64>,
     pub last_follow_up_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

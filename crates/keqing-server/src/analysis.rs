@@ -87,6 +87,10 @@ pub struct Params {
     horizon_months: Option<u32>,
     discount: Option<f64>,
     counts: Option<String>,
+    /// CLV: list the members of one decile, 1 the top 10% by CLV … 10 the lowest.
+    decile: Option<usize>,
+    /// Repeat purchases: list the customers with this many purchases.
+    purchases: Option<u64>,
 }
 
 /// One page of members with their names, for drilling down from a chart.
@@ -241,8 +245,27 @@ pub async fn clv_analysis(
                 .unwrap_or(0.0)
         })
         .collect();
+    let decile = match p.decile {
+        None => None,
+        Some(d @ 1..=10) => {
+            // Decile d of the ranking: ranks [(d-1)·n/10, d·n/10).
+            let n = rows.len();
+            Some(rows[(d - 1) * n / 10..d * n / 10].to_vec())
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "decile",
+                "a decile from 1 (top 10%) to 10",
+            ))
+        }
+    };
+    let members_of_decile = match decile {
+        Some(rows) => Some(members(&st, rows, &p).await?),
+        None => None,
+    };
     Ok(Json(json!({
         "model": p.model.as_deref().unwrap_or("bgnbd"),
+        "members": members_of_decile,
         "params": r.params,
         "spend_params": r.spend.as_ref().map(|s| s.params),
         "log_likelihood": r.log_likelihood,
@@ -252,16 +275,32 @@ pub async fn clv_analysis(
     })))
 }
 
-/// `GET /api/v1/analysis/repeat`: customers by number of purchases; purchase cycle.
+/// `GET /api/v1/analysis/repeat`: customers by number of purchases; purchase
+/// cycle; `purchases=k` lists the customers who bought k times.
 pub async fn repeat_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
+    Query(p): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let tx = transactions(&st, &u).await?;
     let r = repeat::repeat_purchases(&tx).map_err(engine)?;
-    Ok(Json(
-        json!({"customers": r.customers, "distribution": r.distribution, "repeat_rate": r.repeat_rate, "mean_cycle_days": r.mean_cycle_days}),
-    ))
+    let mut out = json!({"customers": r.customers, "distribution": r.distribution, "repeat_rate": r.repeat_rate, "mean_cycle_days": r.mean_cycle_days});
+    if let Some(k) = p.purchases {
+        let rows: Vec<(i64, Value)> = r
+            .purchases
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n == k)
+            .map(|(i, n)| {
+                (
+                    cid(&tx, i as u32),
+                    json!({"purchases": n, "cycle_days": r.cycle_days[i]}),
+                )
+            })
+            .collect();
+        out["members"] = members(&st, rows, &p).await?;
+    }
+    Ok(Json(out))
 }
 
 /// `GET /api/v1/analysis/funnel?counts=750,200,150,80,75,70`: AISAS rates and the weakest stage.
@@ -294,16 +333,28 @@ pub struct ApplyParams {
 }
 
 /// `POST /api/v1/analysis/apply`: writes each customer's ABC class, RFM class,
-/// CLV and spend-band tier onto the customer file, so lists filter by them.
+/// CLV, P(alive) and spend-band tier onto the customer file, so lists filter
+/// by them and the customer page shows them.
 pub async fn apply(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ApplyParams>,
 ) -> Result<Json<Value>, ApiError> {
+    Ok(Json(apply_values(&st, &u, p.tier_year).await?))
+}
+
+/// The work of [`apply`], also run by `serve --demo` once the demo company is
+/// loaded. Only who may update every customer may run it (the analysis is
+/// over every order). Answers `{updated, tier_year, tiered}`.
+pub async fn apply_values(
+    st: &AppState,
+    u: &User,
+    tier_year: Option<i32>,
+) -> Result<Value, ApiError> {
     if st.grants.scope(u.role, Resource::Customer, Action::Update) != Some(Scope::All) {
         return Err(ApiError::forbidden("recompute every customer's class"));
     }
-    let tx = transactions(&st, &u).await?;
+    let tx = transactions(st, u).await?;
     let a = abc::abc(&tx, &abc::AbcCuts::default()).map_err(engine)?;
     let r = rfm::rfm(
         &tx,
@@ -315,7 +366,7 @@ pub async fn apply(
     .map_err(engine)?;
     let data = clv::summarise(&tx, None, clv::Period::W).map_err(engine)?;
     let c = clv::clv(&data, &clv::ClvOptions::default()).ok();
-    let tier_year = p.tier_year.unwrap_or_else(|| {
+    let tier_year = tier_year.unwrap_or_else(|| {
         use chrono::Datelike;
         chrono::Utc::now().year() - 1
     });
@@ -330,8 +381,15 @@ pub async fn apply(
         slot(&mut updates, cid(&tx, x.customer)).rfm_class = Some(x.class.key().to_string());
     }
     for x in c.iter().flat_map(|c| &c.customers) {
-        if let (Ok(id), Some(value)) = (x.customer_id.parse::<i64>(), x.clv) {
-            slot(&mut updates, id).clv = Some(format!("{value:.2}"));
+        let Ok(id) = x.customer_id.parse::<i64>() else {
+            continue;
+        };
+        let u = slot(&mut updates, id);
+        if let Some(value) = x.clv {
+            u.clv = Some(format!("{value:.2}"));
+        }
+        if x.p_alive.is_finite() {
+            u.p_alive = Some(x.p_alive.clamp(0.0, 1.0));
         }
     }
     // Customers in a spend band get its name; a customer in none keeps what
@@ -354,9 +412,7 @@ pub async fn apply(
             json!({"customers": list.len(), "tier_year": tier_year, "tiered": tiered}),
         )
         .await?;
-    Ok(Json(
-        json!({"updated": list.len(), "tier_year": tier_year, "tiered": tiered}),
-    ))
+    Ok(json!({"updated": list.len(), "tier_year": tier_year, "tiered": tiered}))
 }
 
 fn slot(m: &mut std::collections::BTreeMap<i64, ValueUpdate>, id: i64) -> &mut ValueUpdate {
@@ -366,6 +422,7 @@ fn slot(m: &mut std::collections::BTreeMap<i64, ValueUpdate>, id: i64) -> &mut V
         rfm_class: None,
         tier: None,
         clv: None,
+        p_alive: None,
     })
 }
 

@@ -1860,7 +1860,7 @@ pub async fn compliance(
             .lines
             .iter()
             .filter(|l| l.manager_id == m.id && l.behind)
-            .map(|l| json!({"customer_id": l.customer_id, "class": l.class, "required": l.required, "due_so_far": l.due_so_far, "made": l.made, "period_start": l.period_start, "period_end": l.period_end}))
+            .map(|l| json!({"customer_id": l.customer_id, "class": l.class, "counted": l.requirement.counted, "per": l.requirement.per, "required": l.required, "due_so_far": l.due_so_far, "made": l.made, "period_start": l.period_start, "period_end": l.period_end}))
             .collect();
         let mut quota_days = vec![];
         let mut quota_share = Share::default();

@@ -705,3 +705,30 @@ pub async fn export_customers(
     )
         .into_response())
 }
+
+/// `GET /api/v1/imports/{kind}/template`: an empty file to fill in, a CSV
+/// (UTF-8 with BOM, so spreadsheet programs read the Chinese) whose header
+/// row is every column the import knows, by its Chinese name.
+pub async fn template(
+    CurrentUser(_u): CurrentUser,
+    Path(kind): Path<String>,
+) -> Result<Response, ApiError> {
+    let kind = parse_kind(&kind)
+        .ok_or_else(|| ApiError::not_found("import kind (customers, contacts or orders)"))?;
+    let header_row: Vec<&str> = kind.columns().iter().map(|c| c.zh).collect();
+    let body = format!("\u{feff}{}\r\n", header_row.join(","));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"keqing-{}-template.csv\"",
+                    kind_name(kind)
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -13,7 +13,7 @@ pub mod imports;
 mod openapi;
 mod people;
 
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use keqing_domain::access::Grants;
 use keqing_domain::archive::PoolRules;
@@ -120,12 +120,16 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(people::users).post(people::create_user))
         .route("/users/{id}", patch(people::update_user))
         .route("/teams", get(people::teams).post(people::create_team))
+        .route("/teams/{id}", patch(people::update_team))
+        .route("/regions", get(people::regions).post(people::create_region))
+        .route("/regions/{id}", delete(people::delete_region))
         .route("/roles", get(people::roles))
         .route("/audit", get(people::audit))
         .route(
             "/imports/{kind}",
             post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
         )
+        .route("/imports/{kind}/template", get(imports::template))
         .route("/exports/customers", get(imports::export_customers))
         .route("/care/tasks", get(care::list_tasks))
         .route("/care/tasks/{id}/complete", post(care::complete_task))

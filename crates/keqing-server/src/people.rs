@@ -1,4 +1,4 @@
-//! Users, teams and the audit log (SPEC §9).
+//! Users, teams, regions and the audit log (SPEC §9).
 
 use crate::auth::{check_password_strength, hash_password, CurrentUser};
 use crate::error::{ApiError, JsonObject};
@@ -10,7 +10,7 @@ use keqing_domain::access::{Action, Resource, RowOwner, Scope};
 use keqing_domain::error::Collector;
 use keqing_domain::user::valid_username;
 use keqing_domain::Role;
-use keqing_store::{NewUser, StoreError, UserChange};
+use keqing_store::{NewUser, StoreError, TeamChange, UserChange};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -70,6 +70,17 @@ pub async fn create_user(
             return Err(ApiError::invalid("team_id", format!("no team {t}")));
         }
     }
+    let region = b
+        .region
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    if let Some(r) = &region {
+        if let Some(why) = unknown_region(&st, r).await? {
+            return Err(ApiError::invalid("region", why));
+        }
+    }
     let password = b.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -82,7 +93,7 @@ pub async fn create_user(
             username: b.username,
             role,
             team_id: b.team_id,
-            region: b.region,
+            region,
             password_hash: hash,
         })
         .await?;
@@ -127,10 +138,9 @@ pub async fn update_user(
                 let r = r.trim();
                 change.region = Some((!r.is_empty()).then(|| r.to_string()));
             }
-            ("region", _) => errors.push(
-                "region",
-                "a region (province) of up to 32 characters, or null",
-            ),
+            ("region", _) => {
+                errors.push("region", "a region (province) of the region list, or null")
+            }
             ("active", Value::Bool(b)) => change.active = Some(*b),
             ("active", _) => errors.push("active", "true or false"),
             (other, _) => errors.push(
@@ -142,6 +152,11 @@ pub async fn update_user(
     if let Some(Some(t)) = change.team_id {
         if !st.store.teams().await?.iter().any(|x| x.id == t) {
             errors.push("team_id", format!("no team {t}"));
+        }
+    }
+    if let Some(Some(r)) = &change.region {
+        if let Some(why) = unknown_region(&st, r).await? {
+            errors.push("region", why);
         }
     }
     errors.finish()?;
@@ -169,31 +184,160 @@ pub struct NewTeamBody {
     region: Option<String>,
 }
 
+/// A team's name: 1 to 64 characters, trimmed.
+fn team_name(name: &str) -> Result<String, String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 64 {
+        return Err("a team name of 1 to 64 characters".into());
+    }
+    Ok(n.to_string())
+}
+
+/// Why `region` cannot be given to a user or team: it is not on the list an
+/// administrator keeps (a typo would make a scope that covers nobody).
+async fn unknown_region(st: &AppState, region: &str) -> Result<Option<String>, ApiError> {
+    if st.store.regions().await?.iter().any(|r| r.name == region) {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "no region {region:?}: add it to the regions first (管理 › 用户、团队与区域)"
+    )))
+}
+
+fn only_admin(u: &keqing_domain::User, what: &str) -> Result<(), ApiError> {
+    if u.role != Role::Admin {
+        return Err(ApiError::forbidden(what));
+    }
+    Ok(())
+}
+
 pub async fn create_team(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<NewTeamBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if u.role != Role::Admin {
-        return Err(ApiError::forbidden("create teams"));
+    only_admin(&u, "create teams")?;
+    let mut errors = Collector::default();
+    let name = errors.take("name", team_name(&b.name));
+    let region = b
+        .region
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    if let Some(r) = &region {
+        if let Some(why) = unknown_region(&st, r).await? {
+            errors.push("region", why);
+        }
     }
-    if b.name.trim().is_empty() {
-        return Err(ApiError::invalid("name", "a team needs a name"));
-    }
-    let t = st
-        .store
-        .create_team(b.name.trim(), b.region.as_deref())
-        .await?;
+    errors.finish()?;
+    let name = name.unwrap_or_default();
+    let t = st.store.create_team(&name, region.as_deref()).await?;
     st.store
         .audit(
             Some(u.id),
             "create",
             "team",
             Some(t.id),
-            json!({"name": t.name}),
+            json!({"name": t.name, "region": t.region}),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(json!(t))))
+}
+
+/// `PATCH /api/v1/teams/{id}` `{name, region}` (either; `region` null: none):
+/// an administrator renames a team or moves it to another region of the list.
+pub async fn update_team(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    only_admin(&u, "change teams")?;
+    let mut errors = Collector::default();
+    let mut change = TeamChange::default();
+    for (key, v) in &body {
+        match (key.as_str(), v) {
+            ("name", Value::String(n)) => change.name = errors.take("name", team_name(n)),
+            ("name", _) => errors.push("name", "a team name of 1 to 64 characters"),
+            ("region", Value::Null) => change.region = Some(None),
+            ("region", Value::String(r)) => {
+                let r = r.trim();
+                change.region = Some((!r.is_empty()).then(|| r.to_string()));
+            }
+            ("region", _) => errors.push("region", "a region of the region list, or null"),
+            (other, _) => errors.push(other, "cannot be changed here; send name or region"),
+        }
+    }
+    if let Some(Some(r)) = &change.region {
+        if let Some(why) = unknown_region(&st, r).await? {
+            errors.push("region", why);
+        }
+    }
+    errors.finish()?;
+    let team = st
+        .store
+        .update_team(id, &change, Some(u.id))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("team"),
+            e => e.into(),
+        })?;
+    Ok(Json(json!(team)))
+}
+
+/// `GET /api/v1/regions`: the regions (区域) users and teams are in, each with
+/// its users and teams counted; every logged-in user may read it (the
+/// customer list filters by it).
+pub async fn regions(
+    State(st): State<AppState>,
+    CurrentUser(_u): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    let items = st.store.regions().await?;
+    Ok(Json(json!({"items": items, "total": items.len()})))
+}
+
+#[derive(Deserialize)]
+pub struct NewRegionBody {
+    name: String,
+}
+
+/// `POST /api/v1/regions` `{name}`: an administrator adds a region, named as
+/// customers' provinces are (a regional scope covers the customers whose
+/// province it is).
+pub async fn create_region(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Json(b): Json<NewRegionBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    only_admin(&u, "add regions")?;
+    let name = b.name.trim();
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(ApiError::invalid(
+            "name",
+            "a region (province) of 1 to 32 characters",
+        ));
+    }
+    let r = st.store.create_region(name, Some(u.id)).await?;
+    Ok((StatusCode::CREATED, Json(json!(r))))
+}
+
+/// `DELETE /api/v1/regions/{id}`: an administrator removes a region no user
+/// or team is in (409 otherwise).
+pub async fn delete_region(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    only_admin(&u, "remove regions")?;
+    st.store
+        .delete_region(id, Some(u.id))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("region"),
+            e => e.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

@@ -103,10 +103,51 @@ async fn rfm_abc_clv_repeat_and_funnel_over_the_database() {
         .find(|b| b["purchases"] == 1)
         .unwrap();
     assert_eq!(bought_once["customers"], 4);
+    // The chart's bar for one purchase lists those four customers.
+    let (_, once) = app
+        .call(&boss, "GET", "/analysis/repeat?purchases=1", None)
+        .await;
+    assert_eq!(once["members"]["total"], 4, "{once}");
+    let m = &once["members"]["items"][0];
+    assert!(m["name"].is_string() && m["purchases"] == 1, "{m}");
 
     let (s, clv) = app.call(&boss, "GET", "/analysis/clv?freq=W", None).await;
     assert_eq!(s, 200, "{clv}");
     assert!(clv["params"].is_object() && clv["log_likelihood"].is_number());
+    // A decile's bar lists its customers: the top 10% are the first of the ranking.
+    let n = clv["customers"].as_u64().unwrap() as usize;
+    let (_, top) = app
+        .call(
+            &boss,
+            "GET",
+            "/analysis/clv?freq=W&decile=1&per_page=500",
+            None,
+        )
+        .await;
+    assert_eq!(top["members"]["total"], n / 10, "{top}");
+    assert_eq!(
+        top["members"]["items"][0]["customer_id"],
+        clv["top"]["items"][0]["customer_id"]
+    );
+    let mut all = 0;
+    for d in 1..=10 {
+        let (_, r) = app
+            .call(
+                &boss,
+                "GET",
+                &format!("/analysis/clv?freq=W&decile={d}"),
+                None,
+            )
+            .await;
+        all += r["members"]["total"].as_u64().unwrap();
+    }
+    assert_eq!(all as usize, n, "the ten deciles hold every customer once");
+    assert_eq!(
+        app.call(&boss, "GET", "/analysis/clv?decile=11", None)
+            .await
+            .0,
+        422
+    );
 
     // SPEC §5 fixture.
     let (_, f) = app
@@ -146,6 +187,14 @@ async fn a_manager_analyses_only_their_own_customers_and_classes_can_be_applied(
     assert_eq!(list["total"], 2, "the ABC class is written onto the files");
     let c = &list["items"][0];
     assert!(c["rfm_class"].is_string());
+    // P(alive) travels with the file too, a probability beside the CLV.
+    let p = c["p_alive"].as_f64().expect("p_alive is a number");
+    assert!((0.0..=1.0).contains(&p), "{p}");
+    let (_, one) = app
+        .call(&admin, "GET", &format!("/customers/{}", c["id"]), None)
+        .await;
+    assert_eq!(one["p_alive"], c["p_alive"]);
+    assert!(one["clv"].is_string());
     // Tiers by 2026 spend a month (003 A13): 分析客户0 spends 50,000 yuan in the
     // year (4,166.67 a month) and 分析客户1 100,000 (8,333.33): both 水晶
     // (3,000–10,000); 分析客户2's 12,500 a month is above every band, the rest

@@ -626,3 +626,38 @@ async fn custom_profile_fields_are_typed_validated_and_searchable() {
     assert_eq!(c2["custom"]["visits"], 13);
     assert_eq!(c2["custom"]["skin"], "混合");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_schema_names_every_field() {
+    let app = App::start().await;
+    app.user("admin", Role::Admin, None).await;
+    let t = app.login("admin").await;
+    let (s, c) = app
+        .call(
+            &t,
+            "POST",
+            "/customers",
+            Some(json!({"name": "模式客户", "phone": "13800001111", "tags": ["甲"]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let (_, c) = app
+        .call(&t, "GET", &format!("/customers/{}", c["id"]), None)
+        .await;
+    let (_, doc) = app.call("", "GET", "/openapi.json", None).await;
+    let props = doc["components"]["schemas"]["Customer"]["properties"]
+        .as_object()
+        .unwrap();
+    for key in c.as_object().unwrap().keys() {
+        assert!(
+            props.contains_key(key),
+            "{key} is not in the Customer schema"
+        );
+    }
+    assert_eq!(props["p_alive"]["type"], "number");
+    let one = &doc["paths"]["/api/v1/customers/{id}"]["get"]["responses"]["200"];
+    assert_eq!(
+        one["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Customer"
+    );
+}

@@ -621,6 +621,18 @@ async fn compliance_on_a_small_fixture() {
     assert_eq!(m["cadence"]["made"], 1, "{m}");
     assert_eq!(m["cadence"]["share"], 0.5);
     assert_eq!(m["cadence"]["customers_behind"], json!([y.id]));
+    // Each line behind says what counts and in which period ("my day" shows it).
+    let line = &m["cadence"]["lines_behind"][0];
+    assert_eq!(
+        (
+            &line["customer_id"],
+            &line["counted"],
+            &line["per"],
+            &line["made"]
+        ),
+        (&json!(y.id), &json!("help"), &json!("week"), &json!(0)),
+        "{line}"
+    );
     // Quota (2 + 3 + 4 a working day): Wed, Thu, Fri → 27 due; 1 visit + 1 call made.
     assert_eq!(m["quota"]["required"], 27, "{m}");
     assert_eq!(m["quota"]["made"], 2);

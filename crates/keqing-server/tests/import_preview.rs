@@ -259,3 +259,49 @@ async fn a_preview_shows_missing_columns_and_needs_the_import_permission() {
     assert_eq!(s, 422, "{e}");
     assert_eq!(e["code"], "bad_file");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_has_every_column_the_import_knows() {
+    let app = App::start().await;
+    app.user("wangfang", Role::Manager, None).await;
+    let t = app.login("wangfang").await;
+    for kind in ["customers", "contacts", "orders"] {
+        let r = app
+            .http
+            .get(format!("{}/api/v1/imports/{kind}/template", app.base))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("keqing-{kind}-template.csv")));
+        let bytes = r.bytes().await.unwrap().to_vec();
+        assert!(bytes.starts_with("\u{feff}".as_bytes()), "a BOM for Excel");
+        // The template read back: every column maps to a field, none unknown.
+        let (s, p) = post_file(
+            &app,
+            &t,
+            &format!("/imports/{kind}?preview=true&filename=t.csv"),
+            bytes,
+        )
+        .await;
+        assert_eq!(s, 200, "{p}");
+        let columns = p["columns"].as_array().unwrap();
+        assert!(columns.len() >= 10, "{kind}: {p}");
+        assert!(
+            columns.iter().all(|c| c["status"] == "mapped"),
+            "{kind}: {columns:?}"
+        );
+    }
+    let r = app
+        .http
+        .get(format!("{}/api/v1/imports/gifts/template", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -127,6 +127,7 @@ async fn a_wrong_field_is_named() {
         (json!({"team_id": "A"}), "team_id"),
         (json!({"active": "no"}), "active"),
         (json!({"region": "x".repeat(40)}), "region"),
+        (json!({"region": "火星"}), "region"),
         (json!({"username": "someone"}), "username"),
     ] {
         let (status, res) = app.call(&t, "PATCH", &path, Some(body.clone())).await;

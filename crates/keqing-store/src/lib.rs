@@ -69,6 +69,55 @@ pub struct Team {
     pub region: Option<String>,
 }
 
+/// A region (区域, SPEC §9): what a regional scope covers, the customers whose
+/// province it names. Users and teams name one from this list; the store adds
+/// a region a user or team is given that the list lacks, so every region in
+/// use is listed, and removes only a region no user or team is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Region {
+    pub id: i64,
+    pub name: String,
+    /// Users whose region it is.
+    pub users: i64,
+    /// Teams whose region it is.
+    pub teams: i64,
+}
+
+/// What an administrator changes about a team ([`Store::update_team`]);
+/// `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamChange {
+    pub name: Option<String>,
+    /// `Some(None)` clears the region.
+    pub region: Option<Option<String>>,
+}
+
+/// The audit detail of a team change: the old and new value of each field
+/// that differs, or `None` when nothing does.
+pub(crate) fn team_change_detail(old: &Team, new: &Team) -> Option<serde_json::Value> {
+    let (mut was, mut now) = (serde_json::Map::new(), serde_json::Map::new());
+    if old.name != new.name {
+        was.insert("name".into(), old.name.clone().into());
+        now.insert("name".into(), new.name.clone().into());
+    }
+    if old.region != new.region {
+        was.insert("region".into(), old.region.clone().into());
+        now.insert("region".into(), new.region.clone().into());
+    }
+    (!was.is_empty()).then(|| serde_json::json!({"old": was, "new": now}))
+}
+
+impl TeamChange {
+    /// The team as this change leaves it.
+    pub fn apply(&self, team: &Team) -> Team {
+        Team {
+            id: team.id,
+            name: self.name.clone().unwrap_or_else(|| team.name.clone()),
+            region: self.region.clone().unwrap_or_else(|| team.region.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: String,
@@ -460,6 +509,8 @@ pub struct ValueUpdate {
     pub rfm_class: Option<String>,
     pub tier: Option<String>,
     pub clv: Option<String>,
+    /// The probability that the customer is still buying (BG/NBD, 0..=1).
+    pub p_alive: Option<f64>,
 }
 
 /// Row counts per table, for verifying a backup against its restore.
@@ -470,9 +521,24 @@ pub trait Store: Send + Sync {
     /// "sqlite" or "postgres", for logs and `/healthz`.
     fn backend(&self) -> &'static str;
 
-    // --- teams and users ---
+    // --- regions, teams and users ---
+    /// Every region in the order it was added, with its users and teams counted.
+    async fn regions(&self) -> Result<Vec<Region>>;
+    /// Adds a region (audited); [`StoreError::Duplicate`] with the id of the
+    /// region of that name when there is one.
+    async fn create_region(&self, name: &str, actor: Option<i64>) -> Result<Region>;
+    /// Removes a region (audited); refused while a user or team is in it,
+    /// [`StoreError::NotFound`] when there is none.
+    async fn delete_region(&self, id: i64, actor: Option<i64>) -> Result<()>;
+    /// Creates a team; its region joins the list when new. Refused when a
+    /// team of that name exists.
     async fn create_team(&self, name: &str, region: Option<&str>) -> Result<Team>;
     async fn teams(&self) -> Result<Vec<Team>>;
+    /// Renames a team or changes its region in one transaction, with an
+    /// `audit_log` row of each field's old and new value. Refused when
+    /// another team has the name; [`StoreError::NotFound`] for a missing
+    /// team. A change that changes nothing writes nothing.
+    async fn update_team(&self, id: i64, change: &TeamChange, actor: Option<i64>) -> Result<Team>;
     async fn create_user(&self, user: &NewUser) -> Result<User>;
     async fn user(&self, id: i64) -> Result<Option<User>>;
     /// The user and their password hash.
@@ -727,6 +793,7 @@ pub trait Store: Send + Sync {
 
 /// Tables in dependency order: a restore loads them in this order.
 pub const TABLES: &[&str] = &[
+    "regions",
     "teams",
     "users",
     "customers",
@@ -859,11 +926,47 @@ pub(crate) fn read_backup(
     Ok(rows)
 }
 
+/// Brings the rows of an older backup to today's shape (see the steps);
+/// a backup of this version is left as it is.
+pub(crate) fn upgrade_backup(rows: &mut Vec<serde_json::Value>) {
+    upgrade_regions(rows);
+    upgrade_care_tasks(rows);
+}
+
+/// A backup written before schema version 9 has no `regions` rows: they are
+/// the regions its teams and users name, teams first, as the migration makes
+/// them, placed before the first team.
+fn upgrade_regions(rows: &mut Vec<serde_json::Value>) {
+    use serde_json::json;
+    if rows.iter().any(|v| v["table"] == "regions") {
+        return;
+    }
+    let mut names: Vec<String> = vec![];
+    for table in ["teams", "users"] {
+        for v in rows.iter().filter(|v| v["table"] == table) {
+            if let Some(r) = v["row"]["region"].as_str().filter(|r| !r.is_empty()) {
+                if !names.iter().any(|n| n == r) {
+                    names.push(r.to_string());
+                }
+            }
+        }
+    }
+    let at = rows
+        .iter()
+        .position(|v| v["table"] == "teams" || v["table"] == "users")
+        .unwrap_or(0);
+    let now = crate::sqlite::ts(chrono::Utc::now());
+    let made = names.into_iter().enumerate().map(|(i, name)| {
+        json!({"table": "regions", "row": {"id": i as i64 + 1, "name": name, "created_at": now}})
+    });
+    rows.splice(at..at, made);
+}
+
 /// Brings the rows of a backup written before schema version 6 (care tasks made narrow) to today's
 /// shape: a care task's occasions and message move to `care_texts`, its
 /// planned day comes from its key, and an open customer task's owner is the
 /// customer's (not stored). Newer backups are left as they are.
-pub(crate) fn upgrade_backup(rows: &mut Vec<serde_json::Value>) {
+fn upgrade_care_tasks(rows: &mut Vec<serde_json::Value>) {
     use serde_json::{json, Value};
     let old = |v: &Value| v["table"] == "care_tasks" && v["row"].get("key").is_some();
     let Some(at) = rows.iter().position(old) else {

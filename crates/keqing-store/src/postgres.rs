@@ -25,6 +25,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, "SELECT 1"),
     (5, include_str!("postgres_schema_v5.sql")),
     (6, include_str!("postgres_schema_v6.sql")),
+    // Version 7 is the care tasks' on another branch, until merged.
+    (8, include_str!("postgres_schema_v8.sql")),
+    (9, include_str!("postgres_schema_v9.sql")),
 ];
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.
@@ -278,7 +281,7 @@ fn user_row(r: &Row) -> Result<User> {
     })
 }
 
-const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into";
+const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into, p_alive";
 
 fn customer_row(r: &Row) -> Result<Customer> {
     let doc: serde_json::Value = get(r, 2)?;
@@ -295,6 +298,7 @@ fn customer_row(r: &Row) -> Result<Customer> {
         updated_at: get(r, 9)?,
         deleted_at: get(r, 10)?,
         merged_into: get(r, 11)?,
+        p_alive: get(r, 12)?,
     })
 }
 
@@ -440,6 +444,44 @@ async fn log_owner<C: GenericClient>(
     )
     .await?;
     Ok(())
+}
+
+/// Puts a region a user or team is given on the list of regions when it is
+/// not there yet, so every region in use is listed. The row stays locked
+/// until the commit, so a removal of the region waits and then sees it used.
+async fn ensure_region<C: GenericClient>(t: &C, region: Option<&str>) -> Result<()> {
+    if let Some(r) = region.filter(|r| !r.is_empty()) {
+        execute(
+            t,
+            "INSERT INTO regions (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name",
+            &[&r],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+const REGION_SELECT: &str = "SELECT r.id, r.name,
+        (SELECT count(*) FROM users u WHERE u.region = r.name),
+        (SELECT count(*) FROM teams t WHERE t.region = r.name)
+     FROM regions r";
+
+fn region_row(r: &Row) -> Result<Region> {
+    Ok(Region {
+        id: get(r, 0)?,
+        name: get(r, 1)?,
+        users: get(r, 2)?,
+        teams: get(r, 3)?,
+    })
+}
+
+/// A team name another team has: refused, not a database failure.
+fn team_name_taken(e: StoreError, name: &str) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Refused(format!("a team named {name} exists already"))
+    } else {
+        e
+    }
 }
 
 async fn audit_row<C: GenericClient>(
@@ -715,6 +757,8 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Int,
+    /// DOUBLE PRECISION here and REAL in SQLite (a probability, never money).
+    Float,
     Text,
     /// BOOLEAN here, 0/1 in SQLite and in backups.
     Bool,
@@ -730,6 +774,10 @@ use Kind::*;
 
 /// Every backed-up table's columns, in SQLite's column order.
 const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
+    (
+        "regions",
+        &[("id", Int), ("name", Text), ("created_at", Ts)],
+    ),
     ("teams", &[("id", Int), ("name", Text), ("region", Text)]),
     (
         "users",
@@ -772,6 +820,7 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("updated_at", Ts),
             ("deleted_at", Ts),
             ("merged_into", Int),
+            ("p_alive", Float),
         ],
     ),
     (
@@ -939,6 +988,7 @@ fn column_to_json(r: &Row, i: usize, kind: Kind) -> Result<serde_json::Value> {
     use serde_json::Value;
     Ok(match kind {
         Int => get::<Option<i64>>(r, i)?.map_or(Value::Null, Value::from),
+        Float => get::<Option<f64>>(r, i)?.map_or(Value::Null, Value::from),
         Text => get::<Option<String>>(r, i)?.map_or(Value::Null, Value::from),
         Bool => get::<Option<bool>>(r, i)?.map_or(Value::Null, |b| Value::from(b as i64)),
         Ts => get::<Option<DateTime<Utc>>>(r, i)?.map_or(Value::Null, |t| Value::from(ts(t))),
@@ -956,6 +1006,7 @@ fn json_to_param(table: &str, col: &str, kind: Kind, v: &serde_json::Value) -> R
     if v.is_null() && kind != Json {
         return Ok(match kind {
             Int => Box::new(None::<i64>),
+            Float => Box::new(None::<f64>),
             Bool => Box::new(None::<bool>),
             Ts => Box::new(None::<DateTime<Utc>>),
             Date => Box::new(None::<NaiveDate>),
@@ -964,6 +1015,7 @@ fn json_to_param(table: &str, col: &str, kind: Kind, v: &serde_json::Value) -> R
     }
     Ok(match kind {
         Int => Box::new(v.as_i64().ok_or_else(bad)?),
+        Float => Box::new(v.as_f64().ok_or_else(bad)?),
         Text => Box::new(match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -993,14 +1045,116 @@ impl Store for PgStore {
         "postgres"
     }
 
+    async fn regions(&self) -> Result<Vec<Region>> {
+        let c = self.client().await?;
+        query(&c, &format!("{REGION_SELECT} ORDER BY r.id"), &[])
+            .await?
+            .iter()
+            .map(region_row)
+            .collect()
+    }
+
+    async fn create_region(&self, name: &str, actor: Option<i64>) -> Result<Region> {
+        in_tx!(self, |t| {
+            let made = query_opt(
+                &t,
+                "INSERT INTO regions (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id",
+                &[&name],
+            )
+            .await?;
+            let Some(made) = made else {
+                let row = query_one(&t, "SELECT id FROM regions WHERE name = $1", &[&name]).await?;
+                return Err(StoreError::Duplicate(vec![get(&row, 0)?]));
+            };
+            let id: i64 = get(&made, 0)?;
+            audit_row(
+                &t,
+                actor,
+                "create",
+                "region",
+                Some(id),
+                &serde_json::json!({"name": name}),
+                Utc::now(),
+            )
+            .await?;
+            region_row(&query_one(&t, &format!("{REGION_SELECT} WHERE r.id = $1"), &[&id]).await?)
+        })
+    }
+
+    async fn delete_region(&self, id: i64, actor: Option<i64>) -> Result<()> {
+        in_tx!(self, |t| {
+            // Locked first: a user or team being given the region meanwhile
+            // (which locks it too) commits before the count below.
+            if query_opt(&t, "SELECT 1 FROM regions WHERE id = $1 FOR UPDATE", &[&id])
+                .await?
+                .is_none()
+            {
+                return Err(StoreError::NotFound);
+            }
+            let r = region_row(
+                &query_one(&t, &format!("{REGION_SELECT} WHERE r.id = $1"), &[&id]).await?,
+            )?;
+            if r.users > 0 || r.teams > 0 {
+                return Err(StoreError::Refused(format!(
+                    "region {} has {} users and {} teams: move them to another region first",
+                    r.name, r.users, r.teams
+                )));
+            }
+            execute(&t, "DELETE FROM regions WHERE id = $1", &[&id]).await?;
+            audit_row(
+                &t,
+                actor,
+                "delete",
+                "region",
+                Some(id),
+                &serde_json::json!({"name": r.name}),
+                Utc::now(),
+            )
+            .await
+        })
+    }
+
+    async fn update_team(&self, id: i64, change: &TeamChange, actor: Option<i64>) -> Result<Team> {
+        in_tx!(self, |t| {
+            let row = query_opt(
+                &t,
+                "SELECT id, name, region FROM teams WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let old = Team {
+                id: get(&row, 0)?,
+                name: get(&row, 1)?,
+                region: get(&row, 2)?,
+            };
+            let new = change.apply(&old);
+            let Some(detail) = team_change_detail(&old, &new) else {
+                return Ok(old);
+            };
+            ensure_region(&t, new.region.as_deref()).await?;
+            execute(
+                &t,
+                "UPDATE teams SET name = $2, region = $3 WHERE id = $1",
+                &[&id, &new.name, &new.region],
+            )
+            .await
+            .map_err(|e| team_name_taken(e, &new.name))?;
+            audit_row(&t, actor, "update", "team", Some(id), &detail, Utc::now()).await?;
+            Ok(new)
+        })
+    }
+
     async fn create_team(&self, name: &str, region: Option<&str>) -> Result<Team> {
         in_tx!(self, |t| {
+            ensure_region(&t, region).await?;
             let row = query_one(
                 &t,
                 "INSERT INTO teams (name, region) VALUES ($1, $2) RETURNING id",
                 &[&name, &region],
             )
-            .await?;
+            .await
+            .map_err(|e| team_name_taken(e, name))?;
             Ok(Team {
                 id: get(&row, 0)?,
                 name: name.to_string(),
@@ -1027,6 +1181,7 @@ impl Store for PgStore {
     async fn create_user(&self, u: &NewUser) -> Result<User> {
         in_tx!(self, |t| {
             let now = Utc::now();
+            ensure_region(&t, u.region.as_deref()).await?;
             let row = query_one(
                 &t,
                 &format!(
@@ -1165,6 +1320,7 @@ impl Store for PgStore {
             if removes_last_admin(&old, &new, other_admins) {
                 return Err(StoreError::Refused(LAST_ADMIN.into()));
             }
+            ensure_region(&t, new.region.as_deref()).await?;
             execute(
                 &t,
                 "UPDATE users SET role = $2, team_id = $3, region = $4, active = $5 WHERE id = $1",
@@ -1817,8 +1973,8 @@ impl Store for PgStore {
                 let idx = CustomerIndex::of(&c.fields);
                 execute(
                     &t,
-                    "UPDATE customers SET class = $2, tier = $3, doc = $4, rfm_class = coalesce($5, rfm_class), clv = coalesce($6, clv) WHERE id = $1",
-                    &[&u.customer_id, &idx.class, &idx.tier, &idx.doc, &u.rfm_class, &u.clv],
+                    "UPDATE customers SET class = $2, tier = $3, doc = $4, rfm_class = coalesce($5, rfm_class), clv = coalesce($6, clv), p_alive = coalesce($7, p_alive) WHERE id = $1",
+                    &[&u.customer_id, &idx.class, &idx.tier, &idx.doc, &u.rfm_class, &u.clv, &u.p_alive],
                 )
                 .await?;
             }

@@ -11,7 +11,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 9;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -368,20 +368,26 @@ fn migrate(c: &mut Connection) -> Result<()> {
             "database schema version {v} is newer than this keqing ({SCHEMA_VERSION})"
         )));
     }
-    // Each version: its script, then what SQL alone cannot do, in the same
-    // transaction as the version number.
+    // Each version: its number, its script, then what SQL alone cannot do,
+    // in the same transaction as the version number. Numbers ascend; one may
+    // be missing (7 is the care tasks' on another branch, until merged).
     type Step = fn(&Transaction) -> Result<()>;
     let none: Step = |_| Ok(());
-    let steps: [(&str, Step); 6] = [
-        (include_str!("sqlite_schema.sql"), none),
-        (include_str!("sqlite_schema_v2.sql"), none),
-        (include_str!("sqlite_schema_v3.sql"), none),
-        (include_str!("sqlite_schema_v4.sql"), |t| rebuild_search(t)),
-        (include_str!("sqlite_schema_v5.sql"), none),
-        (include_str!("sqlite_schema_v6.sql"), none),
+    let steps: [(i64, &str, Step); 8] = [
+        (1, include_str!("sqlite_schema.sql"), none),
+        (2, include_str!("sqlite_schema_v2.sql"), none),
+        (3, include_str!("sqlite_schema_v3.sql"), none),
+        (4, include_str!("sqlite_schema_v4.sql"), |t| {
+            rebuild_search(t)
+        }),
+        (5, include_str!("sqlite_schema_v5.sql"), none),
+        (6, include_str!("sqlite_schema_v6.sql"), none),
+        (8, include_str!("sqlite_schema_v8.sql"), none),
+        (9, include_str!("sqlite_schema_v9.sql"), none),
     ];
-    debug_assert_eq!(steps.len() as i64, SCHEMA_VERSION);
-    for (n, (script, then)) in (1i64..).zip(steps) {
+    debug_assert!(steps.windows(2).all(|w| w[0].0 < w[1].0));
+    debug_assert_eq!(steps.last().map(|s| s.0), Some(SCHEMA_VERSION));
+    for (n, script, then) in steps {
         if v >= n {
             continue;
         }
@@ -446,7 +452,7 @@ fn user_row(r: &Row) -> rusqlite::Result<User> {
     })
 }
 
-const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into";
+const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into, p_alive";
 
 fn customer_row(r: &Row) -> rusqlite::Result<Customer> {
     let doc = json_col(&r.get::<_, String>(2)?)?;
@@ -467,6 +473,7 @@ fn customer_row(r: &Row) -> rusqlite::Result<Customer> {
         updated_at: parse_ts(&r.get::<_, String>(9)?)?,
         deleted_at: opt_ts(r.get(10)?)?,
         merged_into: r.get(11)?,
+        p_alive: r.get(12)?,
     })
 }
 
@@ -600,6 +607,46 @@ fn log_owner(
     .execute(params![customer, now, from, to, reason, actor])
     .map_err(sq)?;
     Ok(())
+}
+
+/// Puts a region a user or team is given on the list of regions when it is
+/// not there yet, so every region in use is listed.
+fn ensure_region(t: &Connection, region: Option<&str>) -> Result<()> {
+    if let Some(r) = region.filter(|r| !r.is_empty()) {
+        t.prepare_cached(
+            "INSERT INTO regions (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+        )
+        .map_err(sq)?
+        .execute(params![r, ts(Utc::now())])
+        .map_err(sq)?;
+    }
+    Ok(())
+}
+
+const REGION_SELECT: &str = "SELECT r.id, r.name,
+        (SELECT count(*) FROM users u WHERE u.region = r.name),
+        (SELECT count(*) FROM teams t WHERE t.region = r.name)
+     FROM regions r";
+
+fn region_row(r: &Row) -> rusqlite::Result<Region> {
+    Ok(Region {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        users: r.get(2)?,
+        teams: r.get(3)?,
+    })
+}
+
+/// A team name another team has: refused, not a database failure.
+fn team_name_taken(e: rusqlite::Error, name: &str) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Refused(format!("a team named {name} exists already"))
+        }
+        e => sq(e),
+    }
 }
 
 fn audit_row(
@@ -1052,14 +1099,142 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    async fn regions(&self) -> Result<Vec<Region>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare(&format!("{REGION_SELECT} ORDER BY r.id"))
+                .map_err(sq)?;
+            let v = st
+                .query_map([], region_row)
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn create_region(&self, name: &str, actor: Option<i64>) -> Result<Region> {
+        let name = name.to_string();
+        self.tx(move |t| {
+            let existing: Option<i64> = t
+                .query_row("SELECT id FROM regions WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sq)?;
+            if let Some(id) = existing {
+                return Err(StoreError::Duplicate(vec![id]));
+            }
+            let now = ts(Utc::now());
+            t.execute(
+                "INSERT INTO regions (name, created_at) VALUES (?1, ?2)",
+                params![name, now],
+            )
+            .map_err(sq)?;
+            let id = t.last_insert_rowid();
+            audit_row(
+                t,
+                actor,
+                "create",
+                "region",
+                Some(id),
+                &serde_json::json!({"name": name}),
+                &now,
+            )?;
+            t.query_row(
+                &format!("{REGION_SELECT} WHERE r.id = ?1"),
+                [id],
+                region_row,
+            )
+            .map_err(sq)
+        })
+        .await
+    }
+
+    async fn delete_region(&self, id: i64, actor: Option<i64>) -> Result<()> {
+        self.tx(move |t| {
+            let r = t
+                .query_row(
+                    &format!("{REGION_SELECT} WHERE r.id = ?1"),
+                    [id],
+                    region_row,
+                )
+                .optional()
+                .map_err(sq)?
+                .ok_or(StoreError::NotFound)?;
+            if r.users > 0 || r.teams > 0 {
+                return Err(StoreError::Refused(format!(
+                    "region {} has {} users and {} teams: move them to another region first",
+                    r.name, r.users, r.teams
+                )));
+            }
+            t.execute("DELETE FROM regions WHERE id = ?1", [id])
+                .map_err(sq)?;
+            audit_row(
+                t,
+                actor,
+                "delete",
+                "region",
+                Some(id),
+                &serde_json::json!({"name": r.name}),
+                &ts(Utc::now()),
+            )
+        })
+        .await
+    }
+
+    async fn update_team(&self, id: i64, change: &TeamChange, actor: Option<i64>) -> Result<Team> {
+        let change = change.clone();
+        self.tx(move |t| {
+            let old = t
+                .query_row(
+                    "SELECT id, name, region FROM teams WHERE id = ?1",
+                    [id],
+                    |r| {
+                        Ok(Team {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            region: r.get(2)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(sq)?
+                .ok_or(StoreError::NotFound)?;
+            let new = change.apply(&old);
+            let Some(detail) = team_change_detail(&old, &new) else {
+                return Ok(old);
+            };
+            ensure_region(t, new.region.as_deref())?;
+            t.execute(
+                "UPDATE teams SET name = ?2, region = ?3 WHERE id = ?1",
+                params![id, new.name, new.region],
+            )
+            .map_err(|e| team_name_taken(e, &new.name))?;
+            audit_row(
+                t,
+                actor,
+                "update",
+                "team",
+                Some(id),
+                &detail,
+                &ts(Utc::now()),
+            )?;
+            Ok(new)
+        })
+        .await
+    }
+
     async fn create_team(&self, name: &str, region: Option<&str>) -> Result<Team> {
         let (name, region) = (name.to_string(), region.map(str::to_string));
         self.tx(move |t| {
+            ensure_region(t, region.as_deref())?;
             t.execute(
                 "INSERT INTO teams (name, region) VALUES (?1, ?2)",
                 params![name, region],
             )
-            .map_err(sq)?;
+            .map_err(|e| team_name_taken(e, &name))?;
             Ok(Team {
                 id: t.last_insert_rowid(),
                 name,
@@ -1094,6 +1269,7 @@ impl Store for SqliteStore {
         let u = u.clone();
         self.tx(move |t| {
             let now = ts(Utc::now());
+            ensure_region(t, u.region.as_deref())?;
             t.execute(
                 "INSERT INTO users (username, display_name, role, team_id, region, password_hash, active, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
@@ -1233,6 +1409,7 @@ impl Store for SqliteStore {
             if removes_last_admin(&old, &new, other_admins) {
                 return Err(StoreError::Refused(LAST_ADMIN.into()));
             }
+            ensure_region(t, new.region.as_deref())?;
             t.execute(
                 "UPDATE users SET role = ?2, team_id = ?3, region = ?4, active = ?5 WHERE id = ?1",
                 params![id, new.role.as_str(), new.team_id, new.region, new.active],
@@ -1701,8 +1878,8 @@ impl Store for SqliteStore {
                 c.fields.tier = u.tier.clone().or(c.fields.tier);
                 let idx = CustomerIndex::of(&c.fields);
                 t.execute(
-                    "UPDATE customers SET class = ?2, tier = ?3, doc = ?4, rfm_class = coalesce(?5, rfm_class), clv = coalesce(?6, clv) WHERE id = ?1",
-                    params![u.customer_id, idx.class, idx.tier, idx.doc.to_string(), u.rfm_class, u.clv],
+                    "UPDATE customers SET class = ?2, tier = ?3, doc = ?4, rfm_class = coalesce(?5, rfm_class), clv = coalesce(?6, clv), p_alive = coalesce(?7, p_alive) WHERE id = ?1",
+                    params![u.customer_id, idx.class, idx.tier, idx.doc.to_string(), u.rfm_class, u.clv, u.p_alive],
                 )
                 .map_err(sq)?;
             }

@@ -73,6 +73,7 @@ pub async fn run_all(s: &dyn Store) {
     care_templates_and_settings(s).await;
     analysis_snapshots(s, &f).await;
     user_changes(s, &f).await;
+    regions_and_teams(s, &f).await;
 }
 
 async fn users_and_sessions(s: &dyn Store, f: &Fixture) {
@@ -910,12 +911,33 @@ async fn contacts_activities_orders(s: &dyn Store, f: &Fixture) {
         rfm_class: Some("important_value".into()),
         tier: None,
         clv: Some("1234.50".into()),
+        p_alive: Some(0.8125),
     }])
     .await
     .unwrap();
     let v = s.customer(c.id).await.unwrap().unwrap();
     assert_eq!(v.fields.class.as_deref(), Some("A"));
     assert_eq!(v.rfm_class.as_deref(), Some("important_value"));
+    assert_eq!(
+        (v.clv.as_deref(), v.p_alive),
+        (Some("1234.50"), Some(0.8125))
+    );
+    // A later run that has no P(alive) for the customer keeps the one stored.
+    s.set_values(&[ValueUpdate {
+        customer_id: c.id,
+        class: None,
+        rfm_class: None,
+        tier: None,
+        clv: None,
+        p_alive: None,
+    }])
+    .await
+    .unwrap();
+    let v = s.customer(c.id).await.unwrap().unwrap();
+    assert_eq!(
+        (v.fields.class.as_deref(), v.p_alive),
+        (Some("A"), Some(0.8125))
+    );
     let mut by = CustomerFilter {
         class: Some("A".into()),
         limit: 100,
@@ -2093,4 +2115,153 @@ async fn analysis_snapshots(s: &dyn Store, f: &Fixture) {
         ids(s.analysis_snapshots(None).await.unwrap()),
         vec![snap.id]
     );
+}
+
+/// Regions (SPEC §9) are a list of their own: every region a team or user is
+/// in is on it, one is added once, and one in use cannot be removed. Teams are
+/// renamed and moved between regions with an audit row.
+async fn regions_and_teams(s: &dyn Store, f: &Fixture) {
+    let names = |v: &[Region]| v.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let all = s.regions().await.unwrap();
+    // The fixture's teams are in 江苏 and 浙江.
+    assert_eq!(names(&all)[..2], ["江苏".to_string(), "浙江".to_string()]);
+    let js = all.iter().find(|r| r.name == "江苏").unwrap();
+    assert!(js.teams >= 1, "{js:?}");
+
+    let sh = s.create_region("上海", Some(f.admin.id)).await.unwrap();
+    assert_eq!((sh.name.as_str(), sh.users, sh.teams), ("上海", 0, 0));
+    let audit = &s.audit_log(1).await.unwrap()[0];
+    assert_eq!(
+        (
+            audit.action.as_str(),
+            audit.entity.as_str(),
+            audit.entity_id
+        ),
+        ("create", "region", Some(sh.id))
+    );
+    assert!(matches!(
+        s.create_region("上海", Some(f.admin.id)).await,
+        Err(StoreError::Duplicate(ids)) if ids == vec![sh.id]
+    ));
+
+    // A team moved to 上海 uses it: it cannot go until the team leaves.
+    let team = s.create_team("上海一部", None).await.unwrap();
+    let moved = s
+        .update_team(
+            team.id,
+            &TeamChange {
+                name: Some("上海浦东部".into()),
+                region: Some(Some("上海".into())),
+            },
+            Some(f.admin.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.name.as_str(), moved.region.as_deref()),
+        ("上海浦东部", Some("上海"))
+    );
+    let audit = &s.audit_log(1).await.unwrap()[0];
+    assert_eq!(
+        (audit.entity.as_str(), audit.entity_id),
+        ("team", Some(team.id))
+    );
+    assert_eq!(audit.detail["old"]["name"], "上海一部");
+    assert_eq!(audit.detail["new"]["region"], "上海");
+    assert!(s.teams().await.unwrap().contains(&moved));
+    assert!(matches!(
+        s.delete_region(sh.id, Some(f.admin.id)).await,
+        Err(StoreError::Refused(_))
+    ));
+    // Same name as another team: refused, nothing changed.
+    assert!(matches!(
+        s.update_team(
+            team.id,
+            &TeamChange {
+                name: Some(f.team_a.name.clone()),
+                region: None
+            },
+            None
+        )
+        .await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(
+        s.create_team(&f.team_a.name, None).await,
+        Err(StoreError::Refused(_))
+    ));
+    // A change that changes nothing writes nothing.
+    let before = s.audit_log(1).await.unwrap()[0].id;
+    s.update_team(team.id, &TeamChange::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(s.audit_log(1).await.unwrap()[0].id, before);
+    assert!(matches!(
+        s.update_team(i64::MAX, &TeamChange::default(), None).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A user in a region counts too, and holds it.
+    let u = s
+        .create_user(&NewUser {
+            username: "region-user".into(),
+            display_name: "区域用户".into(),
+            role: Role::Supervisor,
+            team_id: None,
+            region: Some("福建".into()),
+            password_hash: "x".into(),
+        })
+        .await
+        .unwrap();
+    let fj = s.regions().await.unwrap();
+    let fj = fj.iter().find(|r| r.name == "福建").unwrap();
+    assert_eq!((fj.users, fj.teams), (1, 0));
+    assert!(matches!(
+        s.delete_region(fj.id, None).await,
+        Err(StoreError::Refused(_))
+    ));
+    s.update_user(
+        u.id,
+        &UserChange {
+            region: Some(None),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    s.delete_region(fj.id, None).await.unwrap();
+
+    // A region a user or team is given that the list lacks joins the list.
+    s.update_team(
+        team.id,
+        &TeamChange {
+            name: None,
+            region: Some(Some("安徽".into())),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let after = s.regions().await.unwrap();
+    let ah = after.iter().find(|r| r.name == "安徽").unwrap();
+    assert_eq!(ah.teams, 1);
+    assert_eq!(after.iter().find(|r| r.name == "上海").unwrap().teams, 0);
+
+    // Unused now: 上海 goes, with an audit row; a second removal finds nothing.
+    s.delete_region(sh.id, Some(f.admin.id)).await.unwrap();
+    let audit = &s.audit_log(1).await.unwrap()[0];
+    assert_eq!(
+        (
+            audit.action.as_str(),
+            audit.entity.as_str(),
+            audit.detail["name"].as_str()
+        ),
+        ("delete", "region", Some("上海"))
+    );
+    assert!(!names(&s.regions().await.unwrap()).contains(&"上海".to_string()));
+    assert!(matches!(
+        s.delete_region(sh.id, None).await,
+        Err(StoreError::NotFound)
+    ));
 }

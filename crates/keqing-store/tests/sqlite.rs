@@ -44,7 +44,7 @@ async fn a_version_1_database_migrates_to_version_2() {
             .unwrap();
         c.execute_batch(
             "PRAGMA user_version = 1;
-             INSERT INTO teams (name) VALUES ('老团队');
+             INSERT INTO teams (name, region) VALUES ('老团队', '江苏');
              INSERT INTO customers (version, name, pinyin, initials, stage, tags, doc, created_at, updated_at)
              VALUES (1, '老客户恒远商行', 'laokehuhengyuanshanghang', 'lkhhysh', 'to_identify', '',
                      '{\"name\":\"老客户恒远商行\"}', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z');",
@@ -59,7 +59,16 @@ async fn a_version_1_database_migrates_to_version_2() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 6, "a version 1 database migrates to the latest version");
+    assert_eq!(v, 9, "a version 1 database migrates to the latest version");
+    // Version 9 lists the regions the teams and users name already.
+    let regions = s.regions().await.unwrap();
+    assert_eq!(
+        regions
+            .iter()
+            .map(|r| (r.name.as_str(), r.teams))
+            .collect::<Vec<_>>(),
+        vec![("江苏", 1)]
+    );
     // Version 4 fills the search index with the customers already stored.
     for q in [
         keqing_store::NameQuery::Text("恒远".into()),
@@ -375,4 +384,33 @@ async fn a_very_broad_search_stops_counting_at_the_cap() {
         .unwrap();
     assert!(!ini.capped);
     assert_eq!(ini.total, (n as i64 + 19) / 20);
+}
+
+#[tokio::test]
+async fn a_backup_from_before_version_9_gets_the_regions_its_users_and_teams_name() {
+    use keqing_store::Store;
+    let s = SqliteStore::open(":memory:").await.unwrap();
+    suite::fixture(&s).await;
+    let mut buf = vec![];
+    s.export_all(&mut buf).await.unwrap();
+    // The backup as version 8 wrote it: no regions table.
+    let old: String = String::from_utf8(buf)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains(r#""table":"regions""#))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!old.contains(r#""table":"regions""#));
+    let copy = SqliteStore::open(":memory:").await.unwrap();
+    copy.import_all(&mut std::io::Cursor::new(old.into_bytes()))
+        .await
+        .unwrap();
+    let names: Vec<(String, i64)> = copy
+        .regions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.teams))
+        .collect();
+    assert_eq!(names, vec![("江苏".into(), 1), ("浙江".into(), 1)]);
 }

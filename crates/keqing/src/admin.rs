@@ -30,13 +30,31 @@ pub fn system_user() -> User {
 pub async fn serve(db: &str, addr: &str, demo: bool) -> Result<()> {
     let _ = tracing_subscriber::fmt().with_target(false).try_init();
     let store = open(db).await?;
-    if demo {
-        crate::demo::fill(store.as_ref()).await?;
-    }
+    let demo_admin = if demo {
+        crate::demo::fill(store.as_ref()).await?
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let state = AppState::new(store.clone(), ServerConfig::default());
+    if let Some(admin) = demo_admin {
+        // The demo's files show their value (RFM, CLV, P(alive), tier) from
+        // the first page, as after an administrator's 写回客户档案.
+        let r = keqing_server::analysis::apply_values(&state, &admin, None)
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "writing the value analysis onto the demo files: {}",
+                    e.message
+                )
+            })?;
+        eprintln!(
+            "value analysis written onto {} demo customers",
+            r["updated"]
+        );
+    }
     spawn_daily_jobs(state.clone());
     eprintln!(
         "keqing is ready on http://{} ({} database)",

@@ -7,8 +7,10 @@ use keqing_store::{CustomerFilter, Store};
 use std::collections::HashMap;
 
 /// Fills the database with the demo company when it has no customers yet,
-/// then prints the demo accounts.
-pub async fn fill(store: &dyn Store) -> Result<()> {
+/// then prints the demo accounts. Answers the demo's administrator when it
+/// loaded the company just now, so the server can write the value analysis
+/// onto the new files.
+pub async fn fill(store: &dyn Store) -> Result<Option<User>> {
     let empty = store
         .list_customers(&CustomerFilter {
             limit: 1,
@@ -36,7 +38,7 @@ pub async fn fill(store: &dyn Store) -> Result<()> {
             "filling the empty database with the demo company {} …",
             company.name
         );
-        load(store, &company)
+        let admin = load(store, &company)
             .await
             .context("loading the demo company")?;
         eprintln!(
@@ -46,9 +48,15 @@ pub async fn fill(store: &dyn Store) -> Result<()> {
             company.activity_count(),
             started.elapsed().as_secs_f64()
         );
-    } else {
-        eprintln!("the database has data already: the demo company is not loaded again");
+        print_accounts(&company);
+        return Ok(Some(admin));
     }
+    eprintln!("the database has data already: the demo company is not loaded again");
+    print_accounts(&company);
+    Ok(None)
+}
+
+fn print_accounts(company: &DemoCompany) {
     eprintln!(
         "demo accounts (password for all: {}):",
         keqing_demo::DEMO_PASSWORD
@@ -62,10 +70,10 @@ pub async fn fill(store: &dyn Store) -> Result<()> {
             u.team.as_deref().unwrap_or("")
         );
     }
-    Ok(())
 }
 
-pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<()> {
+/// Loads the demo company; answers its administrator.
+pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<User> {
     let mut teams = HashMap::new();
     for t in &company.teams {
         teams.insert(
@@ -122,5 +130,5 @@ pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<()> {
         }
     }
     store.add_orders(&orders).await?;
-    Ok(())
+    Ok(admin)
 }

@@ -46,10 +46,17 @@ function check(text, checked, attrs = {}) {
  * what changed is sent; the server's word on a field appears under it, any
  * other refusal (the last administrator) beside the save button.
  */
-function userEditor(app, u, teams, done) {
+/** A <select> of the region list ('' = none); a value not on the list stays choosable. */
+function regionSelect(regions, value, attrs = {}) {
+  const names = regions.map((r) => r.name);
+  if (value && !names.includes(value)) names.push(value);
+  return select([['', t('adm.region.none')], ...names.map((n) => [n, n])], value || '', attrs);
+}
+
+function userEditor(app, u, teams, regions, done) {
   const role = checkedField(t('adm.role'), select(ROLES.map((r) => [r, label('role', r)]), u.role, { 'data-testid': 'ue-role' }));
   const team = checkedField(t('adm.team'), select([['', t('adm.edit.noteam')], ...teams.map((tm) => [tm.id, tm.name])], u.team_id ?? '', { 'data-testid': 'ue-team' }));
-  const region = checkedField(t('adm.region'), h('input', { value: u.region || '', maxlength: 32, 'data-testid': 'ue-region' }), t('adm.edit.region.hint'));
+  const region = checkedField(t('adm.region'), regionSelect(regions, u.region, { 'data-testid': 'ue-region' }), t('adm.edit.region.hint'));
   const active = check(t('adm.edit.active'), u.active, { 'data-testid': 'ue-active' });
   const activeError = errorLine(active.box);
   active.el.append(activeError);
@@ -99,7 +106,7 @@ function userEditor(app, u, teams, done) {
   h('div', { class: 'actions' }, save, h('button', { type: 'button', class: 'btn', onclick: done }, t('common.cancel'))));
 }
 
-function usersCard(app, users, teams) {
+function usersCard(app, users, teams, regions) {
   const teamName = new Map(teams.map((tm) => [tm.id, tm.name]));
   const admin = app.isAdmin();
   const heads = ['adm.username', 'adm.display', 'adm.role', 'adm.team', 'adm.region', 'adm.active'];
@@ -115,7 +122,7 @@ function usersCard(app, users, teams) {
     const edit = tool(t('common.edit'), t('adm.edit.label', { name }), () => {
       const cell = editRow.firstChild;
       const close = () => { editRow.hidden = true; clear(cell); edit.setAttribute('aria-expanded', 'false'); edit.focus(); };
-      clear(cell).append(userEditor(app, u, teams, close));
+      clear(cell).append(userEditor(app, u, teams, regions, close));
       editRow.hidden = false;
       edit.setAttribute('aria-expanded', 'true');
       cell.querySelector('select')?.focus();
@@ -133,7 +140,7 @@ function usersCard(app, users, teams) {
     display_name: h('input', {}),
     role: select(ROLES.map((r) => [r, label('role', r)]), 'manager'),
     team_id: select([['', '—'], ...teams.map((tm) => [tm.id, tm.name])], ''),
-    region: h('input', {}),
+    region: regionSelect(regions, ''),
     password: h('input', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' }),
   };
   const form = h('form', {
@@ -146,7 +153,7 @@ function usersCard(app, users, teams) {
           method: 'POST',
           body: {
             username: f.username.value.trim(), display_name: f.display_name.value.trim() || null, role: f.role.value,
-            team_id: f.team_id.value ? Number(f.team_id.value) : null, region: f.region.value.trim() || null, password: f.password.value,
+            team_id: f.team_id.value ? Number(f.team_id.value) : null, region: f.region.value || null, password: f.password.value,
           },
         });
         toast(t('adm.created'));
@@ -159,25 +166,72 @@ function usersCard(app, users, teams) {
   return card(t('adm.users'), table, h('h3', {}, t('adm.adduser')), form);
 }
 
-function teamsCard(app, teams, users) {
-  const members = (tm) => users.filter((u) => u.team_id === tm.id).length;
-  const list = teams.length
-    ? h('ul', { class: 'list', 'data-testid': 'teams' }, teams.map((tm) => h('li', { class: 'row' },
-      h('span', {}, tm.name, tm.region ? h('span', { class: 'muted' }, ` · ${tm.region}`) : null),
-      // Only those who read every user see whole teams.
-      ['admin', 'director'].includes(app.user.role) ? h('span', { class: 'muted' }, t('adm.team.members', { n: members(tm) })) : null)))
-    : h('p', { class: 'muted' }, t('common.empty'));
-  if (!app.isAdmin()) return card(t('adm.teams'), list);
+/** An administrator's editor for one team: its name and region. */
+function teamEditor(app, tm, regions, done) {
+  const name = checkedField(t('adm.teamname'), h('input', { value: tm.name, required: true, maxlength: 64, 'data-testid': 'te-name' }));
+  const region = checkedField(t('adm.region'), regionSelect(regions, tm.region, { 'data-testid': 'te-region' }));
+  const errors = { name: name.error, region: region.error };
   const msg = h('div', { 'aria-live': 'polite' });
-  const name = h('input', { required: true });
-  const region = h('input', {});
+  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t('common.save'));
+  return h('form', {
+    class: 'form-grid', 'data-testid': 'team-edit',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      clear(msg);
+      for (const e of Object.values(errors)) e.set('');
+      const body = {};
+      if (name.control.value.trim() !== tm.name) body.name = name.control.value.trim();
+      if ((region.control.value || null) !== (tm.region || null)) body.region = region.control.value || null;
+      if (!Object.keys(body).length) { done(); return; }
+      save.disabled = true;
+      try {
+        await api(`/teams/${tm.id}`, { method: 'PATCH', body });
+        toast(t('common.saved'));
+        app.refresh();
+      } catch (e) {
+        const errs = fieldErrors(e);
+        for (const [f, m] of errs) errors[f]?.set(m);
+        if (!errs.size) msg.append(alertBox(errorText(e)));
+        save.disabled = false;
+      }
+    },
+  }, name.el, region.el, msg,
+  h('div', { class: 'actions' }, save, h('button', { type: 'button', class: 'btn', onclick: done }, t('common.cancel'))));
+}
+
+function teamsCard(app, teams, users, regions) {
+  const members = (tm) => users.filter((u) => u.team_id === tm.id).length;
+  const admin = app.isAdmin();
+  const list = teams.length
+    ? h('ul', { class: 'list', 'data-testid': 'teams' }, teams.map((tm) => {
+      const li = h('li', { 'data-team': tm.name });
+      const show = () => {
+        const edit = admin ? tool(t('common.edit'), t('adm.team.edit', { name: tm.name }), () => {
+          clear(li).append(teamEditor(app, tm, regions, () => { show(); li.querySelector('button')?.focus(); }));
+          li.querySelector('input')?.focus();
+        }, { 'data-testid': 'team-edit-open' }) : null;
+        clear(li).append(h('div', { class: 'row' },
+          h('span', {}, tm.name, tm.region ? h('span', { class: 'muted' }, ` · ${tm.region}`) : null),
+          h('span', { class: 'actions' },
+            // Only those who read every user see whole teams.
+            ['admin', 'director'].includes(app.user.role) ? h('span', { class: 'muted' }, t('adm.team.members', { n: members(tm) })) : null,
+            edit)));
+      };
+      show();
+      return li;
+    }))
+    : h('p', { class: 'muted' }, t('common.empty'));
+  if (!admin) return card(t('adm.teams'), list);
+  const msg = h('div', { 'aria-live': 'polite' });
+  const name = h('input', { required: true, maxlength: 64 });
+  const region = regionSelect(regions, '');
   const form = h('form', {
-    class: 'form-grid',
+    class: 'form-grid', 'data-testid': 'team-new',
     onsubmit: async (ev) => {
       ev.preventDefault();
       clear(msg);
       try {
-        await api('/teams', { method: 'POST', body: { name: name.value.trim(), region: region.value.trim() || null } });
+        await api('/teams', { method: 'POST', body: { name: name.value.trim(), region: region.value || null } });
         toast(t('adm.created'));
         app.refresh();
       } catch (e) { msg.append(alertBox(errorText(e))); }
@@ -187,9 +241,59 @@ function teamsCard(app, teams, users) {
   return card(t('adm.teams'), h('p', { class: 'muted' }, t('adm.teams.intro')), list, h('h3', {}, t('adm.addteam')), form);
 }
 
+/**
+ * The regions (区域): what a regional scope covers, the customers whose
+ * province it names. Users and teams pick theirs from this list; one in use
+ * cannot be removed.
+ */
+function regionsCard(app, regions) {
+  const admin = app.isAdmin();
+  const msg = h('div', { 'aria-live': 'polite' });
+  const list = regions.length
+    ? h('ul', { class: 'list', 'data-testid': 'regions' }, regions.map((r) => {
+      const used = r.users > 0 || r.teams > 0;
+      return h('li', { class: 'row', 'data-region': r.name },
+        h('span', {}, h('strong', {}, r.name), ' ',
+          h('span', { class: 'muted' }, t('adm.region.used', { users: r.users, teams: r.teams }))),
+        h('span', { class: 'actions' },
+          h('a', { href: `#/customers?region=${encodeURIComponent(r.name)}` }, t('adm.region.customers')),
+          admin ? tool(t('adm.region.remove'), used ? t('adm.region.inuse', { name: r.name }) : t('adm.region.remove.label', { name: r.name }), async () => {
+            clear(msg);
+            try {
+              await api(`/regions/${r.id}`, { method: 'DELETE' });
+              toast(t('adm.region.removed', { name: r.name }));
+              app.refresh();
+            } catch (e) { msg.append(alertBox(errorText(e))); }
+          }, { disabled: used, 'data-testid': 'region-remove' }) : null));
+    }))
+    : h('p', { class: 'muted' }, t('adm.region.empty'));
+  const parts = [h('p', { class: 'muted' }, t('adm.region.intro')), msg, list];
+  if (admin) {
+    const name = h('input', { required: true, maxlength: 32, 'data-testid': 'region-name' });
+    const form = h('form', {
+      class: 'form-grid',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        clear(msg);
+        try {
+          await api('/regions', { method: 'POST', body: { name: name.value.trim() } });
+          toast(t('adm.created'));
+          app.refresh();
+        } catch (e) { msg.append(alertBox(errorText(e))); name.focus(); }
+      },
+    }, field(t('adm.region.name'), name, t('adm.region.name.hint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('adm.region.add'))));
+    parts.push(h('h3', {}, t('adm.region.add')), form);
+  }
+  const c = card(t('adm.regions'), ...parts);
+  c.dataset.testid = 'regions-card';
+  return c;
+}
+
 async function usersTab(app) {
-  const [users, teams] = await Promise.all([api('/users'), api('/teams')]);
-  return h('div', { class: 'grid-2' }, usersCard(app, users.items, teams.items), teamsCard(app, teams.items, users.items));
+  const [users, teams, regions] = await Promise.all([api('/users'), api('/teams'), api('/regions')]);
+  return h('div', { class: 'grid-2' }, usersCard(app, users.items, teams.items, regions.items),
+    h('div', {}, teamsCard(app, teams.items, users.items, regions.items), regionsCard(app, regions.items)));
 }
 
 // Roles and scopes ---------------------------------------------------------------
@@ -209,7 +313,7 @@ async function rolesTab() {
       })))))));
   return card(t('adm.roles'),
     h('p', { class: 'muted' }, t('adm.roles.intro')),
-    h('ul', {}, m.scopes.map((s) => h('li', {}, h('strong', {}, label('scope', s.id)), '：', t(`adm.scope.${s.id}.text`)))),
+    h('ul', {}, m.scopes.map((s) => h('li', {}, h('strong', {}, label('scope', s.id)), t('common.colon'), t(`adm.scope.${s.id}.text`)))),
     h('div', { class: 'grid-3' }, tables),
     h('h3', {}, t('adm.roles.more')),
     h('ul', {}, ['pool', 'teams', 'settings', 'templates'].map((k) => h('li', {}, t(`adm.roles.more.${k}`)))));

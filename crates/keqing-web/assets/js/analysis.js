@@ -146,6 +146,20 @@ function abcSection(r) {
     table('abc-table', [t('ana.abc.cls'), t('ana.customers'), t('ana.customer_share'), t('ana.sales_share'), t('ana.abc.sales')], rows),
     h('p', { class: 'hint' }, t('ana.abc.click')), members);
   const data = r.pareto.map((p) => [p.customer_share * 100, p.sales_share * 100]);
+  // A click on the curve opens the class of the customers at that point.
+  const bounds = [];
+  let upTo = 0;
+  for (const k of ['A', 'B', 'C', 'D']) {
+    upTo += (s.classes[k]?.customer_share || 0) * 100;
+    bounds.push([k, upTo]);
+  }
+  chart.dataset.classes = bounds.map(([k, b]) => `${k}:${b.toFixed(2)}`).join(',');
+  const classAt = (x) => (bounds.find(([, b]) => x <= b + 1e-9) || bounds[bounds.length - 1])[0];
+  const openAt = (x) => {
+    const k = classAt(Math.max(0, Math.min(100, x)));
+    const btn = buttons[['A', 'B', 'C', 'D'].indexOf(k)];
+    if (btn && !btn.disabled) pick(k, btn);
+  };
   draw(chart, {
     grid: { left: 52, right: 24, top: 24, bottom: 40 },
     tooltip: { trigger: 'axis', valueFormatter: (v) => `${num(v, 2)}%` },
@@ -156,31 +170,63 @@ function abcSection(r) {
       markLine: { symbol: 'none', silent: true, lineStyle: { type: 'dashed', color: '#6b7280' }, label: { show: false }, data: [{ xAxis: 20 }, { yAxis: top }] },
       markPoint: { symbolSize: 44, itemStyle: { color: RED }, label: { formatter: () => `${num(top, 1)}%`, fontSize: 10 }, data: [{ coord: [20, top], value: top }] },
     }],
+  }).then((c) => {
+    if (!c) return;
+    chart.style.cursor = 'pointer';
+    c.getZr().on('click', (e) => {
+      const [x] = c.convertFromPixel({ gridIndex: 0 }, [e.offsetX, e.offsetY]);
+      if (Number.isFinite(x)) openAt(x);
+    });
   });
   return out;
 }
 
 // 3. CLV ---------------------------------------------------------------------
 
+/** Compact numbers for a log axis: 1, 10, 1千, 1万, 100万. */
+function compact(v) {
+  return new Intl.NumberFormat(document.documentElement.lang === 'en' ? 'en' : 'zh-CN', { notation: 'compact' }).format(v);
+}
+
 function clvSection(r) {
   const chart = chartBox('clv-chart', t('ana.clv.chart.alt'));
+  const members = h('div', { 'aria-live': 'polite' });
   const rows = r.top.items.map((x) => h('tr', {},
     h('th', { scope: 'row' }, nameLink(x)), h('td', {}, percent(x.p_alive, { digits: 1 })),
     h('td', {}, num(x.expected_purchases, 1)), h('td', { class: 'num' }, yuan(x.clv))));
+  // Deciles from the top: 1 is the 10% of customers with the highest CLV.
+  const buttons = [];
+  const pick = (d) => {
+    buttons.forEach((b, i) => b.setAttribute('aria-pressed', String(i + 1 === d)));
+    memberList(members, 'clv-members', t('ana.clv.decile', { d }),
+      [t('ana.customer'), t('ana.clv.p_alive'), t('ana.clv.expected'), t('ana.clv.clv')],
+      (x) => [h('th', { scope: 'row' }, nameLink(x)), h('td', {}, percent(x.p_alive, { digits: 1 })),
+        h('td', {}, num(x.expected_purchases, 1)), h('td', { class: 'num' }, yuan(x.clv))],
+      (page) => api(`/analysis/clv?decile=${d}&page=${page}&per_page=${PER_PAGE}`).then((x) => x.members))(1);
+  };
+  const decileName = (d) => (d === 1 ? t('ana.clv.d.top') : d === 10 ? t('ana.clv.d.bottom') : `${(d - 1) * 10}–${d * 10}%`);
+  for (let d = 1; d <= 10; d += 1) {
+    buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false', 'data-decile': String(d), onclick: () => pick(d) }, decileName(d)));
+  }
   const out = card(t('ana.clv.title'),
     h('p', { class: 'muted' }, t('ana.clv.intro', { n: num(r.customers), model: r.model === 'pareto' ? 'Pareto/NBD' : 'BG/NBD' })),
     h('h3', {}, t('ana.clv.deciles')), chart,
+    h('div', { class: 'chips', role: 'group', 'aria-label': t('ana.clv.decile.pick') }, buttons),
+    h('p', { class: 'hint' }, t('ana.clv.click')), members,
     h('h3', {}, t('ana.clv.top')),
     table('clv-top', [t('ana.customer'), t('ana.clv.p_alive'), t('ana.clv.expected'), t('ana.clv.clv')], rows));
-  const values = r.deciles || [];
+  // One bar a decile, the top one first; its height is the highest CLV in
+  // it (deciles are P0, P10 … P100, lowest first: decile d tops at P(110 - 10d)).
+  const p = r.deciles || [];
+  const values = p.length === 11 ? [10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((i) => p[i]) : [];
   const positive = values.length && values.every((v) => v > 0);
   draw(chart, {
-    grid: { left: 72, right: 16, top: 16, bottom: 40 },
+    grid: { left: 56, right: 16, top: 16, bottom: 40 },
     tooltip: { trigger: 'axis', valueFormatter: (v) => yuan(v) },
-    xAxis: { type: 'category', data: values.map((_, i) => `P${i * 10}`), name: t('ana.clv.percentile'), nameLocation: 'middle', nameGap: 26 },
-    yAxis: { type: positive ? 'log' : 'value', axisLabel: { formatter: (v) => num(v) } },
-    series: [{ type: 'bar', name: t('ana.clv.clv'), data: values, itemStyle: { color: RED } }],
-  });
+    xAxis: { type: 'category', data: values.map((_, i) => decileName(i + 1)), name: t('ana.clv.percentile'), nameLocation: 'middle', nameGap: 26 },
+    yAxis: positive ? { type: 'log', min: 1, axisLabel: { formatter: compact } } : { type: 'value', axisLabel: { formatter: compact } },
+    series: [{ type: 'bar', name: t('ana.clv.clv'), data: values, itemStyle: { color: RED }, cursor: 'pointer' }],
+  }, (e) => { if (e.componentType === 'series') pick(e.dataIndex + 1); });
   return out;
 }
 
@@ -188,19 +234,32 @@ function clvSection(r) {
 
 function repeatSection(r) {
   const chart = chartBox('repeat-chart', t('ana.repeat.chart.alt', { p: percent(r.repeat_rate) }));
+  const members = h('div', { 'aria-live': 'polite' });
+  const pick = (k) => {
+    which.value = String(k);
+    memberList(members, 'repeat-members', t('ana.repeat.members', { n: k }),
+      [t('ana.customer'), t('ana.repeat.purchases'), t('ana.repeat.cycle')],
+      (x) => [h('th', { scope: 'row' }, nameLink(x)), h('td', {}, num(x.purchases)),
+        h('td', {}, x.cycle_days === null ? '—' : t('common.days', { n: num(x.cycle_days, 1) }))],
+      (page) => api(`/analysis/repeat?purchases=${k}&page=${page}&per_page=${PER_PAGE}`).then((x) => x.members))(1);
+  };
+  const which = select([['', '—'], ...r.distribution.map((d) => [d.purchases, t('ana.repeat.option', { n: d.purchases, c: num(d.customers) })])], '',
+    { 'data-testid': 'repeat-pick', onchange: (e) => { if (e.target.value) pick(Number(e.target.value)); } });
   const out = card(t('ana.repeat.title'),
     h('dl', { class: 'stats' },
       h('div', { class: 'stat' }, h('dt', {}, t('ana.customers')), h('dd', {}, num(r.customers))),
       h('div', { class: 'stat', 'data-testid': 'repeat-rate' }, h('dt', {}, t('ana.repeat.rate')), h('dd', {}, percent(r.repeat_rate))),
       h('div', { class: 'stat' }, h('dt', {}, t('ana.repeat.cycle')), h('dd', {}, r.mean_cycle_days === null ? '—' : t('common.days', { n: num(r.mean_cycle_days, 1) })))),
-    chart);
+    chart,
+    h('div', { class: 'filters-inline' }, field(t('ana.repeat.pick'), which)),
+    h('p', { class: 'hint' }, t('ana.repeat.click')), members);
   draw(chart, {
     grid: { left: 48, right: 16, top: 16, bottom: 40 },
     tooltip: { trigger: 'axis' },
     xAxis: { type: 'category', data: r.distribution.map((d) => String(d.purchases)), name: t('ana.repeat.purchases'), nameLocation: 'middle', nameGap: 26 },
     yAxis: { type: 'value', minInterval: 1 },
-    series: [{ type: 'bar', name: t('ana.repeat.customers'), data: r.distribution.map((d) => d.customers), itemStyle: { color: RED } }],
-  });
+    series: [{ type: 'bar', name: t('ana.repeat.customers'), data: r.distribution.map((d) => d.customers), itemStyle: { color: RED }, cursor: 'pointer' }],
+  }, (p) => { if (p.componentType === 'series') pick(r.distribution[p.dataIndex].purchases); });
   return out;
 }
 
@@ -363,6 +422,28 @@ async function snapshotsSection(app) {
   return box;
 }
 
+/** Who may update every customer writes the results onto the files (POST /analysis/apply). */
+function applySection(app) {
+  const msg = h('div', { 'aria-live': 'polite' });
+  const btn = h('button', {
+    type: 'button', class: 'btn btn-primary', 'data-testid': 'apply-values',
+    onclick: async () => {
+      btn.disabled = true;
+      clear(msg).append(h('p', { class: 'muted' }, t('ana.apply.running')));
+      try {
+        const r = await api('/analysis/apply', { method: 'POST' });
+        clear(msg).append(alertBox(t('ana.apply.done', { n: num(r.updated), year: r.tier_year, tiered: num(r.tiered) }), 'ok'));
+        toast(t('common.saved'));
+      } catch (e) {
+        clear(msg).append(problem(e));
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  }, t('ana.apply.go'));
+  return card(t('ana.apply.title'), h('p', { class: 'muted' }, t('ana.apply.intro')), h('div', { class: 'actions' }, btn), msg);
+}
+
 export async function analysis(app) {
   const [rfm, abc, clv, rep] = await Promise.allSettled([
     api('/analysis/rfm'), api('/analysis/abc'), api(`/analysis/clv?per_page=10`), api('/analysis/repeat'),
@@ -378,6 +459,7 @@ export async function analysis(app) {
       part(abc, abcSection, t('ana.abc.title')),
       h('div', { class: 'grid-2 grid-even' }, part(clv, clvSection, t('ana.clv.title')), part(rep, repeatSection, t('ana.repeat.title'))));
   }
+  if (['admin', 'director'].includes(app.user.role) && !noOrders) page.append(applySection(app));
   page.append(await snapshotsSection(app), funnelSection());
   return page;
 }

@@ -44,3 +44,17 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   }
   return data;
 }
+
+/**
+ * Names of customers by id (those the user may read), one request for up to
+ * 200 of them instead of one each: Map id → name.
+ */
+export async function customerNames(ids) {
+  const names = new Map();
+  const list = [...new Set(ids.filter((x) => x !== null && x !== undefined))];
+  for (let i = 0; i < list.length; i += 200) {
+    const r = await api(`/customers?ids=${list.slice(i, i + 200).join(',')}`);
+    for (const c of r.items) names.set(c.id, c.name);
+  }
+  return names;
+}

@@ -198,8 +198,12 @@ function loginPage(root) {
 }
 
 let renderSeq = 0;
+let lastPage = null;
 async function render() {
   const mine = ++renderSeq;
+  const here = location.hash.split('?')[0];
+  const navigated = lastPage !== null && lastPage !== here;
+  lastPage = here;
   document.documentElement.lang = getLang();
   document.title = t('app.name');
   const root = document.getElementById('app');
@@ -234,6 +238,8 @@ async function render() {
     const content = await view(app, { id: parts[1], params });
     if (mine !== renderSeq) return;
     clear(main).append(content);
+    // After moving to another page, the keyboard starts in its content.
+    if (navigated) main.focus({ preventScroll: true });
   } catch (e) {
     if (mine !== renderSeq) return;
     clear(main).append(alertBox(errorText(e)));

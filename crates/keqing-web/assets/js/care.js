@@ -2,7 +2,7 @@
 // by kind, each with its suggested message to copy and done / skip / later,
 // and today's activity quota (2 new-customer visits, 3 existing-customer
 // visits, 4 calls by default: 001 篇7).
-import { api } from './api.js';
+import { api, customerNames } from './api.js';
 import { t, label, getLang } from './i18n.js';
 import { h, clear, card, alertBox, errorText, toast, field } from './ui.js';
 import { date, today } from './format.js';
@@ -36,7 +36,11 @@ function occasionName(o) {
   return '';
 }
 
-function taskItem(app, task, names) {
+/** Kinds whose message is written to the customer (copied and sent); the others are notes. */
+const TO_CUSTOMER = new Set(['greeting', 'order_day']);
+
+/** Done / tomorrow / skip (with a reason) for one task, and where its errors show. */
+function taskActions(app, task, copyFrom) {
   const status = h('div', { 'aria-live': 'polite' });
   const act = async (what, body, done) => {
     clear(status);
@@ -50,43 +54,64 @@ function taskItem(app, task, names) {
   const reason = h('input', { name: 'reason', required: true });
   reasonBox.append(field(t('care.skip.reason'), reason),
     h('button', { type: 'button', class: 'btn btn-small', onclick: () => { if (reason.value.trim()) act('skip', { reason: reason.value.trim() }, t('day.skipped')); else reason.focus(); } }, t('care.skip.confirm')));
+  return [
+    h('div', { class: 'actions' },
+      copyFrom ? h('button', { type: 'button', class: 'btn btn-small', onclick: (ev) => copy(copyFrom, ev.currentTarget) }, t('common.copy')) : null,
+      h('button', { type: 'button', class: 'btn btn-small btn-primary', onclick: () => act('complete', {}, t('day.completed')) }, t('day.complete')),
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => act('snooze', { until: tomorrow() }, t('care.snoozed')) }, t('care.snooze')),
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => { reasonBox.hidden = false; reason.focus(); } }, t('day.skip'))),
+    reasonBox, status];
+}
+
+function taskItem(app, task, names) {
   const overdue = task.date < today();
   const who = task.customer_id ? h('a', { href: `#/customers/${task.customer_id}` }, names.get(task.customer_id) || `#${task.customer_id}`) : null;
   const reasons = Array.isArray(task.occasions) ? task.occasions.map(occasionName).filter(Boolean) : [];
-  return h('li', { class: 'task', 'data-testid': 'care-task' },
+  const toCustomer = TO_CUSTOMER.has(task.kind) && task.message;
+  return h('li', { class: 'task', 'data-testid': 'care-task', 'data-kind': task.kind },
     h('div', { class: 'row' },
       h('div', {}, who, reasons.length ? h('span', { class: 'muted' }, ' · ', reasons.join('、')) : null,
         task.channel ? h('span', { class: 'badge' }, label('act', task.channel)) : null,
         overdue ? h('span', { class: 'badge badge-warn' }, t('day.overdue'), ' ', date(task.date)) : null)),
-    task.message ? h('div', {}, h('span', { class: 'sr-only' }, t('day.message')), h('div', { class: 'msg' }, task.message)) : null,
-    h('div', { class: 'actions' },
-      task.message ? h('button', { type: 'button', class: 'btn btn-small', onclick: (ev) => copy(task.message, ev.currentTarget) }, t('common.copy')) : null,
-      h('button', { type: 'button', class: 'btn btn-small btn-primary', onclick: () => act('complete', {}, t('day.completed')) }, t('day.complete')),
-      h('button', { type: 'button', class: 'btn btn-small', onclick: () => act('snooze', { until: tomorrow() }, t('care.snoozed')) }, t('care.snooze')),
-      h('button', { type: 'button', class: 'btn btn-small', onclick: () => { reasonBox.hidden = false; reason.focus(); } }, t('day.skip'))),
-    reasonBox, status);
+    toCustomer ? h('div', {}, h('span', { class: 'sr-only' }, t('day.message')), h('div', { class: 'msg' }, task.message)) : null,
+    !toCustomer && task.message ? h('div', { class: 'muted' }, task.message) : null,
+    ...taskActions(app, task, toCustomer ? task.message : null));
 }
 
-export async function careSection(app) {
-  if (!app.care) return h('p', { class: 'muted' }, t('day.tasks.unavailable'));
+/** The open care tasks of the logged-in user up to today (not the quota's). */
+export async function openTasks(app) {
+  if (!app.care) return null;
   const r = await api(`/care/tasks?status=open&to=${today()}&owner=${app.user.id}&per_page=500`);
-  const tasks = r.items.filter((x) => x.kind !== 'quota');
+  return r.items.filter((x) => x.kind !== 'quota');
+}
+
+/** How many tasks of a kind show before "show all". */
+const FIRST = 5;
+
+export async function careSection(app, tasks) {
+  if (!app.care) return h('p', { class: 'muted' }, t('day.tasks.unavailable'));
   if (!tasks.length) return h('p', { class: 'muted' }, t('day.tasks.none'));
-  const names = new Map();
-  const shownTasks = [];
+  const groups = [];
   for (const k of [...KINDS, ...new Set(tasks.map((x) => x.kind))]) {
-    if (shownTasks.some((s) => s.kind === k)) continue;
+    if (groups.some((g) => g.kind === k)) continue;
     const mine = tasks.filter((x) => x.kind === k);
-    if (mine.length) shownTasks.push({ kind: k, items: mine.slice(0, 30), total: mine.length });
+    if (mine.length) groups.push({ kind: k, items: mine.slice(0, 30), total: mine.length });
   }
-  const ids = [...new Set(shownTasks.flatMap((g) => g.items.map((x) => x.customer_id)).filter(Boolean))];
-  await Promise.all(ids.map(async (cid) => {
-    try { names.set(cid, (await api(`/customers/${cid}`)).name); } catch { /* shown as #id */ }
+  let names = new Map();
+  try {
+    names = await customerNames(groups.flatMap((g) => g.items.map((x) => x.customer_id)).filter(Boolean));
+  } catch { /* shown as #id */ }
+  return h('div', {}, groups.map((g) => {
+    const list = h('ul', { class: 'list' }, g.items.map((x, i) => {
+      const li = taskItem(app, x, names);
+      if (i >= FIRST) li.hidden = true;
+      return li;
+    }));
+    return h('section', { class: 'task-group' },
+      h('h3', {}, label('task', g.kind), ' ', h('span', { class: 'badge' }, String(g.total))),
+      list, showAll(list),
+      g.total > g.items.length ? h('p', { class: 'muted' }, t('care.more', { n: g.total - g.items.length })) : null);
   }));
-  return h('div', {}, shownTasks.map((g) => h('section', { class: 'task-group' },
-    h('h3', {}, label('task', g.kind), ' ', h('span', { class: 'badge' }, String(g.total))),
-    h('ul', { class: 'list' }, g.items.map((x) => taskItem(app, x, names))),
-    g.total > g.items.length ? h('p', { class: 'muted' }, t('care.more', { n: g.total - g.items.length })) : null)));
 }
 
 function bar(made, required) {
@@ -95,21 +120,76 @@ function bar(made, required) {
     h('span', { style: `width:${pct}%` }));
 }
 
-export async function quotaSection(app) {
+/** Today's compliance of the logged-in manager (quota and cadence), or null for other roles. */
+export async function myCompliance(app) {
   if (!app.care || app.user.role !== 'manager') return null;
-  try {
-    const d = today();
-    const r = await api(`/care/compliance?from=${d}&to=${d}`);
-    const me = r.managers.find((m) => m.manager_id === app.user.id);
-    const day = me?.quota?.days?.[0];
-    if (!day) return null;
-    if (!day.working_day) return card(t('day.quota'), h('p', { class: 'muted' }, t('care.quota.rest')));
-    const rows = [['new_customer_visits', 'care.quota.new'], ['existing_customer_visits', 'care.quota.existing'], ['calls', 'care.quota.calls']];
-    return card(t('day.quota'), h('ul', { class: 'list', 'data-testid': 'quota' }, rows.map(([k, text]) => {
-      const [required, made] = day[k];
-      return h('li', {}, h('div', { class: 'row' }, h('span', {}, t(text)), h('span', {}, `${made} / ${required}`)), bar(made, required));
-    })), day.met ? alertBox(t('care.quota.met'), 'ok') : null);
-  } catch (e) {
-    return card(t('day.quota'), alertBox(errorText(e)));
+  const d = today();
+  const r = await api(`/care/compliance?from=${d}&to=${d}`);
+  return r.managers.find((m) => m.manager_id === app.user.id) || null;
+}
+
+export function quotaSection(me) {
+  const day = me?.quota?.days?.[0];
+  if (!day) return null;
+  if (!day.working_day) return card(t('day.quota'), h('p', { class: 'muted' }, t('care.quota.rest')));
+  const rows = [['new_customer_visits', 'care.quota.new'], ['existing_customer_visits', 'care.quota.existing'], ['calls', 'care.quota.calls']];
+  return card(t('day.quota'), h('ul', { class: 'list', 'data-testid': 'quota' }, rows.map(([k, text]) => {
+    const [required, made] = day[k];
+    return h('li', {}, h('div', { class: 'row' }, h('span', {}, t(text)), h('span', {}, `${made} / ${required}`)), bar(made, required));
+  })), day.met ? alertBox(t('care.quota.met'), 'ok') : null);
+}
+
+/** What one line behind a cadence standard lacks: "拜访：本季度已 0 次，应 2 次（到今天应 1 次，截至 …）". */
+export function cadenceLine(l) {
+  return t('day.cadence.line', {
+    what: t(`cad.counted.${l.counted}`), made: l.made, required: l.required, due: l.due_so_far,
+    per: t(`day.cadence.per.${l.per}`), end: date(l.period_end),
+  });
+}
+
+/**
+ * The manager's customers behind their cadence standard (SPEC §4, 003 A13):
+ * each with what is short in the current period, the ones furthest behind
+ * first, and the actions of its open cadence task (so the task list need
+ * not show them again).
+ */
+export async function cadenceSection(app, me, tasks) {
+  const lines = me?.cadence?.lines_behind || [];
+  const byCustomer = new Map();
+  for (const l of lines) {
+    if (!byCustomer.has(l.customer_id)) byCustomer.set(l.customer_id, []);
+    byCustomer.get(l.customer_id).push(l);
   }
+  const taskOf = new Map(tasks.filter((x) => x.customer_id).map((x) => [x.customer_id, x]));
+  for (const cid of taskOf.keys()) if (!byCustomer.has(cid)) byCustomer.set(cid, []);
+  if (!byCustomer.size) return h('p', { class: 'muted' }, t('day.cadence.none'));
+  const short = (ls) => ls.reduce((n, l) => n + Math.max(0, l.due_so_far - l.made), 0);
+  const ordered = [...byCustomer.entries()].sort((a, b) => short(b[1]) - short(a[1]) || a[0] - b[0]);
+  const shown = ordered.slice(0, 20);
+  const names = await customerNames(shown.map(([cid]) => cid)).catch(() => new Map());
+  const list = h('ul', { class: 'list', 'data-testid': 'cadence-behind' }, shown.map(([cid, ls], i) => {
+      const task = taskOf.get(cid);
+      const detail = ls.length ? ls.map(cadenceLine).join('；') : task?.message;
+      return h('li', { class: 'task', hidden: i >= FIRST, 'data-testid': task ? 'care-task' : null, 'data-kind': 'cadence' },
+        h('a', { href: `#/customers/${cid}` }, names.get(cid) || `#${cid}`),
+        task?.channel ? h('span', { class: 'badge' }, label('act', task.channel)) : null,
+        h('div', { class: 'muted' }, detail),
+        ...(task ? taskActions(app, task, null) : []));
+    }));
+  return h('div', {}, list, showAll(list),
+    ordered.length > shown.length ? h('p', { class: 'muted' }, t('day.cadence.more', { n: ordered.length - shown.length })) : null);
+}
+
+/** "Show all N" under a list whose items after the first few are hidden. */
+function showAll(list) {
+  const n = list.children.length;
+  if (n <= FIRST) return null;
+  return h('button', {
+    type: 'button', class: 'btn btn-small',
+    onclick: (ev) => {
+      for (const li of list.children) li.hidden = false;
+      ev.currentTarget.remove();
+      list.children[FIRST]?.querySelector('a, button')?.focus();
+    },
+  }, t('care.showall', { n }));
 }

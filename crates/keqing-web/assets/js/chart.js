@@ -19,34 +19,52 @@ export function echarts() {
   return loading;
 }
 
-/** Order amount per month over the last twelve months, in yuan. */
-export function valueChart(el, orders) {
-  const now = new Date();
-  const months = [];
-  for (let i = 11; i >= 0; i -= 1) {
-    const d = new Date(now.getFullYear(), now.getMonth() - i, 1);
-    months.push(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`);
+/**
+ * Purchases per calendar month, in the browser's time zone, over the `months`
+ * months up to and including the month of `now`, oldest first:
+ * [{month: '2026-11', fen: 123450n, count: 2}]. Amounts are added in fen.
+ */
+export function monthlyPurchases(orders, months = 24, now = new Date()) {
+  const key = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
+  const out = [];
+  for (let i = months - 1; i >= 0; i -= 1) {
+    out.push({ month: key(new Date(now.getFullYear(), now.getMonth() - i, 1)), fen: 0n, count: 0 });
   }
-  const sums = new Map(months.map((m) => [m, 0n]));
+  const at = new Map(out.map((m, i) => [m.month, i]));
   for (const o of orders) {
-    const m = String(o.ordered_at).slice(0, 7);
-    if (sums.has(m)) sums.set(m, sums.get(m) + (fen(o.amount) ?? 0n));
+    const d = new Date(o.ordered_at);
+    if (Number.isNaN(d.getTime())) continue;
+    const i = at.get(key(d));
+    if (i === undefined) continue;
+    out[i].fen += fen(o.amount) ?? 0n;
+    out[i].count += 1;
   }
-  // Whole fen to yuan for drawing only; the figures shown as text stay exact.
-  const values = months.map((m) => Number(sums.get(m)) / 100);
-  echarts().then((ec) => {
-    if (!el.isConnected) return;
-    const chart = ec.init(el, null, { renderer: 'svg' });
-    chart.setOption({
-      animation: false,
-      grid: { left: 48, right: 8, top: 8, bottom: 24 },
-      tooltip: { trigger: 'axis', valueFormatter: (v) => `¥${v.toLocaleString('zh-CN', { minimumFractionDigits: 2 })}` },
-      xAxis: { type: 'category', data: months.map((m) => m.slice(5)) },
-      yAxis: { type: 'value' },
-      series: [{ type: 'bar', name: t('c.value.total'), data: values, itemStyle: { color: '#b5483b' } }],
-    });
-    new ResizeObserver(() => chart.resize()).observe(el);
-  }).catch(() => { el.textContent = ''; });
+  return out;
+}
+
+/**
+ * A sparkline of purchases: one point a month (`series` from
+ * monthlyPurchases), no axes, the month and amount on hover. The figures
+ * stay exact in the text beside it; yuan as floats only for drawing.
+ */
+export function sparkline(el, series, { name, month, amount }) {
+  const values = series.map((m) => Number(m.fen) / 100);
+  return draw(el, {
+    grid: { left: 2, right: 2, top: 4, bottom: 2 },
+    tooltip: {
+      trigger: 'axis', confine: true,
+      formatter: (ps) => {
+        const m = series[ps[0].dataIndex];
+        return `${month(m.month)}<br>${amount(m)}`;
+      },
+    },
+    xAxis: { type: 'category', show: false, boundaryGap: false, data: series.map((m) => m.month) },
+    yAxis: { type: 'value', show: false, min: 0 },
+    series: [{
+      type: 'line', name, data: values, smooth: false, symbol: 'circle', symbolSize: 3, showSymbol: false,
+      lineStyle: { color: '#b5483b', width: 1.5 }, areaStyle: { color: 'rgba(181,72,59,.15)' },
+    }],
+  });
 }
 
 /**

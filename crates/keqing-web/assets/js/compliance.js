@@ -1,10 +1,11 @@
 // 关怀达标: each manager's fulfilment over a period (SPEC §4) — care tasks
 // done of those due, contacts made against the cadence standard of their
 // customers' class, the daily activity quota — and the customers behind.
-import { api } from './api.js';
+import { api, customerNames } from './api.js';
 import { t } from './i18n.js';
 import { h, clear, card, alertBox, errorText, field } from './ui.js';
 import { date, today } from './format.js';
+import { cadenceLine } from './care.js';
 
 function pct(s) {
   if (!s || s.share === null || s.share === undefined) return '—';
@@ -24,11 +25,8 @@ export async function compliance(app, { params }) {
   }, field(t('comp.from'), fromIn), field(t('comp.to'), toIn), h('button', { type: 'submit', class: 'btn btn-primary' }, t('comp.show')));
   try {
     const r = await api(`/care/compliance?from=${from}&to=${to}`);
-    const behindIds = [...new Set(r.managers.flatMap((m) => m.cadence.customers_behind))].slice(0, 100);
-    const names = new Map();
-    await Promise.all(behindIds.map(async (cid) => {
-      try { names.set(cid, (await api(`/customers/${cid}`)).name); } catch { /* #id */ }
-    }));
+    const behindIds = r.managers.flatMap((m) => m.cadence.customers_behind.slice(0, 50));
+    const names = await customerNames(behindIds).catch(() => new Map());
     const table = h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'compliance' },
       h('thead', {}, h('tr', {}, ['comp.manager', 'comp.tasks', 'comp.cadence', 'comp.quota', 'comp.behind'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, r.managers.map((m) => h('tr', {},
@@ -38,7 +36,10 @@ export async function compliance(app, { params }) {
         h('td', {}, pct(m.quota)),
         h('td', {}, m.cadence.customers_behind.length
           ? h('details', {}, h('summary', {}, String(m.cadence.customers_behind.length)),
-            h('ul', {}, m.cadence.customers_behind.slice(0, 50).map((cid) => h('li', {}, h('a', { href: `#/customers/${cid}` }, names.get(cid) || `#${cid}`)))))
+            h('ul', { 'data-testid': 'behind' }, m.cadence.customers_behind.slice(0, 50).map((cid) => h('li', {},
+              h('a', { href: `#/customers/${cid}` }, names.get(cid) || `#${cid}`),
+              h('div', { class: 'muted' }, (m.cadence.lines_behind || []).filter((l) => l.customer_id === cid).map(cadenceLine).join('；'))))),
+            m.cadence.customers_behind.length > 50 ? h('p', { class: 'muted' }, t('care.more', { n: m.cadence.customers_behind.length - 50 })) : null)
           : '0'))))));
     const teams = h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, ['comp.team', 'comp.tasks', 'comp.cadence', 'comp.quota', 'comp.behind'].map((k) => h('th', { scope: 'col' }, t(k))))),

@@ -4,8 +4,8 @@
 import { api } from './api.js';
 import { t, label, getLang, has } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, toast, id, errorLine, fieldErrors } from './ui.js';
-import { date, dateTime, money, fen, yuanFromFen, today, daysBetween } from './format.js';
-import { valueChart } from './chart.js';
+import { date, dateTime, money, fen, yuanFromFen, today, daysBetween, month, num, percent, birthday } from './format.js';
+import { monthlyPurchases, sparkline } from './chart.js';
 
 const FILE_FIELDS = [
   ['name', 'text'], ['kind', ['company', 'individual'], 'kind'],
@@ -116,8 +116,8 @@ function contactsCard(contacts) {
   return card(t('c.contacts'), h('ul', { class: 'list' }, contacts.map((k) => h('li', {},
     h('strong', {}, k.name), k.title ? ` · ${k.title}` : '', k.level ? ` · ${label('level', k.level)}` : '',
     h('div', { class: 'muted' }, [k.mobile, k.phone, k.wechat && `${t('f.wechat')} ${k.wechat}`].filter(Boolean).join(' · ')),
-    k.birthday ? h('div', {}, t('c.birthday', { date: /^\d{4}-\d{2}-\d{2}$/.test(k.birthday) ? date(k.birthday) : k.birthday })) : null,
-    k.hobbies ? h('div', { class: 'muted' }, `${t('f.interests')}：${k.hobbies}`) : null))));
+    k.birthday ? h('div', {}, t('c.birthday', { date: birthday(k.birthday) })) : null,
+    k.hobbies ? h('div', { class: 'muted' }, t('common.labelled', { label: t('f.interests'), value: k.hobbies })) : null))));
 }
 
 /** A custom value as shown: a list joined, a date in words, a number grouped. */
@@ -296,12 +296,14 @@ function timelineCard(app, activities, orders, history, contacts) {
   const list = h('ol', { class: 'timeline', 'data-testid': 'timeline' });
   const more = h('button', { type: 'button', class: 'btn btn-small' }, t('c.timeline.more'));
   let shownCount = 0;
+  // A phone shows a few entries first, so the panels after the timeline are near.
+  const step = window.matchMedia('(max-width: 900px)').matches ? 8 : 25;
   const showMore = () => {
-    list.append(...items.slice(shownCount, shownCount + 25).map((it) => h('li', { class: `tl tl-${it.kind}`, 'data-testid': it.testid || null },
+    list.append(...items.slice(shownCount, shownCount + step).map((it) => h('li', { class: `tl tl-${it.kind}`, 'data-testid': it.testid || null },
       h('div', { class: 'tl-when muted' }, dateTime(it.at)),
       h('div', {}, h('strong', {}, it.title), it.who ? h('span', { class: 'muted' }, ' · ', app.userName(it.who)) : null,
         it.text ? h('div', {}, it.text) : null))));
-    shownCount += 25;
+    shownCount += step;
     more.hidden = shownCount >= items.length;
   };
   more.addEventListener('click', showMore);
@@ -309,21 +311,51 @@ function timelineCard(app, activities, orders, history, contacts) {
   return card(t('c.timeline'), list, more);
 }
 
+const SPARK_MONTHS = 24;
+
+/**
+ * The value panel: what the analysis wrote on the file (RFM class, ABC class,
+ * tier, CLV, P(alive)) and the orders themselves, with a sparkline of the
+ * purchases of the last 24 months.
+ */
 function valueCard(c, orders) {
   const total = orders.reduce((s, o) => s + (fen(o.amount) ?? 0n), 0n);
   const last = orders.map((o) => o.ordered_at).sort().pop();
-  const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': t('c.value.chart') });
+  const series = monthlyPurchases(orders, SPARK_MONTHS);
+  const inWindow = series.reduce((s, m) => s + m.fen, 0n);
+  const count = series.reduce((s, m) => s + m.count, 0);
+  const peak = series.reduce((best, m) => (m.fen > best.fen ? m : best), series[0]);
+  const spoken = count
+    ? t('c.value.spark.alt', { n: SPARK_MONTHS, count: num(count), amount: yuanFromFen(inWindow), month: month(peak.month), peak: yuanFromFen(peak.fen) })
+    : t('c.value.spark.none', { n: SPARK_MONTHS });
+  const box = h('div', {
+    class: 'chart sparkline', role: 'img', 'aria-label': spoken, 'data-testid': 'sparkline',
+    'data-months': String(SPARK_MONTHS), 'data-count': String(count), 'data-total': yuanFromFen(inWindow),
+    'data-values': series.map((m) => m.fen.toString()).join(','),
+  });
+  const alive = typeof c.p_alive === 'number' ? c.p_alive : null;
   const el = card(t('c.value'),
-    h('dl', { class: 'dl dl-compact' },
-      h('dt', {}, t('f.class')), h('dd', {}, c.class || '—'),
+    h('dl', { class: 'dl dl-compact', 'data-testid': 'value' },
+      h('dt', {}, t('c.value.rfm')), h('dd', { 'data-testid': 'value-rfm' }, label('rfm', c.rfm_class) || '—'),
+      h('dt', {}, t('c.value.abc')), h('dd', { 'data-testid': 'value-abc' }, c.class || '—'),
       h('dt', {}, t('f.tier')), h('dd', {}, c.tier || '—'),
-      h('dt', {}, t('c.value.rfm')), h('dd', {}, label('rfm', c.rfm_class) || '—'),
-      h('dt', {}, t('c.value.clv')), h('dd', {}, c.clv ? money(c.clv) : '—'),
-      h('dt', {}, t('c.value.orders')), h('dd', {}, String(orders.length)),
+      h('dt', {}, t('c.value.clv')), h('dd', { 'data-testid': 'value-clv' }, c.clv ? money(c.clv) : '—'),
+      h('dt', {}, t('c.value.alive')), h('dd', { 'data-testid': 'value-alive' }, alive === null ? '—' : [
+        percent(alive, { digits: 1 }), ' ',
+        h('meter', { min: '0', max: '1', low: '0.3', high: '0.7', optimum: '1', value: String(alive), 'aria-hidden': 'true' })]),
+      h('dt', {}, t('c.value.orders')), h('dd', {}, num(orders.length)),
       h('dt', {}, t('c.value.total')), h('dd', { 'data-testid': 'order-total' }, yuanFromFen(total)),
       h('dt', {}, t('c.value.last')), h('dd', {}, last ? date(last) : '—')),
-    orders.length ? h('div', {}, h('h3', {}, t('c.value.chart')), chartBox) : null);
-  if (orders.length) valueChart(chartBox, orders);
+    c.rfm_class || c.clv || alive !== null ? null : h('p', { class: 'hint' }, t('c.value.notyet')),
+    h('h3', {}, t('c.value.spark', { n: SPARK_MONTHS })),
+    box,
+    h('p', { class: 'hint', 'aria-hidden': 'true' }, spoken));
+  if (count) {
+    sparkline(box, series, {
+      name: t('c.value.total'), month,
+      amount: (m) => `${yuanFromFen(m.fen)} · ${t('c.value.spark.orders', { n: m.count })}`,
+    });
+  }
   return el;
 }
 
@@ -353,12 +385,26 @@ function logForm(app, ctx, contacts) {
       extra.append(field(t('c.log.feedback_kind'), ctl.feedback_kind));
     }
   };
-  const chipButtons = ACT_KINDS.map((k) => h('button', {
+  const choose = (k) => {
+    kind = k;
+    for (const b of chipButtons) {
+      b.setAttribute('aria-checked', String(b.dataset.kind === k));
+      b.tabIndex = b.dataset.kind === k ? 0 : -1;
+    }
+    renderExtra();
+  };
+  // A radio group: one tab stop, the arrow keys move the choice.
+  const chipButtons = ACT_KINDS.map((k, i) => h('button', {
     type: 'button', class: 'chip', role: 'radio', 'aria-checked': String(k === kind), 'data-kind': k,
-    onclick: () => {
-      kind = k;
-      for (const b of chipButtons) b.setAttribute('aria-checked', String(b.dataset.kind === k));
-      renderExtra();
+    tabindex: k === kind ? '0' : '-1',
+    onclick: () => choose(k),
+    onkeydown: (ev) => {
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[ev.key];
+      if (!step) return;
+      ev.preventDefault();
+      const next = chipButtons[(i + step + chipButtons.length) % chipButtons.length];
+      choose(next.dataset.kind);
+      next.focus();
     },
   }, label('act', k)));
   kinds.append(...chipButtons);
@@ -423,7 +469,7 @@ export async function customer(app, { id: cid }) {
       c.tier ? h('span', { class: 'badge' }, c.tier) : null,
       h('span', { class: 'badge' }, label('stage', c.stage)),
       c.key_customer ? h('span', { class: 'badge badge-warn' }, t('f.key_customer')) : null,
-      h('span', { class: 'muted' }, `${t('c.owner')}：${app.userName(c.owner_id)}`),
+      h('span', { class: 'muted' }, t('common.labelled', { label: t('c.owner'), value: app.userName(c.owner_id) })),
       ...(c.tags || []).map((tg) => h('span', { class: 'tag' }, tg)));
     const missing = data.completeness && data.completeness.required && !data.completeness.complete
       ? alertBox(t('c.completeness', { fields: data.completeness.missing.map((m) => (getLang() === 'en' ? m.field : m.label_zh)).join('、') }), 'warn')

@@ -10,6 +10,9 @@ const FILTERS = ['q', 'class', 'tier', 'stage', 'tag', 'region', 'owner', 'pool'
 
 export async function customers(app, { params }) {
   const state = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || '']));
+  // The region filter picks from the deployment's regions (provinces).
+  const regions = await api('/regions').then((r) => r.items.map((x) => x.name)).catch(() => []);
+  if (state.region && !regions.includes(state.region)) regions.push(state.region);
   const selected = new Set();
   const results = h('div', { class: 'results', 'aria-live': 'polite' });
   const bulk = h('div', { class: 'bulk' });
@@ -54,7 +57,7 @@ export async function customers(app, { params }) {
     field(t('f.tier'), h('input', { value: state.tier, onchange: (e) => set('tier', e.target.value.trim()) })),
     field(t('f.stage'), select([['', t('common.all')], ...STAGES.map((s) => [s, label('stage', s)])], state.stage, { onchange: (e) => set('stage', e.target.value) })),
     field(t('f.tags'), h('input', { value: state.tag, onchange: (e) => set('tag', e.target.value.trim()) })),
-    field(t('f.region'), h('input', { value: state.region, placeholder: t('f.province'), onchange: (e) => set('region', e.target.value.trim()) })),
+    field(t('f.region'), select([['', t('common.all')], ...regions.map((r) => [r, r])], state.region, { onchange: (e) => set('region', e.target.value) })),
     owners.length > 1
       ? field(t('cust.owner'), select([['', t('common.all')], ...owners.map((u) => [u.id, u.display_name])], state.owner, { onchange: (e) => set('owner', e.target.value) }))
       : null,

@@ -1,9 +1,9 @@
 // 我的一天: what a manager has to do today, on one page.
-import { api } from './api.js';
+import { api, customerNames } from './api.js';
 import { t, has } from './i18n.js';
 import { h, card, alertBox, errorText, toast } from './ui.js';
 import { date, today } from './format.js';
-import { careSection, quotaSection } from './care.js';
+import { careSection, quotaSection, cadenceSection, myCompliance, openTasks } from './care.js';
 
 function customerLink(id, name) {
   return h('a', { href: `#/customers/${id}` }, name || `#${id}`);
@@ -20,10 +20,7 @@ async function section(title, load) {
 async function changes(app) {
   const r = await api('/changes?overdue=true');
   if (!r.items.length) return h('p', { class: 'muted' }, t('day.changes.none'));
-  const names = new Map();
-  await Promise.all([...new Set(r.items.map((c) => c.customer_id))].map(async (cid) => {
-    try { names.set(cid, (await api(`/customers/${cid}`)).name); } catch { names.set(cid, `#${cid}`); }
-  }));
+  const names = await customerNames(r.items.map((c) => c.customer_id)).catch(() => new Map());
   return h('ul', { class: 'list' }, r.items.map((c) => {
     const btn = h('button', {
       type: 'button', class: 'btn btn-small',
@@ -82,15 +79,24 @@ async function pool(app) {
 }
 
 export async function day(app) {
-  const [care, quota, ch, inc, pl] = await Promise.all([
-    section(t('day.tasks'), () => careSection(app)),
-    quotaSection(app),
+  // One compliance report for the manager's quota and cadence, one task list.
+  const mine = myCompliance(app);
+  const tasks = openTasks(app);
+  // A manager's cadence tasks show with the customers behind their standard.
+  const split = Promise.all([mine.catch(() => null), tasks]).then(([me, all]) => ({
+    me, all: all || [], listed: me ? (all || []).filter((x) => x.kind !== 'cadence') : all || [],
+  }));
+  const [care, quota, cadence, ch, inc, pl] = await Promise.all([
+    section(t('day.tasks'), async () => careSection(app, (await split).listed)),
+    mine.then(quotaSection, (e) => card(t('day.quota'), alertBox(errorText(e)))),
+    split.then(({ me, all }) => (me ? section(t('day.cadence'), () => cadenceSection(app, me, all.filter((x) => x.kind === 'cadence'))) : null), () => null),
     section(t('day.changes'), () => changes(app)),
     section(t('day.incomplete'), () => incomplete()),
     section(t('day.pool'), () => pool(app)),
   ]);
+  if (cadence) cadence.dataset.testid = 'cadence';
   return h('div', { class: 'page' },
     h('h1', {}, t('day.title')),
     h('p', { class: 'muted' }, t('day.greeting', { name: app.user.display_name, date: date(today()) })),
-    h('div', { class: 'grid-day' }, h('div', { class: 'col-main' }, care, ch), h('div', { class: 'col-side' }, quota, inc, pl)));
+    h('div', { class: 'grid-day' }, h('div', { class: 'col-main' }, care, cadence, ch), h('div', { class: 'col-side' }, quota, inc, pl)));
 }

@@ -43,6 +43,14 @@ export function date(value) {
   return new Intl.DateTimeFormat(getLang() === 'en' ? 'en-GB' : 'zh-CN', { dateStyle: 'long' }).format(d);
 }
 
+/** A calendar month "2026-03" → 2026年3月 (March 2026). */
+export function month(ym) {
+  const m = /^(\d{4})-(\d{2})$/.exec(ym || '');
+  if (!m) return ym ?? '';
+  return new Intl.DateTimeFormat(getLang() === 'en' ? 'en-GB' : 'zh-CN', { year: 'numeric', month: 'long' })
+    .format(new Date(Number(m[1]), Number(m[2]) - 1, 1));
+}
+
 /** 2026年11月23日 14:30. */
 export function dateTime(value) {
   const d = parts(value);
@@ -80,4 +88,38 @@ export function percent(x, { already = false, digits = 2 } = {}) {
 export function yuan(v) {
   if (v === null || v === undefined || !Number.isFinite(Number(v))) return '—';
   return money(Number(v).toFixed(2));
+}
+
+const LUNAR_MONTHS = ['正月', '二月', '三月', '四月', '五月', '六月', '七月', '八月', '九月', '十月', '冬月', '腊月'];
+const DIGITS = ['', '一', '二', '三', '四', '五', '六', '七', '八', '九', '十'];
+
+/** A lunar day the way a calendar writes it: 初一 … 初十, 十一 … 二十, 廿一 … 三十. */
+function lunarDay(d) {
+  if (d <= 10) return `初${DIGITS[d]}`;
+  if (d < 20) return `十${DIGITS[d - 10]}`;
+  if (d === 20) return '二十';
+  if (d < 30) return `廿${DIGITS[d - 20]}`;
+  return '三十';
+}
+
+/**
+ * A birthday as the API writes it: 1980-05-03 (solar, with its year),
+ * 05-03 (no year), 农历1971-04-14 / 农历闰04-30 (lunar) →
+ * 1980年5月3日, 5月3日, 农历四月十四（1971年）, 农历闰四月三十.
+ */
+export function birthday(s) {
+  if (!s) return '';
+  const en = getLang() === 'en';
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return date(s);
+  let m = /^(\d{2})-(\d{2})$/.exec(s);
+  if (m) {
+    return new Intl.DateTimeFormat(en ? 'en-GB' : 'zh-CN', { month: 'long', day: 'numeric' }).format(new Date(2000, Number(m[1]) - 1, Number(m[2])));
+  }
+  m = /^(?:农历|lunar:)(闰)?(?:(\d{4})-)?(\d{2})-(\d{2})$/.exec(s);
+  if (m) {
+    const [, leap, year, mo, d] = m;
+    if (en) return `lunar ${leap ? 'leap ' : ''}${Number(mo)}/${Number(d)}${year ? ` (${year})` : ''}`;
+    return `农历${leap ? '闰' : ''}${LUNAR_MONTHS[Number(mo) - 1] || mo}${lunarDay(Number(d))}${year ? `（${year}年）` : ''}`;
+  }
+  return s;
 }

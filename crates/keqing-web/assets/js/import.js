@@ -74,7 +74,7 @@ function report(r, file, kind, text) {
         h('td', {}, String(e.line)), h('td', {}, e.column ?? ''), h('td', {}, e.field ? (has(`f.${e.field}`) ? t(`f.${e.field}`) : e.field) : ''), h('td', {}, e.message)))))));
   }
   if (r.warnings?.length) {
-    parts.push(h('h3', {}, t('imp.warnings')), h('ul', {}, r.warnings.map((w) => h('li', {}, typeof w === 'string' ? w : [w.line && `${t('imp.line')} ${w.line}`, w.message].filter(Boolean).join('：')))));
+    parts.push(h('h3', {}, t('imp.warnings')), h('ul', {}, r.warnings.map((w) => h('li', {}, typeof w === 'string' ? w : [w.line && `${t('imp.line')} ${w.line}`, w.message].filter(Boolean).join(t('common.colon'))))));
   }
   return card(`${t('imp.step2')} · ${file.name} (${t(`imp.kind.${kind}`)})`, ...parts);
 }
@@ -137,7 +137,7 @@ function previewCard(p, file, kind, onImport) {
         h('th', { scope: 'row' }, String(r.line)),
         fields.map((c) => h('td', bad.has(c.field) ? { class: 'cell-error', 'aria-invalid': 'true' } : {}, r.cells[c.field] ?? '')),
         h('td', {}, r.errors.length
-          ? h('ul', { class: 'plain' }, r.errors.map((e) => h('li', {}, [e.column || fieldName(e.field), e.message].filter(Boolean).join('：'))))
+          ? h('ul', { class: 'plain' }, r.errors.map((e) => h('li', {}, [e.column || fieldName(e.field), e.message].filter(Boolean).join(t('common.colon')))))
           : h('span', { class: 'muted' }, t('imp.pv.ok'))));
     })))));
   if (p.note) parts.push(alertBox(t(`imp.pv.note.${kind}`), 'info'));
@@ -160,6 +160,9 @@ export async function importer() {
   const kind = select(KINDS.map((k) => [k, t(`imp.kind.${k}`)]), 'customers', { name: 'kind' });
   const file = h('input', { type: 'file', name: 'file', required: true, accept: '.csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'data-testid': 'import-file' });
   const go = h('button', { type: 'submit', class: 'btn btn-primary' }, t('imp.upload'));
+  // An empty file with every column the import knows, for the kind chosen.
+  const templateLink = h('a', { class: 'btn', 'data-testid': 'import-template', download: true, href: '/api/v1/imports/customers/template' }, t('imp.template'));
+  kind.addEventListener('change', () => { templateLink.href = `/api/v1/imports/${kind.value}/template`; });
   const form = h('form', {
     class: 'form-grid',
     onsubmit: async (ev) => {
@@ -199,7 +202,7 @@ export async function importer() {
         go.disabled = false;
       }
     },
-  }, field(t('imp.kind'), kind), field(t('imp.file'), file), h('div', { class: 'actions' }, go));
+  }, field(t('imp.kind'), kind), field(t('imp.file'), file), h('div', { class: 'actions' }, go, templateLink));
   // A new file or kind: the preview shown is no longer the file's.
   const reset = () => clear(out);
   kind.addEventListener('change', reset);
