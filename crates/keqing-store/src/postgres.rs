@@ -402,7 +402,7 @@ async fn insert_customer_row<C: GenericClient>(
         t,
         "INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
             external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
-         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15)
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::jsonb, $13, $14, $15, $15, $15)
          RETURNING id",
         &[
             &idx.name,
@@ -532,7 +532,7 @@ async fn write_customer_doc<C: GenericClient>(
         t,
         "UPDATE customers SET version = version + 1, name = $2, pinyin = $3, initials = $4, phone_rev = $5,
             province = $6, class = $7, tier = $8, stage = $9, tags = $10, external_code = $11, dedup_key = $12,
-            doc = $13, updated_at = $14 WHERE id = $1",
+            doc = $13::text::jsonb, updated_at = $14 WHERE id = $1",
         &[
             &id,
             &idx.name,
@@ -560,11 +560,11 @@ async fn insert_contact<C: GenericClient>(
     input: &ContactInput,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let doc = crate::stored_doc(input.to_json());
+    let doc = crate::stored_doc(input);
     let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
     let row = query_one(
         t,
-        "INSERT INTO contacts (customer_id, version, name, mobile_rev, doc, created_at) VALUES ($1, 1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO contacts (customer_id, version, name, mobile_rev, doc, created_at) VALUES ($1, 1, $2, $3, $4::text::jsonb, $5) RETURNING id",
         &[&customer_id, &input.name, &mobile_rev, &doc, &now],
     )
     .await?;
@@ -1973,7 +1973,7 @@ impl Store for PgStore {
                 let idx = CustomerIndex::of(&c.fields);
                 execute(
                     &t,
-                    "UPDATE customers SET class = $2, tier = $3, doc = $4, rfm_class = coalesce($5, rfm_class), clv = coalesce($6, clv), p_alive = coalesce($7, p_alive) WHERE id = $1",
+                    "UPDATE customers SET class = $2, tier = $3, doc = $4::text::jsonb, rfm_class = coalesce($5, rfm_class), clv = coalesce($6, clv), p_alive = coalesce($7, p_alive) WHERE id = $1",
                     &[&u.customer_id, &idx.class, &idx.tier, &idx.doc, &u.rfm_class, &u.clv, &u.p_alive],
                 )
                 .await?;
@@ -2057,10 +2057,10 @@ impl Store for PgStore {
             }
             let now = Utc::now();
             let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
-            let doc = crate::stored_doc(input.to_json());
+            let doc = crate::stored_doc(input);
             execute(
                 &t,
-                "UPDATE contacts SET version = version + 1, name = $2, mobile_rev = $3, doc = $4 WHERE id = $1",
+                "UPDATE contacts SET version = version + 1, name = $2, mobile_rev = $3, doc = $4::text::jsonb WHERE id = $1",
                 &[&id, &input.name, &mobile_rev, &doc],
             )
             .await?;

@@ -401,19 +401,37 @@ fn migrate(c: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// Adds a customer's name to the search index (`fts.rs`).
-fn insert_search_keys(t: &Connection, id: i64, name: &str, k: &fts::SearchKeys) -> Result<()> {
+/// Adds a customer's name to the search index (`fts.rs`): its `tokens`,
+/// and the name, pinyin and initials that confirm a candidate.
+fn insert_search_keys(t: &Connection, id: i64, idx: &fts::Keyed, tokens: &str) -> Result<()> {
     t.prepare_cached(
         "INSERT INTO customer_search (rowid, k, name, pinyin, initials) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .map_err(sq)?
-    .execute(params![id, k.tokens, name, k.pinyin, k.initials])
+    .execute(params![id, tokens, idx.name, idx.pinyin, idx.initials])
     .map_err(sq)?;
     Ok(())
 }
 
 fn index_name(t: &Connection, id: i64, name: &str) -> Result<()> {
-    insert_search_keys(t, id, name, &fts::keys(name))
+    let k = keqing_domain::search::name_keys(name);
+    let keyed = fts::Keyed {
+        name,
+        pinyin: &k.pinyin,
+        initials: &k.initials,
+    };
+    insert_search_keys(t, id, &keyed, &fts::tokens(&keyed))
+}
+
+impl CustomerIndex {
+    /// The name and its readings, as the search index takes them.
+    fn keyed(&self) -> fts::Keyed<'_> {
+        fts::Keyed {
+            name: &self.name,
+            pinyin: &self.pinyin,
+            initials: &self.initials,
+        }
+    }
 }
 
 /// Refills the search index from the customers table (after a migration or a restore).
@@ -544,10 +562,11 @@ fn insert_customer(
     }
     let team = owner_team(t, owner)?;
     let idx = CustomerIndex::of(input);
-    let Some(id) = insert_customer_row(t, &idx, &idx.doc.to_string(), owner, team, now)? else {
+    let Some(id) = insert_customer_row(t, &idx, &idx.doc, owner, team, now)? else {
         return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
     };
-    insert_search_keys(t, id, &idx.name, &fts::keys(&idx.name))?;
+    let keyed = idx.keyed();
+    insert_search_keys(t, id, &keyed, &fts::tokens(&keyed))?;
     log_owner(t, id, None, owner, "create", actor, now)?;
     Ok(id)
 }
@@ -689,7 +708,7 @@ fn contact_doc(line: u64, input: &ContactInput) -> ContactDoc {
         line,
         name: input.name.clone(),
         mobile_rev: input.mobile.as_ref().map(|m| rev(&m.digits())),
-        doc: crate::stored_doc(input.to_json()).to_string(),
+        doc: crate::stored_doc(input),
     }
 }
 
@@ -708,9 +727,8 @@ fn insert_contact_doc(t: &Connection, customer_id: i64, c: &ContactDoc, now: &st
 struct PreparedCustomer {
     line: u64,
     index: CustomerIndex,
-    /// `index.doc` as text.
-    doc: String,
-    search: fts::SearchKeys,
+    /// The name's search tokens.
+    tokens: String,
     contact: Option<ContactDoc>,
 }
 
@@ -718,9 +736,8 @@ fn prepare_customer(row: &ImportCustomer) -> PreparedCustomer {
     let index = CustomerIndex::of(&row.customer);
     PreparedCustomer {
         line: row.line,
-        doc: index.doc.to_string(),
+        tokens: fts::tokens(&index.keyed()),
         index,
-        search: fts::keys(&row.customer.name),
         contact: row.contact.as_ref().map(|c| contact_doc(row.line, c)),
     }
 }
@@ -1066,7 +1083,7 @@ fn write_customer_doc(t: &Connection, id: i64, input: &CustomerInput, now: &str)
         idx.tags,
         idx.external_code,
         idx.dedup_key,
-        idx.doc.to_string(),
+        idx.doc,
         now
     ])
     .map_err(sq)?;
@@ -1879,7 +1896,7 @@ impl Store for SqliteStore {
                 let idx = CustomerIndex::of(&c.fields);
                 t.execute(
                     "UPDATE customers SET class = ?2, tier = ?3, doc = ?4, rfm_class = coalesce(?5, rfm_class), clv = coalesce(?6, clv), p_alive = coalesce(?7, p_alive) WHERE id = ?1",
-                    params![u.customer_id, idx.class, idx.tier, idx.doc.to_string(), u.rfm_class, u.clv, u.p_alive],
+                    params![u.customer_id, idx.class, idx.tier, idx.doc, u.rfm_class, u.clv, u.p_alive],
                 )
                 .map_err(sq)?;
             }
@@ -1956,7 +1973,7 @@ impl Store for SqliteStore {
             let now = ts(Utc::now());
             t.execute(
                 "UPDATE contacts SET version = version + 1, name = ?2, mobile_rev = ?3, doc = ?4 WHERE id = ?1",
-                params![id, input.name, input.mobile.as_ref().map(|m| rev(&m.digits())), crate::stored_doc(input.to_json()).to_string()],
+                params![id, input.name, input.mobile.as_ref().map(|m| rev(&m.digits())), crate::stored_doc(&input)],
             )
             .map_err(sq)?;
             audit_row(t, Some(actor), "update", "contact", Some(id), &serde_json::Value::Null, &now)?;
@@ -2233,12 +2250,12 @@ impl Store for SqliteStore {
                     // The unique indexes on external code and name + phone
                     // refuse a customer stored already: it is counted as existing.
                     let Some(id) =
-                        insert_customer_row(t, &row.index, &row.doc, owner_id, team, now)?
+                        insert_customer_row(t, &row.index, &row.index.doc, owner_id, team, now)?
                     else {
                         existing.push(row.line);
                         continue;
                     };
-                    insert_search_keys(t, id, &row.index.name, &row.search)?;
+                    insert_search_keys(t, id, &row.index.keyed(), &row.tokens)?;
                     log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
                     if let Some(ct) = &row.contact {
                         insert_contact_doc(t, id, ct, now)?;

@@ -1,0 +1,205 @@
+//! A record's document as stored: its JSON without the fields that have no
+//! value (`null`), at every level. Reading treats a missing field as empty,
+//! and the stored row is about half as long (a million-row import writes
+//! less).
+//!
+//! The text is written straight from the record's `Serialize`, dropping a
+//! `"key":null` pair as it is written, instead of building a
+//! `serde_json::Value` to strip and print: at a million imported customers
+//! and contacts that tree was a tenth of the import's instructions.
+
+use serde::Serialize;
+use std::cell::RefCell;
+use std::io;
+
+/// The stored JSON text of `v`: `null` members of objects left out (nulls in
+/// arrays stay: they hold a place).
+pub(crate) fn stored_doc<T: Serialize + ?Sized>(v: &T) -> String {
+    let buf = RefCell::new(Vec::with_capacity(256));
+    let mut ser = serde_json::Serializer::with_formatter(
+        Shared(&buf),
+        NoNulls {
+            buf: &buf,
+            levels: vec![],
+        },
+    );
+    // Serialising a domain record into memory cannot fail: its maps have
+    // string keys and it holds no floats that JSON lacks.
+    if v.serialize(&mut ser).is_err() {
+        return "{}".into();
+    }
+    drop(ser);
+    String::from_utf8(buf.into_inner()).unwrap_or_else(|_| "{}".into())
+}
+
+/// The buffer the serializer writes into; [`NoNulls`] holds it too, to take
+/// back a key whose value turns out to be `null`.
+struct Shared<'a>(&'a RefCell<Vec<u8>>);
+
+impl io::Write for Shared<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Level {
+    Array,
+    Object {
+        /// A member is written already: the next one needs a comma.
+        any: bool,
+        /// Where the member being written starts (its comma, or its key).
+        member: usize,
+        /// Where its value starts: a `null` written right there is dropped
+        /// with its key.
+        value: usize,
+        dropped: bool,
+    },
+}
+
+struct NoNulls<'a> {
+    buf: &'a RefCell<Vec<u8>>,
+    levels: Vec<Level>,
+}
+
+impl NoNulls<'_> {
+    fn len(&self) -> usize {
+        self.buf.borrow().len()
+    }
+}
+
+impl serde_json::ser::Formatter for NoNulls<'_> {
+    fn write_null<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        let len = self.len();
+        if let Some(Level::Object {
+            member,
+            value,
+            dropped,
+            ..
+        }) = self.levels.last_mut()
+        {
+            if *value == len {
+                self.buf.borrow_mut().truncate(*member);
+                *dropped = true;
+                return Ok(());
+            }
+        }
+        w.write_all(b"null")
+    }
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.levels.push(Level::Array);
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.levels.pop();
+        w.write_all(b"]")
+    }
+
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.levels.push(Level::Object {
+            any: false,
+            member: 0,
+            value: usize::MAX,
+            dropped: false,
+        });
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.levels.pop();
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        _first: bool,
+    ) -> io::Result<()> {
+        let len = self.len();
+        if let Some(Level::Object {
+            any,
+            member,
+            dropped,
+            ..
+        }) = self.levels.last_mut()
+        {
+            *member = len;
+            *dropped = false;
+            if *any {
+                return w.write_all(b",");
+            }
+        }
+        Ok(())
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b":")?;
+        let len = self.len();
+        if let Some(Level::Object { value, .. }) = self.levels.last_mut() {
+            *value = len;
+        }
+        Ok(())
+    }
+
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        if let Some(Level::Object {
+            any,
+            value,
+            dropped,
+            ..
+        }) = self.levels.last_mut()
+        {
+            *any |= !*dropped;
+            *value = usize::MAX;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nulls_of_objects_are_left_out_at_every_level() {
+        let v = json!({
+            "a": null, "b": 1, "c": {"x": null, "y": [null, 2, {"z": null, "w": "s"}]},
+            "d": null, "e": {"only": null}, "f": [], "g": "null", "h": null
+        });
+        assert_eq!(
+            stored_doc(&v),
+            r#"{"b":1,"c":{"y":[null,2,{"w":"s"}]},"e":{},"f":[],"g":"null"}"#
+        );
+        assert_eq!(stored_doc(&json!({"a": null})), "{}");
+        assert_eq!(
+            stored_doc(&json!({"a": null, "b": false})),
+            r#"{"b":false}"#
+        );
+        assert_eq!(stored_doc(&json!([null, {"a": null}])), r#"[null,{}]"#);
+    }
+
+    #[test]
+    fn a_customer_reads_back_the_same() {
+        let c = keqing_domain::CustomerInput::from_json(
+            json!({"name": "江苏恒远钢业有限公司", "phone": "025-83334444", "tags": ["钢材"],
+                   "card": {"interests": "钓鱼"}, "key_dates": [{"date": "2001-05-18", "name": "成立日"}]})
+            .as_object()
+            .unwrap(),
+        )
+        .unwrap();
+        let text = stored_doc(&c);
+        assert!(!text.contains("null"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            keqing_domain::CustomerInput::from_json(back.as_object().unwrap()).unwrap(),
+            c
+        );
+    }
+}
