@@ -37,7 +37,7 @@ use keqing_store::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The company name signing greetings when the settings name none.
@@ -792,26 +792,29 @@ pub async fn generate(
     let (mut greetings_planned, mut greetings_created) = (0u64, 0u64);
     let mut decided_rules: Vec<(CareTask, NaiveDate)> = vec![];
     let mut inflight: Option<CareTaskBatch> = None;
-    let mut exhausted = false;
-    loop {
-        if exhausted && inflight.is_none() {
-            break;
-        }
+    // Three things at once: the store stores the greetings of batch k - 1
+    // and reads the customers of batch k + 1 (each on a thread or a
+    // connection of its own) while batch k is planned here. On a re-run
+    // nothing is stored, and the reads alone are still overlapped.
+    let mut page = roster.next(store).await?;
+    while page.is_some() || inflight.is_some() {
+        let current = page.take();
         let store_it = async {
             match inflight.take() {
                 Some(b) => store.insert_care_tasks(b).await.map(Some),
                 None => Ok(None),
             }
         };
-        let plan_it = async {
-            // Let the insert start first: it runs on a thread (SQLite) or
-            // a connection (PostgreSQL) of its own meanwhile, and so does
-            // the read of the next customers.
-            tokio::task::yield_now().await;
-            if exhausted {
-                return Ok(None);
+        let read_it = async {
+            match current {
+                Some(_) => roster.next(store).await,
+                None => Ok(None),
             }
-            let Some(page) = roster.next(store).await? else {
+        };
+        let plan_it = async {
+            // Let the insert and the read start first.
+            tokio::task::yield_now().await;
+            let Some(page) = &current else {
                 return Ok(None);
             };
             let c = &page.customers;
@@ -824,17 +827,15 @@ pub async fn generate(
                 ..stored.partition_point(|s| s.customer_id <= hi)];
             plan.batch(c, &page.contacts, rules, made, stored).map(Some)
         };
-        let (created, planned) = tokio::join!(store_it, plan_it);
+        let (created, next, planned) = tokio::join!(store_it, read_it, plan_it);
         greetings_created += created?.unwrap_or(0);
-        match planned? {
-            Some(p) => {
-                greetings_planned += p.planned;
-                report.deferred_by_cap += p.deferred;
-                report.dropped_by_cap += p.dropped;
-                decided_rules.extend(p.rules);
-                inflight = (!p.greetings.tasks.is_empty()).then_some(p.greetings);
-            }
-            None => exhausted = true,
+        page = next?;
+        if let Some(p) = planned? {
+            greetings_planned += p.planned;
+            report.deferred_by_cap += p.deferred;
+            report.dropped_by_cap += p.dropped;
+            decided_rules.extend(p.rules);
+            inflight = (!p.greetings.tasks.is_empty()).then_some(p.greetings);
         }
     }
     drop(rule_tasks);
@@ -936,6 +937,32 @@ fn task_kind(kind: &str) -> Option<TaskKind> {
     .find(|k| k.as_str() == kind)
 }
 
+/// Sorted keys, asked for mostly in ascending order (a batch's greetings
+/// are planned in key order): a cursor walks forward through them, and a
+/// key before the last one asked for is found by binary search.
+struct SortedKeys {
+    keys: Vec<TaskKey>,
+    at: usize,
+}
+
+impl SortedKeys {
+    fn new(mut keys: Vec<TaskKey>) -> SortedKeys {
+        keys.sort_unstable();
+        SortedKeys { keys, at: 0 }
+    }
+
+    fn contains(&mut self, key: &TaskKey) -> bool {
+        // keys[..at] are all below the key asked for last.
+        if self.at > 0 && self.keys[self.at - 1] >= *key {
+            self.at = self.keys.partition_point(|k| k < key);
+        }
+        while self.at < self.keys.len() && self.keys[self.at] < *key {
+            self.at += 1;
+        }
+        self.keys.get(self.at) == Some(key)
+    }
+}
+
 /// What stays the same for every batch of one run.
 struct Planning<'a> {
     calendar: &'a Calendar,
@@ -976,7 +1003,7 @@ impl Planning<'_> {
         stored: &[CareTaskContact],
     ) -> Result<PlannedBatch, GenerateError> {
         // Kinds are known (the caller kept only those that contact a customer).
-        let stored: Vec<(TaskKey, NaiveDate)> = stored
+        let mut stored: Vec<(TaskKey, NaiveDate)> = stored
             .iter()
             .filter_map(|t| {
                 let key = TaskKey::customer(
@@ -988,6 +1015,7 @@ impl Planning<'_> {
                 Some((key, t.date))
             })
             .collect();
+        stored.sort_unstable_by_key(|s| s.0);
         let greeting_customers: Vec<GreetingCustomer> = customers
             .iter()
             .map(|&(id, _)| GreetingCustomer {
@@ -1023,9 +1051,11 @@ impl Planning<'_> {
         let mut already: Vec<CustomerContact> = made.to_vec();
         // Open tasks with a planned key are stored already: a re-run sends
         // them to the store no second time (its unique key would refuse them).
-        let stored_keys: HashSet<TaskKey> = stored.iter().map(|(k, _)| *k).collect();
+        // Sorted keys walked in step, not hash sets: on a festival's re-run
+        // these are two million keys, hashed twice each otherwise.
+        let mut stored_keys = SortedKeys::new(stored.iter().map(|(k, _)| *k).collect());
         if !stored.is_empty() {
-            let keys: HashSet<TaskKey> = planned.iter().map(|p| p.key).collect();
+            let mut keys = SortedKeys::new(planned.iter().map(|p| p.key).collect());
             already.extend(
                 stored
                     .iter()
