@@ -33,7 +33,8 @@ use keqing_domain::activity::ActivityKind as DomainKind;
 use keqing_domain::{NewActivity, Role, User};
 use keqing_store::{
     CareCustomerFacts, CareCustomerQuery, CareRoster, CareStatusChange, CareTaskBatch,
-    CareTaskContact, CareTaskFilter, CareTaskRow, NewCareTask, NewCareTemplate, Store, StoreError,
+    CareTaskContact, CareTaskContacts, CareTaskFilter, CareTaskRow, NewCareTask, NewCareTemplate,
+    Store, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -567,7 +568,11 @@ pub async fn generate(
             day_start(to + Days::new(1)),
             day_start(from)
         ),
-        store.care_task_contacts(from - Days::new(period), latest + Days::new(period)),
+        store.care_task_contacts(
+            from - Days::new(period),
+            latest + Days::new(period),
+            (from, to)
+        ),
     )?;
     let mut birthdays: Vec<(i64, Anniversary)> = birthday_facts
         .iter()
@@ -704,7 +709,13 @@ pub async fn generate(
 
     // What the frequency cap counts besides the planned tasks: contacts
     // made (logged activities) and the open tasks already stored around
-    // the range, by customer.
+    // the range, by customer: the greetings of other days (which this run
+    // cannot plan again) as the days they contact a customer, the others
+    // as tasks, whose keys this run may plan again.
+    let CareTaskContacts {
+        tasks: mut stored,
+        days: stored_days,
+    } = stored;
     let mut made: Vec<CustomerContact> = activities
         .iter()
         .filter(|a| care_kind(a.kind).is_some())
@@ -712,11 +723,15 @@ pub async fn generate(
             customer_id: a.customer_id,
             date: local_date(a.at),
         })
+        .chain(
+            stored_days
+                .into_iter()
+                .map(|(customer_id, date)| CustomerContact { customer_id, date }),
+        )
         .collect();
     made.sort_unstable_by_key(|c| c.customer_id);
     drop(activities);
     // In place: on a festival's re-run these are millions of rows.
-    let mut stored = stored;
     stored.retain(|t| task_kind(t.kind).is_some_and(|k| k.contacts_customer()));
     stored.sort_unstable_by_key(|t| t.customer_id);
 

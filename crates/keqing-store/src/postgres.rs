@@ -2764,7 +2764,8 @@ impl Store for PgStore {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<CareTaskContact>> {
+        planned: (NaiveDate, NaiveDate),
+    ) -> Result<CareTaskContacts> {
         let c = self.client().await?;
         let rows = query(
             &c,
@@ -2776,20 +2777,21 @@ impl Store for PgStore {
             &[&from, &to],
         )
         .await?;
-        let mut out = vec![];
+        let mut out = CareTaskContacts::default();
         for r in &rows {
             let Some(kind) = care_kind(get::<&str>(r, 0)?) else {
                 continue;
             };
-            out.push(CareTaskContact {
+            let task = CareTaskContact {
                 kind,
                 customer_id: get(r, 1)?,
                 contact_id: get(r, 2)?,
                 planned_for: get(r, 3)?,
                 date: get(r, 4)?,
-            });
+            };
+            out.push(task, planned);
         }
-        Ok(out)
+        Ok(out.finish())
     }
 
     async fn activity_facts(

@@ -2625,7 +2625,8 @@ impl Store for SqliteStore {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<CareTaskContact>> {
+        planned: (NaiveDate, NaiveDate),
+    ) -> Result<CareTaskContacts> {
         self.read(move |c| {
             let mut st = c
                 .prepare_cached(
@@ -2637,18 +2638,19 @@ impl Store for SqliteStore {
                 )
                 .map_err(sq)?;
             let mut rows = st.query(params![day_number(from), day_number(to)]).map_err(sq)?;
-            let mut out = vec![];
+            let mut out = CareTaskContacts::default();
             while let Some(r) = rows.next().map_err(sq)? {
                 let contact: i64 = r.get(2).map_err(sq)?;
-                out.push(CareTaskContact {
+                let task = CareTaskContact {
                     kind: care_code_name(&CARE_KIND_CODES, r.get(0).map_err(sq)?)?,
                     customer_id: r.get(1).map_err(sq)?,
                     contact_id: (contact != 0).then_some(contact),
                     planned_for: day_of_number(r.get(3).map_err(sq)?)?,
                     date: day_of_number(r.get(4).map_err(sq)?)?,
-                });
+                };
+                out.push(task, planned);
             }
-            Ok(out)
+            Ok(out.finish())
         })
         .await
     }

@@ -326,11 +326,18 @@ async fn v6_tasks_hold(s: &SqliteStore) {
     assert_eq!(s.care_tasks(&unknown).await.unwrap().total, 0);
     // What the cap counts: the open greeting on its day, the snoozed
     // cadence task on the day it wakes.
+    let planned = ("2026-09-25".parse().unwrap(), "2026-09-25".parse().unwrap());
     let counted = s
-        .care_task_contacts("2026-09-01".parse().unwrap(), "2026-10-31".parse().unwrap())
+        .care_task_contacts(
+            "2026-09-01".parse().unwrap(),
+            "2026-10-31".parse().unwrap(),
+            planned,
+        )
         .await
         .unwrap();
+    assert!(counted.days.is_empty());
     let mut seen: Vec<(&str, Option<i64>, String)> = counted
+        .tasks
         .iter()
         .map(|t| (t.kind, t.contact_id, t.date.to_string()))
         .collect();
