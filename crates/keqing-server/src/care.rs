@@ -2070,3 +2070,40 @@ pub async fn customer_occasions(
     items.sort_by(|a, b| (a["date"].as_str(), rank(a)).cmp(&(b["date"].as_str(), rank(b))));
     Ok(Json(json!({"from": from, "to": to, "items": items})))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cursor answers as a search of the whole list would, whatever
+    /// order the keys are asked in: ascending (the usual case), repeated,
+    /// going back, and past the end.
+    #[test]
+    fn sorted_keys_answer_in_any_order() {
+        let day: NaiveDate = "2026-09-25".parse().unwrap();
+        let key = |c: i64, p: Option<i64>| TaskKey::customer(TaskKind::Greeting, c, p, day);
+        let stored = vec![
+            key(5, Some(2)),
+            key(1, None),
+            key(3, Some(7)),
+            key(1, Some(1)),
+        ];
+        let mut keys = SortedKeys::new(stored.clone());
+        let asked = [
+            key(1, None),
+            key(1, Some(1)),
+            key(1, Some(1)),
+            key(2, Some(1)),
+            key(5, Some(2)),
+            key(3, Some(7)),
+            key(1, None),
+            key(9, None),
+            key(0, None),
+            key(5, Some(2)),
+        ];
+        for k in asked {
+            assert_eq!(keys.contains(&k), stored.contains(&k), "{k}");
+        }
+        assert!(!SortedKeys::new(vec![]).contains(&key(1, None)));
+    }
+}
