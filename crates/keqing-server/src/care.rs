@@ -33,11 +33,12 @@ use keqing_domain::activity::ActivityKind as DomainKind;
 use keqing_domain::{NewActivity, Role, User};
 use keqing_store::{
     CareCustomerFacts, CareCustomerQuery, CareRoster, CareStatusChange, CareTaskBatch,
-    CareTaskContact, CareTaskFilter, CareTaskRow, NewCareTask, NewCareTemplate, Store, StoreError,
+    CareTaskContact, CareTaskContacts, CareTaskFilter, CareTaskRow, NewCareTask, NewCareTemplate,
+    Store, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The company name signing greetings when the settings name none.
@@ -567,7 +568,11 @@ pub async fn generate(
             day_start(to + Days::new(1)),
             day_start(from)
         ),
-        store.care_task_contacts(from - Days::new(period), latest + Days::new(period)),
+        store.care_task_contacts(
+            from - Days::new(period),
+            latest + Days::new(period),
+            (from, to)
+        ),
     )?;
     let mut birthdays: Vec<(i64, Anniversary)> = birthday_facts
         .iter()
@@ -704,7 +709,13 @@ pub async fn generate(
 
     // What the frequency cap counts besides the planned tasks: contacts
     // made (logged activities) and the open tasks already stored around
-    // the range, by customer.
+    // the range, by customer: the greetings of other days (which this run
+    // cannot plan again) as the days they contact a customer, the others
+    // as tasks, whose keys this run may plan again.
+    let CareTaskContacts {
+        tasks: mut stored,
+        days: stored_days,
+    } = stored;
     let mut made: Vec<CustomerContact> = activities
         .iter()
         .filter(|a| care_kind(a.kind).is_some())
@@ -712,11 +723,15 @@ pub async fn generate(
             customer_id: a.customer_id,
             date: local_date(a.at),
         })
+        .chain(
+            stored_days
+                .into_iter()
+                .map(|(customer_id, date)| CustomerContact { customer_id, date }),
+        )
         .collect();
     made.sort_unstable_by_key(|c| c.customer_id);
     drop(activities);
     // In place: on a festival's re-run these are millions of rows.
-    let mut stored = stored;
     stored.retain(|t| task_kind(t.kind).is_some_and(|k| k.contacts_customer()));
     stored.sort_unstable_by_key(|t| t.customer_id);
 
@@ -792,26 +807,29 @@ pub async fn generate(
     let (mut greetings_planned, mut greetings_created) = (0u64, 0u64);
     let mut decided_rules: Vec<(CareTask, NaiveDate)> = vec![];
     let mut inflight: Option<CareTaskBatch> = None;
-    let mut exhausted = false;
-    loop {
-        if exhausted && inflight.is_none() {
-            break;
-        }
+    // Three things at once: the store stores the greetings of batch k - 1
+    // and reads the customers of batch k + 1 (each on a thread or a
+    // connection of its own) while batch k is planned here. On a re-run
+    // nothing is stored, and the reads alone are still overlapped.
+    let mut page = roster.next(store).await?;
+    while page.is_some() || inflight.is_some() {
+        let current = page.take();
         let store_it = async {
             match inflight.take() {
                 Some(b) => store.insert_care_tasks(b).await.map(Some),
                 None => Ok(None),
             }
         };
-        let plan_it = async {
-            // Let the insert start first: it runs on a thread (SQLite) or
-            // a connection (PostgreSQL) of its own meanwhile, and so does
-            // the read of the next customers.
-            tokio::task::yield_now().await;
-            if exhausted {
-                return Ok(None);
+        let read_it = async {
+            match current {
+                Some(_) => roster.next(store).await,
+                None => Ok(None),
             }
-            let Some(page) = roster.next(store).await? else {
+        };
+        let plan_it = async {
+            // Let the insert and the read start first.
+            tokio::task::yield_now().await;
+            let Some(page) = &current else {
                 return Ok(None);
             };
             let c = &page.customers;
@@ -824,17 +842,15 @@ pub async fn generate(
                 ..stored.partition_point(|s| s.customer_id <= hi)];
             plan.batch(c, &page.contacts, rules, made, stored).map(Some)
         };
-        let (created, planned) = tokio::join!(store_it, plan_it);
+        let (created, next, planned) = tokio::join!(store_it, read_it, plan_it);
         greetings_created += created?.unwrap_or(0);
-        match planned? {
-            Some(p) => {
-                greetings_planned += p.planned;
-                report.deferred_by_cap += p.deferred;
-                report.dropped_by_cap += p.dropped;
-                decided_rules.extend(p.rules);
-                inflight = (!p.greetings.tasks.is_empty()).then_some(p.greetings);
-            }
-            None => exhausted = true,
+        page = next?;
+        if let Some(p) = planned? {
+            greetings_planned += p.planned;
+            report.deferred_by_cap += p.deferred;
+            report.dropped_by_cap += p.dropped;
+            decided_rules.extend(p.rules);
+            inflight = (!p.greetings.tasks.is_empty()).then_some(p.greetings);
         }
     }
     drop(rule_tasks);
@@ -936,6 +952,32 @@ fn task_kind(kind: &str) -> Option<TaskKind> {
     .find(|k| k.as_str() == kind)
 }
 
+/// Sorted keys, asked for mostly in ascending order (a batch's greetings
+/// are planned in key order): a cursor walks forward through them, and a
+/// key before the last one asked for is found by binary search.
+struct SortedKeys {
+    keys: Vec<TaskKey>,
+    at: usize,
+}
+
+impl SortedKeys {
+    fn new(mut keys: Vec<TaskKey>) -> SortedKeys {
+        keys.sort_unstable();
+        SortedKeys { keys, at: 0 }
+    }
+
+    fn contains(&mut self, key: &TaskKey) -> bool {
+        // keys[..at] are all below the key asked for last.
+        if self.at > 0 && self.keys[self.at - 1] >= *key {
+            self.at = self.keys.partition_point(|k| k < key);
+        }
+        while self.at < self.keys.len() && self.keys[self.at] < *key {
+            self.at += 1;
+        }
+        self.keys.get(self.at) == Some(key)
+    }
+}
+
 /// What stays the same for every batch of one run.
 struct Planning<'a> {
     calendar: &'a Calendar,
@@ -976,7 +1018,7 @@ impl Planning<'_> {
         stored: &[CareTaskContact],
     ) -> Result<PlannedBatch, GenerateError> {
         // Kinds are known (the caller kept only those that contact a customer).
-        let stored: Vec<(TaskKey, NaiveDate)> = stored
+        let mut stored: Vec<(TaskKey, NaiveDate)> = stored
             .iter()
             .filter_map(|t| {
                 let key = TaskKey::customer(
@@ -988,6 +1030,7 @@ impl Planning<'_> {
                 Some((key, t.date))
             })
             .collect();
+        stored.sort_unstable_by_key(|s| s.0);
         let greeting_customers: Vec<GreetingCustomer> = customers
             .iter()
             .map(|&(id, _)| GreetingCustomer {
@@ -1023,9 +1066,11 @@ impl Planning<'_> {
         let mut already: Vec<CustomerContact> = made.to_vec();
         // Open tasks with a planned key are stored already: a re-run sends
         // them to the store no second time (its unique key would refuse them).
-        let stored_keys: HashSet<TaskKey> = stored.iter().map(|(k, _)| *k).collect();
+        // Sorted keys walked in step, not hash sets: on a festival's re-run
+        // these are two million keys, hashed twice each otherwise.
+        let mut stored_keys = SortedKeys::new(stored.iter().map(|(k, _)| *k).collect());
         if !stored.is_empty() {
-            let keys: HashSet<TaskKey> = planned.iter().map(|p| p.key).collect();
+            let mut keys = SortedKeys::new(planned.iter().map(|p| p.key).collect());
             already.extend(
                 stored
                     .iter()
@@ -2024,4 +2069,41 @@ pub async fn customer_occasions(
     };
     items.sort_by(|a, b| (a["date"].as_str(), rank(a)).cmp(&(b["date"].as_str(), rank(b))));
     Ok(Json(json!({"from": from, "to": to, "items": items})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cursor answers as a search of the whole list would, whatever
+    /// order the keys are asked in: ascending (the usual case), repeated,
+    /// going back, and past the end.
+    #[test]
+    fn sorted_keys_answer_in_any_order() {
+        let day: NaiveDate = "2026-09-25".parse().unwrap();
+        let key = |c: i64, p: Option<i64>| TaskKey::customer(TaskKind::Greeting, c, p, day);
+        let stored = vec![
+            key(5, Some(2)),
+            key(1, None),
+            key(3, Some(7)),
+            key(1, Some(1)),
+        ];
+        let mut keys = SortedKeys::new(stored.clone());
+        let asked = [
+            key(1, None),
+            key(1, Some(1)),
+            key(1, Some(1)),
+            key(2, Some(1)),
+            key(5, Some(2)),
+            key(3, Some(7)),
+            key(1, None),
+            key(9, None),
+            key(0, None),
+            key(5, Some(2)),
+        ];
+        for k in asked {
+            assert_eq!(keys.contains(&k), stored.contains(&k), "{k}");
+        }
+        assert!(!SortedKeys::new(vec![]).contains(&key(1, None)));
+    }
 }

@@ -759,11 +759,16 @@ pub trait Store: Send + Sync {
     /// The open and snoozed tasks that contact a customer (greeting,
     /// cadence, order day) due on `from..=to` — a snoozed one on the day it
     /// wakes: what the frequency cap counts besides logged activities.
+    /// A run that plans the greetings of `planned` (first and last day)
+    /// needs the keys of the tasks it may plan again; of the greetings
+    /// planned on other days, only the days they contact their customer
+    /// (see [`CareTaskContacts`]).
     async fn care_task_contacts(
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<CareTaskContact>>;
+        planned: (NaiveDate, NaiveDate),
+    ) -> Result<CareTaskContacts>;
     /// Activities at or after `from` and before `to` (UTC), of live
     /// customers, by time; the customer's stage of the visits at or after
     /// `stages_from` (what the daily quota counts).
@@ -1160,6 +1165,44 @@ pub struct CareTaskContact {
     pub planned_for: NaiveDate,
     /// The day the contact is made (a snoozed task: the day it wakes).
     pub date: NaiveDate,
+}
+
+/// What [`Store::care_task_contacts`] finds. Two festivals a week apart
+/// (Christmas and New Year, Mid-Autumn and National Day) put two or four
+/// million stored greetings in the frequency cap's window; the earlier
+/// festival's cannot be planned again, so they come as one day per
+/// customer, not one task per contact.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CareTaskContacts {
+    /// The tasks a run of the planned days may plan again: every cadence
+    /// and order-day task, and the greetings planned on those days.
+    pub tasks: Vec<CareTaskContact>,
+    /// The days the other greetings contact their customer: (customer id,
+    /// day), by customer and day, each once.
+    pub days: Vec<(i64, NaiveDate)>,
+}
+
+impl CareTaskContacts {
+    /// Sorts a stored task into `tasks` or `days` (see [`CareTaskContacts`]);
+    /// the greetings of a day come in customer order (the order they were
+    /// stored in), so most repeats are dropped here.
+    pub(crate) fn push(&mut self, t: CareTaskContact, planned: (NaiveDate, NaiveDate)) {
+        if t.kind == "greeting" && !(planned.0..=planned.1).contains(&t.planned_for) {
+            if self.days.last() != Some(&(t.customer_id, t.date)) {
+                self.days.push((t.customer_id, t.date));
+            }
+        } else {
+            self.tasks.push(t);
+        }
+    }
+
+    /// Sorts `days` and drops the repeats left.
+    pub(crate) fn finish(mut self) -> CareTaskContacts {
+        self.days.sort_unstable();
+        self.days.dedup();
+        self.days.shrink_to_fit();
+        self
+    }
 }
 
 /// A status change of a care task, applied only while the task is still in

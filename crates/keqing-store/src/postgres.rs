@@ -25,7 +25,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, "SELECT 1"),
     (5, include_str!("postgres_schema_v5.sql")),
     (6, include_str!("postgres_schema_v6.sql")),
-    // Version 7 is the care tasks' on another branch, until merged.
+    // Version 7 stores SQLite's care tasks as day numbers and codes; the
+    // columns here are DATE and the key is kept: nothing to do.
+    (7, "SELECT 1"),
     (8, include_str!("postgres_schema_v8.sql")),
     (9, include_str!("postgres_schema_v9.sql")),
 ];
@@ -2930,7 +2932,8 @@ impl Store for PgStore {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<CareTaskContact>> {
+        planned: (NaiveDate, NaiveDate),
+    ) -> Result<CareTaskContacts> {
         let c = self.client().await?;
         let rows = query(
             &c,
@@ -2942,20 +2945,21 @@ impl Store for PgStore {
             &[&from, &to],
         )
         .await?;
-        let mut out = vec![];
+        let mut out = CareTaskContacts::default();
         for r in &rows {
             let Some(kind) = care_kind(get::<&str>(r, 0)?) else {
                 continue;
             };
-            out.push(CareTaskContact {
+            let task = CareTaskContact {
                 kind,
                 customer_id: get(r, 1)?,
                 contact_id: get(r, 2)?,
                 planned_for: get(r, 3)?,
                 date: get(r, 4)?,
-            });
+            };
+            out.push(task, planned);
         }
-        Ok(out)
+        Ok(out.finish())
     }
 
     async fn activity_facts(

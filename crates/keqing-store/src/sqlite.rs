@@ -369,11 +369,10 @@ fn migrate(c: &mut Connection) -> Result<()> {
         )));
     }
     // Each version: its number, its script, then what SQL alone cannot do,
-    // in the same transaction as the version number. Numbers ascend; one may
-    // be missing (7 is the care tasks' on another branch, until merged).
+    // in the same transaction as the version number. Numbers ascend.
     type Step = fn(&Transaction) -> Result<()>;
     let none: Step = |_| Ok(());
-    let steps: [(i64, &str, Step); 8] = [
+    let steps: [(i64, &str, Step); 9] = [
         (1, include_str!("sqlite_schema.sql"), none),
         (2, include_str!("sqlite_schema_v2.sql"), none),
         (3, include_str!("sqlite_schema_v3.sql"), none),
@@ -382,6 +381,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
         }),
         (5, include_str!("sqlite_schema_v5.sql"), none),
         (6, include_str!("sqlite_schema_v6.sql"), none),
+        (7, include_str!("sqlite_schema_v7.sql"), none),
         (8, include_str!("sqlite_schema_v8.sql"), none),
         (9, include_str!("sqlite_schema_v9.sql"), none),
     ];
@@ -2399,6 +2399,18 @@ impl Store for SqliteStore {
                 let r = (|| {
                     let mut lines = vec![];
                     for table in TABLES {
+                        if *table == "care_tasks" {
+                            // Stored in integers, backed up as version 6 wrote them.
+                            let mut st = c.prepare(CARE_TASK_STORED).map_err(sq)?;
+                            let mut rows = st.query([]).map_err(sq)?;
+                            while let Some(r) = rows.next().map_err(sq)? {
+                                let m = care_task_to_backup(r)?;
+                                lines.push(
+                                    serde_json::json!({"table": table, "row": m}).to_string(),
+                                );
+                            }
+                            continue;
+                        }
                         let mut st = c
                             .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
                             .map_err(sq)?;
@@ -2456,7 +2468,13 @@ impl Store for SqliteStore {
                 let Some(row) = v["row"].as_object() else {
                     continue;
                 };
-                let cols: Vec<&String> = row.keys().collect();
+                let (cols, vals): (Vec<&str>, Vec<SqlValue>) = if table == "care_tasks" {
+                    care_task_from_backup(row)?.into_iter().unzip()
+                } else {
+                    row.iter()
+                        .map(|(c, v)| (c.as_str(), json_to_sql(c, v)))
+                        .unzip()
+                };
                 let sql = format!(
                     "INSERT INTO {table} ({}) VALUES ({})",
                     cols.iter()
@@ -2468,7 +2486,6 @@ impl Store for SqliteStore {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                let vals: Vec<SqlValue> = cols.iter().map(|c| json_to_sql(c, &row[*c])).collect();
                 t.prepare_cached(&sql)
                     .map_err(sq)?
                     .execute(params_from_iter(vals.iter()))
@@ -2568,15 +2585,19 @@ impl Store for SqliteStore {
                 (Some(mut a), Some(customer)) => Some(insert_activity(t, customer, &mut a, actor)?.id),
                 _ => task.activity_id,
             };
-            let now = ts(Utc::now());
-            // Closed, a customer's task keeps the customer's owner of now;
-            // open again, it follows the customer's owner again.
+            let at = Utc::now();
+            let now = ts(at);
+            let status = care_status_code(&change.status).ok_or_else(|| {
+                StoreError::Db(format!("unknown care task status {:?}", change.status))
+            })?;
+            // Closed (status >= 2), a customer's task keeps the customer's
+            // owner of now; open again, it follows the customer's owner again.
             t.execute(
                 "UPDATE care_tasks SET status = ?2, reason = ?3, snoozed_until = ?4, activity_id = ?5, updated_at = ?6,
-                        owner_id = CASE WHEN customer_id IS NULL THEN owner_id
-                                        WHEN ?2 = 'done' OR ?2 = 'skipped' THEN (SELECT c.owner_id FROM customers c WHERE c.id = care_tasks.customer_id) END
+                        owner_id = CASE WHEN subject <= 0 THEN owner_id
+                                        WHEN ?2 >= 2 THEN (SELECT c.owner_id FROM customers c WHERE c.id = care_tasks.subject) END
                  WHERE id = ?1",
-                params![id, change.status, change.reason, change.snoozed_until.map(|d| d.to_string()), activity_id, now],
+                params![id, status, change.reason, change.snoozed_until.map(day_number), activity_id, at.timestamp_micros()],
             )
             .map_err(sq)?;
             audit_row(t, Some(actor), &change.status, "care_task", Some(id), &serde_json::json!({"from": task.status}), &now)?;
@@ -2819,32 +2840,32 @@ impl Store for SqliteStore {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<CareTaskContact>> {
+        planned: (NaiveDate, NaiveDate),
+    ) -> Result<CareTaskContacts> {
         self.read(move |c| {
             let mut st = c
                 .prepare_cached(
-                    "SELECT kind, customer_id, contact_id, planned_for, date FROM care_tasks
-                     WHERE date >= ?1 AND date <= ?2 AND status = 'open' AND customer_id IS NOT NULL
+                    "SELECT kind, subject, contact, planned_for, date FROM care_tasks
+                     WHERE date >= ?1 AND date <= ?2 AND status = 0 AND subject > 0
                      UNION ALL
-                     SELECT kind, customer_id, contact_id, planned_for, snoozed_until FROM care_tasks
-                     WHERE status = 'snoozed' AND snoozed_until >= ?1 AND snoozed_until <= ?2 AND customer_id IS NOT NULL",
+                     SELECT kind, subject, contact, planned_for, snoozed_until FROM care_tasks
+                     WHERE status = 1 AND snoozed_until >= ?1 AND snoozed_until <= ?2 AND subject > 0",
                 )
                 .map_err(sq)?;
-            let mut rows = st.query(params![from.to_string(), to.to_string()]).map_err(sq)?;
-            let mut out = vec![];
+            let mut rows = st.query(params![day_number(from), day_number(to)]).map_err(sq)?;
+            let mut out = CareTaskContacts::default();
             while let Some(r) = rows.next().map_err(sq)? {
-                let Some(kind) = care_kind(r.get_ref(0).map_err(sq)?.as_str().map_err(|e| sq(e.into()))?) else {
-                    continue;
-                };
-                out.push(CareTaskContact {
-                    kind,
+                let contact: i64 = r.get(2).map_err(sq)?;
+                let task = CareTaskContact {
+                    kind: care_code_name(&CARE_KIND_CODES, r.get(0).map_err(sq)?)?,
                     customer_id: r.get(1).map_err(sq)?,
-                    contact_id: r.get(2).map_err(sq)?,
-                    planned_for: day_col(r, 3)?,
-                    date: day_col(r, 4)?,
-                });
+                    contact_id: (contact != 0).then_some(contact),
+                    planned_for: day_of_number(r.get(3).map_err(sq)?)?,
+                    date: day_of_number(r.get(4).map_err(sq)?)?,
+                };
+                out.push(task, planned);
             }
-            Ok(out)
+            Ok(out.finish())
         })
         .await
     }
@@ -3183,10 +3204,69 @@ impl SqliteStore {
     }
 }
 
+// --- care tasks as stored (schema version 7, sqlite_schema_v7.sql) ---
+
+/// The stored codes of the kinds (index = code), and of the statuses.
+const CARE_KIND_CODES: [&str; 5] = ["greeting", "cadence", "quota", "deadline", "order_day"];
+const CARE_STATUS_CODES: [&str; 4] = ["open", "snoozed", "done", "skipped"];
+
+fn care_kind_code(kind: &str) -> Option<i64> {
+    CARE_KIND_CODES
+        .iter()
+        .position(|k| *k == kind)
+        .map(|i| i as i64)
+}
+
+fn care_status_code(status: &str) -> Option<i64> {
+    CARE_STATUS_CODES
+        .iter()
+        .position(|k| *k == status)
+        .map(|i| i as i64)
+}
+
+fn care_code_name(names: &[&'static str], code: i64) -> Result<&'static str> {
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| names.get(i).copied())
+        .ok_or_else(|| StoreError::Db(format!("unknown care task code {code}")))
+}
+
+/// Days from 0001-01-01 to 1970-01-01 (chrono counts from the former).
+const UNIX_DAY_CE: i32 = 719_163;
+
+/// A day as stored: days since 1970-01-01.
+fn day_number(d: NaiveDate) -> i64 {
+    use chrono::Datelike;
+    i64::from(d.num_days_from_ce() - UNIX_DAY_CE)
+}
+
+fn day_of_number(n: i64) -> Result<NaiveDate> {
+    i32::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_add(UNIX_DAY_CE))
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .ok_or_else(|| StoreError::Db(format!("day number {n} out of range")))
+}
+
+fn time_of_micros(us: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Db(format!("time {us} µs out of range")))
+}
+
+/// A task's subject as its key stores it: the customer, or minus the
+/// salesperson of a task without one.
+fn care_subject(customer_id: Option<i64>, salesperson_id: Option<i64>) -> i64 {
+    customer_id.unwrap_or(-salesperson_id.unwrap_or(0))
+}
+
 /// Stores a batch of care tasks in the transaction `t`; returns how many
 /// were new.
 fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
-    if let Some(k) = batch.tasks.iter().find(|k| care_kind(k.kind).is_none()) {
+    if let Some(k) = batch
+        .tasks
+        .iter()
+        .find(|k| care_kind_code(k.kind).is_none())
+    {
         return Err(StoreError::Db(format!(
             "unknown care task kind {:?}",
             k.kind
@@ -3201,7 +3281,7 @@ fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
             .copied()
             .ok_or_else(|| StoreError::Db(format!("care task text {i} is not in the batch")))
     };
-    let now = ts(Utc::now());
+    let now = Utc::now().timestamp_micros();
     let mut n = 0u64;
     // Runs of tasks that differ only in customer and contact (a
     // festival's greetings), many rows per statement, the shared
@@ -3230,7 +3310,8 @@ fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
             .unwrap_or(rest.len());
         let (run, tail) = rest.split_at(len);
         rest = tail;
-        let (planned_for, date) = (first.planned_for.to_string(), first.date.to_string());
+        let kind = care_kind_code(first.kind).unwrap_or_default();
+        let (planned_for, date) = (day_number(first.planned_for), day_number(first.date));
         let mut run = run;
         while !run.is_empty() {
             let rows = care_insert_rows(run.len());
@@ -3240,10 +3321,10 @@ fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
                 Some(st) => st,
                 slot => slot.insert(t.prepare_cached(care_insert_sql(rows)).map_err(sq)?),
             };
-            st.raw_bind_parameter(1, &now).map_err(sq)?;
-            st.raw_bind_parameter(2, first.kind).map_err(sq)?;
-            st.raw_bind_parameter(3, &planned_for).map_err(sq)?;
-            st.raw_bind_parameter(4, &date).map_err(sq)?;
+            st.raw_bind_parameter(1, now).map_err(sq)?;
+            st.raw_bind_parameter(2, kind).map_err(sq)?;
+            st.raw_bind_parameter(3, planned_for).map_err(sq)?;
+            st.raw_bind_parameter(4, date).map_err(sq)?;
             st.raw_bind_parameter(5, first.salesperson_id).map_err(sq)?;
             st.raw_bind_parameter(6, text(first.occasions)?)
                 .map_err(sq)?;
@@ -3253,9 +3334,9 @@ fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
                 .map_err(sq)?;
             st.raw_bind_parameter(9, first.channel).map_err(sq)?;
             for (i, k) in part.iter().enumerate() {
-                st.raw_bind_parameter(10 + 2 * i, k.customer_id)
+                st.raw_bind_parameter(10 + 2 * i, care_subject(k.customer_id, k.salesperson_id))
                     .map_err(sq)?;
-                st.raw_bind_parameter(11 + 2 * i, k.contact_id)
+                st.raw_bind_parameter(11 + 2 * i, k.contact_id.unwrap_or(0))
                     .map_err(sq)?;
             }
             n += st.raw_execute().map_err(sq)? as u64;
@@ -3280,7 +3361,7 @@ fn care_insert_rows(left: usize) -> usize {
 /// `INSERT OR IGNORE … VALUES (…), (…)` for `rows` tasks (a power of two
 /// up to [`CARE_INSERT_ROWS`]) that share ?1 the time, ?2 the kind, ?3 the
 /// planned day, ?4 the due day, ?5 the salesperson, ?6..?8 the texts, ?9
-/// the channel; each row its customer and contact. OR IGNORE rather than ON
+/// the channel; each row its subject and contact. OR IGNORE rather than ON
 /// CONFLICT DO NOTHING: a statement that cannot fail half-way needs no
 /// journal to undo itself (15% of the time); the rows are checked before
 /// (kind), so a conflicting key is the only row it skips.
@@ -3290,10 +3371,10 @@ fn care_insert_sql(rows: usize) -> &'static str {
         (0..=CARE_INSERT_ROWS.ilog2())
             .map(|p| {
                 let values: Vec<String> = (0..1usize << p)
-                    .map(|i| format!("(?2, ?3, ?4, ?{}, ?{}, ?5, ?6, ?7, ?8, ?9, ?1)", 10 + 2 * i, 11 + 2 * i))
+                    .map(|i| format!("(?2, ?{}, ?3, ?{}, ?4, ?5, ?6, ?7, ?8, ?9, ?1)", 10 + 2 * i, 11 + 2 * i))
                     .collect();
                 format!(
-                    "INSERT OR IGNORE INTO care_tasks (kind, planned_for, date, customer_id, contact_id, owner_id, occasions_id, template_id, message_id, channel, created_at) VALUES {}",
+                    "INSERT OR IGNORE INTO care_tasks (kind, subject, planned_for, contact, date, owner_id, occasions_id, template_id, message_id, channel, created_at) VALUES {}",
                     values.join(", ")
                 )
             })
@@ -3318,12 +3399,14 @@ fn care_text_ids(t: &Connection, texts: &[String]) -> Result<Vec<i64>> {
     Ok(ids)
 }
 
-/// Whose a task is (see [`CareTaskRow::owner_id`]), with customers as `c`.
-const CARE_TASK_OWNER: &str = "CASE WHEN t.customer_id IS NOT NULL AND (t.status = 'open' OR t.status = 'snoozed') THEN c.owner_id ELSE t.owner_id END";
+/// Whose a task is (see [`CareTaskRow::owner_id`]), with customers as `c`:
+/// an open or snoozed (status < 2) customer task is its customer's owner's.
+const CARE_TASK_OWNER: &str =
+    "CASE WHEN t.subject > 0 AND t.status < 2 THEN c.owner_id ELSE t.owner_id END";
 
 fn care_task_cols(owner: &str) -> String {
     format!(
-        "t.id AS id, t.kind, t.planned_for, t.date AS date, t.customer_id, t.contact_id, {owner} AS owner_id, t.channel, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, coalesce(t.updated_at, t.created_at), t.occasions_id, t.template_id, t.message_id"
+        "t.id AS id, t.kind, t.planned_for, t.date AS date, t.subject, t.contact, {owner} AS owner_id, t.channel, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, coalesce(t.updated_at, t.created_at), t.occasions_id, t.template_id, t.message_id"
     )
 }
 
@@ -3336,26 +3419,27 @@ fn care_task_cols(owner: &str) -> String {
 fn care_task_query(f: &CareTaskFilter) -> Option<(String, Vec<SqlValue>)> {
     let mut p: Vec<SqlValue> = vec![];
     let mut w = vec![
-        "(t.contact_id IS NULL OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact_id AND p.deleted_at IS NULL))".to_string(),
+        "(t.contact = 0 OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact AND p.deleted_at IS NULL))".to_string(),
     ];
     // The same bounds on the planned day, for tasks due on it.
     let mut planned = vec![];
     if let Some(d) = f.from {
-        p.push(SqlValue::Text(d.to_string()));
+        p.push(SqlValue::Integer(day_number(d)));
         w.push(format!("t.date >= ?{}", p.len()));
         planned.push(format!("t.planned_for >= ?{}", p.len()));
     }
     if let Some(d) = f.to {
-        p.push(SqlValue::Text(d.to_string()));
+        p.push(SqlValue::Integer(day_number(d)));
         w.push(format!("t.date <= ?{}", p.len()));
         planned.push(format!("t.planned_for <= ?{}", p.len()));
     }
+    // A status or kind that is not stored matches nothing.
     if let Some(s) = &f.status {
-        p.push(SqlValue::Text(s.clone()));
+        p.push(SqlValue::Integer(care_status_code(s)?));
         w.push(format!("t.status = ?{}", p.len()));
     }
     if let Some(k) = &f.kind {
-        p.push(SqlValue::Text(k.clone()));
+        p.push(SqlValue::Integer(care_kind_code(k)?));
         w.push(format!("t.kind = ?{}", p.len()));
     }
     let wh = w.join(" AND ");
@@ -3363,8 +3447,8 @@ fn care_task_query(f: &CareTaskFilter) -> Option<(String, Vec<SqlValue>)> {
     let planned = planned.join(" AND ");
     let sql = match &f.owners {
         None => format!(
-            "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id
-             WHERE (t.customer_id IS NULL OR c.deleted_at IS NULL) AND {wh}",
+            "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.subject
+             WHERE (t.subject <= 0 OR c.deleted_at IS NULL) AND {wh}",
             care_task_cols(CARE_TASK_OWNER)
         ),
         Some(owners) if owners.is_empty() => return None,
@@ -3376,17 +3460,17 @@ fn care_task_query(f: &CareTaskFilter) -> Option<(String, Vec<SqlValue>)> {
                 .join(", ");
             let mine = format!(
                 "SELECT {} FROM customers c CROSS JOIN care_tasks t
-                 WHERE c.owner_id IN ({list}) AND c.deleted_at IS NULL AND (t.status = 'open' OR t.status = 'snoozed')",
+                 WHERE c.owner_id IN ({list}) AND c.deleted_at IS NULL AND t.status < 2",
                 care_task_cols("c.owner_id")
             );
             format!(
-                "{mine} AND coalesce(t.customer_id, -t.owner_id) = c.id AND {planned} AND {wh}
+                "{mine} AND t.subject = c.id AND {planned} AND {wh}
                  UNION ALL
-                 {mine} AND t.customer_id = c.id AND t.date <> t.planned_for AND {wh}
+                 {mine} AND t.subject = c.id AND t.date <> t.planned_for AND {wh}
                  UNION ALL
-                 SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id
-                 WHERE (t.customer_id IS NULL OR t.status = 'done' OR t.status = 'skipped') AND t.owner_id IN ({list})
-                   AND (t.customer_id IS NULL OR c.deleted_at IS NULL) AND {wh}",
+                 SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.subject
+                 WHERE (t.subject <= 0 OR t.status >= 2) AND t.owner_id IN ({list})
+                   AND (t.subject <= 0 OR c.deleted_at IS NULL) AND {wh}",
                 care_task_cols("t.owner_id")
             )
         }
@@ -3394,34 +3478,27 @@ fn care_task_query(f: &CareTaskFilter) -> Option<(String, Vec<SqlValue>)> {
     Some((sql, p))
 }
 
-fn day_col(r: &Row, i: usize) -> Result<NaiveDate> {
-    let s = r
-        .get_ref(i)
-        .map_err(sq)?
-        .as_str()
-        .map_err(|e| sq(e.into()))?;
-    parse_date(s).map_err(sq)
-}
-
 fn care_task_rows(c: &Connection, sql: &str, p: &[SqlValue]) -> Result<Vec<CareTaskBase>> {
     let mut st = c.prepare_cached(sql).map_err(sq)?;
     let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
     let mut out = vec![];
     while let Some(r) = rows.next().map_err(sq)? {
-        let kind: String = r.get(1).map_err(sq)?;
-        let planned_for = day_col(r, 2)?;
-        let (customer_id, contact_id, owner_id): (Option<i64>, Option<i64>, Option<i64>) = (
+        let kind = care_code_name(&CARE_KIND_CODES, r.get(1).map_err(sq)?)?;
+        let planned_for = day_of_number(r.get(2).map_err(sq)?)?;
+        let (subject, contact, owner_id): (i64, i64, Option<i64>) = (
             r.get(4).map_err(sq)?,
             r.get(5).map_err(sq)?,
             r.get(6).map_err(sq)?,
         );
+        let customer_id = (subject > 0).then_some(subject);
+        let contact_id = (contact != 0).then_some(contact);
         out.push(CareTaskBase {
             row: CareTaskRow {
                 id: r.get(0).map_err(sq)?,
-                key: care_task_key(&kind, customer_id, contact_id, owner_id, planned_for),
-                kind,
+                key: care_task_key(kind, customer_id, contact_id, owner_id, planned_for),
+                kind: kind.to_string(),
                 planned_for,
-                date: day_col(r, 3)?,
+                date: day_of_number(r.get(3).map_err(sq)?)?,
                 customer_id,
                 contact_id,
                 owner_id,
@@ -3429,17 +3506,16 @@ fn care_task_rows(c: &Connection, sql: &str, p: &[SqlValue]) -> Result<Vec<CareT
                 channel: r.get(7).map_err(sq)?,
                 message: None,
                 template: None,
-                status: r.get(8).map_err(sq)?,
+                status: care_code_name(&CARE_STATUS_CODES, r.get(8).map_err(sq)?)?.to_string(),
                 reason: r.get(9).map_err(sq)?,
                 snoozed_until: r
-                    .get::<_, Option<String>>(10)
+                    .get::<_, Option<i64>>(10)
                     .map_err(sq)?
-                    .map(|s| parse_date(&s))
-                    .transpose()
-                    .map_err(sq)?,
+                    .map(day_of_number)
+                    .transpose()?,
                 activity_id: r.get(11).map_err(sq)?,
-                created_at: parse_ts(&r.get::<_, String>(12).map_err(sq)?).map_err(sq)?,
-                updated_at: parse_ts(&r.get::<_, String>(13).map_err(sq)?).map_err(sq)?,
+                created_at: time_of_micros(r.get(12).map_err(sq)?)?,
+                updated_at: time_of_micros(r.get(13).map_err(sq)?)?,
                 facts: None,
             },
             occasions_id: r.get(14).map_err(sq)?,
@@ -3448,6 +3524,162 @@ fn care_task_rows(c: &Connection, sql: &str, p: &[SqlValue]) -> Result<Vec<CareT
         });
     }
     Ok(out)
+}
+
+/// The columns of a care task in a backup, in order: version 6's shape,
+/// which both backends write and read.
+const CARE_TASK_BACKUP_COLS: [&str; 17] = [
+    "id",
+    "kind",
+    "planned_for",
+    "date",
+    "customer_id",
+    "contact_id",
+    "owner_id",
+    "occasions_id",
+    "template_id",
+    "message_id",
+    "channel",
+    "status",
+    "reason",
+    "snoozed_until",
+    "activity_id",
+    "created_at",
+    "updated_at",
+];
+
+/// The stored columns read for [`care_task_to_backup`].
+const CARE_TASK_STORED: &str = "SELECT id, kind, planned_for, date, subject, contact, owner_id, occasions_id, template_id, message_id, channel, status, reason, snoozed_until, activity_id, created_at, updated_at FROM care_tasks ORDER BY id";
+
+/// A stored care task (as [`CARE_TASK_STORED`] reads it) in a backup's shape.
+fn care_task_to_backup(r: &Row) -> Result<serde_json::Map<String, serde_json::Value>> {
+    use serde_json::Value;
+    let int = |i: usize| -> Result<Option<i64>> { r.get(i).map_err(sq) };
+    let text = |i: usize| -> Result<Value> {
+        Ok(r.get::<_, Option<String>>(i)
+            .map_err(sq)?
+            .map_or(Value::Null, Value::from))
+    };
+    let day = |i: usize| -> Result<Value> {
+        Ok(match int(i)? {
+            Some(n) => Value::from(day_of_number(n)?.format("%Y-%m-%d").to_string()),
+            None => Value::Null,
+        })
+    };
+    let time = |i: usize| -> Result<Value> {
+        Ok(match int(i)? {
+            Some(us) => Value::from(ts(time_of_micros(us)?)),
+            None => Value::Null,
+        })
+    };
+    let subject = int(4)?.unwrap_or_default();
+    let contact = int(5)?.unwrap_or_default();
+    let values = [
+        Value::from(int(0)?),
+        Value::from(care_code_name(&CARE_KIND_CODES, int(1)?.unwrap_or(-1))?),
+        day(2)?,
+        day(3)?,
+        Value::from((subject > 0).then_some(subject)),
+        Value::from((contact != 0).then_some(contact)),
+        Value::from(int(6)?),
+        Value::from(int(7)?),
+        Value::from(int(8)?),
+        Value::from(int(9)?),
+        text(10)?,
+        Value::from(care_code_name(&CARE_STATUS_CODES, int(11)?.unwrap_or(-1))?),
+        text(12)?,
+        day(13)?,
+        Value::from(int(14)?),
+        time(15)?,
+        time(16)?,
+    ];
+    Ok(CARE_TASK_BACKUP_COLS
+        .iter()
+        .map(|c| c.to_string())
+        .zip(values)
+        .collect())
+}
+
+/// A care task of a backup (version 6's shape) as the columns to store.
+fn care_task_from_backup(
+    row: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<(&'static str, SqlValue)>> {
+    use serde_json::Value;
+    let bad = |col: &str| {
+        StoreError::Db(format!(
+            "backup care_tasks.{col}: unexpected value {}",
+            row.get(col).unwrap_or(&Value::Null)
+        ))
+    };
+    let int = |col: &str| -> Result<Option<i64>> {
+        match row.get(col) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| bad(col)),
+        }
+    };
+    let text = |col: &str| -> Result<Option<&str>> {
+        match row.get(col) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_str().map(Some).ok_or_else(|| bad(col)),
+        }
+    };
+    let day = |col: &str| -> Result<SqlValue> {
+        Ok(match text(col)? {
+            Some(s) => SqlValue::Integer(day_number(parse_date(s).map_err(|_| bad(col))?)),
+            None => SqlValue::Null,
+        })
+    };
+    let time = |col: &str| -> Result<SqlValue> {
+        Ok(match text(col)? {
+            Some(s) => SqlValue::Integer(parse_ts(s).map_err(|_| bad(col))?.timestamp_micros()),
+            None => SqlValue::Null,
+        })
+    };
+    let opt = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Integer);
+    let owner = int("owner_id")?;
+    let customer = int("customer_id")?;
+    Ok(vec![
+        ("id", opt(int("id")?)),
+        ("subject", SqlValue::Integer(care_subject(customer, owner))),
+        ("planned_for", day("planned_for")?),
+        (
+            "contact",
+            SqlValue::Integer(int("contact_id")?.unwrap_or(0)),
+        ),
+        (
+            "kind",
+            SqlValue::Integer(
+                text("kind")?
+                    .and_then(care_kind_code)
+                    .ok_or_else(|| bad("kind"))?,
+            ),
+        ),
+        ("date", day("date")?),
+        ("owner_id", opt(owner)),
+        ("occasions_id", opt(int("occasions_id")?)),
+        ("template_id", opt(int("template_id")?)),
+        ("message_id", opt(int("message_id")?)),
+        (
+            "channel",
+            text("channel")?.map_or(SqlValue::Null, |s| SqlValue::Text(s.into())),
+        ),
+        (
+            "status",
+            SqlValue::Integer(
+                text("status")?
+                    .map_or(Some(0), care_status_code)
+                    .ok_or_else(|| bad("status"))?,
+            ),
+        ),
+        (
+            "reason",
+            text("reason")?.map_or(SqlValue::Null, |s| SqlValue::Text(s.into())),
+        ),
+        ("snoozed_until", day("snoozed_until")?),
+        ("activity_id", opt(int("activity_id")?)),
+        ("created_at", time("created_at")?),
+        ("updated_at", time("updated_at")?),
+    ])
 }
 
 /// Reads the texts of `rows` and the facts their channel and message are
@@ -3515,7 +3747,7 @@ fn care_task_details(c: &Connection, rows: &mut [CareTaskBase]) -> Result<()> {
 /// One task (whatever the state of its customer and contact), with details.
 fn get_care_task(c: &Connection, id: i64) -> Result<Option<CareTaskRow>> {
     let sql = format!(
-        "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id WHERE t.id = ?1",
+        "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.subject WHERE t.id = ?1",
         care_task_cols(CARE_TASK_OWNER)
     );
     let mut rows = care_task_rows(c, &sql, &[SqlValue::Integer(id)])?;

@@ -1570,11 +1570,13 @@ async fn care_tasks(s: &dyn Store, f: &Fixture) {
     );
     // What the frequency cap counts: open tasks by due day, snoozed ones by
     // the day they wake; not done ones (their activity counts) nor quota.
+    let window = ("2026-09-20".parse().unwrap(), "2026-09-30".parse().unwrap());
     let counted = s
-        .care_task_contacts("2026-09-20".parse().unwrap(), "2026-09-30".parse().unwrap())
+        .care_task_contacts(window.0, window.1, (day, day))
         .await
         .unwrap();
     let mut seen: Vec<(&str, Option<i64>, NaiveDate)> = counted
+        .tasks
         .iter()
         .filter(|x| x.customer_id == c.id)
         .map(|x| (x.kind, x.contact_id, x.date))
@@ -1592,8 +1594,37 @@ async fn care_tasks(s: &dyn Store, f: &Fixture) {
         ]
     );
     assert!(counted
+        .tasks
         .iter()
         .any(|x| x.kind == "cadence" && x.planned_for == "2026-09-20".parse().unwrap()));
+    assert!(counted.days.iter().all(|x| x.0 != c.id));
+    // A run of another day cannot plan those greetings again: they come as
+    // the days they contact the customer; the cadence task stays a task.
+    let other_day: NaiveDate = "2026-09-26".parse().unwrap();
+    let counted = s
+        .care_task_contacts(window.0, window.1, (other_day, other_day))
+        .await
+        .unwrap();
+    let mut seen: Vec<(&str, Option<i64>, NaiveDate)> = counted
+        .tasks
+        .iter()
+        .filter(|x| x.customer_id == c.id)
+        .map(|x| (x.kind, x.contact_id, x.date))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, vec![("cadence", None, day)]);
+    assert_eq!(
+        counted
+            .days
+            .iter()
+            .filter(|x| x.0 == c.id)
+            .collect::<Vec<_>>(),
+        vec![&(c.id, "2026-09-27".parse().unwrap())]
+    );
+    assert!(
+        counted.days.windows(2).all(|w| w[0] < w[1]),
+        "sorted, each once"
+    );
     let skipped = s
         .set_care_task_status(
             t1.id,

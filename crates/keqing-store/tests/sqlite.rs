@@ -203,6 +203,285 @@ async fn a_backup_from_before_version_4_restores() {
     );
 }
 
+/// Care tasks as version 6 stored them: days and times as text, the key on
+/// expressions over customer_id and contact_id.
+const V6_TASKS: &str = r#"
+    INSERT INTO teams (id, name) VALUES (1, '老团队');
+    INSERT INTO users (id, username, display_name, role, team_id, password_hash, active, created_at)
+        VALUES (7, 'wang', '王芳', 'manager', 1, 'x', 1, '2026-01-01T00:00:00.000000Z'),
+               (8, 'li', '李强', 'manager', 1, 'x', 1, '2026-01-01T00:00:00.000000Z');
+    INSERT INTO customers (id, version, name, pinyin, initials, stage, tags, doc, owner_id, team_id, created_at, updated_at)
+        VALUES (3, 1, '老客户', '', '', 'order', '', '{"name":"老客户"}', 8, 1, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z');
+    INSERT INTO contacts (id, customer_id, version, name, doc, created_at)
+        VALUES (5, 3, 1, '张三', '{"name":"张三"}', '2026-01-01T00:00:00.000000Z');
+    INSERT INTO care_texts (id, body) VALUES (1, '[{"reason":"occasion","occasion":"mid_autumn"}]'), (2, '{联系人}您好！——{公司名称} {经理姓名}'), (3, '今日还需电话4次');
+    INSERT INTO care_tasks (id, kind, planned_for, date, customer_id, contact_id, owner_id, occasions_id, template_id, message_id, channel, status, reason, snoozed_until, activity_id, created_at, updated_at)
+        VALUES (1, 'greeting', '2026-09-25', '2026-09-25', 3, 5, NULL, 1, 2, NULL, NULL, 'open', NULL, NULL, NULL, '2026-09-01T08:30:00.123456Z', NULL),
+               (2, 'quota', '2026-09-25', '2026-09-25', NULL, NULL, 7, 1, NULL, 3, NULL, 'done', NULL, NULL, NULL, '2026-09-01T00:00:00.000000Z', '2026-09-25T10:00:00.000001Z'),
+               (3, 'cadence', '2026-09-20', '2026-09-30', 3, NULL, NULL, 1, NULL, 3, 'call', 'snoozed', NULL, '2026-10-02', NULL, '2026-09-20T00:00:00.000000Z', '2026-09-21T00:00:00.000000Z'),
+               (4, 'order_day', '1969-12-31', '1969-12-31', 3, NULL, 7, 1, NULL, NULL, 'call', 'skipped', '客户出差', NULL, NULL, '1969-12-31T23:59:59.500000Z', '1970-01-01T00:00:00.000000Z');
+"#;
+
+/// The same tasks in a backup: the shape both backends write, whatever
+/// they store.
+fn v6_task_lines() -> Vec<serde_json::Value> {
+    use serde_json::json;
+    vec![
+        json!({"id": 1, "kind": "greeting", "planned_for": "2026-09-25", "date": "2026-09-25", "customer_id": 3, "contact_id": 5, "owner_id": null, "occasions_id": 1, "template_id": 2, "message_id": null, "channel": null, "status": "open", "reason": null, "snoozed_until": null, "activity_id": null, "created_at": "2026-09-01T08:30:00.123456Z", "updated_at": null}),
+        json!({"id": 2, "kind": "quota", "planned_for": "2026-09-25", "date": "2026-09-25", "customer_id": null, "contact_id": null, "owner_id": 7, "occasions_id": 1, "template_id": null, "message_id": 3, "channel": null, "status": "done", "reason": null, "snoozed_until": null, "activity_id": null, "created_at": "2026-09-01T00:00:00.000000Z", "updated_at": "2026-09-25T10:00:00.000001Z"}),
+        json!({"id": 3, "kind": "cadence", "planned_for": "2026-09-20", "date": "2026-09-30", "customer_id": 3, "contact_id": null, "owner_id": null, "occasions_id": 1, "template_id": null, "message_id": 3, "channel": "call", "status": "snoozed", "reason": null, "snoozed_until": "2026-10-02", "activity_id": null, "created_at": "2026-09-20T00:00:00.000000Z", "updated_at": "2026-09-21T00:00:00.000000Z"}),
+        json!({"id": 4, "kind": "order_day", "planned_for": "1969-12-31", "date": "1969-12-31", "customer_id": 3, "contact_id": null, "owner_id": 7, "occasions_id": 1, "template_id": null, "message_id": null, "channel": "call", "status": "skipped", "reason": "客户出差", "snoozed_until": null, "activity_id": null, "created_at": "1969-12-31T23:59:59.500000Z", "updated_at": "1970-01-01T00:00:00.000000Z"}),
+    ]
+}
+
+/// The care tasks of a backup, as its JSON rows.
+fn task_lines(backup: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8(backup.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["table"] == "care_tasks")
+        .map(|v| v["row"].clone())
+        .collect()
+}
+
+/// The checks both a migrated version 6 database and a restored version 6
+/// backup must pass: every task reads as it was, the key still holds, and
+/// a backup gives the rows back as version 6 wrote them.
+async fn v6_tasks_hold(s: &SqliteStore) {
+    use keqing_store::Store;
+    let g = s.care_task(1).await.unwrap().unwrap();
+    assert_eq!(g.key, "greeting:c3:p5:2026-09-25");
+    assert_eq!(
+        (g.status.as_str(), g.owner_id, g.contact_id),
+        ("open", Some(8), Some(5)),
+        "an open task is its customer's owner's"
+    );
+    assert_eq!(
+        g.template.as_deref(),
+        Some("{联系人}您好！——{公司名称} {经理姓名}")
+    );
+    assert_eq!(g.occasions[0]["occasion"], "mid_autumn");
+    assert_eq!(
+        g.created_at.to_rfc3339(),
+        "2026-09-01T08:30:00.123456+00:00"
+    );
+    assert_eq!(
+        g.updated_at, g.created_at,
+        "never changed: updated when created"
+    );
+    let q = s.care_task(2).await.unwrap().unwrap();
+    assert_eq!(
+        (q.key.as_str(), q.owner_id),
+        ("quota:s7:2026-09-25", Some(7))
+    );
+    assert_eq!(q.message.as_deref(), Some("今日还需电话4次"));
+    assert_eq!(
+        q.updated_at.to_rfc3339(),
+        "2026-09-25T10:00:00.000001+00:00"
+    );
+    let c = s.care_task(3).await.unwrap().unwrap();
+    assert_eq!(
+        (c.key.as_str(), c.date, c.snoozed_until, c.status.as_str()),
+        (
+            "cadence:c3:-:2026-09-20",
+            "2026-09-30".parse().unwrap(),
+            Some("2026-10-02".parse().unwrap()),
+            "snoozed"
+        )
+    );
+    let o = s.care_task(4).await.unwrap().unwrap();
+    assert_eq!(
+        (o.planned_for, o.owner_id, o.reason.as_deref()),
+        ("1969-12-31".parse().unwrap(), Some(7), Some("客户出差"))
+    );
+    assert_eq!(o.created_at.to_rfc3339(), "1969-12-31T23:59:59.500+00:00");
+    // Listed by day, kind, status and owner as before.
+    let day = |d: &str| Some(d.parse().unwrap());
+    let list = |f: keqing_store::CareTaskFilter| async move {
+        let page = s.care_tasks(&f).await.unwrap();
+        page.items.iter().map(|t| t.id).collect::<Vec<_>>()
+    };
+    let sept = keqing_store::CareTaskFilter {
+        from: day("2026-09-01"),
+        to: day("2026-09-30"),
+        ..Default::default()
+    };
+    assert_eq!(list(sept.clone()).await, vec![1, 2, 3]);
+    let of = |owner: i64| keqing_store::CareTaskFilter {
+        owners: Some(vec![owner]),
+        ..sept.clone()
+    };
+    assert_eq!(
+        list(of(8)).await,
+        vec![1, 3],
+        "the customer's owner's open tasks"
+    );
+    assert_eq!(
+        list(of(7)).await,
+        vec![2],
+        "the quota task stays its salesperson's"
+    );
+    let skipped = keqing_store::CareTaskFilter {
+        status: Some("skipped".into()),
+        kind: Some("order_day".into()),
+        ..Default::default()
+    };
+    assert_eq!(list(skipped).await, vec![4]);
+    let unknown = keqing_store::CareTaskFilter {
+        status: Some("lost".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.care_tasks(&unknown).await.unwrap().total, 0);
+    // What the cap counts: the open greeting on its day, the snoozed
+    // cadence task on the day it wakes.
+    let planned = ("2026-09-25".parse().unwrap(), "2026-09-25".parse().unwrap());
+    let counted = s
+        .care_task_contacts(
+            "2026-09-01".parse().unwrap(),
+            "2026-10-31".parse().unwrap(),
+            planned,
+        )
+        .await
+        .unwrap();
+    assert!(counted.days.is_empty());
+    let mut seen: Vec<(&str, Option<i64>, String)> = counted
+        .tasks
+        .iter()
+        .map(|t| (t.kind, t.contact_id, t.date.to_string()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("cadence", None, "2026-10-02".into()),
+            ("greeting", Some(5), "2026-09-25".into())
+        ]
+    );
+    // The key holds: the same tasks planned again add nothing, a new day does.
+    let mut b = keqing_store::CareTaskBatch::default();
+    let occasions = b.text("[]");
+    for (kind, customer, contact, salesperson, day) in [
+        ("greeting", Some(3), Some(5), None, "2026-09-25"),
+        ("quota", None, None, Some(7), "2026-09-25"),
+        ("cadence", Some(3), None, None, "2026-09-20"),
+        ("greeting", Some(3), Some(5), None, "2026-09-26"),
+    ] {
+        let day = day.parse().unwrap();
+        b.tasks.push(keqing_store::NewCareTask {
+            kind,
+            planned_for: day,
+            date: day,
+            customer_id: customer,
+            contact_id: contact,
+            salesperson_id: salesperson,
+            occasions,
+            template: None,
+            message: None,
+            channel: None,
+        });
+    }
+    assert_eq!(s.insert_care_tasks(b).await.unwrap(), 1, "only the new day");
+    // Backed up as version 6 wrote them (and the new one alike).
+    let mut buf = vec![];
+    s.export_all(&mut buf).await.unwrap();
+    let lines = task_lines(&buf);
+    assert_eq!(&lines[..4], &v6_task_lines()[..]);
+    assert_eq!(lines[4]["planned_for"], "2026-09-26");
+    assert_eq!(
+        (
+            lines[4]["customer_id"].clone(),
+            lines[4]["contact_id"].clone()
+        ),
+        (3.into(), 5.into())
+    );
+}
+
+#[tokio::test]
+async fn a_version_6_database_keeps_its_care_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for script in [
+            include_str!("../src/sqlite_schema.sql"),
+            include_str!("../src/sqlite_schema_v2.sql"),
+            include_str!("../src/sqlite_schema_v3.sql"),
+            include_str!("../src/sqlite_schema_v4.sql"),
+            include_str!("../src/sqlite_schema_v5.sql"),
+            include_str!("../src/sqlite_schema_v6.sql"),
+            "PRAGMA user_version = 6;",
+            V6_TASKS,
+        ] {
+            c.execute_batch(script).unwrap();
+        }
+    }
+    let s = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    v6_tasks_hold(&s).await;
+    // The merge triggers are rebuilt on the new table (the suite tests what they do).
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        v, 9,
+        "version 6 migrates through 7 (care tasks) to the latest"
+    );
+    let triggers: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'care_tasks_follow_%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(triggers, 2);
+}
+
+#[tokio::test]
+async fn a_version_6_backup_restores() {
+    use keqing_store::Store;
+    // The rows of a version 6 database, as its backup holds them.
+    let s = SqliteStore::open(":memory:").await.unwrap();
+    let mut lines = vec![];
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for script in [
+            include_str!("../src/sqlite_schema.sql"),
+            include_str!("../src/sqlite_schema_v2.sql"),
+            include_str!("../src/sqlite_schema_v3.sql"),
+            include_str!("../src/sqlite_schema_v4.sql"),
+            include_str!("../src/sqlite_schema_v5.sql"),
+            include_str!("../src/sqlite_schema_v6.sql"),
+            "PRAGMA user_version = 6;",
+            V6_TASKS,
+        ] {
+            c.execute_batch(script).unwrap();
+        }
+        drop(c);
+        let old = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        let mut buf = vec![];
+        old.export_all(&mut buf).await.unwrap();
+        for l in String::from_utf8(buf).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["table"] != "care_tasks" {
+                lines.push(v);
+            }
+        }
+    }
+    lines.extend(
+        v6_task_lines()
+            .into_iter()
+            .map(|row| serde_json::json!({"table": "care_tasks", "row": row})),
+    );
+    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    s.import_all(&mut std::io::Cursor::new(text.into_bytes()))
+        .await
+        .unwrap();
+    v6_tasks_hold(&s).await;
+}
+
 /// The names and SQL of every index, for comparing before and after.
 fn indexes(path: &std::path::Path) -> Vec<(String, String)> {
     let c = rusqlite::Connection::open(path).unwrap();
