@@ -30,6 +30,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, "SELECT 1"),
     (8, include_str!("postgres_schema_v8.sql")),
     (9, include_str!("postgres_schema_v9.sql")),
+    // Version 10 makes SQLite's birthday key a column; here the expression
+    // index stays (it is kept row by row, never rebuilt by an import).
+    (10, "SELECT 1"),
 ];
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.

@@ -11,7 +11,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 9;
+const SCHEMA_VERSION: i64 = 10;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -378,7 +378,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
     // in the same transaction as the version number. Numbers ascend.
     type Step = fn(&Transaction) -> Result<()>;
     let none: Step = |_| Ok(());
-    let steps: [(i64, &str, Step); 9] = [
+    let steps: [(i64, &str, Step); 10] = [
         (1, include_str!("sqlite_schema.sql"), none),
         (2, include_str!("sqlite_schema_v2.sql"), none),
         (3, include_str!("sqlite_schema_v3.sql"), none),
@@ -390,6 +390,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
         (7, include_str!("sqlite_schema_v7.sql"), none),
         (8, include_str!("sqlite_schema_v8.sql"), none),
         (9, include_str!("sqlite_schema_v9.sql"), none),
+        (10, include_str!("sqlite_schema_v10.sql"), none),
     ];
     debug_assert!(steps.windows(2).all(|w| w[0].0 < w[1].0));
     debug_assert_eq!(steps.last().map(|s| s.0), Some(SCHEMA_VERSION));
@@ -706,11 +707,13 @@ fn insert_contact(
     insert_contact_doc(t, customer_id, &contact_doc(0, input), now)
 }
 
-/// A contact ready to store: its document serialised, its mobile reversed.
+/// A contact ready to store: its document serialised, its mobile reversed,
+/// its birthday's key computed.
 struct ContactDoc {
     line: u64,
     name: String,
     mobile_rev: Option<String>,
+    birthday_key: Option<String>,
     doc: String,
 }
 
@@ -719,16 +722,18 @@ fn contact_doc(line: u64, input: &ContactInput) -> ContactDoc {
         line,
         name: input.name.clone(),
         mobile_rev: input.mobile.as_ref().map(|m| rev(&m.digits())),
+        birthday_key: input.birthday.as_ref().map(crate::birthday_key),
         doc: crate::stored_doc(input),
     }
 }
 
 fn insert_contact_doc(t: &Connection, customer_id: i64, c: &ContactDoc, now: &str) -> Result<i64> {
     t.prepare_cached(
-        "INSERT INTO contacts (customer_id, version, name, mobile_rev, doc, created_at) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO contacts (customer_id, version, name, mobile_rev, birthday_key, doc, created_at)
+         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)",
     )
     .map_err(sq)?
-    .execute(params![customer_id, c.name, c.mobile_rev, c.doc, now])
+    .execute(params![customer_id, c.name, c.mobile_rev, c.birthday_key, c.doc, now])
     .map_err(sq)?;
     Ok(t.last_insert_rowid())
 }
@@ -1982,9 +1987,10 @@ impl Store for SqliteStore {
                 return Err(StoreError::Conflict { expected: expected_version, current });
             }
             let now = ts(Utc::now());
+            let c = contact_doc(0, &input);
             t.execute(
-                "UPDATE contacts SET version = version + 1, name = ?2, mobile_rev = ?3, doc = ?4 WHERE id = ?1",
-                params![id, input.name, input.mobile.as_ref().map(|m| rev(&m.digits())), crate::stored_doc(&input)],
+                "UPDATE contacts SET version = version + 1, name = ?2, mobile_rev = ?3, birthday_key = ?4, doc = ?5 WHERE id = ?1",
+                params![id, c.name, c.mobile_rev, c.birthday_key, c.doc],
             )
             .map_err(sq)?;
             audit_row(t, Some(actor), "update", "contact", Some(id), &serde_json::Value::Null, &now)?;
@@ -2426,6 +2432,9 @@ impl Store for SqliteStore {
                         while let Some(r) = rows.next().map_err(sq)? {
                             let mut m = serde_json::Map::new();
                             for (i, col) in cols.iter().enumerate() {
+                                if DERIVED_COLUMNS.contains(&(*table, col.as_str())) {
+                                    continue;
+                                }
                                 let v: SqlValue = r.get(i).map_err(sq)?;
                                 m.insert(col.clone(), sql_to_json(col, v));
                             }
@@ -2499,6 +2508,7 @@ impl Store for SqliteStore {
                 n += 1;
             }
             rebuild_search(t)?;
+            derive_columns(t)?;
             Ok(n)
         })
         .await
@@ -2764,7 +2774,7 @@ impl Store for SqliteStore {
             };
             if !keys.is_empty() {
                 let sql = format!(
-                    "{base} AND json_extract(p.doc, '$.birthday') IS NOT NULL AND {BIRTHDAY_KEY} IN ({})",
+                    "{base} AND p.birthday_key IS NOT NULL AND p.birthday_key IN ({})",
                     vec!["?"; keys.len()].join(", ")
                 );
                 let p: Vec<SqlValue> = keys.iter().map(|s| SqlValue::Text(s.clone())).collect();
@@ -3771,11 +3781,33 @@ fn care_template_row(r: &Row) -> rusqlite::Result<CareTemplate> {
     })
 }
 
-/// The birthday key expression the index `contacts_birthday_key` is built on.
-const BIRTHDAY_KEY: &str =
-    "(CASE WHEN substr(json_extract(p.doc, '$.birthday'), 1, 3) = '农历闰' THEN 'LL'
-         WHEN substr(json_extract(p.doc, '$.birthday'), 1, 2) = '农历' THEN 'L'
-         ELSE 'S' END || substr(json_extract(p.doc, '$.birthday'), -5))";
+/// Columns derived from others: left out of a backup (another backend has
+/// no such column) and computed again on restore.
+const DERIVED_COLUMNS: &[(&str, &str)] = &[("contacts", "birthday_key")];
+
+/// Fills the derived columns of restored rows.
+fn derive_columns(t: &Connection) -> Result<()> {
+    let mut st = t
+        .prepare("SELECT id, doc FROM contacts WHERE json_extract(doc, '$.birthday') IS NOT NULL")
+        .map_err(sq)?;
+    let rows: Vec<(i64, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sq)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sq)?;
+    let mut set = t
+        .prepare("UPDATE contacts SET birthday_key = ?2 WHERE id = ?1")
+        .map_err(sq)?;
+    for (id, doc) in rows {
+        let input = contact_input(&json_col(&doc).map_err(sq)?)?;
+        set.execute(params![
+            id,
+            input.birthday.as_ref().map(crate::birthday_key)
+        ])
+        .map_err(sq)?;
+    }
+    Ok(())
+}
 
 const CARE_CUSTOMER_COLS: &str = "id, name, owner_id, team_id, class, tier, doc";
 

@@ -47,7 +47,12 @@ async fn a_version_1_database_migrates_to_version_2() {
              INSERT INTO teams (name, region) VALUES ('老团队', '江苏');
              INSERT INTO customers (version, name, pinyin, initials, stage, tags, doc, created_at, updated_at)
              VALUES (1, '老客户恒远商行', 'laokehuhengyuanshanghang', 'lkhhysh', 'to_identify', '',
-                     '{\"name\":\"老客户恒远商行\"}', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z');",
+                     '{\"name\":\"老客户恒远商行\"}', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z');
+             INSERT INTO contacts (customer_id, version, name, doc, created_at) VALUES
+                 (1, 1, '甲', '{\"name\":\"甲\",\"birthday\":\"1985-11-23\"}', '2025-01-01T00:00:00Z'),
+                 (1, 1, '乙', '{\"name\":\"乙\",\"birthday\":\"农历1975-08-15\"}', '2025-01-01T00:00:00Z'),
+                 (1, 1, '丙', '{\"name\":\"丙\",\"birthday\":\"农历闰04-30\"}', '2025-01-01T00:00:00Z'),
+                 (1, 1, '丁', '{\"name\":\"丁\"}', '2025-01-01T00:00:00Z');",
         )
         .unwrap();
     }
@@ -59,7 +64,30 @@ async fn a_version_1_database_migrates_to_version_2() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 9, "a version 1 database migrates to the latest version");
+    assert_eq!(v, 10, "a version 1 database migrates to the latest version");
+    // Version 10 keys the stored birthdays as the store keys new ones.
+    let keys: Vec<Option<String>> = c
+        .prepare("SELECT birthday_key FROM contacts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = |b: &str| {
+        Some(keqing_store::birthday_key(
+            &keqing_domain::Birthday::parse(b).unwrap(),
+        ))
+    };
+    assert_eq!(
+        keys,
+        vec![
+            key("1985-11-23"),
+            key("农历1975-08-15"),
+            key("农历闰04-30"),
+            None
+        ]
+    );
+    assert_eq!(keys[2].as_deref(), Some("LL04-30"));
     // Version 9 lists the regions the teams and users name already.
     let regions = s.regions().await.unwrap();
     assert_eq!(
@@ -424,7 +452,7 @@ async fn a_version_6_database_keeps_its_care_tasks() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        v, 9,
+        v, 10,
         "version 6 migrates through 7 (care tasks) to the latest"
     );
     let triggers: i64 = c
