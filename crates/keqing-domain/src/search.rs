@@ -1,21 +1,30 @@
 //! Search keys for customer names: full pinyin and pinyin initials, so that
 //! typing `jiangsu` or `jshy` finds 江苏恒远 (SPEC §10, issue 2).
+//!
+//! Pinyin is matched from the start of a syllable, as a pinyin keyboard
+//! reads it: `suheng`, `hengyuan` and `heng` find 江苏恒远, `engyuan` does not
+//! (and `he` finds 和, 何 and 恒, not every name with 浙 zhe or 城 cheng in
+//! it). Initials are matched in order from the first ([`subsequence_pattern`]).
 
 use pinyin::ToPinyin;
 
 /// The keys one name is found by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameKeys {
-    /// Pinyin without tones or spaces: 江苏恒远 → `jiangsuhengyuan`.
+    /// Pinyin without tones, a space before each syllable but the first:
+    /// 江苏恒远 → `jiang su heng yuan` (see [`pinyin_matches`]).
     pub pinyin: String,
     /// First letters: 江苏恒远 → `jshy`.
     pub initials: String,
 }
 
 pub fn name_keys(name: &str) -> NameKeys {
-    let mut py = String::with_capacity(name.len() * 2);
+    let mut py = String::with_capacity(name.len() * 3);
     let mut ini = String::with_capacity(name.len());
     for_each_syllable(name, |_, s| {
+        if !py.is_empty() {
+            py.push(' ');
+        }
         py.push_str(s);
         ini.push_str(&s[..1]);
     });
@@ -23,6 +32,37 @@ pub fn name_keys(name: &str) -> NameKeys {
         pinyin: py,
         initials: ini,
     }
+}
+
+/// Whether pinyin `q` (lower-case letters) is read from the start of one of
+/// the syllables of `pinyin` (as [`name_keys`] writes it) on: `suheng` in
+/// `jiang su heng yuan`, not `engyuan`.
+pub fn pinyin_matches(pinyin: &str, q: &str) -> bool {
+    let p = pinyin.as_bytes();
+    let q = q.as_bytes();
+    if q.is_empty() {
+        return true;
+    }
+    (0..p.len())
+        .filter(|&i| i == 0 || p[i - 1] == b' ')
+        .any(|start| {
+            let mut letters = p[start..].iter().filter(|&&b| b != b' ');
+            q.iter().all(|c| letters.next() == Some(c))
+        })
+}
+
+/// A POSIX regular expression (PostgreSQL's `~`) true exactly where
+/// [`pinyin_matches`] is: the typed letters from a syllable's start, a space
+/// allowed between any two of them.
+pub fn pinyin_regex(q: &str) -> String {
+    let mut r = String::from("(^| )");
+    for (i, c) in q.chars().filter(char::is_ascii_lowercase).enumerate() {
+        if i > 0 {
+            r.push_str(" ?");
+        }
+        r.push(c);
+    }
+    r
 }
 
 /// Calls `f` with each character of `name` that has a reading, and that
@@ -89,14 +129,43 @@ mod tests {
     #[test]
     fn keys_of_a_company_name() {
         let k = name_keys("江苏恒远钢业有限公司");
-        assert_eq!(
-            k.pinyin,
-            "jiangsuhengyuanganyeyouxiangongsi".replace("ganye", "gangye")
-        );
+        assert_eq!(k.pinyin, "jiang su heng yuan gang ye you xian gong si");
         assert_eq!(k.initials, "jshygyyxgs");
         let k = name_keys("ABC 贸易");
-        assert_eq!(k.initials, "abcmy");
-        assert_eq!(name_keys("绿源").pinyin, "lvyuan");
+        assert_eq!(
+            (k.pinyin.as_str(), k.initials.as_str()),
+            ("a b c mao yi", "abcmy")
+        );
+        assert_eq!(name_keys("绿源").pinyin, "lv yuan");
+    }
+
+    #[test]
+    fn pinyin_is_read_from_a_syllable_on() {
+        let p = name_keys("江苏恒远钢业").pinyin;
+        for q in [
+            "jiangsu",
+            "j",
+            "suheng",
+            "hengyuan",
+            "heng",
+            "h",
+            "gangye",
+            "yuangangye",
+            "ye",
+        ] {
+            assert!(pinyin_matches(&p, q), "{q}");
+        }
+        for q in [
+            "engyuan",
+            "iang",
+            "an",
+            "gangyes",
+            "jiangsuhengyuangangyeyou",
+        ] {
+            assert!(!pinyin_matches(&p, q), "{q}");
+        }
+        assert!(pinyin_matches(&name_keys("ABC 贸易").pinyin, "bcmao"));
+        assert_eq!(pinyin_regex("suh"), "(^| )s ?u ?h");
     }
 
     #[test]

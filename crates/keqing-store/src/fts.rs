@@ -8,8 +8,11 @@
 //!
 //! - `b` + two neighbouring characters of the name (letters and digits, any
 //!   script, lower-case), and `e` + the last one: part of the name;
-//! - `p` + up to six letters of the full pinyin from each letter on: any
-//!   part of the pinyin (a query of up to six letters is a prefix query);
+//! - `p` + up to six letters of the pinyin from each syllable's start on:
+//!   pinyin read from a syllable on (`keqing_domain::search::pinyin_matches`;
+//!   a query of up to six letters is a prefix query). Schema versions 4–10
+//!   took every letter as a start, 36 tokens for a ten-character name
+//!   against 10 now;
 //! - `f` + the first initial, and `o` + the first initial and each other
 //!   initial after it: initials typed in order from the first (`jsgy` for
 //!   江苏恒远钢业, initials `jshygy`) need `fj`, `ojs`, `ojg` and `ojy`; the
@@ -17,8 +20,7 @@
 //!   ordered pair of initials, as schema versions 4–6 stored, was 45 tokens
 //!   for a ten-character name, half of all its tokens, and made an import
 //!   spend more time in the search index than in the customers table.
-//!   An index written by those versions holds these tokens too, so it
-//!   answers the queries made here unchanged.)
+//!   Schema 11 rebuilt the index with these tokens.)
 //!
 //! The tokens find the candidates. Where a token is exact (one or two
 //! characters of a name, up to six letters of pinyin, one initial) the
@@ -71,16 +73,13 @@ pub(crate) fn tokens(k: &Keyed) -> String {
         }
         t.push(' ');
     }
-    // Readings are ASCII (`for_each_syllable`): the boundaries are only a
-    // guard.
-    let pinyin = k.pinyin;
-    for s in (0..pinyin.len()).filter(|&s| pinyin.is_char_boundary(s)) {
-        let mut e = (s + PINYIN_GRAM).min(pinyin.len());
-        while !pinyin.is_char_boundary(e) {
-            e -= 1;
-        }
+    // From each syllable's start, its letters and the next ones'.
+    let py = k.pinyin.as_bytes();
+    for s in (0..py.len()).filter(|&s| s == 0 || py[s - 1] == b' ') {
         t.push('p');
-        t.push_str(&pinyin[s..e]);
+        let gram = py[s..].iter().filter(|&&b| b != b' ').take(PINYIN_GRAM);
+        // Readings are ASCII letters and digits (`for_each_syllable`).
+        t.extend(gram.map(|&b| char::from(b)));
         t.push(' ');
     }
     let ini = k.initials.as_bytes();
@@ -203,10 +202,8 @@ mod tests {
         assert_eq!(
             t,
             [
-                "b江苏", "b苏恒", "b恒远", "b远钢", "b钢业", "e业", "pjiangs", "piangsu",
-                "pangsuh", "pngsuhe", "pgsuhen", "psuheng", "puhengy", "phengyu", "pengyua",
-                "pngyuan", "pgyuang", "pyuanga", "puangan", "pangang", "pngangy", "pgangye",
-                "pangye", "pngye", "pgye", "pye", "pe", "fj", "ojs", "ojh", "ojy", "ojg"
+                "b江苏", "b苏恒", "b恒远", "b远钢", "b钢业", "e业", "pjiangs", "psuheng",
+                "phengyu", "pyuanga", "pgangye", "pye", "fj", "ojs", "ojh", "ojy", "ojg"
             ]
         );
         assert!(keys("ABC 贸易").ends_with(" fa oab oac oam oay"));

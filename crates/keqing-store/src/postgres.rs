@@ -33,7 +33,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     // Version 10 makes SQLite's birthday key a column; here the expression
     // index stays (it is kept row by row, never rebuilt by an import).
     (10, "SELECT 1"),
+    // Version 11 spells pinyin with a space between syllables: the
+    // migration code spells every stored name again (`respell_names`).
+    (11, "SELECT 1"),
 ];
+/// The version whose migration spells the stored names again.
+const RESPELL_VERSION: i64 = 11;
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.
 const IMPORT_ATTEMPTS: usize = 3;
@@ -202,6 +207,9 @@ impl PgStore {
             }
             for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
                 t.batch_execute(sql).await.map_err(pg)?;
+                if *version == RESPELL_VERSION {
+                    respell_names(&t).await?;
+                }
                 execute(
                     &t,
                     "INSERT INTO schema_migrations (version) VALUES ($1)",
@@ -456,6 +464,38 @@ async fn log_owner<C: GenericClient>(
     Ok(())
 }
 
+/// Writes each customer's pinyin and initials again from its name, where they
+/// differ (after a migration that changed their spelling, or a restore of an
+/// older backup).
+async fn respell_names<C: GenericClient>(t: &C) -> Result<()> {
+    let rows = t
+        .query("SELECT id, name, pinyin, initials FROM customers", &[])
+        .await
+        .map_err(pg)?;
+    let (mut ids, mut pinyin, mut initials) = (vec![], vec![], vec![]);
+    for r in &rows {
+        let name: String = get(r, 1)?;
+        let k = keqing_domain::search::name_keys(&name);
+        let (p, i): (String, String) = (get(r, 2)?, get(r, 3)?);
+        if p != k.pinyin || i != k.initials {
+            ids.push(get::<i64>(r, 0)?);
+            pinyin.push(k.pinyin);
+            initials.push(k.initials);
+        }
+    }
+    if !ids.is_empty() {
+        execute(
+            t,
+            "UPDATE customers c SET pinyin = n.pinyin, initials = n.initials
+             FROM unnest($1::bigint[], $2::text[], $3::text[]) AS n(id, pinyin, initials)
+             WHERE c.id = n.id",
+            &[&ids, &pinyin, &initials],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Puts a region a user or team is given on the list of regions when it is
 /// not there yet, so every region in use is listed. The row stays locked
 /// until the commit, so a removal of the region waits and then sees it used.
@@ -696,12 +736,11 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
             w.push(format!("name ILIKE {a} ESCAPE '\\'"));
         }
         Some(NameQuery::Pinyin(q)) => {
+            // Pinyin from a syllable's start (SQLite: keqing_pinyin_matches).
             let q = q.to_ascii_lowercase();
-            let a = p.push(format!("%{}%", like_escape(&q)));
+            let a = p.push(keqing_domain::search::pinyin_regex(&q));
             let b = p.push(keqing_domain::search::subsequence_pattern(&like_escape(&q)));
-            w.push(format!(
-                "(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')"
-            ));
+            w.push(format!("(pinyin ~ {a} OR initials LIKE {b} ESCAPE '\\')"));
         }
         Some(NameQuery::PhoneSuffix(d)) => {
             // Reversed digits: a suffix is a prefix, a range on the "C" index.
@@ -2575,6 +2614,8 @@ impl Store for PgStore {
                 .await
                 .map_err(pg)?;
             }
+            // A backup of an older version spells pinyin without spaces.
+            respell_names(&t).await?;
             Ok(n)
         })
     }

@@ -11,7 +11,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 10;
+const SCHEMA_VERSION: i64 = 11;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -78,8 +78,27 @@ fn json_col(s: &str) -> rusqlite::Result<serde_json::Value> {
 /// Page cache of each connection, in KiB (negative: SQLite's unit convention).
 const WRITER_CACHE: i64 = -32_000;
 
+/// The SQL functions the backend's queries use: `keqing_pinyin_matches(pinyin,
+/// q)` is [`keqing_domain::search::pinyin_matches`], what PostgreSQL's regular
+/// expression from `pinyin_regex` answers.
+fn register_functions(c: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    c.create_scalar_function(
+        "keqing_pinyin_matches",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let pinyin = ctx.get_raw(0).as_str_or_null()?.unwrap_or("");
+            let q = ctx.get_raw(1).as_str_or_null()?.unwrap_or("");
+            Ok(keqing_domain::search::pinyin_matches(pinyin, q))
+        },
+    )
+    .map_err(sq)
+}
+
 fn open_conn(path: &str) -> Result<Connection> {
     let c = Connection::open(path).map_err(sq)?;
+    register_functions(&c)?;
     c.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(sq)?;
     // Requests reuse a few dozen statements: keep them all prepared.
@@ -105,7 +124,9 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || {
             let memory = path == ":memory:" || path.is_empty();
             let mut writer = if memory {
-                Connection::open_in_memory().map_err(sq)?
+                let c = Connection::open_in_memory().map_err(sq)?;
+                register_functions(&c)?;
+                c
             } else {
                 open_conn(&path)?
             };
@@ -378,7 +399,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
     // in the same transaction as the version number. Numbers ascend.
     type Step = fn(&Transaction) -> Result<()>;
     let none: Step = |_| Ok(());
-    let steps: [(i64, &str, Step); 10] = [
+    let steps: [(i64, &str, Step); 11] = [
         (1, include_str!("sqlite_schema.sql"), none),
         (2, include_str!("sqlite_schema_v2.sql"), none),
         (3, include_str!("sqlite_schema_v3.sql"), none),
@@ -391,6 +412,9 @@ fn migrate(c: &mut Connection) -> Result<()> {
         (8, include_str!("sqlite_schema_v8.sql"), none),
         (9, include_str!("sqlite_schema_v9.sql"), none),
         (10, include_str!("sqlite_schema_v10.sql"), none),
+        (11, include_str!("sqlite_schema_v11.sql"), |t| {
+            rebuild_search(t)
+        }),
     ];
     debug_assert!(steps.windows(2).all(|w| w[0].0 < w[1].0));
     debug_assert_eq!(steps.last().map(|s| s.0), Some(SCHEMA_VERSION));
@@ -420,16 +444,6 @@ fn insert_search_keys(t: &Connection, id: i64, idx: &fts::Keyed, tokens: &str) -
     Ok(())
 }
 
-fn index_name(t: &Connection, id: i64, name: &str) -> Result<()> {
-    let k = keqing_domain::search::name_keys(name);
-    let keyed = fts::Keyed {
-        name,
-        pinyin: &k.pinyin,
-        initials: &k.initials,
-    };
-    insert_search_keys(t, id, &keyed, &fts::tokens(&keyed))
-}
-
 impl CustomerIndex {
     /// The name and its readings, as the search index takes them.
     fn keyed(&self) -> fts::Keyed<'_> {
@@ -442,6 +456,8 @@ impl CustomerIndex {
 }
 
 /// Refills the search index from the customers table (after a migration or a restore).
+/// Each customer's pinyin and initials columns are written again from its
+/// name too (a backup or an older schema may hold another spelling).
 fn rebuild_search(t: &Connection) -> Result<()> {
     t.execute(
         "INSERT INTO customer_search (customer_search) VALUES ('delete-all')",
@@ -449,15 +465,29 @@ fn rebuild_search(t: &Connection) -> Result<()> {
     )
     .map_err(sq)?;
     let mut st = t
-        .prepare("SELECT id, name FROM customers ORDER BY id")
+        .prepare("SELECT id, name, pinyin, initials FROM customers ORDER BY id")
         .map_err(sq)?;
     let mut rows = st.query([]).map_err(sq)?;
+    let mut respell = t
+        .prepare("UPDATE customers SET pinyin = ?2, initials = ?3 WHERE id = ?1")
+        .map_err(sq)?;
     while let Some(r) = rows.next().map_err(sq)? {
-        index_name(
-            t,
-            r.get(0).map_err(sq)?,
-            &r.get::<_, String>(1).map_err(sq)?,
-        )?;
+        let id: i64 = r.get(0).map_err(sq)?;
+        let name: String = r.get(1).map_err(sq)?;
+        let k = keqing_domain::search::name_keys(&name);
+        if r.get_ref(2).map_err(sq)?.as_str().ok() != Some(k.pinyin.as_str())
+            || r.get_ref(3).map_err(sq)?.as_str().ok() != Some(k.initials.as_str())
+        {
+            respell
+                .execute(params![id, k.pinyin, k.initials])
+                .map_err(sq)?;
+        }
+        let keyed = fts::Keyed {
+            name: &name,
+            pinyin: &k.pinyin,
+            initials: &k.initials,
+        };
+        insert_search_keys(t, id, &keyed, &fts::tokens(&keyed))?;
     }
     Ok(())
 }
@@ -870,21 +900,21 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         }
         Some(NameQuery::Pinyin(q)) => {
             let q = q.to_ascii_lowercase();
-            let a = arg(&mut p, format!("%{}%", like_escape(&q)).into());
+            let a = arg(&mut p, q.clone().into());
             let b = arg(
                 &mut p,
                 keqing_domain::search::subsequence_pattern(&like_escape(&q)).into(),
             );
             match fts::pinyin_match(&q) {
                 Some(m) => {
-                    // One match for both readings. The LIKEs imply their
-                    // tokens, so (full or initials tokens) and (either LIKE)
-                    // is exactly (full LIKE) or (initials LIKE).
+                    // One match for both readings. The checks imply their
+                    // tokens, so (full or initials tokens) and (either
+                    // check) is exactly (full check) or (initials LIKE).
                     let verify = if m.full.exact && m.initials.exact {
                         String::new()
                     } else {
                         format!(
-                            " AND (customer_search.pinyin LIKE {a} ESCAPE '\\'
+                            " AND (keqing_pinyin_matches(customer_search.pinyin, {a})
                                    OR customer_search.initials LIKE {b} ESCAPE '\\')"
                         )
                     };
@@ -895,7 +925,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
                     search = Some(format!("customer_search MATCH {q}{verify}"));
                 }
                 None => w.push(format!(
-                    "(pinyin LIKE {a} ESCAPE '\\' OR initials LIKE {b} ESCAPE '\\')"
+                    "(keqing_pinyin_matches(pinyin, {a}) OR initials LIKE {b} ESCAPE '\\')"
                 )),
             }
         }
@@ -1107,7 +1137,8 @@ fn write_customer_doc(t: &Connection, id: i64, input: &CustomerInput, now: &str)
         .map_err(sq)?
         .execute([id])
         .map_err(sq)?;
-    index_name(t, id, &idx.name)?;
+    let keyed = idx.keyed();
+    insert_search_keys(t, id, &keyed, &fts::tokens(&keyed))?;
     Ok(())
 }
 

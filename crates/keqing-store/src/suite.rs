@@ -692,6 +692,21 @@ async fn name_search(s: &dyn Store, f: &Fixture) {
     );
     assert_eq!(names(py("xyzguoji")).await, ["XYZ国际贸易"]);
     assert_eq!(names(py("w")).await, ["无锡云帆纺织坊"]);
+    // Pinyin is read from a syllable's start, across syllables, short or long.
+    assert_eq!(names(py("fankeji")).await, ["苏州云帆科技有限公司"]);
+    assert_eq!(
+        names(py("zhouyunfankejiyou")).await,
+        ["苏州云帆科技有限公司"]
+    );
+    assert_eq!(names(py("fangzh")).await, ["无锡云帆纺织坊"]);
+    assert!(
+        names(py("unfan")).await.is_empty(),
+        "not from the middle of a syllable (yun)"
+    );
+    assert!(
+        names(py("houyunfankeji")).await.is_empty(),
+        "nor a long query from the middle of one (zhou)"
+    );
 
     let old = ids[1].fields.clone();
     let new = old
