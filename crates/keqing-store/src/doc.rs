@@ -37,9 +37,17 @@ pub(crate) fn stored_doc<T: Serialize + ?Sized>(v: &T) -> String {
 struct Shared<'a>(&'a RefCell<Vec<u8>>);
 
 impl io::Write for Shared<'_> {
+    #[inline]
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
         self.0.borrow_mut().extend_from_slice(b);
         Ok(b.len())
+    }
+
+    // serde_json writes a document in many small pieces: one call each.
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
