@@ -76,6 +76,8 @@ enum Command {
 
 /// An import or a festival's care run allocates and frees millions of small
 /// strings and documents; mimalloc spends a fraction of glibc's time on them.
+/// Built without transparent huge pages: with them the server under load
+/// held 309 MB instead of 257 (glibc: 256).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
