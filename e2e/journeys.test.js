@@ -178,11 +178,17 @@ test('complete a care task from my day', async (t) => {
 });
 
 test('import a file: preview the columns and bad rows, import, read the report, download the bad rows', () => journey('06-import', async (page) => {
+  const stamp = Date.now() % 100000;
+  // The deployment's own field (a salon's 肤质), defined by an administrator beside the others.
+  const skin = `肤质${stamp}`;
+  const admin = await apiAs('admin');
+  const defs = (await admin('/custom-fields')).body.fields;
+  const put = await admin('/custom-fields', { method: 'PUT', body: JSON.stringify({ fields: [...defs, { key: `skin_${stamp}`, label: skin, type: 'choice', options: ['干性', '油性'] }] }) });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
   await login(page, 'wangfang');
   await page.getByRole('link', { name: '导入', exact: true }).click();
-  const stamp = Date.now() % 100000;
-  // 微信群 is a column keqing does not know; line 3 has no name, line 4 a phone that is no phone.
-  const csv = `客户名称,电话,微信群,省份,城市\n导入测试甲${stamp},025-5210${String(stamp).padStart(5, '0').slice(0, 4)},钢材群,江苏,南京\n,025-52101998,,江苏,南京\n导入测试乙${stamp},abc,,江苏,南京\n`;
+  // 微信群 is a column keqing does not know; line 3 has no name and a skin that is no option, line 4 a phone that is no phone.
+  const csv = `客户名称,电话,微信群,省份,城市,${skin}\n导入测试甲${stamp},025-5210${String(stamp).padStart(5, '0').slice(0, 4)},钢材群,江苏,南京,干性\n,025-52101998,,江苏,南京,中性\n导入测试乙${stamp},abc,,江苏,南京,\n`;
   await page.getByLabel('导入内容').selectOption('customers');
   // An empty template to start from: every column the import knows.
   const [template] = await Promise.all([page.waitForEvent('download'), page.getByTestId('import-template').click()]);
@@ -201,12 +207,16 @@ test('import a file: preview the columns and bad rows, import, read the report, 
   // The preview: the unknown column highlighted, the bad rows marked, nothing imported yet.
   const columns = page.getByTestId('preview-columns');
   await columns.waitFor();
+  const sample = page.getByTestId('preview-sample');
   const unknown = columns.locator('tr[data-status="unknown"]');
   assert.equal(await unknown.count(), 1);
   assert.match(await unknown.textContent(), /微信群.*未识别/);
   assert.match(await page.locator('.alert-warn').textContent(), /未识别的列.*微信群/);
   assert.match(await columns.locator('tr', { hasText: '电话' }).textContent(), /已对应/);
-  const sample = page.getByTestId('preview-sample');
+  // The custom field's column is mapped to it, not unknown.
+  assert.match(await columns.locator('tr', { hasText: skin }).textContent(), new RegExp(`${skin}.*${skin} · 自定义字段.*已对应`));
+  assert.match(await sample.locator('tr[data-line="2"]').textContent(), /干性/);
+  assert.equal(await sample.locator('tr[data-line="3"] td.cell-error', { hasText: '中性' }).count(), 1);
   const line4 = sample.locator('tr[data-line="4"]');
   assert.match(await line4.getAttribute('class'), /row-error/);
   assert.match(await line4.textContent(), /电话：/);
@@ -226,9 +236,13 @@ test('import a file: preview the columns and bad rows, import, read the report, 
   assert.equal(await page.getByTestId('stat-rejected').locator('dd').textContent(), '2');
   assert.match(await errors.textContent(), /客户名称/);
   assert.match(await errors.textContent(), /电话/);
+  assert.match(await errors.locator('tr', { hasText: '中性' }).textContent(), new RegExp(`3${skin}${skin}.*中性`));
+  const api = await apiAs('wangfang');
+  const imported = (await api(`/customers?q=${encodeURIComponent(`导入测试甲${stamp}`)}`)).body.items[0];
+  assert.equal(imported.custom[`skin_${stamp}`], '干性', 'the value is on the file');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-rows').click()]);
   const text = readFileSync(await download.path(), 'utf8').replace(/^\ufeff/, '');
-  assert.deepEqual(text.split('\r\n'), ['客户名称,电话,微信群,省份,城市', ',025-52101998,,江苏,南京', `导入测试乙${stamp},abc,,江苏,南京`]);
+  assert.deepEqual(text.split('\r\n'), [`客户名称,电话,微信群,省份,城市,${skin}`, ',025-52101998,,江苏,南京,中性', `导入测试乙${stamp},abc,,江苏,南京,`]);
 }));
 
 test("a manager is denied another manager's customer", () => journey('07-denied', async (page) => {

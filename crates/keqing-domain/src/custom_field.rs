@@ -108,13 +108,81 @@ pub fn check_definitions(defs: &[CustomFieldDef]) -> Result<(), ValidationError>
     }
 }
 
-/// Parses a date as users type it: 2025-03-01, 2025/3/1, 20250301.
+/// Parses a date as users type it: 2025-03-01, 2025/3/1, 20250301, and as
+/// Chinese spreadsheets write it, 2025.3.1 and 2025年3月1日.
 fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y%m%d"))
-        .ok()
+    ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+}
+
+/// What separates the options of a multi choice written in one text (a
+/// spreadsheet cell, or a string sent to the API), the ways Chinese users
+/// write a list: the enumeration comma 、, commas and semicolons, slashes and
+/// bars (each half- or full-width: `,` `，` `;` `；` `/` `／` `|` `｜`) and line
+/// breaks (Alt+Enter in an Excel cell). Spaces do not separate: an option
+/// may hold one (`T区 偏油`).
+pub const CHOICE_SEPARATORS: &[char] =
+    &['、', ',', '，', ';', '；', '/', '／', '|', '｜', '\n', '\r'];
+
+/// The options written in one text, split at [`CHOICE_SEPARATORS`], each
+/// trimmed. An option that itself holds a separator (`油性/混合`) is read
+/// whole where it is written out, the longest such option first.
+pub fn split_choices<'a>(options: &[String], text: &'a str) -> Vec<&'a str> {
+    let is_sep = |c: char| CHOICE_SEPARATORS.contains(&c);
+    let mut out = vec![];
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || is_sep(c));
+        if rest.is_empty() {
+            return out;
+        }
+        let whole = options
+            .iter()
+            .filter(|o| o.contains(is_sep) && rest.starts_with(o.as_str()))
+            .filter(|o| {
+                rest[o.len()..]
+                    .trim_start()
+                    .chars()
+                    .next()
+                    .is_none_or(is_sep)
+            })
+            .map(String::len)
+            .max();
+        let end = whole.unwrap_or_else(|| rest.find(is_sep).unwrap_or(rest.len()));
+        out.push(rest[..end].trim());
+        rest = &rest[end..];
+    }
+}
+
+/// A stored value as a user writes it in a cell, which [`normalise_value`]
+/// reads back to the same value: text and dates as they are, numbers in
+/// plain digits, a multi choice joined with 、 (or, when an option of the
+/// field holds 、, the first of `,` `;` `|` `/` that none holds).
+pub fn value_text(def: &CustomFieldDef, v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let options = match &def.kind {
+                FieldKind::MultiChoice { options } | FieldKind::Choice { options } => {
+                    options.as_slice()
+                }
+                _ => &[],
+            };
+            let sep = ['、', ',', ';', '|', '/']
+                .into_iter()
+                .find(|c| !options.iter().any(|o| o.contains(*c)))
+                .unwrap_or('、');
+            items
+                .iter()
+                .map(|x| value_text(def, x))
+                .collect::<Vec<_>>()
+                .join(&sep.to_string())
+        }
+        other => other.to_string(),
+    }
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -165,11 +233,10 @@ pub fn normalise_value(def: &CustomFieldDef, v: &Value) -> Result<Value, String>
                         other => Err(format!("{other} is not an option")),
                     })
                     .collect::<Result<_, _>>()?,
-                // A spreadsheet cell: 干性、敏感 or 干性,敏感.
-                Value::String(s) => s
-                    .split(['、', ',', '，', ';', '；', '|'])
-                    .map(|p| p.trim().to_string())
-                    .filter(|p| !p.is_empty())
+                // A spreadsheet cell: 干性、敏感, 干性,敏感, 干性/敏感…
+                Value::String(s) => split_choices(options, s)
+                    .into_iter()
+                    .map(str::to_string)
                     .collect(),
                 other => return Err(format!("expected a list of options, got {other}")),
             };
@@ -320,6 +387,96 @@ mod tests {
         );
         assert!(e.errors[0].message.contains("瘦身"), "{:?}", e.errors[0]);
         assert!(e.errors[4].message.contains("required"));
+    }
+
+    #[test]
+    fn a_multi_choice_is_split_the_ways_chinese_users_write_lists() {
+        let d = &defs()[1];
+        for cell in [
+            "补水、美白",
+            "补水,美白",
+            "补水，美白",
+            "补水;美白",
+            "补水；美白",
+            "补水/美白",
+            "补水／美白",
+            "补水|美白",
+            "补水｜美白",
+            "补水\n美白",
+            " 补水 、、 美白 ,",
+        ] {
+            assert_eq!(
+                normalise_value(d, &json!(cell)),
+                Ok(json!(["补水", "美白"])),
+                "{cell:?}"
+            );
+        }
+        // A space is part of an option, not a separator.
+        assert!(normalise_value(d, &json!("补水 美白")).is_err());
+        // An option holding a separator is read whole where it is written.
+        let opts: Vec<String> = ["油性/混合", "油性", "混合", "敏感"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            split_choices(&opts, "油性/混合、敏感/油性"),
+            ["油性/混合", "敏感", "油性"]
+        );
+        assert_eq!(split_choices(&opts, "油性/混合"), ["油性/混合"]);
+        assert_eq!(split_choices(&opts, "混合/油性"), ["混合", "油性"]);
+    }
+
+    #[test]
+    fn a_value_as_text_reads_back_to_itself() {
+        let tricky = CustomFieldDef {
+            key: "pick".into(),
+            label: "选择".into(),
+            kind: FieldKind::MultiChoice {
+                options: ["甲、乙", "甲", "乙", "丙/丁"].map(String::from).to_vec(),
+            },
+            required: false,
+        };
+        let mut all = defs();
+        all.push(tricky);
+        let values = [
+            json!("干性"),
+            json!(["美白", "补水"]),
+            json!(1200),
+            json!(-3.25),
+            json!("2025-03-01"),
+            json!("第一行\n第二行, 有逗号"),
+            json!(["甲", "乙"]),
+            json!(["甲、乙", "丙/丁"]),
+        ];
+        for (d, v) in [0, 1, 2, 2, 3, 4, 5, 5].iter().zip(values) {
+            let d = &all[*d];
+            let text = value_text(d, &v);
+            assert_eq!(
+                normalise_value(d, &Value::String(text.clone())),
+                Ok(v.clone()),
+                "{} {text:?}",
+                d.key
+            );
+        }
+        assert_eq!(value_text(&all[1], &json!(["美白", "补水"])), "美白、补水");
+    }
+
+    #[test]
+    fn dates_as_chinese_spreadsheets_write_them() {
+        let d = &defs()[3];
+        for s in [
+            "2025-03-01",
+            "2025/3/1",
+            "20250301",
+            "2025.3.1",
+            "2025年3月1日",
+        ] {
+            assert_eq!(
+                normalise_value(d, &json!(s)),
+                Ok(json!("2025-03-01")),
+                "{s}"
+            );
+        }
+        assert!(normalise_value(d, &json!("3/1/2025")).is_err());
     }
 
     #[test]

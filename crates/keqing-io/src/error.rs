@@ -38,10 +38,15 @@ pub enum IoError {
         header: &'static str,
         accepted: Vec<&'static str>,
     },
+    /// A customers file lacks the column of a custom profile field the
+    /// deployment marks required: every row would lack its value.
+    #[error("缺少必填的自定义字段列 missing the column of the required custom field {label} (custom.{key}); accepted headers: {label} / {key} / custom.{key}")]
+    MissingCustomColumn { key: String, label: String },
     /// Two columns of the header mean the same field: which one to believe is not ours to guess.
     #[error("列重复 columns {first:?} (column {first_index}) and {second:?} (column {second_index}) both mean {field}")]
     DuplicateColumn {
-        field: &'static str,
+        /// `name`…, or `custom.KEY` for a custom profile field.
+        field: String,
         first: String,
         first_index: usize,
         second: String,
@@ -53,7 +58,7 @@ pub enum IoError {
         kind: &'static str,
         column: String,
         field: String,
-        expected: Vec<&'static str>,
+        expected: Vec<String>,
     },
     /// A value that cannot be written in the chosen encoding (GBK lacks many characters).
     #[error(
@@ -78,7 +83,8 @@ pub struct RowError {
     pub column: Option<String>,
     /// 1-based index of that column.
     pub column_index: Option<usize>,
-    /// The field the column maps to (`phone`, `contact_mobile`, `amount`…).
+    /// The field the column maps to (`phone`, `contact_mobile`, `amount`…,
+    /// `custom.KEY` for a custom profile field).
     pub field: Option<String>,
     pub message: String,
 }

@@ -1,12 +1,16 @@
 //! Writing customers and contacts to CSV and XLSX, and writing back what an
 //! import rejected so users can fix it and import again.
 //!
-//! Every export reads back through [`crate::import`] into the same records.
+//! Every export reads back through [`crate::import`] into the same records:
+//! a customers file has a column for each of the deployment's custom fields
+//! (headed with its label, or in English its key), which an import with the
+//! same definitions reads back into the same values.
 
 use crate::error::{IoError, RowError};
-use crate::fields::{RecordKind, ERROR_COLUMN};
+use crate::fields::{custom_header, RecordKind, ERROR_COLUMN};
 use crate::import::{ContactRow, CustomerRef, CustomerRow};
 use crate::table::Table;
+use keqing_domain::custom_field::{value_text, CustomFieldDef};
 use keqing_domain::Phone;
 use rust_xlsxwriter::{Format, Workbook};
 use std::collections::BTreeMap;
@@ -80,7 +84,7 @@ fn text<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
-fn customer_grid(rows: &[CustomerRow], lang: Lang) -> Grid {
+fn customer_grid(rows: &[CustomerRow], custom: &[CustomFieldDef], lang: Lang) -> Grid {
     let kind = RecordKind::Customer;
     let fields: Vec<&str> = kind.columns().iter().map(|c| c.field).collect();
     let yes_no = |b: bool| match (lang, b) {
@@ -136,11 +140,27 @@ fn customer_grid(rows: &[CustomerRow], lang: Lang) -> Grid {
                     "contact_email" => p.map(|p| text(&p.email)).unwrap_or_default(),
                     _ => String::new(),
                 })
+                .chain(custom.iter().map(|d| {
+                    c.custom
+                        .get(&d.key)
+                        .map(|v| value_text(d, v))
+                        .unwrap_or_default()
+                }))
                 .collect()
         })
         .collect();
     Grid {
-        headers: fields.iter().map(|f| header(kind, f, lang)).collect(),
+        headers: fields
+            .iter()
+            .map(|f| header(kind, f, lang))
+            .chain(custom.iter().map(|d| {
+                let preferred = match lang {
+                    Lang::Zh => &d.label,
+                    Lang::En => &d.key,
+                };
+                custom_header(custom, d, preferred)
+            }))
+            .collect(),
         rows,
     }
 }
@@ -333,19 +353,29 @@ fn grid_xlsx(g: &Grid, sheet: &str) -> Result<Vec<u8>, IoError> {
     Ok(book.save_to_buffer()?)
 }
 
-/// Customers (with their primary contact's columns) as CSV.
-pub fn write_customers_csv(rows: &[CustomerRow], opts: ExportOptions) -> Result<Vec<u8>, IoError> {
-    grid_csv(&customer_grid(rows, opts.lang), opts.encoding)
+/// Customers (with their primary contact's columns, then a column for each
+/// custom field of `custom`) as CSV.
+pub fn write_customers_csv(
+    rows: &[CustomerRow],
+    custom: &[CustomFieldDef],
+    opts: ExportOptions,
+) -> Result<Vec<u8>, IoError> {
+    grid_csv(&customer_grid(rows, custom, opts.lang), opts.encoding)
 }
 
-/// Customers as an XLSX workbook with one sheet (客户 / customers).
-pub fn write_customers_xlsx(rows: &[CustomerRow], lang: Lang) -> Result<Vec<u8>, IoError> {
+/// Customers as an XLSX workbook with one sheet (客户 / customers), the
+/// columns of [`write_customers_csv`].
+pub fn write_customers_xlsx(
+    rows: &[CustomerRow],
+    custom: &[CustomFieldDef],
+    lang: Lang,
+) -> Result<Vec<u8>, IoError> {
     let name = if lang == Lang::Zh {
         "客户"
     } else {
         "customers"
     };
-    grid_xlsx(&customer_grid(rows, lang), name)
+    grid_xlsx(&customer_grid(rows, custom, lang), name)
 }
 
 /// Contacts with the customer each belongs to, as CSV.

@@ -3,10 +3,32 @@
 //! Headers are matched after normalising: surrounding spaces, a required-mark
 //! `*`, a unit in brackets (`金额（元）`) and ASCII case do not matter, and
 //! `Order Date`, `order-date` and `order_date` are the same.
+//!
+//! A customers file also fills the deployment's custom profile fields (SPEC
+//! §1: a salon's 肤质): a column headed with a field's label (`肤质`), its key
+//! (`skin`) or `custom.KEY` feeds the field `custom.KEY`, after the file's own
+//! columns are matched (a label that is one of their headers never reaches
+//! the custom field: [`check_custom_headers`] refuses such a definition).
 
 use crate::error::{IoError, Warning};
+use keqing_domain::custom_field::CustomFieldDef;
+use keqing_domain::{FieldError, ValidationError};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The field a column feeds: one of the kind's own by its name (`name`,
+/// `contact_mobile`), or in a customers file a custom profile field as
+/// `custom.KEY` (`custom.skin`), the name the API's errors give it.
+pub type FieldName = Cow<'static, str>;
+
+/// What a custom profile field's name starts with (`custom.skin`).
+pub const CUSTOM_PREFIX: &str = "custom.";
+
+/// The field name of a custom profile field: `custom.KEY`.
+pub fn custom_field_name(key: &str) -> FieldName {
+    Cow::Owned(format!("{CUSTOM_PREFIX}{key}"))
+}
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,11 +181,86 @@ pub fn normalise_header(h: &str) -> String {
         .collect()
 }
 
+/// The field a (normalised) header names in a file of `kind`: one of the
+/// kind's own columns first, then for customers a custom field by its label,
+/// then by its key or `custom.KEY`.
+fn recognise(kind: RecordKind, custom: &[CustomFieldDef], normalised: &str) -> Option<FieldName> {
+    if let Some(c) = kind.columns().iter().find(|c| c.matches(normalised)) {
+        return Some(Cow::Borrowed(c.field));
+    }
+    if kind != RecordKind::Customer {
+        return None;
+    }
+    custom
+        .iter()
+        .find(|d| normalise_header(&d.label) == normalised)
+        .or_else(|| {
+            custom.iter().find(|d| {
+                normalise_header(&d.key) == normalised
+                    || normalised.strip_prefix(CUSTOM_PREFIX) == Some(d.key.as_str())
+            })
+        })
+        .map(|d| custom_field_name(&d.key))
+}
+
+/// The header a file of customers names a custom field with so that the
+/// import reads it back into that field: `preferred` (its label, or its key)
+/// unless that means something else in a customers file, `custom.KEY` then.
+pub fn custom_header(custom: &[CustomFieldDef], def: &CustomFieldDef, preferred: &str) -> String {
+    let name = custom_field_name(&def.key);
+    match recognise(RecordKind::Customer, custom, &normalise_header(preferred)) {
+        Some(f) if f == name => preferred.to_string(),
+        _ => name.into_owned(),
+    }
+}
+
+/// Refuses custom field definitions a customers file could not fill by their
+/// label or key: a label or key that is already the header of one of the
+/// file's own columns (`生日` is the contact's birthday, `等级` the tier), or
+/// the [`ERROR_COLUMN`], or the label or key of another custom field. Errors
+/// are named `fields[i].label` / `fields[i].key`, as
+/// `keqing_domain::custom_field::check_definitions` names them.
+pub fn check_custom_headers(custom: &[CustomFieldDef]) -> Result<(), ValidationError> {
+    let mut errors = vec![];
+    for (i, d) in custom.iter().enumerate() {
+        for (what, text) in [("label", d.label.as_str()), ("key", d.key.as_str())] {
+            let n = normalise_header(text);
+            let taken = if n == ERROR_COLUMN {
+                Some(format!(
+                    "{ERROR_COLUMN} (the reasons column of a file of rejected rows)"
+                ))
+            } else if let Some(c) = CUSTOMER_COLUMNS.iter().find(|c| c.matches(&n)) {
+                Some(format!("{} ({})", c.zh, c.field))
+            } else {
+                custom
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .find(|(_, o)| normalise_header(&o.label) == n || normalise_header(&o.key) == n)
+                    .map(|(_, o)| format!("the custom field {} ({})", o.label, o.key))
+            };
+            if let Some(taken) = taken {
+                errors.push(FieldError {
+                    field: format!("fields[{i}].{what}"),
+                    message: format!(
+                        "导入时{text:?}已表示{taken} a column headed {text:?} in a customers file already means {taken}: choose another {what}"
+                    ),
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError { errors })
+    }
+}
+
 /// How the columns of one file map to fields.
 #[derive(Debug, Clone)]
 pub struct HeaderMap {
     /// For each column of the file (0-based), the field it feeds, if any.
-    pub fields: Vec<Option<&'static str>>,
+    pub fields: Vec<Option<FieldName>>,
     /// Columns left out, each reported once.
     pub warnings: Vec<Warning>,
 }
@@ -171,7 +268,7 @@ pub struct HeaderMap {
 impl HeaderMap {
     /// The 0-based column of a field.
     pub fn position(&self, field: &str) -> Option<usize> {
-        self.fields.iter().position(|f| *f == Some(field))
+        self.fields.iter().position(|f| f.as_deref() == Some(field))
     }
 
     pub fn has(&self, field: &str) -> bool {
@@ -202,23 +299,36 @@ pub struct ColumnMapping {
     /// The header as written.
     pub header: String,
     /// The field the header means (for a duplicate: the field it would feed).
-    pub field: Option<&'static str>,
+    pub field: Option<FieldName>,
     pub status: ColumnStatus,
 }
 
-/// How each column of a file's header maps to the fields of `kind`, without
-/// refusing anything but an explicit mapping to a field `kind` lacks: a
-/// second column meaning a field already mapped is [`ColumnStatus::Duplicate`].
-/// [`map_headers`] turns that into an error; a preview shows it.
+/// The fields of `kind` an explicit mapping may name: its own, and for
+/// customers `custom.KEY` of each custom field.
+fn field_names(kind: RecordKind, custom: &[CustomFieldDef]) -> Vec<FieldName> {
+    let own = kind.columns().iter().map(|c| Cow::Borrowed(c.field));
+    match kind {
+        RecordKind::Customer => own
+            .chain(custom.iter().map(|d| custom_field_name(&d.key)))
+            .collect(),
+        _ => own.collect(),
+    }
+}
+
+/// How each column of a file's header maps to the fields of `kind` (for
+/// customers, also to the `custom` fields), without refusing anything but
+/// an explicit mapping to a field `kind` lacks: a second column meaning a
+/// field already mapped is [`ColumnStatus::Duplicate`]. [`map_headers`]
+/// turns that into an error; a preview shows it.
 pub fn classify_headers(
     kind: RecordKind,
     headers: &[String],
     explicit: &BTreeMap<String, String>,
+    custom: &[CustomFieldDef],
     column_offset: usize,
 ) -> Result<Vec<ColumnMapping>, IoError> {
-    let cols = kind.columns();
     let mut out = Vec::with_capacity(headers.len());
-    let mut seen: BTreeSet<&'static str> = BTreeSet::new();
+    let mut seen: BTreeSet<FieldName> = BTreeSet::new();
     let explicit_norm: BTreeMap<String, &String> = explicit
         .iter()
         .map(|(k, v)| (normalise_header(k), v))
@@ -227,26 +337,29 @@ pub fn classify_headers(
         let n = normalise_header(h);
         let (field, status) = match explicit.get(h).or_else(|| explicit_norm.get(&n).copied()) {
             Some(f) if f.is_empty() || f == "-" => (None, ColumnStatus::Ignored),
-            Some(f) => match cols.iter().find(|c| c.field == f.as_str()) {
-                Some(c) => (Some(c.field), ColumnStatus::Mapped),
-                None => {
-                    return Err(IoError::UnknownField {
-                        kind: kind.as_str(),
-                        column: h.clone(),
-                        field: f.clone(),
-                        expected: cols.iter().map(|c| c.field).collect(),
-                    })
+            Some(f) => {
+                let names = field_names(kind, custom);
+                match names.iter().find(|c| *c == f) {
+                    Some(c) => (Some(c.clone()), ColumnStatus::Mapped),
+                    None => {
+                        return Err(IoError::UnknownField {
+                            kind: kind.as_str(),
+                            column: h.clone(),
+                            field: f.clone(),
+                            expected: names.into_iter().map(Cow::into_owned).collect(),
+                        })
+                    }
                 }
-            },
+            }
             None if n == ERROR_COLUMN => (None, ColumnStatus::Ignored),
             None if n.is_empty() => (None, ColumnStatus::Unknown),
-            None => match cols.iter().find(|c| c.matches(&n)) {
-                Some(c) => (Some(c.field), ColumnStatus::Mapped),
+            None => match recognise(kind, custom, &n) {
+                Some(f) => (Some(f), ColumnStatus::Mapped),
                 None => (None, ColumnStatus::Unknown),
             },
         };
-        let status = match field {
-            Some(f) if !seen.insert(f) => ColumnStatus::Duplicate,
+        let status = match &field {
+            Some(f) if !seen.insert(f.clone()) => ColumnStatus::Duplicate,
             _ => status,
         };
         out.push(ColumnMapping {
@@ -267,17 +380,18 @@ pub fn map_headers(
     kind: RecordKind,
     headers: &[String],
     explicit: &BTreeMap<String, String>,
+    custom: &[CustomFieldDef],
     column_offset: usize,
 ) -> Result<HeaderMap, IoError> {
-    let columns = classify_headers(kind, headers, explicit, column_offset)?;
+    let columns = classify_headers(kind, headers, explicit, custom, column_offset)?;
     if let Some(second) = columns.iter().find(|c| c.status == ColumnStatus::Duplicate) {
-        let field = second.field.unwrap_or_default();
+        let field = second.field.clone().unwrap_or_default();
         let first = columns
             .iter()
-            .find(|c| c.field == Some(field))
+            .find(|c| c.field.as_ref() == Some(&field))
             .unwrap_or(second);
         return Err(IoError::DuplicateColumn {
-            field,
+            field: field.into_owned(),
             first: first.header.clone(),
             first_index: first.index,
             second: second.header.clone(),
@@ -294,7 +408,7 @@ pub fn header_map(columns: &[ColumnMapping]) -> HeaderMap {
     let fields = columns
         .iter()
         .map(|c| match c.status {
-            ColumnStatus::Mapped => c.field,
+            ColumnStatus::Mapped => c.field.clone(),
             ColumnStatus::Unknown if !normalise_header(&c.header).is_empty() => {
                 warnings.push(Warning {
                     column: Some(c.header.clone()),
@@ -316,9 +430,13 @@ pub fn header_map(columns: &[ColumnMapping]) -> HeaderMap {
 mod tests {
     use super::*;
 
+    fn names(m: &HeaderMap) -> Vec<Option<&str>> {
+        m.fields.iter().map(|f| f.as_deref()).collect()
+    }
+
     fn map(kind: RecordKind, headers: &[&str]) -> HeaderMap {
         let h: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
-        map_headers(kind, &h, &BTreeMap::new(), 0).unwrap()
+        map_headers(kind, &h, &BTreeMap::new(), &[], 0).unwrap()
     }
 
     #[test]
@@ -345,7 +463,7 @@ mod tests {
             &["*客户编号", "Order Date", "金额（元）", "QQ", "order-no"],
         );
         assert_eq!(
-            m.fields,
+            names(&m),
             vec![
                 Some("customer_code"),
                 Some("order_date"),
@@ -364,13 +482,102 @@ mod tests {
         let mut ex = BTreeMap::new();
         ex.insert("户名".to_string(), "name".to_string());
         ex.insert("备注".to_string(), "-".to_string());
-        let m = map_headers(RecordKind::Customer, &h, &ex, 0).unwrap();
-        assert_eq!(m.fields, vec![Some("name"), None]);
+        let m = map_headers(RecordKind::Customer, &h, &ex, &[], 0).unwrap();
+        assert_eq!(names(&m), vec![Some("name"), None]);
         assert!(m.warnings.is_empty());
         let h: Vec<String> = ["名称", "客户名称"].iter().map(|s| s.to_string()).collect();
         assert!(matches!(
-            map_headers(RecordKind::Customer, &h, &BTreeMap::new(), 0),
-            Err(IoError::DuplicateColumn { field: "name", .. })
+            map_headers(RecordKind::Customer, &h, &BTreeMap::new(), &[], 0),
+            Err(IoError::DuplicateColumn { field, .. }) if field == "name"
         ));
+    }
+
+    fn salon() -> Vec<CustomFieldDef> {
+        keqing_domain::custom_field::definitions_from_json(&serde_json::json!({"fields": [
+            {"key": "skin", "label": "肤质", "type": "choice", "options": ["干性", "油性"]},
+            {"key": "visits", "label": "到店次数", "type": "number"}
+        ]}))
+        .unwrap()
+    }
+
+    #[test]
+    fn custom_fields_are_named_by_label_key_or_custom_key() {
+        let h: Vec<String> = ["客户名称", "肤质", "到店次数（次）", "微信群"]
+            .map(String::from)
+            .to_vec();
+        let m = map_headers(RecordKind::Customer, &h, &BTreeMap::new(), &salon(), 0).unwrap();
+        assert_eq!(
+            names(&m),
+            vec![
+                Some("name"),
+                Some("custom.skin"),
+                Some("custom.visits"),
+                None
+            ]
+        );
+        assert_eq!(m.warnings.len(), 1, "only 微信群 is unknown");
+        let h: Vec<String> = ["name", "Skin", "custom.visits"].map(String::from).to_vec();
+        let m = map_headers(RecordKind::Customer, &h, &BTreeMap::new(), &salon(), 0).unwrap();
+        assert_eq!(
+            names(&m),
+            vec![Some("name"), Some("custom.skin"), Some("custom.visits")]
+        );
+        // Label and key in one file mean one field twice.
+        let h: Vec<String> = ["客户名称", "肤质", "skin"].map(String::from).to_vec();
+        assert!(matches!(
+            map_headers(RecordKind::Customer, &h, &BTreeMap::new(), &salon(), 0),
+            Err(IoError::DuplicateColumn { field, .. }) if field == "custom.skin"
+        ));
+        // An explicit mapping may name a custom field; other files have none.
+        let h: Vec<String> = ["户名", "皮肤"].map(String::from).to_vec();
+        let ex = BTreeMap::from([
+            ("户名".to_string(), "name".to_string()),
+            ("皮肤".to_string(), "custom.skin".to_string()),
+        ]);
+        let m = map_headers(RecordKind::Customer, &h, &ex, &salon(), 0).unwrap();
+        assert_eq!(names(&m), vec![Some("name"), Some("custom.skin")]);
+        let e = map_headers(RecordKind::Customer, &h, &ex, &[], 0).unwrap_err();
+        assert!(e.to_string().contains("custom.skin"), "{e}");
+        let h: Vec<String> = ["姓名", "客户名称", "肤质"].map(String::from).to_vec();
+        let m = map_headers(RecordKind::Contact, &h, &BTreeMap::new(), &salon(), 0).unwrap();
+        assert_eq!(names(&m), vec![Some("name"), Some("customer_name"), None]);
+    }
+
+    #[test]
+    fn a_custom_label_the_file_already_means_is_refused_and_exported_by_key() {
+        let defs: Vec<CustomFieldDef> =
+            keqing_domain::custom_field::definitions_from_json(&serde_json::json!({"fields": [
+                {"key": "birthday_solar", "label": "生日", "type": "date"},
+                {"key": "tier", "label": "会员卡", "type": "text"},
+                {"key": "skin", "label": "肤质", "type": "text"},
+                {"key": "note", "label": "skin", "type": "text"}
+            ]}))
+            .unwrap();
+        let e = check_custom_headers(&defs).unwrap_err();
+        let fields: Vec<&str> = e.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "fields[0].label",
+                "fields[1].key",
+                "fields[2].key",
+                "fields[3].label"
+            ]
+        );
+        assert!(
+            e.errors[0].message.contains("联系人生日"),
+            "{}",
+            e.errors[0].message
+        );
+        assert!(check_custom_headers(&salon()).is_ok());
+        // Stored before the check: an export names them so they come back.
+        assert_eq!(
+            custom_header(&defs, &defs[0], "生日"),
+            "custom.birthday_solar"
+        );
+        assert_eq!(custom_header(&defs, &defs[1], "tier"), "custom.tier");
+        assert_eq!(custom_header(&defs, &defs[1], "会员卡"), "会员卡");
+        assert_eq!(custom_header(&defs, &defs[2], "skin"), "custom.skin");
+        assert_eq!(custom_header(&defs, &defs[3], "skin"), "skin");
     }
 }

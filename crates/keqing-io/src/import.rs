@@ -4,9 +4,13 @@
 use crate::dates::{china_to_utc, parse_date, parse_datetime};
 use crate::error::{IoError, RowError, Warning};
 use crate::export::undefuse;
-use crate::fields::{classify_headers, header_map, map_headers, HeaderMap, RecordKind};
+use crate::fields::{
+    classify_headers, custom_field_name, header_map, map_headers, FieldName, HeaderMap, RecordKind,
+    CUSTOM_PREFIX,
+};
 use crate::table::{Row, RowIssue, Table, TableSource};
 use chrono::{NaiveDate, NaiveDateTime};
+use keqing_domain::custom_field::{self, CustomFieldDef};
 use keqing_domain::customer::normalise_name;
 use keqing_domain::{ContactInput, CustomerInput, Money, NewOrder, ValidationError};
 use serde::Serialize;
@@ -19,6 +23,11 @@ pub struct ImportOptions {
     /// Header as written in the file → field name; overrides recognition.
     /// `""` or `"-"` leaves a column out without a warning.
     pub mapping: BTreeMap<String, String>,
+    /// The deployment's custom profile fields (the caller reads them where
+    /// they are kept): a customers file fills them by their label or key,
+    /// each value checked by `keqing_domain::custom_field::check_values`, as
+    /// the API checks it.
+    pub custom_fields: Vec<CustomFieldDef>,
 }
 
 /// The outcome of importing one file: the good records with their lines, an
@@ -137,7 +146,7 @@ pub(crate) enum Mode {
 /// needs the contact's name.
 pub fn required_fields(
     kind: RecordKind,
-    mapped: &[Option<&'static str>],
+    mapped: &[Option<FieldName>],
 ) -> &'static [&'static [&'static str]] {
     match kind {
         RecordKind::Customer if mapped.iter().flatten().any(|f| f.starts_with("contact_")) => {
@@ -149,11 +158,15 @@ pub fn required_fields(
     }
 }
 
-/// A [`IoError::MissingColumn`] for every required group `map` lacks.
+/// A [`IoError::MissingColumn`] for every required group `map` lacks, and
+/// in a customers file an [`IoError::MissingCustomColumn`] for every
+/// required custom field without a column, each with the field a preview
+/// names (of the ways to name a customer, the name: what most files have).
 pub(crate) fn missing_columns(
     kind: RecordKind,
     map: &HeaderMap,
-) -> Vec<(&'static [&'static str], IoError)> {
+    custom: &[CustomFieldDef],
+) -> Vec<(FieldName, IoError)> {
     let mut out = Vec::new();
     for any_of in required_fields(kind, &map.fields) {
         if !any_of.iter().any(|f| map.has(f)) {
@@ -166,14 +179,33 @@ pub(crate) fn missing_columns(
                 }
             }
             let first = kind.column(any_of[0]);
+            let shown = if any_of.contains(&"customer_name") {
+                "customer_name"
+            } else {
+                any_of[0]
+            };
             out.push((
-                *any_of,
+                FieldName::Borrowed(shown),
                 IoError::MissingColumn {
                     field: any_of[0],
                     header: first.map(|c| c.zh).unwrap_or(any_of[0]),
                     accepted,
                 },
             ));
+        }
+    }
+    if kind == RecordKind::Customer {
+        for d in custom.iter().filter(|d| d.required) {
+            let field = custom_field_name(&d.key);
+            if !map.has(&field) {
+                out.push((
+                    field,
+                    IoError::MissingCustomColumn {
+                        key: d.key.clone(),
+                        label: d.label.clone(),
+                    },
+                ));
+            }
         }
     }
     out
@@ -218,14 +250,14 @@ impl Sheet<'_> {
 
     /// The mapped fields of a row as the JSON object the domain parsers take;
     /// `select` picks the fields and names their keys (`contact_mobile` → `mobile`).
-    fn object(
-        &self,
+    fn object<'f, 'k>(
+        &'f self,
         row: &Row,
-        select: impl Fn(&'static str) -> Option<&'static str>,
+        select: impl Fn(&'f str) -> Option<&'k str>,
     ) -> Map<String, Value> {
         let mut m = Map::new();
         for (i, f) in self.map.fields.iter().enumerate() {
-            let Some(key) = f.and_then(&select) else {
+            let Some(key) = f.as_deref().and_then(&select) else {
                 continue;
             };
             // A blank cell is an absent value to the domain parsers.
@@ -306,8 +338,17 @@ fn import_table<T>(
 ) -> Result<ImportBatch<T>, IoError> {
     let map = match mode {
         Mode::Import => {
-            let map = map_headers(kind, &table.headers, &opts.mapping, table.column_offset)?;
-            if let Some((_, e)) = missing_columns(kind, &map).into_iter().next() {
+            let map = map_headers(
+                kind,
+                &table.headers,
+                &opts.mapping,
+                &opts.custom_fields,
+                table.column_offset,
+            )?;
+            if let Some((_, e)) = missing_columns(kind, &map, &opts.custom_fields)
+                .into_iter()
+                .next()
+            {
                 return Err(e);
             }
             map
@@ -316,6 +357,7 @@ fn import_table<T>(
             kind,
             &table.headers,
             &opts.mapping,
+            &opts.custom_fields,
             table.column_offset,
         )?),
     };
@@ -460,9 +502,11 @@ fn customers_to(
             let line = row.line;
             let mut errors = Vec::new();
             check_codes(s, row, &["external_code"], &mut errors);
-            let customer = CustomerInput::from_json(&s.object(row, |f: &'static str| {
-                (!f.starts_with("contact_")).then_some(f)
+            let custom = custom_values(s, row, &opts.custom_fields, &mut errors);
+            let customer = CustomerInput::from_json(&s.object(row, |f| {
+                (!f.starts_with("contact_") && !f.starts_with(CUSTOM_PREFIX)).then_some(f)
             }))
+            .map(|c| CustomerInput { custom, ..c })
             .map_err(|e| errors.extend(s.validation(line, e, "")))
             .ok();
             let contact_obj = s.object(row, |f| f.strip_prefix("contact_").and_then(contact_field));
@@ -501,6 +545,42 @@ fn customers_to(
             Ok(CustomerRow { customer, contact })
         },
     )
+}
+
+/// A customers row's values of the deployment's custom fields, checked and
+/// normalised as the API checks them (a bad value, or none for a required
+/// field, is an error naming `custom.KEY` and its column).
+fn custom_values(
+    s: &Sheet,
+    row: &Row,
+    defs: &[CustomFieldDef],
+    errors: &mut Vec<RowError>,
+) -> BTreeMap<String, Value> {
+    if defs.is_empty() {
+        return BTreeMap::new();
+    }
+    let given = s
+        .object(row, |f| f.strip_prefix(CUSTOM_PREFIX))
+        .into_iter()
+        .collect();
+    custom_field::check_values(defs, &given)
+        .map_err(|e| {
+            for mut fe in e.errors {
+                // The domain's message starts with the field's label for the
+                // API; here the error names the column already.
+                let key = fe.field.strip_prefix(CUSTOM_PREFIX).unwrap_or_default();
+                let label = defs.iter().find(|d| d.key == key).map(|d| &d.label);
+                if let Some(rest) = label
+                    .filter(|_| s.map.has(&fe.field))
+                    .and_then(|l| fe.message.strip_prefix(l.as_str()))
+                    .and_then(|m| m.strip_prefix(": "))
+                {
+                    fe.message = rest.to_string();
+                }
+                errors.push(s.field_error(row.line, &fe.field, fe.message));
+            }
+        })
+        .unwrap_or_default()
 }
 
 /// The contact field behind a `contact_…` column of a customers file.

@@ -8,9 +8,14 @@
 //!    Chinese or English headers to fields and validate each row with the
 //!    domain parsers into an [`ImportBatch`]: good records with their lines,
 //!    one [`RowError`] per problem (line, column, reason), warnings, blank rows.
+//!    A customers file also fills the deployment's custom profile fields the
+//!    caller passes in [`ImportOptions::custom_fields`] (a column headed with
+//!    a field's label or key), each value checked by
+//!    `keqing_domain::custom_field`, as the API checks it.
 //!    [`preview`] shows the same mapping and checks on the first rows, with
 //!    unknown, duplicate and missing columns, before anything is stored.
-//! 3. [`write_customers_csv`] and friends export; [`write_error_report`] and
+//! 3. [`write_customers_csv`] and friends export (customers with a column per
+//!    custom field given); [`write_error_report`] and
 //!    [`write_rejected_rows`] give the user back what to fix.
 //!
 //! No database, no web: storing the records is the caller's job, and so is
@@ -51,7 +56,10 @@ pub use export::{
     write_error_report, write_rejected_rows, write_template_csv, write_template_xlsx, CsvEncoding,
     ExportOptions, Lang,
 };
-pub use fields::{ColumnMapping, ColumnStatus, RecordKind, ERROR_COLUMN};
+pub use fields::{
+    check_custom_headers, ColumnMapping, ColumnStatus, FieldName, RecordKind, CUSTOM_PREFIX,
+    ERROR_COLUMN,
+};
 pub use import::{
     import_contacts, import_contacts_to, import_customers, import_customers_to, import_orders,
     ContactRow, CustomerRef, CustomerRow, ImportBatch, ImportOptions, OrderRow,

@@ -6,7 +6,9 @@
 //! the preview cannot disagree with the import it announces.
 
 use crate::error::{IoError, RowError, Warning};
-use crate::fields::{classify_headers, header_map, ColumnMapping, ColumnStatus, RecordKind};
+use crate::fields::{
+    classify_headers, header_map, ColumnMapping, ColumnStatus, FieldName, RecordKind,
+};
 use crate::import::{cell_text, contacts_in, customers_in, missing_columns, orders_in, Mode};
 use crate::table::Table;
 use crate::{ImportBatch, ImportOptions};
@@ -22,9 +24,10 @@ pub struct Preview {
     /// Every column of the header, in file order.
     pub columns: Vec<ColumnMapping>,
     /// A field for each required column the file lacks (for "one of these"
-    /// columns, such as the customer a contact belongs to, the usual one).
-    /// The import refuses the file while this is not empty.
-    pub missing_required: Vec<&'static str>,
+    /// columns, such as the customer a contact belongs to, the usual one;
+    /// `custom.KEY` for a required custom field). The import refuses the
+    /// file while this is not empty.
+    pub missing_required: Vec<FieldName>,
     /// What stops the import of the whole file, in the import's own words
     /// (a missing required column, two columns meaning one field); empty when
     /// the file can be imported.
@@ -45,8 +48,9 @@ pub struct Preview {
 pub struct SampleRow {
     /// The file's line (header = 1) or the spreadsheet row.
     pub line: usize,
-    /// The non-blank values of the mapped columns, by field.
-    pub cells: BTreeMap<&'static str, String>,
+    /// The non-blank values of the mapped columns, by field (`custom.KEY`
+    /// for a custom field), as written in the file.
+    pub cells: BTreeMap<FieldName, String>,
     /// What the import would refuse the row for.
     pub errors: Vec<RowError>,
 }
@@ -65,24 +69,24 @@ pub fn preview(
     opts: &ImportOptions,
     rows: usize,
 ) -> Result<Preview, IoError> {
-    let columns = classify_headers(kind, &table.headers, &opts.mapping, table.column_offset)?;
+    let columns = classify_headers(
+        kind,
+        &table.headers,
+        &opts.mapping,
+        &opts.custom_fields,
+        table.column_offset,
+    )?;
     let map = header_map(&columns);
-    let missing = missing_columns(kind, &map);
-    let missing_required = missing
-        .iter()
-        .map(|(any_of, _)| {
-            // Of the ways to name a customer, the name is what most files have.
-            if any_of.contains(&"customer_name") {
-                "customer_name"
-            } else {
-                any_of[0]
-            }
-        })
-        .collect();
+    let missing = missing_columns(kind, &map, &opts.custom_fields);
     let mut file_errors: Vec<String> = missing.iter().map(|(_, e)| e.to_string()).collect();
-    if let Err(e) =
-        crate::fields::map_headers(kind, &table.headers, &opts.mapping, table.column_offset)
-    {
+    let missing_required = missing.into_iter().map(|(f, _)| f).collect();
+    if let Err(e) = crate::fields::map_headers(
+        kind,
+        &table.headers,
+        &opts.mapping,
+        &opts.custom_fields,
+        table.column_offset,
+    ) {
         file_errors.push(e.to_string());
     }
 
@@ -117,7 +121,7 @@ pub fn preview(
                 .filter(|(c, _)| c.status == ColumnStatus::Mapped)
                 .filter_map(|(c, cell)| {
                     let v = cell_text(&table.source, cell);
-                    Some((c.field?, v.to_string())).filter(|_| !v.is_empty())
+                    Some((c.field.clone()?, v.to_string())).filter(|_| !v.is_empty())
                 })
                 .collect(),
             errors: by_line.remove(&row.line).unwrap_or_default(),
@@ -156,7 +160,11 @@ mod tests {
             RecordKind::Customer,
             "客户名称,电话,微信群,省份,错误原因\n甲公司,025-86001234,x,江苏,\n乙公司,abc,,江苏,\n\n丙公司,,,浙江,\n",
         );
-        let status: Vec<_> = p.columns.iter().map(|c| (c.field, c.status)).collect();
+        let status: Vec<_> = p
+            .columns
+            .iter()
+            .map(|c| (c.field.as_deref(), c.status))
+            .collect();
         assert_eq!(
             status,
             vec![
@@ -183,7 +191,7 @@ mod tests {
         let p = run(RecordKind::Contact, "姓名,手机,手机号\n王伟,13812345678,\n");
         assert_eq!(p.missing_required, vec!["customer_name"]);
         assert_eq!(p.columns[2].status, ColumnStatus::Duplicate);
-        assert_eq!(p.columns[2].field, Some("mobile"));
+        assert_eq!(p.columns[2].field.as_deref(), Some("mobile"));
         assert_eq!(p.file_errors.len(), 2, "{:?}", p.file_errors);
         // The row is still checked: it names no customer.
         assert_eq!(p.sample[0].errors.len(), 1);

@@ -1,6 +1,7 @@
 //! An exported file imports back into the same records, in every format,
 //! encoding and header language.
 
+use keqing_domain::custom_field::{check_values, definitions_from_json, CustomFieldDef};
 use keqing_domain::{ContactInput, CustomerInput};
 use keqing_io::{
     import_contacts, import_customers, read_table_bytes, write_contacts_csv, write_contacts_xlsx,
@@ -80,8 +81,17 @@ fn sample_contacts() -> Vec<ContactRow> {
 }
 
 fn customers_back(bytes: &[u8], name: &str) -> Vec<CustomerRow> {
+    customers_back_with(bytes, name, &[])
+}
+
+/// What an import with the deployment's custom fields reads from a file.
+fn customers_back_with(bytes: &[u8], name: &str, custom: &[CustomFieldDef]) -> Vec<CustomerRow> {
     let t = read_table_bytes(bytes, name, &ReadOptions::default()).unwrap();
-    let b = import_customers(&t, &ImportOptions::default()).unwrap();
+    let opts = ImportOptions {
+        custom_fields: custom.to_vec(),
+        ..Default::default()
+    };
+    let b = import_customers(&t, &opts).unwrap();
     assert!(b.errors.is_empty(), "{:?}", b.errors);
     assert!(b.warnings.is_empty(), "{:?}", b.warnings);
     b.records.into_iter().map(|(_, r)| r).collect()
@@ -105,21 +115,21 @@ fn customers_in_every_format() {
             CsvEncoding::Gbk,
             CsvEncoding::Gb18030,
         ] {
-            let bytes = write_customers_csv(&rows, ExportOptions { lang, encoding }).unwrap();
+            let bytes = write_customers_csv(&rows, &[], ExportOptions { lang, encoding }).unwrap();
             assert_eq!(
                 customers_back(&bytes, "c.csv"),
                 rows,
                 "{lang:?} {encoding:?}"
             );
         }
-        let bytes = write_customers_xlsx(&rows, lang).unwrap();
+        let bytes = write_customers_xlsx(&rows, &[], lang).unwrap();
         assert_eq!(customers_back(&bytes, "c.xlsx"), rows, "{lang:?} xlsx");
     }
 }
 
 #[test]
 fn chinese_export_is_what_excel_users_expect() {
-    let bytes = write_customers_csv(&sample_customers(), ExportOptions::default()).unwrap();
+    let bytes = write_customers_csv(&sample_customers(), &[], ExportOptions::default()).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with BOM");
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains("客户名称,客户类型,企业性质"));
@@ -130,6 +140,7 @@ fn chinese_export_is_what_excel_users_expect() {
     );
     let en = write_customers_csv(
         &sample_customers(),
+        &[],
         ExportOptions {
             lang: Lang::En,
             ..Default::default()
@@ -162,6 +173,7 @@ fn gbk_refuses_what_it_cannot_write() {
     rows[1].customer.name = "表情😀公司".into();
     let e = write_customers_csv(
         &rows,
+        &[],
         ExportOptions {
             encoding: CsvEncoding::Gbk,
             ..Default::default()
@@ -181,6 +193,7 @@ fn gbk_refuses_what_it_cannot_write() {
     );
     let ok = write_customers_csv(
         &rows,
+        &[],
         ExportOptions {
             encoding: CsvEncoding::Gb18030,
             ..Default::default()
@@ -196,6 +209,41 @@ fn text() -> impl Strategy<Value = Option<String>> {
 
 fn pick(xs: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
     proptest::option::of(proptest::sample::select(xs).prop_map(str::to_string))
+}
+
+/// A salon's custom fields (SPEC §1), with options that hold the
+/// separators of a multi choice and a space.
+fn salon() -> Vec<CustomFieldDef> {
+    definitions_from_json(&json!({"fields": [
+        {"key": "skin", "label": "肤质", "type": "choice", "options": ["干性", "油性/混合", "T区 偏油"]},
+        {"key": "concerns", "label": "护理需求", "type": "multi_choice", "options": ["补水", "美白", "抗衰、紧致", "去黄/提亮"]},
+        {"key": "visits", "label": "到店次数", "type": "number"},
+        {"key": "balance", "label": "储值余额（元）", "type": "number"},
+        {"key": "first_visit", "label": "首次到店", "type": "date"},
+        {"key": "note", "label": "护理备注", "type": "text"}
+    ]}))
+    .unwrap()
+}
+
+prop_compose! {
+    /// Custom values as the API stores them: checked and normalised.
+    fn custom_values()(
+        skin in pick(&["干性", "油性/混合", "T区 偏油"]),
+        concerns in proptest::sample::subsequence(vec!["补水", "美白", "抗衰、紧致", "去黄/提亮"], 0..=4),
+        visits in proptest::option::of(-1000i64..100_000),
+        balance in proptest::option::of(0u32..10_000_000),
+        first_visit in proptest::option::of(0u64..20_000),
+        note in text(),
+    ) -> std::collections::BTreeMap<String, Value> {
+        let day = |d: u64| chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + chrono::Days::new(d);
+        let given = obj(json!({
+            "skin": skin, "concerns": concerns, "visits": visits,
+            "balance": balance.map(|fen| f64::from(fen) / 100.0),
+            "first_visit": first_visit.map(|d| day(d).format("%Y-%m-%d").to_string()),
+            "note": note,
+        }));
+        check_values(&salon(), &given.into_iter().collect()).unwrap()
+    }
 }
 
 prop_compose! {
@@ -239,6 +287,26 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
+    fn any_custom_values_round_trip(values in proptest::collection::vec(custom_values(), 1..6), gbk in any::<bool>(), zh in any::<bool>()) {
+        let defs = salon();
+        let rows: Vec<CustomerRow> = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, custom)| {
+                let mut customer = CustomerInput::from_json(&obj(json!({"name": format!("客户{i}")}))).unwrap();
+                customer.custom = custom;
+                CustomerRow { customer, contact: None }
+            })
+            .collect();
+        let lang = if zh { Lang::Zh } else { Lang::En };
+        let encoding = if gbk { CsvEncoding::Gbk } else { CsvEncoding::Utf8Bom };
+        let csv = write_customers_csv(&rows, &defs, ExportOptions { lang, encoding }).unwrap();
+        prop_assert_eq!(customers_back_with(&csv, "p.csv", &defs), rows.clone());
+        let xlsx = write_customers_xlsx(&rows, &defs, lang).unwrap();
+        prop_assert_eq!(customers_back_with(&xlsx, "p.xlsx", &defs), rows);
+    }
+
+    #[test]
     fn any_customers_round_trip(rows in proptest::collection::vec(customer_row(), 1..8), gbk in any::<bool>(), zh in any::<bool>()) {
         // Rows the domain refuses, and repeats, are not what an export holds.
         let mut seen_codes = std::collections::HashSet::new();
@@ -252,9 +320,9 @@ proptest! {
         prop_assume!(!rows.is_empty());
         let lang = if zh { Lang::Zh } else { Lang::En };
         let encoding = if gbk { CsvEncoding::Gbk } else { CsvEncoding::Utf8Bom };
-        let csv = write_customers_csv(&rows, ExportOptions { lang, encoding }).unwrap();
+        let csv = write_customers_csv(&rows, &[], ExportOptions { lang, encoding }).unwrap();
         prop_assert_eq!(customers_back(&csv, "p.csv"), rows.clone());
-        let xlsx = write_customers_xlsx(&rows, lang).unwrap();
+        let xlsx = write_customers_xlsx(&rows, &[], lang).unwrap();
         prop_assert_eq!(customers_back(&xlsx, "p.xlsx"), rows);
     }
 }

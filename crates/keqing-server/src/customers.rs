@@ -13,7 +13,7 @@ use keqing_domain::custom_field::{self, CustomFieldDef};
 use keqing_domain::customer::{Customer, CustomerInput};
 use keqing_domain::search::{classify, Query as Typed};
 use keqing_domain::{ContactInput, NewActivity, User};
-use keqing_store::{CustomerFilter, CustomerSort, NameQuery, Page, Visibility};
+use keqing_store::{CustomerFilter, CustomerSort, NameQuery, Page, Store, StoreError, Visibility};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -762,9 +762,19 @@ pub async fn release(
 pub const CUSTOM_FIELDS_SETTING: &str = "archive.custom_fields";
 
 pub async fn custom_fields(st: &AppState) -> Result<Vec<CustomFieldDef>, ApiError> {
-    match st.store.care_setting(CUSTOM_FIELDS_SETTING).await? {
+    Ok(custom_fields_in(st.store.as_ref()).await?)
+}
+
+/// The deployment's custom field definitions, as every create, edit,
+/// import and export of customers reads them (the command line too).
+pub async fn custom_fields_in(store: &dyn Store) -> Result<Vec<CustomFieldDef>, StoreError> {
+    match store.care_setting(CUSTOM_FIELDS_SETTING).await? {
         None => Ok(vec![]),
-        Some(v) => Ok(custom_field::definitions_from_json(&v)?),
+        Some(v) => custom_field::definitions_from_json(&v).map_err(|e| {
+            StoreError::Db(format!(
+                "the stored custom fields ({CUSTOM_FIELDS_SETTING}) are not valid: {e}"
+            ))
+        }),
     }
 }
 
@@ -779,8 +789,11 @@ pub async fn get_custom_fields(
 }
 
 /// `PUT /api/v1/custom-fields` with `{"fields": [...]}`: an administrator
-/// replaces the definitions. Stored values of a removed field stay in the
-/// files (and in exports) but are no longer checked.
+/// replaces the definitions. A label or key an import of customers already
+/// reads as another column (`生日`, `等级`) is refused: a file could not
+/// fill the field. Stored values of a removed field stay in the files but
+/// are no longer checked, nor exported (an export has a column for each
+/// defined field).
 pub async fn put_custom_fields(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -790,6 +803,7 @@ pub async fn put_custom_fields(
         return Err(ApiError::forbidden("define custom fields"));
     }
     let defs = custom_field::definitions_from_json(&Value::Object(body))?;
+    keqing_io::check_custom_headers(&defs)?;
     let v = custom_field::definitions_to_json(&defs);
     st.store.put_care_setting(CUSTOM_FIELDS_SETTING, &v).await?;
     st.store

@@ -3,7 +3,7 @@
 //! with its line and column. The command line and the API share this code.
 
 use crate::auth::CurrentUser;
-use crate::customers::visibility;
+use crate::customers::{custom_fields_in, visibility};
 use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
@@ -12,8 +12,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keqing_domain::access::{Action, Resource, Scope};
+use keqing_domain::custom_field::CustomFieldDef;
 use keqing_domain::User;
-use keqing_io::{CustomerRef, ImportOptions, IoError, RecordKind, RowError, Warning};
+use keqing_io::{
+    CustomerRef, FieldName, ImportOptions, IoError, RecordKind, RowError, Warning, CUSTOM_PREFIX,
+};
 use keqing_store::{
     CustomerFilter, ImportContact, ImportCustomer, ImportRows, Store, StoreError, IMPORT_BATCH,
 };
@@ -133,8 +136,21 @@ fn describe(r: &CustomerRef) -> String {
     }
 }
 
+/// The custom fields a file of `kind` may fill: the deployment's, for customers.
+async fn custom_fields_for(
+    store: &dyn Store,
+    kind: RecordKind,
+) -> Result<Vec<CustomFieldDef>, StoreError> {
+    match kind {
+        RecordKind::Customer => custom_fields_in(store).await,
+        _ => Ok(vec![]),
+    }
+}
+
 /// Imports one file. `may_touch` says whether `actor` may add to a customer
-/// (contacts, orders); rows for other customers are refused row by row.
+/// (contacts, orders); rows for other customers are refused row by row. A
+/// customers file fills the deployment's custom fields, read here from the
+/// store (for the API and the command line alike).
 pub async fn import_file(
     store: &dyn Store,
     kind: RecordKind,
@@ -145,7 +161,10 @@ pub async fn import_file(
     may_touch: &(dyn Fn(i64) -> bool + Send + Sync),
 ) -> Result<ImportReport, ImportFailure> {
     let table = keqing_io::read_table_bytes(bytes, file_name, &keqing_io::ReadOptions::default())?;
-    let opts = ImportOptions::default();
+    let opts = ImportOptions {
+        custom_fields: custom_fields_for(store, kind).await?,
+        ..Default::default()
+    };
     let mut report = ImportReport {
         kind: kind_name(kind),
         file: file_name.to_string(),
@@ -363,9 +382,10 @@ pub struct PreviewSource {
 pub struct PreviewColumn {
     pub index: usize,
     pub header: String,
-    pub field: Option<&'static str>,
-    /// The field's usual Chinese header (`客户名称`).
-    pub field_label: Option<&'static str>,
+    /// `name`…, or `custom.KEY` for a custom profile field.
+    pub field: Option<FieldName>,
+    /// The field's usual Chinese header (`客户名称`), or a custom field's label (`肤质`).
+    pub field_label: Option<String>,
     /// `mapped`, `unknown` (its data is not imported), `duplicate` (an earlier
     /// column means the same field: the import refuses the file) or
     /// `ignored` (the 错误原因 column of a file of rejected rows).
@@ -379,10 +399,11 @@ pub struct ImportPreview {
     pub file: String,
     pub source: PreviewSource,
     pub columns: Vec<PreviewColumn>,
-    /// Required fields no column feeds: the import would refuse the file.
-    pub missing_required: Vec<&'static str>,
-    /// Their usual Chinese headers, in the same order (`客户名称`).
-    pub missing_required_labels: Vec<&'static str>,
+    /// Required fields no column feeds (a required custom field as
+    /// `custom.KEY`): the import would refuse the file.
+    pub missing_required: Vec<FieldName>,
+    /// Their usual Chinese headers, in the same order (`客户名称`, `肤质`).
+    pub missing_required_labels: Vec<String>,
     /// What the import would refuse the whole file for, in its words.
     pub file_errors: Vec<String>,
     /// True when the import would take the file (rows may still be refused).
@@ -398,19 +419,33 @@ pub struct ImportPreview {
     pub note: Option<&'static str>,
 }
 
-/// Previews importing `bytes` as `kind`; reads nothing from the store.
+/// What users call a field: a column's usual Chinese header, or a custom
+/// field's label.
+fn field_label(kind: RecordKind, custom: &[CustomFieldDef], field: &str) -> Option<String> {
+    match field.strip_prefix(CUSTOM_PREFIX) {
+        Some(key) => custom
+            .iter()
+            .find(|d| d.key == key)
+            .map(|d| d.label.clone()),
+        None => kind.column(field).map(|c| c.zh.to_string()),
+    }
+}
+
+/// Previews importing `bytes` as `kind` with the deployment's custom fields
+/// (for customers); reads nothing from the store.
 pub fn preview_file(
     kind: RecordKind,
     bytes: &[u8],
     file_name: &str,
+    custom_fields: Vec<CustomFieldDef>,
 ) -> Result<ImportPreview, IoError> {
     let table = keqing_io::read_table_bytes(bytes, file_name, &keqing_io::ReadOptions::default())?;
-    let p = keqing_io::preview(
-        kind,
-        &table,
-        &ImportOptions::default(),
-        keqing_io::PREVIEW_ROWS,
-    )?;
+    let opts = ImportOptions {
+        custom_fields,
+        ..Default::default()
+    };
+    let p = keqing_io::preview(kind, &table, &opts, keqing_io::PREVIEW_ROWS)?;
+    let label = |f: &str| field_label(kind, &opts.custom_fields, f);
     let source = match &table.source {
         keqing_io::TableSource::Csv {
             encoding,
@@ -452,7 +487,7 @@ pub fn preview_file(
         .columns
         .into_iter()
         .map(|c| PreviewColumn {
-            field_label: c.field.and_then(|f| kind.column(f)).map(|col| col.zh),
+            field_label: c.field.as_deref().and_then(label),
             index: c.index,
             header: c.header,
             field: c.field,
@@ -468,7 +503,7 @@ pub fn preview_file(
         missing_required_labels: p
             .missing_required
             .iter()
-            .map(|f| kind.column(f).map_or(*f, |c| c.zh))
+            .map(|f| label(f).unwrap_or_else(|| f.to_string()))
             .collect(),
         missing_required: p.missing_required,
         file_errors: p.file_errors,
@@ -566,12 +601,14 @@ pub async fn upload(
         // Refused above as the import would be (kind, owner); nothing is stored.
         // The preview reads the file only: parsing a big one is work for a
         // blocking thread, not for the runtime's.
-        let preview = tokio::task::spawn_blocking(move || preview_file(kind, &bytes, &name))
-            .await
-            .map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            })?
-            .map_err(bad_file)?;
+        let custom = custom_fields_for(st.store.as_ref(), kind).await?;
+        let preview =
+            tokio::task::spawn_blocking(move || preview_file(kind, &bytes, &name, custom))
+                .await
+                .map_err(|e| {
+                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+                })?
+                .map_err(bad_file)?;
         return Ok(Json(preview).into_response());
     }
     // Contacts and orders may only go to customers the caller may change.
@@ -652,6 +689,7 @@ pub async fn export_customers(
         }
     };
     let rows = customer_rows(&st, &u).await?;
+    let custom = custom_fields_in(st.store.as_ref()).await?;
     let fail = |e: IoError| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -663,6 +701,7 @@ pub async fn export_customers(
         None | Some("csv") => (
             keqing_io::write_customers_csv(
                 &rows,
+                &custom,
                 keqing_io::ExportOptions {
                     lang,
                     encoding: keqing_io::CsvEncoding::Utf8Bom,
@@ -673,7 +712,7 @@ pub async fn export_customers(
             "csv",
         ),
         Some("xlsx") => (
-            keqing_io::write_customers_xlsx(&rows, lang).map_err(fail)?,
+            keqing_io::write_customers_xlsx(&rows, &custom, lang).map_err(fail)?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
         ),
@@ -708,15 +747,38 @@ pub async fn export_customers(
 
 /// `GET /api/v1/imports/{kind}/template`: an empty file to fill in, a CSV
 /// (UTF-8 with BOM, so spreadsheet programs read the Chinese) whose header
-/// row is every column the import knows, by its Chinese name.
+/// row is every column the import knows, by its Chinese name, and for
+/// customers each custom field of the deployment by its label.
 pub async fn template(
+    State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
     Path(kind): Path<String>,
 ) -> Result<Response, ApiError> {
     let kind = parse_kind(&kind)
         .ok_or_else(|| ApiError::not_found("import kind (customers, contacts or orders)"))?;
-    let header_row: Vec<&str> = kind.columns().iter().map(|c| c.zh).collect();
-    let body = format!("\u{feff}{}\r\n", header_row.join(","));
+    let custom = custom_fields_for(st.store.as_ref(), kind).await?;
+    let header_row: Vec<String> = kind
+        .columns()
+        .iter()
+        .map(|c| c.zh.to_string())
+        .chain(
+            custom
+                .iter()
+                .map(|d| keqing_io::fields::custom_header(&custom, d, &d.label)),
+        )
+        .collect();
+    // A label is free text: quoted where CSV needs it.
+    let quoted: Vec<String> = header_row
+        .into_iter()
+        .map(|h| {
+            if h.contains([',', '"', '\r', '\n']) {
+                format!("\"{}\"", h.replace('"', "\"\""))
+            } else {
+                h
+            }
+        })
+        .collect();
+    let body = format!("\u{feff}{}\r\n", quoted.join(","));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

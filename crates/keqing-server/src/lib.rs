@@ -56,6 +56,8 @@ impl AppState {
     }
 }
 
+pub use customers::{custom_fields_in, CUSTOM_FIELDS_SETTING};
+
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(auth::login))

@@ -119,7 +119,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "put",
         "/custom-fields",
-        "Replace the custom profile field definitions (administrators); types text, number, date, choice, multi_choice",
+        "Replace the custom profile field definitions (administrators); types text, number, date, choice, multi_choice; 422 for a label or key a customers import reads as another column (生日, 等级)",
     ),
     ("get", "/analysis/rfm", "RFM eight classes over your customers' orders (as_of; class= lists the members)"),
     ("get", "/analysis/abc", "ABC / Pareto classes, the Pareto curve and the top-20% share (cuts=70,20,5,5; class= lists members)"),
@@ -143,9 +143,9 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("post", "/regions", "Add a region {name} (administrators); 409 duplicate when it exists"),
     ("delete", "/regions/{id}", "Remove a region no user or team is in (administrators); 409 refused otherwise"),
     ("get", "/audit", "Audit log"),
-    ("post", "/imports/{kind}", "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}. With ?preview=true nothing is stored: returns {kind, file, source: {format, encoding, delimiter | sheet, header_line}, columns: [{index, header, field, field_label, status: mapped|unknown|duplicate|ignored}], missing_required: [field], missing_required_labels, file_errors, importable, data_rows, sample: [{line, cells: {field: value}, errors: [{line, column, column_index, field, message}]}] (the first 20 rows), errors_in_sample, warnings, note} (a contact's or order's customer is looked up only by the import)"),
-    ("get", "/imports/{kind}/template", "An empty CSV to fill in (UTF-8 with BOM): a header row of every column the import of customers, contacts or orders knows, by its Chinese name"),
-    ("get", "/exports/customers", "Export the customers in your scope as CSV or XLSX (format=csv|xlsx, lang=zh|en)"),
+    ("post", "/imports/{kind}", "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}. With ?preview=true nothing is stored: returns {kind, file, source: {format, encoding, delimiter | sheet, header_line}, columns: [{index, header, field (custom.KEY for a custom field), field_label, status: mapped|unknown|duplicate|ignored}], missing_required: [field], missing_required_labels, file_errors, importable, data_rows, sample: [{line, cells: {field: value}, errors: [{line, column, column_index, field, message}]}] (the first 20 rows), errors_in_sample, warnings, note} (a contact's or order's customer is looked up only by the import)"),
+    ("get", "/imports/{kind}/template", "An empty CSV to fill in (UTF-8 with BOM): a header row of every column the import of customers, contacts or orders knows, by its Chinese name, and for customers each custom field by its label"),
+    ("get", "/exports/customers", "Export the customers in your scope as CSV or XLSX (format=csv|xlsx, lang=zh|en), with a column per custom field headed with its label (zh) or key (en)"),
     ("get", "/openapi.json", "This document"),
     (
         "get",

@@ -168,7 +168,7 @@ async fn an_xlsx_previews_with_its_sheet() {
         }
     })
     .collect();
-    let xlsx = keqing_io::write_customers_xlsx(&rows, keqing_io::Lang::Zh).unwrap();
+    let xlsx = keqing_io::write_customers_xlsx(&rows, &[], keqing_io::Lang::Zh).unwrap();
     let (s, p) = post_file(
         &app,
         &token,

@@ -147,10 +147,13 @@ pub async fn export(a: ExportArgs) -> Result<()> {
     let rows = customer_rows(&state, &crate::admin::system_user())
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
+    // A column for each custom field of the deployment, as the API's export.
+    let custom = keqing_server::custom_fields_in(state.store.as_ref()).await?;
     let bytes = match a.out.extension().and_then(|e| e.to_str()) {
-        Some("xlsx") => keqing_io::write_customers_xlsx(&rows, lang)?,
+        Some("xlsx") => keqing_io::write_customers_xlsx(&rows, &custom, lang)?,
         Some("csv") => keqing_io::write_customers_csv(
             &rows,
+            &custom,
             keqing_io::ExportOptions {
                 lang,
                 encoding: keqing_io::CsvEncoding::Utf8Bom,

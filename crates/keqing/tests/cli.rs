@@ -348,3 +348,89 @@ fn analyze_reads_parquet_like_csv() {
         );
     }
 }
+
+/// Opens a database on a runtime of its own and runs `f` on it.
+fn with_store<T>(db: &str, f: impl AsyncFnOnce(&dyn keqing_store::Store) -> T) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = keqing_store::open(db).await.unwrap();
+        f(store.as_ref()).await
+    })
+}
+
+/// Defines a salon's custom fields in a database, as `PUT /custom-fields` does.
+fn define_salon_fields(db: &str) {
+    let defs = serde_json::json!({"fields": [
+        {"key": "skin", "label": "肤质", "type": "choice", "options": ["干性", "油性", "混合"], "required": true},
+        {"key": "concerns", "label": "护理需求", "type": "multi_choice", "options": ["补水", "美白"]}
+    ]});
+    with_store(db, async |s| {
+        s.put_care_setting(keqing_server::CUSTOM_FIELDS_SETTING, &defs)
+            .await
+            .unwrap()
+    });
+}
+
+fn custom_values(db: &str) -> Vec<(String, serde_json::Value)> {
+    with_store(db, async |s| {
+        keqing_store::all_customers(s, &Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                let custom = serde_json::to_value(&c.fields.custom).unwrap();
+                (c.fields.name, custom)
+            })
+            .collect()
+    })
+}
+
+/// `keqing import` and `keqing export` read the deployment's custom fields
+/// from the database, as the API does: the 肤质 column fills the field, and
+/// the export carries it into another database.
+#[test]
+fn the_command_line_fills_and_exports_the_deployments_custom_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("sqlite://{}", dir.path().join("a.db").display());
+    let dst = format!("sqlite://{}", dir.path().join("b.db").display());
+    define_salon_fields(&src);
+    let file = dir.path().join("salon.csv");
+    std::fs::write(
+        &file,
+        "客户名称,肤质,护理需求\n丽人张丽,干性,补水／美白\n丽人王芳,中性,补水\n",
+    )
+    .unwrap();
+    let r = import_json(&file, &src);
+    assert_eq!(r["imported"], 1, "{r}");
+    assert_eq!(r["rejected"], 1);
+    assert_eq!(r["errors"][0]["line"], 3);
+    assert_eq!(r["errors"][0]["column"], "肤质");
+    assert!(r["warnings"].as_array().unwrap().is_empty(), "{r}");
+    let stored = custom_values(&src);
+    assert_eq!(
+        stored,
+        [(
+            "丽人张丽".to_string(),
+            serde_json::json!({"skin": "干性", "concerns": ["补水", "美白"]})
+        )]
+    );
+
+    let out_file = dir.path().join("out.xlsx");
+    let out = keqing()
+        .args(["export", "customers", "--db", &src, "--out"])
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    define_salon_fields(&dst);
+    let r = import_json(&out_file, &dst);
+    assert_eq!(r["imported"], 1, "{r}");
+    assert_eq!(custom_values(&dst), stored);
+}

@@ -46,7 +46,11 @@ function badRows(text, lines) {
   return [records[0]?.[1] ?? '', ...records.filter(([n]) => wanted.has(n)).map(([, r]) => r)].join('\r\n');
 }
 
-function report(r, file, kind, text) {
+/**
+ * The result of an import. `labels` names the fields of the preview's columns
+ * (a custom field's label for `custom.KEY`).
+ */
+function report(r, file, kind, text, labels = {}) {
   const stats = h('dl', { class: 'stats' },
     ...[['imp.rows', r.data_rows], ['imp.imported', r.imported], ['imp.existing', r.existing], ['imp.rejected', r.rejected]]
       .map(([k, v]) => h('div', { class: 'stat', 'data-testid': `stat-${k.slice(4)}` }, h('dt', {}, t(k)), h('dd', {}, String(v)))));
@@ -71,7 +75,7 @@ function report(r, file, kind, text) {
     parts.push(h('h3', {}, t('imp.errors')), h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'import-errors' },
       h('thead', {}, h('tr', {}, ['imp.line', 'imp.column', 'imp.field', 'imp.message'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, r.errors.map((e) => h('tr', {},
-        h('td', {}, String(e.line)), h('td', {}, e.column ?? ''), h('td', {}, e.field ? (has(`f.${e.field}`) ? t(`f.${e.field}`) : e.field) : ''), h('td', {}, e.message)))))));
+        h('td', {}, String(e.line)), h('td', {}, e.column ?? ''), h('td', {}, fieldName(e.field, labels[e.field])), h('td', {}, e.message)))))));
   }
   if (r.warnings?.length) {
     parts.push(h('h3', {}, t('imp.warnings')), h('ul', {}, r.warnings.map((w) => h('li', {}, typeof w === 'string' ? w : [w.line && `${t('imp.line')} ${w.line}`, w.message].filter(Boolean).join(t('common.colon'))))));
@@ -84,6 +88,9 @@ function fieldName(field, fallback) {
   if (!field) return '';
   return has(`f.${field}`) ? t(`f.${field}`) : (fallback || field);
 }
+
+/** A custom profile field of the deployment (`custom.skin`), named by its label. */
+const isCustom = (field) => /^custom\./.test(field || '');
 
 const STATUS = { mapped: 'imp.pv.st.mapped', unknown: 'imp.pv.st.unknown', duplicate: 'imp.pv.st.duplicate', ignored: 'imp.pv.st.ignored' };
 
@@ -119,7 +126,9 @@ function previewCard(p, file, kind, onImport) {
     h('tbody', {}, p.columns.map((c) => h('tr', { class: c.status === 'mapped' ? null : `col-${c.status}`, 'data-status': c.status },
       h('td', {}, String(c.index)),
       h('th', { scope: 'row' }, c.header || t('imp.pv.noheader')),
-      h('td', {}, c.status === 'mapped' || c.status === 'duplicate' ? fieldName(c.field, c.field_label) : '—'),
+      h('td', { 'data-field': c.field || null }, c.status === 'mapped' || c.status === 'duplicate'
+        ? [fieldName(c.field, c.field_label), isCustom(c.field) ? h('small', { class: 'muted' }, ` · ${t('c.custom')}`) : null]
+        : '—'),
       h('td', {}, c.status === 'mapped' ? t(STATUS.mapped) : h('span', { class: c.status === 'ignored' ? 'badge' : 'badge badge-warn' }, t(STATUS[c.status] || STATUS.unknown)))))))));
 
   // The first rows as the import reads them.
@@ -171,6 +180,8 @@ export async function importer() {
       if (!f) return;
       const k = kind.value;
       const result = h('div');
+      // The fields of the file's columns by name, from the preview, for the report.
+      let labels = {};
       const send = (query) => {
         const fd = new FormData();
         fd.append('file', f, f.name);
@@ -181,7 +192,7 @@ export async function importer() {
         try {
           const r = await send('');
           const text = /\.csv$/i.test(f.name) ? await csvText(f) : null;
-          result.replaceChildren(report(r, f, k, text));
+          result.replaceChildren(report(r, f, k, text, labels));
           result.querySelector('h2')?.setAttribute('tabindex', '-1');
           result.querySelector('h2')?.focus();
           return true;
@@ -194,6 +205,7 @@ export async function importer() {
       go.disabled = true;
       try {
         const p = await send('?preview=true');
+        labels = Object.fromEntries(p.columns.filter((c) => c.field).map((c) => [c.field, c.field_label]));
         clear(out).append(previewCard(p, f, k, runImport), result);
         out.querySelector('h2')?.focus();
       } catch (e) {
