@@ -87,12 +87,14 @@ pub(crate) fn tokens(k: &Keyed) -> String {
         t.push('f');
         t.push(first as char);
         t.push(' ');
-        // Every ordered pair of initials (a somewhere before b), once.
-        let mut seen = vec![false; 128 * 128];
+        // Every ordered pair of initials (a somewhere before b), once: a bit
+        // for each pair of ASCII bytes, on the stack.
+        let mut seen = [0u128; 128];
         for (i, &a) in ini.iter().enumerate() {
             for &b in &ini[i + 1..] {
-                let k = usize::from(a & 0x7f) * 128 + usize::from(b & 0x7f);
-                if !std::mem::replace(&mut seen[k], true) {
+                let (row, bit) = (usize::from(a & 0x7f), 1u128 << (b & 0x7f));
+                if seen[row] & bit == 0 {
+                    seen[row] |= bit;
                     t.push('o');
                     t.push(a as char);
                     t.push(b as char);
