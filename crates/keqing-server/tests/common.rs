@@ -131,12 +131,30 @@ impl App {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        answer(req.send().await.unwrap()).await
     }
+
+    /// POSTs a file as the raw body (an import, `?filename=` in `path`).
+    #[allow(dead_code)] // not every test binary imports files
+    pub async fn post_file(&self, token: &str, path: &str, bytes: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/api/v1{}", self.base, path))
+            .bearer_auth(token)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        answer(r).await
+    }
+}
+
+/// A response's status and its JSON body (the text, when it is not JSON).
+async fn answer(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }

@@ -28,23 +28,6 @@ const SALON_CSV: &str = "客户名称,电话,肤质,护理需求,到店次数,�
 丽人美容院赵敏,13612345678,,,很多,2024-02-30\n\
 丽人美容院孙悦,13512345678,敏感,,,\n";
 
-async fn post_file(app: &App, token: &str, path: &str, bytes: Vec<u8>) -> (u16, Value) {
-    let r = app
-        .http
-        .post(format!("{}/api/v1{}", app.base, path))
-        .bearer_auth(token)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 async fn get_bytes(app: &App, token: &str, path: &str) -> Vec<u8> {
     let r = app
         .http
@@ -90,13 +73,13 @@ async fn a_salon_file_previews_imports_and_exports_its_custom_fields() {
     let (app, admin, manager) = salon_app().await;
 
     // The preview: the custom columns mapped to their fields, with their labels.
-    let (s, p) = post_file(
-        &app,
-        &manager,
-        "/imports/customers?preview=true&filename=客户.csv",
-        SALON_CSV.as_bytes().to_vec(),
-    )
-    .await;
+    let (s, p) = app
+        .post_file(
+            &manager,
+            "/imports/customers?preview=true&filename=客户.csv",
+            SALON_CSV.as_bytes().to_vec(),
+        )
+        .await;
     assert_eq!(s, 200, "{p}");
     let cols: Vec<(Value, Value, Value)> = p["columns"]
         .as_array()
@@ -136,13 +119,13 @@ async fn a_salon_file_previews_imports_and_exports_its_custom_fields() {
     );
 
     // The import: the good rows kept, each bad value at its line and column.
-    let (s, r) = post_file(
-        &app,
-        &manager,
-        "/imports/customers?filename=客户.csv",
-        SALON_CSV.as_bytes().to_vec(),
-    )
-    .await;
+    let (s, r) = app
+        .post_file(
+            &manager,
+            "/imports/customers?filename=客户.csv",
+            SALON_CSV.as_bytes().to_vec(),
+        )
+        .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(
         (r["imported"].as_u64(), r["rejected"].as_u64()),
@@ -183,13 +166,13 @@ async fn a_salon_file_previews_imports_and_exports_its_custom_fields() {
     assert_eq!(found["items"][0]["name"], "丽人美容院张丽");
     assert_eq!(found["total"], 1);
     // A re-run creates nothing.
-    let (_, again) = post_file(
-        &app,
-        &manager,
-        "/imports/customers?filename=客户.csv",
-        SALON_CSV.as_bytes().to_vec(),
-    )
-    .await;
+    let (_, again) = app
+        .post_file(
+            &manager,
+            "/imports/customers?filename=客户.csv",
+            SALON_CSV.as_bytes().to_vec(),
+        )
+        .await;
     assert_eq!(
         (again["imported"].as_u64(), again["existing"].as_u64()),
         (Some(0), Some(3))
@@ -210,13 +193,13 @@ async fn a_salon_file_previews_imports_and_exports_its_custom_fields() {
     let en = get_bytes(&app, &admin, "/exports/customers?format=xlsx&lang=en").await;
     for (bytes, name) in [(zh, "customers.csv"), (en, "customers.xlsx")] {
         let (fresh, fresh_admin, _) = salon_app().await;
-        let (s, r) = post_file(
-            &fresh,
-            &fresh_admin,
-            &format!("/imports/customers?filename={name}"),
-            bytes,
-        )
-        .await;
+        let (s, r) = fresh
+            .post_file(
+                &fresh_admin,
+                &format!("/imports/customers?filename={name}"),
+                bytes,
+            )
+            .await;
         assert_eq!(s, 200, "{r}");
         assert_eq!(r["imported"], 3, "{name}: {r}");
         assert_eq!(r["warnings"], json!([]), "{name}");
@@ -237,18 +220,20 @@ async fn a_file_without_a_required_field_and_a_label_the_import_reads_otherwise(
     let csv = "客户名称,护理需求\n丽人美容院张丽,补水\n"
         .as_bytes()
         .to_vec();
-    let (s, p) = post_file(
-        &app,
-        &manager,
-        "/imports/customers?preview=true&filename=c.csv",
-        csv.clone(),
-    )
-    .await;
+    let (s, p) = app
+        .post_file(
+            &manager,
+            "/imports/customers?preview=true&filename=c.csv",
+            csv.clone(),
+        )
+        .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["missing_required"], json!(["custom.skin"]));
     assert_eq!(p["missing_required_labels"], json!(["肤质"]));
     assert_eq!(p["importable"], false);
-    let (s, e) = post_file(&app, &manager, "/imports/customers?filename=c.csv", csv).await;
+    let (s, e) = app
+        .post_file(&manager, "/imports/customers?filename=c.csv", csv)
+        .await;
     assert_eq!(s, 422, "{e}");
     assert!(e["message"].as_str().unwrap().contains("肤质"), "{e}");
 

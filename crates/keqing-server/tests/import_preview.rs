@@ -15,23 +15,6 @@ const CSV: &str = "客户名称,电话,微信群,省份,城市\n\
 \n\
 苏州明德教育咨询有限公司,0512-65001234,,江苏,苏州\n";
 
-async fn post_file(app: &App, token: &str, path: &str, bytes: Vec<u8>) -> (u16, Value) {
-    let r = app
-        .http
-        .post(format!("{}/api/v1{}", app.base, path))
-        .bearer_auth(token)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 async fn customer_count(app: &App, token: &str) -> i64 {
     let (s, page) = app.call(token, "GET", "/customers", None).await;
     assert_eq!(s, 200, "{page}");
@@ -102,13 +85,13 @@ async fn a_preview_maps_the_columns_checks_the_rows_and_stores_nothing() {
     let admin = app.login("admin").await;
     let token = app.login("wangfang").await;
 
-    let (s, p) = post_file(
-        &app,
-        &token,
-        "/imports/customers?preview=true&filename=客户.csv",
-        CSV.as_bytes().to_vec(),
-    )
-    .await;
+    let (s, p) = app
+        .post_file(
+            &token,
+            "/imports/customers?preview=true&filename=客户.csv",
+            CSV.as_bytes().to_vec(),
+        )
+        .await;
     assert_eq!(s, 200, "{p}");
     assert_csv_preview(&p);
     assert_eq!(p["file"], "客户.csv");
@@ -123,13 +106,13 @@ async fn a_preview_maps_the_columns_checks_the_rows_and_stores_nothing() {
     // The same file as Excel on a Chinese Windows saves it: GBK.
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(CSV);
     assert!(!unmappable);
-    let (s, g) = post_file(
-        &app,
-        &token,
-        "/imports/customers?preview=true&filename=gbk.csv",
-        gbk.into_owned(),
-    )
-    .await;
+    let (s, g) = app
+        .post_file(
+            &token,
+            "/imports/customers?preview=true&filename=gbk.csv",
+            gbk.into_owned(),
+        )
+        .await;
     assert_eq!(s, 200, "{g}");
     assert_csv_preview(&g);
     assert_eq!(g["source"]["encoding"], "gbk");
@@ -137,13 +120,13 @@ async fn a_preview_maps_the_columns_checks_the_rows_and_stores_nothing() {
     assert_eq!(customer_count(&app, &admin).await, 0);
 
     // The import the preview announced: the good rows, line 3 refused.
-    let (s, r) = post_file(
-        &app,
-        &token,
-        "/imports/customers?filename=客户.csv",
-        CSV.as_bytes().to_vec(),
-    )
-    .await;
+    let (s, r) = app
+        .post_file(
+            &token,
+            "/imports/customers?filename=客户.csv",
+            CSV.as_bytes().to_vec(),
+        )
+        .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["imported"], 2);
     assert_eq!(r["errors"][0]["line"], 3);
@@ -169,13 +152,13 @@ async fn an_xlsx_previews_with_its_sheet() {
     })
     .collect();
     let xlsx = keqing_io::write_customers_xlsx(&rows, &[], keqing_io::Lang::Zh).unwrap();
-    let (s, p) = post_file(
-        &app,
-        &token,
-        "/imports/customers?preview=true&filename=客户.xlsx",
-        xlsx,
-    )
-    .await;
+    let (s, p) = app
+        .post_file(
+            &token,
+            "/imports/customers?preview=true&filename=客户.xlsx",
+            xlsx,
+        )
+        .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["source"]["format"], "xlsx");
     assert_eq!(p["source"]["sheet"], "客户");
@@ -201,13 +184,13 @@ async fn a_preview_shows_missing_columns_and_needs_the_import_permission() {
     let token = app.login("wangfang").await;
 
     // Orders without a date column: shown, not refused; the customer is not looked up.
-    let (s, p) = post_file(
-        &app,
-        &token,
-        "/imports/orders?preview=true&filename=o.csv",
-        "客户编号,金额,金额（元）\nA1,12,13\n".as_bytes().to_vec(),
-    )
-    .await;
+    let (s, p) = app
+        .post_file(
+            &token,
+            "/imports/orders?preview=true&filename=o.csv",
+            "客户编号,金额,金额（元）\nA1,12,13\n".as_bytes().to_vec(),
+        )
+        .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["missing_required"], json!(["order_date"]));
     assert_eq!(p["missing_required_labels"], json!(["日期"]));
@@ -240,22 +223,22 @@ async fn a_preview_shows_missing_columns_and_needs_the_import_permission() {
 
     // Who may not import may not preview.
     let agent = app.login("kefu").await;
-    let (s, e) = post_file(
-        &app,
-        &agent,
-        "/imports/customers?preview=true&filename=c.csv",
-        CSV.as_bytes().to_vec(),
-    )
-    .await;
+    let (s, e) = app
+        .post_file(
+            &agent,
+            "/imports/customers?preview=true&filename=c.csv",
+            CSV.as_bytes().to_vec(),
+        )
+        .await;
     assert_eq!(s, 403, "{e}");
     // Not a file at all.
-    let (s, e) = post_file(
-        &app,
-        &token,
-        "/imports/customers?preview=true&filename=c.xlsx",
-        b"PK\x03\x04garbage".to_vec(),
-    )
-    .await;
+    let (s, e) = app
+        .post_file(
+            &token,
+            "/imports/customers?preview=true&filename=c.xlsx",
+            b"PK\x03\x04garbage".to_vec(),
+        )
+        .await;
     assert_eq!(s, 422, "{e}");
     assert_eq!(e["code"], "bad_file");
 }
@@ -281,13 +264,13 @@ async fn a_template_has_every_column_the_import_knows() {
         let bytes = r.bytes().await.unwrap().to_vec();
         assert!(bytes.starts_with("\u{feff}".as_bytes()), "a BOM for Excel");
         // The template read back: every column maps to a field, none unknown.
-        let (s, p) = post_file(
-            &app,
-            &t,
-            &format!("/imports/{kind}?preview=true&filename=t.csv"),
-            bytes,
-        )
-        .await;
+        let (s, p) = app
+            .post_file(
+                &t,
+                &format!("/imports/{kind}?preview=true&filename=t.csv"),
+                bytes,
+            )
+            .await;
         assert_eq!(s, 200, "{p}");
         let columns = p["columns"].as_array().unwrap();
         assert!(columns.len() >= 10, "{kind}: {p}");
