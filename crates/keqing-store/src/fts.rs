@@ -24,9 +24,10 @@
 //!
 //! The tokens find the candidates. Where a token is exact (one or two
 //! characters of a name, up to six letters of pinyin, one initial) the
-//! candidates are the answer; otherwise the stored name, pinyin or initials
-//! confirm each one with the same `LIKE` the PostgreSQL backend runs, so both
-//! backends give the same results.
+//! candidates are the answer; otherwise the name, pinyin or initials that
+//! the index `customers_scope` holds confirm each one with the test the
+//! PostgreSQL backend runs, so both backends give the same results. The FTS
+//! table stores nothing but the tokens (schema 11).
 
 /// Letters of pinyin in one `p` token.
 const PINYIN_GRAM: usize = 6;

@@ -432,15 +432,12 @@ fn migrate(c: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// Adds a customer's name to the search index (`fts.rs`): its `tokens`,
-/// and the name, pinyin and initials that confirm a candidate.
-fn insert_search_keys(t: &Connection, id: i64, idx: &fts::Keyed, tokens: &str) -> Result<()> {
-    t.prepare_cached(
-        "INSERT INTO customer_search (rowid, k, name, pinyin, initials) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .map_err(sq)?
-    .execute(params![id, tokens, idx.name, idx.pinyin, idx.initials])
-    .map_err(sq)?;
+/// Adds a customer's name to the search index (`fts.rs`): its `tokens`.
+fn insert_search_keys(t: &Connection, id: i64, tokens: &str) -> Result<()> {
+    t.prepare_cached("INSERT INTO customer_search (rowid, k) VALUES (?1, ?2)")
+        .map_err(sq)?
+        .execute(params![id, tokens])
+        .map_err(sq)?;
     Ok(())
 }
 
@@ -487,7 +484,7 @@ fn rebuild_search(t: &Connection) -> Result<()> {
             pinyin: &k.pinyin,
             initials: &k.initials,
         };
-        insert_search_keys(t, id, &keyed, &fts::tokens(&keyed))?;
+        insert_search_keys(t, id, &fts::tokens(&keyed))?;
     }
     Ok(())
 }
@@ -603,7 +600,7 @@ fn insert_customer(
         return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
     };
     let keyed = idx.keyed();
-    insert_search_keys(t, id, &keyed, &fts::tokens(&keyed))?;
+    insert_search_keys(t, id, &fts::tokens(&keyed))?;
     log_owner(t, id, None, owner, "create", actor, now)?;
     Ok(id)
 }
@@ -881,19 +878,18 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     match &f.query {
         None => {}
         // The index finds the candidates; where its tokens are not exact,
-        // the same LIKE as on PostgreSQL decides (fts.rs). Text without a
+        // the same test as on PostgreSQL decides (fts.rs), on the columns
+        // customers_scope holds beside the ids it joins on. Text without a
         // token is matched by a scan.
         Some(NameQuery::Text(t)) => {
             let a = arg(&mut p, format!("%{}%", like_escape(t)).into());
             match fts::text_match(t) {
                 Some(m) => {
-                    let verify = if m.exact {
-                        String::new()
-                    } else {
-                        format!(" AND customer_search.name LIKE {a} ESCAPE '\\'")
-                    };
+                    if !m.exact {
+                        w.push(format!("name LIKE {a} ESCAPE '\\'"));
+                    }
                     let m = arg(&mut p, m.query.into());
-                    search = Some(format!("customer_search MATCH {m}{verify}"));
+                    search = Some(format!("customer_search MATCH {m}"));
                 }
                 None => w.push(format!("name LIKE {a} ESCAPE '\\'")),
             }
@@ -905,28 +901,23 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
                 &mut p,
                 keqing_domain::search::subsequence_pattern(&like_escape(&q)).into(),
             );
+            let check =
+                format!("(keqing_pinyin_matches(pinyin, {a}) OR initials LIKE {b} ESCAPE '\\')");
             match fts::pinyin_match(&q) {
                 Some(m) => {
                     // One match for both readings. The checks imply their
                     // tokens, so (full or initials tokens) and (either
                     // check) is exactly (full check) or (initials LIKE).
-                    let verify = if m.full.exact && m.initials.exact {
-                        String::new()
-                    } else {
-                        format!(
-                            " AND (keqing_pinyin_matches(customer_search.pinyin, {a})
-                                   OR customer_search.initials LIKE {b} ESCAPE '\\')"
-                        )
-                    };
+                    if !(m.full.exact && m.initials.exact) {
+                        w.push(check);
+                    }
                     let q = arg(
                         &mut p,
                         format!("({}) OR ({})", m.full.query, m.initials.query).into(),
                     );
-                    search = Some(format!("customer_search MATCH {q}{verify}"));
+                    search = Some(format!("customer_search MATCH {q}"));
                 }
-                None => w.push(format!(
-                    "(keqing_pinyin_matches(pinyin, {a}) OR initials LIKE {b} ESCAPE '\\')"
-                )),
+                None => w.push(check),
             }
         }
         Some(NameQuery::PhoneSuffix(d)) => {
@@ -1138,7 +1129,7 @@ fn write_customer_doc(t: &Connection, id: i64, input: &CustomerInput, now: &str)
         .execute([id])
         .map_err(sq)?;
     let keyed = idx.keyed();
-    insert_search_keys(t, id, &keyed, &fts::tokens(&keyed))?;
+    insert_search_keys(t, id, &fts::tokens(&keyed))?;
     Ok(())
 }
 
@@ -2303,7 +2294,7 @@ impl Store for SqliteStore {
                         existing.push(row.line);
                         continue;
                     };
-                    insert_search_keys(t, id, &row.index.keyed(), &row.tokens)?;
+                    insert_search_keys(t, id, &row.tokens)?;
                     log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
                     if let Some(ct) = &row.contact {
                         insert_contact_doc(t, id, ct, now)?;
