@@ -106,11 +106,19 @@ def contacts():
                 d["birthday"] = f"{rnd.randint(1960, 2000)}-{m:02d}-{day:02d}" if r < 0.3 else f"{m:02d}-{day:02d}"
             elif r < 0.6:
                 d["birthday"] = f"农历{rnd.randint(1, 12):02d}-{rnd.randint(1, 30):02d}"
-            yield (k, i, d["name"], json.dumps(d, ensure_ascii=False), NOW)
+            yield (k, i, d["name"], birthday_key(d["birthday"]), json.dumps(d, ensure_ascii=False), NOW)
+
+
+def birthday_key(b):
+    """The store's `birthday_key` column (keqing-store lib.rs): S11-23, L08-15."""
+    if b is None:
+        return None
+    return ("L" if b.startswith("农历") else "S") + b[-5:]
 
 
 c.executemany(
-    "INSERT INTO contacts (id, customer_id, version, name, doc, created_at) VALUES (?, ?, 1, ?, ?, ?)",
+    "INSERT INTO contacts (id, customer_id, version, name, birthday_key, doc, created_at)"
+    " VALUES (?, ?, 1, ?, ?, ?, ?)",
     contacts(),
 )
 t2 = time.time()
