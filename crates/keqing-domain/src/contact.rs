@@ -234,7 +234,7 @@ impl ContactInput {
             if !(5..=12).contains(&q.len()) || !q.bytes().all(|b| b.is_ascii_digit()) {
                 c.push(
                     "qq",
-                    format!("QQ号应为5到12位数字 a QQ number is 5 to 12 digits: {q:?}"),
+                    format!("应为5到12位数字的QQ号 a QQ number is 5 to 12 digits: {q:?}"),
                 );
             }
         }

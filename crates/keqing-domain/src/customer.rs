@@ -183,14 +183,14 @@ pub(crate) fn opt_id(v: Option<&Value>) -> Result<Option<i64>, String> {
         Some(Value::Number(n)) => n
             .as_i64()
             .map(Some)
-            .ok_or_else(|| format!("ID格式不正确 not an id: {n}")),
+            .ok_or_else(|| format!("不是有效的ID not an id: {n}")),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => s
             .trim()
             .parse()
             .map(Some)
-            .map_err(|_| format!("ID格式不正确 not an id: {s:?}")),
-        Some(other) => Err(format!("ID格式不正确 not an id: {other}")),
+            .map_err(|_| format!("不是有效的ID not an id: {s:?}")),
+        Some(other) => Err(format!("不是有效的ID not an id: {other}")),
     }
 }
 
