@@ -273,7 +273,11 @@ fn contacts_file() {
             (6, "级别".to_string()),
         ]
     );
-    assert!(b.errors[1].message.starts_with("与第3行重复"), "{:?}", b.errors[1]);
+    assert!(
+        b.errors[1].message.starts_with("与第3行重复"),
+        "{:?}",
+        b.errors[1]
+    );
     assert!(b.errors[1].message.contains("duplicate of line 3"));
     assert_eq!(b.bad_rows(), 3);
 }
