@@ -82,15 +82,15 @@ impl Placeholder {
 /// Why a template was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TemplateError {
-    #[error("unknown placeholder {{{name}}} at character {at}; known: {{contact_name}} {{contact_title}} {{customer_name}} {{occasion}} {{manager_name}} {{company_name}} (or {{联系人}} {{职务}} {{客户名称}} {{节日}} {{经理姓名}} {{公司名称}})")]
+    #[error("未知的占位符 unknown placeholder {{{name}}} at character {at}; known: {{contact_name}} {{contact_title}} {{customer_name}} {{occasion}} {{manager_name}} {{company_name}} (or {{联系人}} {{职务}} {{客户名称}} {{节日}} {{经理姓名}} {{公司名称}})")]
     UnknownPlaceholder { name: String, at: usize },
-    #[error("unclosed {{ at character {at}; write {{{{ for a literal brace")]
+    #[error("大括号未闭合 unclosed {{ at character {at}; write {{{{ for a literal brace")]
     Unclosed { at: usize },
-    #[error("unmatched }} at character {at}; write }}}} for a literal brace")]
+    #[error("多余的右大括号 unmatched }} at character {at}; write }}}} for a literal brace")]
     Unmatched { at: usize },
-    #[error("the greeting must end with the signature \"company name + personal name\" (署名格式为公司名称 + 个人姓名): {{company_name}} then {{manager_name}}, e.g. \"……节日快乐！——{{公司名称}} {{经理姓名}}\"")]
+    #[error("祝福语须以“公司名称 + 个人姓名”署名结尾 the greeting must end with the signature \"company name + personal name\": {{company_name}} then {{manager_name}}, e.g. \"……节日快乐！——{{公司名称}} {{经理姓名}}\"")]
     MissingSignature,
-    #[error("cannot sign the greeting: {0} is empty")]
+    #[error("无法署名 cannot sign the greeting: {0} is empty")]
     EmptySignature(&'static str),
 }
 

@@ -89,7 +89,7 @@ impl NewActivity {
         let mut c = Collector::default();
         for k in obj.keys() {
             if !FIELDS.contains(&k.as_str()) {
-                c.push(k, "unknown field");
+                c.push(k, "未知字段 unknown field");
             }
         }
         let g = |k: &str| obj.get(k);
@@ -97,13 +97,19 @@ impl NewActivity {
             .take("kind", parse_with(g("kind"), ActivityKind::parse))
             .flatten();
         if kind.is_none() && obj.get("kind").is_none_or(|v| v.is_null()) {
-            c.push("kind", "an activity needs a kind");
+            c.push("kind", "缺少活动类型 an activity needs a kind");
         }
         let at = c
             .take(
                 "at",
                 parse_with(g("at"), |s| {
-                    DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc))
+                    DateTime::parse_from_rfc3339(s)
+                        .map(|d| d.with_timezone(&Utc))
+                        .map_err(|e| {
+                            format!(
+                                "时间格式不正确 not a time such as 2025-03-01T14:30:00+08:00: {e}"
+                            )
+                        })
                 }),
             )
             .flatten();
@@ -132,14 +138,14 @@ impl NewActivity {
         if a.kind == ActivityKind::Help && a.help_kind.is_none() {
             c.push(
                 "help_kind",
-                "a help needs its kind (one of the seven of 000)",
+                "缺少帮助类型 a help needs its kind (one of the seven of 000)",
             );
         }
         if a.kind == ActivityKind::Gift && a.gift_item.is_none() {
-            c.push("gift_item", "a gift needs the item given");
+            c.push("gift_item", "缺少礼品名称 a gift needs the item given");
         }
         if a.kind == ActivityKind::Feedback && a.feedback_kind.is_none() {
-            c.push("feedback_kind", "feedback needs its kind");
+            c.push("feedback_kind", "缺少反馈类型 feedback needs its kind");
         }
         c.finish()?;
         Ok(a)

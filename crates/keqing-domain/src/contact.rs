@@ -52,7 +52,7 @@ pub enum Birthday {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a birthday: {0:?} (write 1980-05-03, 05-03, or 农历1980-04-30 / 农历闰04-30 for a lunar date)")]
+#[error("生日格式不正确 not a birthday: {0:?} (write 1980-05-03, 05-03, or 农历1980-04-30 / 农历闰04-30 for a lunar date)")]
 pub struct BirthdayError(String);
 
 impl Birthday {
@@ -210,31 +210,41 @@ impl ContactInput {
         let mut c = Collector::default();
         for key in obj.keys() {
             if !CONTACT_FIELDS.contains(&key.as_str()) {
-                c.push(key, "unknown field");
+                c.push(key, "未知字段 unknown field");
             }
         }
         let g = |k: &str| obj.get(k);
         let name = c.take("name", opt_text(g("name"))).flatten();
         if name.is_none() {
-            c.push("name", "a contact needs a name");
+            c.push("name", "缺少联系人姓名 a contact needs a name");
         }
         let mobile = c
             .take("mobile", parse_with(g("mobile"), Phone::parse))
             .flatten();
         if let Some(m) = &mobile {
             if !m.is_mobile() {
-                c.push("mobile", format!("not a mobile number: {m}"));
+                c.push(
+                    "mobile",
+                    format!("手机号码格式不正确 not a mobile number: {m}"),
+                );
             }
         }
         let qq = c.take("qq", opt_text(g("qq"))).flatten();
         if let Some(q) = &qq {
             if !(5..=12).contains(&q.len()) || !q.bytes().all(|b| b.is_ascii_digit()) {
-                c.push("qq", format!("a QQ number is 5 to 12 digits: {q:?}"));
+                c.push(
+                    "qq",
+                    format!("应为5到12位数字的QQ号 a QQ number is 5 to 12 digits: {q:?}"),
+                );
             }
         }
         let consent = match g("consent") {
             None | Some(Value::Null) => Some(Consent::default()),
-            Some(v) => c.take("consent", serde_json::from_value::<Consent>(v.clone())),
+            Some(v) => c.take(
+                "consent",
+                serde_json::from_value::<Consent>(v.clone())
+                    .map_err(|e| format!("联系许可格式不正确 bad consent: {e}")),
+            ),
         };
         let input = ContactInput {
             name: name.unwrap_or_default(),
@@ -338,5 +348,12 @@ mod tests {
         let m = serde_json::json!({"name": "王经理", "mobile": "010-62345678"});
         let e = ContactInput::from_json(m.as_object().unwrap()).unwrap_err();
         assert_eq!(e.errors[0].field, "mobile");
+        assert!(
+            e.errors[0]
+                .message
+                .starts_with("手机号码格式不正确 not a mobile number"),
+            "{:?}",
+            e.errors[0]
+        );
     }
 }

@@ -75,19 +75,23 @@ pub fn check_definitions(defs: &[CustomFieldDef]) -> Result<(), ValidationError>
     };
     for (i, d) in defs.iter().enumerate() {
         if !valid_key(&d.key) {
-            err(i, "key", format!("{:?}: a key is a lower-case letter, then lower-case letters, digits or _ (at most 40)", d.key));
+            err(i, "key", format!("字段标识格式不正确 {:?}: a key is a lower-case letter, then lower-case letters, digits or _ (at most 40)", d.key));
         } else if !keys.insert(d.key.as_str()) {
-            err(i, "key", format!("{:?} is defined twice", d.key));
+            err(
+                i,
+                "key",
+                format!("字段标识重复 {:?} is defined twice", d.key),
+            );
         }
         let label = d.label.trim();
         if label.is_empty() {
-            err(i, "label", "a field needs a label".into());
+            err(i, "label", "缺少字段名称 a field needs a label".into());
         } else if !labels.insert(label) {
-            err(i, "label", format!("{label:?} is used twice"));
+            err(i, "label", format!("字段名称重复 {label:?} is used twice"));
         }
         if let FieldKind::Choice { options } | FieldKind::MultiChoice { options } = &d.kind {
             if options.iter().all(|o| o.trim().is_empty()) {
-                err(i, "options", "a choice needs options".into());
+                err(i, "options", "缺少选项 a choice needs options".into());
             }
             let mut seen = BTreeSet::new();
             for o in options {
@@ -95,7 +99,7 @@ pub fn check_definitions(defs: &[CustomFieldDef]) -> Result<(), ValidationError>
                     err(
                         i,
                         "options",
-                        format!("option {o:?} is empty or given twice"),
+                        format!("选项为空或重复 option {o:?} is empty or given twice"),
                     );
                 }
             }
@@ -211,17 +215,20 @@ pub fn normalise_value(def: &CustomFieldDef, v: &Value) -> Result<Value, String>
                 .filter(|f| f.is_finite())
                 .and_then(serde_json::Number::from_f64)
                 .map(Value::Number)
-                .ok_or_else(|| format!("{s:?} is not a number"))
+                .ok_or_else(|| format!("不是数字 {s:?} is not a number"))
         }
         (FieldKind::Date, Value::String(s)) => parse_date(s)
             .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
-            .ok_or_else(|| format!("{s:?} is not a date (2025-03-01)")),
+            .ok_or_else(|| format!("日期格式不正确 {s:?} is not a date (2025-03-01)")),
         (FieldKind::Choice { options }, Value::String(s)) => {
             let s = s.trim();
             if options.iter().any(|o| o == s) {
                 Ok(Value::String(s.to_string()))
             } else {
-                Err(format!("{s:?} is not one of {}", options.join("、")))
+                Err(format!(
+                    "不在可选项中 {s:?} is not one of {}",
+                    options.join("、")
+                ))
             }
         }
         (FieldKind::MultiChoice { options }, _) => {
@@ -230,7 +237,7 @@ pub fn normalise_value(def: &CustomFieldDef, v: &Value) -> Result<Value, String>
                     .iter()
                     .map(|x| match x {
                         Value::String(s) => Ok(s.trim().to_string()),
-                        other => Err(format!("{other} is not an option")),
+                        other => Err(format!("不是有效选项 {other} is not an option")),
                     })
                     .collect::<Result<_, _>>()?,
                 // A spreadsheet cell: 干性、敏感, 干性,敏感, 干性/敏感…
@@ -238,12 +245,19 @@ pub fn normalise_value(def: &CustomFieldDef, v: &Value) -> Result<Value, String>
                     .into_iter()
                     .map(str::to_string)
                     .collect(),
-                other => return Err(format!("expected a list of options, got {other}")),
+                other => {
+                    return Err(format!(
+                        "应为选项列表 expected a list of options, got {other}"
+                    ))
+                }
             };
             let mut out: Vec<String> = vec![];
             for it in items {
                 if !options.contains(&it) {
-                    return Err(format!("{it:?} is not one of {}", options.join("、")));
+                    return Err(format!(
+                        "不在可选项中 {it:?} is not one of {}",
+                        options.join("、")
+                    ));
                 }
                 if !out.contains(&it) {
                     out.push(it);
@@ -252,7 +266,7 @@ pub fn normalise_value(def: &CustomFieldDef, v: &Value) -> Result<Value, String>
             Ok(Value::from(out))
         }
         (kind, other) => Err(format!(
-            "expected {} ({}), got {other}",
+            "应为{} expected {}, got {other}",
             kind.label_zh(),
             kind_name(kind)
         )),
@@ -317,8 +331,12 @@ pub fn check_values(
 /// Definitions from their stored JSON form (`{"fields": [...]}`).
 pub fn definitions_from_json(v: &Value) -> Result<Vec<CustomFieldDef>, ValidationError> {
     let fields = v.get("fields").cloned().unwrap_or(Value::Array(vec![]));
-    let defs: Vec<CustomFieldDef> = serde_json::from_value(fields)
-        .map_err(|e| ValidationError::one("fields", e.to_string()))?;
+    let defs: Vec<CustomFieldDef> = serde_json::from_value(fields).map_err(|e| {
+        ValidationError::one(
+            "fields",
+            format!("自定义字段定义格式不正确 bad field definitions: {e}"),
+        )
+    })?;
     check_definitions(&defs)?;
     Ok(defs)
 }

@@ -173,7 +173,7 @@ pub(crate) fn opt_text(v: Option<&Value>) -> Result<Option<String>, String> {
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(format!("expected text, got {other}")),
+        Some(other) => Err(format!("应为文本 expected text, got {other}")),
     }
 }
 
@@ -183,14 +183,14 @@ pub(crate) fn opt_id(v: Option<&Value>) -> Result<Option<i64>, String> {
         Some(Value::Number(n)) => n
             .as_i64()
             .map(Some)
-            .ok_or_else(|| format!("not an id: {n}")),
+            .ok_or_else(|| format!("不是有效的ID not an id: {n}")),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => s
             .trim()
             .parse()
             .map(Some)
-            .map_err(|_| format!("not an id: {s:?}")),
-        Some(other) => Err(format!("not an id: {other}")),
+            .map_err(|_| format!("不是有效的ID not an id: {s:?}")),
+        Some(other) => Err(format!("不是有效的ID not an id: {other}")),
     }
 }
 
@@ -201,10 +201,10 @@ pub(crate) fn flag(v: Option<&Value>) -> Result<bool, String> {
         Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
             "" | "0" | "false" | "no" | "n" | "否" | "不是" => Ok(false),
             "1" | "true" | "yes" | "y" | "是" => Ok(true),
-            other => Err(format!("expected yes/no, got {other:?}")),
+            other => Err(format!("应填“是”或“否” expected yes/no, got {other:?}")),
         },
         Some(Value::Number(n)) => Ok(n.as_i64() != Some(0)),
-        Some(other) => Err(format!("expected yes/no, got {other}")),
+        Some(other) => Err(format!("应填“是”或“否” expected yes/no, got {other}")),
     }
 }
 
@@ -231,16 +231,20 @@ fn tags(v: Option<&Value>) -> Result<Vec<String>, String> {
             for it in items {
                 match it {
                     Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
-                    other => return Err(format!("a tag must be non-empty text, got {other}")),
+                    other => {
+                        return Err(format!(
+                            "标签不能为空 a tag must be non-empty text, got {other}"
+                        ))
+                    }
                 }
             }
             out
         }
-        Some(other) => Err(format!("expected a list of tags, got {other}"))?,
+        Some(other) => Err(format!("标签应为列表 expected a list of tags, got {other}"))?,
     };
     out.dedup();
     if out.iter().any(|t| t.chars().count() > 32) {
-        return Err("a tag has more than 32 characters".into());
+        return Err("标签不能超过32个字 a tag has more than 32 characters".into());
     }
     Ok(out)
 }
@@ -251,14 +255,16 @@ impl CustomerInput {
         let mut c = Collector::default();
         for key in obj.keys() {
             if !CUSTOMER_FIELDS.contains(&key.as_str()) {
-                c.push(key, "unknown field");
+                c.push(key, "未知字段 unknown field");
             }
         }
         let g = |k: &str| obj.get(k);
         let name = c.take("name", opt_text(g("name"))).flatten();
         match &name {
-            None => c.push("name", "a customer needs a name"),
-            Some(n) if n.chars().count() > 200 => c.push("name", "longer than 200 characters"),
+            None => c.push("name", "缺少客户名称 a customer needs a name"),
+            Some(n) if n.chars().count() > 200 => {
+                c.push("name", "客户名称不能超过200个字 longer than 200 characters")
+            }
             _ => {}
         }
         let kind = c
@@ -271,34 +277,45 @@ impl CustomerInput {
             .map(|s| s.to_ascii_uppercase());
         if let Some(cl) = &class {
             if !CLASSES.contains(&cl.as_str()) {
-                c.push("class", format!("class must be A, B, C or D, got {cl:?}"));
+                c.push(
+                    "class",
+                    format!("客户分类只能是A、B、C或D class must be A, B, C or D, got {cl:?}"),
+                );
             }
         }
         let website = c.take("website", opt_text(g("website"))).flatten();
         if let Some(w) = &website {
             if w.contains(char::is_whitespace) || !w.contains('.') {
-                c.push("website", format!("not a web address: {w:?}"));
+                c.push(
+                    "website",
+                    format!("网址格式不正确 not a web address: {w:?}"),
+                );
             }
         }
         let card = match g("card") {
             None | Some(Value::Null) => Some(RelationshipCard::default()),
             Some(v) => c.take(
                 "card",
-                serde_json::from_value::<RelationshipCard>(v.clone()),
+                serde_json::from_value::<RelationshipCard>(v.clone())
+                    .map_err(|e| format!("客情关系卡格式不正确 bad relationship card: {e}")),
             ),
         };
         let key_dates = match g("key_dates") {
             None | Some(Value::Null) => Some(vec![]),
             Some(v) => c.take(
                 "key_dates",
-                serde_json::from_value::<Vec<KeyDate>>(v.clone()),
+                serde_json::from_value::<Vec<KeyDate>>(v.clone())
+                    .map_err(|e| format!("重要日期格式不正确 bad key dates: {e}")),
             ),
         };
         let custom = match g("custom") {
             None | Some(Value::Null) => Some(BTreeMap::new()),
             Some(Value::Object(m)) => Some(m.clone().into_iter().collect()),
             Some(other) => {
-                c.push("custom", format!("expected an object, got {other}"));
+                c.push(
+                    "custom",
+                    format!("自定义字段应为对象 expected an object, got {other}"),
+                );
                 None
             }
         };
@@ -452,6 +469,22 @@ mod tests {
         for f in ["name", "phone", "email", "class", "colour"] {
             assert!(fields.contains(&f), "{f} missing in {fields:?}");
         }
+        // Chinese first, then the English words (users read the first; logs grep the second).
+        for e in &err.errors {
+            assert!(
+                e.message
+                    .starts_with(|c: char| ('\u{4E00}'..='\u{9FFF}').contains(&c)),
+                "{e:?}"
+            );
+        }
+        assert!(err
+            .errors
+            .iter()
+            .any(|e| e.message == "缺少客户名称 a customer needs a name"));
+        assert!(err
+            .errors
+            .iter()
+            .any(|e| e.message == "未知字段 unknown field"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub struct FieldError {
 
 /// A value that could not be accepted, with every field that was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid input: {}", .errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+#[error("输入有误 invalid input: {}", .errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct ValidationError {
     pub errors: Vec<FieldError>,
 }

@@ -57,7 +57,7 @@ macro_rules! labeled_enum {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown value {value:?}; expected one of {}", expected.join(", "))]
+#[error("无法识别的取值 unknown value {value:?}; expected one of {}", expected.join(", "))]
 pub struct UnknownValue {
     pub value: String,
     pub expected: Vec<&'static str>,

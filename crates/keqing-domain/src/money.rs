@@ -8,13 +8,13 @@ pub struct Money(pub i64);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("empty amount")]
+    #[error("金额为空 empty amount")]
     Empty,
-    #[error("not an amount: {0:?}")]
+    #[error("金额格式不正确 not an amount: {0:?}")]
     Invalid(String),
-    #[error("more than two decimals: {0:?}")]
+    #[error("金额最多保留两位小数 more than two decimals: {0:?}")]
     TooPrecise(String),
-    #[error("amount too large: {0:?}")]
+    #[error("金额过大 amount too large: {0:?}")]
     Overflow(String),
 }
 

@@ -14,7 +14,7 @@ pub struct Phone(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
-    #[error("not a Chinese mobile or landline number: {0:?}")]
+    #[error("电话号码格式不正确 not a Chinese mobile or landline number: {0:?}")]
     Invalid(String),
 }
 
@@ -138,7 +138,7 @@ pub struct Email(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
-    #[error("not an e-mail address: {0:?}")]
+    #[error("电子邮箱格式不正确 not an e-mail address: {0:?}")]
     Invalid(String),
 }
 

@@ -7,24 +7,24 @@ use std::path::PathBuf;
 /// column every row needs. Problems of single rows are [`RowError`]s instead.
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
-    #[error("cannot read {path}: {source}")]
+    #[error("无法读取文件 cannot read {path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{file}: not a CSV or spreadsheet file (expected .csv, .tsv, .txt, .xlsx, .xlsm, .xls or .ods)")]
+    #[error("文件格式不支持 {file}: not a CSV or spreadsheet file (expected .csv, .tsv, .txt, .xlsx, .xlsm, .xls or .ods)")]
     UnknownFormat { file: String },
-    #[error("{file}: the file is empty (no header line)")]
+    #[error("文件为空 {file}: the file is empty (no header line)")]
     Empty { file: String },
     #[error(
-        "{file}: the header line is not valid text in any supported encoding (UTF-8, GBK/GB18030)"
+        "表头编码无法识别 {file}: the header line is not valid text in any supported encoding (UTF-8, GBK/GB18030)"
     )]
     BadHeaderEncoding { file: String },
-    #[error("{file}: CSV error: {source}")]
+    #[error("文件格式错误 {file}: CSV error: {source}")]
     Csv { file: String, source: csv::Error },
-    #[error("{file}: not a readable spreadsheet: {message}")]
+    #[error("无法读取表格 {file}: not a readable spreadsheet: {message}")]
     Spreadsheet { file: String, message: String },
-    #[error("{file}: no sheet named {sheet:?} (sheets: {})", available.join(", "))]
+    #[error("找不到工作表 {file}: no sheet named {sheet:?} (sheets: {})", available.join(", "))]
     NoSuchSheet {
         file: String,
         sheet: String,
@@ -53,7 +53,7 @@ pub enum IoError {
         second_index: usize,
     },
     /// An explicit mapping names a field this kind of file does not have.
-    #[error("mapping for column {column:?}: {field:?} is not a field of a {kind} file (fields: {})", expected.join(", "))]
+    #[error("列映射的字段不存在 mapping for column {column:?}: {field:?} is not a field of a {kind} file (fields: {})", expected.join(", "))]
     UnknownField {
         kind: &'static str,
         column: String,
@@ -62,14 +62,14 @@ pub enum IoError {
     },
     /// A value that cannot be written in the chosen encoding (GBK lacks many characters).
     #[error(
-        "line {line}: {ch:?} cannot be written in {encoding}; export as UTF-8 or GB18030 instead"
+        "字符无法用所选编码导出 line {line}: {ch:?} cannot be written in {encoding}; export as UTF-8 or GB18030 instead"
     )]
     NotEncodable {
         line: usize,
         ch: char,
         encoding: &'static str,
     },
-    #[error("cannot write the spreadsheet: {0}")]
+    #[error("无法生成表格文件 cannot write the spreadsheet: {0}")]
     XlsxWrite(#[from] rust_xlsxwriter::XlsxError),
 }
 
@@ -91,7 +91,7 @@ pub struct RowError {
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}", self.line)?;
+        write!(f, "第{}行 line {}", self.line, self.line)?;
         if let Some(c) = &self.column {
             write!(f, ", column {c:?}")?;
         }

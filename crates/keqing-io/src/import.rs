@@ -400,7 +400,7 @@ fn import_table<T>(
             Err(errs) if errs.is_empty() => {
                 batch
                     .errors
-                    .push(sheet.error(row.line, None, None, "invalid row".into()))
+                    .push(sheet.error(row.line, None, None, "该行无效 invalid row".into()))
             }
             Err(errs) => batch.errors.extend(errs),
         }
@@ -444,8 +444,9 @@ fn check_codes(s: &Sheet, row: &Row, fields: &[&str], errors: &mut Vec<RowError>
     }
 }
 
-fn duplicate(line: usize, what: &str) -> String {
-    format!("与第{line}行重复 duplicate of line {line} ({what})")
+/// "与第N行重复（…） duplicate of line N (…)": `zh` and `what` say what is the same.
+fn duplicate(line: usize, zh: &str, what: &str) -> String {
+    format!("与第{line}行重复（{zh}） duplicate of line {line} ({what})")
 }
 
 /// Imports a customers file (客户). Each row is a `CustomerInput`, plus the
@@ -525,7 +526,7 @@ fn customers_to(
                     return Err(vec![s.field_error(
                         line,
                         "external_code",
-                        duplicate(*first, "same external code"),
+                        duplicate(*first, "统一社会信用代码相同", "same external code"),
                     )]);
                 }
             }
@@ -534,7 +535,7 @@ fn customers_to(
                     return Err(vec![s.field_error(
                         line,
                         "name",
-                        duplicate(*first, "same name and phone"),
+                        duplicate(*first, "客户名称和电话相同", "same name and phone"),
                     )]);
                 }
                 by_key.insert(key, line);
@@ -684,7 +685,11 @@ fn contacts_to(
             return Err(vec![s.field_error(
                 line,
                 "name",
-                duplicate(*first, "same customer, name and mobile"),
+                duplicate(
+                    *first,
+                    "客户、姓名和手机号码相同",
+                    "same customer, name and mobile",
+                ),
             )]);
         }
         seen.insert(key, line);
@@ -741,9 +746,8 @@ pub(crate) fn orders_in(
             });
             let amount = need("amount", &mut errors).and_then(|v| {
                 Money::parse(v)
-                    .map_err(|e| {
-                        errors.push(s.field_error(line, "amount", format!("金额错误 {e}")))
-                    })
+                    // 金额格式不正确 not an amount: …, 金额最多保留两位小数 …
+                    .map_err(|e| errors.push(s.field_error(line, "amount", e.to_string())))
                     .ok()
             });
             let quantity = match s.get(row, "quantity") {
@@ -783,7 +787,7 @@ pub(crate) fn orders_in(
                     return Err(vec![s.field_error(
                         line,
                         "external_id",
-                        duplicate(*first, "same order number"),
+                        duplicate(*first, "订单号相同", "same order number"),
                     )]);
                 }
                 seen.insert(id.clone(), line);

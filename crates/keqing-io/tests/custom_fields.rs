@@ -73,7 +73,10 @@ fn check_salon_batch(b: &keqing_io::ImportBatch<keqing_io::CustomerRow>) {
     );
     let e = b.errors.iter().find(|e| e.line == 4).unwrap();
     // The column names the field: the reason does not repeat its label.
-    assert_eq!(e.message, "\"中性\" is not one of 干性、油性、混合、敏感");
+    assert_eq!(
+        e.message,
+        "不在可选项中 \"中性\" is not one of 干性、油性、混合、敏感"
+    );
     assert_eq!(
         errors_at(&b.errors, 5),
         [

@@ -85,7 +85,7 @@ fn gbk_file_with_one_corrupt_row() {
         (e.line, e.column.as_deref(), e.column_index),
         (5, Some("城市"), Some(3))
     );
-    assert!(e.message.contains("bad encoding"));
+    assert!(e.message.starts_with("编码错误 bad encoding"), "{e:?}");
 }
 
 #[test]
@@ -272,6 +272,11 @@ fn contacts_file() {
             (6, "QQ".to_string()),
             (6, "级别".to_string()),
         ]
+    );
+    assert!(
+        b.errors[1].message.starts_with("与第3行重复"),
+        "{:?}",
+        b.errors[1]
     );
     assert!(b.errors[1].message.contains("duplicate of line 3"));
     assert_eq!(b.bad_rows(), 3);

@@ -41,7 +41,7 @@ fn check<T>(file: &MessyFile, batch: &ImportBatch<T>) {
             assert!(e.message.contains(&format!("line {first}")), "{e:?}");
         }
         if want.kind == BadKind::BadEncoding {
-            assert!(e.message.contains("bad encoding"), "{e:?}");
+            assert!(e.message.starts_with("编码错误 bad encoding"), "{e:?}");
         }
     }
     assert_eq!(batch.blank_rows, file.blank_rows);

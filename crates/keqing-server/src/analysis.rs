@@ -22,7 +22,11 @@ use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
 fn engine(e: keqing_analysis::AnalysisError) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "analysis", e.to_string())
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "analysis",
+        format!("无法完成分析 {e}"),
+    )
 }
 
 fn day_of(d: chrono::NaiveDate) -> i32 {
@@ -68,7 +72,7 @@ async fn transactions(st: &AppState, u: &User) -> Result<Transactions, ApiError>
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "no_orders",
-            "there are no orders to analyse in your scope",
+            "暂无可分析的订单 there are no orders to analyse in your scope",
         ));
     }
     Ok(tx)
@@ -216,7 +220,7 @@ pub async fn clv_analysis(
         Some(o) => {
             return Err(ApiError::invalid(
                 "model",
-                format!("use bgnbd or pareto, not {o:?}"),
+                format!("模型只能是bgnbd或pareto use bgnbd or pareto, not {o:?}"),
             ))
         }
     };
@@ -255,7 +259,7 @@ pub async fn clv_analysis(
         Some(_) => {
             return Err(ApiError::invalid(
                 "decile",
-                "a decile from 1 (top 10%) to 10",
+                "十分位应为1到10 a decile from 1 (top 10%) to 10",
             ))
         }
     };
@@ -311,17 +315,25 @@ pub async fn funnel_analysis(
     let raw = p.counts.ok_or_else(|| {
         ApiError::invalid(
             "counts",
-            "give six stage counts St0..St5, e.g. 750,200,150,80,75,70",
+            "请填写六个阶段的人数 give six stage counts St0..St5, e.g. 750,200,150,80,75,70",
         )
     })?;
     let v: Vec<u64> = raw
         .split(',')
         .map(|x| x.trim().parse::<u64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| ApiError::invalid("counts", format!("not six whole numbers: {raw:?}")))?;
-    let counts: [u64; 6] = v
-        .try_into()
-        .map_err(|_| ApiError::invalid("counts", "give exactly six stage counts"))?;
+        .map_err(|_| {
+            ApiError::invalid(
+                "counts",
+                format!("阶段人数应为整数 not six whole numbers: {raw:?}"),
+            )
+        })?;
+    let counts: [u64; 6] = v.try_into().map_err(|_| {
+        ApiError::invalid(
+            "counts",
+            "需要正好六个阶段的人数 give exactly six stage counts",
+        )
+    })?;
     Ok(Json(json!(funnel::aisas(counts).map_err(engine)?)))
 }
 
@@ -453,7 +465,7 @@ fn param_str(params: &Map<String, Value>, key: &str) -> Result<Option<String>, A
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(v) => Err(ApiError::invalid(
             key,
-            format!("expected a string, got {v}"),
+            format!("应为文本 expected a string, got {v}"),
         )),
     }
 }
@@ -461,8 +473,12 @@ fn param_str(params: &Map<String, Value>, key: &str) -> Result<Option<String>, A
 fn param_date(params: &Map<String, Value>) -> Result<Option<chrono::NaiveDate>, ApiError> {
     param_str(params, "as_of")?
         .map(|s| {
-            s.parse::<chrono::NaiveDate>()
-                .map_err(|_| ApiError::invalid("as_of", format!("not a date (YYYY-MM-DD): {s:?}")))
+            s.parse::<chrono::NaiveDate>().map_err(|_| {
+                ApiError::invalid(
+                    "as_of",
+                    format!("日期格式不正确 not a date (YYYY-MM-DD): {s:?}"),
+                )
+            })
         })
         .transpose()
 }
@@ -480,13 +496,18 @@ pub async fn create_snapshot(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::invalid(
             "name",
-            "give a name of 1 to 200 characters",
+            "名称应为1到200个字 give a name of 1 to 200 characters",
         ));
     }
     let params = match body.get("params") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
-        Some(_) => return Err(ApiError::invalid("params", "must be an object")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "params",
+                "参数应为对象 must be an object",
+            ))
+        }
     };
     let as_of = param_date(&params)?;
     let (summary, members) = match kind.as_str() {
@@ -502,7 +523,7 @@ pub async fn create_snapshot(
         other => {
             return Err(ApiError::invalid(
                 "kind",
-                format!("use rfm, abc or clv, not {other:?}"),
+                format!("分析类型只能是rfm、abc或clv use rfm, abc or clv, not {other:?}"),
             ))
         }
     };
@@ -609,21 +630,24 @@ async fn clv_members(
         Some(o) => {
             return Err(ApiError::invalid(
                 "model",
-                format!("use bgnbd or pareto, not {o:?}"),
+                format!("模型只能是bgnbd或pareto use bgnbd or pareto, not {o:?}"),
             ))
         }
     };
     let horizon_months = match params.get("horizon_months") {
         None | Some(Value::Null) => 12,
         Some(v) => v.as_u64().filter(|n| *n <= 120).ok_or_else(|| {
-            ApiError::invalid("horizon_months", "a whole number of months, 0 to 120")
+            ApiError::invalid(
+                "horizon_months",
+                "预测月数应为0到120的整数 a whole number of months, 0 to 120",
+            )
         })? as u32,
     };
     let discount = match params.get("discount") {
         None | Some(Value::Null) => 0.01,
-        Some(v) => v
-            .as_f64()
-            .ok_or_else(|| ApiError::invalid("discount", "a monthly rate such as 0.01"))?,
+        Some(v) => v.as_f64().ok_or_else(|| {
+            ApiError::invalid("discount", "月折现率格式不正确 a monthly rate such as 0.01")
+        })?,
     };
     let data = clv::summarise(&tx, as_of.map(day_of), period).map_err(engine)?;
     let r = clv::clv(

@@ -49,7 +49,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// A password users may choose: at least 8 characters.
 pub fn check_password_strength(p: &str) -> Result<(), String> {
     if p.chars().count() < 8 {
-        return Err("a password needs at least 8 characters".into());
+        return Err("密码至少需要8个字符 a password needs at least 8 characters".into());
     }
     Ok(())
 }
@@ -164,7 +164,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "csrf",
-                    "missing or wrong X-CSRF-Token header",
+                    "安全校验失败，请刷新页面 missing or wrong X-CSRF-Token header",
                 ));
             }
         }
@@ -176,7 +176,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "session_expired",
-                    "your session has expired or was ended; log in again",
+                    "登录已过期，请重新登录 your session has expired or was ended; log in again",
                 )
             })?;
         Ok(CurrentUser(user))
@@ -194,14 +194,17 @@ pub async fn login(
     ClientAddr(addr): ClientAddr,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body
-        .map_err(|e| ApiError::bad_request(format!("send {{\"username\", \"password\"}}: {e}")))?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "请提供用户名和密码 send {{\"username\", \"password\"}}: {e}"
+        ))
+    })?;
     let now = Utc::now();
     if st.limiter.blocked(&body.username, addr, now) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!("too many failed logins; wait {WINDOW_MINUTES} minutes and try again"),
+            format!("登录失败次数过多 too many failed logins; wait {WINDOW_MINUTES} minutes and try again"),
         ));
     }
     let found = st.store.user_by_name(&body.username).await?;
@@ -235,7 +238,7 @@ pub async fn login(
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
-            "wrong username or password",
+            "用户名或密码错误 wrong username or password",
         ));
     };
     st.limiter.succeed(&body.username);

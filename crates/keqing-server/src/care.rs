@@ -110,9 +110,9 @@ const SETTING_KEYS: &[&str] = &[
 /// Why a setting cannot be used, named by its key.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("unknown care setting {0:?}; known: company_name, cadence_standards, daily_quota, frequency_cap, occasions")]
+    #[error("未知的关怀设置 unknown care setting {0:?}; known: company_name, cadence_standards, daily_quota, frequency_cap, occasions")]
     Unknown(String),
-    #[error("care setting {key}: {message}")]
+    #[error("关怀设置有误 care setting {key}: {message}")]
     Invalid { key: String, message: String },
 }
 
@@ -174,7 +174,7 @@ pub enum GenerateError {
     Care(#[from] CareError),
     #[error("care settings: {0}")]
     Settings(String),
-    #[error("range {from}..={to}: {message}")]
+    #[error("日期范围有误 range {from}..={to}: {message}")]
     Range {
         from: NaiveDate,
         to: NaiveDate,
@@ -1284,8 +1284,12 @@ fn task_json(t: &CareTaskRow, company_name: &str) -> Value {
 
 fn parse_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
     s.map(|s| {
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map_err(|_| ApiError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!("日期格式不正确 {s:?} is not a date (YYYY-MM-DD)"),
+            )
+        })
     })
     .transpose()
 }
@@ -1317,7 +1321,7 @@ pub async fn list_tasks(
         if !["open", "done", "skipped", "snoozed"].contains(&s.as_str()) {
             return Err(ApiError::invalid(
                 "status",
-                "one of open, done, skipped, snoozed",
+                "任务状态不正确 one of open, done, skipped, snoozed",
             ));
         }
     }
@@ -1425,11 +1429,11 @@ async fn act(
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "invalid_transition",
-                    format!("a {from} task cannot become {to}"),
+                    format!("任务状态不能这样变更 a {from} task cannot become {to}"),
                 ))
             }
             Err(CareError::InvalidParameter { name, detail }) => {
-                return Err(ApiError::invalid(name, detail))
+                return Err(ApiError::invalid(name, format!("参数有误 {detail}")))
             }
             Err(e) => return Err(ApiError::bad_request(e.to_string())),
         };
@@ -1473,7 +1477,7 @@ async fn act(
     Err(ApiError::new(
         StatusCode::CONFLICT,
         "busy",
-        "the task keeps changing; try again",
+        "任务正在被他人修改，请重试 the task keeps changing; try again",
     ))
 }
 
@@ -1484,9 +1488,11 @@ fn body_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError>
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+        Ok(_) => Err(ApiError::bad_request(
+            "请求内容应为JSON对象 the body must be a JSON object",
+        )),
         Err(e) => Err(ApiError::bad_request(format!(
-            "the body is not valid JSON: {e}"
+            "请求内容不是有效的JSON the body is not valid JSON: {e}"
         ))),
     }
 }
@@ -1513,7 +1519,10 @@ pub async fn skip_task(
 ) -> Result<Json<Value>, ApiError> {
     let reason = body_str(&body_object(&body)?, "reason").unwrap_or_default();
     if reason.trim().is_empty() {
-        return Err(ApiError::invalid("reason", "a skipped task needs a reason"));
+        return Err(ApiError::invalid(
+            "reason",
+            "跳过任务需填写原因 a skipped task needs a reason",
+        ));
     }
     act(&st, &u, id, TaskAction::Skip { reason }, None).await
 }
@@ -1525,8 +1534,12 @@ pub async fn snooze_task(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let until = body_str(&body_object(&body)?, "until");
-    let until = parse_date("until", until.as_deref())?
-        .ok_or_else(|| ApiError::invalid("until", "snooze until which day (YYYY-MM-DD)?"))?;
+    let until = parse_date("until", until.as_deref())?.ok_or_else(|| {
+        ApiError::invalid(
+            "until",
+            "请填写延后到哪一天 snooze until which day (YYYY-MM-DD)?",
+        )
+    })?;
     act(&st, &u, id, TaskAction::Snooze { until }, None).await
 }
 
@@ -1547,19 +1560,25 @@ fn template_input(
     let text = body_str(body, "body").or_else(|| base.map(|b| b.body.clone()));
     let name = name
         .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ApiError::invalid("name", "a template needs a name"))?;
-    let text = text.ok_or_else(|| ApiError::invalid("body", "a template needs a body"))?;
+        .ok_or_else(|| ApiError::invalid("name", "缺少模板名称 a template needs a name"))?;
+    let text =
+        text.ok_or_else(|| ApiError::invalid("body", "缺少模板内容 a template needs a body"))?;
     // 000: every greeting is signed "company name + personal name".
     Template::parse(&text).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     let occasion = match body.get("occasion") {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Some(Value::Null) | Some(Value::String(_)) => None,
-        Some(_) => return Err(ApiError::invalid("occasion", "an occasion id or null")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "occasion",
+                "节日格式不正确 an occasion id or null",
+            ))
+        }
         None => base.and_then(|b| b.occasion.clone()),
     };
     let active = match body.get("active") {
         Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::invalid("active", "true or false")),
+        Some(_) => return Err(ApiError::invalid("active", "应填true或false true or false")),
         None => base.is_none_or(|b| b.active),
     };
     Ok(NewCareTemplate {
@@ -1709,10 +1728,16 @@ fn range(p: &RangeParams) -> Result<(NaiveDate, NaiveDate), ApiError> {
     let from = parse_date("from", p.from.as_deref())?.unwrap_or(today);
     let to = parse_date("to", p.to.as_deref())?.unwrap_or(from);
     if from > to {
-        return Err(ApiError::invalid("to", "to is before from"));
+        return Err(ApiError::invalid(
+            "to",
+            "结束日期早于开始日期 to is before from",
+        ));
     }
     if (to - from).num_days() >= MAX_RANGE_DAYS {
-        return Err(ApiError::invalid("to", "at most 366 days at a time"));
+        return Err(ApiError::invalid(
+            "to",
+            "一次最多查询366天 at most 366 days at a time",
+        ));
     }
     Ok((from, to))
 }
@@ -1787,7 +1812,7 @@ pub async fn compliance(
     if (to - from).num_days() > 92 {
         return Err(ApiError::invalid(
             "to",
-            "a compliance report covers at most 93 days",
+            "合规报告最多覆盖93天 a compliance report covers at most 93 days",
         ));
     }
     let settings = CareSettings::load(st.store.as_ref()).await?;
@@ -2009,7 +2034,7 @@ pub async fn customer_occasions(
     let c = crate::customers::authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
     let days = p.days.unwrap_or(60);
     if !(1..=MAX_RANGE_DAYS).contains(&days) {
-        return Err(ApiError::invalid("days", "1 to 366 days"));
+        return Err(ApiError::invalid("days", "天数应为1到366 1 to 366 days"));
     }
     let from = parse_date("from", p.from.as_deref())?.unwrap_or_else(|| local_date(Utc::now()));
     let to = from + Days::new(days as u64 - 1);

@@ -132,7 +132,7 @@ pub async fn list(
             .ok_or_else(|| {
                 ApiError::invalid(
                     "custom",
-                    format!("{c:?}: give KEY:VALUE with the key of a defined custom field"),
+                    format!("自定义字段筛选格式不正确 {c:?}: give KEY:VALUE with the key of a defined custom field"),
                 )
             })?;
         f.custom = Some((k.to_string(), v.trim().to_string()));
@@ -152,7 +152,9 @@ pub async fn list(
         Some(other) => {
             return Err(ApiError::invalid(
                 "sort",
-                format!("unknown sort {other:?}; use id, name, updated or follow_up"),
+                format!(
+                    "排序方式不正确 unknown sort {other:?}; use id, name, updated or follow_up"
+                ),
             ))
         }
     };
@@ -160,7 +162,7 @@ pub async fn list(
     if !(1..=200).contains(&per_page) {
         return Err(ApiError::invalid(
             "per_page",
-            "per_page must be between 1 and 200",
+            "每页条数应为1到200 per_page must be between 1 and 200",
         ));
     }
     let page = p.page.unwrap_or(1).max(1);
@@ -175,9 +177,12 @@ pub async fn list(
 async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<Value, ApiError> {
     let mut ids: Vec<i64> = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let id = part
-            .parse::<i64>()
-            .map_err(|_| ApiError::invalid("ids", format!("not a customer id: {part:?}")))?;
+        let id = part.parse::<i64>().map_err(|_| {
+            ApiError::invalid(
+                "ids",
+                format!("不是有效的客户ID not a customer id: {part:?}"),
+            )
+        })?;
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -185,7 +190,7 @@ async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<Value, ApiError> {
     if ids.len() > IDS_MAX {
         return Err(ApiError::invalid(
             "ids",
-            format!("at most {IDS_MAX} ids at a time"),
+            format!("一次最多{IDS_MAX}个客户 at most {IDS_MAX} ids at a time"),
         ));
     }
     let mut found: std::collections::HashMap<i64, Customer> = st
@@ -250,21 +255,23 @@ async fn new_owner(
         .grants
         .scope(u.role, Resource::Customer, Action::Create)
         .ok_or_else(|| ApiError::forbidden("create customers"))?;
-    let owner =
-        match requested {
-            None => return Ok(Some(u.id)),
-            Some(Value::Null) => None,
-            Some(v) => Some(v.as_i64().ok_or_else(|| {
-                ApiError::invalid("owner_id", "owner_id must be a user id or null")
-            })?),
-        };
+    let owner = match requested {
+        None => return Ok(Some(u.id)),
+        Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            ApiError::invalid(
+                "owner_id",
+                "负责人应为用户ID或null owner_id must be a user id or null",
+            )
+        })?),
+    };
     let target = match owner {
         Some(o) if o == u.id => return Ok(Some(o)),
         Some(o) => Some(
             st.store
                 .user(o)
                 .await?
-                .ok_or_else(|| ApiError::invalid("owner_id", format!("no user {o}")))?,
+                .ok_or_else(|| ApiError::invalid("owner_id", format!("用户不存在 no user {o}")))?,
         ),
         None => None,
     };
@@ -298,7 +305,10 @@ pub async fn create(
             let mut out = vec![];
             for (i, it) in items.iter().enumerate() {
                 let obj = it.as_object().ok_or_else(|| {
-                    ApiError::invalid(&format!("contacts[{i}]"), "a contact must be an object")
+                    ApiError::invalid(
+                        &format!("contacts[{i}]"),
+                        "联系人应为对象 a contact must be an object",
+                    )
                 })?;
                 out.push(ContactInput::from_json(obj).map_err(|mut e| {
                     for fe in &mut e.errors {
@@ -309,7 +319,12 @@ pub async fn create(
             }
             out
         }
-        Some(_) => return Err(ApiError::invalid("contacts", "contacts must be a list")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "contacts",
+                "联系人应为列表 contacts must be a list",
+            ))
+        }
     };
     let c = st.store.create_customer(&input, owner, &u).await?;
     let mut made = vec![];
@@ -329,9 +344,9 @@ pub async fn update(
 ) -> Result<Json<Customer>, ApiError> {
     let version = match body.remove("version") {
         Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
-        Some(_) => return Err(ApiError::invalid("version", "version must be the integer version you read")),
+        Some(_) => return Err(ApiError::invalid("version", "版本号应为整数 version must be the integer version you read")),
         None => {
-            return Err(ApiError::new(StatusCode::PRECONDITION_REQUIRED, "version_required", "send the customer's `version` you read, so a stale edit is refused instead of overwriting"))
+            return Err(ApiError::new(StatusCode::PRECONDITION_REQUIRED, "version_required", "缺少版本号 send the customer's `version` you read, so a stale edit is refused instead of overwriting"))
         }
     };
     let c = authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
@@ -451,7 +466,7 @@ pub async fn update_contact(
             ApiError::new(
                 StatusCode::PRECONDITION_REQUIRED,
                 "version_required",
-                "send the contact's `version` you read",
+                "缺少版本号 send the contact's `version` you read",
             )
         })?;
     let k = contact_customer(&st, &u, id, Action::Update).await?;
@@ -497,7 +512,7 @@ pub async fn add_activity(
         if k.is_none_or(|k| k.customer_id != id || k.deleted_at.is_some()) {
             return Err(ApiError::invalid(
                 "contact_id",
-                format!("contact {cid} is not a contact of customer {id}"),
+                format!("该联系人不属于此客户 contact {cid} is not a contact of customer {id}"),
             ));
         }
     }
@@ -549,7 +564,7 @@ pub async fn transfer(
 ) -> Result<Json<Value>, ApiError> {
     let Json(b) = body.map_err(|e| {
         ApiError::bad_request(format!(
-            "send {{\"ids\": [...], \"to_user\": id, \"reason\"}}: {e}"
+            "请求格式不正确 send {{\"ids\": [...], \"to_user\": id, \"reason\"}}: {e}"
         ))
     })?;
     let scope = st
@@ -562,14 +577,22 @@ pub async fn transfer(
         ));
     }
     if b.ids.is_empty() {
-        return Err(ApiError::invalid("ids", "name at least one customer"));
+        return Err(ApiError::invalid(
+            "ids",
+            "请至少选择一个客户 name at least one customer",
+        ));
     }
     let target = st
         .store
         .user(b.to_user)
         .await?
         .filter(|t| t.active)
-        .ok_or_else(|| ApiError::invalid("to_user", format!("no active user {}", b.to_user)))?;
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "to_user",
+                format!("用户不存在或已停用 no active user {}", b.to_user),
+            )
+        })?;
     let target_row = RowOwner {
         owner_id: Some(target.id),
         team_id: target.team_id,
@@ -658,7 +681,7 @@ pub async fn report_change(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
     if b.note.trim().is_empty() {
-        return Err(ApiError::invalid("note", "say what changed"));
+        return Err(ApiError::invalid("note", "请说明变更内容 say what changed"));
     }
     let on = b.reported_on.unwrap_or_else(|| Utc::now().date_naive());
     Ok((

@@ -34,7 +34,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "log in first: no valid session or token",
+            "请先登录 log in first: no valid session or token",
         )
     }
 
@@ -42,7 +42,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("your role may not {what}"),
+            format!("无权操作 your role may not {what}"),
         )
     }
 
@@ -50,7 +50,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("{what} not found"),
+            format!("未找到 {what} not found"),
         )
     }
 
@@ -87,16 +87,18 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { expected, current } => ApiError::new(
                 StatusCode::CONFLICT,
                 "version_conflict",
-                "someone else saved this record first; reload it and apply your change again",
+                "记录已被他人修改 someone else saved this record first; reload it and apply your change again",
             )
             .with_details(json!({"expected_version": expected, "current_version": current})),
             StoreError::Duplicate(ids) => ApiError::new(
                 StatusCode::CONFLICT,
                 "duplicate",
-                "a customer with the same external code, or the same name and phone, exists already; merge instead",
+                "客户已存在 a customer with the same external code, or the same name and phone, exists already; merge instead",
             )
             .with_details(json!({"duplicates": ids})),
-            StoreError::Refused(m) => ApiError::new(StatusCode::CONFLICT, "refused", m),
+            StoreError::Refused(m) => {
+                ApiError::new(StatusCode::CONFLICT, "refused", format!("操作被拒绝 {m}"))
+            }
             StoreError::Db(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the database failed")
                 .with_details(json!({"error": m})),
         }
@@ -112,12 +114,16 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonObject {
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+            .map_err(|e| {
+                ApiError::bad_request(format!("无法读取请求内容 could not read the body: {e}"))
+            })?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(m)) => Ok(JsonObject(m)),
-            Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+            Ok(_) => Err(ApiError::bad_request(
+                "请求内容应为JSON对象 the body must be a JSON object",
+            )),
             Err(e) => Err(ApiError::bad_request(format!(
-                "the body is not valid JSON (line {}, column {}): {e}",
+                "请求内容不是有效的JSON the body is not valid JSON (line {}, column {}): {e}",
                 e.line(),
                 e.column()
             ))),

@@ -128,11 +128,19 @@ async fn prefetch_codes<'a>(
         .collect())
 }
 
+/// Why a row's customer is not one it may touch: 找不到客户 or 客户名称不唯一,
+/// then the English as before.
 fn describe(r: &CustomerRef) -> String {
     match r {
-        CustomerRef::Id(id) => format!("no customer with id {id}"),
-        CustomerRef::ExternalCode(c) => format!("no customer with code {c}"),
-        CustomerRef::Name(n) => format!("no single customer named {n:?}"),
+        CustomerRef::Id(id) => {
+            format!("找不到客户或无权修改 no customer with id {id} that you may change")
+        }
+        CustomerRef::ExternalCode(c) => {
+            format!("找不到客户或无权修改 no customer with code {c} that you may change")
+        }
+        CustomerRef::Name(n) => format!(
+            "找不到客户、客户重名或无权修改 no single customer named {n:?} that you may change"
+        ),
     }
 }
 
@@ -243,11 +251,7 @@ pub async fn import_file(
                             .await?
                             .filter(|id| may_touch(*id))
                         else {
-                            errors.push(row_error(
-                                line,
-                                Some("客户"),
-                                describe(&row.customer_ref) + " that you may change",
-                            ));
+                            errors.push(row_error(line, Some("客户"), describe(&row.customer_ref)));
                             continue;
                         };
                         rows.push(ImportContact {
@@ -290,11 +294,7 @@ pub async fn import_file(
                     .await?
                     .filter(|id| may_touch(*id))
                 else {
-                    errors.push(row_error(
-                        *line,
-                        Some("客户"),
-                        describe(&row.customer_ref) + " that you may change",
-                    ));
+                    errors.push(row_error(*line, Some("客户"), describe(&row.customer_ref)));
                     continue;
                 };
                 let mut o = row.to_new_order(id);
@@ -552,12 +552,12 @@ pub async fn upload(
     let (bytes, name) = if multipart {
         let mut form = Multipart::from_request(request, &())
             .await
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| ApiError::bad_request(format!("无法读取上传的文件 {e}")))?;
         let mut found = None;
         while let Some(field) = form
             .next_field()
             .await
-            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .map_err(|e| ApiError::bad_request(format!("无法读取上传的文件 {e}")))?
         {
             if field.name() == Some("file") {
                 let name = field.file_name().unwrap_or("upload.csv").to_string();
@@ -565,16 +565,18 @@ pub async fn upload(
                     field
                         .bytes()
                         .await
-                        .map_err(|e| ApiError::bad_request(e.to_string()))?,
+                        .map_err(|e| ApiError::bad_request(format!("无法读取上传的文件 {e}")))?,
                     name,
                 ));
             }
         }
-        found.ok_or_else(|| ApiError::invalid("file", "the form has no `file` field"))?
+        found.ok_or_else(|| {
+            ApiError::invalid("file", "缺少上传的文件 the form has no `file` field")
+        })?
     } else {
         let b = Bytes::from_request(request, &())
             .await
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| ApiError::bad_request(format!("无法读取上传的文件 {e}")))?;
         (b, p.filename.clone().unwrap_or_else(|| "upload.csv".into()))
     };
     let owner = match (kind, p.owner) {
@@ -584,7 +586,7 @@ pub async fn upload(
                 .store
                 .user(o)
                 .await?
-                .ok_or_else(|| ApiError::invalid("owner", format!("no user {o}")))?;
+                .ok_or_else(|| ApiError::invalid("owner", format!("用户不存在 no user {o}")))?;
             let ok = match scope {
                 Some(Scope::All) => true,
                 Some(Scope::Team) => target.team_id.is_some() && target.team_id == u.team_id,
@@ -684,7 +686,7 @@ pub async fn export_customers(
         Some(o) => {
             return Err(ApiError::invalid(
                 "lang",
-                format!("use zh or en, not {o:?}"),
+                format!("语言参数不正确 use zh or en, not {o:?}"),
             ))
         }
     };
@@ -719,7 +721,7 @@ pub async fn export_customers(
         Some(o) => {
             return Err(ApiError::invalid(
                 "format",
-                format!("use csv or xlsx, not {o:?}"),
+                format!("导出格式不正确 use csv or xlsx, not {o:?}"),
             ))
         }
     };

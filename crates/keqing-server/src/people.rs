@@ -60,14 +60,17 @@ pub async fn create_user(
     if !valid_username(&b.username) {
         return Err(ApiError::invalid(
             "username",
-            "2–32 letters, digits, '_', '.' or '-'",
+            "用户名格式不正确 2–32 letters, digits, '_', '.' or '-'",
         ));
     }
     let role = Role::parse(&b.role).map_err(|e| ApiError::invalid("role", e.to_string()))?;
     check_password_strength(&b.password).map_err(|e| ApiError::invalid("password", e))?;
     if let Some(t) = b.team_id {
         if !st.store.teams().await?.iter().any(|x| x.id == t) {
-            return Err(ApiError::invalid("team_id", format!("no team {t}")));
+            return Err(ApiError::invalid(
+                "team_id",
+                format!("团队不存在 no team {t}"),
+            ));
         }
     }
     let region = b
@@ -127,31 +130,35 @@ pub async fn update_user(
     for (key, v) in &body {
         match (key.as_str(), v) {
             ("role", Value::String(r)) => change.role = errors.take("role", Role::parse(r)),
-            ("role", _) => errors.push("role", "a role name, e.g. \"supervisor\""),
+            ("role", _) => errors.push("role", "角色格式不正确 a role name, e.g. \"supervisor\""),
             ("team_id", Value::Null) => change.team_id = Some(None),
             ("team_id", Value::Number(n)) if n.as_i64().is_some() => {
                 change.team_id = Some(n.as_i64())
             }
-            ("team_id", _) => errors.push("team_id", "a team id, or null for no team"),
+            ("team_id", _) => errors.push(
+                "team_id",
+                "团队应为团队ID或null a team id, or null for no team",
+            ),
             ("region", Value::Null) => change.region = Some(None),
             ("region", Value::String(r)) if r.trim().chars().count() <= 32 => {
                 let r = r.trim();
                 change.region = Some((!r.is_empty()).then(|| r.to_string()));
             }
-            ("region", _) => {
-                errors.push("region", "a region (province) of the region list, or null")
-            }
+            ("region", _) => errors.push(
+                "region",
+                "区域应为区域列表中的省份或null a region (province) of the region list, or null",
+            ),
             ("active", Value::Bool(b)) => change.active = Some(*b),
-            ("active", _) => errors.push("active", "true or false"),
+            ("active", _) => errors.push("active", "应填true或false true or false"),
             (other, _) => errors.push(
                 other,
-                "cannot be changed here; send role, team_id, region or active",
+                "此处不能修改该项 cannot be changed here; send role, team_id, region or active",
             ),
         }
     }
     if let Some(Some(t)) = change.team_id {
         if !st.store.teams().await?.iter().any(|x| x.id == t) {
-            errors.push("team_id", format!("no team {t}"));
+            errors.push("team_id", format!("团队不存在 no team {t}"));
         }
     }
     if let Some(Some(r)) = &change.region {
@@ -200,7 +207,7 @@ async fn unknown_region(st: &AppState, region: &str) -> Result<Option<String>, A
         return Ok(None);
     }
     Ok(Some(format!(
-        "no region {region:?}: add it to the regions first (管理 › 用户、团队与区域)"
+        "区域不存在 no region {region:?}: add it to the regions first (管理 › 用户、团队与区域)"
     )))
 }
 
@@ -315,7 +322,7 @@ pub async fn create_region(
     if name.is_empty() || name.chars().count() > 32 {
         return Err(ApiError::invalid(
             "name",
-            "a region (province) of 1 to 32 characters",
+            "区域名称应为1到32个字 a region (province) of 1 to 32 characters",
         ));
     }
     let r = st.store.create_region(name, Some(u.id)).await?;

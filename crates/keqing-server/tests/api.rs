@@ -167,6 +167,16 @@ async fn customers_versions_history_duplicates_and_search() {
         .map(|f| f["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, vec!["name", "phone", "email"]);
+    // Chinese first, then the English words: 缺少客户名称 a customer needs a name…
+    let cjk = |m: &str| m.starts_with(|c: char| ('\u{4E00}'..='\u{9FFF}').contains(&c));
+    assert!(cjk(e["message"].as_str().unwrap()), "{e}");
+    for f in e["details"]["fields"].as_array().unwrap() {
+        assert!(cjk(f["message"].as_str().unwrap()), "{f}");
+    }
+    assert!(e["details"]["fields"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("缺少客户名称 a customer needs a name"));
 
     // Duplicates are refused and named.
     let (s, e) = app
@@ -290,7 +300,7 @@ async fn every_documented_operation_is_routed() {
                 .replace("{kind}", "customers");
             let (s, body) = app.call("", &method.to_uppercase(), &p, None).await;
             assert!(
-                !(s == 404 && body["message"] == "endpoint not found"),
+                !(s == 404 && body["message"] == "未找到 endpoint not found"),
                 "{method} {path} is documented but not routed"
             );
         }

@@ -455,6 +455,14 @@ async fn templates_need_the_signature_and_settings_are_for_administrators() {
     assert_eq!(st, 422, "{e}");
     assert_eq!(e["code"], "invalid");
     assert!(e["message"].as_str().unwrap().contains("署名"), "{e}");
+    assert_eq!(e["details"]["fields"][0]["field"], "body", "{e}");
+    assert!(
+        e["details"]["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("祝福语须以“公司名称 + 个人姓名”署名结尾"),
+        "{e}"
+    );
     let (st, t) = w
         .app
         .call(

@@ -1,0 +1,216 @@
+//! What a user reads about a bad row: every message leads with Chinese (a
+//! short phrase, then the English text as before), and names its line and
+//! field.
+
+use keqing_io::{
+    import_contacts, import_customers, import_orders, preview, read_table_bytes, ImportOptions,
+    IoError, ReadOptions, RecordKind, RowError,
+};
+
+fn cjk_first(s: &str) -> bool {
+    s.starts_with(|c: char| ('\u{4E00}'..='\u{9FFF}').contains(&c))
+}
+
+fn read(bytes: &[u8], name: &str) -> keqing_io::Table {
+    read_table_bytes(bytes, name, &ReadOptions::default()).unwrap()
+}
+
+/// Each expected (line, field, Chinese phrase, English words) is reported,
+/// and every error leads with Chinese and names its line.
+fn check(errors: &[RowError], expected: &[(usize, Option<&str>, &str, &str)]) {
+    for e in errors {
+        assert!(cjk_first(&e.message), "not Chinese first: {e:?}");
+        let shown = e.to_string();
+        assert!(
+            shown.contains(&format!("第{}行", e.line))
+                && shown.contains(&format!("line {}", e.line)),
+            "{shown}"
+        );
+    }
+    for (line, field, zh, en) in expected {
+        assert!(
+            errors.iter().any(|e| e.line == *line
+                && e.field.as_deref() == *field
+                && e.message.starts_with(zh)
+                && e.message.contains(en)),
+            "no error {zh:?} / {en:?} on line {line} ({field:?}) in {errors:#?}"
+        );
+    }
+}
+
+#[test]
+fn every_bad_customer_row_is_explained_in_chinese_first() {
+    let mut file = "客户名称,单位电话,电子邮箱,统一社会信用代码,客户分类,联系人,手机,生日\n\
+江苏恒远钢业有限公司,025-86001234,,91320100MA1XYZ1234,A,王伟,13812345678,1975-08-15\n\
+杭州华信电子有限公司,12345,,,,,,\n\
+成都天成建材有限公司,028-85551234,,,,张磊,010-62345678,\n\
+武汉金桥物流有限公司,027-85550000,,,,刘洋,13700001111,1981-02-29\n\
+,025-86005678,,,,,,\n\
+江苏恒远钢业有限公司,025-86001234,,,,,,\n\
+南京新城置业有限公司,025-86007777,no-at-sign,,Z,,,\n\
+苏州工业园区某公司,0512-66001234,,91320100MA1XYZ1234,,,,\n\
+无锡太湖机械有限公司,0510-88001234\n\
+常州,0519-1,2,3,4,5,6,7,8,9\n"
+        .as_bytes()
+        .to_vec();
+    // Line 12: bytes that are not UTF-8.
+    file.extend_from_slice(b"\xff\xfe\xfd,025-86009999,,,,,,\n");
+    let t = read(&file, "customers.csv");
+    let b = import_customers(&t, &ImportOptions::default()).unwrap();
+    check(
+        &b.errors,
+        &[
+            (
+                3,
+                Some("phone"),
+                "电话号码格式不正确",
+                "not a Chinese mobile or landline number",
+            ),
+            (
+                4,
+                Some("contact_mobile"),
+                "手机号码格式不正确",
+                "not a mobile number",
+            ),
+            (
+                5,
+                Some("contact_birthday"),
+                "生日格式不正确",
+                "not a birthday",
+            ),
+            (6, Some("name"), "缺少客户名称", "a customer needs a name"),
+            (7, Some("name"), "与第2行重复", "duplicate of line 2"),
+            (
+                8,
+                Some("email"),
+                "电子邮箱格式不正确",
+                "not an e-mail address",
+            ),
+            (
+                8,
+                Some("class"),
+                "客户分类只能是",
+                "class must be A, B, C or D",
+            ),
+            (
+                9,
+                Some("external_code"),
+                "与第2行重复",
+                "duplicate of line 2",
+            ),
+            (10, None, "缺少列", "missing column"),
+            (11, None, "多余的列", "extra fields"),
+            (12, None, "编码错误", "bad encoding"),
+        ],
+    );
+    assert_eq!(b.bad_rows(), 10, "{:#?}", b.errors);
+}
+
+#[test]
+fn every_bad_order_row_is_explained_in_chinese_first() {
+    let file = "客户名称,订单号,下单日期,金额,数量,付款日期,备用\n\
+江苏恒远钢业有限公司,SO-1,2025-03-01,1280.00,1,,\n\
+江苏恒远钢业有限公司,SO-2,2025-03-02,abc,1,,\n\
+江苏恒远钢业有限公司,SO-3,2025-03-03,1.234,1,,\n\
+江苏恒远钢业有限公司,SO-4,2025-02-30,100,1,,\n\
+江苏恒远钢业有限公司,SO-1,2025-03-05,100,1,,\n\
+江苏恒远钢业有限公司,SO-6,2025-03-06,,1,,\n\
+,SO-7,2025-03-07,100,1,,\n\
+江苏恒远钢业有限公司,SO-8,2025-03-08,100,两,,\n\
+江苏恒远钢业有限公司,SO-9,2025-03-09,100,1,昨天,\n\
+江苏恒远钢业有限公司,9.13201E+17,2025-03-10,100,1,,\n";
+    let t = read(file.as_bytes(), "orders.csv");
+    let b = import_orders(&t, &ImportOptions::default()).unwrap();
+    check(
+        &b.errors,
+        &[
+            (3, Some("amount"), "金额格式不正确", "not an amount"),
+            (
+                4,
+                Some("amount"),
+                "金额最多保留两位小数",
+                "more than two decimals",
+            ),
+            (5, Some("order_date"), "不是日期", "not a date"),
+            (6, Some("external_id"), "与第2行重复", "duplicate of line 2"),
+            (7, Some("amount"), "不能为空", "required value is empty"),
+            (8, Some("customer_name"), "缺少客户", "names no customer"),
+            (9, Some("quantity"), "数量应为整数", "not a whole number"),
+            (10, Some("paid_date"), "不是日期", "not a date"),
+            (
+                11,
+                Some("external_id"),
+                "编号被Excel改成了科学计数法",
+                "Excel shortened",
+            ),
+        ],
+    );
+    // The unknown column 备用 is a warning, in Chinese first too.
+    assert!(!b.warnings.is_empty());
+    for w in &b.warnings {
+        assert!(cjk_first(&w.message), "{w:?}");
+    }
+}
+
+#[test]
+fn every_bad_contact_row_is_explained_in_chinese_first() {
+    let file = "客户名称,姓名,手机,邮箱,QQ,生日,级别\n\
+江苏恒远钢业有限公司,王伟,13812345678,,,,\n\
+江苏恒远钢业有限公司,王伟,13812345678,,,,\n\
+江苏恒远钢业有限公司,李娜,0571-87654321,,,,\n\
+江苏恒远钢业有限公司,张磊,,zhang@,,,\n\
+江苏恒远钢业有限公司,刘洋,,,12ab,,\n\
+江苏恒远钢业有限公司,,13900001111,,,,\n\
+江苏恒远钢业有限公司,陈静,,,,13-45,\n\
+江苏恒远钢业有限公司,赵敏,,,,,大老板\n";
+    let t = read(file.as_bytes(), "contacts.csv");
+    let b = import_contacts(&t, &ImportOptions::default()).unwrap();
+    check(
+        &b.errors,
+        &[
+            (3, Some("name"), "与第2行重复", "duplicate of line 2"),
+            (
+                4,
+                Some("mobile"),
+                "手机号码格式不正确",
+                "not a mobile number",
+            ),
+            (
+                5,
+                Some("email"),
+                "电子邮箱格式不正确",
+                "not an e-mail address",
+            ),
+            (
+                6,
+                Some("qq"),
+                "应为5到12位数字的QQ号",
+                "a QQ number is 5 to 12 digits",
+            ),
+            (7, Some("name"), "缺少联系人姓名", "a contact needs a name"),
+            (8, Some("birthday"), "生日格式不正确", "not a birthday"),
+            (9, Some("level"), "无法识别的取值", "unknown value"),
+        ],
+    );
+}
+
+#[test]
+fn file_level_problems_lead_with_chinese_too() {
+    let t = read("城市,单位电话\n南京,025-86001234\n".as_bytes(), "c.csv");
+    let e = import_customers(&t, &ImportOptions::default()).unwrap_err();
+    assert!(matches!(e, IoError::MissingColumn { .. }));
+    assert!(cjk_first(&e.to_string()), "{e}");
+    let p = preview(RecordKind::Order, &t, &ImportOptions::default(), 5).unwrap();
+    assert!(!p.file_errors.is_empty());
+    for m in &p.file_errors {
+        assert!(cjk_first(m), "{m}");
+    }
+    for (bytes, name) in [
+        (&b""[..], "empty.csv"),
+        (&b"PK\x03\x04 not really a zip"[..], "broken.xlsx"),
+        (&b"x"[..], "notes.pdf"),
+    ] {
+        let e = read_table_bytes(bytes, name, &ReadOptions::default()).unwrap_err();
+        assert!(cjk_first(&e.to_string()), "{e}");
+    }
+}
