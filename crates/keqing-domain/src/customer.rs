@@ -294,11 +294,23 @@ impl CustomerInput {
         }
         let card = match g("card") {
             None | Some(Value::Null) => Some(RelationshipCard::default()),
-            Some(v) => c.take(
-                "card",
-                serde_json::from_value::<RelationshipCard>(v.clone())
-                    .map_err(|e| format!("客情关系卡格式不正确 bad relationship card: {e}")),
-            ),
+            Some(v) => {
+                // A spreadsheet cell says 是 / 否: the flag reads text as key_customer does.
+                let mut v = v.clone();
+                let gifts = v.get("gifts_forbidden").filter(|g| g.is_string()).cloned();
+                if let Some(g) = gifts {
+                    // A bad flag is reported once, on its own field.
+                    let b = c
+                        .take("card.gifts_forbidden", flag(Some(&g)))
+                        .unwrap_or(false);
+                    v["gifts_forbidden"] = Value::Bool(b);
+                }
+                c.take(
+                    "card",
+                    serde_json::from_value::<RelationshipCard>(v)
+                        .map_err(|e| format!("客情关系卡格式不正确 bad relationship card: {e}")),
+                )
+            }
         };
         let key_dates = match g("key_dates") {
             None | Some(Value::Null) => Some(vec![]),

@@ -25,6 +25,9 @@ pub type FieldName = Cow<'static, str>;
 /// What a custom profile field's name starts with (`custom.skin`).
 pub const CUSTOM_PREFIX: &str = "custom.";
 
+/// The prefix of a customers file's relationship-card columns (`card_interests`…).
+pub const CARD_PREFIX: &str = "card_";
+
 /// The field name of a custom profile field: `custom.KEY`.
 pub fn custom_field_name(key: &str) -> FieldName {
     Cow::Owned(format!("{CUSTOM_PREFIX}{key}"))
@@ -92,8 +95,9 @@ macro_rules! columns {
     };
 }
 
-/// Customer fields (names as `CustomerInput::from_json` takes them) and the
-/// primary contact's fields, prefixed `contact_`.
+/// Customer fields (names as `CustomerInput::from_json` takes them), the
+/// relationship card's (客情关系卡, `RelationshipCard`), prefixed `card_`, and
+/// the primary contact's fields, prefixed `contact_`.
 pub const CUSTOMER_COLUMNS: &[Column] = columns![
     "name", "客户名称", "名称", "单位名称", "公司名称", "企业名称", "客户", "customer_name", "company", "company_name";
     "kind", "客户类型", "类型", "type";
@@ -116,6 +120,13 @@ pub const CUSTOMER_COLUMNS: &[Column] = columns![
     "tags", "标签";
     "key_customer", "重点客户", "是否重点客户";
     "parent_id", "上级客户ID", "集团客户ID";
+    "card_interests", "兴趣爱好", "爱好";
+    "card_recent_events", "近期的喜怒哀乐", "近期动态", "近况";
+    "card_business_progress", "业务进展";
+    "card_taboos", "禁忌与习俗", "禁忌", "习俗";
+    "card_gifts_forbidden", "禁止送礼", "不收礼品", "禁收礼品";
+    "card_gift_policy", "礼品政策", "送礼政策";
+    "card_preferred_contact_time", "方便联系的时间", "联系时间";
     "contact_name", "联系人", "负责人", "联系人姓名", "姓名", "contact";
     "contact_mobile", "联系人手机", "手机", "手机号", "手机号码", "mobile";
     "contact_title", "联系人职务", "职务", "职位", "title";

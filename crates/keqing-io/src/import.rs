@@ -6,7 +6,7 @@ use crate::error::{IoError, RowError, Warning};
 use crate::export::undefuse;
 use crate::fields::{
     classify_headers, custom_field_name, header_map, map_headers, FieldName, HeaderMap, RecordKind,
-    CUSTOM_PREFIX,
+    CARD_PREFIX, CUSTOM_PREFIX,
 };
 use crate::table::{Row, RowIssue, Table, TableSource};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -504,12 +504,29 @@ fn customers_to(
             let mut errors = Vec::new();
             check_codes(s, row, &["external_code"], &mut errors);
             let custom = custom_values(s, row, &opts.custom_fields, &mut errors);
-            let customer = CustomerInput::from_json(&s.object(row, |f| {
-                (!f.starts_with("contact_") && !f.starts_with(CUSTOM_PREFIX)).then_some(f)
-            }))
-            .map(|c| CustomerInput { custom, ..c })
-            .map_err(|e| errors.extend(s.validation(line, e, "")))
-            .ok();
+            let mut obj = s.object(row, |f| {
+                (!f.starts_with("contact_")
+                    && !f.starts_with(CARD_PREFIX)
+                    && !f.starts_with(CUSTOM_PREFIX))
+                .then_some(f)
+            });
+            let card = s.object(row, |f| f.strip_prefix(CARD_PREFIX));
+            if !card.is_empty() {
+                obj.insert("card".into(), Value::Object(card));
+            }
+            let customer = CustomerInput::from_json(&obj)
+                .map(|c| CustomerInput { custom, ..c })
+                .map_err(|e| {
+                    // The domain names a card's field `card.KEY`; the file's column is `card_KEY`.
+                    errors.extend(s.validation(line, e, "").into_iter().map(|mut r| {
+                        if let Some(k) = r.field.as_deref().and_then(|f| f.strip_prefix("card.")) {
+                            let field = format!("{CARD_PREFIX}{k}");
+                            r = s.field_error(line, &field, r.message);
+                        }
+                        r
+                    }))
+                })
+                .ok();
             let contact_obj = s.object(row, |f| f.strip_prefix("contact_").and_then(contact_field));
             let contact = if !contact_obj.is_empty() {
                 ContactInput::from_json(&contact_obj)

@@ -214,3 +214,33 @@ fn file_level_problems_lead_with_chinese_too() {
         assert!(cjk_first(&e.to_string()), "{e}");
     }
 }
+
+/// The relationship card's columns fill `card`; 禁止送礼 reads 是 / 否, and
+/// anything else is reported on its own column, and the good rows are imported.
+#[test]
+fn relationship_card_columns_fill_the_card() {
+    let file = "客户名称,兴趣爱好,禁忌与习俗,禁止送礼,方便联系的时间\n\
+江苏恒远钢业有限公司,钓鱼,忌讳数字4,是,工作日上午\n\
+杭州华信电子有限公司,,,也许,\n\
+成都天成建材有限公司,,,,\n";
+    let t = read(file.as_bytes(), "customers.csv");
+    let b = import_customers(&t, &ImportOptions::default()).unwrap();
+    check(
+        &b.errors,
+        &[(
+            3,
+            Some("card_gifts_forbidden"),
+            "应填“是”或“否”",
+            "expected yes/no",
+        )],
+    );
+    assert_eq!(b.errors.len(), 1, "{:#?}", b.errors);
+    assert_eq!(b.errors[0].column.as_deref(), Some("禁止送礼"));
+    assert_eq!(b.records.len(), 2);
+    let card = &b.records[0].1.customer.card;
+    assert_eq!(card.interests.as_deref(), Some("钓鱼"));
+    assert_eq!(card.taboos.as_deref(), Some("忌讳数字4"));
+    assert!(card.gifts_forbidden);
+    assert_eq!(card.preferred_contact_time.as_deref(), Some("工作日上午"));
+    assert_eq!(b.records[1].1.customer.card, Default::default());
+}

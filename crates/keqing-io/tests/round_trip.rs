@@ -22,7 +22,10 @@ fn sample_customers() -> Vec<CustomerRow> {
         "address": "中山路1号, A座\n三楼 \"东\"", "phone": "025-86001234", "website": "www.hengyuan.cn",
         "email": "sales@hengyuan.cn", "external_code": "91320100MA1XYZ1234", "source": "亲友介绍",
         "referrer_id": "7", "stage": "订单客户", "business_stage": "老客户", "class": "A", "tier": "水晶",
-        "tags": "钢材,重点", "key_customer": "是", "parent_id": "3"
+        "tags": "钢材,重点", "key_customer": "是", "parent_id": "3",
+        "card": {"interests": "高尔夫, 普洱茶", "recent_events": "女儿刚考上大学，很高兴",
+                 "business_progress": "二期钢材招标中", "taboos": "忌讳数字4", "gifts_forbidden": true,
+                 "gift_policy": "单笔不超过200元", "preferred_contact_time": "工作日上午"}
     })))
     .unwrap();
     let c = ContactInput::from_json(&obj(json!({
