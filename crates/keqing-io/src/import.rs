@@ -273,7 +273,11 @@ impl Sheet<'_> {
         e.errors
             .into_iter()
             .map(|fe| {
-                let field = format!("{prefix}{}", fe.field);
+                // The domain names a card's field `card.KEY`; the file's column is `card_KEY`.
+                let field = match fe.field.strip_prefix("card.") {
+                    Some(k) => format!("{prefix}{CARD_PREFIX}{k}"),
+                    None => format!("{prefix}{}", fe.field),
+                };
                 self.field_error(line, &field, fe.message)
             })
             .collect()
@@ -516,16 +520,7 @@ fn customers_to(
             }
             let customer = CustomerInput::from_json(&obj)
                 .map(|c| CustomerInput { custom, ..c })
-                .map_err(|e| {
-                    // The domain names a card's field `card.KEY`; the file's column is `card_KEY`.
-                    errors.extend(s.validation(line, e, "").into_iter().map(|mut r| {
-                        if let Some(k) = r.field.as_deref().and_then(|f| f.strip_prefix("card.")) {
-                            let field = format!("{CARD_PREFIX}{k}");
-                            r = s.field_error(line, &field, r.message);
-                        }
-                        r
-                    }))
-                })
+                .map_err(|e| errors.extend(s.validation(line, e, "")))
                 .ok();
             let contact_obj = s.object(row, |f| f.strip_prefix("contact_").and_then(contact_field));
             let contact = if !contact_obj.is_empty() {
