@@ -835,7 +835,7 @@ pub(crate) struct CustomerIndex {
     pub tags: String,
     pub external_code: Option<String>,
     pub dedup_key: Option<String>,
-    /// The stored document's text (see [`stored_doc`]).
+    /// The stored document's text (see [`stored_customer_doc`]).
     pub doc: String,
 }
 
@@ -859,12 +859,12 @@ impl CustomerIndex {
             },
             external_code: c.external_code.clone(),
             dedup_key: c.dedup_key(),
-            doc: stored_doc(c),
+            doc: stored_customer_doc(c),
         }
     }
 }
 
-pub(crate) use doc::stored_doc;
+pub(crate) use doc::{stored_contact_doc, stored_customer_doc};
 
 pub(crate) fn customer_input(doc: &serde_json::Value) -> Result<CustomerInput> {
     match doc {

@@ -610,7 +610,7 @@ async fn insert_contact<C: GenericClient>(
     input: &ContactInput,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let doc = crate::stored_doc(input);
+    let doc = crate::stored_contact_doc(input);
     let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
     let row = query_one(
         t,
@@ -2106,7 +2106,7 @@ impl Store for PgStore {
             }
             let now = Utc::now();
             let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
-            let doc = crate::stored_doc(input);
+            let doc = crate::stored_contact_doc(input);
             execute(
                 &t,
                 "UPDATE contacts SET version = version + 1, name = $2, mobile_rev = $3, doc = $4::text::jsonb WHERE id = $1",

@@ -204,8 +204,10 @@ impl SqliteStore {
     /// at its start and built again,
     /// sorted, at its end, which at a million rows costs a fraction of
     /// updating them row by row. Only the unique indexes (they decide what
-    /// is stored already) and those named in `keep` (the import's own
-    /// lookups) stay. Readers see the old state with every index until the
+    /// is stored already) and those named in `keep` stay: the import's own
+    /// lookups, and partial indexes that take few or none of its rows,
+    /// which building again would cost a read of the whole table each.
+    /// Readers see the old state with every index until the
     /// commit; a failure rolls all of it back.
     async fn import_pipelined<R, P>(
         &self,
@@ -256,9 +258,15 @@ impl SqliteStore {
                         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                         .map_err(sq)?;
                     let dropped = drop_secondary_indexes(&t, tables, keep)?;
-                    // Bigger in-memory segments: fewer merges of the search index.
+                    // In-memory segments of 8 MiB instead of 1: fewer merges
+                    // of the search index. Not bigger: every token of every
+                    // name goes through this hash, and the bigger it is the
+                    // more of its look-ups miss the processor's caches. At a
+                    // million customers storing the rows took 3-6 s longer
+                    // with 64 MiB (two runs each, in turn), and longer with
+                    // 16, 4 or 2 MiB too (one run each).
                     t.execute_batch(
-                        "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 67108864)",
+                        "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 8388608)",
                     )
                     .map_err(sq)?;
                     let mut out = ImportOutcome::default();
@@ -268,8 +276,11 @@ impl SqliteStore {
                         out.imported += n;
                         out.existing.extend(existing);
                     }
+                    // The smaller hash left several segments: searching reads
+                    // each, so they are merged into one.
                     t.execute_batch(
-                        "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 1048576)",
+                        "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 1048576);
+                         INSERT INTO customer_search (customer_search) VALUES ('optimize')",
                     )
                     .map_err(sq)?;
                     for sql in &dropped {
@@ -306,9 +317,13 @@ impl SqliteStore {
     }
 }
 
-/// Writer cache while an import runs: a big import touches index pages all
-/// over the file, so they stay in memory (up to 2 GiB, allocated as needed) until it ends.
-const IMPORT_CACHE: i64 = -2_097_152;
+/// Writer cache while an import runs (512 MiB, allocated as needed): the
+/// pages a big import touches all over the file (the unique indexes, the
+/// search index) stay in memory; the rest SQLite writes to the WAL as the
+/// cache fills. 2 GiB held the whole new database until the commit, and was
+/// slower: memory touched for the first time costs the kernel (and the
+/// virtual machine under it) a page fault and a cleared page each.
+const IMPORT_CACHE: i64 = -524_288;
 
 /// Stores prepared batches one committed transaction each, letting go of
 /// the writer between them so other writers get their turn.
@@ -750,7 +765,7 @@ fn contact_doc(line: u64, input: &ContactInput) -> ContactDoc {
         name: input.name.clone(),
         mobile_rev: input.mobile.as_ref().map(|m| rev(&m.digits())),
         birthday_key: input.birthday.as_ref().map(crate::birthday_key),
-        doc: crate::stored_doc(input),
+        doc: crate::stored_contact_doc(input),
     }
 }
 
@@ -2281,7 +2296,15 @@ impl Store for SqliteStore {
         self.import_pipelined(
             rows,
             &["customers", "contacts", "ownership_log"],
-            &[],
+            // The partial indexes of deleted rows take none of the new
+            // ones, and that of customers under a care rule of their own
+            // (an owner and a class, or key dates…) takes them in id order:
+            // building them again would only read the whole table once more.
+            // Those that take every row (the scope, the owner's) are built
+            // again too: at a million customers, adding to them row by row,
+            // in order, made storing the rows 2.5-3 s slower and the whole
+            // import 1-4 s (three runs each, in turn).
+            &["customers_care", "customers_deleted", "contacts_deleted"],
             prepare_customer,
             move |t, batch, now| {
                 let (mut n, mut existing) = (0u64, vec![]);
@@ -2322,8 +2345,9 @@ impl Store for SqliteStore {
         actor: &User,
     ) -> Result<ImportOutcome> {
         let actor = actor.clone();
-        // Whether a contact is stored already is looked up by customer.
-        let keep = &["contacts_customer"];
+        // Whether a contact is stored already is looked up by customer; the
+        // partial index of deleted contacts takes none of the new ones.
+        let keep = &["contacts_customer", "contacts_deleted"];
         self.import_pipelined(
             rows,
             &["contacts"],
