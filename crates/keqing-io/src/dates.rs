@@ -1,6 +1,7 @@
 //! Dates and times as users type them in order files.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use keqing_domain::customer::KeyDate;
 
 /// China Standard Time: a date or time in a file without a zone is
 /// wall-clock time in China (UTC+8, no daylight saving).
@@ -88,6 +89,56 @@ fn time_part(t: &str) -> Option<NaiveTime> {
     NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, s.parse().ok()?)
 }
 
+/// How a file writes a customer's key dates (重要日期): each a name and a
+/// date, a lunar one (stored as its lunar year, month and day) after 农历, the
+/// dates apart by `；`. [`parse_key_dates`] reads it back.
+pub fn key_dates_text(dates: &[KeyDate]) -> String {
+    dates
+        .iter()
+        .map(|d| {
+            let lunar = if d.lunar { "农历" } else { "" };
+            format!("{} {lunar}{}", d.name, d.date.format("%Y-%m-%d"))
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+fn key_dates_help(s: &str) -> String {
+    format!(
+        "重要日期格式不正确 bad key dates: {s:?} (write 公司成立日 2006-05-18；周年庆 农历2001-08-15)"
+    )
+}
+
+/// A cell of key dates as [`key_dates_text`] writes them; the dates may also
+/// be apart by `;` or a line break, a name from its date by `:` or `：`, and a
+/// date in any form [`parse_date`] reads.
+pub fn parse_key_dates(s: &str) -> Result<Vec<KeyDate>, String> {
+    let mut out = vec![];
+    for entry in s
+        .split(['；', ';', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let sep = |c: char| c.is_whitespace() || c == ':' || c == '：';
+        let (name, date) = entry
+            .rsplit_once(sep)
+            .map(|(n, d)| (n.trim_end_matches(sep).trim(), d))
+            .filter(|(n, d)| !n.is_empty() && !d.is_empty())
+            .ok_or_else(|| key_dates_help(entry))?;
+        let (lunar, date) = ["农历", "阴历"]
+            .iter()
+            .find_map(|p| date.strip_prefix(p))
+            .map_or((false, date), |d| (true, d));
+        let date = parse_date(date).map_err(|_| key_dates_help(entry))?;
+        out.push(KeyDate {
+            name: name.to_string(),
+            date,
+            lunar,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +179,30 @@ mod tests {
             assert!(parse_datetime(s).is_err(), "{s}");
         }
         assert_eq!(china_to_utc(dt).to_rfc3339(), "2025-03-01T06:30:00+00:00");
+    }
+
+    #[test]
+    fn key_dates_as_a_cell() {
+        let d = |name: &str, date: &str, lunar| KeyDate {
+            name: name.into(),
+            date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            lunar,
+        };
+        let dates = vec![
+            d("公司成立日", "2006-05-18", false),
+            d("周年 庆典", "2001-08-15", true),
+        ];
+        let text = key_dates_text(&dates);
+        assert_eq!(text, "公司成立日 2006-05-18；周年 庆典 农历2001-08-15");
+        assert_eq!(parse_key_dates(&text).unwrap(), dates);
+        assert_eq!(
+            parse_key_dates("公司成立日：2006/5/18; 周年 庆典:阴历2001年8月15日\n").unwrap(),
+            dates
+        );
+        assert_eq!(parse_key_dates(" ").unwrap(), vec![]);
+        for bad in ["2006-05-18", "公司成立日", "公司成立日 去年", "成立日 农历"] {
+            let e = parse_key_dates(bad).unwrap_err();
+            assert!(e.starts_with("重要日期格式不正确"), "{bad}: {e}");
+        }
     }
 }

@@ -126,6 +126,7 @@ fn customer_grid(rows: &[CustomerRow], custom: &[CustomFieldDef], lang: Lang) ->
                     "tier" => text(&c.tier),
                     "tags" => c.tags.join(","),
                     "key_customer" => yes_no(c.key_customer).to_string(),
+                    "key_dates" => crate::dates::key_dates_text(&c.key_dates),
                     "parent_id" => text(&c.parent_id),
                     "card_interests" => text(&c.card.interests),
                     "card_recent_events" => text(&c.card.recent_events),

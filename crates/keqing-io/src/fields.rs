@@ -119,6 +119,7 @@ pub const CUSTOMER_COLUMNS: &[Column] = columns![
     "tier", "等级", "客户等级";
     "tags", "标签";
     "key_customer", "重点客户", "是否重点客户";
+    "key_dates", "重要日期", "纪念日", "公司纪念日";
     "parent_id", "上级客户ID", "集团客户ID";
     "card_interests", "兴趣爱好", "爱好";
     "card_recent_events", "近期的喜怒哀乐", "近期动态", "近况";

@@ -1,7 +1,7 @@
 //! Rows of a [`Table`] validated into domain types: every data row becomes
 //! either a record or at least one [`RowError`], never nothing.
 
-use crate::dates::{china_to_utc, parse_date, parse_datetime};
+use crate::dates::{china_to_utc, parse_date, parse_datetime, parse_key_dates};
 use crate::error::{IoError, RowError, Warning};
 use crate::export::undefuse;
 use crate::fields::{
@@ -517,6 +517,18 @@ fn customers_to(
             let card = s.object(row, |f| f.strip_prefix(CARD_PREFIX));
             if !card.is_empty() {
                 obj.insert("card".into(), Value::Object(card));
+            }
+            // A cell of key dates (`公司成立日 2006-05-18；…`) is the list the domain takes.
+            if let Some(Value::String(text)) = obj.remove("key_dates") {
+                match parse_key_dates(&text) {
+                    Ok(dates) => {
+                        let dates = dates.iter().map(|d| {
+                            serde_json::json!({"name": d.name, "date": d.date, "lunar": d.lunar})
+                        });
+                        obj.insert("key_dates".into(), Value::Array(dates.collect()));
+                    }
+                    Err(m) => errors.push(s.field_error(line, "key_dates", m)),
+                }
             }
             let customer = CustomerInput::from_json(&obj)
                 .map(|c| CustomerInput { custom, ..c })

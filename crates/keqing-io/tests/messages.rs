@@ -244,3 +244,41 @@ fn relationship_card_columns_fill_the_card() {
     assert_eq!(card.preferred_contact_time.as_deref(), Some("工作日上午"));
     assert_eq!(b.records[1].1.customer.card, Default::default());
 }
+
+/// A cell of key dates (重要日期) fills `key_dates`; one that is not a name
+/// and a date is reported on its own column, and the good rows are imported.
+#[test]
+fn key_dates_column_fills_the_key_dates() {
+    let file = "客户名称,重要日期\n\
+江苏恒远钢业有限公司,公司成立日 2006-05-18；周年庆 农历2001-08-15\n\
+杭州华信电子有限公司,成立日 去年\n\
+成都天成建材有限公司,\n";
+    let t = read(file.as_bytes(), "customers.csv");
+    let b = import_customers(&t, &ImportOptions::default()).unwrap();
+    check(
+        &b.errors,
+        &[(3, Some("key_dates"), "重要日期格式不正确", "bad key dates")],
+    );
+    assert_eq!(b.errors.len(), 1, "{:#?}", b.errors);
+    assert_eq!(b.errors[0].column.as_deref(), Some("重要日期"));
+    assert_eq!(b.records.len(), 2);
+    let dates = &b.records[0].1.customer.key_dates;
+    assert_eq!(dates.len(), 2);
+    assert_eq!(
+        (
+            dates[0].name.as_str(),
+            dates[0].date.to_string().as_str(),
+            dates[0].lunar
+        ),
+        ("公司成立日", "2006-05-18", false)
+    );
+    assert_eq!(
+        (
+            dates[1].name.as_str(),
+            dates[1].date.to_string().as_str(),
+            dates[1].lunar
+        ),
+        ("周年庆", "2001-08-15", true)
+    );
+    assert!(b.records[1].1.customer.key_dates.is_empty());
+}

@@ -25,7 +25,9 @@ fn sample_customers() -> Vec<CustomerRow> {
         "tags": "钢材,重点", "key_customer": "是", "parent_id": "3",
         "card": {"interests": "高尔夫, 普洱茶", "recent_events": "女儿刚考上大学，很高兴",
                  "business_progress": "二期钢材招标中", "taboos": "忌讳数字4", "gifts_forbidden": true,
-                 "gift_policy": "单笔不超过200元", "preferred_contact_time": "工作日上午"}
+                 "gift_policy": "单笔不超过200元", "preferred_contact_time": "工作日上午"},
+        "key_dates": [{"name": "公司成立日", "date": "2006-05-18"},
+                      {"name": "周年庆", "date": "2001-08-15", "lunar": true}]
     })))
     .unwrap();
     let c = ContactInput::from_json(&obj(json!({

@@ -192,6 +192,7 @@ const M = {
   'f.tags': ['标签', 'Tags'],
   'f.region': ['区域', 'Region'],
   'f.key_customer': ['重点客户', 'Key customer'],
+  'f.key_dates': ['重要日期', 'Key dates'],
   'f.interests': ['兴趣爱好', 'Interests and hobbies'],
   'f.recent_events': ['近期的喜怒哀乐', 'Recent events'],
   'f.business_progress': ['业务进展', 'Business progress'],
