@@ -182,7 +182,110 @@ pub(crate) fn removes_last_admin(old: &User, new: &User, others: i64) -> bool {
     admin(old) && !admin(new) && others == 0
 }
 
-pub(crate) const LAST_ADMIN: &str = "this is the last active administrator: make another user an administrator before demoting or deactivating this one";
+/// Why the store refuses a change ([`StoreError::Refused`]), in the words
+/// both backends use: Chinese first, then English, as every message a user
+/// reads (the server shows them after 操作被拒绝).
+pub(crate) mod refuse {
+    use super::StoreError;
+    use std::fmt::Display;
+
+    fn r(text: String) -> StoreError {
+        StoreError::Refused(text)
+    }
+
+    pub fn last_admin() -> StoreError {
+        r("这是最后一位在岗的管理员：请先让另一位用户成为管理员 this is the last active administrator: make another user an administrator before demoting or deactivating this one".into())
+    }
+
+    pub fn no_user(user: impl Display) -> StoreError {
+        r(format!("用户不存在 no user {user}"))
+    }
+
+    pub fn user_exists(username: &str) -> StoreError {
+        r(format!("用户名已存在 user {username} exists already"))
+    }
+
+    pub fn no_team(team: impl Display) -> StoreError {
+        r(format!("团队不存在 no team {team}"))
+    }
+
+    pub fn team_exists(name: &str) -> StoreError {
+        r(format!("团队名称已存在 a team named {name} exists already"))
+    }
+
+    pub fn region_in_use(name: &str, users: i64, teams: i64) -> StoreError {
+        r(format!(
+            "区域“{name}”还有 {users} 位用户、{teams} 个团队：请先把他们调到别的区域 region {name} has {users} users and {teams} teams: move them to another region first"
+        ))
+    }
+
+    pub fn merge_into_itself() -> StoreError {
+        r("客户不能合并到自己 a customer cannot be merged into itself".into())
+    }
+
+    pub fn merge_live_only() -> StoreError {
+        r("只能合并未删除的客户 only live customers can be merged".into())
+    }
+
+    pub fn not_in_pool() -> StoreError {
+        r("该客户不在公海中 this customer is not in the pool".into())
+    }
+
+    pub fn pool_limit(owned: i64, max_owned: i64) -> StoreError {
+        r(format!(
+            "名下已有 {owned} 位客户，已达上限 {max_owned} you own {owned} customers; the limit is {max_owned}"
+        ))
+    }
+
+    pub fn restore_needs_empty() -> StoreError {
+        r("恢复备份需要一个空数据库 restore needs an empty database".into())
+    }
+
+    pub fn task_moved_on(now: &str, expected: &str) -> StoreError {
+        r(format!(
+            "任务状态已变为 {now}，不是 {expected} the task is {now} now, not {expected}"
+        ))
+    }
+
+    pub fn import_cut_short() -> StoreError {
+        r("导入的数据未读完：读取文件出错 the rows of the import stopped before their end: the reader of the file failed".into())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_refusal_reads_chinese_first_then_english() {
+            let all = [
+                last_admin(),
+                no_user(7),
+                user_exists("wang"),
+                no_team(3),
+                team_exists("华东一组"),
+                region_in_use("华东", 2, 1),
+                merge_into_itself(),
+                merge_live_only(),
+                not_in_pool(),
+                pool_limit(50, 50),
+                restore_needs_empty(),
+                task_moved_on("done", "open"),
+                import_cut_short(),
+            ];
+            for e in all {
+                let StoreError::Refused(m) = e else {
+                    panic!("not a refusal: {e:?}")
+                };
+                let first = m.chars().next().unwrap();
+                assert!(('\u{4e00}'..='\u{9fff}').contains(&first), "{m}");
+                assert!(
+                    m.chars().any(|c| c.is_ascii_alphabetic()),
+                    "no English in {m}"
+                );
+            }
+        }
+    }
+}
 
 /// Every customer a filter matches, read in pages of 1,000 by id (keyset
 /// paging, no counting): for jobs that walk a whole set.
@@ -448,10 +551,7 @@ impl<T> ImportRows<T> {
         match m {
             Some(ImportMessage::Rows(rows)) => Ok(Some(rows)),
             Some(ImportMessage::End) => Ok(None),
-            None => Err(StoreError::Refused(
-                "the rows of the import stopped before their end: the reader of the file failed"
-                    .into(),
-            )),
+            None => Err(refuse::import_cut_short()),
         }
     }
 }

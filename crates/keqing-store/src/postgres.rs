@@ -379,7 +379,7 @@ async fn owner_team<C: GenericClient>(c: &C, owner: Option<i64>) -> Result<Optio
         Some(o) => {
             let row = query_opt(c, "SELECT team_id FROM users WHERE id = $1", &[&o])
                 .await?
-                .ok_or_else(|| StoreError::Refused(format!("no user {o}")))?;
+                .ok_or_else(|| refuse::no_user(o))?;
             get(&row, 0)
         }
     }
@@ -528,7 +528,7 @@ fn region_row(r: &Row) -> Result<Region> {
 /// A team name another team has: refused, not a database failure.
 fn team_name_taken(e: StoreError, name: &str) -> StoreError {
     if is_unique_violation(&e) {
-        StoreError::Refused(format!("a team named {name} exists already"))
+        refuse::team_exists(name)
     } else {
         e
     }
@@ -1144,10 +1144,7 @@ impl Store for PgStore {
                 &query_one(&t, &format!("{REGION_SELECT} WHERE r.id = $1"), &[&id]).await?,
             )?;
             if r.users > 0 || r.teams > 0 {
-                return Err(StoreError::Refused(format!(
-                    "region {} has {} users and {} teams: move them to another region first",
-                    r.name, r.users, r.teams
-                )));
+                return Err(refuse::region_in_use(&r.name, r.users, r.teams));
             }
             execute(&t, "DELETE FROM regions WHERE id = $1", &[&id]).await?;
             audit_row(
@@ -1242,10 +1239,10 @@ impl Store for PgStore {
             .await
             .map_err(|e| match &e {
                 StoreError::Db(m) if m.starts_with(SqlState::UNIQUE_VIOLATION.code()) => {
-                    StoreError::Refused(format!("user {} exists already", u.username))
+                    refuse::user_exists(&u.username)
                 }
                 StoreError::Db(m) if m.starts_with(SqlState::FOREIGN_KEY_VIOLATION.code()) => {
-                    StoreError::Refused(format!("no team {}", u.team_id.unwrap_or_default()))
+                    refuse::no_team(u.team_id.unwrap_or_default())
                 }
                 _ => e,
             })?;
@@ -1361,13 +1358,13 @@ impl Store for PgStore {
                         .await?
                         .is_none()
                     {
-                        return Err(StoreError::Refused(format!("no team {team}")));
+                        return Err(refuse::no_team(team));
                     }
                 }
             }
             let other_admins = admins.iter().filter(|a| **a != id).count() as i64;
             if removes_last_admin(&old, &new, other_admins) {
-                return Err(StoreError::Refused(LAST_ADMIN.into()));
+                return Err(refuse::last_admin());
             }
             ensure_region(&t, new.region.as_deref()).await?;
             execute(
@@ -1720,18 +1717,14 @@ impl Store for PgStore {
 
     async fn merge_customers(&self, keep: i64, other: i64, actor: &User) -> Result<Customer> {
         if keep == other {
-            return Err(StoreError::Refused(
-                "a customer cannot be merged into itself".into(),
-            ));
+            return Err(refuse::merge_into_itself());
         }
         in_tx!(self, |t| {
             lock_customers(&t, &[keep, other]).await?;
             let k = must_customer(&t, keep).await?;
             let o = must_customer(&t, other).await?;
             if k.deleted_at.is_some() || o.deleted_at.is_some() {
-                return Err(StoreError::Refused(
-                    "only live customers can be merged".into(),
-                ));
+                return Err(refuse::merge_live_only());
             }
             let now = Utc::now();
             for table in [
@@ -1927,9 +1920,7 @@ impl Store for PgStore {
             .await?;
             let owner: Option<i64> = get(&row, 0)?;
             if owner.is_some() {
-                return Err(StoreError::Refused(
-                    "this customer is not in the pool".into(),
-                ));
+                return Err(refuse::not_in_pool());
             }
             // One claim per user at a time, so two claims cannot both pass
             // the limit (the count below runs after the other committed).
@@ -1947,9 +1938,7 @@ impl Store for PgStore {
             .await?;
             let owned: i64 = get(&row, 0)?;
             if owned >= max_owned {
-                return Err(StoreError::Refused(format!(
-                    "you own {owned} customers; the limit is {max_owned}"
-                )));
+                return Err(refuse::pool_limit(owned, max_owned));
             }
             let now = Utc::now();
             execute(
@@ -2562,9 +2551,7 @@ impl Store for PgStore {
                 let row =
                     query_one(&t, &format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[]).await?;
                 if get::<bool>(&row, 0)? {
-                    return Err(StoreError::Refused(
-                        "restore needs an empty database".into(),
-                    ));
+                    return Err(refuse::restore_needs_empty());
                 }
             }
             // Rows arrive in table order, but customers may point at later ones.
@@ -2749,10 +2736,7 @@ impl Store for PgStore {
             .await?;
             let task = get_care_task(&t, id).await?.ok_or(StoreError::NotFound)?;
             if task.status != change.expected {
-                return Err(StoreError::Refused(format!(
-                    "the task is {} now, not {}",
-                    task.status, change.expected
-                )));
+                return Err(refuse::task_moved_on(&task.status, &change.expected));
             }
             let activity_id = match (change.activity.clone(), task.customer_id) {
                 (Some(mut a), Some(customer)) => {

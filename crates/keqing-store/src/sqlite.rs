@@ -594,7 +594,7 @@ fn owner_team(c: &Connection, owner: Option<i64>) -> Result<Option<i64>> {
             .query_row("SELECT team_id FROM users WHERE id = ?1", [o], |r| r.get(0))
             .optional()
             .map_err(sq)?
-            .ok_or_else(|| StoreError::Refused(format!("no user {o}"))),
+            .ok_or_else(|| refuse::no_user(o)),
     }
 }
 
@@ -716,7 +716,7 @@ fn team_name_taken(e: rusqlite::Error, name: &str) -> StoreError {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError::Refused(format!("a team named {name} exists already"))
+            refuse::team_exists(name)
         }
         e => sq(e),
     }
@@ -1234,10 +1234,7 @@ impl Store for SqliteStore {
                 .map_err(sq)?
                 .ok_or(StoreError::NotFound)?;
             if r.users > 0 || r.teams > 0 {
-                return Err(StoreError::Refused(format!(
-                    "region {} has {} users and {} teams: move them to another region first",
-                    r.name, r.users, r.teams
-                )));
+                return Err(refuse::region_in_use(&r.name, r.users, r.teams));
             }
             t.execute("DELETE FROM regions WHERE id = ?1", [id])
                 .map_err(sq)?;
@@ -1347,7 +1344,7 @@ impl Store for SqliteStore {
             )
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    StoreError::Refused(format!("user {} exists already", u.username))
+                    refuse::user_exists(&u.username)
                 }
                 e => sq(e),
             })?;
@@ -1465,7 +1462,7 @@ impl Store for SqliteStore {
                         .map_err(sq)?
                         .is_some();
                     if !exists {
-                        return Err(StoreError::Refused(format!("no team {team}")));
+                        return Err(refuse::no_team(team));
                     }
                 }
             }
@@ -1477,7 +1474,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(sq)?;
             if removes_last_admin(&old, &new, other_admins) {
-                return Err(StoreError::Refused(LAST_ADMIN.into()));
+                return Err(refuse::last_admin());
             }
             ensure_region(t, new.region.as_deref())?;
             t.execute(
@@ -1786,15 +1783,13 @@ impl Store for SqliteStore {
     async fn merge_customers(&self, keep: i64, other: i64, actor: &User) -> Result<Customer> {
         let actor = actor.id;
         if keep == other {
-            return Err(StoreError::Refused(
-                "a customer cannot be merged into itself".into(),
-            ));
+            return Err(refuse::merge_into_itself());
         }
         self.tx(move |t| {
             let k = must_customer(t, keep)?;
             let o = must_customer(t, other)?;
             if k.deleted_at.is_some() || o.deleted_at.is_some() {
-                return Err(StoreError::Refused("only live customers can be merged".into()));
+                return Err(refuse::merge_live_only());
             }
             let now = ts(Utc::now());
             for table in ["contacts", "activities", "orders", "customer_history", "ownership_log", "change_reports"] {
@@ -1892,13 +1887,13 @@ impl Store for SqliteStore {
                 .query_row("SELECT owner_id FROM customers WHERE id = ?1 AND deleted_at IS NULL", [customer_id], |r| r.get(0))
                 .map_err(sq)?;
             if owner.is_some() {
-                return Err(StoreError::Refused("this customer is not in the pool".into()));
+                return Err(refuse::not_in_pool());
             }
             let owned: i64 = t
                 .query_row("SELECT count(*) FROM customers WHERE owner_id = ?1 AND deleted_at IS NULL", [uid], |r| r.get(0))
                 .map_err(sq)?;
             if owned >= max_owned {
-                return Err(StoreError::Refused(format!("you own {owned} customers; the limit is {max_owned}")));
+                return Err(refuse::pool_limit(owned, max_owned));
             }
             let now = ts(Utc::now());
             t.execute(
@@ -2512,9 +2507,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(sq)?;
             if existing > 0 {
-                return Err(StoreError::Refused(
-                    "restore needs an empty database".into(),
-                ));
+                return Err(refuse::restore_needs_empty());
             }
             t.execute_batch("PRAGMA defer_foreign_keys = ON")
                 .map_err(sq)?;
@@ -2638,10 +2631,7 @@ impl Store for SqliteStore {
         self.tx(move |t| {
             let task = get_care_task(t, id)?.ok_or(StoreError::NotFound)?;
             if task.status != change.expected {
-                return Err(StoreError::Refused(format!(
-                    "the task is {} now, not {}",
-                    task.status, change.expected
-                )));
+                return Err(refuse::task_moved_on(&task.status, &change.expected));
             }
             let activity_id = match (change.activity.clone(), task.customer_id) {
                 (Some(mut a), Some(customer)) => Some(insert_activity(t, customer, &mut a, actor)?.id),
