@@ -518,20 +518,20 @@ fn customers_to(
             if !card.is_empty() {
                 obj.insert("card".into(), Value::Object(card));
             }
-            // A cell of key dates (`公司成立日 2006-05-18；…`) is the list the domain takes.
-            if let Some(Value::String(text)) = obj.remove("key_dates") {
-                match parse_key_dates(&text) {
-                    Ok(dates) => {
-                        let dates = dates.iter().map(|d| {
-                            serde_json::json!({"name": d.name, "date": d.date, "lunar": d.lunar})
-                        });
-                        obj.insert("key_dates".into(), Value::Array(dates.collect()));
-                    }
-                    Err(m) => errors.push(s.field_error(line, "key_dates", m)),
-                }
-            }
+            // A cell of key dates (`公司成立日 2006-05-18；…`), parsed here as
+            // the custom fields are.
+            let key_dates = match obj.remove("key_dates") {
+                Some(Value::String(text)) => parse_key_dates(&text)
+                    .map_err(|m| errors.push(s.field_error(line, "key_dates", m)))
+                    .unwrap_or_default(),
+                _ => vec![],
+            };
             let customer = CustomerInput::from_json(&obj)
-                .map(|c| CustomerInput { custom, ..c })
+                .map(|c| CustomerInput {
+                    custom,
+                    key_dates,
+                    ..c
+                })
                 .map_err(|e| errors.extend(s.validation(line, e, "")))
                 .ok();
             let contact_obj = s.object(row, |f| f.strip_prefix("contact_").and_then(contact_field));
