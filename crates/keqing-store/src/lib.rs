@@ -55,11 +55,27 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Opens the store a URL names: `sqlite://PATH` (or a bare path, or
 /// `sqlite::memory:`) or `postgres://…` / `postgresql://…`. Migrations run on open.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    open_with(url, false).await
+}
+
+/// [`open`] for a process that imports and exits (`keqing import`): its
+/// bulk imports may take an SQLite database for themselves while they run
+/// ([`SqliteStore::with_exclusive_bulk`]). PostgreSQL opens as with [`open`].
+pub async fn open_for_import(url: &str) -> Result<Arc<dyn Store>> {
+    open_with(url, true).await
+}
+
+async fn open_with(url: &str, exclusive_bulk: bool) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::open(url).await?))
     } else {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
-        Ok(Arc::new(SqliteStore::open(path).await?))
+        let store = SqliteStore::open(path).await?;
+        Ok(Arc::new(if exclusive_bulk {
+            store.with_exclusive_bulk()
+        } else {
+            store
+        }))
     }
 }
 

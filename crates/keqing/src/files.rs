@@ -38,7 +38,11 @@ pub async fn import(a: ImportArgs) -> Result<()> {
             a.kind
         )
     })?;
-    let store = crate::admin::open(&a.db).await?;
+    // This process only imports: a big file may take the database for
+    // itself while it is stored (keqing_store::open_for_import).
+    let store = keqing_store::open_for_import(&a.db)
+        .await
+        .with_context(|| format!("opening the database {}", a.db))?;
     let owner = match &a.owner {
         None => None,
         Some(name) => Some(

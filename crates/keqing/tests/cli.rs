@@ -49,7 +49,7 @@ fn crash_file(
 }
 
 /// Starts an import, waits until `ready` says it is under way, kills it (SIGKILL).
-fn kill_import_when(file: &std::path::Path, db: &str, ready: impl Fn() -> bool) {
+fn kill_import_when(file: &std::path::Path, db: &str, mut ready: impl FnMut() -> bool) {
     let mut child = keqing()
         .args(["import", "customers"])
         .arg(file)
@@ -123,11 +123,21 @@ fn kill_9_in_the_middle_of_an_import_leaves_whole_batches() {
     rerun_completes(&file, &db, &db_path, rows as i64, customers);
 }
 
+/// The journal mode the database file is in.
+fn journal_mode(db_path: &std::path::Path) -> String {
+    rusqlite::Connection::open(db_path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
 /// A big file into an empty table is one transaction that drops and builds
 /// the secondary indexes: killed in the middle, nothing of it is stored and
-/// every index is there.
-#[test]
-fn kill_9_in_the_middle_of_a_bulk_import_leaves_nothing_and_every_index() {
+/// every index is there. `keqing import` alone with the database writes it
+/// through the rollback journal; with another connection open (a server)
+/// it keeps to the write-ahead log. Either way the database is on the log
+/// again after the re-run.
+fn bulk_import_killed(other_connection: bool) {
     let dir = tempfile::tempdir().unwrap();
     let rows = 150_000;
     let (file, db_path, db) = crash_file(dir.path(), rows);
@@ -147,11 +157,36 @@ fn kill_9_in_the_middle_of_a_bulk_import_leaves_nothing_and_every_index() {
     import_json(&empty, &db);
     let before = indexes(&db_path);
     assert!(before.iter().any(|n| n == "customers_scope"));
-    // Under way: the transaction's pages are spilling into the WAL.
-    let wal = dir.path().join("k.db-wal");
-    kill_import_when(&file, &db, || {
-        std::fs::metadata(&wal).is_ok_and(|m| m.len() > 8 << 20)
+    assert_eq!(journal_mode(&db_path), "wal");
+    // A connection that has read the database holds the log open.
+    let other = other_connection.then(|| {
+        let c = rusqlite::Connection::open(&db_path).unwrap();
+        c.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        c
     });
+    let (wal, journal) = (dir.path().join("k.db-wal"), dir.path().join("k.db-journal"));
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut seen_journal = false;
+    kill_import_when(&file, &db, || {
+        seen_journal |= size(&journal) > 0;
+        if other_connection {
+            // Under way: the transaction's pages are spilling into the log.
+            size(&wal) > 8 << 20
+        } else {
+            // Under way: the transaction has begun writing (its journal
+            // holds the pages it changed) and has stored rows for a while.
+            seen_journal && {
+                std::thread::sleep(Duration::from_millis(400));
+                true
+            }
+        }
+    });
+    assert_eq!(
+        seen_journal, !other_connection,
+        "the rollback journal is used when, and only when, the import is alone"
+    );
+    drop(other);
     let customers = count(&db_path, "SELECT count(*) FROM customers");
     assert!(
         customers < rows as i64,
@@ -162,6 +197,87 @@ fn kill_9_in_the_middle_of_a_bulk_import_leaves_nothing_and_every_index() {
     assert_eq!(indexes(&db_path), before);
     integrity_ok(&db_path);
     rerun_completes(&file, &db, &db_path, rows as i64, 0);
+    assert_eq!(journal_mode(&db_path), "wal");
+    assert!(!journal.exists() && size(&wal) == 0);
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_bulk_import_on_the_rollback_journal_leaves_nothing() {
+    bulk_import_killed(false);
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_bulk_import_beside_a_server_leaves_nothing() {
+    bulk_import_killed(true);
+}
+
+/// A bulk contacts import on the rollback journal: the customers each batch
+/// names are looked up on reader connections while the writer stores the
+/// batch before, and neither waits for the other; a re-run adds nothing.
+#[test]
+fn a_bulk_contacts_import_alone_with_the_database_finds_its_customers() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 60_000;
+    let (customers, contacts) = (dir.path().join("c.csv"), dir.path().join("k.csv"));
+    let mut c = String::from("客户名称,统一社会信用代码,电话\n");
+    let mut k = String::from("统一社会信用代码,姓名,手机\n");
+    for i in 0..rows {
+        c.push_str(&format!("联系人测试客户{i},91330000{i:010},0571-8{i:07}\n"));
+        k.push_str(&format!("91330000{i:010},第二联系人{i},15{i:09}\n"));
+    }
+    std::fs::write(&customers, c).unwrap();
+    std::fs::write(&contacts, k).unwrap();
+    let db_path = dir.path().join("k.db");
+    let db = format!("sqlite://{}", db_path.display());
+    assert_eq!(import_json(&customers, &db)["imported"], rows);
+    let journal = dir.path().join("k.db-journal");
+    let contacts_json = || {
+        let mut child = keqing()
+            .args(["import", "contacts"])
+            .arg(&contacts)
+            .args(["--db", &db, "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The report is small: the pipes do not fill while it runs.
+        let mut journaled = false;
+        while child.try_wait().unwrap().is_none() {
+            journaled |= journal.exists();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            journaled,
+            "the bulk import of contacts ran on the rollback journal"
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let r = contacts_json();
+    assert_eq!(r["imported"], rows, "{r}");
+    assert_eq!(r["rejected"], 0, "{r}");
+    assert_eq!(count(&db_path, "SELECT count(*) FROM contacts"), rows);
+    assert_eq!(
+        count(
+            &db_path,
+            "SELECT count(*) FROM contacts k JOIN customers c ON c.id = k.customer_id
+             WHERE substr(c.external_code, 9) + 0 = substr(k.name, 6) + 0"
+        ),
+        rows,
+        "each contact belongs to the customer its row names"
+    );
+    let again = contacts_json();
+    assert_eq!(
+        (again["imported"].clone(), again["existing"].clone()),
+        (0.into(), rows.into())
+    );
+    assert_eq!(journal_mode(&db_path), "wal");
+    integrity_ok(&db_path);
 }
 
 #[test]
