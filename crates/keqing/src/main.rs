@@ -5,6 +5,7 @@ mod admin;
 mod care_cmd;
 mod demo;
 mod files;
+mod sqlite_alloc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -101,6 +102,7 @@ fn alloc_tuning() {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    sqlite_alloc::configure();
     if matches!(cli.command, Command::Care { .. }) {
         alloc_tuning();
     }
