@@ -404,10 +404,11 @@ impl ReaderPool {
     fn leave_rollback(&self, writer: &Connection) -> Result<()> {
         let _all = self.all_back()?;
         self.readers.lock().map_err(db_err)?.clear();
-        let mode: String = writer
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(sq)?;
+        let mode = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+        // The readers come back whatever the switch answered: without them
+        // every later read would fail.
         self.reopen(false)?;
+        let mode = mode.map_err(sq)?;
         if mode != "wal" {
             return Err(StoreError::Db(format!(
                 "the database stayed in journal mode {mode} after a bulk import"
