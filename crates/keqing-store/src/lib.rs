@@ -13,6 +13,7 @@
 mod doc;
 mod fts;
 mod postgres;
+mod search_build;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod suite;

@@ -4,6 +4,7 @@
 //! queuing here avoids busy errors) and a few reader connections in WAL mode.
 //! Blocking calls run on tokio's blocking pool.
 
+use crate::search_build::{self, SideIndex};
 use crate::*;
 use keqing_domain::access::Role;
 use rusqlite::types::Value as SqlValue;
@@ -227,14 +228,14 @@ impl SqliteStore {
         self
     }
 
-    /// Stores an import: one thread prepares batch k + 1 of `IMPORT_BATCH`
+    /// Stores an import (see [`ImportPlan`]): one thread prepares batch k + 1 of `IMPORT_BATCH`
     /// rows (`prepare`: pinyin, documents) while the writer stores batch k
     /// (`store`).
     ///
     /// A small import commits each batch (a crash loses at most the batch in
     /// flight, which a re-run stores) and lets go of the writer between
     /// batches. A big one (at least `bulk_rows` rows, and at least half as
-    /// many as the first of `tables` holds) is one transaction: the
+    /// many as the first of the plan's `tables` holds) is one transaction: the
     /// secondary indexes of `tables`, those the import writes, are dropped
     /// at its start and built again,
     /// sorted, at its end, which at a million rows costs a fraction of
@@ -244,14 +245,19 @@ impl SqliteStore {
     /// which building again would cost a read of the whole table each.
     /// Readers see the old state with every index until the
     /// commit; a failure rolls all of it back.
+    ///
+    /// `searched`: the rows have search keys, which `store` hands to its
+    /// [`SearchSink`]. Into an empty search index a big import's keys go to
+    /// an index built beside the writer ([`SideIndex`]), copied in before
+    /// the commit; otherwise into the index, row by row.
     async fn import_pipelined<R, P>(
         &self,
         mut rows: ImportRows<R>,
-        tables: &'static [&'static str],
-        keep: &'static [&'static str],
-        reads_meanwhile: bool,
+        plan: ImportPlan,
         prepare: fn(&R) -> P,
-        store: impl Fn(&Transaction, &[P], &str) -> Result<(u64, Vec<u64>)> + Send + 'static,
+        store: impl Fn(&Transaction, Vec<P>, &str, &mut SearchSink) -> Result<(u64, Vec<u64>)>
+            + Send
+            + 'static,
     ) -> Result<ImportOutcome>
     where
         R: Send + 'static,
@@ -265,6 +271,13 @@ impl SqliteStore {
             path: self.path.clone(),
         };
         let exclusive = self.exclusive_bulk && !self.memory;
+        let memory = self.memory;
+        let ImportPlan {
+            tables,
+            keep,
+            reads_meanwhile,
+            searched,
+        } = plan;
         tokio::task::spawn_blocking(move || {
             std::thread::scope(|s| {
                 let expected = rows.expected();
@@ -302,52 +315,104 @@ impl SqliteStore {
                     // shut out the readers the import waits for.
                     c.execute_batch("PRAGMA cache_spill = OFF").map_err(sq)?;
                 }
+                // The search index of an import into an empty one is built
+                // beside the writer (`search_build`); the writer connection
+                // is opened again after it, as the module says.
+                let mut side_built = false;
                 let r = (|| {
                     let t = c
                         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                         .map_err(sq)?;
+                    let side = match searched && !memory && SideIndex::applies(&t)? {
+                        true => Some(SideIndex::start(s, &t)?),
+                        false => None,
+                    };
+                    side_built = side.is_some();
                     let dropped = drop_secondary_indexes(&t, tables, keep)?;
-                    // In-memory segments of 8 MiB instead of 1: fewer merges
-                    // of the search index. Not bigger: every token of every
-                    // name goes through this hash, and the bigger it is the
-                    // more of its look-ups miss the processor's caches. At a
-                    // million customers storing the rows took 3-6 s longer
-                    // with 64 MiB (two runs each, in turn), and longer with
-                    // 16, 4 or 2 MiB too (one run each).
-                    t.execute_batch(
-                        "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 8388608)",
-                    )
-                    .map_err(sq)?;
+                    if side.is_none() {
+                        // In-memory segments of 8 MiB instead of 1: fewer
+                        // merges of the search index. Not bigger: every token
+                        // of every name goes through this hash, and the
+                        // bigger it is the more of its look-ups miss the
+                        // processor's caches. At a million customers storing
+                        // the rows took 3-6 s longer with 64 MiB (two runs
+                        // each, in turn), and longer with 16, 4 or 2 MiB too
+                        // (one run each).
+                        t.execute_batch(
+                            "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 8388608)",
+                        )
+                        .map_err(sq)?;
+                    }
                     let mut out = ImportOutcome::default();
                     let now = ts(Utc::now());
+                    let mut side_stopped = false;
                     for batch in rx {
-                        let (n, existing) = store(&t, &batch?, &now)?;
+                        let batch = batch?;
+                        let mut sink = match side {
+                            Some(_) => SearchSink::Side(Vec::with_capacity(batch.len())),
+                            None => SearchSink::Index,
+                        };
+                        let (n, existing) = store(&t, batch, &now, &mut sink)?;
                         out.imported += n;
                         out.existing.extend(existing);
+                        if let (Some(side), SearchSink::Side(keys)) = (&side, sink) {
+                            if !side.send(keys) {
+                                side_stopped = true;
+                                break;
+                            }
+                        }
                     }
-                    // The smaller hash left several segments: searching reads
-                    // each, so they are merged into one.
-                    t.execute_batch(
-                        "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 1048576);
-                         INSERT INTO customer_search (customer_search) VALUES ('optimize')",
-                    )
-                    .map_err(sq)?;
-                    for sql in &dropped {
-                        t.execute_batch(sql).map_err(sq)?;
+                    match side {
+                        // The writer builds its indexes while the side
+                        // thread merges its segments.
+                        Some(side) if side_stopped => {
+                            // It stopped on an error, which is the answer.
+                            return Err(side.finish(&t).err().unwrap_or_else(|| {
+                                StoreError::Db("the search index thread stopped early".into())
+                            }));
+                        }
+                        Some(mut side) => {
+                            side.close();
+                            for sql in &dropped {
+                                t.execute_batch(sql).map_err(sq)?;
+                            }
+                            side.finish(&t)?;
+                        }
+                        None => {
+                            // The smaller hash left several segments:
+                            // searching reads each, so they are merged into
+                            // one.
+                            t.execute_batch(
+                                "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 1048576);
+                                 INSERT INTO customer_search (customer_search) VALUES ('optimize')",
+                            )
+                            .map_err(sq)?;
+                            for sql in &dropped {
+                                t.execute_batch(sql).map_err(sq)?;
+                            }
+                        }
                     }
                     t.commit().map_err(sq)?;
                     Ok(out)
                 })();
                 let back = rollback.then(|| pool.leave_rollback(&c));
-                c.execute_batch(&format!(
-                    "PRAGMA cache_size = {WRITER_CACHE}; PRAGMA threads = 0; PRAGMA cache_spill = ON;
-                     PRAGMA shrink_memory"
-                ))
-                .map_err(sq)?;
+                let settled = if side_built {
+                    // Whether the import was stored or not, the writer's
+                    // FTS5 may hold a structure of the index that is not
+                    // the database's.
+                    open_conn(&pool.path).map(|fresh| *c = fresh)
+                } else {
+                    c.execute_batch(&format!(
+                        "PRAGMA cache_size = {WRITER_CACHE}; PRAGMA threads = 0; PRAGMA cache_spill = ON;
+                         PRAGMA shrink_memory"
+                    ))
+                    .map_err(sq)
+                };
                 // The import's own failure first: it is why the journal
                 // mode was switched back.
                 let out = r?;
                 back.transpose()?;
+                settled?;
                 Ok(out)
             })
         })
@@ -370,6 +435,19 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// What [`SqliteStore::import_pipelined`] needs to know of an import.
+struct ImportPlan {
+    /// The tables it writes, the one it adds rows to first.
+    tables: &'static [&'static str],
+    /// Secondary indexes of `tables` that a bulk import keeps.
+    keep: &'static [&'static str],
+    /// Whether other connections read while it writes (they must not be
+    /// shut out by a page spilled under the rollback journal).
+    reads_meanwhile: bool,
+    /// Whether its rows have search keys.
+    searched: bool,
 }
 
 /// The reader connections, as a bulk import that switches the journal mode
@@ -457,7 +535,7 @@ fn import_batches<P>(
     writer: &Mutex<Connection>,
     rows: usize,
     rx: std::sync::mpsc::Receiver<Result<Vec<P>>>,
-    store: impl Fn(&Transaction, &[P], &str) -> Result<(u64, Vec<u64>)>,
+    store: impl Fn(&Transaction, Vec<P>, &str, &mut SearchSink) -> Result<(u64, Vec<u64>)>,
 ) -> Result<ImportOutcome> {
     let cache = |size: i64| -> Result<()> {
         writer
@@ -477,7 +555,7 @@ fn import_batches<P>(
             let t = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(sq)?;
-            let (n, existing) = store(&t, &batch, &ts(Utc::now()))?;
+            let (n, existing) = store(&t, batch, &ts(Utc::now()), &mut SearchSink::Index)?;
             t.commit().map_err(sq)?;
             out.imported += n;
             out.existing.extend(existing);
@@ -574,6 +652,26 @@ fn migrate(c: &mut Connection) -> Result<()> {
 }
 
 /// Adds a customer's name to the search index (`fts.rs`): its `tokens`.
+/// Where an import puts a customer's search tokens: into the index row by
+/// row, or into the batch for the index built beside the writer
+/// ([`SideIndex`]).
+enum SearchSink {
+    Index,
+    Side(search_build::Keys),
+}
+
+impl SearchSink {
+    fn add(&mut self, t: &Connection, id: i64, tokens: String) -> Result<()> {
+        match self {
+            SearchSink::Index => insert_search_keys(t, id, &tokens),
+            SearchSink::Side(keys) => {
+                keys.push((id, tokens));
+                Ok(())
+            }
+        }
+    }
+}
+
 fn insert_search_keys(t: &Connection, id: i64, tokens: &str) -> Result<()> {
     t.prepare_cached("INSERT INTO customer_search (rowid, k) VALUES (?1, ?2)")
         .map_err(sq)?
@@ -2416,20 +2514,25 @@ impl Store for SqliteStore {
         let actor = actor.clone();
         self.import_pipelined(
             rows,
-            &["customers", "contacts", "ownership_log"],
-            // The partial indexes of deleted rows take none of the new
-            // ones, and that of customers under a care rule of their own
-            // (an owner and a class, or key dates…) takes them in id order:
-            // building them again would only read the whole table once more.
-            // Those that take every row (the scope, the owner's) are built
-            // again too: at a million customers, adding to them row by row,
-            // in order, made storing the rows 2.5-3 s slower and the whole
-            // import 1-4 s (three runs each, in turn).
-            &["customers_care", "customers_deleted", "contacts_deleted"],
-            false,
+            ImportPlan {
+                tables: &["customers", "contacts", "ownership_log"],
+                // The partial indexes of deleted rows take none of the new
+                // ones, and that of customers under a care rule of their own
+                // (an owner and a class, or key dates…) takes them in id order:
+                // building them again would only read the whole table once more.
+                // Those that take every row (the scope, the owner's) are built
+                // again too: at a million customers, adding to them row by row,
+                // in order, made storing the rows 2.5-3 s slower and the whole
+                // import 1-4 s (three runs each, in turn); with the search
+                // index built beside the writer, 2 s (one run each).
+                keep: &["customers_care", "customers_deleted", "contacts_deleted"],
+                reads_meanwhile: false,
+                searched: true,
+            },
             prepare_customer,
-            move |t, batch, now| {
+            move |t, batch, now, search| {
                 let (mut n, mut existing) = (0u64, vec![]);
+                let rows = batch.len();
                 for row in batch {
                     // The unique indexes on external code and name + phone
                     // refuse a customer stored already: it is counted as existing.
@@ -2439,7 +2542,7 @@ impl Store for SqliteStore {
                         existing.push(row.line);
                         continue;
                     };
-                    insert_search_keys(t, id, &row.tokens)?;
+                    search.add(t, id, row.tokens)?;
                     log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
                     if let Some(ct) = &row.contact {
                         insert_contact_doc(t, id, ct, now)?;
@@ -2452,7 +2555,7 @@ impl Store for SqliteStore {
                     "import",
                     "customer",
                     None,
-                    &serde_json::json!({"rows": batch.len(), "imported": n}),
+                    &serde_json::json!({"rows": rows, "imported": n}),
                     now,
                 )?;
                 Ok((n, existing))
@@ -2472,13 +2575,16 @@ impl Store for SqliteStore {
         let keep = &["contacts_customer", "contacts_deleted"];
         self.import_pipelined(
             rows,
-            &["contacts"],
-            keep,
-            // The server looks up each batch's customers while the batch
-            // before is stored.
-            true,
+            ImportPlan {
+                tables: &["contacts"],
+                keep,
+                // The server looks up each batch's customers while the
+                // batch before is stored.
+                reads_meanwhile: true,
+                searched: false,
+            },
             prepare_contact,
-            move |t, batch, now| {
+            move |t, batch, now, _| {
                 let (mut n, mut existing) = (0u64, vec![]);
                 let mut same = t
                     .prepare_cached(
@@ -2486,7 +2592,7 @@ impl Store for SqliteStore {
                      AND mobile_rev IS ?3 AND deleted_at IS NULL",
                     )
                     .map_err(sq)?;
-                for (customer_id, ct) in batch {
+                for (customer_id, ct) in &batch {
                     let found: i64 = same
                         .query_row(params![customer_id, ct.name, ct.mobile_rev], |r| r.get(0))
                         .map_err(sq)?;

@@ -721,3 +721,135 @@ async fn a_backup_from_before_version_9_gets_the_regions_its_users_and_teams_nam
         .collect();
     assert_eq!(names, vec![("江苏".into(), 1), ("浙江".into(), 1)]);
 }
+
+/// Each query's total and first ids.
+async fn answers(s: &SqliteStore, queries: &[keqing_store::NameQuery]) -> Vec<(i64, Vec<i64>)> {
+    use keqing_store::{CustomerFilter, Store, Visibility};
+    let mut all = vec![];
+    for q in queries {
+        let page = s
+            .list_customers(&CustomerFilter {
+                visibility: Visibility::All,
+                query: Some(q.clone()),
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        all.push((page.total, page.items.iter().map(|c| c.id).collect()));
+    }
+    all
+}
+
+/// Runs FTS5's own check of the search index on the database at `path`.
+fn search_index_is_sound(path: &std::path::Path) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch("INSERT INTO customer_search (customer_search) VALUES ('integrity-check')")
+        .unwrap();
+}
+
+/// A bulk import into an empty search index has the index built beside the
+/// writer and copied in (`search_build`). FTS5 finds it sound, every search
+/// answers as on the same import indexed row by row, and the writer keeps
+/// it up to date afterwards: the copy is the index, not a snapshot of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_index_built_beside_a_bulk_import_answers_as_one_built_row_by_row() {
+    use keqing_domain::customer::CustomerInput;
+    use keqing_store::{ImportCustomer, ImportRows, NameQuery, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let (side_path, rows_path) = (dir.path().join("side.db"), dir.path().join("rows.db"));
+    let side = SqliteStore::open(side_path.to_str().unwrap())
+        .await
+        .unwrap()
+        .with_bulk_rows(1);
+    // Never the bulk path: batch by batch, the index updated row by row.
+    let by_row = SqliteStore::open(rows_path.to_str().unwrap())
+        .await
+        .unwrap()
+        .with_bulk_rows(usize::MAX);
+    let places = ["江苏", "上海", "杭州", "南京", "无锡", "苏州", "合肥"];
+    let words = [
+        "恒远", "泰和", "星河", "云帆", "华信", "长江", "金桥", "天成", "宏图", "安达", "鼎盛",
+    ];
+    let trades = ["钢业", "纺织", "贸易", "物流", "电子"];
+    let input = |name: String| {
+        CustomerInput::from_json(serde_json::json!({"name": name}).as_object().unwrap()).unwrap()
+    };
+    let n = places.len() * words.len() * trades.len() * 6;
+    let rows = |_: ()| {
+        (0..n)
+            .map(|i| ImportCustomer {
+                line: i as u64 + 2,
+                customer: input(format!(
+                    "{}{}{}{}号",
+                    places[i % 7],
+                    words[i / 7 % 11],
+                    trades[i / 77 % 5],
+                    i / 385
+                )),
+                contact: None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut admins = vec![];
+    for s in [&side, &by_row] {
+        let f = suite::fixture(s).await;
+        let out = s
+            .import_customers(ImportRows::from_vec(rows(())), None, &f.admin)
+            .await
+            .unwrap();
+        assert_eq!(out.imported, n as u64);
+        admins.push(f.admin);
+    }
+    let queries = [
+        NameQuery::Text("恒远".into()),
+        NameQuery::Text("远钢".into()),
+        NameQuery::Text("苏州星河".into()),
+        NameQuery::Text("号".into()),
+        NameQuery::Text("3号".into()),
+        NameQuery::Pinyin("jiangsu".into()),
+        NameQuery::Pinyin("hengyuan".into()),
+        NameQuery::Pinyin("jshygy".into()),
+        NameQuery::Pinyin("shxh".into()),
+        NameQuery::Pinyin("tai".into()),
+        NameQuery::Pinyin("w".into()),
+        NameQuery::Pinyin("zhongshan".into()),
+    ];
+    let first = answers(&side, &queries).await;
+    assert_eq!(first, answers(&by_row, &queries).await);
+    assert!(first[0].0 > 0 && first[7].0 > 0, "{first:?}");
+    search_index_is_sound(&side_path);
+    // After the import, the same edits on both: a new customer, a renamed
+    // one, a deleted one.
+    let renamed = first[0].1[0];
+    let deleted = first[0].1[1];
+    for (s, admin) in [&side, &by_row].into_iter().zip(&admins) {
+        s.create_customer(&input("中山鼎盛物流".into()), None, admin)
+            .await
+            .unwrap();
+        let old = s.customer(renamed).await.unwrap().unwrap();
+        let new = old
+            .fields
+            .patched(
+                serde_json::json!({"name": "中山泰和电子"})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap();
+        let changes = keqing_domain::history::diff(&old.fields.to_json(), &new.to_json());
+        s.update_customer(renamed, old.version, &new, &changes, admin)
+            .await
+            .unwrap();
+        s.delete_customer(deleted, admin).await.unwrap();
+    }
+    let after = answers(&side, &queries).await;
+    assert_eq!(after, answers(&by_row, &queries).await);
+    assert_eq!(
+        after[0].0,
+        first[0].0 - 2,
+        "the renamed and the deleted are gone"
+    );
+    assert_eq!(after[11].0, 2, "中山: the new one and the renamed one");
+    search_index_is_sound(&side_path);
+}

@@ -1,0 +1,147 @@
+//! The search index of a bulk import into an empty index, built beside the
+//! writer: a thread of its own fills an FTS5 table like `customer_search` in
+//! a private in-memory database while the writer stores the customer rows,
+//! and the writer copies the finished index's shadow tables into the
+//! database inside the import's transaction.
+//!
+//! Storing a customer's search tokens was half of the writer's time at a
+//! million customers, on one core of two while the other parsed the file
+//! for part of the time only; beside the writer it takes the second core's
+//! idle time instead (BENCHMARKS.md). The copy is the index as FTS5 wrote
+//! it, row for row: the same table definition, read from the database, and
+//! the same SQLite, so the database holds what the writer would have
+//! written itself. It holds no documents before (the copy replaces the
+//! empty index), which [`SideIndex::applies`] checks.
+//!
+//! FTS5 keeps an index's structure in memory per connection; the writer's
+//! cached one would not know the copy, so the caller opens the writer
+//! connection again after the import (`SqliteStore::import_pipelined`).
+
+use crate::{Result, StoreError};
+use rusqlite::types::Value;
+use rusqlite::{params, Connection};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::{Scope, ScopedJoinHandle};
+
+/// The FTS5 table the side index is built for.
+const TABLE: &str = "customer_search";
+
+/// The shadow tables FTS5 keeps an index of a contentless table in
+/// (`_config` holds settings, not the index).
+const SHADOWS: [&str; 3] = ["data", "idx", "docsize"];
+
+fn sq(e: rusqlite::Error) -> StoreError {
+    StoreError::Db(format!("search index built beside the import: {e}"))
+}
+
+/// A batch of `(rowid, tokens)` for the index.
+pub(crate) type Keys = Vec<(i64, String)>;
+
+/// The thread that builds the index, and the channel that feeds it.
+pub(crate) struct SideIndex<'scope> {
+    /// `None` once the import has sent its last batch.
+    tx: Option<SyncSender<Keys>>,
+    thread: ScopedJoinHandle<'scope, Result<Connection>>,
+}
+
+impl<'scope> SideIndex<'scope> {
+    /// Whether the database's index holds no document, so that an index of
+    /// the import's rows alone is the whole index.
+    pub(crate) fn applies(c: &Connection) -> Result<bool> {
+        c.query_row(
+            &format!("SELECT NOT EXISTS (SELECT 1 FROM {TABLE}_docsize)"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sq)
+    }
+
+    /// Starts the thread, with a table made as the database's `c` is.
+    pub(crate) fn start<'env>(
+        s: &'scope Scope<'scope, 'env>,
+        c: &Connection,
+    ) -> Result<SideIndex<'scope>> {
+        let create: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [TABLE],
+                |r| r.get(0),
+            )
+            .map_err(sq)?;
+        let side = Connection::open_in_memory().map_err(sq)?;
+        side.execute_batch(&create).map_err(sq)?;
+        // Segments of 8 MiB in memory, merged into one at the end: as the
+        // writer's own bulk path does (`SqliteStore::import_pipelined`).
+        side.execute_batch(&format!(
+            "INSERT INTO {TABLE} ({TABLE}, rank) VALUES ('hashsize', 8388608)"
+        ))
+        .map_err(sq)?;
+        let (tx, rx) = sync_channel::<Keys>(2);
+        let thread = s.spawn(move || {
+            side.execute_batch("BEGIN").map_err(sq)?;
+            {
+                let mut insert = side
+                    .prepare(&format!("INSERT INTO {TABLE} (rowid, k) VALUES (?1, ?2)"))
+                    .map_err(sq)?;
+                for batch in rx {
+                    for (id, tokens) in batch {
+                        insert.execute(params![id, tokens]).map_err(sq)?;
+                    }
+                }
+            }
+            side.execute_batch(&format!(
+                "INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize'); COMMIT"
+            ))
+            .map_err(sq)?;
+            Ok(side)
+        });
+        Ok(SideIndex {
+            tx: Some(tx),
+            thread,
+        })
+    }
+
+    /// Hands a batch to the thread; false when it has stopped (its error is
+    /// then the answer of [`SideIndex::finish`]).
+    pub(crate) fn send(&self, keys: Keys) -> bool {
+        self.tx.as_ref().is_some_and(|tx| tx.send(keys).is_ok())
+    }
+
+    /// Tells the thread that the last batch is sent, so that it merges its
+    /// segments while the writer goes on.
+    pub(crate) fn close(&mut self) {
+        self.tx = None;
+    }
+
+    /// Waits for the index and copies it into `c`'s database, in place of
+    /// the empty one there.
+    pub(crate) fn finish(mut self, c: &Connection) -> Result<()> {
+        self.close();
+        let side = self
+            .thread
+            .join()
+            .map_err(|_| StoreError::Db("the search index thread panicked".into()))??;
+        for shadow in SHADOWS {
+            let table = format!("{TABLE}_{shadow}");
+            c.execute_batch(&format!("DELETE FROM \"{table}\""))
+                .map_err(sq)?;
+            let mut read = side
+                .prepare(&format!("SELECT * FROM \"{table}\""))
+                .map_err(sq)?;
+            let n = read.column_count();
+            let marks = vec!["?"; n].join(", ");
+            let mut write = c
+                .prepare(&format!("INSERT INTO \"{table}\" VALUES ({marks})"))
+                .map_err(sq)?;
+            let mut rows = read.query([]).map_err(sq)?;
+            while let Some(r) = rows.next().map_err(sq)? {
+                let row = (0..n)
+                    .map(|i| r.get::<_, Value>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(sq)?;
+                write.execute(rusqlite::params_from_iter(row)).map_err(sq)?;
+            }
+        }
+        Ok(())
+    }
+}
