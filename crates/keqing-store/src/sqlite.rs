@@ -12,7 +12,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 11;
+const SCHEMA_VERSION: i64 = 12;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -618,7 +618,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
     // in the same transaction as the version number. Numbers ascend.
     type Step = fn(&Transaction) -> Result<()>;
     let none: Step = |_| Ok(());
-    let steps: [(i64, &str, Step); 11] = [
+    let steps: [(i64, &str, Step); 12] = [
         (1, include_str!("sqlite_schema.sql"), none),
         (2, include_str!("sqlite_schema_v2.sql"), none),
         (3, include_str!("sqlite_schema_v3.sql"), none),
@@ -634,6 +634,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
         (11, include_str!("sqlite_schema_v11.sql"), |t| {
             rebuild_search(t)
         }),
+        (12, include_str!("sqlite_schema_v12.sql"), none),
     ];
     debug_assert!(steps.windows(2).all(|w| w[0].0 < w[1].0));
     debug_assert_eq!(steps.last().map(|s| s.0), Some(SCHEMA_VERSION));
@@ -1074,6 +1075,9 @@ struct CustomerWhere {
     rest: String,
     /// The name search as a condition on `customer_search` (the FTS index).
     search: Option<String>,
+    /// Whether `rest` reads no column but those of `customers_rank` (id and
+    /// scope).
+    narrow: bool,
     params: Vec<SqlValue>,
 }
 
@@ -1081,6 +1085,8 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     let mut w: Vec<String> = vec![];
     let mut p: Vec<SqlValue> = vec![];
     let mut search: Option<String> = None;
+    // Cleared by each condition on a column that customers_rank lacks.
+    let mut narrow = true;
     let arg = |p: &mut Vec<SqlValue>, v: SqlValue| {
         p.push(v);
         format!("?{}", p.len())
@@ -1126,11 +1132,15 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
                 Some(m) => {
                     if !m.exact {
                         w.push(format!("name LIKE {a} ESCAPE '\\'"));
+                        narrow = false;
                     }
                     let m = arg(&mut p, m.query.into());
                     search = Some(format!("customer_search MATCH {m}"));
                 }
-                None => w.push(format!("name LIKE {a} ESCAPE '\\'")),
+                None => {
+                    w.push(format!("name LIKE {a} ESCAPE '\\'"));
+                    narrow = false;
+                }
             }
         }
         Some(NameQuery::Pinyin(q)) => {
@@ -1149,6 +1159,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
                     // check) is exactly (full check) or (initials LIKE).
                     if !(m.full.exact && m.initials.exact) {
                         w.push(check);
+                        narrow = false;
                     }
                     let q = arg(
                         &mut p,
@@ -1156,10 +1167,14 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
                     );
                     search = Some(format!("customer_search MATCH {q}"));
                 }
-                None => w.push(check),
+                None => {
+                    w.push(check);
+                    narrow = false;
+                }
             }
         }
         Some(NameQuery::PhoneSuffix(d)) => {
+            narrow = false;
             let r = rev(d);
             let a = arg(&mut p, r.clone().into());
             let b = arg(&mut p, format!("{r}:").into());
@@ -1192,10 +1207,12 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         w.push(format!(
             "EXISTS (SELECT 1 FROM json_each(customers.doc, {a}) WHERE CAST(value AS TEXT) = {b})"
         ));
+        narrow = false;
     }
     if let Some(t) = &f.tag {
         let a = arg(&mut p, format!("%|{}|%", like_escape(t)).into());
         w.push(format!("tags LIKE {a} ESCAPE '\\'"));
+        narrow = false;
     }
     for (col, v) in [
         ("province", &f.province),
@@ -1206,6 +1223,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         if let Some(v) = v {
             let a = arg(&mut p, v.clone().into());
             w.push(format!("{col} = {a}"));
+            narrow &= col == "province";
         }
     }
     let rest = w.join(" AND ");
@@ -1223,6 +1241,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         clause,
         rest,
         search,
+        narrow,
         params: p,
     }
 }
@@ -1250,6 +1269,12 @@ fn search_page(
     } else {
         "length(customers.name)"
     };
+    // The narrow index holds the length of the name, not the name.
+    let index = if w.narrow && !by_name {
+        "customers_rank"
+    } else {
+        "customers_scope"
+    };
     let offset = f.offset.max(0);
     let cap = SEARCH_COUNT_CAP.max(offset + limit);
     let rest = if w.rest.is_empty() {
@@ -1260,7 +1285,7 @@ fn search_page(
     let mut st = c
         .prepare_cached(&format!(
             "SELECT customers.id, {key}
-             FROM customer_search CROSS JOIN customers INDEXED BY customers_scope
+             FROM customer_search CROSS JOIN customers INDEXED BY {index}
                ON customers.id = customer_search.rowid
              WHERE {search} {rest}
              LIMIT {}",

@@ -64,7 +64,7 @@ async fn a_version_1_database_migrates_to_version_2() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 11, "a version 1 database migrates to the latest version");
+    assert_eq!(v, 12, "a version 1 database migrates to the latest version");
     // Version 10 keys the stored birthdays as the store keys new ones.
     let keys: Vec<Option<String>> = c
         .prepare("SELECT birthday_key FROM contacts ORDER BY id")
@@ -452,7 +452,7 @@ async fn a_version_6_database_keeps_its_care_tasks() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        v, 11,
+        v, 12,
         "version 6 migrates through 7 (care tasks) to the latest"
     );
     let triggers: i64 = c
