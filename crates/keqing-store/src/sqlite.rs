@@ -323,7 +323,7 @@ impl SqliteStore {
                     let t = c
                         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                         .map_err(sq)?;
-                    let side = match searched && !memory && SideIndex::applies(&t)? {
+                    let mut side = match searched && !memory && SideIndex::applies(&t)? {
                         true => Some(SideIndex::start(s, &t)?),
                         false => None,
                     };
@@ -362,35 +362,30 @@ impl SqliteStore {
                             }
                         }
                     }
-                    match side {
-                        // The writer builds its indexes while the side
-                        // thread merges its segments.
-                        Some(side) if side_stopped => {
-                            // It stopped on an error, which is the answer.
-                            return Err(side.finish(&t).err().unwrap_or_else(|| {
-                                StoreError::Db("the search index thread stopped early".into())
-                            }));
-                        }
-                        Some(mut side) => {
-                            side.close();
-                            for sql in &dropped {
-                                t.execute_batch(sql).map_err(sq)?;
-                            }
-                            side.finish(&t)?;
-                        }
-                        None => {
-                            // The smaller hash left several segments:
-                            // searching reads each, so they are merged into
-                            // one.
-                            t.execute_batch(
+                    if let Some(stopped) = side.take_if(|_| side_stopped) {
+                        // It stopped on an error, which is the answer.
+                        return Err(stopped.finish(&t).err().unwrap_or_else(|| {
+                            StoreError::Db("the search index thread stopped early".into())
+                        }));
+                    }
+                    match &mut side {
+                        // It merges its segments while the writer builds
+                        // the indexes.
+                        Some(side) => side.close(),
+                        // The smaller hash left several segments: searching
+                        // reads each, so they are merged into one.
+                        None => t
+                            .execute_batch(
                                 "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 1048576);
                                  INSERT INTO customer_search (customer_search) VALUES ('optimize')",
                             )
-                            .map_err(sq)?;
-                            for sql in &dropped {
-                                t.execute_batch(sql).map_err(sq)?;
-                            }
-                        }
+                            .map_err(sq)?,
+                    }
+                    for sql in &dropped {
+                        t.execute_batch(sql).map_err(sq)?;
+                    }
+                    if let Some(side) = side {
+                        side.finish(&t)?;
                     }
                     t.commit().map_err(sq)?;
                     Ok(out)
@@ -652,7 +647,6 @@ fn migrate(c: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// Adds a customer's name to the search index (`fts.rs`): its `tokens`.
 /// Where an import puts a customer's search tokens: into the index row by
 /// row, or into the batch for the index built beside the writer
 /// ([`SideIndex`]).
@@ -673,6 +667,7 @@ impl SearchSink {
     }
 }
 
+/// Adds a customer's name to the search index (`fts.rs`): its `tokens`.
 fn insert_search_keys(t: &Connection, id: i64, tokens: &str) -> Result<()> {
     t.prepare_cached("INSERT INTO customer_search (rowid, k) VALUES (?1, ?2)")
         .map_err(sq)?
