@@ -8,11 +8,12 @@
 //!
 //! - `b` + two neighbouring characters of the name (letters and digits, any
 //!   script, lower-case), and `e` + the last one: part of the name;
-//! - `p` + up to six letters of the pinyin from each syllable's start on:
+//! - `p` + up to eight letters of the pinyin from each syllable's start on:
 //!   pinyin read from a syllable on (`keqing_domain::search::pinyin_matches`;
-//!   a query of up to six letters is a prefix query). Schema versions 4–10
-//!   took every letter as a start, 36 tokens for a ten-character name
-//!   against 10 now;
+//!   a query of up to eight letters is a prefix query, and exact: two
+//!   syllables typed in full mostly are, `hengyuan`, `shanghai`). Schema
+//!   versions 4–10 took every letter as a start, 36 tokens for a
+//!   ten-character name against 10 now; versions 11 and 12 took six letters;
 //! - `f` + the first initial, and `o` + each ordered pair of initials (one
 //!   somewhere before the other): initials typed in order from the first
 //!   (`jsgy` for 江苏恒远钢业, initials `jshygy`). Pairing only the first
@@ -20,17 +21,17 @@
 //!   and measured: `shth` (上海泰和…) then had ten times the candidates to
 //!   confirm, 60–140 ms instead of 12–20 ms at a million customers.
 //!
-//! Schema 11 rebuilt the index with the pinyin tokens above.
+//! Schemas 11 and 13 rebuilt the index with the pinyin tokens of their time.
 //!
 //! The tokens find the candidates. Where a token is exact (one or two
-//! characters of a name, up to six letters of pinyin, one initial) the
+//! characters of a name, up to eight letters of pinyin, one initial) the
 //! candidates are the answer; otherwise the name, pinyin or initials that
 //! the index `customers_scope` holds confirm each one with the test the
 //! PostgreSQL backend runs, so both backends give the same results. The FTS
 //! table stores nothing but the tokens (schema 11).
 
 /// Letters of pinyin in one `p` token.
-const PINYIN_GRAM: usize = 6;
+const PINYIN_GRAM: usize = 8;
 
 /// Stands for an ASCII space or punctuation mark, which the `ascii`
 /// tokenizer would take as the end of a token.
@@ -208,9 +209,31 @@ mod tests {
         assert_eq!(
             t,
             [
-                "b江苏", "b苏恒", "b恒远", "b远钢", "b钢业", "e业", "pjiangs", "psuheng",
-                "phengyu", "pyuanga", "pgangye", "pye", "fj", "ojs", "ojh", "ojy", "ojg", "osh",
-                "osy", "osg", "ohy", "ohg", "oyg", "oyy", "ogy"
+                "b江苏",
+                "b苏恒",
+                "b恒远",
+                "b远钢",
+                "b钢业",
+                "e业",
+                "pjiangsuh",
+                "psuhengyu",
+                "phengyuan",
+                "pyuangang",
+                "pgangye",
+                "pye",
+                "fj",
+                "ojs",
+                "ojh",
+                "ojy",
+                "ojg",
+                "osh",
+                "osy",
+                "osg",
+                "ohy",
+                "ohg",
+                "oyg",
+                "oyy",
+                "ogy"
             ]
         );
         assert!(keys("ABC 贸易").ends_with(" fa oab oac oam oay obc obm oby ocm ocy omy"));
@@ -243,11 +266,17 @@ mod tests {
         let p = pinyin_match("hengyuan").unwrap();
         assert_eq!(
             (p.full.query.as_str(), p.full.exact),
-            ("\"phengyu\"", false)
+            ("\"phengyuan\"*", true)
         );
         assert_eq!(
             p.initials.query,
             "\"fh\" AND \"oan\" AND \"oen\" AND \"ogy\" AND \"ohe\" AND \"ong\" AND \"oua\" AND \"oyu\""
+        );
+        let p = pinyin_match("jiangsuheng").unwrap();
+        assert_eq!(
+            (p.full.query.as_str(), p.full.exact),
+            ("\"pjiangsuh\"", false),
+            "past eight letters the pinyin needs its check"
         );
         let p = pinyin_match("j").unwrap();
         assert_eq!(

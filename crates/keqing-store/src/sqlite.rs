@@ -12,7 +12,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 12;
+const SCHEMA_VERSION: i64 = 13;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -338,10 +338,7 @@ impl SqliteStore {
                         // the rows took 3-6 s longer with 64 MiB (two runs
                         // each, in turn), and longer with 16, 4 or 2 MiB too
                         // (one run each).
-                        t.execute_batch(
-                            "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 8388608)",
-                        )
-                        .map_err(sq)?;
+                        t.execute_batch(SEARCH_BIG_HASH).map_err(sq)?;
                     }
                     let mut out = ImportOutcome::default();
                     let now = ts(Utc::now());
@@ -375,10 +372,7 @@ impl SqliteStore {
                         // The smaller hash left several segments: searching
                         // reads each, so they are merged into one.
                         None => t
-                            .execute_batch(
-                                "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 1048576);
-                                 INSERT INTO customer_search (customer_search) VALUES ('optimize')",
-                            )
+                            .execute_batch(SEARCH_SETTLE)
                             .map_err(sq)?,
                     }
                     for sql in &dropped {
@@ -613,7 +607,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
     // in the same transaction as the version number. Numbers ascend.
     type Step = fn(&Transaction) -> Result<()>;
     let none: Step = |_| Ok(());
-    let steps: [(i64, &str, Step); 12] = [
+    let steps: [(i64, &str, Step); 13] = [
         (1, include_str!("sqlite_schema.sql"), none),
         (2, include_str!("sqlite_schema_v2.sql"), none),
         (3, include_str!("sqlite_schema_v3.sql"), none),
@@ -630,6 +624,9 @@ fn migrate(c: &mut Connection) -> Result<()> {
             rebuild_search(t)
         }),
         (12, include_str!("sqlite_schema_v12.sql"), none),
+        (13, include_str!("sqlite_schema_v13.sql"), |t| {
+            rebuild_search(t)
+        }),
     ];
     debug_assert!(steps.windows(2).all(|w| w[0].0 < w[1].0));
     debug_assert_eq!(steps.last().map(|s| s.0), Some(SCHEMA_VERSION));
@@ -687,15 +684,28 @@ impl CustomerIndex {
     }
 }
 
+/// In-memory segments of 8 MiB instead of 1 while many names are added at
+/// once (see `import_pipelined`).
+const SEARCH_BIG_HASH: &str =
+    "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 8388608)";
+
+/// Back to the default segments, and the several that the bigger ones left
+/// merged into one: searching reads each.
+const SEARCH_SETTLE: &str =
+    "INSERT INTO customer_search (customer_search, rank) VALUES ('hashsize', 1048576);
+     INSERT INTO customer_search (customer_search) VALUES ('optimize')";
+
 /// Refills the search index from the customers table (after a migration or a restore).
 /// Each customer's pinyin and initials columns are written again from its
-/// name too (a backup or an older schema may hold another spelling).
+/// name too (a backup or an older schema may hold another spelling). The
+/// index ends as one segment, as a bulk import leaves it: a search reads
+/// each segment's entries of its tokens, and a million names inserted one by
+/// one left several (after the migration to schema 13, an initials search
+/// took 10% longer than on the imported index).
 fn rebuild_search(t: &Connection) -> Result<()> {
-    t.execute(
-        "INSERT INTO customer_search (customer_search) VALUES ('delete-all')",
-        [],
-    )
-    .map_err(sq)?;
+    t.execute_batch("INSERT INTO customer_search (customer_search) VALUES ('delete-all')")
+        .map_err(sq)?;
+    t.execute_batch(SEARCH_BIG_HASH).map_err(sq)?;
     let mut st = t
         .prepare("SELECT id, name, pinyin, initials FROM customers ORDER BY id")
         .map_err(sq)?;
@@ -721,6 +731,7 @@ fn rebuild_search(t: &Connection) -> Result<()> {
         };
         insert_search_keys(t, id, &fts::tokens(&keyed))?;
     }
+    t.execute_batch(SEARCH_SETTLE).map_err(sq)?;
     Ok(())
 }
 
@@ -1061,25 +1072,62 @@ fn get_contact(c: &Connection, id: i64) -> Result<Option<Contact>> {
     .transpose()
 }
 
-/// The WHERE clause and parameters of a customer list.
 /// The conditions of a customer list on the `customers` table.
 struct CustomerWhere {
     /// `WHERE …` with every condition (empty when there is none).
     clause: String,
-    /// The conditions but the name search, joined with AND (empty when none).
+    /// The conditions but the name search, joined with AND (empty when none):
+    /// they read the first `rest_params` of `params` only.
     rest: String,
-    /// The name search as a condition on `customer_search` (the FTS index).
-    search: Option<String>,
-    /// Whether `rest` reads no column but those of `customers_rank` (id and
-    /// scope).
-    narrow: bool,
+    rest_params: usize,
+    /// Whether `rest` reads no column but those of `customers_rank` (id,
+    /// scope, length of the name).
+    rest_narrow: bool,
+    /// The name search, as the FTS index (`customer_search`) answers it:
+    /// one or more parts whose matches together are the answer.
+    search: Vec<SearchPart>,
     params: Vec<SqlValue>,
+}
+
+/// One part of a name search: the customers the FTS query `fts` finds, of
+/// which `check` (when its tokens are not exact) keeps those that match.
+struct SearchPart {
+    /// An FTS5 query on `customer_search`.
+    fts: String,
+    check: Option<Check>,
+    /// Whether `check` reads no column but those of `customers_rank`.
+    narrow: bool,
+}
+
+/// A test on a customer's columns with one parameter: `before ?N after`.
+struct Check {
+    before: &'static str,
+    after: &'static str,
+    value: SqlValue,
+}
+
+impl Check {
+    fn sql(&self, placeholder: &str) -> String {
+        format!("{}{placeholder}{}", self.before, self.after)
+    }
+}
+
+impl SearchPart {
+    /// The part as conditions numbered from `?{first}`, with their values.
+    fn sql(&self, first: usize) -> (String, Option<String>, Vec<SqlValue>) {
+        let mut values = vec![SqlValue::from(self.fts.clone())];
+        let fts = format!("customer_search MATCH ?{first}");
+        let check = self.check.as_ref().map(|c| {
+            values.push(c.value.clone());
+            c.sql(&format!("?{}", first + 1))
+        });
+        (fts, check, values)
+    }
 }
 
 fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     let mut w: Vec<String> = vec![];
     let mut p: Vec<SqlValue> = vec![];
-    let mut search: Option<String> = None;
     // Cleared by each condition on a column that customers_rank lacks.
     let mut narrow = true;
     let arg = |p: &mut Vec<SqlValue>, v: SqlValue| {
@@ -1112,70 +1160,6 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
             );
             w.push(format!(
                 "(owner_id IS NULL OR owner_id = {a} OR province = {b})"
-            ));
-        }
-    }
-    match &f.query {
-        None => {}
-        // The index finds the candidates; where its tokens are not exact,
-        // the same test as on PostgreSQL decides (fts.rs), on the columns
-        // customers_scope holds beside the ids it joins on. Text without a
-        // token is matched by a scan.
-        Some(NameQuery::Text(t)) => {
-            let a = arg(&mut p, format!("%{}%", like_escape(t)).into());
-            match fts::text_match(t) {
-                Some(m) => {
-                    if !m.exact {
-                        w.push(format!("name LIKE {a} ESCAPE '\\'"));
-                        narrow = false;
-                    }
-                    let m = arg(&mut p, m.query.into());
-                    search = Some(format!("customer_search MATCH {m}"));
-                }
-                None => {
-                    w.push(format!("name LIKE {a} ESCAPE '\\'"));
-                    narrow = false;
-                }
-            }
-        }
-        Some(NameQuery::Pinyin(q)) => {
-            let q = q.to_ascii_lowercase();
-            let a = arg(&mut p, q.clone().into());
-            let b = arg(
-                &mut p,
-                keqing_domain::search::subsequence_pattern(&like_escape(&q)).into(),
-            );
-            let check =
-                format!("(keqing_pinyin_matches(pinyin, {a}) OR initials LIKE {b} ESCAPE '\\')");
-            match fts::pinyin_match(&q) {
-                Some(m) => {
-                    // One match for both readings. The checks imply their
-                    // tokens, so (full or initials tokens) and (either
-                    // check) is exactly (full check) or (initials LIKE).
-                    if !(m.full.exact && m.initials.exact) {
-                        w.push(check);
-                        narrow = false;
-                    }
-                    let q = arg(
-                        &mut p,
-                        format!("({}) OR ({})", m.full.query, m.initials.query).into(),
-                    );
-                    search = Some(format!("customer_search MATCH {q}"));
-                }
-                None => {
-                    w.push(check);
-                    narrow = false;
-                }
-            }
-        }
-        Some(NameQuery::PhoneSuffix(d)) => {
-            narrow = false;
-            let r = rev(d);
-            let a = arg(&mut p, r.clone().into());
-            let b = arg(&mut p, format!("{r}:").into());
-            w.push(format!(
-                "((phone_rev >= {a} AND phone_rev < {b}) OR id IN (SELECT customer_id FROM contacts
-                   WHERE deleted_at IS NULL AND mobile_rev >= {a} AND mobile_rev < {b}))"
             ));
         }
     }
@@ -1222,10 +1206,91 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         }
     }
     let rest = w.join(" AND ");
-    if let Some(m) = &search {
-        w.push(format!(
-            "id IN (SELECT rowid FROM customer_search WHERE {m})"
-        ));
+    let rest_params = p.len();
+    // The name search comes last: its parameters follow those of `rest`.
+    let mut search: Vec<SearchPart> = vec![];
+    let mut part = |q: fts::FtsQuery, check: Check, narrow: bool| {
+        let check = (!q.exact).then_some(check);
+        search.push(SearchPart {
+            fts: q.query,
+            narrow: narrow || check.is_none(),
+            check,
+        });
+    };
+    let like = |before: &'static str, v: String| Check {
+        before,
+        after: " ESCAPE '\\'",
+        value: v.into(),
+    };
+    match &f.query {
+        None => {}
+        // The index finds the candidates; where its tokens are not exact,
+        // the same test as on PostgreSQL decides (fts.rs), on the columns
+        // customers_scope holds beside the ids it joins on. Text without a
+        // token is matched by a scan.
+        Some(NameQuery::Text(t)) => {
+            let check = like("name LIKE ", format!("%{}%", like_escape(t)));
+            match fts::text_match(t) {
+                Some(m) => part(m, check, false),
+                None => {
+                    let a = arg(&mut p, check.value.clone());
+                    w.push(check.sql(&a));
+                    narrow = false;
+                }
+            }
+        }
+        Some(NameQuery::Pinyin(q)) => {
+            let q = q.to_ascii_lowercase();
+            let full = Check {
+                before: "keqing_pinyin_matches(pinyin, ",
+                after: ")",
+                value: q.clone().into(),
+            };
+            let initials = like(
+                "initials LIKE ",
+                keqing_domain::search::subsequence_pattern(&like_escape(&q)),
+            );
+            match fts::pinyin_match(&q) {
+                // Two parts, the full pinyin and the initials, each with
+                // its own check: a check implies its tokens, so (full or
+                // initials tokens) and (either check) is exactly (full
+                // check) or (initials LIKE).
+                Some(m) => {
+                    part(m.full, full, false);
+                    part(m.initials, initials, false);
+                }
+                None => {
+                    let a = arg(&mut p, full.value.clone());
+                    let b = arg(&mut p, initials.value.clone());
+                    w.push(format!("({} OR {})", full.sql(&a), initials.sql(&b)));
+                    narrow = false;
+                }
+            }
+        }
+        Some(NameQuery::PhoneSuffix(d)) => {
+            let r = rev(d);
+            let a = arg(&mut p, r.clone().into());
+            let b = arg(&mut p, format!("{r}:").into());
+            w.push(format!(
+                "((phone_rev >= {a} AND phone_rev < {b}) OR id IN (SELECT customer_id FROM contacts
+                   WHERE deleted_at IS NULL AND mobile_rev >= {a} AND mobile_rev < {b}))"
+            ));
+            narrow = false;
+        }
+    }
+    // The whole search as one condition: any part, each checked.
+    if !search.is_empty() {
+        let mut any = vec![];
+        for s in &search {
+            let (fts, check, values) = s.sql(p.len() + 1);
+            p.extend(values);
+            let found = format!("id IN (SELECT rowid FROM customer_search WHERE {fts})");
+            any.push(match check {
+                Some(c) => format!("({found} AND {c})"),
+                None => found,
+            });
+        }
+        w.push(format!("({})", any.join(" OR ")));
     }
     let clause = if w.is_empty() {
         String::new()
@@ -1235,15 +1300,19 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     CustomerWhere {
         clause,
         rest,
+        rest_params,
+        rest_narrow: narrow,
         search,
-        narrow,
         params: p,
     }
 }
 
-/// One page of a name search. The FTS index drives: its matches come in id
-/// order, each is scoped on the narrow `customers_scope` index, and the scan
-/// stops after [`SEARCH_COUNT_CAP`] matches (or the end of the page asked
+/// One page of a name search. The FTS index drives: the matches of each of
+/// the search's parts come in id order, each is scoped (and, where the
+/// part's tokens are not exact, checked) on a covering index —
+/// `customers_rank` where that holds every column read, `customers_scope`
+/// otherwise — and the parts are merged in id order, each customer once.
+/// The scan stops after [`SEARCH_COUNT_CAP`] matches (or the end of the page asked
 /// for, if further): a query of one or two letters matching half the
 /// customers costs no more than one matching a thousand. Up to the cap the
 /// count is exact and the order is over all matches (shorter names first,
@@ -1255,7 +1324,6 @@ fn search_page(
     c: &Connection,
     f: &CustomerFilter,
     w: &CustomerWhere,
-    search: &str,
     limit: i64,
 ) -> Result<Page<Customer>> {
     let by_name = f.sort == CustomerSort::NameAsc;
@@ -1264,12 +1332,6 @@ fn search_page(
     } else {
         "length(customers.name)"
     };
-    // The narrow index holds the length of the name, not the name.
-    let index = if w.narrow && !by_name {
-        "customers_rank"
-    } else {
-        "customers_scope"
-    };
     let offset = f.offset.max(0);
     let cap = SEARCH_COUNT_CAP.max(offset + limit);
     let rest = if w.rest.is_empty() {
@@ -1277,21 +1339,67 @@ fn search_page(
     } else {
         format!("AND {}", w.rest)
     };
-    let mut st = c
-        .prepare_cached(&format!(
-            "SELECT customers.id, {key}
-             FROM customer_search CROSS JOIN customers INDEXED BY {index}
-               ON customers.id = customer_search.rowid
-             WHERE {search} {rest}
-             LIMIT {}",
-            cap + 1
-        ))
-        .map_err(sq)?;
-    let mut rows = st.query(params_from_iter(w.params.iter())).map_err(sq)?;
-    let mut hits: Vec<(SqlValue, i64)> = vec![];
-    while let Some(r) = rows.next().map_err(sq)? {
-        hits.push((r.get(1).map_err(sq)?, r.get(0).map_err(sq)?));
+    let mut statements = vec![];
+    let mut values = vec![];
+    for part in &w.search {
+        // The narrow index holds the length of the name, not the name.
+        let index = if part.narrow && w.rest_narrow && !by_name {
+            "customers_rank"
+        } else {
+            "customers_scope"
+        };
+        let (fts, check, own) = part.sql(w.rest_params + 1);
+        let check = check.map(|c| format!("AND {c}")).unwrap_or_default();
+        statements.push(
+            c.prepare_cached(&format!(
+                "SELECT customers.id, {key}
+                 FROM customer_search CROSS JOIN customers INDEXED BY {index}
+                   ON customers.id = customer_search.rowid
+                 WHERE {fts} {check} {rest}
+                 ORDER BY customer_search.rowid
+                 LIMIT {}",
+                cap + 1
+            ))
+            .map_err(sq)?,
+        );
+        values.push(own);
     }
+    let mut streams = statements
+        .iter_mut()
+        .zip(&values)
+        .map(|(st, own)| {
+            st.query(params_from_iter(
+                w.params[..w.rest_params].iter().chain(own),
+            ))
+            .map_err(sq)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Each stream's next match (id, sort key), merged in id order.
+    let next = |rows: &mut rusqlite::Rows| -> Result<Option<(i64, SqlValue)>> {
+        match rows.next().map_err(sq)? {
+            Some(r) => Ok(Some((r.get(0).map_err(sq)?, r.get(1).map_err(sq)?))),
+            None => Ok(None),
+        }
+    };
+    let mut heads = streams
+        .iter_mut()
+        .map(&next)
+        .collect::<Result<Vec<_>>>()?;
+    let mut hits: Vec<(SqlValue, i64)> = vec![];
+    while (hits.len() as i64) <= cap {
+        let Some(id) = heads.iter().flatten().map(|h| h.0).min() else {
+            break;
+        };
+        let mut key = None;
+        for (head, rows) in heads.iter_mut().zip(streams.iter_mut()) {
+            if head.as_ref().is_some_and(|h| h.0 == id) {
+                key = head.take().map(|h| h.1);
+                *head = next(rows)?;
+            }
+        }
+        hits.push((key.unwrap_or(SqlValue::Null), id));
+    }
+    drop(streams);
     let capped = hits.len() as i64 > cap;
     hits.truncate(cap as usize);
     // SQLite orders text by its bytes and integers as numbers: so do these.
@@ -1929,15 +2037,15 @@ impl Store for SqliteStore {
             let cw = customer_where(&f);
             // A name search counts, scopes and orders its candidates on the
             // narrow customers_scope index, then reads only the page's rows.
-            let searched = cw.search.is_some();
+            let searched = !cw.search.is_empty();
             let from = if searched {
                 "customers INDEXED BY customers_scope"
             } else {
                 "customers"
             };
             let limit = f.limit.clamp(1, 1000);
-            if let (Some(search), CustomerSort::IdAsc | CustomerSort::NameAsc) = (&cw.search, f.sort) {
-                return search_page(c, &f, &cw, search, limit);
+            if searched && matches!(f.sort, CustomerSort::IdAsc | CustomerSort::NameAsc) {
+                return search_page(c, &f, &cw, limit);
             }
             let (w, mut p) = (cw.clause, cw.params);
             let (total, capped) = if f.skip_total {

@@ -707,6 +707,15 @@ async fn name_search(s: &dyn Store, f: &Fixture) {
         names(py("houyunfankeji")).await.is_empty(),
         "nor a long query from the middle of one (zhou)"
     );
+    // Found by its initials (无锡…: w x), by its pinyin and its initials
+    // both (WX: syllables w, x): each once, shorter names first.
+    ids.push(
+        s.create_customer(&tagged("WX贸易"), None, &f.admin)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(names(py("wx")).await, ["WX贸易", "无锡云帆纺织坊"]);
+    assert_eq!(names(py("wxmaoyi")).await, ["WX贸易"]);
 
     let old = ids[1].fields.clone();
     let new = old

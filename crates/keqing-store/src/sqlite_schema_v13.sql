@@ -1,0 +1,5 @@
+-- Version 13: the search index's pinyin tokens take eight letters from each
+-- syllable's start instead of six (fts.rs; the migration refills the index),
+-- so that a pinyin query of up to eight letters (`hengyuan`, `shanghai`) is
+-- exact: its candidates need no check of their pinyin and are scoped on the
+-- narrow customers_rank instead of customers_scope.
