@@ -1097,9 +1097,21 @@ struct SearchPart {
     check: Option<Check>,
     /// Whether `check` reads no column but those of `customers_rank`.
     narrow: bool,
+    /// The part's whole test, tried first on the first [`SCAN_ROWS`]
+    /// customers in scope (on `customers_scope`, in id order): for a prefix
+    /// query so short (one or two letters of pinyin) that the FTS index
+    /// merges the entries of thousands of tokens before it gives the first
+    /// match, where the matches are common enough to fill the page in a
+    /// short scan.
+    scan: Option<Check>,
 }
 
+/// How many customers in scope a [`SearchPart::scan`] reads at most before
+/// it leaves the part to the FTS index.
+const SCAN_ROWS: i64 = 20_000;
+
 /// A test on a customer's columns with one parameter: `before ?N after`.
+#[derive(Clone)]
 struct Check {
     before: &'static str,
     after: &'static str,
@@ -1209,12 +1221,14 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     let rest_params = p.len();
     // The name search comes last: its parameters follow those of `rest`.
     let mut search: Vec<SearchPart> = vec![];
-    let mut part = |q: fts::FtsQuery, check: Check, narrow: bool| {
+    let mut part = |q: fts::FtsQuery, check: Check, narrow: bool, scan: bool| {
+        let scan = scan.then(|| check.clone());
         let check = (!q.exact).then_some(check);
         search.push(SearchPart {
             fts: q.query,
             narrow: narrow || check.is_none(),
             check,
+            scan,
         });
     };
     let like = |before: &'static str, v: String| Check {
@@ -1231,7 +1245,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         Some(NameQuery::Text(t)) => {
             let check = like("name LIKE ", format!("%{}%", like_escape(t)));
             match fts::text_match(t) {
-                Some(m) => part(m, check, false),
+                Some(m) => part(m, check, false, false),
                 None => {
                     let a = arg(&mut p, check.value.clone());
                     w.push(check.sql(&a));
@@ -1256,8 +1270,8 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
                 // initials tokens) and (either check) is exactly (full
                 // check) or (initials LIKE).
                 Some(m) => {
-                    part(m.full, full, false);
-                    part(m.initials, initials, false);
+                    part(m.full, full, false, q.len() <= 2);
+                    part(m.initials, initials, false, false);
                 }
                 None => {
                     let a = arg(&mut p, full.value.clone());
@@ -1307,6 +1321,26 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     }
 }
 
+/// The matches of one part of a search, in id order: found by a short scan,
+/// or as the FTS index gives them.
+enum Stream<'a> {
+    Found(std::vec::IntoIter<(i64, SqlValue)>),
+    Rows(rusqlite::Rows<'a>),
+}
+
+impl Stream<'_> {
+    /// The next match: its id and sort key.
+    fn next(&mut self) -> Result<Option<(i64, SqlValue)>> {
+        match self {
+            Stream::Found(rows) => Ok(rows.next()),
+            Stream::Rows(rows) => match rows.next().map_err(sq)? {
+                Some(r) => Ok(Some((r.get(0).map_err(sq)?, r.get(1).map_err(sq)?))),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
 /// One page of a name search. The FTS index drives: the matches of each of
 /// the search's parts come in id order, each is scoped (and, where the
 /// part's tokens are not exact, checked) on a covering index —
@@ -1339,9 +1373,44 @@ fn search_page(
     } else {
         format!("AND {}", w.rest)
     };
+    let scope = if w.rest.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", w.rest)
+    };
+    // The parts a short scan answers, then a statement for each of the others.
+    let mut found: Vec<Option<Vec<(i64, SqlValue)>>> = vec![];
+    for part in &w.search {
+        let Some(test) = &part.scan else {
+            found.push(None);
+            continue;
+        };
+        let first = c
+            .prepare_cached(&format!(
+                "SELECT id, k FROM (
+                   SELECT customers.id AS id, {key} AS k, customers.pinyin AS pinyin,
+                     customers.initials AS initials, customers.name AS name
+                   FROM customers INDEXED BY customers_scope {scope}
+                   ORDER BY customers.id LIMIT {SCAN_ROWS})
+                 WHERE {}
+                 ORDER BY id LIMIT {}",
+                test.sql(&format!("?{}", w.rest_params + 1)),
+                cap + 1
+            ))
+            .map_err(sq)?
+            .query_map(
+                params_from_iter(w.params[..w.rest_params].iter().chain([&test.value])),
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(sq)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sq)?;
+        // Fewer: the rest of them are further on, which the index finds.
+        found.push((first.len() as i64 > cap).then_some(first));
+    }
     let mut statements = vec![];
     let mut values = vec![];
-    for part in &w.search {
+    for (part, _) in w.search.iter().zip(&found).filter(|(_, f)| f.is_none()) {
         // The narrow index holds the length of the name, not the name.
         let index = if part.narrow && w.rest_narrow && !by_name {
             "customers_rank"
@@ -1364,7 +1433,7 @@ fn search_page(
         );
         values.push(own);
     }
-    let mut streams = statements
+    let mut queried = statements
         .iter_mut()
         .zip(&values)
         .map(|(st, own)| {
@@ -1373,17 +1442,19 @@ fn search_page(
             ))
             .map_err(sq)
         })
-        .collect::<Result<Vec<_>>>()?;
-    // Each stream's next match (id, sort key), merged in id order.
-    let next = |rows: &mut rusqlite::Rows| -> Result<Option<(i64, SqlValue)>> {
-        match rows.next().map_err(sq)? {
-            Some(r) => Ok(Some((r.get(0).map_err(sq)?, r.get(1).map_err(sq)?))),
-            None => Ok(None),
-        }
-    };
+        .collect::<Result<Vec<_>>>()?
+        .into_iter();
+    let mut streams: Vec<Stream> = found
+        .into_iter()
+        .map(|f| match f {
+            Some(rows) => Some(Stream::Found(rows.into_iter())),
+            None => queried.next().map(Stream::Rows),
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| StoreError::Db("a search part without its statement".into()))?;
     let mut heads = streams
         .iter_mut()
-        .map(&next)
+        .map(Stream::next)
         .collect::<Result<Vec<_>>>()?;
     let mut hits: Vec<(SqlValue, i64)> = vec![];
     while (hits.len() as i64) <= cap {
@@ -1394,7 +1465,7 @@ fn search_page(
         for (head, rows) in heads.iter_mut().zip(streams.iter_mut()) {
             if head.as_ref().is_some_and(|h| h.0 == id) {
                 key = head.take().map(|h| h.1);
-                *head = next(rows)?;
+                *head = rows.next()?;
             }
         }
         hits.push((key.unwrap_or(SqlValue::Null), id));
