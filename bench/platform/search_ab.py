@@ -4,7 +4,7 @@ latency of each, and whether they answer alike (ids of the first page and
 total). Usage:
   python3 bench/platform/search_ab.py PORT_A PORT_B [QUERIES] [KIND]
 KIND: name2 (two characters of the benchmark's brand words, default),
-pinyin or initials. Logs in as the benchmark's user (run.sh makes it)."""
+pinyin, initials, short (one or two letters of pinyin) or char (one character). Logs in as the benchmark's user (run.sh makes it)."""
 import http.client
 import json
 import random
@@ -21,6 +21,9 @@ make = {
     "name2": lambda: quote(rng.choice(brand) + rng.choice(brand)),
     "pinyin": lambda: rng.choice(["hengyuan", "huasheng", "xinyuan", "taihe", "hongda", "jinrui"]),
     "initials": lambda: rng.choice(["njhy", "hzhs", "szxy", "shth", "gzhd"]),
+    # What a search box is sent at the first keystrokes: broad.
+    "short": lambda: rng.choice(["he", "yu", "xi", "ta", "ho", "h", "x"]),
+    "char": lambda: quote(rng.choice(brand)),
 }[kind]
 
 

@@ -1099,7 +1099,8 @@ struct SearchPart {
     narrow: bool,
     /// The part's whole test, tried first on the first [`SCAN_ROWS`]
     /// customers in scope (on `customers_scope`, in id order): for a prefix
-    /// query so short (one or two letters of pinyin) that the FTS index
+    /// query so short (one or two letters of pinyin, one character of a
+    /// name) that the FTS index
     /// merges the entries of thousands of tokens before it gives the first
     /// match, where the matches are common enough to fill the page in a
     /// short scan.
@@ -1245,7 +1246,8 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         Some(NameQuery::Text(t)) => {
             let check = like("name LIKE ", format!("%{}%", like_escape(t)));
             match fts::text_match(t) {
-                Some(m) => part(m, check, false, false),
+                // One character: a prefix query of its bigrams, as broad.
+                Some(m) => part(m, check, false, t.chars().count() == 1),
                 None => {
                     let a = arg(&mut p, check.value.clone());
                     w.push(check.sql(&a));
