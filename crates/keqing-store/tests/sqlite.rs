@@ -65,6 +65,18 @@ async fn a_version_1_database_migrates_to_version_2() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, 13, "a version 1 database migrates to the latest version");
+    let left: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'customer_search%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        !left.iter().any(|n| n == "customer_search_content"),
+        "version 4's content table is gone: {left:?}"
+    );
+    assert!(left.iter().any(|n| n == "customer_search_data"));
     // Version 10 keys the stored birthdays as the store keys new ones.
     let keys: Vec<Option<String>> = c
         .prepare("SELECT birthday_key FROM contacts ORDER BY id")
