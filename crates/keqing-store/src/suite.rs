@@ -1089,6 +1089,69 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
         rows.len().div_ceil(2) as i64 + 3,
         "one contact for every second row, and the three second contacts"
     );
+    // The same customer, and the same contact, twice in one import: stored
+    // once, the second counted as stored already.
+    let twice = |line: u64, code: &str| ImportCustomer {
+        line,
+        customer: customer(
+            json!({"name": "重复行客户", "phone": "13800001111", "external_code": code}),
+        ),
+        contact: None,
+    };
+    let r = s
+        .import_customers(
+            ImportRows::from_vec(vec![
+                twice(2, "91320000DUP000001"),
+                twice(3, "91320000DUP000002"),
+            ]),
+            None,
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.imported, r.existing.clone()),
+        (1, vec![3]),
+        "same name and phone"
+    );
+    let r = s
+        .import_customers(
+            ImportRows::from_vec(vec![
+                ImportCustomer {
+                    line: 2,
+                    customer: customer(
+                        json!({"name": "代码甲", "external_code": "91320000DUP000009"}),
+                    ),
+                    contact: None,
+                },
+                ImportCustomer {
+                    line: 3,
+                    customer: customer(
+                        json!({"name": "代码乙", "external_code": "91320000DUP000009"}),
+                    ),
+                    contact: None,
+                },
+            ]),
+            None,
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.imported, r.existing.clone()),
+        (1, vec![3]),
+        "same external code"
+    );
+    let again = |line: u64| ImportContact {
+        line,
+        customer_id: mine.items[0].id,
+        contact: contact(json!({"name": "重复联系人", "mobile": "15911112222"})),
+    };
+    let r = s
+        .import_contacts(ImportRows::from_vec(vec![again(2), again(3)]), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!((r.imported, r.existing), (1, vec![3]));
 }
 
 /// The rows of an import arrive while the file is read; a reader that stops
