@@ -251,7 +251,7 @@ impl PgStore {
         in_tx!(self, |t| {
             let now = Utc::now();
             let team = owner_team(&t, owner_id).await?;
-            let (mut n, mut existing) = (0u64, vec![]);
+            let mut existing = vec![];
             let index: Vec<CustomerIndex> = chunk
                 .iter()
                 .map(|r| CustomerIndex::of(&r.customer))
@@ -273,6 +273,7 @@ impl PgStore {
                 index.iter().filter_map(|i| i.dedup_key.as_deref()),
             )
             .await?;
+            let mut fresh: Vec<(&ImportCustomer, &CustomerIndex)> = vec![];
             for (row, idx) in chunk.iter().zip(&index) {
                 let taken = |set: &std::collections::HashSet<String>, k: &Option<String>| {
                     k.as_ref().is_some_and(|k| set.contains(k))
@@ -281,14 +282,18 @@ impl PgStore {
                     existing.push(row.line);
                     continue;
                 }
-                let id = insert_indexed_customer(&t, idx, owner_id, team, Some(actor), now).await?;
                 codes.extend(idx.external_code.clone());
                 keys.extend(idx.dedup_key.clone());
-                if let Some(ct) = &row.contact {
-                    insert_contact(&t, id, ct, now).await?;
-                }
-                n += 1;
+                fresh.push((row, idx));
             }
+            let ids = insert_customers_bulk(&t, &fresh, owner_id, team, actor, now).await?;
+            let contacts: Vec<(i64, &ContactInput)> = fresh
+                .iter()
+                .zip(&ids)
+                .filter_map(|((row, _), id)| row.contact.as_ref().map(|c| (*id, c)))
+                .collect();
+            insert_contacts_bulk(&t, &contacts, now).await?;
+            let n = ids.len() as u64;
             audit_row(
                 &t,
                 Some(actor),
@@ -426,17 +431,6 @@ async fn insert_customer<C: GenericClient>(
 }
 
 /// Inserts a customer checked for duplicates already, and logs its first owner.
-async fn insert_customer_row<C: GenericClient>(
-    t: &C,
-    input: &CustomerInput,
-    owner: Option<i64>,
-    team: Option<i64>,
-    actor: Option<i64>,
-    now: DateTime<Utc>,
-) -> Result<i64> {
-    insert_indexed_customer(t, &CustomerIndex::of(input), owner, team, actor, now).await
-}
-
 /// Which of `keys` a live customer holds, by `sql` (`… = ANY($1)`).
 async fn taken_keys<C: GenericClient>(
     c: &C,
@@ -454,14 +448,122 @@ async fn taken_keys<C: GenericClient>(
         .collect()
 }
 
-async fn insert_indexed_customer<C: GenericClient>(
+/// Stores the rows of an import chunk with three statements whatever their
+/// number (ids drawn from the sequence first, in file order; the rows; their
+/// ownership events), as [`insert_customer_row`] stores one: one
+/// statement a row was one round trip to the server each. Returns the ids.
+async fn insert_customers_bulk<C: GenericClient>(
     t: &C,
-    idx: &CustomerIndex,
+    rows: &[(&ImportCustomer, &CustomerIndex)],
+    owner: Option<i64>,
+    team: Option<i64>,
+    actor: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let count = rows.len() as i64;
+    let mut ids: Vec<i64> = query(
+        t,
+        "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, $1::bigint)",
+        &[&count],
+    )
+    .await?
+    .iter()
+    .map(|r| get(r, 0))
+    .collect::<Result<_>>()?;
+    ids.sort_unstable();
+    let col = |f: fn(&CustomerIndex) -> Option<&str>| -> Vec<Option<&str>> {
+        rows.iter().map(|(_, i)| f(i)).collect()
+    };
+    let phone_rev: Vec<Option<String>> = rows
+        .iter()
+        .map(|(_, i)| i.phone_digits.as_deref().map(rev))
+        .collect();
+    execute(
+        t,
+        "INSERT INTO customers (id, version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
+            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
+         SELECT id, 1, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
+            external_code, dedup_key, doc::jsonb, $14, $15, $16, $16, $16
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+           AS u(id, name, pinyin, initials, phone_rev, province, class, tier, stage, tags, external_code,
+                dedup_key, doc)",
+        &[
+            &ids,
+            &col(|i| Some(&i.name)),
+            &col(|i| Some(&i.pinyin)),
+            &col(|i| Some(&i.initials)),
+            &phone_rev,
+            &col(|i| i.province.as_deref()),
+            &col(|i| i.class.as_deref()),
+            &col(|i| i.tier.as_deref()),
+            &col(|i| Some(&i.stage)),
+            &col(|i| Some(&i.tags)),
+            &col(|i| i.external_code.as_deref()),
+            &col(|i| i.dedup_key.as_deref()),
+            &col(|i| Some(&i.doc)),
+            &owner,
+            &team,
+            &now,
+        ],
+    )
+    .await?;
+    if owner.is_some() {
+        execute(
+            t,
+            "INSERT INTO ownership_log (customer_id, at, from_user, to_user, reason, actor_id)
+             SELECT id, $2, NULL, $3, 'create', $4 FROM unnest($1::bigint[]) AS u(id)",
+            &[&ids, &now, &owner, &actor],
+        )
+        .await?;
+    }
+    Ok(ids)
+}
+
+/// Stores contacts `(customer id, contact)` with one statement, as
+/// [`insert_contact`] stores one.
+async fn insert_contacts_bulk<C: GenericClient>(
+    t: &C,
+    rows: &[(i64, &ContactInput)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let customers: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.1.name.as_str()).collect();
+    let mobiles: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| r.1.mobile.as_ref().map(|m| rev(&m.digits())))
+        .collect();
+    let docs: Vec<String> = rows
+        .iter()
+        .map(|r| crate::stored_contact_doc(r.1))
+        .collect();
+    execute(
+        t,
+        "INSERT INTO contacts (customer_id, version, name, mobile_rev, doc, created_at)
+         SELECT c, 1, n, m, d::jsonb, $5
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(c, n, m, d, o)
+         ORDER BY o",
+        &[&customers, &names, &mobiles, &docs, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_customer_row<C: GenericClient>(
+    t: &C,
+    input: &CustomerInput,
     owner: Option<i64>,
     team: Option<i64>,
     actor: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<i64> {
+    let idx = CustomerIndex::of(input);
     let phone_rev = idx.phone_digits.as_deref().map(rev);
     let row = query_one(
         t,
@@ -2491,6 +2593,7 @@ impl Store for PgStore {
                 .iter()
                 .map(|r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?)))
                 .collect::<Result<_>>()?;
+                let mut fresh: Vec<(i64, &ContactInput)> = vec![];
                 for row in chunk {
                     let mobile = row.contact.mobile.as_ref().map(|m| rev(&m.digits()));
                     let key = (row.customer_id, row.contact.name.clone(), mobile);
@@ -2498,10 +2601,11 @@ impl Store for PgStore {
                         existing.push(row.line);
                         continue;
                     }
-                    insert_contact(&t, row.customer_id, &row.contact, now).await?;
                     held.insert(key);
+                    fresh.push((row.customer_id, &row.contact));
                     n += 1;
                 }
+                insert_contacts_bulk(&t, &fresh, now).await?;
                 audit_row(
                     &t,
                     Some(actor),
