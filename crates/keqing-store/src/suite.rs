@@ -1091,54 +1091,39 @@ async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
     );
     // The same customer, and the same contact, twice in one import: stored
     // once, the second counted as stored already.
-    let twice = |line: u64, code: &str| ImportCustomer {
-        line,
-        customer: customer(
-            json!({"name": "重复行客户", "phone": "13800001111", "external_code": code}),
-        ),
-        contact: None,
+    let pair = |a: serde_json::Value, b: serde_json::Value| async move {
+        let row = |line: u64, v: serde_json::Value| ImportCustomer {
+            line,
+            customer: customer(v),
+            contact: None,
+        };
+        let r = s
+            .import_customers(
+                ImportRows::from_vec(vec![row(2, a), row(3, b)]),
+                None,
+                &f.admin,
+            )
+            .await
+            .unwrap();
+        (r.imported, r.existing)
     };
-    let r = s
-        .import_customers(
-            ImportRows::from_vec(vec![
-                twice(2, "91320000DUP000001"),
-                twice(3, "91320000DUP000002"),
-            ]),
-            None,
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let same = json!({"name": "重复行客户", "phone": "13800001111"});
+    let code = |c: &str| {
+        let mut v = same.clone();
+        v["external_code"] = c.into();
+        v
+    };
     assert_eq!(
-        (r.imported, r.existing.clone()),
+        pair(code("91320000DUP000001"), code("91320000DUP000002")).await,
         (1, vec![3]),
         "same name and phone"
     );
-    let r = s
-        .import_customers(
-            ImportRows::from_vec(vec![
-                ImportCustomer {
-                    line: 2,
-                    customer: customer(
-                        json!({"name": "代码甲", "external_code": "91320000DUP000009"}),
-                    ),
-                    contact: None,
-                },
-                ImportCustomer {
-                    line: 3,
-                    customer: customer(
-                        json!({"name": "代码乙", "external_code": "91320000DUP000009"}),
-                    ),
-                    contact: None,
-                },
-            ]),
-            None,
-            &f.admin,
-        )
-        .await
-        .unwrap();
     assert_eq!(
-        (r.imported, r.existing.clone()),
+        pair(
+            json!({"name": "代码甲", "external_code": "91320000DUP000009"}),
+            json!({"name": "代码乙", "external_code": "91320000DUP000009"})
+        )
+        .await,
         (1, vec![3]),
         "same external code"
     );
