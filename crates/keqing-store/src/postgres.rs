@@ -242,6 +242,21 @@ impl PgStore {
         }
     }
 
+    /// Statistics taken again after an import of many rows, as PostgreSQL
+    /// advises after a bulk load: plans made while a table was empty (or
+    /// small) would otherwise stay until autovacuum, which a cluster may run
+    /// late or not at all, analyses it; ANALYZE makes every connection plan
+    /// its statements again.
+    async fn analyze_after(&self, imported: u64, tables: &str) -> Result<()> {
+        if imported >= ANALYZE_AFTER {
+            let c = self.client().await?;
+            c.batch_execute(&format!("ANALYZE {tables}"))
+                .await
+                .map_err(pg)?;
+        }
+        Ok(())
+    }
+
     async fn import_batch(
         &self,
         chunk: &[ImportCustomer],
@@ -308,6 +323,9 @@ impl PgStore {
         })
     }
 }
+
+/// Rows an import stores from which it analyses the tables it wrote.
+const ANALYZE_AFTER: u64 = 1_000;
 
 const USER_COLS: &str = "id, username, display_name, role, team_id, region, active";
 
@@ -2562,6 +2580,8 @@ impl Store for PgStore {
                 out.existing.extend(existing);
             }
         }
+        self.analyze_after(out.imported, "customers, contacts, ownership_log")
+            .await?;
         Ok(out)
     }
 
@@ -2621,6 +2641,7 @@ impl Store for PgStore {
             out.imported += n;
             out.existing.extend(existing);
         }
+        self.analyze_after(out.imported, "contacts").await?;
         Ok(out)
     }
 
