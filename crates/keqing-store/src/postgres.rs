@@ -448,7 +448,6 @@ async fn insert_customer<C: GenericClient>(
     insert_customer_row(t, input, owner, team, actor, now).await
 }
 
-/// Inserts a customer checked for duplicates already, and logs its first owner.
 /// Which of `keys` a live customer holds, by `sql` (`… = ANY($1)`).
 async fn taken_keys<C: GenericClient>(
     c: &C,
@@ -573,6 +572,7 @@ async fn insert_contacts_bulk<C: GenericClient>(
     Ok(())
 }
 
+/// Inserts a customer checked for duplicates already, and logs its first owner.
 async fn insert_customer_row<C: GenericClient>(
     t: &C,
     input: &CustomerInput,

@@ -1094,9 +1094,9 @@ struct CustomerWhere {
 struct SearchPart {
     /// An FTS5 query on `customer_search`.
     fts: String,
+    /// Every check reads a column `customers_rank` lacks (name, pinyin or
+    /// initials): a part without one joins that narrow index.
     check: Option<Check>,
-    /// Whether `check` reads no column but those of `customers_rank`.
-    narrow: bool,
     /// The part's whole test, tried first on the first [`SCAN_ROWS`]
     /// customers in scope (on `customers_scope`, in id order): for a prefix
     /// query so short (one or two letters of pinyin, one character of a
@@ -1222,12 +1222,11 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     let rest_params = p.len();
     // The name search comes last: its parameters follow those of `rest`.
     let mut search: Vec<SearchPart> = vec![];
-    let mut part = |q: fts::FtsQuery, check: Check, narrow: bool, scan: bool| {
+    let mut part = |q: fts::FtsQuery, check: Check, scan: bool| {
         let scan = scan.then(|| check.clone());
         let check = (!q.exact).then_some(check);
         search.push(SearchPart {
             fts: q.query,
-            narrow: narrow || check.is_none(),
             check,
             scan,
         });
@@ -1247,7 +1246,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
             let check = like("name LIKE ", format!("%{}%", like_escape(t)));
             match fts::text_match(t) {
                 // One character: a prefix query of its bigrams, as broad.
-                Some(m) => part(m, check, false, t.chars().count() == 1),
+                Some(m) => part(m, check, t.chars().count() == 1),
                 None => {
                     let a = arg(&mut p, check.value.clone());
                     w.push(check.sql(&a));
@@ -1272,8 +1271,8 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
                 // initials tokens) and (either check) is exactly (full
                 // check) or (initials LIKE).
                 Some(m) => {
-                    part(m.full, full, false, q.len() <= 2);
-                    part(m.initials, initials, false, false);
+                    part(m.full, full, q.len() <= 2);
+                    part(m.initials, initials, false);
                 }
                 None => {
                     let a = arg(&mut p, full.value.clone());
@@ -1370,15 +1369,10 @@ fn search_page(
     };
     let offset = f.offset.max(0);
     let cap = SEARCH_COUNT_CAP.max(offset + limit);
-    let rest = if w.rest.is_empty() {
-        String::new()
-    } else {
-        format!("AND {}", w.rest)
-    };
-    let scope = if w.rest.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", w.rest)
+    // The other conditions, after the search's (`AND …`) or alone (`WHERE …`).
+    let (rest, scope) = match w.rest.as_str() {
+        "" => (String::new(), String::new()),
+        r => (format!("AND {r}"), format!("WHERE {r}")),
     };
     // The parts a short scan answers, then a statement for each of the others.
     let mut found: Vec<Option<Vec<(i64, SqlValue)>>> = vec![];
@@ -1415,7 +1409,7 @@ fn search_page(
     let mut values = vec![];
     for (part, _) in w.search.iter().zip(&found).filter(|(_, f)| f.is_none()) {
         // The narrow index holds the length of the name, not the name.
-        let index = if part.narrow && w.rest_narrow && !by_name {
+        let index = if part.check.is_none() && w.rest_narrow && !by_name {
             "customers_rank"
         } else {
             "customers_scope"
