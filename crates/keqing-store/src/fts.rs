@@ -1,5 +1,7 @@
-//! The name search index of the SQLite backend: an FTS5 table
-//! `customer_search` whose one indexed column holds tokens made here, so that
+//! The name search index of both backends: on SQLite an FTS5 table
+//! `customer_search` whose one indexed column holds tokens made here, on
+//! PostgreSQL the same tokens as a customer's `search` tsvector under a GIN
+//! index (schema 14; the queries are told to both, [`FtsQuery`]), so that
 //! a search by part of the name, by pinyin or by pinyin initials reads a few
 //! posting lists instead of scanning every customer (issue 2: p99 ≤ 10 ms at
 //! a million customers). Each token is one word for FTS5's `ascii`
@@ -109,10 +111,71 @@ pub(crate) fn tokens(k: &Keyed) -> String {
     t
 }
 
-/// An FTS5 query, and whether its matches are the answer without a `LIKE`.
+/// One token of a query: matched whole, or as the start of longer tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Term {
+    pub token: String,
+    pub prefix: bool,
+}
+
+impl Term {
+    fn whole(token: String) -> Term {
+        Term {
+            token,
+            prefix: false,
+        }
+    }
+
+    fn prefix(token: String) -> Term {
+        Term {
+            token,
+            prefix: true,
+        }
+    }
+}
+
+/// A query on the tokens, and whether its matches are the answer without a
+/// `LIKE`: all of its terms (`any` false) or any of them. It is told to
+/// SQLite's FTS5 ([`FtsQuery::fts5`]) and to PostgreSQL's text search
+/// ([`FtsQuery::tsquery`]), which both hold the tokens of [`tokens`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FtsQuery {
-    pub query: String,
+    pub terms: Vec<Term>,
+    pub any: bool,
     pub exact: bool,
+}
+
+impl FtsQuery {
+    /// The FTS5 query (`"b恒远" AND "b远钢"`, `"b恒"* OR "e恒"`). Tokens hold
+    /// no ASCII mark (`name_chars`, pinyin letters), so none needs quoting.
+    pub fn fts5(&self) -> String {
+        let terms: Vec<String> = self
+            .terms
+            .iter()
+            .map(|t| match t.prefix {
+                true => format!("\"{}\"*", t.token),
+                false => format!("\"{}\"", t.token),
+            })
+            .collect();
+        terms.join(if self.any { " OR " } else { " AND " })
+    }
+
+    /// The same query as PostgreSQL `tsquery` text (`'b恒远' & 'b远钢'`,
+    /// `'b恒':* | 'e恒'`), in parentheses: its lexemes are taken as written.
+    pub fn tsquery(&self) -> String {
+        let terms: Vec<String> = self
+            .terms
+            .iter()
+            .map(|t| {
+                let lexeme = t.token.replace('\\', "\\\\").replace('\'', "''");
+                match t.prefix {
+                    true => format!("'{lexeme}':*"),
+                    false => format!("'{lexeme}'"),
+                }
+            })
+            .collect();
+        format!("({})", terms.join(if self.any { " | " } else { " & " }))
+    }
 }
 
 /// The FTS5 query for part of a name, or `None` when the text has no
@@ -124,18 +187,20 @@ pub(crate) fn text_match(q: &str) -> Option<FtsQuery> {
     match chars.as_slice() {
         [] => None,
         [c] => Some(FtsQuery {
-            query: format!("\"b{c}\"* OR \"e{c}\""),
+            terms: vec![Term::prefix(format!("b{c}")), Term::whole(format!("e{c}"))],
+            any: true,
             exact: plain,
         }),
         _ => {
             let mut grams: Vec<String> = chars
                 .windows(2)
-                .map(|w| format!("\"b{}{}\"", w[0], w[1]))
+                .map(|w| format!("b{}{}", w[0], w[1]))
                 .collect();
             grams.sort();
             grams.dedup();
             Some(FtsQuery {
-                query: grams.join(" AND "),
+                terms: grams.into_iter().map(Term::whole).collect(),
+                any: false,
                 exact: plain && chars.len() == 2,
             })
         }
@@ -157,19 +222,22 @@ pub(crate) fn pinyin_match(q: &str) -> Option<PinyinQuery> {
     }
     let full = if q.len() <= PINYIN_GRAM {
         FtsQuery {
-            query: format!("\"p{q}\"*"),
+            terms: vec![Term::prefix(format!("p{q}"))],
+            any: false,
             exact: true,
         }
     } else {
         FtsQuery {
-            query: format!("\"p{}\"", &q[..PINYIN_GRAM]),
+            terms: vec![Term::whole(format!("p{}", &q[..PINYIN_GRAM]))],
+            any: false,
             exact: false,
         }
     };
     let b = q.as_bytes();
     let initials = if b.len() == 1 {
         FtsQuery {
-            query: format!("\"f{q}\""),
+            terms: vec![Term::whole(format!("f{q}"))],
+            any: false,
             exact: true,
         }
     } else {
@@ -177,13 +245,14 @@ pub(crate) fn pinyin_match(q: &str) -> Option<PinyinQuery> {
         // LIKE then checks the whole order.
         let mut terms: Vec<String> = b
             .windows(2)
-            .map(|w| format!("\"o{}{}\"", w[0] as char, w[1] as char))
+            .map(|w| format!("o{}{}", w[0] as char, w[1] as char))
             .collect();
-        terms.push(format!("\"f{}\"", b[0] as char));
+        terms.push(format!("f{}", b[0] as char));
         terms.sort();
         terms.dedup();
         FtsQuery {
-            query: terms.join(" AND "),
+            terms: terms.into_iter().map(Term::whole).collect(),
+            any: false,
             exact: false,
         }
     };
@@ -246,7 +315,7 @@ mod tests {
 
     #[test]
     fn queries() {
-        let t = |q: &str| text_match(q).map(|m| (m.query, m.exact));
+        let t = |q: &str| text_match(q).map(|m| (m.fts5(), m.exact));
         assert_eq!(t("恒远钢"), Some(("\"b恒远\" AND \"b远钢\"".into(), false)));
         assert_eq!(t("恒远"), Some(("\"b恒远\"".into(), true)));
         assert_eq!(t("恒"), Some(("\"b恒\"* OR \"e恒\"".into(), true)));
@@ -258,32 +327,54 @@ mod tests {
         );
         assert_eq!(t(""), None);
         let p = pinyin_match("jsgy").unwrap();
-        assert_eq!((p.full.query.as_str(), p.full.exact), ("\"pjsgy\"*", true));
+        assert_eq!((p.full.fts5().as_str(), p.full.exact), ("\"pjsgy\"*", true));
         assert_eq!(
-            (p.initials.query.as_str(), p.initials.exact),
+            (p.initials.fts5().as_str(), p.initials.exact),
             ("\"fj\" AND \"ogy\" AND \"ojs\" AND \"osg\"", false)
         );
         let p = pinyin_match("hengyuan").unwrap();
         assert_eq!(
-            (p.full.query.as_str(), p.full.exact),
+            (p.full.fts5().as_str(), p.full.exact),
             ("\"phengyuan\"*", true)
         );
         assert_eq!(
-            p.initials.query,
+            p.initials.fts5(),
             "\"fh\" AND \"oan\" AND \"oen\" AND \"ogy\" AND \"ohe\" AND \"ong\" AND \"oua\" AND \"oyu\""
         );
         let p = pinyin_match("jiangsuheng").unwrap();
         assert_eq!(
-            (p.full.query.as_str(), p.full.exact),
+            (p.full.fts5().as_str(), p.full.exact),
             ("\"pjiangsuh\"", false),
             "past eight letters the pinyin needs its check"
         );
         let p = pinyin_match("j").unwrap();
         assert_eq!(
-            (p.full.query.as_str(), p.initials.query.as_str()),
+            (p.full.fts5().as_str(), p.initials.fts5().as_str()),
             ("\"pj\"*", "\"fj\"")
         );
         assert!(p.full.exact && p.initials.exact);
         assert!(pinyin_match("Jiang").is_none());
+    }
+
+    #[test]
+    fn postgres_queries() {
+        assert_eq!(text_match("恒").unwrap().tsquery(), "('b恒':* | 'e恒')");
+        assert_eq!(
+            text_match("恒远钢").unwrap().tsquery(),
+            "('b恒远' & 'b远钢')"
+        );
+        let p = pinyin_match("jsgy").unwrap();
+        assert_eq!(p.full.tsquery(), "('pjsgy':*)");
+        assert_eq!(p.initials.tsquery(), "('fj' & 'ogy' & 'ojs' & 'osg')");
+        let odd = FtsQuery {
+            terms: vec![Term::whole("a'b\\c".into())],
+            any: false,
+            exact: false,
+        };
+        assert_eq!(
+            odd.tsquery(),
+            "('a''b\\\\c')",
+            "quotes doubled, backslashes escaped"
+        );
     }
 }

@@ -981,6 +981,22 @@ impl CustomerIndex {
     }
 }
 
+impl CustomerIndex {
+    /// The name and its readings, as the search index takes them.
+    pub(crate) fn keyed(&self) -> fts::Keyed<'_> {
+        fts::Keyed {
+            name: &self.name,
+            pinyin: &self.pinyin,
+            initials: &self.initials,
+        }
+    }
+
+    /// The name's search tokens ([`fts::tokens`]), separated by spaces.
+    pub(crate) fn search_tokens(&self) -> String {
+        fts::tokens(&self.keyed())
+    }
+}
+
 pub(crate) use doc::{stored_contact_doc, stored_customer_doc};
 
 pub(crate) fn customer_input(doc: &serde_json::Value) -> Result<CustomerInput> {

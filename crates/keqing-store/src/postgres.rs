@@ -6,6 +6,7 @@
 //! READ COMMITTED transaction per call, so concurrent servers keep the
 //! optimistic versions and the claim limit exact.
 
+use crate::fts;
 use crate::sqlite::ts;
 use crate::*;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -36,9 +37,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
     // Version 11 spells pinyin with a space between syllables: the
     // migration code spells every stored name again (`respell_names`).
     (11, "SELECT 1"),
+    // Versions 12 and 13 are SQLite's search index again.
+    (12, "SELECT 1"),
+    (13, "SELECT 1"),
+    // Version 14 gives names search tokens, as SQLite's FTS index holds
+    // them, which the migration code fills (`respell_names`) and then indexes.
+    (14, include_str!("postgres_schema_v14.sql")),
 ];
 /// The version whose migration spells the stored names again.
 const RESPELL_VERSION: i64 = 11;
+/// The version whose migration fills the names' search tokens.
+const SEARCH_VERSION: i64 = 14;
 const POOL_SIZE: usize = 8;
 /// Attempts of one import batch that lost a race for a unique key.
 const IMPORT_ATTEMPTS: usize = 3;
@@ -205,17 +214,28 @@ impl PgStore {
                     "database schema version {current} is newer than this keqing ({latest})"
                 )));
             }
+            // What SQL alone cannot do comes after the scripts, once: the
+            // names spelled again and given their tokens (versions 11 and
+            // 14, which needs the column 14 adds), then their index, built
+            // once on the filled column.
+            let mut respell = false;
             for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
                 t.batch_execute(sql).await.map_err(pg)?;
-                if *version == RESPELL_VERSION {
-                    respell_names(&t).await?;
-                }
+                respell |= *version == RESPELL_VERSION || *version == SEARCH_VERSION;
                 execute(
                     &t,
                     "INSERT INTO schema_migrations (version) VALUES ($1)",
                     &[version],
                 )
                 .await?;
+            }
+            if respell {
+                respell_names(&t).await?;
+            }
+            if current < SEARCH_VERSION {
+                t.batch_execute("CREATE INDEX customers_search ON customers USING gin (search)")
+                    .await
+                    .map_err(pg)?;
             }
             Ok(())
         })
@@ -498,16 +518,19 @@ async fn insert_customers_bulk<C: GenericClient>(
         .iter()
         .map(|(_, i)| i.phone_digits.as_deref().map(rev))
         .collect();
+    let tokens: Vec<String> = rows.iter().map(|(_, i)| i.search_tokens()).collect();
     execute(
         t,
-        "INSERT INTO customers (id, version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
-            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
+        &format!("INSERT INTO customers (id, version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
+            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at, search)
          SELECT id, 1, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
-            external_code, dedup_key, doc::jsonb, $14, $15, $16, $16, $16
+            external_code, dedup_key, doc::jsonb, $14, $15, $16, $16, $16, {search}
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $17::text[])
            AS u(id, name, pinyin, initials, phone_rev, province, class, tier, stage, tags, external_code,
-                dedup_key, doc)",
+                dedup_key, doc, tokens)",
+            search = search_of("tokens")
+        ),
         &[
             &ids,
             &col(|i| Some(&i.name)),
@@ -525,6 +548,7 @@ async fn insert_customers_bulk<C: GenericClient>(
             &owner,
             &team,
             &now,
+            &tokens,
         ],
     )
     .await?;
@@ -572,6 +596,13 @@ async fn insert_contacts_bulk<C: GenericClient>(
     Ok(())
 }
 
+/// The `search` column's value from a name's tokens (`fts::tokens`, separated
+/// by spaces) given as the SQL text `tokens`: the tokens are the lexemes as
+/// they are, no text-search parser or dictionary touches them.
+fn search_of(tokens: &str) -> String {
+    format!("array_to_tsvector(string_to_array({tokens}, ' '))")
+}
+
 /// Inserts a customer checked for duplicates already, and logs its first owner.
 async fn insert_customer_row<C: GenericClient>(
     t: &C,
@@ -585,10 +616,13 @@ async fn insert_customer_row<C: GenericClient>(
     let phone_rev = idx.phone_digits.as_deref().map(rev);
     let row = query_one(
         t,
-        "INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
-            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
-         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::jsonb, $13, $14, $15, $15, $15)
+        &format!("INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
+            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at, search)
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::jsonb, $13, $14, $15, $15, $15,
+                 {search})
          RETURNING id",
+            search = search_of("$16")
+        ),
         &[
             &idx.name,
             &idx.pinyin,
@@ -605,6 +639,7 @@ async fn insert_customer_row<C: GenericClient>(
             &owner,
             &team,
             &now,
+            &idx.search_tokens(),
         ],
     )
     .await?;
@@ -636,32 +671,45 @@ async fn log_owner<C: GenericClient>(
     Ok(())
 }
 
-/// Writes each customer's pinyin and initials again from its name, where they
-/// differ (after a migration that changed their spelling, or a restore of an
-/// older backup).
+/// Writes each customer's pinyin, initials and search tokens again from its
+/// name, where the spelling differs (after a migration that changed it, or a
+/// restore of an older backup) or the tokens are missing (a restore, which
+/// does not carry them, or the migration that added them).
 async fn respell_names<C: GenericClient>(t: &C) -> Result<()> {
     let rows = t
-        .query("SELECT id, name, pinyin, initials FROM customers", &[])
+        .query(
+            "SELECT id, name, pinyin, initials, search IS NULL FROM customers",
+            &[],
+        )
         .await
         .map_err(pg)?;
-    let (mut ids, mut pinyin, mut initials) = (vec![], vec![], vec![]);
+    let (mut ids, mut pinyin, mut initials, mut tokens) = (vec![], vec![], vec![], vec![]);
     for r in &rows {
         let name: String = get(r, 1)?;
         let k = keqing_domain::search::name_keys(&name);
-        let (p, i): (String, String) = (get(r, 2)?, get(r, 3)?);
-        if p != k.pinyin || i != k.initials {
+        let (p, i, missing): (String, String, bool) = (get(r, 2)?, get(r, 3)?, get(r, 4)?);
+        if missing || p != k.pinyin || i != k.initials {
+            tokens.push(fts::tokens(&fts::Keyed {
+                name: &name,
+                pinyin: &k.pinyin,
+                initials: &k.initials,
+            }));
             ids.push(get::<i64>(r, 0)?);
             pinyin.push(k.pinyin);
             initials.push(k.initials);
         }
     }
-    if !ids.is_empty() {
+    for at in (0..ids.len()).step_by(10_000) {
+        let to = (at + 10_000).min(ids.len());
         execute(
             t,
-            "UPDATE customers c SET pinyin = n.pinyin, initials = n.initials
-             FROM unnest($1::bigint[], $2::text[], $3::text[]) AS n(id, pinyin, initials)
-             WHERE c.id = n.id",
-            &[&ids, &pinyin, &initials],
+            &format!(
+                "UPDATE customers c SET pinyin = n.pinyin, initials = n.initials, search = {}
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS n(id, pinyin, initials, tokens)
+                 WHERE c.id = n.id",
+                search_of("n.tokens")
+            ),
+            &[&&ids[at..to], &&pinyin[at..to], &&initials[at..to], &&tokens[at..to]],
         )
         .await?;
     }
@@ -752,9 +800,11 @@ async fn write_customer_doc<C: GenericClient>(
     let phone_rev = idx.phone_digits.as_deref().map(rev);
     execute(
         t,
-        "UPDATE customers SET version = version + 1, name = $2, pinyin = $3, initials = $4, phone_rev = $5,
+        &format!("UPDATE customers SET version = version + 1, name = $2, pinyin = $3, initials = $4, phone_rev = $5,
             province = $6, class = $7, tier = $8, stage = $9, tags = $10, external_code = $11, dedup_key = $12,
-            doc = $13::text::jsonb, updated_at = $14 WHERE id = $1",
+            doc = $13::text::jsonb, updated_at = $14, search = {search} WHERE id = $1",
+            search = search_of("$15")
+        ),
         &[
             &id,
             &idx.name,
@@ -770,6 +820,7 @@ async fn write_customer_doc<C: GenericClient>(
             &idx.dedup_key,
             &idx.doc,
             &now,
+            &idx.search_tokens(),
         ],
     )
     .await?;
@@ -903,13 +954,24 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
     }
     match &f.query {
         None => {}
+        // The tokens narrow the search to the customers holding them (the
+        // GIN index customers_search); the test after them decides, as on
+        // SQLite, where it confirms the FTS index's candidates.
         Some(NameQuery::Text(t)) => {
+            if let Some(m) = fts::text_match(t) {
+                let a = p.push(m.tsquery());
+                w.push(format!("search @@ {a}::text::tsquery"));
+            }
             let a = p.push(format!("%{}%", like_escape(t)));
             w.push(format!("name ILIKE {a} ESCAPE '\\'"));
         }
         Some(NameQuery::Pinyin(q)) => {
             // Pinyin from a syllable's start (SQLite: keqing_pinyin_matches).
             let q = q.to_ascii_lowercase();
+            if let Some(m) = fts::pinyin_match(&q) {
+                let a = p.push(format!("{} | {}", m.full.tsquery(), m.initials.tsquery()));
+                w.push(format!("search @@ {a}::text::tsquery"));
+            }
             let a = p.push(keqing_domain::search::pinyin_regex(&q));
             let b = p.push(keqing_domain::search::subsequence_pattern(&like_escape(&q)));
             w.push(format!("(pinyin ~ {a} OR initials LIKE {b} ESCAPE '\\')"));

@@ -673,17 +673,6 @@ fn insert_search_keys(t: &Connection, id: i64, tokens: &str) -> Result<()> {
     Ok(())
 }
 
-impl CustomerIndex {
-    /// The name and its readings, as the search index takes them.
-    fn keyed(&self) -> fts::Keyed<'_> {
-        fts::Keyed {
-            name: &self.name,
-            pinyin: &self.pinyin,
-            initials: &self.initials,
-        }
-    }
-}
-
 /// In-memory segments of 8 MiB instead of 1 while many names are added at
 /// once (see `import_pipelined`).
 const SEARCH_BIG_HASH: &str =
@@ -1226,7 +1215,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         let scan = scan.then(|| check.clone());
         let check = (!q.exact).then_some(check);
         search.push(SearchPart {
-            fts: q.query,
+            fts: q.fts5(),
             check,
             scan,
         });

@@ -118,6 +118,25 @@ async fn a_sqlite_backup_restores_into_postgres() {
         lite.table_counts().await.unwrap(),
         pg.table_counts().await.unwrap()
     );
+    // A backup has no search tokens: the restore made them, and searches
+    // find what they found in SQLite.
+    for q in [
+        keqing_store::NameQuery::Text("云帆".into()),
+        keqing_store::NameQuery::Pinyin("xinghe".into()),
+        keqing_store::NameQuery::Pinyin("wxxh".into()),
+    ] {
+        let f = keqing_store::CustomerFilter {
+            query: Some(q.clone()),
+            limit: 50,
+            ..Default::default()
+        };
+        let ids = |p: keqing_store::Page<keqing_domain::customer::Customer>| {
+            p.items.iter().map(|c| c.id).collect::<Vec<_>>()
+        };
+        let found = ids(pg.list_customers(&f).await.unwrap());
+        assert!(!found.is_empty(), "{q:?} finds nothing after the restore");
+        assert_eq!(found, ids(lite.list_customers(&f).await.unwrap()), "{q:?}");
+    }
     // Same values, same formats: PostgreSQL writes the backup SQLite wrote.
     let mut again = vec![];
     pg.export_all(&mut again).await.unwrap();
@@ -342,4 +361,44 @@ async fn a_version_3_schema_keeps_its_care_tasks() {
         });
     }
     assert_eq!(s.insert_care_tasks(b).await.unwrap(), 1, "only the new key");
+    // The migrations spelled the old customer's name and gave it its search
+    // tokens (version 14): found by part of its name, its pinyin and its
+    // initials, through the index they fill.
+    let found = |q: keqing_store::NameQuery| {
+        let s = &s;
+        async move {
+            let f = keqing_store::CustomerFilter {
+                query: Some(q),
+                limit: 10,
+                ..Default::default()
+            };
+            let page = s.list_customers(&f).await.unwrap();
+            page.items.iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    use keqing_store::NameQuery::{Pinyin, Text};
+    assert_eq!(found(Text("老客".into())).await, [3]);
+    assert_eq!(found(Pinyin("laoke".into())).await, [3]);
+    assert_eq!(found(Pinyin("lkh".into())).await, [3]);
+    assert!(found(Text("新客".into())).await.is_empty());
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT count(*) FILTER (WHERE search IS NULL),
+                        (SELECT count(*) FROM pg_indexes WHERE schemaname = '{name}' AND indexname = 'customers_search')
+                 FROM {name}.customers"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, i64>(1)),
+        (0, 1),
+        "every customer has tokens, and they are indexed"
+    );
 }
