@@ -457,7 +457,7 @@ pub fn write_rejected_rows(
     for (line, rs) in &reasons {
         let mut cells: Vec<String> = table
             .row_at(*line)
-            .map(|r| r.cells.iter().map(|v| defuse(v)).collect())
+            .map(|r| r.cells.iter().map(defuse).collect())
             .unwrap_or_default();
         if cells.len() < width {
             cells.resize(width, String::new());

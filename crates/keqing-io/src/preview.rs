@@ -117,7 +117,7 @@ pub fn preview(
             line: row.line,
             cells: columns
                 .iter()
-                .zip(&row.cells)
+                .zip(row.cells.iter())
                 .filter(|(c, _)| c.status == ColumnStatus::Mapped)
                 .filter_map(|(c, cell)| {
                     let v = cell_text(&table.source, cell);
