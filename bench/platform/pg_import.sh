@@ -25,11 +25,7 @@ printf 'customers again:       %6.1f s\n' "$(secs "$K" import customers "$DATA/p
 psql -h 127.0.0.1 -U postgres -d kqbench -tAc "SELECT 'stored: ' || (SELECT count(*) FROM customers) || ' customers, ' || (SELECT count(*) FROM contacts) || ' contacts'"
 echo 'bench-password-1' | "$K" user add bench --role admin --password-stdin --db $URL >/dev/null
 PORT=18183
-"$K" serve --db $URL --addr 127.0.0.1:$PORT > "$DATA/pg-serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-TOKEN=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"bench-password-1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+. bench/platform/serve.sh
+serve "$K" "$URL" $PORT "$DATA/pg-serve.log"
 echo "latency on PostgreSQL (sequential, keep-alive):"
 python3 -u bench/platform/latency.py 127.0.0.1 $PORT "$TOKEN" "$N" | grep --line-buffered -v '^{' | sed -u 's/^/  /'

@@ -32,12 +32,8 @@ echo 'bench-password-1' | $K user add bench --role admin --password-stdin --db "
 fi
 
 PORT=18181
-$K serve --db "sqlite://$DB" --addr 127.0.0.1:$PORT > "$DATA/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-TOKEN=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"bench-password-1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+. bench/platform/serve.sh
+serve "$K" "sqlite://$DB" $PORT "$DATA/serve.log"
 
 echo "latency (sequential, keep-alive; 300 requests a case, 30 for broad queries, after 3 warm-ups):"
 python3 -u bench/platform/latency.py 127.0.0.1 $PORT "$TOKEN" "$N" | grep --line-buffered -v '^{' | sed -u 's/^/  /'
