@@ -674,7 +674,9 @@ async fn log_owner<C: GenericClient>(
 /// Writes each customer's pinyin, initials and search tokens again from its
 /// name, where the spelling differs (after a migration that changed it, or a
 /// restore of an older backup) or the tokens are missing (a restore, which
-/// does not carry them, or the migration that added them).
+/// does not carry them, or the migration that added them). A change to the
+/// tokens themselves (`fts::tokens`) needs a migration that sets the column
+/// to NULL before this runs.
 async fn respell_names<C: GenericClient>(t: &C) -> Result<()> {
     let rows = t
         .query(
