@@ -550,3 +550,63 @@ fn the_command_line_fills_and_exports_the_deployments_custom_fields() {
     assert_eq!(r["imported"], 1, "{r}");
     assert_eq!(custom_values(&dst), stored);
 }
+
+/// A contacts file names each row's customer by code or by name: codes are
+/// looked up batch by batch, names one by one; a code or name that finds no
+/// customer is an error on its line, and the rows around it are stored.
+#[test]
+fn a_contacts_file_finds_its_customers_by_code_and_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (customers, contacts) = (dir.path().join("c.csv"), dir.path().join("k.csv"));
+    std::fs::write(
+        &customers,
+        "客户名称,统一社会信用代码\n杭州西湖茶业有限公司,91330100AAAAAAAAA1\n宁波港通物流有限公司,91330200BBBBBBBBB2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &contacts,
+        "统一社会信用代码,客户名称,姓名,手机\n\
+         91330100AAAAAAAAA1,,王一,13900000001\n\
+         91330999ZZZZZZZZZ9,,查无此人,13900000002\n\
+         ,宁波港通物流有限公司,李二,13900000003\n\
+         ,没有这家公司,赵四,13900000004\n\
+         91330100aaaaaaaaa1,,王三,13900000005\n",
+    )
+    .unwrap();
+    let db_path = dir.path().join("k.db");
+    let db = format!("sqlite://{}", db_path.display());
+    assert_eq!(import_json(&customers, &db)["imported"], 2);
+    let out = keqing()
+        .args(["import", "contacts"])
+        .arg(&contacts)
+        .args(["--db", &db, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["imported"], 3, "{r}");
+    let lines: Vec<i64> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 5], "{r}");
+    let of = |name: &str| {
+        count(
+            &db_path,
+            &format!(
+                "SELECT c.id FROM contacts k JOIN customers c ON c.id = k.customer_id WHERE k.name = '{name}'"
+            ),
+        )
+    };
+    assert_eq!(
+        (of("王一"), of("王三"), of("李二")),
+        (1, 1, 2),
+        "a code in lower case is the same code"
+    );
+}
