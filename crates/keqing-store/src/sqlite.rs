@@ -831,7 +831,11 @@ fn insert_customer(
     }
     let team = owner_team(t, owner)?;
     let idx = CustomerIndex::of(input);
-    let Some(id) = insert_customer_row(t, &idx, &idx.doc, owner, team, now)? else {
+    let inserted = {
+        let mut st = t.prepare_cached(INSERT_CUSTOMER).map_err(sq)?;
+        insert_customer_with(t, &mut st, &idx, &idx.doc, owner, team, now)?
+    };
+    let Some(id) = inserted else {
         return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
     };
     let keyed = idx.keyed();
@@ -850,20 +854,9 @@ const INSERT_CUSTOMER: &str =
      VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15)
      ON CONFLICT DO NOTHING";
 
-fn insert_customer_row(
-    t: &Connection,
-    idx: &CustomerIndex,
-    doc: &str,
-    owner: Option<i64>,
-    team: Option<i64>,
-    now: &str,
-) -> Result<Option<i64>> {
-    let mut st = t.prepare_cached(INSERT_CUSTOMER).map_err(sq)?;
-    insert_customer_with(t, &mut st, idx, doc, owner, team, now)
-}
-
-/// [`insert_customer_row`] with its statement prepared already: an import
-/// prepares it once a batch, not once a row.
+/// Stores a customer's row with the statement of [`INSERT_CUSTOMER`],
+/// prepared by the caller (an import prepares it once a batch, not once a
+/// row).
 fn insert_customer_with(
     t: &Connection,
     st: &mut rusqlite::Statement,

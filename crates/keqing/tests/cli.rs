@@ -15,8 +15,13 @@ fn count(db: &std::path::Path, sql: &str) -> i64 {
 }
 
 fn import_json(file: &std::path::Path, db: &str) -> serde_json::Value {
+    import_kind_json("customers", file, db)
+}
+
+/// `keqing import KIND FILE --format json`, which must succeed: its report.
+fn import_kind_json(kind: &str, file: &std::path::Path, db: &str) -> serde_json::Value {
     let out = keqing()
-        .args(["import", "customers"])
+        .args(["import", kind])
         .arg(file)
         .args(["--db", db, "--format", "json"])
         .output()
@@ -576,18 +581,7 @@ fn a_contacts_file_finds_its_customers_by_code_and_by_name() {
     let db_path = dir.path().join("k.db");
     let db = format!("sqlite://{}", db_path.display());
     assert_eq!(import_json(&customers, &db)["imported"], 2);
-    let out = keqing()
-        .args(["import", "contacts"])
-        .arg(&contacts)
-        .args(["--db", &db, "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = import_kind_json("contacts", &contacts, &db);
     assert_eq!(r["imported"], 3, "{r}");
     let lines: Vec<i64> = r["errors"]
         .as_array()
