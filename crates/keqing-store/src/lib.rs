@@ -979,21 +979,14 @@ impl CustomerIndex {
             doc: stored_customer_doc(c),
         }
     }
-}
-
-impl CustomerIndex {
-    /// The name and its readings, as the search index takes them.
-    pub(crate) fn keyed(&self) -> fts::Keyed<'_> {
-        fts::Keyed {
-            name: &self.name,
-            pinyin: &self.pinyin,
-            initials: &self.initials,
-        }
-    }
 
     /// The name's search tokens ([`fts::tokens`]), separated by spaces.
     pub(crate) fn search_tokens(&self) -> String {
-        fts::tokens(&self.keyed())
+        fts::tokens(&fts::Keyed {
+            name: &self.name,
+            pinyin: &self.pinyin,
+            initials: &self.initials,
+        })
     }
 }
 

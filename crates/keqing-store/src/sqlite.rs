@@ -838,16 +838,13 @@ fn insert_customer(
     let Some(id) = inserted else {
         return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
     };
-    let keyed = idx.keyed();
-    insert_search_keys(t, id, &fts::tokens(&keyed))?;
+    insert_search_keys(t, id, &idx.search_tokens())?;
     log_owner(t, id, None, owner, "create", actor, now)?;
     Ok(id)
 }
 
-/// Stores a customer row; `None` when a unique index (external code, or
-/// name + phone) already holds a live customer with the same key.
-/// Stores a new customer's row: `None` when a unique index refuses it (a
-/// customer stored already).
+/// Stores a customer row, storing nothing when a unique index (external
+/// code, or name + phone) already holds a live customer with the same key.
 const INSERT_CUSTOMER: &str =
     "INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
         external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at)
@@ -856,7 +853,7 @@ const INSERT_CUSTOMER: &str =
 
 /// Stores a customer's row with the statement of [`INSERT_CUSTOMER`],
 /// prepared by the caller (an import prepares it once a batch, not once a
-/// row).
+/// row): `None` when a unique index refused it.
 fn insert_customer_with(
     t: &Connection,
     st: &mut rusqlite::Statement,
@@ -1041,7 +1038,7 @@ fn prepare_customer(row: &ImportCustomer) -> PreparedCustomer {
     let index = CustomerIndex::of(&row.customer);
     PreparedCustomer {
         line: row.line,
-        tokens: fts::tokens(&index.keyed()),
+        tokens: index.search_tokens(),
         index,
         contact: row.contact.as_ref().map(|c| contact_doc(row.line, c)),
     }
@@ -1579,8 +1576,7 @@ fn write_customer_doc(t: &Connection, id: i64, input: &CustomerInput, now: &str)
         .map_err(sq)?
         .execute([id])
         .map_err(sq)?;
-    let keyed = idx.keyed();
-    insert_search_keys(t, id, &fts::tokens(&keyed))?;
+    insert_search_keys(t, id, &idx.search_tokens())?;
     Ok(())
 }
 
