@@ -20,7 +20,7 @@
 use crate::{Result, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{channel, Sender};
 use std::thread::{Scope, ScopedJoinHandle};
 
 /// The FTS5 table the side index is built for.
@@ -40,7 +40,7 @@ pub(crate) type Keys = Vec<(i64, String)>;
 /// The thread that builds the index, and the channel that feeds it.
 pub(crate) struct SideIndex<'scope> {
     /// `None` once the import has sent its last batch.
-    tx: Option<SyncSender<Keys>>,
+    tx: Option<Sender<Keys>>,
     thread: ScopedJoinHandle<'scope, Result<Connection>>,
 }
 
@@ -76,8 +76,15 @@ impl<'scope> SideIndex<'scope> {
             "INSERT INTO {TABLE} ({TABLE}, rank) VALUES ('hashsize', 8388608)"
         ))
         .map_err(sq)?;
-        let (tx, rx) = sync_channel::<Keys>(2);
+        // Unbounded: the writer never waits for this thread, which runs
+        // at the lowest priority (`yield_to_others`) and so takes what the
+        // writer and the threads feeding it leave of the processors. While
+        // the rows are stored they take both cores; this thread's batches
+        // wait in the channel, and it catches up on the core left idle
+        // while the writer builds the other indexes alone.
+        let (tx, rx) = channel::<Keys>();
         let thread = s.spawn(move || {
+            yield_to_others();
             side.execute_batch("BEGIN").map_err(sq)?;
             {
                 let mut insert = side
@@ -143,5 +150,17 @@ impl<'scope> SideIndex<'scope> {
             }
         }
         Ok(())
+    }
+}
+
+/// Puts the calling thread at the lowest scheduling priority (nice 19):
+/// it gets a processor only where no thread of normal priority wants it.
+/// On Linux a thread has a nice value of its own; elsewhere, nothing.
+fn yield_to_others() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; `who` 0 is the calling
+    // thread. A failure leaves the priority as it was, which is harmless.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
     }
 }
