@@ -2,6 +2,7 @@
 
 use crate::customer::{opt_text, parse_with};
 use crate::error::{Collector, ValidationError};
+use crate::fields::Fields;
 use crate::phone::{Email, Phone};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -207,13 +208,19 @@ pub const CONTACT_FIELDS: &[&str] = &[
 
 impl ContactInput {
     pub fn from_json(obj: &Map<String, Value>) -> Result<ContactInput, ValidationError> {
+        ContactInput::from_fields(obj)
+    }
+
+    /// [`ContactInput::from_json`] reading the members from any [`Fields`]: a
+    /// file's row gives them without building a JSON object.
+    pub fn from_fields(obj: &(impl Fields + ?Sized)) -> Result<ContactInput, ValidationError> {
         let mut c = Collector::default();
-        for key in obj.keys() {
-            if !CONTACT_FIELDS.contains(&key.as_str()) {
+        obj.each_name(&mut |key| {
+            if !CONTACT_FIELDS.contains(&key) {
                 c.push(key, "未知字段 unknown field");
             }
-        }
-        let g = |k: &str| obj.get(k);
+        });
+        let g = |k: &str| obj.field(k);
         let name = c.take("name", opt_text(g("name"))).flatten();
         if name.is_none() {
             c.push("name", "缺少联系人姓名 a contact needs a name");

@@ -1,6 +1,7 @@
 //! The customer file (客户档案, SPEC §1).
 
 use crate::error::{Collector, ValidationError};
+use crate::fields::Fields;
 use crate::phone::{Email, Phone};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -252,13 +253,19 @@ fn tags(v: Option<&Value>) -> Result<Vec<String>, String> {
 impl CustomerInput {
     /// Parses a whole customer from a JSON object; every invalid field is reported.
     pub fn from_json(obj: &Map<String, Value>) -> Result<CustomerInput, ValidationError> {
+        CustomerInput::from_fields(obj)
+    }
+
+    /// [`CustomerInput::from_json`] reading the members from any [`Fields`]: a
+    /// file's row gives them without building a JSON object.
+    pub fn from_fields(obj: &(impl Fields + ?Sized)) -> Result<CustomerInput, ValidationError> {
         let mut c = Collector::default();
-        for key in obj.keys() {
-            if !CUSTOMER_FIELDS.contains(&key.as_str()) {
+        obj.each_name(&mut |key| {
+            if !CUSTOMER_FIELDS.contains(&key) {
                 c.push(key, "未知字段 unknown field");
             }
-        }
-        let g = |k: &str| obj.get(k);
+        });
+        let g = |k: &str| obj.field(k);
         let name = c.take("name", opt_text(g("name"))).flatten();
         match &name {
             None => c.push("name", "缺少客户名称 a customer needs a name"),

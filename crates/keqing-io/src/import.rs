@@ -12,9 +12,9 @@ use crate::table::{Row, RowIssue, Table, TableSource};
 use chrono::{NaiveDate, NaiveDateTime};
 use keqing_domain::custom_field::{self, CustomFieldDef};
 use keqing_domain::customer::normalise_name;
-use keqing_domain::{ContactInput, CustomerInput, Money, NewOrder, ValidationError};
+use keqing_domain::{ContactInput, CustomerInput, FieldList, Money, NewOrder, ValidationError};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How to import a table.
@@ -248,14 +248,15 @@ impl Sheet<'_> {
             .filter(|s| !s.is_empty())
     }
 
-    /// The mapped fields of a row as the JSON object the domain parsers take;
-    /// `select` picks the fields and names their keys (`contact_mobile` → `mobile`).
+    /// The mapped fields of a row as the members the domain parsers take
+    /// (`from_fields`); `select` picks the fields and names their keys
+    /// (`contact_mobile` → `mobile`).
     fn object<'f, 'k>(
         &'f self,
         row: &Row,
         select: impl Fn(&'f str) -> Option<&'k str>,
-    ) -> Map<String, Value> {
-        let mut m = Map::new();
+    ) -> FieldList<'k> {
+        let mut m = FieldList::with_capacity(self.map.fields.len());
         for (i, f) in self.map.fields.iter().enumerate() {
             let Some(key) = f.as_deref().and_then(&select) else {
                 continue;
@@ -263,7 +264,7 @@ impl Sheet<'_> {
             // A blank cell is an absent value to the domain parsers.
             let v = row.cells.get(i).map(|s| self.text(s)).unwrap_or("");
             if !v.is_empty() {
-                m.insert(key.to_string(), Value::String(v.to_string()));
+                m.insert(key, Value::String(v.to_string()));
             }
         }
         m
@@ -529,7 +530,7 @@ fn customers_to(
             });
             let card = s.object(row, |f| f.strip_prefix(CARD_PREFIX));
             if !card.is_empty() {
-                obj.insert("card".into(), Value::Object(card));
+                obj.insert("card", Value::Object(card.to_map()));
             }
             // A cell of key dates (`公司成立日 2006-05-18；…`), parsed here as
             // the custom fields are.
@@ -539,7 +540,7 @@ fn customers_to(
                     .unwrap_or_default(),
                 _ => vec![],
             };
-            let customer = CustomerInput::from_json(&obj)
+            let customer = CustomerInput::from_fields(&obj)
                 .map(|c| CustomerInput {
                     custom,
                     key_dates,
@@ -549,7 +550,7 @@ fn customers_to(
                 .ok();
             let contact_obj = s.object(row, |f| f.strip_prefix("contact_").and_then(contact_field));
             let contact = if !contact_obj.is_empty() {
-                ContactInput::from_json(&contact_obj)
+                ContactInput::from_fields(&contact_obj)
                     .map_err(|e| errors.extend(s.validation(line, e, "contact_")))
                     .ok()
             } else {
@@ -599,6 +600,7 @@ fn custom_values(
     }
     let given = s
         .object(row, |f| f.strip_prefix(CUSTOM_PREFIX))
+        .to_map()
         .into_iter()
         .collect();
     custom_field::check_values(defs, &given)
@@ -703,7 +705,7 @@ fn contacts_to(
         let mut errors = Vec::new();
         check_codes(s, row, &["customer_code"], &mut errors);
         let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
-        let contact = ContactInput::from_json(&s.object(row, contact_field))
+        let contact = ContactInput::from_fields(&s.object(row, contact_field))
             .map_err(|e| errors.extend(s.validation(line, e, "")))
             .ok();
         let (Some((customer_ref, customer_name)), Some(contact)) = (r, contact) else {
