@@ -413,9 +413,13 @@ impl CustomerInput {
 
     /// The key that marks two files as the same customer: normalised name + phone (SPEC §1).
     pub fn dedup_key(&self) -> Option<String> {
-        self.phone
-            .as_ref()
-            .map(|p| format!("{}|{}", normalise_name(&self.name), p.digits()))
+        self.phone.as_ref().map(|p| {
+            let mut key = normalise_name(&self.name);
+            key.reserve(p.as_str().len() + 1);
+            key.push('|');
+            key.extend(p.as_str().chars().filter(char::is_ascii_digit));
+            key
+        })
     }
 }
 

@@ -50,7 +50,7 @@ impl<'k> FieldList<'k> {
     /// Sets the member `key` (replacing one of that name, as an object's
     /// insert does).
     pub fn insert(&mut self, key: &'k str, value: Value) {
-        match self.members.iter_mut().find(|(k, _)| *k == key) {
+        match self.members.iter_mut().find(|(k, _)| same_name(k, key)) {
             Some(m) => m.1 = value,
             None => self.members.push((key, value)),
         }
@@ -58,7 +58,7 @@ impl<'k> FieldList<'k> {
 
     /// Takes the member `key` out.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let i = self.members.iter().position(|(k, _)| *k == key)?;
+        let i = self.members.iter().position(|(k, _)| same_name(k, key))?;
         Some(self.members.remove(i).1)
     }
 
@@ -75,9 +75,18 @@ impl<'k> FieldList<'k> {
     }
 }
 
+/// Whether two names are the same: their lengths and first bytes first,
+/// which tell most names apart without a call to compare the rest.
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
 impl Fields for FieldList<'_> {
     fn field(&self, key: &str) -> Option<&Value> {
-        self.members.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.members
+            .iter()
+            .find(|(k, _)| same_name(k, key))
+            .map(|(_, v)| v)
     }
 
     fn each_name(&self, f: &mut dyn FnMut(&str)) {
