@@ -306,14 +306,24 @@ impl SqliteStore {
                     return import_batches(&writer, expected, rx, store);
                 }
                 let rollback = exclusive && pool.enter_rollback(&c)?;
-                // Two sorter threads build the indexes at the end.
+                // Two sorter threads, where the sorter may use them
+                // (`sort_beside`), build the indexes at the end.
                 c.execute_batch(&format!("PRAGMA cache_size = {IMPORT_CACHE}; PRAGMA threads = 2"))
                     .map_err(sq)?;
-                if rollback && reads_meanwhile {
+                // With the cache kept whole (below), nothing is spilled
+                // when the cache is made small for the index builds: the
+                // sorter then sorts lists of 16 MiB on the second core (its
+                // worker threads take temporary files, not memory, which
+                // makes them sort in one list on the writer's thread) and
+                // merges them. At a million second contacts, their mobile and
+                // birthday indexes were built in 1.4 s instead of 2.0.
+                let sort_beside = rollback && reads_meanwhile;
+                if sort_beside {
                     // A page spilled to the database in the middle takes
                     // the exclusive lock until the commit, which would
                     // shut out the readers the import waits for.
-                    c.execute_batch("PRAGMA cache_spill = OFF").map_err(sq)?;
+                    c.execute_batch("PRAGMA cache_spill = OFF; PRAGMA temp_store = FILE")
+                        .map_err(sq)?;
                 }
                 // The search index of an import into an empty one is built
                 // beside the writer (`search_build`); the writer connection
@@ -375,6 +385,9 @@ impl SqliteStore {
                             .execute_batch(SEARCH_SETTLE)
                             .map_err(sq)?,
                     }
+                    if sort_beside {
+                        t.execute_batch(SORT_BESIDE_CACHE).map_err(sq)?;
+                    }
                     for sql in &dropped {
                         t.execute_batch(sql).map_err(sq)?;
                     }
@@ -393,7 +406,7 @@ impl SqliteStore {
                 } else {
                     c.execute_batch(&format!(
                         "PRAGMA cache_size = {WRITER_CACHE}; PRAGMA threads = 0; PRAGMA cache_spill = ON;
-                         PRAGMA shrink_memory"
+                         PRAGMA temp_store = MEMORY; PRAGMA shrink_memory"
                     ))
                     .map_err(sq)
                 };
@@ -517,6 +530,10 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// slower: memory touched for the first time costs the kernel (and the
 /// virtual machine under it) a page fault and a cleared page each.
 const IMPORT_CACHE: i64 = -524_288;
+
+/// The cache of a bulk import's index builds when it does not spill
+/// (`import_pipelined`): the sorter's lists are as big as the cache.
+const SORT_BESIDE_CACHE: &str = "PRAGMA cache_size = -16384";
 
 /// Stores prepared batches one committed transaction each, letting go of
 /// the writer between them so other writers get their turn.
