@@ -18,8 +18,8 @@
 //! connection again after the import (`SqliteStore::import_pipelined`).
 
 use crate::{Result, StoreError};
-use rusqlite::types::Value;
 use rusqlite::{params, Connection};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::thread::{Scope, ScopedJoinHandle};
 
@@ -41,6 +41,8 @@ pub(crate) type Keys = Vec<(i64, String)>;
 pub(crate) struct SideIndex<'scope> {
     /// `None` once the import has sent its last batch.
     tx: Option<Sender<Keys>>,
+    /// Where the index is built: a named in-memory database.
+    uri: String,
     thread: ScopedJoinHandle<'scope, Result<Connection>>,
 }
 
@@ -68,7 +70,15 @@ impl<'scope> SideIndex<'scope> {
                 |r| r.get(0),
             )
             .map_err(sq)?;
-        let side = Connection::open_in_memory().map_err(sq)?;
+        // Named, in shared-cache mode, so that the writer can attach it
+        // for the copy (`finish`); private to this process all the same.
+        static SIDES: AtomicU64 = AtomicU64::new(0);
+        let uri = format!(
+            "file:keqing-search-{}-{}?mode=memory&cache=shared",
+            std::process::id(),
+            SIDES.fetch_add(1, Ordering::Relaxed)
+        );
+        let side = Connection::open(&uri).map_err(sq)?;
         side.execute_batch(&create).map_err(sq)?;
         // Segments of 8 MiB in memory, merged into one at the end: as the
         // writer's own bulk path does (`SqliteStore::import_pipelined`).
@@ -104,6 +114,7 @@ impl<'scope> SideIndex<'scope> {
         });
         Ok(SideIndex {
             tx: Some(tx),
+            uri,
             thread,
         })
     }
@@ -128,28 +139,24 @@ impl<'scope> SideIndex<'scope> {
             .thread
             .join()
             .map_err(|_| StoreError::Db("the search index thread panicked".into()))??;
-        for shadow in SHADOWS {
+        // Attached, the index's tables are copied by SQLite itself, record
+        // by record, instead of read into values and bound again: at a
+        // million customers, 0.7 s of the writer's alone.
+        c.execute("ATTACH ?1 AS keqing_side", [&self.uri])
+            .map_err(sq)?;
+        let copied = SHADOWS.iter().try_for_each(|shadow| {
             let table = format!("{TABLE}_{shadow}");
-            c.execute_batch(&format!("DELETE FROM \"{table}\""))
-                .map_err(sq)?;
-            let mut read = side
-                .prepare(&format!("SELECT * FROM \"{table}\""))
-                .map_err(sq)?;
-            let n = read.column_count();
-            let marks = vec!["?"; n].join(", ");
-            let mut write = c
-                .prepare(&format!("INSERT INTO \"{table}\" VALUES ({marks})"))
-                .map_err(sq)?;
-            let mut rows = read.query([]).map_err(sq)?;
-            while let Some(r) = rows.next().map_err(sq)? {
-                let row = (0..n)
-                    .map(|i| r.get::<_, Value>(i))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(sq)?;
-                write.execute(rusqlite::params_from_iter(row)).map_err(sq)?;
-            }
-        }
-        Ok(())
+            c.execute_batch(&format!(
+                "DELETE FROM main.\"{table}\";
+                 INSERT INTO main.\"{table}\" SELECT * FROM keqing_side.\"{table}\""
+            ))
+            .map_err(sq)
+        });
+        // The side database goes with the last connection to it, `side`;
+        // it stays attached to `c` (no DETACH inside a transaction), which
+        // the caller opens again after the import.
+        drop(side);
+        copied
     }
 }
 
