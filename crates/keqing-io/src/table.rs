@@ -377,22 +377,116 @@ fn trailing_breaks(bytes: &[u8]) -> usize {
         .count()
 }
 
+/// A CSV file from which a second thread reads its second half (bytes
+/// after the header; smaller files are read on one thread).
+const PARALLEL_READ: usize = 8 << 20;
+
+/// The records read from one part of a CSV body.
+struct Part {
+    rows: Vec<Row>,
+    /// Blank rows among its records (not before its first one).
+    blank_rows: usize,
+    /// The line of its first record and the last line of its last one.
+    first_line: Option<usize>,
+    last_line: usize,
+    /// Where its reading stopped in the body.
+    end: usize,
+    /// The lines of the whole body, from the part that read to its end.
+    total_lines: Option<usize>,
+}
+
+/// Reads the records of `body` from `from` (where a record starts) until
+/// the next one would start at `stop` or after it; lines are counted from
+/// the start of the body.
+fn read_records(
+    body: &[u8],
+    from: usize,
+    stop: usize,
+    builder: &csv::ReaderBuilder,
+    columns: usize,
+    encoding: TextEncoding,
+) -> Result<Part, csv::Error> {
+    let mut reader = builder.from_reader(&body[from..]);
+    let mut record = csv::ByteRecord::new();
+    let mut lines = LineCounter::new(body);
+    let mut part = Part {
+        rows: Vec::new(),
+        blank_rows: 0,
+        first_line: None,
+        last_line: 0,
+        end: from,
+        total_lines: None,
+    };
+    let mut pos = from;
+    // Only line breaks before `stop`: the next record starts there or after.
+    while !body[pos..stop.max(pos)]
+        .iter()
+        .all(|b| matches!(b, b'\r' | b'\n'))
+        && reader.read_byte_record(&mut record)?
+    {
+        let end = (from + reader.position().byte() as usize).min(body.len());
+        let start = pos + leading_breaks(&body[pos..end]);
+        let content_end = (end - trailing_breaks(&body[start..end])).max(start);
+        pos = end;
+        let line = lines.line_at(start);
+        let last_line = lines.line_at(content_end);
+        if part.first_line.is_none() {
+            part.first_line = Some(line);
+        } else {
+            // Empty lines between the previous record and this one.
+            part.blank_rows += line.saturating_sub(part.last_line + 1);
+        }
+        part.last_line = last_line;
+        let (cells, bad) = decode_record(&record, encoding);
+        if cells.iter().all(|c| c.trim().is_empty()) && bad.is_none() {
+            part.blank_rows += 1;
+            continue;
+        }
+        let issue = match bad.or_else(|| damaged(&cells)) {
+            Some(i) => Some(RowIssue::BadEncoding {
+                column_index: i + 1,
+            }),
+            None if cells.len() != columns => Some(RowIssue::FieldCount { found: cells.len() }),
+            None => None,
+        };
+        part.rows.push(Row { line, cells, issue });
+    }
+    part.end = pos;
+    if stop == body.len() {
+        part.total_lines = Some(lines.line_at(body.len()));
+    }
+    Ok(part)
+}
+
 fn read_csv(
     bytes: &[u8],
     file_name: &str,
     delimiter: Option<u8>,
     encoding: Option<TextEncoding>,
 ) -> Result<Table, IoError> {
+    read_csv_in_halves(bytes, file_name, delimiter, encoding, PARALLEL_READ)
+}
+
+/// [`read_csv`], reading the body in two halves at once when it has
+/// `parallel` bytes or more after the header.
+fn read_csv_in_halves(
+    bytes: &[u8],
+    file_name: &str,
+    delimiter: Option<u8>,
+    encoding: Option<TextEncoding>,
+    parallel: usize,
+) -> Result<Table, IoError> {
     if let Some((utf16, _)) = encoding_rs::Encoding::for_bom(bytes) {
         if utf16 != encoding_rs::UTF_8 {
             // Decoded whole to UTF-8; a broken sequence becomes U+FFFD, which
             // makes its row a bad-encoding error like invalid bytes do.
             let (text, _) = utf16.decode_with_bom_removal(bytes);
-            let mut t = read_csv(
+            let mut t = read_csv_in_halves(
                 text.as_bytes(),
                 file_name,
                 delimiter,
                 Some(TextEncoding::Utf8),
+                parallel,
             )?;
             t.source = TableSource::Csv {
                 encoding: TextEncoding::Utf16,
@@ -414,70 +508,86 @@ fn read_csv(
     // Parsing bytes before decoding is safe for GBK and GB18030: their
     // multi-byte sequences never contain the bytes of `,` `;` `|` tab, quote
     // or line breaks (trail bytes are ≥ 0x30).
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(body);
+    let builder = {
+        let mut b = csv::ReaderBuilder::new();
+        b.has_headers(false).flexible(true).delimiter(delimiter);
+        b
+    };
+    // The header: the first record.
+    let mut reader = builder.from_reader(body);
     let mut record = csv::ByteRecord::new();
-    // The csv reader skips empty lines and its own line numbers drift on
-    // them and on CRLF, so lines are counted here from byte offsets.
-    let mut lines = LineCounter::new(body);
-    let mut pos = 0usize;
-    let mut prev_last_line = 0usize;
-    let mut blank_rows = 0usize;
-    let mut header: Option<(usize, Vec<String>)> = None;
-    let mut rows = Vec::new();
-    while reader.read_byte_record(&mut record).map_err(csv_err)? {
-        let end = (reader.position().byte() as usize).min(body.len());
-        let start = pos + leading_breaks(&body[pos..end]);
-        let content_end = (end - trailing_breaks(&body[start..end])).max(start);
-        pos = end;
-        let line = lines.line_at(start);
-        let last_line = lines.line_at(content_end);
-        if header.is_some() {
-            // Empty lines between the previous record and this one.
-            blank_rows += line.saturating_sub(prev_last_line + 1);
-        }
-        prev_last_line = last_line;
-        let Some((_, headers)) = &header else {
-            let decoded: Vec<Option<String>> = record.iter().map(|f| decode(f, encoding)).collect();
-            if decoded.iter().any(Option::is_none) {
-                return Err(IoError::BadHeaderEncoding {
-                    file: file_name.to_string(),
-                });
-            }
-            let h: Vec<String> = decoded
-                .into_iter()
-                .map(|c| c.unwrap_or_default().trim().to_string())
-                .collect();
-            header = Some((line, h));
-            continue;
-        };
-        let (cells, bad) = decode_record(&record, encoding);
-        if cells.iter().all(|c| c.trim().is_empty()) && bad.is_none() {
-            blank_rows += 1;
-            continue;
-        }
-        let issue = match bad.or_else(|| damaged(&cells)) {
-            Some(i) => Some(RowIssue::BadEncoding {
-                column_index: i + 1,
-            }),
-            None if cells.len() != headers.len() => {
-                Some(RowIssue::FieldCount { found: cells.len() })
-            }
-            None => None,
-        };
-        rows.push(Row { line, cells, issue });
-    }
-    let Some((header_line, headers)) = header else {
+    if !reader.read_byte_record(&mut record).map_err(csv_err)? {
         return Err(IoError::Empty {
             file: file_name.to_string(),
         });
+    }
+    let header_end = (reader.position().byte() as usize).min(body.len());
+    let mut lines = LineCounter::new(body);
+    let header_start = leading_breaks(&body[..header_end]);
+    let header_line = lines.line_at(header_start);
+    let header_last = lines
+        .line_at((header_end - trailing_breaks(&body[header_start..header_end])).max(header_start));
+    let decoded: Vec<Option<String>> = record.iter().map(|f| decode(f, encoding)).collect();
+    if decoded.iter().any(Option::is_none) {
+        return Err(IoError::BadHeaderEncoding {
+            file: file_name.to_string(),
+        });
+    }
+    let headers: Vec<String> = decoded
+        .into_iter()
+        .map(|c| c.unwrap_or_default().trim().to_string())
+        .collect();
+    let part = |from: usize, stop: usize| {
+        read_records(body, from, stop, &builder, headers.len(), encoding)
     };
+    // A big file is read in two halves at once. The second starts after a
+    // line break near the middle, which is where a record starts unless a
+    // quoted field runs across it: the first half, read up to there, tells
+    // (its last record ends before it, only line breaks between); if not,
+    // the second half's rows are dropped and the first goes on to the end.
+    let middle = header_end + (body.len() - header_end) / 2;
+    let split = (body.len() - header_end >= parallel)
+        .then(|| body[middle..].iter().position(|&b| b == b'\n'))
+        .flatten()
+        .map(|i| middle + i + 1)
+        .filter(|&at| at < body.len());
+    let mut parts = match split {
+        None => vec![part(header_end, body.len()).map_err(csv_err)?],
+        Some(at) => {
+            let (first, second) = std::thread::scope(|s| {
+                let second = s.spawn(|| part(at, body.len()));
+                let first = part(header_end, at);
+                (first, second.join())
+            });
+            let first = first.map_err(csv_err)?;
+            match second {
+                Ok(second) if first.end <= at => vec![first, second.map_err(csv_err)?],
+                _ => {
+                    let rest = part(first.end, body.len()).map_err(csv_err)?;
+                    vec![first, rest]
+                }
+            }
+        }
+    };
+    let mut rows = std::mem::take(&mut parts[0].rows);
+    let mut blank_rows = 0;
+    let mut prev_last_line = header_last;
+    for p in &mut parts {
+        if let Some(first) = p.first_line {
+            // Empty lines between the part's first record and the one before.
+            blank_rows += first.saturating_sub(prev_last_line + 1);
+            prev_last_line = p.last_line;
+        }
+        blank_rows += p.blank_rows;
+        rows.append(&mut p.rows);
+    }
     // Empty lines after the last record (a final line break ends the last
     // line, it does not start an empty one).
-    let total_lines = lines.line_at(body.len()) - usize::from(trailing_breaks(body) > 0);
+    let total_lines = parts
+        .last()
+        .and_then(|p| p.total_lines)
+        .unwrap_or_else(|| lines.line_at(body.len()))
+        - usize::from(trailing_breaks(body) > 0);
     blank_rows += total_lines.saturating_sub(prev_last_line);
     Ok(Table {
         file_name: file_name.to_string(),
@@ -699,6 +809,65 @@ mod tests {
             ["甲公司", "南京市"]
         );
         assert_eq!(t.rows[0].line, 2);
+    }
+
+    /// A table as text, to compare two readings of one file.
+    fn shown(t: &Table) -> String {
+        format!(
+            "{:?} {:?} {} {:?} {}",
+            t.headers,
+            t.source,
+            t.header_line,
+            t.rows
+                .iter()
+                .map(|r| (
+                    r.line,
+                    r.cells.iter().collect::<Vec<_>>(),
+                    format!("{:?}", r.issue)
+                ))
+                .collect::<Vec<_>>(),
+            t.blank_rows
+        )
+    }
+
+    #[test]
+    fn a_file_read_in_two_halves_is_the_file_read_whole() {
+        // Records that a split near the middle may cut: quoted fields over
+        // line breaks (also a break right after the quote), quotes inside,
+        // blank lines, CRLF, a lone CR, blank records, a short and a long
+        // row, bytes that are not UTF-8. Padding rows move the middle over
+        // each of them in turn.
+        let tricky: &[&[u8]] = &[
+            b"a1,\"two\nlines\",x\n",
+            b"a2,\"\nstarts with a break\r\n\n\",y\r\n",
+            b"\n\n",
+            b"a3,\"say \"\"hi\"\"\nthen\",z\n",
+            b",,\n",
+            b"a4,b\rlone,c\n",
+            b"a5,short\n",
+            b"a6,b,c,d\n",
+            b"a7,\xff\xfe,bad\n",
+            b"\r\n",
+        ];
+        let mut checked = 0;
+        for pad in 0..48 {
+            for end in [&b""[..], b"\n", b"\n\n", b"last,row,x"] {
+                let mut file = b"h1,h2,h3\n".to_vec();
+                for i in 0..pad {
+                    file.extend_from_slice(format!("p{i},v,w\n").as_bytes());
+                }
+                for t in tricky {
+                    file.extend_from_slice(t);
+                }
+                file.extend_from_slice(b"tail,\"q\nq\",t\n");
+                file.extend_from_slice(end);
+                let whole = read_csv_in_halves(&file, "f.csv", None, None, usize::MAX).unwrap();
+                let halves = read_csv_in_halves(&file, "f.csv", None, None, 1).unwrap();
+                assert_eq!(shown(&halves), shown(&whole), "pad {pad}, end {end:?}");
+                checked += whole.rows.len();
+            }
+        }
+        assert!(checked > 48 * 4 * 10);
     }
 
     #[test]
