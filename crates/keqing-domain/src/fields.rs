@@ -97,3 +97,48 @@ impl Fields for FieldList<'_> {
         self.members.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_field_list_reads_as_the_object_of_its_fields() {
+        let mut l = FieldList::with_capacity(4);
+        l.insert("name", json!("江苏恒远"));
+        l.insert("phone", json!("025-83334444"));
+        l.insert("nam", json!("a name's prefix is another name"));
+        l.insert("name", json!("replaced, in its place"));
+        assert_eq!(l.field("name"), Some(&json!("replaced, in its place")));
+        assert_eq!(
+            l.field("nam"),
+            Some(&json!("a name's prefix is another name"))
+        );
+        assert_eq!(l.field("names"), None);
+        let mut names = vec![];
+        l.each_name(&mut |n| names.push(n.to_string()));
+        assert_eq!(names, ["name", "phone", "nam"]);
+        let m = l.to_map();
+        assert_eq!(m.get("phone"), l.field("phone"));
+        assert_eq!(m.len(), 3);
+        assert_eq!(l.remove("phone"), Some(json!("025-83334444")));
+        assert_eq!(l.field("phone"), None);
+        assert!(!l.no_fields() && !l.is_empty());
+        assert!(FieldList::default().no_fields());
+        // Parsed from either, a customer is the same.
+        let mut row = FieldList::default();
+        row.insert("name", json!("杭州远成物流有限公司"));
+        row.insert("phone", json!("0571-82634817"));
+        row.insert("class", json!("b"));
+        let from_list = crate::CustomerInput::from_fields(&row).unwrap();
+        assert_eq!(
+            from_list,
+            crate::CustomerInput::from_json(&row.to_map()).unwrap()
+        );
+        assert_eq!(from_list.class.as_deref(), Some("B"));
+        row.insert("colour", json!("red"));
+        let e = crate::CustomerInput::from_fields(&row).unwrap_err();
+        assert_eq!(e.errors[0].field, "colour");
+    }
+}

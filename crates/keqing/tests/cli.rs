@@ -267,6 +267,16 @@ fn a_bulk_contacts_import_alone_with_the_database_finds_its_customers() {
     assert_eq!(r["imported"], rows, "{r}");
     assert_eq!(r["rejected"], 0, "{r}");
     assert_eq!(count(&db_path, "SELECT count(*) FROM contacts"), rows);
+    // Its indexes were built with temporary files and the sorter's threads.
+    integrity_ok(&db_path);
+    assert_eq!(
+        count(
+            &db_path,
+            "SELECT count(*) FROM contacts INDEXED BY contacts_mobile_rev WHERE mobile_rev LIKE '7%'"
+        ),
+        6_000,
+        "the mobile index finds the contacts by the last digit of their number"
+    );
     assert_eq!(
         count(
             &db_path,
