@@ -848,10 +848,8 @@ fn insert_customer(
     }
     let team = owner_team(t, owner)?;
     let idx = CustomerIndex::of(input);
-    let inserted = {
-        let mut st = t.prepare_cached(INSERT_CUSTOMER).map_err(sq)?;
-        insert_customer_with(t, &mut st, &idx, &idx.doc, owner, team, now)?
-    };
+    let phone_rev = idx.phone_digits.as_deref().map(rev);
+    let inserted = CustomerInsert::new(t, owner, team, now)?.insert(&idx, phone_rev.as_deref())?;
     let Some(id) = inserted else {
         return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
     };
@@ -868,38 +866,51 @@ const INSERT_CUSTOMER: &str =
      VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15)
      ON CONFLICT DO NOTHING";
 
-/// Stores a customer's row with the statement of [`INSERT_CUSTOMER`],
-/// prepared by the caller (an import prepares it once a batch, not once a
-/// row): `None` when a unique index refused it.
-fn insert_customer_with(
-    t: &Connection,
-    st: &mut rusqlite::Statement,
-    idx: &CustomerIndex,
-    doc: &str,
-    owner: Option<i64>,
-    team: Option<i64>,
-    now: &str,
-) -> Result<Option<i64>> {
-    let n = st
-        .execute(params![
-            idx.name,
-            idx.pinyin,
-            idx.initials,
-            idx.phone_digits.as_deref().map(rev),
-            idx.province,
-            idx.class,
-            idx.tier,
-            idx.stage,
-            idx.tags,
-            idx.external_code,
-            idx.dedup_key,
-            doc,
-            owner,
-            team,
-            now,
-        ])
-        .map_err(sq)?;
-    Ok((n == 1).then(|| t.last_insert_rowid()))
+/// [`INSERT_CUSTOMER`] prepared, with the values that every row of a
+/// batch shares (owner, team, time) bound once: an import binds only each
+/// row's own (a statement keeps its bindings from one run to the next).
+struct CustomerInsert<'c> {
+    st: rusqlite::CachedStatement<'c>,
+    t: &'c Connection,
+}
+
+impl<'c> CustomerInsert<'c> {
+    fn new(
+        t: &'c Connection,
+        owner: Option<i64>,
+        team: Option<i64>,
+        now: &str,
+    ) -> Result<CustomerInsert<'c>> {
+        let mut st = t.prepare_cached(INSERT_CUSTOMER).map_err(sq)?;
+        st.raw_bind_parameter(13, owner).map_err(sq)?;
+        st.raw_bind_parameter(14, team).map_err(sq)?;
+        st.raw_bind_parameter(15, now).map_err(sq)?;
+        Ok(CustomerInsert { st, t })
+    }
+
+    /// Stores a customer's row (`phone_rev`: its phone's digits reversed):
+    /// `None` when a unique index refused it.
+    fn insert(&mut self, idx: &CustomerIndex, phone_rev: Option<&str>) -> Result<Option<i64>> {
+        let own: [&dyn rusqlite::ToSql; 12] = [
+            &idx.name,
+            &idx.pinyin,
+            &idx.initials,
+            &phone_rev,
+            &idx.province,
+            &idx.class,
+            &idx.tier,
+            &idx.stage,
+            &idx.tags,
+            &idx.external_code,
+            &idx.dedup_key,
+            &idx.doc,
+        ];
+        for (i, v) in own.into_iter().enumerate() {
+            self.st.raw_bind_parameter(i + 1, v).map_err(sq)?;
+        }
+        let n = self.st.raw_execute().map_err(sq)?;
+        Ok((n == 1).then(|| self.t.last_insert_rowid()))
+    }
 }
 
 fn log_owner(
@@ -1017,28 +1028,33 @@ const INSERT_CONTACT: &str =
      VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)";
 
 fn insert_contact_doc(t: &Connection, customer_id: i64, c: &ContactDoc, now: &str) -> Result<i64> {
-    let mut st = t.prepare_cached(INSERT_CONTACT).map_err(sq)?;
-    insert_contact_with(t, &mut st, customer_id, c, now)
+    ContactInsert::new(t, now)?.insert(customer_id, c)
 }
 
-/// [`insert_contact_doc`] with its statement prepared already.
-fn insert_contact_with(
-    t: &Connection,
-    st: &mut rusqlite::Statement,
-    customer_id: i64,
-    c: &ContactDoc,
-    now: &str,
-) -> Result<i64> {
-    st.execute(params![
-        customer_id,
-        c.name,
-        c.mobile_rev,
-        c.birthday_key,
-        c.doc,
-        now
-    ])
-    .map_err(sq)?;
-    Ok(t.last_insert_rowid())
+/// [`INSERT_CONTACT`] prepared, with the time bound once (as
+/// [`CustomerInsert`]).
+struct ContactInsert<'c> {
+    st: rusqlite::CachedStatement<'c>,
+    t: &'c Connection,
+}
+
+impl<'c> ContactInsert<'c> {
+    fn new(t: &'c Connection, now: &str) -> Result<ContactInsert<'c>> {
+        let mut st = t.prepare_cached(INSERT_CONTACT).map_err(sq)?;
+        st.raw_bind_parameter(6, now).map_err(sq)?;
+        Ok(ContactInsert { st, t })
+    }
+
+    fn insert(&mut self, customer_id: i64, c: &ContactDoc) -> Result<i64> {
+        let st = &mut self.st;
+        st.raw_bind_parameter(1, customer_id).map_err(sq)?;
+        st.raw_bind_parameter(2, &c.name).map_err(sq)?;
+        st.raw_bind_parameter(3, &c.mobile_rev).map_err(sq)?;
+        st.raw_bind_parameter(4, &c.birthday_key).map_err(sq)?;
+        st.raw_bind_parameter(5, &c.doc).map_err(sq)?;
+        st.raw_execute().map_err(sq)?;
+        Ok(self.t.last_insert_rowid())
+    }
 }
 
 /// An imported customer with everything computed that needs no database:
@@ -1046,6 +1062,8 @@ fn insert_contact_with(
 struct PreparedCustomer {
     line: u64,
     index: CustomerIndex,
+    /// The phone's digits reversed (the column phone suffixes are found by).
+    phone_rev: Option<String>,
     /// The name's search tokens.
     tokens: String,
     contact: Option<ContactDoc>,
@@ -1056,6 +1074,7 @@ fn prepare_customer(row: &ImportCustomer) -> PreparedCustomer {
     PreparedCustomer {
         line: row.line,
         tokens: index.search_tokens(),
+        phone_rev: index.phone_digits.as_deref().map(rev),
         index,
         contact: row.contact.as_ref().map(|c| contact_doc(row.line, c)),
     }
@@ -2760,28 +2779,19 @@ impl Store for SqliteStore {
                 let rows = batch.len();
                 // Prepared once a batch: looked up in the statement cache a
                 // row at a time, their SQL was hashed two million times.
-                let mut customer = t.prepare_cached(INSERT_CUSTOMER).map_err(sq)?;
-                let mut contact = t.prepare_cached(INSERT_CONTACT).map_err(sq)?;
+                let mut customer = CustomerInsert::new(t, owner_id, team, now)?;
+                let mut contact = ContactInsert::new(t, now)?;
                 for row in batch {
                     // The unique indexes on external code and name + phone
                     // refuse a customer stored already: it is counted as existing.
-                    let Some(id) = insert_customer_with(
-                        t,
-                        &mut customer,
-                        &row.index,
-                        &row.index.doc,
-                        owner_id,
-                        team,
-                        now,
-                    )?
-                    else {
+                    let Some(id) = customer.insert(&row.index, row.phone_rev.as_deref())? else {
                         existing.push(row.line);
                         continue;
                     };
                     search.add(t, id, row.tokens)?;
                     log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
                     if let Some(ct) = &row.contact {
-                        insert_contact_with(t, &mut contact, id, ct, now)?;
+                        contact.insert(id, ct)?;
                     }
                     n += 1;
                 }
@@ -2828,7 +2838,7 @@ impl Store for SqliteStore {
                      AND mobile_rev IS ?3 AND deleted_at IS NULL",
                     )
                     .map_err(sq)?;
-                let mut insert = t.prepare_cached(INSERT_CONTACT).map_err(sq)?;
+                let mut insert = ContactInsert::new(t, now)?;
                 for (customer_id, ct) in &batch {
                     let found: i64 = same
                         .query_row(params![customer_id, ct.name, ct.mobile_rev], |r| r.get(0))
@@ -2837,7 +2847,7 @@ impl Store for SqliteStore {
                         existing.push(ct.line);
                         continue;
                     }
-                    insert_contact_with(t, &mut insert, *customer_id, ct, now)?;
+                    insert.insert(*customer_id, ct)?;
                     n += 1;
                 }
                 audit_row(
