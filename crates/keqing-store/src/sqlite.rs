@@ -2834,16 +2834,16 @@ impl Store for SqliteStore {
                 let (mut n, mut existing) = (0u64, vec![]);
                 let mut same = t
                     .prepare_cached(
-                        "SELECT count(*) FROM contacts WHERE customer_id = ?1 AND name = ?2
+                        "SELECT 1 FROM contacts WHERE customer_id = ?1 AND name = ?2
                      AND mobile_rev IS ?3 AND deleted_at IS NULL",
                     )
                     .map_err(sq)?;
                 let mut insert = ContactInsert::new(t, now)?;
                 for (customer_id, ct) in &batch {
-                    let found: i64 = same
-                        .query_row(params![customer_id, ct.name, ct.mobile_rev], |r| r.get(0))
+                    let found = same
+                        .exists(params![customer_id, ct.name, ct.mobile_rev])
                         .map_err(sq)?;
-                    if found > 0 {
+                    if found {
                         existing.push(ct.line);
                         continue;
                     }
