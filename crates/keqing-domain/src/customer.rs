@@ -417,7 +417,7 @@ impl CustomerInput {
             let mut key = normalise_name(&self.name);
             key.reserve(p.as_str().len() + 1);
             key.push('|');
-            key.extend(p.as_str().chars().filter(char::is_ascii_digit));
+            key.extend(p.digit_chars());
             key
         })
     }

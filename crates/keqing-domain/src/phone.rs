@@ -109,7 +109,13 @@ impl Phone {
 
     /// The digits alone, for suffix search ("the last four digits").
     pub fn digits(&self) -> String {
-        self.0.chars().filter(|c| c.is_ascii_digit()).collect()
+        self.digit_chars().collect()
+    }
+
+    /// The digits of the number, one by one (for a key that holds them
+    /// after other text, without a string of their own).
+    pub fn digit_chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.0.chars().filter(|c| c.is_ascii_digit())
     }
 }
 

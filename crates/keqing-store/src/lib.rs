@@ -944,7 +944,8 @@ pub(crate) struct CustomerIndex {
     pub name: String,
     pub pinyin: String,
     pub initials: String,
-    pub phone_digits: Option<String>,
+    /// The phone's digits reversed: the column a phone suffix is found by.
+    pub phone_rev: Option<String>,
     pub province: Option<String>,
     pub class: Option<String>,
     pub tier: Option<String>,
@@ -963,7 +964,7 @@ impl CustomerIndex {
             name: c.name.clone(),
             pinyin: keys.pinyin,
             initials: keys.initials,
-            phone_digits: c.phone.as_ref().map(|p| p.digits()),
+            phone_rev: c.phone.as_ref().map(|p| rev(&p.digits())),
             province: c.province.clone(),
             class: c.class.clone(),
             tier: c.tier.clone(),

@@ -514,10 +514,6 @@ async fn insert_customers_bulk<C: GenericClient>(
     let col = |f: fn(&CustomerIndex) -> Option<&str>| -> Vec<Option<&str>> {
         rows.iter().map(|(_, i)| f(i)).collect()
     };
-    let phone_rev: Vec<Option<String>> = rows
-        .iter()
-        .map(|(_, i)| i.phone_digits.as_deref().map(rev))
-        .collect();
     let tokens: Vec<String> = rows.iter().map(|(_, i)| i.search_tokens()).collect();
     execute(
         t,
@@ -536,7 +532,7 @@ async fn insert_customers_bulk<C: GenericClient>(
             &col(|i| Some(&i.name)),
             &col(|i| Some(&i.pinyin)),
             &col(|i| Some(&i.initials)),
-            &phone_rev,
+            &col(|i| i.phone_rev.as_deref()),
             &col(|i| i.province.as_deref()),
             &col(|i| i.class.as_deref()),
             &col(|i| i.tier.as_deref()),
@@ -613,7 +609,6 @@ async fn insert_customer_row<C: GenericClient>(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let idx = CustomerIndex::of(input);
-    let phone_rev = idx.phone_digits.as_deref().map(rev);
     let row = query_one(
         t,
         &format!("INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
@@ -627,7 +622,7 @@ async fn insert_customer_row<C: GenericClient>(
             &idx.name,
             &idx.pinyin,
             &idx.initials,
-            &phone_rev,
+            &idx.phone_rev,
             &idx.province,
             &idx.class,
             &idx.tier,
@@ -799,7 +794,6 @@ async fn write_customer_doc<C: GenericClient>(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let idx = CustomerIndex::of(input);
-    let phone_rev = idx.phone_digits.as_deref().map(rev);
     execute(
         t,
         &format!("UPDATE customers SET version = version + 1, name = $2, pinyin = $3, initials = $4, phone_rev = $5,
@@ -812,7 +806,7 @@ async fn write_customer_doc<C: GenericClient>(
             &idx.name,
             &idx.pinyin,
             &idx.initials,
-            &phone_rev,
+            &idx.phone_rev,
             &idx.province,
             &idx.class,
             &idx.tier,

@@ -310,13 +310,14 @@ impl SqliteStore {
                 // (`sort_beside`), build the indexes at the end.
                 c.execute_batch(&format!("PRAGMA cache_size = {IMPORT_CACHE}; PRAGMA threads = 2"))
                     .map_err(sq)?;
-                // With the cache kept whole (below), nothing is spilled
+                // An import that keeps its cache whole (below) spills nothing
                 // when the cache is made small for the index builds: the
-                // sorter then sorts lists of 16 MiB on the second core (its
-                // worker threads take temporary files, not memory, which
-                // makes them sort in one list on the writer's thread) and
-                // merges them. At a million second contacts, their mobile and
-                // birthday indexes were built in 1.4 s instead of 2.0.
+                // sorter then sorts lists of 16 MiB on its worker threads
+                // and merges them. Its workers write their lists to
+                // temporary files; with `temp_store = MEMORY` it keeps one
+                // list and sorts it on the writer's thread. At a million
+                // second contacts, the mobile and birthday indexes were
+                // built in 1.4 s instead of 2.0.
                 let sort_beside = rollback && reads_meanwhile;
                 if sort_beside {
                     // A page spilled to the database in the middle takes
@@ -848,8 +849,7 @@ fn insert_customer(
     }
     let team = owner_team(t, owner)?;
     let idx = CustomerIndex::of(input);
-    let phone_rev = idx.phone_digits.as_deref().map(rev);
-    let inserted = CustomerInsert::new(t, owner, team, now)?.insert(&idx, phone_rev.as_deref())?;
+    let inserted = CustomerInsert::new(t, owner, team, now)?.insert(&idx)?;
     let Some(id) = inserted else {
         return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
     };
@@ -888,14 +888,13 @@ impl<'c> CustomerInsert<'c> {
         Ok(CustomerInsert { st, t })
     }
 
-    /// Stores a customer's row (`phone_rev`: its phone's digits reversed):
-    /// `None` when a unique index refused it.
-    fn insert(&mut self, idx: &CustomerIndex, phone_rev: Option<&str>) -> Result<Option<i64>> {
+    /// Stores a customer's row: `None` when a unique index refused it.
+    fn insert(&mut self, idx: &CustomerIndex) -> Result<Option<i64>> {
         let own: [&dyn rusqlite::ToSql; 12] = [
             &idx.name,
             &idx.pinyin,
             &idx.initials,
-            &phone_rev,
+            &idx.phone_rev,
             &idx.province,
             &idx.class,
             &idx.tier,
@@ -1062,8 +1061,6 @@ impl<'c> ContactInsert<'c> {
 struct PreparedCustomer {
     line: u64,
     index: CustomerIndex,
-    /// The phone's digits reversed (the column phone suffixes are found by).
-    phone_rev: Option<String>,
     /// The name's search tokens.
     tokens: String,
     contact: Option<ContactDoc>,
@@ -1074,7 +1071,6 @@ fn prepare_customer(row: &ImportCustomer) -> PreparedCustomer {
     PreparedCustomer {
         line: row.line,
         tokens: index.search_tokens(),
-        phone_rev: index.phone_digits.as_deref().map(rev),
         index,
         contact: row.contact.as_ref().map(|c| contact_doc(row.line, c)),
     }
@@ -1596,7 +1592,7 @@ fn write_customer_doc(t: &Connection, id: i64, input: &CustomerInput, now: &str)
         idx.name,
         idx.pinyin,
         idx.initials,
-        idx.phone_digits.as_deref().map(rev),
+        idx.phone_rev,
         idx.province,
         idx.class,
         idx.tier,
@@ -2784,7 +2780,7 @@ impl Store for SqliteStore {
                 for row in batch {
                     // The unique indexes on external code and name + phone
                     // refuse a customer stored already: it is counted as existing.
-                    let Some(id) = customer.insert(&row.index, row.phone_rev.as_deref())? else {
+                    let Some(id) = customer.insert(&row.index)? else {
                         existing.push(row.line);
                         continue;
                     };
