@@ -341,6 +341,24 @@ impl<'a> LineCounter<'a> {
         }
     }
 
+    /// A counter already at `offset`: its line breaks counted at once (the
+    /// loops the compiler turns into vector compares), not byte by byte, for
+    /// the part of a file read from its middle.
+    fn at(bytes: &'a [u8], offset: usize) -> Self {
+        let offset = offset.min(bytes.len());
+        let head = &bytes[..offset];
+        let count = |c: u8| head.iter().filter(|&&b| b == c).count();
+        // `\r\n` is one break (counted at its `\n`), a lone `\r` another:
+        // as `is_break` has it, also for a `\r` at the end of `head`.
+        let crlf = head.windows(2).filter(|w| w == b"\r\n").count()
+            + usize::from(head.last() == Some(&b'\r') && bytes.get(offset) == Some(&b'\n'));
+        LineCounter {
+            bytes,
+            upto: offset,
+            breaks: count(b'\n') + count(b'\r') - crlf,
+        }
+    }
+
     /// The line of the byte at `offset` (offsets must not go backwards).
     fn line_at(&mut self, offset: usize) -> usize {
         let offset = offset.min(self.bytes.len());
@@ -408,7 +426,9 @@ fn read_records(
 ) -> Result<Part, csv::Error> {
     let mut reader = builder.from_reader(&body[from..]);
     let mut record = csv::ByteRecord::new();
-    let mut lines = LineCounter::new(body);
+    // The csv reader skips empty lines and its own line numbers drift on
+    // them and on CRLF, so lines are counted here from byte offsets.
+    let mut lines = LineCounter::at(body, from);
     let mut part = Part {
         rows: Vec::new(),
         blank_rows: 0,
@@ -809,6 +829,22 @@ mod tests {
             ["甲公司", "南京市"]
         );
         assert_eq!(t.rows[0].line, 2);
+    }
+
+    #[test]
+    fn a_line_counter_started_anywhere_counts_as_one_from_the_start() {
+        let text = b"a\r\nb\rc\n\r\r\n\nd\r";
+        for from in 0..=text.len() {
+            let mut walked = LineCounter::new(text);
+            let mut started = LineCounter::at(text, from);
+            for offset in from..=text.len() {
+                assert_eq!(
+                    started.line_at(offset),
+                    walked.line_at(offset),
+                    "{from} {offset}"
+                );
+            }
+        }
     }
 
     /// A table as text, to compare two readings of one file.
