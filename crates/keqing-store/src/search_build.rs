@@ -1,8 +1,9 @@
 //! The search index of a bulk import into an empty index, built beside the
-//! writer: a thread of its own fills an FTS5 table like `customer_search` in
-//! a private in-memory database while the writer stores the customer rows,
-//! and the writer copies the finished index's shadow tables into the
-//! database inside the import's transaction.
+//! writer: a thread of its own, at the lowest priority, fills an FTS5 table
+//! like `customer_search` in an in-memory database of this process while
+//! the writer stores the customer rows, and the writer attaches that
+//! database and copies the finished index's shadow tables into its own
+//! inside the import's transaction.
 //!
 //! Storing a customer's search tokens was half of the writer's time at a
 //! million customers, on one core of two while the other parsed the file
