@@ -128,10 +128,32 @@ impl fmt::Display for Birthday {
         if leap {
             f.write_str("闰")?;
         }
+        // Digit by digit where every part fits its width (every parsed
+        // birthday): an import writes one for each contact it stores.
+        let mut text = *b"0000-00-00";
         match year {
+            Some(y) if (0..=9999).contains(&y) && month < 100 && day < 100 => {
+                put_digits(&mut text[..4], y as u32);
+                put_digits(&mut text[5..7], month);
+                put_digits(&mut text[8..], day);
+                f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+            }
+            None if month < 100 && day < 100 => {
+                put_digits(&mut text[5..7], month);
+                put_digits(&mut text[8..], day);
+                f.write_str(std::str::from_utf8(&text[5..]).map_err(|_| fmt::Error)?)
+            }
             Some(y) => write!(f, "{y:04}-{month:02}-{day:02}"),
             None => write!(f, "{month:02}-{day:02}"),
         }
+    }
+}
+
+/// Writes the last `out.len()` decimal digits of `n` into `out`.
+pub fn put_digits(out: &mut [u8], mut n: u32) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
 
@@ -309,6 +331,42 @@ pub struct Contact {
 
 #[cfg(test)]
 mod tests {
+
+    use std::fmt::Write as _;
+
+    #[test]
+    fn birthdays_written_as_format_writes_them() {
+        for year in [
+            None,
+            Some(0),
+            Some(7),
+            Some(999),
+            Some(1900),
+            Some(2026),
+            Some(9999),
+            Some(10000),
+            Some(-5),
+        ] {
+            for month in [0, 1, 9, 10, 12, 99, 100, 123] {
+                for day in [0, 1, 9, 10, 31, 99, 100] {
+                    let mut want = String::new();
+                    match year {
+                        Some(y) => write!(want, "{y:04}-{month:02}-{day:02}").unwrap(),
+                        None => write!(want, "{month:02}-{day:02}").unwrap(),
+                    }
+                    let solar = Birthday::Solar { year, month, day };
+                    assert_eq!(solar.to_string(), want);
+                    let lunar = Birthday::Lunar {
+                        year,
+                        month,
+                        day,
+                        leap: true,
+                    };
+                    assert_eq!(lunar.to_string(), format!("农历闰{want}"));
+                }
+            }
+        }
+    }
     use super::*;
 
     #[test]

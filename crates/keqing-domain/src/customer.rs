@@ -171,8 +171,10 @@ pub const CUSTOMER_FIELDS: &[&str] = &[
 pub(crate) fn opt_text(v: Option<&Value>) -> Result<Option<String>, String> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            Ok((!s.is_empty()).then(|| s.to_string()))
+        }
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(other) => Err(format!("应为文本 expected text, got {other}")),
     }

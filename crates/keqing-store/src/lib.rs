@@ -1449,12 +1449,24 @@ pub(crate) fn care_kind(kind: &str) -> Option<&'static str> {
 /// backends index the same expression over the stored birthday.
 pub fn birthday_key(b: &keqing_domain::contact::Birthday) -> String {
     use keqing_domain::contact::Birthday as B;
-    match *b {
-        B::Solar { month, day, .. } => format!("S{month:02}-{day:02}"),
+    let (kind, month, day) = match *b {
+        B::Solar { month, day, .. } => ("S", month, day),
         B::Lunar {
             month, day, leap, ..
-        } => format!("{}{month:02}-{day:02}", if leap { "LL" } else { "L" }),
+        } => (if leap { "LL" } else { "L" }, month, day),
+    };
+    // Digit by digit where month and day have two (every parsed birthday):
+    // an import makes a key for each contact it stores.
+    if month >= 100 || day >= 100 {
+        return format!("{kind}{month:02}-{day:02}");
     }
+    let mut text = *b"00-00";
+    keqing_domain::contact::put_digits(&mut text[..2], month);
+    keqing_domain::contact::put_digits(&mut text[3..], day);
+    let mut key = String::with_capacity(kind.len() + text.len());
+    key.push_str(kind);
+    key.extend(text.iter().map(|&b| char::from(b)));
+    key
 }
 
 // --- analysis snapshots (SPEC §3, §5) ---
@@ -1558,4 +1570,33 @@ pub(crate) fn fill_care_task_details(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod birthday_key_tests {
+    use super::birthday_key;
+    use keqing_domain::contact::Birthday;
+
+    #[test]
+    fn keys_written_as_format_writes_them() {
+        for month in [0, 1, 9, 10, 12, 99, 100, 123] {
+            for day in [0, 1, 9, 10, 30, 99, 100] {
+                let solar = Birthday::Solar {
+                    year: Some(1980),
+                    month,
+                    day,
+                };
+                assert_eq!(birthday_key(&solar), format!("S{month:02}-{day:02}"));
+                for (leap, kind) in [(false, "L"), (true, "LL")] {
+                    let lunar = Birthday::Lunar {
+                        year: None,
+                        month,
+                        day,
+                        leap,
+                    };
+                    assert_eq!(birthday_key(&lunar), format!("{kind}{month:02}-{day:02}"));
+                }
+            }
+        }
+    }
 }
