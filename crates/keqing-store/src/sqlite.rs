@@ -1066,6 +1066,73 @@ struct PreparedCustomer {
     contact: Option<ContactDoc>,
 }
 
+impl PreparedCustomer {
+    /// Asks the processor for the texts the writer binds, a few rows before
+    /// it binds them: they were made on the preparing thread a batch or two
+    /// before and are no longer in this core's caches, and copying them in
+    /// (`sqlite3_bind_text`) waited for memory a dozen times a row, one
+    /// text after the other. At a million customers, six runs each in
+    /// turn: storing the rows took 9.5 s instead of 9.8 (medians), the
+    /// import 17.8 s instead of 18.6, and was faster in five pairs of six.
+    fn prefetch(&self) {
+        let i = &self.index;
+        let texts = [
+            Some(&i.name),
+            Some(&i.pinyin),
+            Some(&i.initials),
+            i.phone_rev.as_ref(),
+            i.province.as_ref(),
+            i.class.as_ref(),
+            i.tier.as_ref(),
+            Some(&i.stage),
+            Some(&i.tags),
+            i.external_code.as_ref(),
+            i.dedup_key.as_ref(),
+            Some(&i.doc),
+            Some(&self.tokens),
+        ];
+        texts.into_iter().flatten().for_each(|t| prefetch(t));
+        if let Some(c) = &self.contact {
+            c.prefetch();
+        }
+    }
+}
+
+impl ContactDoc {
+    /// As [`PreparedCustomer::prefetch`].
+    fn prefetch(&self) {
+        [
+            Some(&self.name),
+            self.mobile_rev.as_ref(),
+            self.birthday_key.as_ref(),
+            Some(&self.doc),
+        ]
+        .into_iter()
+        .flatten()
+        .for_each(|t| prefetch(t));
+    }
+}
+
+/// How many rows ahead of the one it stores a bulk import's writer asks for
+/// the texts of the next (`prefetch`).
+const PREFETCH_AHEAD: usize = 2;
+
+/// Asks the processor to bring each cache line of `s` into its caches.
+fn prefetch(s: &str) {
+    #[cfg(target_arch = "x86_64")]
+    for line in s.as_bytes().chunks(64) {
+        // SAFETY: a prefetch is a hint that never faults and changes no
+        // memory the program sees, whatever the address.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = s;
+}
+
 fn prepare_customer(row: &ImportCustomer) -> PreparedCustomer {
     let index = CustomerIndex::of(&row.customer);
     PreparedCustomer {
@@ -2777,14 +2844,19 @@ impl Store for SqliteStore {
                 // row at a time, their SQL was hashed two million times.
                 let mut customer = CustomerInsert::new(t, owner_id, team, now)?;
                 let mut contact = ContactInsert::new(t, now)?;
-                for row in batch {
+                let mut batch = batch;
+                for i in 0..batch.len() {
+                    if let Some(ahead) = batch.get(i + PREFETCH_AHEAD) {
+                        ahead.prefetch();
+                    }
+                    let row = &mut batch[i];
                     // The unique indexes on external code and name + phone
                     // refuse a customer stored already: it is counted as existing.
                     let Some(id) = customer.insert(&row.index)? else {
                         existing.push(row.line);
                         continue;
                     };
-                    search.add(t, id, row.tokens)?;
+                    search.add(t, id, std::mem::take(&mut row.tokens))?;
                     log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
                     if let Some(ct) = &row.contact {
                         contact.insert(id, ct)?;
@@ -2835,7 +2907,10 @@ impl Store for SqliteStore {
                     )
                     .map_err(sq)?;
                 let mut insert = ContactInsert::new(t, now)?;
-                for (customer_id, ct) in &batch {
+                for (i, (customer_id, ct)) in batch.iter().enumerate() {
+                    if let Some((_, ahead)) = batch.get(i + PREFETCH_AHEAD) {
+                        ahead.prefetch();
+                    }
                     let found = same
                         .exists(params![customer_id, ct.name, ct.mobile_rev])
                         .map_err(sq)?;
