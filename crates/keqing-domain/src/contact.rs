@@ -331,7 +331,7 @@ pub struct Contact {
 
 #[cfg(test)]
 mod tests {
-
+    use super::*;
     use std::fmt::Write as _;
 
     #[test]
@@ -367,7 +367,6 @@ mod tests {
             }
         }
     }
-    use super::*;
 
     #[test]
     fn birthdays_solar_and_lunar() {

@@ -1118,6 +1118,19 @@ impl ContactDoc {
 /// the texts of the next (`prefetch`).
 const PREFETCH_AHEAD: usize = 2;
 
+/// The rows of a batch in order; as each is handed out, `texts` asks the
+/// processor for the texts of the row [`PREFETCH_AHEAD`] after it.
+fn prefetching<T>(batch: Vec<T>, texts: fn(&T)) -> impl Iterator<Item = T> {
+    let mut rows = batch.into_iter();
+    std::iter::from_fn(move || {
+        let row = rows.next()?;
+        if let Some(ahead) = rows.as_slice().get(PREFETCH_AHEAD - 1) {
+            texts(ahead);
+        }
+        Some(row)
+    })
+}
+
 /// Asks the processor to bring each cache line of `s` into its caches.
 fn prefetch(s: &str) {
     #[cfg(target_arch = "x86_64")]
@@ -2845,19 +2858,14 @@ impl Store for SqliteStore {
                 // row at a time, their SQL was hashed two million times.
                 let mut customer = CustomerInsert::new(t, owner_id, team, now)?;
                 let mut contact = ContactInsert::new(t, now)?;
-                let mut batch = batch;
-                for i in 0..batch.len() {
-                    if let Some(ahead) = batch.get(i + PREFETCH_AHEAD) {
-                        ahead.prefetch();
-                    }
-                    let row = &mut batch[i];
+                for row in prefetching(batch, PreparedCustomer::prefetch) {
                     // The unique indexes on external code and name + phone
                     // refuse a customer stored already: it is counted as existing.
                     let Some(id) = customer.insert(&row.index)? else {
                         existing.push(row.line);
                         continue;
                     };
-                    search.add(t, id, std::mem::take(&mut row.tokens))?;
+                    search.add(t, id, row.tokens)?;
                     log_owner(t, id, None, owner_id, "create", Some(actor.id), now)?;
                     if let Some(ct) = &row.contact {
                         contact.insert(id, ct)?;
@@ -2908,10 +2916,8 @@ impl Store for SqliteStore {
                     )
                     .map_err(sq)?;
                 let mut insert = ContactInsert::new(t, now)?;
-                for (i, (customer_id, ct)) in batch.iter().enumerate() {
-                    if let Some((_, ahead)) = batch.get(i + PREFETCH_AHEAD) {
-                        ahead.prefetch();
-                    }
+                let rows = batch.len();
+                for (customer_id, ct) in prefetching(batch, |(_, ct)| ct.prefetch()) {
                     let found = same
                         .exists(params![customer_id, ct.name, ct.mobile_rev])
                         .map_err(sq)?;
@@ -2919,7 +2925,7 @@ impl Store for SqliteStore {
                         existing.push(ct.line);
                         continue;
                     }
-                    insert.insert(*customer_id, ct)?;
+                    insert.insert(customer_id, &ct)?;
                     n += 1;
                 }
                 audit_row(
@@ -2928,7 +2934,7 @@ impl Store for SqliteStore {
                     "import",
                     "contact",
                     None,
-                    &serde_json::json!({"rows": batch.len(), "imported": n}),
+                    &serde_json::json!({"rows": rows, "imported": n}),
                     now,
                 )?;
                 Ok((n, existing))
