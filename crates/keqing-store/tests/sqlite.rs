@@ -596,6 +596,64 @@ async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
     assert_eq!(s.table_counts().await.unwrap(), counts);
 }
 
+/// A bulk import into an empty customers table builds its unique indexes
+/// (external code; name + phone) at its end, and still refuses a row that
+/// repeats a stored one's key: counted as existing, stored once. Whether
+/// the first repeat comes in the middle (the indexes are built then) or
+/// none comes (built at the end), the database ends with the indexes it
+/// began with, and a re-run finds every row stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_import_into_an_empty_table_refuses_repeats_and_keeps_its_unique_indexes() {
+    use keqing_store::{ImportCustomer, ImportRows, Store};
+    let row = |i: usize, name: String, code: String| {
+        ImportCustomer {
+        line: i as u64 + 2,
+        customer: keqing_domain::customer::CustomerInput::from_json(
+            serde_json::json!({"name": name, "phone": format!("1390000{i:04}"), "external_code": code})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap(),
+        contact: None,
+    }
+    };
+    let unique = |i: usize| row(i, format!("空表客户{i}"), format!("91350200MA{i:08}"));
+    for repeats in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.db");
+        let s = SqliteStore::open(path.to_str().unwrap())
+            .await
+            .unwrap()
+            .with_bulk_rows(1);
+        let f = suite::fixture(&s).await;
+        let before = indexes(&path);
+        assert!(before.iter().any(|(n, _)| n == "customers_dedup"));
+        assert!(before.iter().any(|(n, _)| n == "customers_external_code"));
+        let mut rows: Vec<ImportCustomer> = (0..40).map(unique).collect();
+        if repeats {
+            // Row 12 has row 3's code, row 25 row 7's name and phone.
+            rows[12] = row(12, "空表客户12".into(), "91350200MA00000003".into());
+            let mut same = row(7, "空表客户7".into(), "91350200MA99999999".into());
+            same.line = 27;
+            rows[25] = same;
+        }
+        let out = s
+            .import_customers(ImportRows::from_vec(rows.clone()), None, &f.admin)
+            .await
+            .unwrap();
+        let want_existing: Vec<u64> = if repeats { vec![14, 27] } else { vec![] };
+        assert_eq!(out.existing, want_existing, "repeats: {repeats}");
+        assert_eq!(out.imported, 40 - want_existing.len() as u64);
+        assert_eq!(indexes(&path), before, "repeats: {repeats}");
+        let again = s
+            .import_customers(ImportRows::from_vec(rows), None, &f.admin)
+            .await
+            .unwrap();
+        assert_eq!(again.imported, 0, "repeats: {repeats}");
+        assert_eq!(again.existing.len(), 40);
+    }
+}
+
 /// A name search matching more than `SEARCH_COUNT_CAP` customers counts up to
 /// the cap and says so; a narrower one (or a page past the cap) is exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
