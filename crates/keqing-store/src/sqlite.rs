@@ -376,6 +376,15 @@ impl SqliteStore {
                     let mut out = ImportOutcome::default();
                     let now = ts(Utc::now());
                     let mut side_stopped = false;
+                    // Into an empty table every page the rows go to is
+                    // appended, and never read again until the index builds:
+                    // a cache of 128 MiB (written to the file as it fills)
+                    // holds what storing them reads. At a million customers
+                    // the import's peak memory went from 1.9 GB to 1.45-1.5
+                    // GB, and it took 0.1-0.3 s less (two runs each, in turn).
+                    if unique.active() {
+                        t.execute_batch(APPEND_CACHE).map_err(sq)?;
+                    }
                     for batch in rx {
                         let batch = batch?;
                         let mut sink = match side {
@@ -410,6 +419,10 @@ impl SqliteStore {
                     }
                     if sort_beside {
                         t.execute_batch(SORT_BESIDE_CACHE).map_err(sq)?;
+                    }
+                    if unique.active() {
+                        t.execute_batch(&format!("PRAGMA cache_size = {IMPORT_CACHE}"))
+                            .map_err(sq)?;
                     }
                     unique.build(&t)?;
                     for sql in &dropped {
@@ -559,6 +572,10 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// virtual machine under it) a page fault and a cleared page each.
 const IMPORT_CACHE: i64 = -524_288;
 
+/// The writer's cache while a bulk import stores its rows into an empty
+/// table (`import_pipelined`): 128 MiB.
+const APPEND_CACHE: &str = "PRAGMA cache_size = -131072";
+
 /// The cache of a bulk import's index builds when it does not spill
 /// (`import_pipelined`): the sorter's lists are as big as the cache.
 const SORT_BESIDE_CACHE: &str = "PRAGMA cache_size = -16384";
@@ -701,7 +718,7 @@ impl UniqueLater {
     /// unique index, in any fixed order): builds the indexes now if one of
     /// them may have been stored already.
     fn admit(&mut self, t: &Transaction, keys: &[Option<&str>]) -> Result<()> {
-        if self.create.is_empty() {
+        if !self.active() {
             return Ok(());
         }
         let mut seen = false;
@@ -715,6 +732,11 @@ impl UniqueLater {
             true => self.build(t),
             false => Ok(()),
         }
+    }
+
+    /// Whether unique indexes wait to be built.
+    fn active(&self) -> bool {
+        !self.create.is_empty()
     }
 
     /// Builds the dropped indexes (once).
