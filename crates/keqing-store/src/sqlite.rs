@@ -255,15 +255,7 @@ impl SqliteStore {
         mut rows: ImportRows<R>,
         plan: ImportPlan,
         prepare: fn(&R) -> P,
-        store: impl Fn(
-                &Transaction,
-                Vec<P>,
-                &str,
-                &mut SearchSink,
-                &mut UniqueLater,
-            ) -> Result<(u64, Vec<u64>)>
-            + Send
-            + 'static,
+        store: impl StoreBatch<P> + Send + 'static,
     ) -> Result<ImportOutcome>
     where
         R: Send + 'static,
@@ -477,6 +469,19 @@ impl SqliteStore {
     }
 }
 
+/// How an import stores one batch of prepared rows in the transaction `t`:
+/// `store(t, batch, now, search, unique)` answers how many rows it stored
+/// and the lines of those stored already.
+trait StoreBatch<P>:
+    Fn(&Transaction, Vec<P>, &str, &mut SearchSink, &mut UniqueLater) -> Result<(u64, Vec<u64>)>
+{
+}
+
+impl<P, F> StoreBatch<P> for F where
+    F: Fn(&Transaction, Vec<P>, &str, &mut SearchSink, &mut UniqueLater) -> Result<(u64, Vec<u64>)>
+{
+}
+
 /// What [`SqliteStore::import_pipelined`] needs to know of an import.
 struct ImportPlan {
     /// The tables it writes, the one it adds rows to first.
@@ -587,13 +592,7 @@ fn import_batches<P>(
     writer: &Mutex<Connection>,
     rows: usize,
     rx: std::sync::mpsc::Receiver<Result<Vec<P>>>,
-    store: impl Fn(
-        &Transaction,
-        Vec<P>,
-        &str,
-        &mut SearchSink,
-        &mut UniqueLater,
-    ) -> Result<(u64, Vec<u64>)>,
+    store: impl StoreBatch<P>,
 ) -> Result<ImportOutcome> {
     let cache = |size: i64| -> Result<()> {
         writer

@@ -551,18 +551,25 @@ async fn bulk_imports_pass_the_suite_and_keep_every_index() {
     assert_eq!(indexes(&path), before);
 }
 
+/// A store in `dir` whose every import takes the bulk path, with the
+/// suite's users and teams and no customer; and its file.
+async fn bulk_store(dir: &tempfile::TempDir) -> (SqliteStore, suite::Fixture, std::path::PathBuf) {
+    let path = dir.path().join("bulk.db");
+    let s = SqliteStore::open(path.to_str().unwrap())
+        .await
+        .unwrap()
+        .with_bulk_rows(1);
+    let f = suite::fixture(&s).await;
+    (s, f, path)
+}
+
 /// A failure in the middle of a bulk import leaves nothing of it: not its
 /// rows, and not its dropped indexes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
     use keqing_store::{ImportCustomer, ImportRows, Store};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fail.db");
-    let s = SqliteStore::open(path.to_str().unwrap())
-        .await
-        .unwrap()
-        .with_bulk_rows(1);
-    let f = suite::fixture(&s).await;
+    let (s, f, path) = bulk_store(&dir).await;
     let before = indexes(&path);
     let counts = s.table_counts().await.unwrap();
     let row = |i: usize| ImportCustomer {
@@ -620,12 +627,7 @@ async fn a_bulk_import_into_an_empty_table_refuses_repeats_and_keeps_its_unique_
     let unique = |i: usize| row(i, format!("空表客户{i}"), format!("91350200MA{i:08}"));
     for repeats in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("empty.db");
-        let s = SqliteStore::open(path.to_str().unwrap())
-            .await
-            .unwrap()
-            .with_bulk_rows(1);
-        let f = suite::fixture(&s).await;
+        let (s, f, path) = bulk_store(&dir).await;
         let before = indexes(&path);
         assert!(before.iter().any(|(n, _)| n == "customers_dedup"));
         assert!(before.iter().any(|(n, _)| n == "customers_external_code"));
