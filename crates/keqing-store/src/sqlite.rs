@@ -350,8 +350,8 @@ impl SqliteStore {
                     };
                     side_built = side.is_some();
                     let dropped = drop_secondary_indexes(&t, tables, keep)?;
-                    let mut unique = match unique_later && held == 0 {
-                        true => UniqueLater::drop_from(&t, tables[0])?,
+                    let mut unique = match unique_later {
+                        true => UniqueLater::drop_if_empty(&t, tables[0])?,
                         false => UniqueLater::default(),
                     };
                     if side.is_none() {
@@ -690,8 +690,20 @@ struct UniqueLater {
 }
 
 impl UniqueLater {
-    /// Drops the unique indexes of `table` (which the caller found empty).
-    fn drop_from(t: &Transaction, table: &str) -> Result<UniqueLater> {
+    /// Drops the unique indexes of `table` when it holds no row, as the
+    /// transaction `t` sees it (another process may have written since the
+    /// import counted the rows).
+    fn drop_if_empty(t: &Transaction, table: &str) -> Result<UniqueLater> {
+        let empty: bool = t
+            .query_row(
+                &format!("SELECT NOT EXISTS (SELECT 1 FROM \"{table}\")"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sq)?;
+        if !empty {
+            return Ok(UniqueLater::default());
+        }
         let found: Vec<(String, String)> = t
             .prepare(
                 "SELECT name, sql FROM sqlite_master
