@@ -656,6 +656,123 @@ async fn a_bulk_import_into_an_empty_table_refuses_repeats_and_keeps_its_unique_
     }
 }
 
+/// The row of `index` in the schema table: a row created again (the index
+/// dropped and built) gets a new one.
+fn schema_rowid(path: &std::path::Path, index: &str) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT rowid FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [index],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// A bulk contacts import whose rows have no birthday leaves the partial
+/// index of birthdays standing (it takes none of them); one row with a
+/// birthday has it built again at the end, with that row in it. The
+/// database ends with the indexes it began with, whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_import_keeps_the_birthday_index_until_a_row_with_a_birthday_comes() {
+    use keqing_store::{ImportContact, ImportCustomer, ImportRows, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let (s, f, path) = bulk_store(&dir).await;
+    let before = indexes(&path);
+    let input = |v: serde_json::Value| {
+        keqing_domain::contact::ContactInput::from_json(v.as_object().unwrap()).unwrap()
+    };
+    // Twenty customers, their first contacts born on 8 August.
+    let customers = (0..20)
+        .map(|i| ImportCustomer {
+            line: i + 2,
+            customer: keqing_domain::customer::CustomerInput::from_json(
+                serde_json::json!({"name": format!("生日客户{i}")})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap(),
+            contact: Some(input(
+                serde_json::json!({"name": format!("甲{i}"), "birthday": "1980-08-08"}),
+            )),
+        })
+        .collect();
+    s.import_customers(ImportRows::from_vec(customers), None, &f.admin)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = rusqlite::Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT id FROM customers ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(ids.len(), 20);
+    let born = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM contacts INDEXED BY contacts_birthday_key
+                 WHERE deleted_at IS NULL AND birthday_key IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(born(&path), 20);
+    let second = |birthday: Option<usize>| -> Vec<ImportContact> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| ImportContact {
+                line: i as u64 + 2,
+                customer_id: *id,
+                contact: input(match birthday == Some(i) {
+                    true => serde_json::json!({"name": format!("乙{i}"), "birthday": "农历1975-08-15"}),
+                    false => serde_json::json!({"name": format!("乙{i}"), "mobile": format!("1390000{i:04}")}),
+                }),
+            })
+            .collect()
+    };
+    let rowid = schema_rowid(&path, "contacts_birthday_key");
+    let out = s
+        .import_contacts(ImportRows::from_vec(second(None)), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(out.imported, 20);
+    assert_eq!(
+        schema_rowid(&path, "contacts_birthday_key"),
+        rowid,
+        "kept as it was"
+    );
+    assert_eq!(born(&path), 20);
+    // Third contacts, the 13th born on a lunar date: built again, with it.
+    let third: Vec<ImportContact> = second(Some(12))
+        .into_iter()
+        .map(|mut c| {
+            c.contact.name = c.contact.name.replace('乙', "丙");
+            c
+        })
+        .collect();
+    let out = s
+        .import_contacts(ImportRows::from_vec(third), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(out.imported, 20);
+    assert_ne!(
+        schema_rowid(&path, "contacts_birthday_key"),
+        rowid,
+        "built again"
+    );
+    assert_eq!(born(&path), 21);
+    assert_eq!(indexes(&path), before);
+    let check: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
 /// A name search matching more than `SEARCH_COUNT_CAP` customers counts up to
 /// the cap and says so; a narrower one (or a page past the cap) is exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
