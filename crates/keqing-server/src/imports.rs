@@ -121,10 +121,8 @@ async fn prefetch_codes<'a>(
     let found = store.resolve_codes(&codes).await?;
     Ok(codes
         .into_iter()
-        .map(|c| {
-            let id = found.get(&c.to_ascii_uppercase()).copied();
-            (CustomerRef::ExternalCode(c), id)
-        })
+        .zip(found)
+        .map(|(c, id)| (CustomerRef::ExternalCode(c), id))
         .collect())
 }
 
@@ -238,17 +236,25 @@ pub async fn import_file(
             // rest (ids, names) one by one, remembered for the file. (The
             // codes were remembered too: a million contacts' map cost the
             // import a second of the thread that reads ahead of the writer.)
+            // The codes' answers come in the rows' order: sorted, put in a
+            // map and looked up again, they took half of this thread's time.
             let resolve = async {
                 let mut errors = vec![];
                 let mut cache = HashMap::new();
                 while let Some(chunk) = read.next().await? {
-                    let codes =
-                        prefetch_codes(store, chunk.iter().map(|(_, r)| &r.customer_ref)).await?;
+                    let codes: Vec<String> = chunk
+                        .iter()
+                        .filter_map(|(_, r)| match &r.customer_ref {
+                            CustomerRef::ExternalCode(c) => Some(c.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let mut by_code = store.resolve_codes(&codes).await?.into_iter();
                     let mut rows = Vec::with_capacity(chunk.len());
                     for (line, row) in chunk {
-                        let id = match codes.get(&row.customer_ref) {
-                            Some(id) => *id,
-                            None => resolve_cached(store, &mut cache, &row.customer_ref).await?,
+                        let id = match &row.customer_ref {
+                            CustomerRef::ExternalCode(_) => by_code.next().flatten(),
+                            _ => resolve_cached(store, &mut cache, &row.customer_ref).await?,
                         };
                         let Some(id) = id.filter(|id| may_touch(*id)) else {
                             errors.push(row_error(line, Some("客户"), describe(&row.customer_ref)));

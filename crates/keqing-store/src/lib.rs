@@ -771,10 +771,10 @@ pub trait Store: Send + Sync {
         name: Option<&str>,
     ) -> Result<Option<i64>>;
     /// Live customers by external code (case-insensitive), for many codes at
-    /// once: the customer column of a contacts or orders import. Codes with
-    /// no live customer are absent from the map, which is keyed by the code
-    /// in upper case.
-    async fn resolve_codes(&self, codes: &[String]) -> Result<HashMap<String, i64>>;
+    /// once: the customer column of a contacts or orders import. The answer
+    /// is in the order of `codes`, one for each: `None` where no live
+    /// customer has the code.
+    async fn resolve_codes(&self, codes: &[String]) -> Result<Vec<Option<i64>>>;
 
     // --- the 15-day change deadline ---
     async fn report_change(

@@ -2494,10 +2494,11 @@ impl Store for PgStore {
         .collect()
     }
 
-    async fn resolve_codes(&self, codes: &[String]) -> Result<HashMap<String, i64>> {
+    async fn resolve_codes(&self, codes: &[String]) -> Result<Vec<Option<i64>>> {
         let c = self.client().await?;
-        let mut out = HashMap::with_capacity(codes.len());
+        let mut out = Vec::with_capacity(codes.len());
         for chunk in codes.chunks(10_000) {
+            let mut found = HashMap::with_capacity(chunk.len());
             let upper: Vec<String> = chunk.iter().map(|c| c.to_ascii_uppercase()).collect();
             for r in query(
                 &c,
@@ -2506,8 +2507,9 @@ impl Store for PgStore {
             )
             .await?
             {
-                out.insert(r.get::<_, String>(0), r.get::<_, i64>(1));
+                found.insert(r.get::<_, String>(0), r.get::<_, i64>(1));
             }
+            out.extend(upper.iter().map(|code| found.get(code).copied()));
         }
         Ok(out)
     }

@@ -2937,7 +2937,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn resolve_codes(&self, codes: &[String]) -> Result<HashMap<String, i64>> {
+    async fn resolve_codes(&self, codes: &[String]) -> Result<Vec<Option<i64>>> {
         let codes: Vec<String> = codes.iter().map(|c| c.to_ascii_uppercase()).collect();
         self.read(move |c| {
             // One read transaction for all of them: a lookup each in its own
@@ -2948,11 +2948,9 @@ impl Store for SqliteStore {
                     "SELECT id FROM customers WHERE external_code = ?1 AND deleted_at IS NULL",
                 )
                 .map_err(sq)?;
-            let mut out = HashMap::with_capacity(codes.len());
+            let mut out = Vec::with_capacity(codes.len());
             for code in codes {
-                if let Some(id) = st.query_row([&code], |r| r.get(0)).optional().map_err(sq)? {
-                    out.insert(code, id);
-                }
+                out.push(st.query_row([&code], |r| r.get(0)).optional().map_err(sq)?);
             }
             drop(st);
             t.finish().map_err(sq)?;

@@ -426,6 +426,18 @@ async fn duplicates_and_merge(s: &dyn Store, f: &Fixture) {
         Err(StoreError::Duplicate(ids)) => assert_eq!(ids, vec![a.id]),
         other => panic!("expected a duplicate, got {other:?}"),
     }
+    // Codes resolve in the order asked, in any case, `None` where unknown.
+    assert_eq!(
+        s.resolve_codes(&[
+            "91320400MA0NONE00X".into(),
+            "91320400ma1abcde1x".into(),
+            "".into(),
+            "91320400MA1ABCDE1X".into()
+        ])
+        .await
+        .unwrap(),
+        vec![None, Some(a.id), None, Some(a.id)]
+    );
     // Same external code, other name.
     let code = customer(json!({"name": "新科", "external_code": "91320400ma1abcde1x"}));
     assert!(matches!(
