@@ -426,6 +426,9 @@ impl SqliteStore {
                         t.execute_batch(&format!("PRAGMA cache_size = {IMPORT_CACHE}"))
                             .map_err(sq)?;
                     }
+                    // From here to the commit the file's changed pages go
+                    // to disk as they are written.
+                    let flusher = (!memory).then(|| Flusher::start(s, &pool.path));
                     // The builds read the whole of each table, through
                     // memory mapped from the file: a table bigger than the
                     // cache was read page by page again for each index,
@@ -440,6 +443,7 @@ impl SqliteStore {
                     if let Some(side) = side {
                         side.finish(&t)?;
                     }
+                    drop(flusher);
                     t.commit().map_err(sq)?;
                     Ok(out)
                 })();
@@ -692,6 +696,57 @@ fn drop_secondary_indexes(t: &Transaction, tables: &[&str], keep: &[&str]) -> Re
         create.push(sql);
     }
     Ok(create)
+}
+
+/// A thread that asks the kernel to write a file's changed pages to disk
+/// (`fdatasync` through a descriptor of its own) every [`FLUSH_EVERY`], until
+/// dropped. A bulk import runs one while it builds its indexes: the kernel
+/// otherwise keeps every page the import writes (a million customers' file
+/// is 1.1 GB) in memory until the commit's own sync, which then wrote all
+/// of it while the import waited (0.6-0.8 s of the commit); written during
+/// the builds, where one core is mostly idle, the commit took 0.4 s (three
+/// runs each, in turn). It only makes durable earlier what SQLite has
+/// written already: the commit's sync is what the import relies on, so a
+/// failure here just stops the thread (the commit's sync reports it).
+struct Flusher<'scope> {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::ScopedJoinHandle<'scope, ()>>,
+}
+
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(300);
+
+impl<'scope> Flusher<'scope> {
+    fn start<'env>(s: &'scope std::thread::Scope<'scope, 'env>, path: &str) -> Flusher<'scope> {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (stopped, path) = (stop.clone(), path.to_string());
+        let thread = s.spawn(move || {
+            let Ok(file) = std::fs::File::open(&path) else {
+                return;
+            };
+            loop {
+                std::thread::park_timeout(FLUSH_EVERY);
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) || file.sync_data().is_err() {
+                    return;
+                }
+            }
+        });
+        Flusher {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Flusher<'_> {
+    /// Stops the thread (at once, not after its pause) and waits for it.
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            // It cannot panic; a sync in flight is waited for.
+            let _ = thread.join();
+        }
+    }
 }
 
 /// What a bulk import's store function builds later instead of row by row:
