@@ -137,6 +137,12 @@ impl<'scope> SideIndex<'scope> {
         self.tx.as_ref().is_some_and(|tx| tx.send(keys).is_ok())
     }
 
+    /// Whether the thread has ended: the index is ready to copy, or it
+    /// failed (which `finish` answers).
+    pub(crate) fn done(&self) -> bool {
+        self.thread.is_finished()
+    }
+
     /// Tells the thread that the last batch is sent, so that it merges its
     /// segments while the writer goes on.
     pub(crate) fn close(&mut self) {
