@@ -104,18 +104,22 @@ async fn resolve_cached(
     Ok(v)
 }
 
+/// The external codes among `refs`, in their order.
+fn external_codes<'a>(refs: impl Iterator<Item = &'a CustomerRef>) -> Vec<String> {
+    refs.filter_map(|r| match r {
+        CustomerRef::ExternalCode(c) => Some(c.clone()),
+        _ => None,
+    })
+    .collect()
+}
+
 /// Resolves every external code of a file in one store call: a file of a
 /// million contacts would otherwise make a million lookups.
 async fn prefetch_codes<'a>(
     store: &dyn Store,
     refs: impl Iterator<Item = &'a CustomerRef>,
 ) -> Result<HashMap<CustomerRef, Option<i64>>, StoreError> {
-    let mut codes: Vec<String> = refs
-        .filter_map(|r| match r {
-            CustomerRef::ExternalCode(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect();
+    let mut codes = external_codes(refs);
     codes.sort_unstable();
     codes.dedup();
     let found = store.resolve_codes(&codes).await?;
@@ -242,13 +246,7 @@ pub async fn import_file(
                 let mut errors = vec![];
                 let mut cache = HashMap::new();
                 while let Some(chunk) = read.next().await? {
-                    let codes: Vec<String> = chunk
-                        .iter()
-                        .filter_map(|(_, r)| match &r.customer_ref {
-                            CustomerRef::ExternalCode(c) => Some(c.clone()),
-                            _ => None,
-                        })
-                        .collect();
+                    let codes = external_codes(chunk.iter().map(|(_, r)| &r.customer_ref));
                     let mut by_code = store.resolve_codes(&codes).await?.into_iter();
                     let mut rows = Vec::with_capacity(chunk.len());
                     for (line, row) in chunk {

@@ -469,7 +469,9 @@ impl SqliteStore {
                     for (_, sql) in &last {
                         if !beside && side.as_ref().is_none_or(SideIndex::done) {
                             beside = true;
-                            let _ = t.execute_batch(LATE_SORT);
+                            if t.execute_batch(LATE_TEMP_FILES).is_ok() {
+                                t.execute_batch(SORT_BESIDE_CACHE).map_err(sq)?;
+                            }
                         }
                         t.execute_batch(sql).map_err(sq)?;
                     }
@@ -652,10 +654,10 @@ const BUILD_MMAP: &str = "PRAGMA mmap_size = 1099511627776";
 
 /// The late builds of a bulk import (`ImportPlan::late`): temporary files,
 /// so that the sorter sorts on its threads (it keeps one list, sorted on the
-/// writer's thread, while temporary storage is memory), and lists of 16 MiB
-/// (as big as the cache) for them to share. Temporary storage first: when
-/// SQLite refuses it, the cache stays as it was.
-const LATE_SORT: &str = "PRAGMA temp_store = FILE; PRAGMA cache_size = -16384";
+/// writer's thread, while temporary storage is memory), then
+/// [`SORT_BESIDE_CACHE`] for lists of 16 MiB that they share. When SQLite
+/// refuses the switch, the cache stays as it was.
+const LATE_TEMP_FILES: &str = "PRAGMA temp_store = FILE";
 
 /// The cache of a bulk import's index builds when it does not spill
 /// (`import_pipelined`): the sorter's lists are as big as the cache.
@@ -755,11 +757,15 @@ fn drop_secondary_indexes(
         if keep.contains(&name.as_str()) {
             continue;
         }
-        t.execute_batch(&format!("DROP INDEX \"{name}\""))
-            .map_err(sq)?;
+        drop_index(t, &name)?;
         create.push((name, sql));
     }
     Ok(create)
+}
+
+fn drop_index(t: &Transaction, name: &str) -> Result<()> {
+    t.execute_batch(&format!("DROP INDEX \"{name}\""))
+        .map_err(sq)
 }
 
 /// A thread that asks the kernel to write a file's changed pages to disk
@@ -846,8 +852,7 @@ impl Later {
                 |r| r.get(0),
             )
             .map_err(sq)?;
-        t.execute_batch(&format!("DROP INDEX \"{name}\""))
-            .map_err(sq)?;
+        drop_index(t, name)?;
         self.dropped.push((name.to_string(), sql));
         Ok(())
     }
@@ -871,8 +876,9 @@ impl Later {
 /// Until they are built, they refuse no row: whether a row repeats the
 /// unique keys of one stored before it is told by [`UniqueLater::admit`].
 /// It remembers a hash of each key (a million customers' keys take some
-/// 40 MB, allocated at once for the rows expected); at the first key whose hash was seen, which a file's reader lets
-/// through only by a hash collision (it refuses repeated keys itself), the
+/// 40 MB, allocated at once for the rows expected); at the first key whose
+/// hash was seen, which a file's reader lets through only by a hash
+/// collision (it refuses repeated keys itself), the
 /// indexes are built then over the rows stored so far, which repeat no key,
 /// and the row is stored through them: a repeat is refused as before.
 #[derive(Default)]
@@ -933,8 +939,7 @@ impl UniqueLater {
             .map_err(sq)?;
         let mut create = vec![];
         for (name, sql) in found {
-            t.execute_batch(&format!("DROP INDEX \"{name}\""))
-                .map_err(sq)?;
+            drop_index(t, &name)?;
             create.push(sql);
         }
         Ok(UniqueLater {
