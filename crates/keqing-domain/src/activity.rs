@@ -1,6 +1,6 @@
 //! What a manager did with a customer (SPEC §2): the timeline.
 
-use crate::customer::{opt_id, opt_text, parse_with};
+use crate::customer::{opt_id, opt_lines, opt_text, parse_with};
 use crate::error::{Collector, ValidationError};
 use crate::money::Money;
 use chrono::{DateTime, Utc};
@@ -117,7 +117,7 @@ impl NewActivity {
             kind: kind.unwrap_or(ActivityKind::Call),
             contact_id: c.take("contact_id", opt_id(g("contact_id"))).flatten(),
             at,
-            summary: c.take("summary", opt_text(g("summary"))).flatten(),
+            summary: c.take("summary", opt_lines(g("summary"))).flatten(),
             gift_item: c.take("gift_item", opt_text(g("gift_item"))).flatten(),
             gift_value: c
                 .take("gift_value", parse_with(g("gift_value"), Money::parse))

@@ -1,6 +1,6 @@
 //! A person at a customer (SPEC §1, contacts).
 
-use crate::customer::{opt_text, parse_with};
+use crate::customer::{opt_lines, opt_text, parse_with};
 use crate::error::{Collector, ValidationError};
 use crate::fields::Fields;
 use crate::phone::{Email, Phone};
@@ -243,8 +243,10 @@ impl ContactInput {
             }
         });
         let g = |k: &str| obj.field(k);
-        let name = c.take("name", opt_text(g("name"))).flatten();
-        if name.is_none() {
+        let name_read = opt_text(g("name"));
+        let name_bad = name_read.is_err();
+        let name = c.take("name", name_read).flatten();
+        if name.is_none() && !name_bad {
             c.push("name", "缺少联系人姓名 a contact needs a name");
         }
         let mobile = c
@@ -302,8 +304,8 @@ impl ContactInput {
             birthday: c
                 .take("birthday", parse_with(g("birthday"), Birthday::parse))
                 .flatten(),
-            hobbies: c.take("hobbies", opt_text(g("hobbies"))).flatten(),
-            notes: c.take("notes", opt_text(g("notes"))).flatten(),
+            hobbies: c.take("hobbies", opt_lines(g("hobbies"))).flatten(),
+            notes: c.take("notes", opt_lines(g("notes"))).flatten(),
             consent: consent.unwrap_or_default(),
         };
         c.finish()?;

@@ -202,7 +202,10 @@ fn is_empty(v: &Value) -> bool {
 /// number, a date `YYYY-MM-DD`, a multi choice a list), or why not.
 pub fn normalise_value(def: &CustomFieldDef, v: &Value) -> Result<Value, String> {
     match (&def.kind, v) {
-        (FieldKind::Text, Value::String(s)) => Ok(Value::String(s.trim().to_string())),
+        (FieldKind::Text, Value::String(s)) => {
+            crate::text::check_text(s.trim(), true)?;
+            Ok(Value::String(s.trim().to_string()))
+        }
         (FieldKind::Text, Value::Number(n)) => Ok(Value::String(n.to_string())),
         (FieldKind::Number, Value::Number(_)) => Ok(v.clone()),
         (FieldKind::Number, Value::String(s)) => {

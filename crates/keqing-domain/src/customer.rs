@@ -71,6 +71,23 @@ pub struct RelationshipCard {
     pub preferred_contact_time: Option<String>,
 }
 
+impl RelationshipCard {
+    /// The card's free texts by field name.
+    pub fn texts(&self) -> [(&'static str, Option<&str>); 6] {
+        [
+            ("interests", self.interests.as_deref()),
+            ("recent_events", self.recent_events.as_deref()),
+            ("business_progress", self.business_progress.as_deref()),
+            ("taboos", self.taboos.as_deref()),
+            ("gift_policy", self.gift_policy.as_deref()),
+            (
+                "preferred_contact_time",
+                self.preferred_contact_time.as_deref(),
+            ),
+        ]
+    }
+}
+
 /// A date that matters to a customer company (founding day, anniversary…).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,13 +184,28 @@ pub const CUSTOMER_FIELDS: &[&str] = &[
     "parent_id",
 ];
 
-/// Reads an optional string: absent, null and blank are all "none".
+/// Reads an optional one-line string: absent, null and blank are all
+/// "none"; control characters, line breaks, direction overrides and a text
+/// of invisible characters only are refused ([`crate::text`]).
 pub(crate) fn opt_text(v: Option<&Value>) -> Result<Option<String>, String> {
+    read_text(v, false)
+}
+
+/// [`opt_text`] for a field that may hold several lines (a note).
+pub(crate) fn opt_lines(v: Option<&Value>) -> Result<Option<String>, String> {
+    read_text(v, true)
+}
+
+fn read_text(v: Option<&Value>, multiline: bool) -> Result<Option<String>, String> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
             let s = s.trim();
-            Ok((!s.is_empty()).then(|| s.to_string()))
+            if s.is_empty() {
+                return Ok(None);
+            }
+            crate::text::check_text(s, multiline)?;
+            Ok(Some(s.to_string()))
         }
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(other) => Err(format!("应为文本 expected text, got {other}")),
@@ -246,6 +278,9 @@ fn tags(v: Option<&Value>) -> Result<Vec<String>, String> {
         Some(other) => Err(format!("标签应为列表 expected a list of tags, got {other}"))?,
     };
     out.dedup();
+    for t in &out {
+        crate::text::check_text(t, false).map_err(|m| format!("标签 tag {t:?}: {m}"))?;
+    }
     if out.iter().any(|t| t.chars().count() > 32) {
         return Err("标签不能超过32个字 a tag has more than 32 characters".into());
     }
@@ -268,8 +303,11 @@ impl CustomerInput {
             }
         });
         let g = |k: &str| obj.field(k);
-        let name = c.take("name", opt_text(g("name"))).flatten();
+        let name_read = opt_text(g("name"));
+        let name_bad = name_read.is_err();
+        let name = c.take("name", name_read).flatten();
         match &name {
+            None if name_bad => {}
             None => c.push("name", "缺少客户名称 a customer needs a name"),
             Some(n) if n.chars().count() > 200 => {
                 c.push("name", "客户名称不能超过200个字 longer than 200 characters")
@@ -321,6 +359,15 @@ impl CustomerInput {
                 )
             }
         };
+        if let Some(card) = &card {
+            for (field, text) in card.texts() {
+                if let Some(t) = text {
+                    if let Some(m) = crate::text::text_problem(t, true) {
+                        c.push(format!("card.{field}"), m);
+                    }
+                }
+            }
+        }
         let key_dates = match g("key_dates") {
             None | Some(Value::Null) => Some(vec![]),
             Some(v) => c.take(
@@ -329,6 +376,11 @@ impl CustomerInput {
                     .map_err(|e| format!("重要日期格式不正确 bad key dates: {e}")),
             ),
         };
+        for (i, d) in key_dates.iter().flatten().enumerate() {
+            if let Some(m) = crate::text::text_problem(d.name.trim(), false) {
+                c.push(format!("key_dates[{i}].name"), m);
+            }
+        }
         let custom = match g("custom") {
             None | Some(Value::Null) => Some(BTreeMap::new()),
             Some(Value::Object(m)) => Some(m.clone().into_iter().collect()),
@@ -353,7 +405,7 @@ impl CustomerInput {
             province: c.take("province", opt_text(g("province"))).flatten(),
             city: c.take("city", opt_text(g("city"))).flatten(),
             district: c.take("district", opt_text(g("district"))).flatten(),
-            address: c.take("address", opt_text(g("address"))).flatten(),
+            address: c.take("address", opt_lines(g("address"))).flatten(),
             phone: c
                 .take("phone", parse_with(g("phone"), Phone::parse))
                 .flatten(),

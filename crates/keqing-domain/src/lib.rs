@@ -19,6 +19,7 @@ pub mod money;
 pub mod order;
 pub mod phone;
 pub mod search;
+pub mod text;
 pub mod user;
 
 pub use access::{Action, Resource, Role, Scope};

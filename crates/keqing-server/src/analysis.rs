@@ -5,10 +5,10 @@
 use crate::auth::CurrentUser;
 use crate::customers::visibility;
 use crate::error::{ApiError, JsonObject};
+use crate::extract::{Json, Paging, Path, Query};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use keqing_analysis::date::{days_from_civil, format_day};
 use keqing_analysis::{abc, clv, funnel, repeat, rfm, tier, Transactions, TransactionsBuilder};
 use keqing_domain::access::{Action, Resource, Scope};
@@ -99,12 +99,15 @@ pub struct Params {
 
 /// One page of members with their names, for drilling down from a chart.
 async fn members(st: &AppState, rows: Vec<(i64, Value)>, p: &Params) -> Result<Value, ApiError> {
-    let per_page = p.per_page.unwrap_or(50).clamp(1, 500);
-    let page = p.page.unwrap_or(1).max(1);
+    let Paging {
+        page,
+        per_page,
+        offset,
+    } = Paging::new(p.page, p.per_page, 50, 500)?;
     let total = rows.len();
     let slice: Vec<(i64, Value)> = rows
         .into_iter()
-        .skip(((page - 1) * per_page) as usize)
+        .skip(offset as usize)
         .take(per_page as usize)
         .collect();
     let ids: Vec<i64> = slice.iter().map(|r| r.0).collect();
@@ -734,8 +737,11 @@ pub async fn snapshot_members(
 ) -> Result<Json<Value>, ApiError> {
     snapshot_for(&st, &u, id).await?;
     let vis = visibility(&st, &u, Resource::Customer)?;
-    let per_page = p.per_page.unwrap_or(50).clamp(1, 500);
-    let page = p.page.unwrap_or(1).max(1);
+    let Paging {
+        page,
+        per_page,
+        offset,
+    } = Paging::new(p.page, p.per_page, 50, 500)?;
     let r = st
         .store
         .analysis_snapshot_members(
@@ -743,7 +749,7 @@ pub async fn snapshot_members(
             &SnapshotMemberFilter {
                 visibility: vis,
                 class: p.class.filter(|c| !c.is_empty()),
-                offset: (page - 1) * per_page,
+                offset,
                 limit: per_page,
             },
         )

@@ -9,10 +9,10 @@
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, JsonObject};
+use crate::extract::{Json, Paging, Path, Query};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday};
 use keqing_care::anniversary::{Anniversary, LunarMonthDay, MonthDay};
 use keqing_care::cadence::{self, CadenceCustomer, CadenceStandard};
@@ -1325,8 +1325,11 @@ pub async fn list_tasks(
             ));
         }
     }
-    let per_page = p.per_page.unwrap_or(100).clamp(1, 1000);
-    let page = p.page.unwrap_or(1).max(1);
+    let Paging {
+        page,
+        per_page,
+        offset,
+    } = Paging::new(p.page, p.per_page, 100, 1000)?;
     let f = CareTaskFilter {
         from: parse_date("from", p.from.as_deref())?,
         to: parse_date("to", p.to.as_deref())?,
@@ -1334,7 +1337,7 @@ pub async fn list_tasks(
         kind: p.kind,
         owners,
         details: true,
-        offset: (page - 1) * per_page,
+        offset,
         limit: per_page,
     };
     let r = st.store.care_tasks(&f).await?;

@@ -2,10 +2,10 @@
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, JsonObject};
+use crate::extract::{Json, Paging, Path, Query};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::{NaiveDate, Utc};
 use keqing_domain::access::{Action, Resource, RowOwner, Scope};
 use keqing_domain::archive;
@@ -54,6 +54,54 @@ pub(crate) async fn authorized(
         )));
     }
     Ok(c)
+}
+
+/// The answer to a duplicate customer: 409 naming the duplicates the caller
+/// may read, and saying only that one exists in another team for the rest,
+/// so that no id outside the caller's scope is shown.
+pub(crate) async fn scoped_duplicate(st: &AppState, user: &User, e: StoreError) -> ApiError {
+    let StoreError::Duplicate(ids) = e else {
+        return e.into();
+    };
+    let mut visible = vec![];
+    let mut elsewhere = false;
+    for id in ids {
+        match authorized(st, user, id, Resource::Customer, Action::Read).await {
+            Ok(_) => visible.push(id),
+            Err(_) => elsewhere = true,
+        }
+    }
+    let message = if elsewhere {
+        "客户已存在于其他团队 a customer with the same external code, or the same name and phone, exists already in another team; ask a supervisor to hand it over"
+    } else {
+        "客户已存在 a customer with the same external code, or the same name and phone, exists already; merge instead"
+    };
+    ApiError::new(StatusCode::CONFLICT, "duplicate", message)
+        .with_details(json!({"duplicates": visible, "elsewhere": elsewhere}))
+}
+
+/// A store call that may refuse a duplicate customer, answered as
+/// [`scoped_duplicate`] says.
+async fn no_duplicate<T>(
+    st: &AppState,
+    user: &User,
+    r: Result<T, StoreError>,
+) -> Result<T, ApiError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e) => Err(scoped_duplicate(st, user, e).await),
+    }
+}
+
+/// The answer when a user named in a request is not one the caller may
+/// give work to, whether or not the user exists: a caller who may only
+/// reach a team must not learn which ids exist outside it.
+pub(crate) fn out_of_reach(field: &str, id: i64, scope: Option<Scope>, what: &str) -> ApiError {
+    if scope == Some(Scope::All) {
+        ApiError::invalid(field, format!("用户不存在或已停用 no active user {id}"))
+    } else {
+        ApiError::forbidden(what)
+    }
 }
 
 pub(crate) fn visibility(
@@ -165,9 +213,13 @@ pub async fn list(
             "每页条数应为1到200 per_page must be between 1 and 200",
         ));
     }
-    let page = p.page.unwrap_or(1).max(1);
+    let Paging {
+        page,
+        per_page,
+        offset,
+    } = Paging::of(p.page, per_page)?;
     f.limit = per_page;
-    f.offset = (page - 1) * per_page;
+    f.offset = offset;
     let r = st.store.list_customers(&f).await?;
     Ok(Json(page_json(r, page, per_page)))
 }
@@ -220,12 +272,15 @@ pub async fn pool(
     Query(p): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
     visibility(&st, &u, Resource::Customer)?;
-    let per_page = p.per_page.unwrap_or(20).clamp(1, 200);
-    let page = p.page.unwrap_or(1).max(1);
+    let Paging {
+        page,
+        per_page,
+        offset,
+    } = Paging::new(p.page, p.per_page, 20, 200)?;
     let f = CustomerFilter {
         in_pool: true,
         limit: per_page,
-        offset: (page - 1) * per_page,
+        offset,
         ..Default::default()
     };
     Ok(Json(page_json(
@@ -267,12 +322,9 @@ async fn new_owner(
     };
     let target = match owner {
         Some(o) if o == u.id => return Ok(Some(o)),
-        Some(o) => Some(
-            st.store
-                .user(o)
-                .await?
-                .ok_or_else(|| ApiError::invalid("owner_id", format!("用户不存在 no user {o}")))?,
-        ),
+        Some(o) => Some(st.store.user(o).await?.ok_or_else(|| {
+            out_of_reach("owner_id", o, Some(scope), "give customers to that owner")
+        })?),
         None => None,
     };
     let allowed = match (scope, &target) {
@@ -326,7 +378,7 @@ pub async fn create(
             ))
         }
     };
-    let c = st.store.create_customer(&input, owner, &u).await?;
+    let c = no_duplicate(&st, &u, st.store.create_customer(&input, owner, &u).await).await?;
     let mut made = vec![];
     for k in &contacts {
         made.push(st.store.create_contact(c.id, k, &u).await?);
@@ -365,11 +417,11 @@ pub async fn update(
     if changes.is_empty() {
         return Ok(Json(c));
     }
-    Ok(Json(
-        st.store
-            .update_customer(id, version, &new, &changes, &u)
-            .await?,
-    ))
+    let updated = st
+        .store
+        .update_customer(id, version, &new, &changes, &u)
+        .await;
+    Ok(Json(no_duplicate(&st, &u, updated).await?))
 }
 
 pub async fn delete(
@@ -395,7 +447,8 @@ pub async fn restore(
         .customer(id)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))?;
-    Ok(Json(st.store.restore_customer(id, &u).await?))
+    let restored = st.store.restore_customer(id, &u).await;
+    Ok(Json(no_duplicate(&st, &u, restored).await?))
 }
 
 pub async fn history(
@@ -560,13 +613,8 @@ pub struct TransferBody {
 pub async fn transfer(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    body: Result<Json<TransferBody>, axum::extract::rejection::JsonRejection>,
+    Json(b): Json<TransferBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(b) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "请求格式不正确 send {{\"ids\": [...], \"to_user\": id, \"reason\"}}: {e}"
-        ))
-    })?;
     let scope = st
         .grants
         .scope(u.role, Resource::Customer, Action::Update)
@@ -588,9 +636,11 @@ pub async fn transfer(
         .await?
         .filter(|t| t.active)
         .ok_or_else(|| {
-            ApiError::invalid(
+            out_of_reach(
                 "to_user",
-                format!("用户不存在或已停用 no active user {}", b.to_user),
+                b.to_user,
+                Some(scope),
+                "hand customers to someone outside your scope",
             )
         })?;
     let target_row = RowOwner {
@@ -626,7 +676,8 @@ pub async fn merge(
 ) -> Result<Json<Customer>, ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
     authorized(&st, &u, b.other_id, Resource::Customer, Action::Delete).await?;
-    Ok(Json(st.store.merge_customers(id, b.other_id, &u).await?))
+    let merged = st.store.merge_customers(id, b.other_id, &u).await;
+    Ok(Json(no_duplicate(&st, &u, merged).await?))
 }
 
 pub async fn completeness(

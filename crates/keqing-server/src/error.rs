@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Value,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u16>,
 }
 
 impl ApiError {
@@ -22,11 +24,18 @@ impl ApiError {
             code,
             message: message.into(),
             details: Value::Null,
+            retry_after: None,
         }
     }
 
     pub fn with_details(mut self, details: Value) -> ApiError {
         self.details = details;
+        self
+    }
+
+    /// Sent with a `Retry-After` header of `seconds`.
+    pub fn with_retry_after(mut self, seconds: u16) -> ApiError {
+        self.retry_after = Some(seconds);
         self
     }
 
@@ -69,8 +78,21 @@ impl IntoResponse for ApiError {
             tracing::error!(code = self.code, message = %self.message, details = %self.details, "request failed");
         }
         let body = json!({"code": self.code, "message": self.message, "details": self.details});
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(s),
+            );
+        }
+        resp
     }
+}
+
+/// A short random reference that ties an answer to its line in the log.
+fn error_reference() -> String {
+    use rand_core::RngCore;
+    format!("E{:08x}", rand_core::OsRng.next_u32())
 }
 
 impl From<ValidationError> for ApiError {
@@ -90,43 +112,96 @@ impl From<StoreError> for ApiError {
                 "记录已被他人修改 someone else saved this record first; reload it and apply your change again",
             )
             .with_details(json!({"expected_version": expected, "current_version": current})),
-            StoreError::Duplicate(ids) => ApiError::new(
+            // Which records they are is for the handler to say, to those
+            // who may read them (customers::scoped_duplicate).
+            StoreError::Duplicate(_) => ApiError::new(
                 StatusCode::CONFLICT,
                 "duplicate",
-                "客户已存在 a customer with the same external code, or the same name and phone, exists already; merge instead",
-            )
-            .with_details(json!({"duplicates": ids})),
+                "记录已存在 a record with the same key exists already",
+            ),
             StoreError::Refused(m) => {
                 ApiError::new(StatusCode::CONFLICT, "refused", format!("操作被拒绝 {m}"))
             }
-            StoreError::Db(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the database failed")
-                .with_details(json!({"error": m})),
+            StoreError::Db(m) => {
+                // The database's own words stay in the log: they can name
+                // tables, values and versions nobody outside should read.
+                let reference = error_reference();
+                tracing::error!(reference = %reference, error = %m, "database error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("数据库出错，请稍后重试 the database failed; the server log has it under {reference}"),
+                )
+                .with_details(json!({"reference": reference}))
+            }
         }
     }
 }
 
-/// A JSON body parsed with a clear error when it is not JSON or not an object.
+/// A JSON body parsed with a clear error when it is not JSON or not an
+/// object (see [`crate::extract`] for the answers); a request naming no
+/// content type is read as JSON.
 pub struct JsonObject(pub serde_json::Map<String, Value>);
 
 impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                ApiError::bad_request(format!("无法读取请求内容 could not read the body: {e}"))
-            })?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(m)) => Ok(JsonObject(m)),
-            Ok(_) => Err(ApiError::bad_request(
+        if crate::extract::json_content_type(req.headers()) == Some(false) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "请求内容应为JSON send the body as JSON, with Content-Type: application/json",
+            ));
+        }
+        match crate::extract::body_value(req, state).await? {
+            Value::Object(m) => Ok(JsonObject(m)),
+            _ => Err(ApiError::bad_request(
                 "请求内容应为JSON对象 the body must be a JSON object",
             )),
-            Err(e) => Err(ApiError::bad_request(format!(
-                "请求内容不是有效的JSON the body is not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ))),
         }
     }
+}
+
+/// Every error answer of the API in the documented shape: a rejection made
+/// outside our handlers (a method the route does not have, a body over a
+/// layer's limit) comes as plain text, and is answered here as
+/// `{code, message, details}` with the same status.
+pub async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "不支持此请求方法 this endpoint does not take that method",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too_large",
+            "请求内容过大 the body is larger than this endpoint takes",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "请求内容类型不正确 this endpoint does not take that content type",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "未找到 not found"),
+        s if s.is_server_error() => ("internal", "服务器出错 the server failed"),
+        _ => ("bad_request", "请求不正确 the request could not be read"),
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    for (name, value) in resp.headers() {
+        if name == axum::http::header::ALLOW || name == axum::http::header::RETRY_AFTER {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }

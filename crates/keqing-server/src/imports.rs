@@ -5,12 +5,11 @@
 use crate::auth::CurrentUser;
 use crate::customers::{custom_fields_in, visibility};
 use crate::error::ApiError;
+use crate::extract::{Json, Path, Query};
 use crate::AppState;
-use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use keqing_domain::access::{Action, Resource, Scope};
 use keqing_domain::custom_field::CustomFieldDef;
 use keqing_domain::User;
@@ -553,44 +552,13 @@ pub async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (bytes, name) = if multipart {
-        let mut form = Multipart::from_request(request, &())
-            .await
-            .map_err(|e| ApiError::bad_request(format!("无法读取上传的文件 {e}")))?;
-        let mut found = None;
-        while let Some(field) = form
-            .next_field()
-            .await
-            .map_err(|e| ApiError::bad_request(format!("无法读取上传的文件 {e}")))?
-        {
-            if field.name() == Some("file") {
-                let name = field.file_name().unwrap_or("upload.csv").to_string();
-                found = Some((
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|e| ApiError::bad_request(format!("无法读取上传的文件 {e}")))?,
-                    name,
-                ));
-            }
-        }
-        found.ok_or_else(|| {
-            ApiError::invalid("file", "缺少上传的文件 the form has no `file` field")
-        })?
-    } else {
-        let b = Bytes::from_request(request, &())
-            .await
-            .map_err(|e| ApiError::bad_request(format!("无法读取上传的文件 {e}")))?;
-        (b, p.filename.clone().unwrap_or_else(|| "upload.csv".into()))
-    };
+    // Who may import is checked above; what the import may take, here.
     let owner = match (kind, p.owner) {
         (RecordKind::Customer, Some(o)) if o != u.id => {
             let scope = st.grants.scope(u.role, Resource::Customer, Action::Create);
-            let target = st
-                .store
-                .user(o)
-                .await?
-                .ok_or_else(|| ApiError::invalid("owner", format!("用户不存在 no user {o}")))?;
+            let target = st.store.user(o).await?.ok_or_else(|| {
+                crate::customers::out_of_reach("owner", o, scope, "import customers for that owner")
+            })?;
             let ok = match scope {
                 Some(Scope::All) => true,
                 Some(Scope::Team) => target.team_id.is_some() && target.team_id == u.team_id,
@@ -603,6 +571,29 @@ pub async fn upload(
         }
         _ => Some(u.id),
     };
+    // Each import holds its file and its rows in memory: a bounded number
+    // run at once, and the file is streamed to disk, counted against the
+    // limit as it comes, before it is read.
+    let _permit = st
+        .imports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| busy(&st))?;
+    let (file, name) = receive(
+        request,
+        multipart,
+        p.filename.clone(),
+        st.config.max_upload_bytes,
+    )
+    .await?;
+    let bytes = tokio::fs::read(&*file).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("无法读取上传的文件 the upload could not be read back: {e}"),
+        )
+    })?;
+    drop(file);
     if p.preview {
         // Refused above as the import would be (kind, owner); nothing is stored.
         // The preview reads the file only: parsing a big one is work for a
@@ -645,6 +636,127 @@ pub async fn upload(
 }
 
 use axum::extract::FromRequest;
+
+/// 429 while [`ServerConfig::max_concurrent_imports`](crate::ServerConfig)
+/// imports run.
+fn busy(st: &AppState) -> ApiError {
+    let n = st.config.max_concurrent_imports;
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "imports_busy",
+        format!("导入繁忙，请稍后再试 {n} imports are running already; try again in a minute"),
+    )
+    .with_details(serde_json::json!({"running": n, "retry_after": IMPORT_RETRY_SECONDS}))
+    .with_retry_after(IMPORT_RETRY_SECONDS)
+}
+
+/// How long a refused import is asked to wait.
+const IMPORT_RETRY_SECONDS: u16 = 30;
+
+fn too_large(limit: u64) -> ApiError {
+    let mib = limit / (1024 * 1024);
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "file_too_large",
+        format!(
+            "上传的文件过大，上限为{mib} MB the file is larger than the import limit of {limit} bytes ({mib} MiB); import it with `keqing import` or split it"
+        ),
+    )
+    .with_details(serde_json::json!({"limit_bytes": limit}))
+}
+
+fn unreadable(e: impl std::fmt::Display) -> ApiError {
+    unreadable_as(e, None)
+}
+
+/// A multipart form that could not be read; 413 where the form was cut at
+/// the body limit.
+fn bad_form(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    unreadable_as(e, Some(status))
+}
+
+fn unreadable_as(e: impl std::fmt::Display, status: Option<StatusCode>) -> ApiError {
+    let text = e.to_string();
+    if status == Some(StatusCode::PAYLOAD_TOO_LARGE) || text.contains("length limit") {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            format!("上传的文件过大 the upload is larger than the import limit: {text}"),
+        );
+    }
+    ApiError::bad_request(format!(
+        "无法读取上传的文件 could not read the upload: {text}"
+    ))
+}
+
+/// Streams an upload (the raw body, or a multipart form's `file` field) to
+/// a temporary file, refusing it with 413 once it passes `limit` bytes.
+async fn receive(
+    request: axum::extract::Request,
+    multipart: bool,
+    filename: Option<String>,
+    limit: u64,
+) -> Result<(tempfile::TempPath, String), ApiError> {
+    use tokio::io::AsyncWriteExt;
+    let temp = tempfile::Builder::new()
+        .prefix("keqing-upload-")
+        .tempfile()
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("无法保存上传的文件 no room for the upload: {e}"),
+            )
+        })?;
+    let (std_file, path) = temp.into_parts();
+    let mut out = tokio::fs::File::from_std(std_file);
+    let mut written: u64 = 0;
+    let mut write = async |chunk: &[u8]| -> Result<(), ApiError> {
+        written += chunk.len() as u64;
+        if written > limit {
+            return Err(too_large(limit));
+        }
+        out.write_all(chunk).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("无法保存上传的文件 the upload could not be written: {e}"),
+            )
+        })
+    };
+    let name = if multipart {
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(unreadable)?;
+        let mut found = None;
+        while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
+            if field.name() != Some("file") || found.is_some() {
+                continue;
+            }
+            found = Some(field.file_name().unwrap_or("upload.csv").to_string());
+            while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
+                write(&chunk).await?;
+            }
+        }
+        found.ok_or_else(|| {
+            ApiError::invalid("file", "缺少上传的文件 the form has no `file` field")
+        })?
+    } else {
+        use axum::body::HttpBody;
+        let mut body = request.into_body();
+        while let Some(frame) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+        {
+            if let Ok(data) = frame.map_err(unreadable)?.into_data() {
+                write(&data).await?;
+            }
+        }
+        filename.unwrap_or_else(|| "upload.csv".into())
+    };
+    out.flush().await.map_err(unreadable)?;
+    Ok((path, name))
+}
 
 #[derive(Deserialize)]
 pub struct ExportParams {

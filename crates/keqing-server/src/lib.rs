@@ -9,6 +9,7 @@ pub mod auth;
 pub mod care;
 mod customers;
 pub mod error;
+pub mod extract;
 pub mod imports;
 mod openapi;
 mod people;
@@ -25,7 +26,18 @@ pub struct ServerConfig {
     pub session_ttl: chrono::Duration,
     pub secure_cookies: bool,
     pub pool: PoolRules,
+    /// The largest file `POST /imports/{kind}` takes, in bytes; a larger
+    /// upload is refused with 413 as soon as it passes the limit.
+    pub max_upload_bytes: u64,
+    /// How many imports and previews run at once; one more is answered
+    /// 429 with `Retry-After` (each holds its file and its rows in memory).
+    pub max_concurrent_imports: usize,
 }
+
+/// The default upload limit: 256 MiB, a million customers in CSV.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
+/// The default number of imports at once.
+pub const DEFAULT_MAX_CONCURRENT_IMPORTS: usize = 2;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -33,6 +45,8 @@ impl Default for ServerConfig {
             session_ttl: chrono::Duration::hours(12),
             secure_cookies: false,
             pool: PoolRules::default(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_concurrent_imports: DEFAULT_MAX_CONCURRENT_IMPORTS,
         }
     }
 }
@@ -43,6 +57,8 @@ pub struct AppState {
     pub grants: Arc<Grants>,
     pub limiter: Arc<auth::LoginLimiter>,
     pub config: Arc<ServerConfig>,
+    /// Permits for imports running at once ([`ServerConfig::max_concurrent_imports`]).
+    pub imports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -51,6 +67,9 @@ impl AppState {
             store,
             grants: Arc::new(Grants::default()),
             limiter: Arc::new(auth::LoginLimiter::default()),
+            imports: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_imports.max(1),
+            )),
             config: Arc::new(config),
         }
     }
@@ -59,6 +78,11 @@ impl AppState {
 pub use customers::{custom_fields_in, CUSTOM_FIELDS_SETTING};
 
 pub fn router(state: AppState) -> Router {
+    // The import route reads its body itself, counting against the limit
+    // as it streams to a temporary file (imports::upload).
+    let upload_limit = usize::try_from(state.config.max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
     let api = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -129,7 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(people::audit))
         .route(
             "/imports/{kind}",
-            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
+            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
         )
         .route("/imports/{kind}/template", get(imports::template))
         .route("/exports/customers", get(imports::export_customers))
@@ -152,7 +176,8 @@ pub fn router(state: AppState) -> Router {
         .route("/care/compliance", get(care::compliance))
         .route("/care/run", post(care::run))
         .route("/openapi.json", get(openapi::document))
-        .fallback(|| async { error::ApiError::not_found("endpoint") });
+        .fallback(|| async { error::ApiError::not_found("endpoint") })
+        .layer(axum::middleware::map_response(error::json_errors));
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)

@@ -2,10 +2,10 @@
 
 use crate::auth::{check_password_strength, hash_password, CurrentUser};
 use crate::error::{ApiError, JsonObject};
+use crate::extract::{Json, Path, Query};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use keqing_domain::access::{Action, Resource, RowOwner, Scope};
 use keqing_domain::error::Collector;
 use keqing_domain::user::valid_username;

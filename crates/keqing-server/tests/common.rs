@@ -12,6 +12,8 @@ pub struct App {
     pub base: String,
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
+    /// The server's import permits: a test holds one to fill the server.
+    pub imports: Arc<tokio::sync::Semaphore>,
     _dir: tempfile::TempDir,
     /// The PostgreSQL schema this test owns (dropped at the end), when on PostgreSQL.
     pg_schema: Option<(String, String)>,
@@ -70,16 +72,23 @@ pub const PASSWORD: &str = "correct-horse-42";
 
 impl App {
     pub async fn start() -> App {
+        App::start_with(ServerConfig::default()).await
+    }
+
+    /// A server with `config` instead of the default one.
+    pub async fn start_with(config: ServerConfig) -> App {
         let dir = tempfile::tempdir().unwrap();
         let (store, pg_schema) = test_store(dir.path()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(store.clone(), ServerConfig::default());
+        let state = AppState::new(store.clone(), config);
+        let imports = state.imports.clone();
         tokio::spawn(keqing_server::serve(listener, state));
         App {
             base,
             store,
             http: reqwest::Client::new(),
+            imports,
             _dir: dir,
             pg_schema,
         }

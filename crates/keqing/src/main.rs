@@ -35,6 +35,12 @@ enum Command {
         /// Fill an empty database with a realistic demo company.
         #[arg(long)]
         demo: bool,
+        /// The largest file an import over the API takes, in MiB (413 past it).
+        #[arg(long, default_value_t = 256, env = "KEQING_MAX_UPLOAD_MB")]
+        max_upload_mb: u64,
+        /// How many imports (and previews) run at once; one more is answered 429.
+        #[arg(long, default_value_t = 2, env = "KEQING_MAX_IMPORTS")]
+        max_imports: usize,
     },
     /// Manage users.
     User {
@@ -123,7 +129,20 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { db, addr, demo } => admin::serve(&db, &addr, demo).await,
+        Command::Serve {
+            db,
+            addr,
+            demo,
+            max_upload_mb,
+            max_imports,
+        } => {
+            let config = keqing_server::ServerConfig {
+                max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
+                max_concurrent_imports: max_imports.max(1),
+                ..Default::default()
+            };
+            admin::serve(&db, &addr, demo, config).await
+        }
         Command::User { command } => admin::user(command).await,
         Command::Backup { db, out } => admin::backup(&db, &out).await,
         Command::Restore { file, db } => admin::restore(&file, &db).await,

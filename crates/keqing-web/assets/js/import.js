@@ -182,15 +182,26 @@ export async function importer() {
       const result = h('div');
       // The fields of the file's columns by name, from the preview, for the report.
       let labels = {};
-      const send = (query) => {
-        const fd = new FormData();
-        fd.append('file', f, f.name);
-        return api(`/imports/${k}${query}`, { method: 'POST', body: fd });
+      // The server runs a few imports at once and answers the next one 429
+      // (imports_busy): the file waits its turn here, and the page says so.
+      const send = async (query, status) => {
+        for (let tries = 0; ; tries++) {
+          const fd = new FormData();
+          fd.append('file', f, f.name);
+          try {
+            return await api(`/imports/${k}${query}`, { method: 'POST', body: fd });
+          } catch (e) {
+            if (e.code !== 'imports_busy' || tries >= 40) throw e;
+            const wait = Math.min(Number(e.details?.retry_after) || 30, 30);
+            status.replaceChildren(h('p', { class: 'muted', role: 'status', 'data-testid': 'import-queued' }, t('imp.queued', { n: wait })));
+            await new Promise((done) => setTimeout(done, wait * 1000));
+          }
+        }
       };
       const runImport = async () => {
         result.replaceChildren(h('p', { class: 'muted' }, t('imp.importing')));
         try {
-          const r = await send('');
+          const r = await send('', result);
           const text = /\.csv$/i.test(f.name) ? await csvText(f) : null;
           result.replaceChildren(report(r, f, k, text, labels));
           result.querySelector('h2')?.setAttribute('tabindex', '-1');
@@ -204,7 +215,7 @@ export async function importer() {
       clear(out).append(h('p', { class: 'muted' }, t('imp.uploading')));
       go.disabled = true;
       try {
-        const p = await send('?preview=true');
+        const p = await send('?preview=true', out);
         labels = Object.fromEntries(p.columns.filter((c) => c.field).map((c) => [c.field, c.field_label]));
         clear(out).append(previewCard(p, f, k, runImport), result);
         out.querySelector('h2')?.focus();
