@@ -574,11 +574,7 @@ pub async fn upload(
     // Each import holds its file and its rows in memory: a bounded number
     // run at once, and the file is streamed to disk, counted against the
     // limit as it comes, before it is read.
-    let _permit = st
-        .imports
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| busy(&st))?;
+    let _permit = admit(&st, &headers, multipart)?;
     let (file, name) = receive(
         request,
         multipart,
@@ -637,17 +633,44 @@ pub async fn upload(
 
 use axum::extract::FromRequest;
 
-/// 429 while [`ServerConfig::max_concurrent_imports`](crate::ServerConfig)
-/// imports run.
-fn busy(st: &AppState) -> ApiError {
-    let n = st.config.max_concurrent_imports;
+/// 429 while the imports running hold too much of the import budget
+/// ([`ServerConfig::import_budget_bytes`](crate::ServerConfig)) for this one.
+fn busy() -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "imports_busy",
-        format!("导入繁忙，请稍后再试 {n} imports are running already; try again in a minute"),
+        "导入繁忙，请稍后再试 other imports are running; this one does not fit beside them, try again in a moment",
     )
-    .with_details(serde_json::json!({"running": n, "retry_after": IMPORT_RETRY_SECONDS}))
+    .with_details(serde_json::json!({"retry_after": IMPORT_RETRY_SECONDS}))
     .with_retry_after(IMPORT_RETRY_SECONDS)
+}
+
+/// Room in a multipart form for what is not the file (boundaries, headers,
+/// other fields).
+const FORM_OVERHEAD: u64 = 64 * 1024;
+
+/// Takes the upload's share of the import budget: its size as the client
+/// declares it, or the whole upload limit when it does not (a body too
+/// large for the limit is refused before anything is read).
+fn admit(
+    st: &AppState,
+    headers: &HeaderMap,
+    multipart: bool,
+) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    let limit = st.config.max_upload_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let room = if multipart { FORM_OVERHEAD } else { 0 };
+    if declared.is_some_and(|n| n > limit.saturating_add(room)) {
+        return Err(too_large(limit));
+    }
+    let share = declared.map_or(limit, |n| n.min(limit));
+    st.imports
+        .clone()
+        .try_acquire_many_owned(crate::import_permits(share))
+        .map_err(|_| busy())
 }
 
 /// How long a refused import is asked to wait.

@@ -29,15 +29,22 @@ pub struct ServerConfig {
     /// The largest file `POST /imports/{kind}` takes, in bytes; a larger
     /// upload is refused with 413 as soon as it passes the limit.
     pub max_upload_bytes: u64,
-    /// How many imports and previews run at once; one more is answered
-    /// 429 with `Retry-After` (each holds its file and its rows in memory).
-    pub max_concurrent_imports: usize,
+    /// How many bytes of files the imports and previews running at once
+    /// may hold together (an import holds its file and its rows in memory,
+    /// about four times the file at its peak). An upload takes its size
+    /// (from `Content-Length`, or the whole upload limit when the client
+    /// does not say) out of this budget until it is done; one that does not
+    /// fit is answered 429 with `Retry-After`.
+    pub import_budget_bytes: u64,
 }
 
-/// The default upload limit: 256 MiB, a million customers in CSV.
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
-/// The default number of imports at once.
-pub const DEFAULT_MAX_CONCURRENT_IMPORTS: usize = 2;
+/// The default upload limit: 128 MiB, a million customers in CSV.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 128 * 1024 * 1024;
+/// The default import budget: 192 MiB of files at once, so imports stay
+/// well under 1 GB together (one big file with small ones beside it).
+pub const DEFAULT_IMPORT_BUDGET_BYTES: u64 = 192 * 1024 * 1024;
+/// The budget's unit: a permit is a MiB of file.
+pub const IMPORT_PERMIT_BYTES: u64 = 1024 * 1024;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -46,7 +53,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             pool: PoolRules::default(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
-            max_concurrent_imports: DEFAULT_MAX_CONCURRENT_IMPORTS,
+            import_budget_bytes: DEFAULT_IMPORT_BUDGET_BYTES,
         }
     }
 }
@@ -57,7 +64,7 @@ pub struct AppState {
     pub grants: Arc<Grants>,
     pub limiter: Arc<auth::LoginLimiter>,
     pub config: Arc<ServerConfig>,
-    /// Permits for imports running at once ([`ServerConfig::max_concurrent_imports`]).
+    /// The import budget ([`ServerConfig::import_budget_bytes`]), a permit a MiB.
     pub imports: Arc<tokio::sync::Semaphore>,
 }
 
@@ -67,12 +74,17 @@ impl AppState {
             store,
             grants: Arc::new(Grants::default()),
             limiter: Arc::new(auth::LoginLimiter::default()),
-            imports: Arc::new(tokio::sync::Semaphore::new(
-                config.max_concurrent_imports.max(1),
-            )),
+            imports: Arc::new(tokio::sync::Semaphore::new(import_permits(
+                config.import_budget_bytes.max(config.max_upload_bytes),
+            ) as usize)),
             config: Arc::new(config),
         }
     }
+}
+
+/// Permits (MiB, rounded up, at least one) for `bytes` of file.
+pub fn import_permits(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(IMPORT_PERMIT_BYTES).max(1)).unwrap_or(u32::MAX >> 4)
 }
 
 pub use customers::{custom_fields_in, CUSTOM_FIELDS_SETTING};

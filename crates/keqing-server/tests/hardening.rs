@@ -346,7 +346,7 @@ async fn every_rejection_has_the_documented_shape() {
 async fn uploads_are_bounded_in_size_and_in_number() {
     let app = App::start_with(ServerConfig {
         max_upload_bytes: 1024 * 1024,
-        max_concurrent_imports: 1,
+        import_budget_bytes: 2 * 1024 * 1024,
         ..Default::default()
     })
     .await;
@@ -379,8 +379,26 @@ async fn uploads_are_bounded_in_size_and_in_number() {
     let b: Value = r.json().await.unwrap();
     assert_eq!(shaped(&b), "file_too_large");
 
-    // While the one import slot is taken, another import waits its turn: 429.
-    let permit = app.imports.clone().acquire_owned().await.unwrap();
+    // A body that says it is too large is refused before it is read.
+    let r = app
+        .http
+        .post(format!(
+            "{}/api/v1/imports/customers?filename=huge.csv",
+            app.base
+        ))
+        .bearer_auth(&t)
+        .header("content-length", (450u64 << 20).to_string())
+        .body(vec![b'x'; 1024])
+        .send()
+        .await;
+    // The server answers at once and closes; the client may see the
+    // answer or the connection closing under its unfinished body.
+    if let Ok(r) = r {
+        assert_eq!(r.status().as_u16(), 413);
+    }
+
+    // While the budget is taken by other imports, one more waits its turn: 429.
+    let permit = app.imports.clone().acquire_many_owned(2).await.unwrap();
     let small = "客户名称\n小客户\n".as_bytes().to_vec();
     let r = app
         .http

@@ -36,11 +36,12 @@ enum Command {
         #[arg(long)]
         demo: bool,
         /// The largest file an import over the API takes, in MiB (413 past it).
-        #[arg(long, default_value_t = 256, env = "KEQING_MAX_UPLOAD_MB")]
+        #[arg(long, default_value_t = 128, env = "KEQING_MAX_UPLOAD_MB")]
         max_upload_mb: u64,
-        /// How many imports (and previews) run at once; one more is answered 429.
-        #[arg(long, default_value_t = 2, env = "KEQING_MAX_IMPORTS")]
-        max_imports: usize,
+        /// How many MiB of files the imports running at once may hold
+        /// together; an upload that does not fit is answered 429.
+        #[arg(long, default_value_t = 192, env = "KEQING_IMPORT_BUDGET_MB")]
+        import_budget_mb: u64,
     },
     /// Manage users.
     User {
@@ -134,11 +135,11 @@ async fn run(cli: Cli) -> Result<()> {
             addr,
             demo,
             max_upload_mb,
-            max_imports,
+            import_budget_mb,
         } => {
             let config = keqing_server::ServerConfig {
                 max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
-                max_concurrent_imports: max_imports.max(1),
+                import_budget_bytes: import_budget_mb.saturating_mul(1024 * 1024),
                 ..Default::default()
             };
             admin::serve(&db, &addr, demo, config).await
