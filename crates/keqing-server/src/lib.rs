@@ -23,7 +23,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub session_ttl: chrono::Duration,
-    pub secure_cookies: bool,
+    /// When the session cookies carry `Secure` (`serve --secure-cookies`).
+    pub secure_cookies: auth::SecureCookies,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are
+    /// believed (`serve --trusted-proxy`); none by default.
+    pub trusted_proxies: Vec<auth::TrustedProxy>,
     pub pool: PoolRules,
 }
 
@@ -31,7 +35,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             session_ttl: chrono::Duration::hours(12),
-            secure_cookies: false,
+            secure_cookies: auth::SecureCookies::Auto,
+            trusted_proxies: Vec::new(),
             pool: PoolRules::default(),
         }
     }
@@ -42,6 +47,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub grants: Arc<Grants>,
     pub limiter: Arc<auth::LoginLimiter>,
+    /// The secret CSRF tokens are derived with (kept in the database).
+    pub secret: Arc<auth::ServerSecret>,
     pub config: Arc<ServerConfig>,
 }
 
@@ -51,6 +58,7 @@ impl AppState {
             store,
             grants: Arc::new(Grants::default()),
             limiter: Arc::new(auth::LoginLimiter::default()),
+            secret: Arc::new(auth::ServerSecret::default()),
             config: Arc::new(config),
         }
     }
