@@ -27,7 +27,7 @@ pub fn system_user() -> User {
     }
 }
 
-pub async fn serve(db: &str, addr: &str, demo: bool) -> Result<()> {
+pub async fn serve(db: &str, addr: &str, demo: bool, config: ServerConfig) -> Result<()> {
     let _ = tracing_subscriber::fmt().with_target(false).try_init();
     let store = open(db).await?;
     let demo_admin = if demo {
@@ -38,7 +38,15 @@ pub async fn serve(db: &str, addr: &str, demo: bool) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
-    let state = AppState::new(store.clone(), ServerConfig::default());
+    if !config.trusted_proxies.is_empty() {
+        let list: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        eprintln!("trusting X-Forwarded-For/-Proto from {}", list.join(", "));
+    }
+    let state = AppState::new(store.clone(), config);
     if let Some(admin) = demo_admin {
         // The demo's files show their value (RFM, CLV, P(alive), tier) from
         // the first page, as after an administrator's 写回客户档案.

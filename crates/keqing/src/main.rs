@@ -35,6 +35,25 @@ enum Command {
         /// Fill an empty database with a realistic demo company.
         #[arg(long)]
         demo: bool,
+        /// A reverse proxy (IP address, or network such as 10.0.0.0/8) whose
+        /// X-Forwarded-For and X-Forwarded-Proto are believed; repeat the flag
+        /// or separate with commas. Without one, those headers are ignored.
+        #[arg(
+            long = "trusted-proxy",
+            value_name = "ADDR",
+            env = "KEQING_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<keqing_server::auth::TrustedProxy>,
+        /// When the session cookies are marked Secure: auto (when a trusted
+        /// proxy says X-Forwarded-Proto: https), always or never.
+        #[arg(
+            long,
+            value_name = "auto|always|never",
+            default_value = "auto",
+            env = "KEQING_SECURE_COOKIES"
+        )]
+        secure_cookies: keqing_server::auth::SecureCookies,
     },
     /// Manage users.
     User {
@@ -123,7 +142,20 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { db, addr, demo } => admin::serve(&db, &addr, demo).await,
+        Command::Serve {
+            db,
+            addr,
+            demo,
+            trusted_proxies,
+            secure_cookies,
+        } => {
+            let config = keqing_server::ServerConfig {
+                trusted_proxies,
+                secure_cookies,
+                ..keqing_server::ServerConfig::default()
+            };
+            admin::serve(&db, &addr, demo, config).await
+        }
         Command::User { command } => admin::user(command).await,
         Command::Backup { db, out } => admin::backup(&db, &out).await,
         Command::Restore { file, db } => admin::restore(&file, &db).await,
