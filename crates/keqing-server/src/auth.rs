@@ -534,6 +534,15 @@ fn user_key(user: &str) -> Box<str> {
         .into()
 }
 
+/// The address the throttle counts: an IPv6 client by its /64 (one
+/// subscriber's network, where every address is theirs to use).
+fn throttle_addr(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & (u128::MAX << 64)).into()),
+        v4 => v4,
+    }
+}
+
 impl LoginLimiter {
     pub fn new(policy: ThrottlePolicy) -> LoginLimiter {
         LoginLimiter::with_clock(policy, Arc::new(Utc::now))
@@ -567,6 +576,7 @@ impl LoginLimiter {
 
     fn keys(user: &str, addr: Option<IpAddr>) -> (Key, Key, Option<Key>) {
         let u = user_key(user);
+        let addr = addr.map(throttle_addr);
         (
             Key::Pair(u.clone(), addr),
             Key::User(u),
@@ -725,6 +735,19 @@ impl FromRequestParts<AppState> for CurrentUser {
         let Some(cred) = credentials(&parts.headers) else {
             return Err(ApiError::unauthorized());
         };
+        // An ended session answers 401 (back to the login page) before the
+        // CSRF token is looked at.
+        let user = state
+            .store
+            .session_user(&token_hash(&cred.token), Utc::now())
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "session_expired",
+                    "登录已过期，请重新登录 your session has expired or was ended; log in again",
+                )
+            })?;
         if cred.by_cookie && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let sent = parts
                 .headers
@@ -742,17 +765,6 @@ impl FromRequestParts<AppState> for CurrentUser {
                 ));
             }
         }
-        let user = state
-            .store
-            .session_user(&token_hash(&cred.token), Utc::now())
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "session_expired",
-                    "登录已过期，请重新登录 your session has expired or was ended; log in again",
-                )
-            })?;
         Ok(CurrentUser(user))
     }
 }
@@ -1151,6 +1163,30 @@ mod tests {
         assert_eq!((t.guard, t.seconds()), (Guard::User, 60));
         l.begin("wangfang", me, now + Duration::seconds(60))
             .unwrap();
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_network() {
+        let l = LoginLimiter::default();
+        let now = at(0);
+        for i in 1..=3 {
+            let a = ip(&format!("2001:db8:1:2::{i}"));
+            l.begin("wangfang", a, now).unwrap();
+            l.fail("wangfang", a, now);
+        }
+        let t = l
+            .begin("wangfang", ip("2001:db8:1:2:ffff::9"), now)
+            .unwrap_err();
+        assert_eq!(t.guard, Guard::Pair);
+        l.begin("wangfang", ip("2001:db8:1:3::1"), now).unwrap();
+        assert_eq!(
+            throttle_addr("1.2.3.4".parse().unwrap()),
+            ip("1.2.3.4").unwrap()
+        );
+        assert_eq!(
+            throttle_addr("::ffff:1.2.3.4".parse().unwrap()),
+            ip("1.2.3.4").unwrap()
+        );
     }
 
     #[test]

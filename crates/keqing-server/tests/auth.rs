@@ -465,6 +465,18 @@ async fn the_csrf_token_is_bound_to_the_session() {
         .unwrap();
     assert_eq!(r.status(), 201);
 
+    // An ended session is sent to the login page (401), whatever its CSRF token.
+    let r = srv
+        .http
+        .post(srv.url("/customers"))
+        .header("cookie", "keqing_session=ended; keqing_csrf=x")
+        .header("x-csrf-token", "x")
+        .json(&json!({"name": "丙公司"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
     // /auth/me gives a cookie session its CSRF cookie again (a reload
     // recovers from a stale one).
     let r = srv
