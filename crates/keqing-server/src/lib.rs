@@ -24,7 +24,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub session_ttl: chrono::Duration,
-    pub secure_cookies: bool,
+    /// When the session cookies carry `Secure` (`serve --secure-cookies`).
+    pub secure_cookies: auth::SecureCookies,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are
+    /// believed (`serve --trusted-proxy`); none by default.
+    pub trusted_proxies: Vec<auth::TrustedProxy>,
     pub pool: PoolRules,
     /// The largest file `POST /imports/{kind}` takes, in bytes; a larger
     /// upload is refused with 413 as soon as it passes the limit.
@@ -50,7 +54,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             session_ttl: chrono::Duration::hours(12),
-            secure_cookies: false,
+            secure_cookies: auth::SecureCookies::Auto,
+            trusted_proxies: Vec::new(),
             pool: PoolRules::default(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             import_budget_bytes: DEFAULT_IMPORT_BUDGET_BYTES,
@@ -63,6 +68,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub grants: Arc<Grants>,
     pub limiter: Arc<auth::LoginLimiter>,
+    /// The secret CSRF tokens are derived with (kept in the database).
+    pub secret: Arc<auth::ServerSecret>,
     pub config: Arc<ServerConfig>,
     /// The import budget ([`ServerConfig::import_budget_bytes`]), a permit a MiB.
     pub imports: Arc<tokio::sync::Semaphore>,
@@ -74,6 +81,7 @@ impl AppState {
             store,
             grants: Arc::new(Grants::default()),
             limiter: Arc::new(auth::LoginLimiter::default()),
+            secret: Arc::new(auth::ServerSecret::default()),
             imports: Arc::new(tokio::sync::Semaphore::new(import_permits(
                 config.import_budget_bytes.max(config.max_upload_bytes),
             ) as usize)),

@@ -38,6 +38,14 @@ pub async fn serve(db: &str, addr: &str, demo: bool, config: ServerConfig) -> Re
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
+    if !config.trusted_proxies.is_empty() {
+        let list: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        eprintln!("trusting X-Forwarded-For/-Proto from {}", list.join(", "));
+    }
     let state = AppState::new(store.clone(), config);
     if let Some(admin) = demo_admin {
         // The demo's files show their value (RFM, CLV, P(alive), tier) from

@@ -42,6 +42,25 @@ enum Command {
         /// together; an upload that does not fit is answered 429.
         #[arg(long, default_value_t = 192, env = "KEQING_IMPORT_BUDGET_MB")]
         import_budget_mb: u64,
+        /// A reverse proxy (IP address, or network such as 10.0.0.0/8) whose
+        /// X-Forwarded-For and X-Forwarded-Proto are believed; repeat the flag
+        /// or separate with commas. Without one, those headers are ignored.
+        #[arg(
+            long = "trusted-proxy",
+            value_name = "ADDR",
+            env = "KEQING_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<keqing_server::auth::TrustedProxy>,
+        /// When the session cookies are marked Secure: auto (when a trusted
+        /// proxy says X-Forwarded-Proto: https), always or never.
+        #[arg(
+            long,
+            value_name = "auto|always|never",
+            default_value = "auto",
+            env = "KEQING_SECURE_COOKIES"
+        )]
+        secure_cookies: keqing_server::auth::SecureCookies,
     },
     /// Manage users.
     User {
@@ -136,11 +155,15 @@ async fn run(cli: Cli) -> Result<()> {
             demo,
             max_upload_mb,
             import_budget_mb,
+            trusted_proxies,
+            secure_cookies,
         } => {
             let config = keqing_server::ServerConfig {
                 max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
                 import_budget_bytes: import_budget_mb.saturating_mul(1024 * 1024),
-                ..Default::default()
+                trusted_proxies,
+                secure_cookies,
+                ..keqing_server::ServerConfig::default()
             };
             admin::serve(&db, &addr, demo, config).await
         }
