@@ -1276,13 +1276,52 @@ async fn write_hard_floats(s: &dyn Store) -> Vec<(i64, f64)> {
     pairs
 }
 
+/// A backup whose CLV of 订单客户 is a number, not the text the column
+/// holds: the restore stores it (as text), reads it back different, says
+/// where and rolls everything back.
+async fn a_restore_that_does_not_verify_leaves_nothing(backup: &[u8], to: &dyn Store) {
+    let text = String::from_utf8(backup.to_vec()).unwrap();
+    let tampered = text.replacen(r#""clv":"1234.50""#, r#""clv":1234.5"#, 1);
+    assert_ne!(text, tampered, "the suite's backup has a CLV of 1234.50");
+    let key = tampered
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["row"]["clv"] == json!(1234.5))
+        .unwrap()["row"]["id"]
+        .clone();
+    let err = to
+        .import_all(&mut std::io::Cursor::new(tampered.into_bytes()))
+        .await
+        .unwrap_err();
+    let StoreError::Refused(m) = err else {
+        panic!("not a verification failure: {err}")
+    };
+    assert!(m.starts_with("恢复校验失败"), "{m}");
+    assert!(
+        m.contains("restore verification failed: 1 differences"),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "customers id {key} clv: 备份 backup 1234.5, 数据库 database \"1234.5\""
+        )),
+        "{m}"
+    );
+    for (table, rows) in to.table_counts().await.unwrap() {
+        assert_eq!(rows, 0, "{table} after a restore that did not verify");
+    }
+}
+
 /// Backs `from` up and restores into the empty `to`; both must be equal,
 /// floats to the bit.
 pub async fn backup_round_trip(from: &dyn Store, to: &dyn Store) {
     let floats = write_hard_floats(from).await;
     let mut buf = vec![];
     let n = from.export_all(&mut buf).await.unwrap();
-    assert!(n > 0);
+    assert_eq!(n, from.table_counts().await.unwrap(), "the rows written");
+    let lines = String::from_utf8(buf.clone()).unwrap().lines().count();
+    assert_eq!(n.iter().map(|(_, k)| *k as usize).sum::<usize>(), lines);
+    a_restore_that_does_not_verify_leaves_nothing(&buf, to).await;
     let m = to
         .import_all(&mut std::io::Cursor::new(buf.clone()))
         .await
