@@ -356,14 +356,19 @@ fn decode_record(record: &csv::ByteRecord, enc: TextEncoding) -> (Cells, Option<
     );
     if utf8 {
         if let Ok(text) = std::str::from_utf8(record.as_slice()) {
-            let ends = (0..record.len())
+            let ends: Vec<usize> = (0..record.len())
                 .map(|i| record.range(i).map_or(text.len(), |r| r.end))
                 .collect();
-            let cells = Cells {
-                text: text.to_string(),
-                ends,
-            };
-            return (cells, None);
+            // Fields lie one after another without their delimiters: two
+            // fields each invalid alone (`\xE2\x80` and `\xAF`) can make
+            // valid text together. Then they are decoded one by one below.
+            if ends.iter().all(|&e| text.is_char_boundary(e)) {
+                let cells = Cells {
+                    text: text.to_string(),
+                    ends,
+                };
+                return (cells, None);
+            }
         }
     }
     let mut cells = Cells::default();
@@ -910,9 +915,14 @@ fn check_zip_parts(bytes: &[u8], file_name: &str) -> Result<(), IoError> {
         let Ok(mut part) = zip.by_index(i) else {
             continue;
         };
-        let Some((limit, max)) = part.name().ok().and_then(|n| part_limit(&n)) else {
+        let Some(name) = part.name().ok().map(|n| n.to_ascii_lowercase()) else {
             continue;
         };
+        let Some((limit, max)) = part_limit(&name) else {
+            continue;
+        };
+        // The binary parts of an XLSB (or an XLSM's macros) are only counted.
+        let xml = !name.ends_with(".bin");
         let mut size = 0u64;
         let mut events = XmlEvents::default();
         loop {
@@ -928,7 +938,7 @@ fn check_zip_parts(bytes: &[u8], file_name: &str) -> Result<(), IoError> {
             if total > MAX_UNPACKED_BYTES {
                 return Err(too_large(Limit::UnpackedBytes));
             }
-            if !events.feed(&buf[..n]) {
+            if xml && !events.feed(&buf[..n]) {
                 return Err(too_large(Limit::CellChars));
             }
         }
@@ -1245,6 +1255,10 @@ mod tests {
             (c.iter().collect::<Vec<_>>(), bad),
             (vec!["ok", "\u{FFFD}\u{FFFD}", "z"], Some(1))
         );
+        // Fields invalid alone are invalid, even where their bytes together
+        // would be text (U+202F split in two).
+        let (c, bad) = decode_record(&record(&[b"\xE2\x80", b"\xAF"]), TextEncoding::Utf8);
+        assert_eq!((c.len(), bad), (2, Some(0)));
         // GBK 南京 is decoded cell by cell.
         let (c, bad) = decode_record(
             &record(&[&[0xC4, 0xCF, 0xBE, 0xA9], b"1"]),
