@@ -1379,6 +1379,9 @@ mod tests {
             b"a6,b,c,d\n",
             b"a7,\xff\xfe,bad\n",
             b"\r\n",
+            // Characters after a closing quote two lines down: the row is
+            // the line where the quote opened, the next lines are read again.
+            b"a8,\"open\nb8,x,y\nc8\"after,z\n",
         ];
         let mut checked = 0;
         for pad in 0..48 {
@@ -1392,6 +1395,10 @@ mod tests {
                 }
                 file.extend_from_slice(b"tail,\"q\nq\",t\n");
                 file.extend_from_slice(end);
+                // A quote open to the end of the file, in a third of them.
+                if pad % 3 == 0 {
+                    file.extend_from_slice(b"\nu,\"unclosed,v\nw,x,y\n");
+                }
                 let whole = read_csv_in_halves(&file, "f.csv", None, None, usize::MAX).unwrap();
                 let halves = read_csv_in_halves(&file, "f.csv", None, None, 1).unwrap();
                 assert_eq!(shown(&halves), shown(&whole), "pad {pad}, end {end:?}");
@@ -1399,6 +1406,43 @@ mod tests {
             }
         }
         assert!(checked > 48 * 4 * 10);
+    }
+
+    #[test]
+    fn a_quote_left_open_ends_its_row_at_its_line() {
+        let t = csv(b"a,b\n\"x,1\r\ny,2\n\nz,\"3\"4\n\"q\"\"\",5\n");
+        let rows: Vec<_> = t
+            .rows
+            .iter()
+            .map(|r| (r.line, r.cells.iter().collect::<Vec<_>>(), r.issue.clone()))
+            .collect();
+        let quote = |line, column_index, problem| {
+            Some(RowIssue::Quote {
+                column_index,
+                line,
+                problem,
+            })
+        };
+        assert_eq!(
+            rows,
+            vec![
+                // Closed at line 5, with 4 after the quote.
+                (2, vec!["x,1"], quote(2, 1, QuoteProblem::AfterClosing)),
+                (3, vec!["y", "2"], None),
+                (5, vec!["z", "34"], quote(5, 2, QuoteProblem::AfterClosing)),
+                (6, vec!["q\"", "5"], None),
+            ]
+        );
+        assert_eq!((t.blank_rows, t.data_rows()), (1, 5));
+        // Open to the end of the file.
+        let t = csv(b"a,b\n1,2\n3,\"4\n5,6\n");
+        assert_eq!(
+            t.rows[1].issue,
+            quote(3, 2, QuoteProblem::Unclosed),
+            "{:?}",
+            t.rows
+        );
+        assert_eq!(t.rows[2].cells.iter().collect::<Vec<_>>(), ["5", "6"]);
     }
 
     #[test]
