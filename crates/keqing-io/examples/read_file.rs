@@ -28,6 +28,11 @@ fn main() {
                 "rows.xlsx",
                 keqing_io::testdata::xlsx::many_rows(10_000_000),
             ),
+            // Not a bomb: a million rows, within the limits.
+            (
+                "rows_1m.xlsx",
+                keqing_io::testdata::xlsx::many_rows(1_000_000),
+            ),
         ];
         for (name, bytes) in files {
             std::fs::write(dir.join(name), &bytes).expect("writable directory");

@@ -1025,6 +1025,19 @@ fn read_sheet(bytes: &[u8], file_name: &str, opts: &ReadOptions) -> Result<Table
                     .map_err(|l| limit(l, row, col))?;
             }
         }
+        calamine::Sheets::Xlsb(x) => {
+            let xlsb_err = |e: calamine::XlsbError| bad(calamine::Error::Xlsb(e));
+            let mut cells = x.worksheet_cells_reader(&sheet).map_err(xlsb_err)?;
+            while let Some(cell) = cells.next_cell().map_err(xlsb_err)? {
+                let (row, col) = cell.get_position();
+                grid.add_ref(row, col, cell.get_value())
+                    .map_err(|l| limit(l, row, col))?;
+            }
+        }
+        // XLS (at most 65,536 rows of 256 columns) and ODS are read whole
+        // by calamine, then held to the same limits. (An ODS repeating a
+        // cell over many rows and columns is expanded by calamine first:
+        // not bounded here yet.)
         _ => {
             let range = book.worksheet_range(&sheet).map_err(bad)?;
             for (row, col, value) in range.used_cells() {
