@@ -102,6 +102,9 @@ pub enum Limit {
     /// [`crate::table::MAX_SHARED_STRINGS_BYTES`] bytes of an XLSX's shared
     /// strings once decompressed.
     SharedStringsBytes,
+    /// [`crate::table::MAX_PART_BYTES`] bytes of another part read whole
+    /// (styles, workbook, an ODS's content) once decompressed.
+    PartBytes,
     /// [`crate::table::MAX_UNPACKED_BYTES`] bytes of all the parts of a
     /// spreadsheet read, once decompressed.
     UnpackedBytes,
@@ -116,6 +119,7 @@ impl Limit {
             Limit::CellChars => "cell_chars",
             Limit::SheetBytes => "sheet_bytes",
             Limit::SharedStringsBytes => "shared_strings_bytes",
+            Limit::PartBytes => "part_bytes",
             Limit::UnpackedBytes => "unpacked_bytes",
         }
     }
@@ -129,6 +133,7 @@ impl Limit {
             Limit::CellChars => MAX_CELL_CHARS as u64,
             Limit::SheetBytes => MAX_SHEET_BYTES,
             Limit::SharedStringsBytes => MAX_SHARED_STRINGS_BYTES,
+            Limit::PartBytes => MAX_PART_BYTES,
             Limit::UnpackedBytes => MAX_UNPACKED_BYTES,
         }
     }
@@ -161,6 +166,9 @@ fn limit_message(file: &str, limit: Limit, line: Option<usize>, column: Option<u
         ),
         Limit::SharedStringsBytes => format!(
             "共享字符串解压后超过 {mib} MiB 上限 the shared strings are larger than {mib} MiB uncompressed"
+        ),
+        Limit::PartBytes => format!(
+            "表格文件的部件解压后超过 {mib} MiB 上限 a part of the spreadsheet (styles, workbook, content) is larger than {mib} MiB uncompressed"
         ),
         Limit::UnpackedBytes => format!(
             "表格文件解压后超过 {mib} MiB 上限 the spreadsheet is larger than {mib} MiB uncompressed"

@@ -69,6 +69,6 @@ pub use preview::{
 };
 pub use table::{
     read_table, read_table_bytes, QuoteProblem, ReadOptions, Row, RowIssue, Table, TableSource,
-    TextEncoding, MAX_CELL_CHARS, MAX_COLUMNS, MAX_ROWS, MAX_SHARED_STRINGS_BYTES, MAX_SHEET_BYTES,
-    MAX_UNPACKED_BYTES,
+    TextEncoding, MAX_CELL_CHARS, MAX_COLUMNS, MAX_PART_BYTES, MAX_ROWS, MAX_SHARED_STRINGS_BYTES,
+    MAX_SHEET_BYTES, MAX_UNPACKED_BYTES,
 };

@@ -25,7 +25,7 @@ pub const MAX_COLUMNS: usize = 1_024;
 /// [`Limit::CellChars`].
 pub const MAX_CELL_CHARS: usize = 32_767;
 
-/// Bytes one part of a spreadsheet (the XML of a sheet) may take once
+/// Bytes a sheet of a spreadsheet (its XML, read as a stream) may take once
 /// decompressed, counted as it is decompressed, whatever the file declares:
 /// about a million rows of a dozen short columns. Past it: [`Limit::SheetBytes`].
 pub const MAX_SHEET_BYTES: u64 = 512 << 20;
@@ -34,6 +34,11 @@ pub const MAX_SHEET_BYTES: u64 = 512 << 20;
 /// in memory whole (two to four times their XML size) while the sheet is
 /// read. Past it: [`Limit::SharedStringsBytes`].
 pub const MAX_SHARED_STRINGS_BYTES: u64 = 64 << 20;
+
+/// Bytes any other part of a spreadsheet that is read whole (its styles,
+/// its workbook, an ODS's content) may take once decompressed. Past it:
+/// [`Limit::PartBytes`].
+pub const MAX_PART_BYTES: u64 = 64 << 20;
 
 /// Bytes all the XML parts of a spreadsheet may take together once
 /// decompressed. Past it: [`Limit::UnpackedBytes`].
@@ -880,14 +885,16 @@ fn cell_text(d: &Data) -> Result<String, String> {
 
 /// The limit on one part of a zipped spreadsheet, by its name; `None` for
 /// parts no reader parses (pictures, printer settings).
-fn part_limit(name: &str) -> Option<(Limit, u64)> {
-    let lower = name.to_ascii_lowercase();
+fn part_limit(lower: &str) -> Option<(Limit, u64)> {
     if lower.ends_with("sharedstrings.xml") || lower.ends_with("sharedstrings.bin") {
         Some((Limit::SharedStringsBytes, MAX_SHARED_STRINGS_BYTES))
-    } else if lower.ends_with(".xml") || lower.ends_with(".rels") || lower.ends_with(".bin") {
+    } else if !(lower.ends_with(".xml") || lower.ends_with(".rels") || lower.ends_with(".bin")) {
+        None
+    } else if lower.contains("worksheets/") {
+        // Streamed: only one cell of it is held at once.
         Some((Limit::SheetBytes, MAX_SHEET_BYTES))
     } else {
-        None
+        Some((Limit::PartBytes, MAX_PART_BYTES))
     }
 }
 

@@ -525,6 +525,15 @@ pub mod xlsx {
     /// An XLSX of one sheet `客户` whose sheet XML and shared strings are
     /// the pieces given, deflated at the fastest level.
     pub fn build(sheet: &[Piece], shared_strings: &[Piece]) -> Vec<u8> {
+        build_with(sheet, shared_strings, &[])
+    }
+
+    /// [`build`] with more parts, by name (`xl/styles.xml`).
+    pub fn build_with(
+        sheet: &[Piece],
+        shared_strings: &[Piece],
+        more: &[(&str, &[Piece])],
+    ) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let opts = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
@@ -547,6 +556,9 @@ pub mod xlsx {
         );
         part("xl/worksheets/sheet1.xml", sheet);
         part("xl/sharedStrings.xml", shared_strings);
+        for (name, pieces) in more {
+            part(name, pieces);
+        }
         zip.finish().expect("a zip in memory").into_inner()
     }
 

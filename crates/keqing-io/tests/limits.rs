@@ -5,8 +5,8 @@
 use keqing_io::testdata::xlsx;
 use keqing_io::{
     import_customers, preview, read_table_bytes, ImportOptions, IoError, Limit, ReadOptions,
-    RecordKind, Table, MAX_CELL_CHARS, MAX_COLUMNS, MAX_ROWS, MAX_SHARED_STRINGS_BYTES,
-    PREVIEW_ROWS,
+    RecordKind, Table, MAX_CELL_CHARS, MAX_COLUMNS, MAX_PART_BYTES, MAX_ROWS,
+    MAX_SHARED_STRINGS_BYTES, PREVIEW_ROWS,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -169,6 +169,34 @@ fn shared_strings_past_their_limit_are_refused_before_they_are_loaded() {
     );
     assert!(
         message.starts_with("共享字符串解压后超过 64 MiB 上限 the shared strings are larger than 64 MiB uncompressed: bomb.xlsx"),
+        "{message}"
+    );
+    assert!(peak < 8 * MB, "{peak} bytes");
+}
+
+#[test]
+fn a_part_read_whole_past_its_limit_is_refused() {
+    // Styles, which calamine holds whole, of 65 MiB of empty formats.
+    let sheet = format!(
+        r#"{}<sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData></worksheet>"#,
+        xlsx::SHEET_START
+    );
+    let sst: &[u8] = br#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"></sst>"#;
+    let styles: &[xlsx::Piece] = &[
+        (br#"<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs>"#, 1),
+        (b"<xf numFmtId=\"14\"/>", (MAX_PART_BYTES as usize + MB) / 19),
+        (b"</cellXfs></styleSheet>", 1),
+    ];
+    let bytes = xlsx::build_with(
+        &[(sheet.as_bytes(), 1)],
+        &[(sst, 1)],
+        &[("xl/styles.xml", styles)],
+    );
+    let (r, peak, _) = measured(&bytes, "styles.xlsx");
+    let (limit, _, _, message) = too_large(r);
+    assert_eq!((limit.name(), limit.max()), ("part_bytes", MAX_PART_BYTES));
+    assert!(
+        message.starts_with("表格文件的部件解压后超过 64 MiB 上限"),
         "{message}"
     );
     assert!(peak < 8 * MB, "{peak} bytes");
