@@ -363,6 +363,11 @@ impl Sheet<'_> {
                     QuoteProblem::Unclosed => format!(
                         "引号未闭合 第{line}行的引号到文件末尾都没有闭合 unclosed quote: the quote opened at line {line} is never closed"
                     ),
+                    QuoteProblem::TooLong => format!(
+                        "引号未闭合 第{line}行的引号字段跨行超过 {} 个字符 unclosed quote: the quoted field opened at line {line} runs across lines past {} characters",
+                        crate::error::thousands(crate::table::MAX_CELL_CHARS as u64),
+                        crate::error::thousands(crate::table::MAX_CELL_CHARS as u64)
+                    ),
                     QuoteProblem::AfterClosing => format!(
                         "引号后有多余字符 第{line}行的引号字段在闭合引号后还有字符 characters after the closing quote of the field opened at line {line}"
                     ),

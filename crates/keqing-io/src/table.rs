@@ -119,6 +119,9 @@ pub enum QuoteProblem {
     Unclosed,
     /// Characters between the closing quote and the next delimiter (`"a"b,`).
     AfterClosing,
+    /// The field runs across lines past [`MAX_CELL_CHARS`] characters: a
+    /// quote left open, closed by a stray quote far below.
+    TooLong,
 }
 
 /// One data row: its line (1-based physical line of a CSV, header = 1; the
@@ -545,8 +548,10 @@ type BadQuote = (usize, usize, QuoteProblem, bool);
 
 /// Looks at the quoted fields of one record's bytes (without its final line
 /// break) as the csv reader parsed them: one left open to the end of the
-/// file, or with characters after its closing quote.
-fn scan_quotes(raw: &[u8], delimiter: u8) -> Option<BadQuote> {
+/// file, one with characters after its closing quote, and one running
+/// across lines past [`MAX_CELL_CHARS`] (a quote left open that a stray
+/// quote far below closed).
+fn scan_quotes(raw: &[u8], delimiter: u8, encoding: TextEncoding) -> Option<BadQuote> {
     let spans = |b: &[u8]| memchr::memchr2(b'\n', b'\r', b).is_some();
     let (mut i, mut field) = (0, 0);
     loop {
@@ -563,14 +568,18 @@ fn scan_quotes(raw: &[u8], delimiter: u8) -> Option<BadQuote> {
                 }
             };
             i = close + 1;
-            match raw.get(i) {
-                Some(&d) if d != delimiter => {
-                    let across = spans(&raw[open..close]);
-                    return Some((open, field, QuoteProblem::AfterClosing, across));
-                }
-                None => return None,
-                Some(_) => {}
+            if raw.get(i).is_some_and(|&d| d != delimiter) {
+                let across = spans(&raw[open..close]);
+                return Some((open, field, QuoteProblem::AfterClosing, across));
             }
+            let inside = &raw[open + 1..close];
+            if inside.len() > MAX_CELL_CHARS
+                && spans(inside)
+                && decode_lossy(inside, encoding).chars().count() > MAX_CELL_CHARS
+            {
+                return Some((open, field, QuoteProblem::TooLong, true));
+            }
+            raw.get(i)?;
         } else {
             i += memchr::memchr(delimiter, &raw[i..])?;
         }
@@ -627,7 +636,7 @@ fn read_records(
         check_columns(record.len(), line)?;
         let raw = &body[start..content_end];
         let bad_quote = match memchr::memchr(b'"', raw) {
-            Some(_) => scan_quotes(raw, shape.delimiter),
+            Some(_) => scan_quotes(raw, shape.delimiter, shape.encoding),
             None => None,
         };
         let mut quote_issue = None;

@@ -133,3 +133,33 @@ fn a_spreadsheet_name_with_a_line_break_is_refused() {
     assert_eq!((e.len(), e[0].0, e[0].1), (1, 2, Some(1)), "{e:?}");
     assert!(e[0].2.starts_with("单元格不能换行"), "{}", e[0].2);
 }
+
+/// A quote left open at line 2 and closed by a stray quote thousands of
+/// lines below: the field would be one cell past the cell limit, refusing
+/// the whole file. It is a row error at line 2, and the lines it swallowed
+/// are read as the rows they are.
+#[test]
+fn a_quote_closed_far_below_is_a_row_error_not_a_refused_file() {
+    let mut csv = String::from("客户名称,电话\n\"未闭合客户,13800000000\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("正常客户{i},1380000{i:04}\n"));
+    }
+    csv.push_str("另一个\",13800009999\n");
+    let table =
+        keqing_io::read_table_bytes(csv.as_bytes(), "far.csv", &ReadOptions::default()).unwrap();
+    let b = import_customers(&table, &ImportOptions::default()).unwrap();
+    let e = errors(&b);
+    assert_eq!((e[0].0, e[0].1), (2, Some(1)), "{e:?}");
+    assert!(
+        e[0].2
+            .contains("opened at line 2 runs across lines past 32,767 characters"),
+        "{}",
+        e[0].2
+    );
+    let kept = names(&b)
+        .iter()
+        .filter(|(_, n)| n.starts_with("正常客户"))
+        .count();
+    assert_eq!(kept, 3000);
+    assert_eq!(names(&b)[0], (3, "正常客户0"));
+}
