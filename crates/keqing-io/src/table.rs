@@ -340,8 +340,14 @@ fn decode(field: &[u8], enc: TextEncoding) -> Option<String> {
 
 /// The first cell holding U+FFFD, the mark an earlier lossy conversion
 /// leaves where it destroyed text: such a row is as bad as invalid bytes.
+/// The row's text is searched once, for the lead byte of U+FFFD (`EF BF BD`):
+/// `str::contains` checked each cell on its own, and how it was compiled
+/// changed with the code around it (a third of a million-row read once).
 fn damaged(cells: &Cells) -> Option<usize> {
-    cells.iter().position(|c| c.contains('\u{FFFD}'))
+    let text = cells.text.as_bytes();
+    let at =
+        memchr::memchr_iter(0xEF, text).find(|&i| text.get(i + 1..i + 3) == Some(b"\xBF\xBD"))?;
+    Some(cells.ends.partition_point(|&end| end <= at))
 }
 
 fn decode_lossy(field: &[u8], enc: TextEncoding) -> String {
@@ -1288,6 +1294,16 @@ mod tests {
         // would be text (U+202F split in two).
         let (c, bad) = decode_record(&record(&[b"\xE2\x80", b"\xAF"]), TextEncoding::Utf8);
         assert_eq!((c.len(), bad), (2, Some(0)));
+        // U+FFFD is found in its cell, after empty ones; fullwidth
+        // punctuation (EF BC 8C…) is not it.
+        let c: Cells = ["甲，（）", "", "", "b\u{FFFD}", "\u{FFFD}"]
+            .into_iter()
+            .collect();
+        assert_eq!(damaged(&c), Some(3));
+        let c: Cells = ["", "\u{FFFD}"].into_iter().collect();
+        assert_eq!(damaged(&c), Some(1));
+        let c: Cells = ["甲，（）￼", "\u{FFFC}"].into_iter().collect();
+        assert_eq!(damaged(&c), None);
         // GBK 南京 is decoded cell by cell.
         let (c, bad) = decode_record(
             &record(&[&[0xC4, 0xCF, 0xBE, 0xA9], b"1"]),
