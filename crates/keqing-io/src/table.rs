@@ -269,7 +269,7 @@ pub fn read_table_bytes(
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Decides between UTF-8 and GB18030 for bytes that are not all valid UTF-8.
+/// Decides between UTF-8 and GB18030 (see [`gbk_read_as_utf8`] for GBK that is also valid UTF-8).
 /// Lines with non-ASCII bytes vote: a UTF-8 file with a few corrupt rows
 /// stays UTF-8 (those rows are reported), a GBK file is read as GBK.
 fn detect_encoding(bytes: &[u8]) -> TextEncoding {
@@ -277,7 +277,11 @@ fn detect_encoding(bytes: &[u8]) -> TextEncoding {
         return TextEncoding::Utf8Bom;
     }
     if std::str::from_utf8(bytes).is_ok() {
-        return TextEncoding::Utf8;
+        return if gbk_read_as_utf8(bytes) {
+            TextEncoding::Gb18030
+        } else {
+            TextEncoding::Utf8
+        };
     }
     let (mut utf8, mut gb) = (0usize, 0usize);
     for line in bytes.split(|b| *b == b'\n') {
@@ -298,6 +302,40 @@ fn detect_encoding(bytes: &[u8]) -> TextEncoding {
     } else {
         TextEncoding::Gb18030
     }
+}
+
+/// Whether a file that is valid UTF-8 is GBK all the same. Some Chinese
+/// characters' GBK bytes happen to be two-byte UTF-8 sequences (丐 is D8 A4,
+/// Arabic ؤ in UTF-8; 一 is D2 BB, Cyrillic һ): a GBK file with English
+/// headers and a few such names reads as UTF-8. It is GBK when every
+/// non-ASCII character is such a pair (a lead C2-DF, a trail A1-BF: GBK's
+/// trail bytes, where real Cyrillic, Arabic or Greek text also uses 80-A0),
+/// one at least with a lead past C3 (Latin-1 letters such as é, C3 A9, are
+/// UTF-8's everyday accents), no character is three or four bytes (as every
+/// Chinese character in UTF-8 is), and the file reads as GB18030.
+fn gbk_read_as_utf8(bytes: &[u8]) -> bool {
+    let Some(first) = bytes.iter().position(|b| !b.is_ascii()) else {
+        return false;
+    };
+    let mut past_latin1 = false;
+    let mut i = first;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            i += 1;
+            continue;
+        }
+        let trail = bytes.get(i + 1).copied().unwrap_or(0);
+        if !(0xc2..=0xdf).contains(&b) || !(0xa1..=0xbf).contains(&trail) {
+            return false;
+        }
+        past_latin1 |= b > 0xc3;
+        i += 2;
+    }
+    past_latin1
+        && GB18030
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .is_some()
 }
 
 /// The delimiter used most often outside quotes in the first line (comma when none is).
@@ -1339,6 +1377,18 @@ mod tests {
         );
         assert_eq!(t.blank_rows, 1);
         assert_eq!(t.rows[1].cells.iter().collect::<Vec<_>>(), ["3", "4"]);
+    }
+
+    #[test]
+    fn gbk_that_is_also_valid_utf8_is_read_as_gbk() {
+        // 一业丐专丧 in GBK are all two-byte UTF-8 sequences.
+        let (gbk, _, _) = GB18030.encode("name,phone\n一业,1\n丐专丧,2\n");
+        assert!(std::str::from_utf8(&gbk).is_ok());
+        assert_eq!(detect_encoding(&gbk), TextEncoding::Gb18030);
+        // Real UTF-8 in Cyrillic, Arabic, Latin accents stays UTF-8.
+        for text in ["name\nИван Петров\n", "name\nمحمد\n", "name\nCafé Müller\n", "name\n南京\n"] {
+            assert_eq!(detect_encoding(text.as_bytes()), TextEncoding::Utf8, "{text}");
+        }
     }
 
     #[test]
