@@ -78,7 +78,8 @@ async fn transactions(st: &AppState, u: &User) -> Result<Transactions, ApiError>
     Ok(tx)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
     as_of: Option<chrono::NaiveDate>,
     /// List the members of one class (RFM key or ABC letter).
@@ -134,6 +135,15 @@ fn cid(tx: &Transactions, idx: u32) -> i64 {
 }
 
 /// `GET /api/v1/analysis/rfm`: the eight classes (mean split) with counts and shares.
+#[utoipa::path(
+    get,
+    path = "/analysis/rfm",
+    tag = "analysis",
+    operation_id = "analysis_rfm_analysis",
+    description = "RFM eight classes over your customers' orders (as_of; class= lists the members)",
+    params(Params),
+    responses((status = 200, description = "{as_of, customers, classes: [...], members?}", body = crate::openapi::AnyObject))
+)]
 pub async fn rfm_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -185,6 +195,15 @@ fn abc_summary(r: &abc::AbcResult) -> Value {
 }
 
 /// `GET /api/v1/analysis/abc`: ABC classes, the Pareto curve and the top-20% share.
+#[utoipa::path(
+    get,
+    path = "/analysis/abc",
+    tag = "analysis",
+    operation_id = "analysis_abc_analysis",
+    description = "ABC / Pareto classes, the Pareto curve and the top-20% share (cuts=70,20,5,5; class= lists members)",
+    params(Params),
+    responses((status = 200, description = "{classes, curve, top20_share, members?}", body = crate::openapi::AnyObject))
+)]
 pub async fn abc_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -210,6 +229,15 @@ pub async fn abc_analysis(
 }
 
 /// `GET /api/v1/analysis/clv`: BG/NBD or Pareto/NBD with Gamma-Gamma; the top customers by CLV.
+#[utoipa::path(
+    get,
+    path = "/analysis/clv",
+    tag = "analysis",
+    operation_id = "analysis_clv_analysis",
+    description = "Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma (model, freq, horizon_months, discount); deciles: CLV at P0, P10 … P100; top: the customers by CLV (page, per_page); decile=1..10 lists that decile's members (1: the top 10%) as members",
+    params(Params),
+    responses((status = 200, description = "{model, deciles, top, members?}", body = crate::openapi::AnyObject))
+)]
 pub async fn clv_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -284,6 +312,15 @@ pub async fn clv_analysis(
 
 /// `GET /api/v1/analysis/repeat`: customers by number of purchases; purchase
 /// cycle; `purchases=k` lists the customers who bought k times.
+#[utoipa::path(
+    get,
+    path = "/analysis/repeat",
+    tag = "analysis",
+    operation_id = "analysis_repeat_analysis",
+    description = "Repeat-purchase distribution and purchase cycle; purchases=k lists the customers who bought k times as members (page, per_page)",
+    params(Params),
+    responses((status = 200, description = "{customers, distribution, repeat_rate, mean_cycle_days, members?}", body = crate::openapi::AnyObject))
+)]
 pub async fn repeat_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -311,6 +348,15 @@ pub async fn repeat_analysis(
 }
 
 /// `GET /api/v1/analysis/funnel?counts=750,200,150,80,75,70`: AISAS rates and the weakest stage.
+#[utoipa::path(
+    get,
+    path = "/analysis/funnel",
+    tag = "analysis",
+    operation_id = "analysis_funnel_analysis",
+    description = "AISAS funnel rates from six stage counts, and the weakest stage",
+    params(Params),
+    responses((status = 200, description = "{stages, rates, weakest}", body = crate::openapi::AnyObject))
+)]
 pub async fn funnel_analysis(
     CurrentUser(_u): CurrentUser,
     Query(p): Query<Params>,
@@ -340,7 +386,8 @@ pub async fn funnel_analysis(
     Ok(Json(json!(funnel::aisas(counts).map_err(engine)?)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ApplyParams {
     /// The calendar year whose spend sets the tiers (default: last year, as
     /// tiers are fixed at the start of a year from the year before: 003 A13).
@@ -350,6 +397,15 @@ pub struct ApplyParams {
 /// `POST /api/v1/analysis/apply`: writes each customer's ABC class, RFM class,
 /// CLV, P(alive) and spend-band tier onto the customer file, so lists filter
 /// by them and the customer page shows them.
+#[utoipa::path(
+    post,
+    path = "/analysis/apply",
+    tag = "analysis",
+    operation_id = "analysis_apply",
+    description = "Write each customer's ABC class, RFM class, CLV, P(alive) and spend-band tier (tier_year, default last year) onto the file",
+    params(ApplyParams),
+    responses((status = 200, description = "How many customers were written", body = crate::openapi::AnyObject))
+)]
 pub async fn apply(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -488,6 +544,15 @@ fn param_date(params: &Map<String, Value>) -> Result<Option<chrono::NaiveDate>, 
 
 /// `POST /api/v1/analysis/snapshots` `{kind: rfm|abc|clv, name, params}`: runs
 /// the analysis on the caller's orders and saves it with its members.
+#[utoipa::path(
+    post,
+    path = "/analysis/snapshots",
+    tag = "analysis",
+    operation_id = "analysis_create_snapshot",
+    description = "Run an analysis on your orders and save it with its members: {kind: rfm|abc|clv, name, params: {as_of, cuts, model, freq, horizon_months, discount}}",
+    request_body = crate::openapi::SnapshotBody,
+    responses((status = 201, description = "The snapshot saved", body = crate::openapi::AnalysisSnapshot))
+)]
 pub async fn create_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -699,6 +764,14 @@ async fn clv_members(
 }
 
 /// `GET /api/v1/analysis/snapshots`: the snapshots the caller may see, newest first.
+#[utoipa::path(
+    get,
+    path = "/analysis/snapshots",
+    tag = "analysis",
+    operation_id = "analysis_list_snapshots",
+    description = "Saved analysis snapshots you may see, newest first",
+    responses((status = 200, description = "Snapshots, newest first", body = crate::openapi::Items<crate::openapi::AnalysisSnapshot>))
+)]
 pub async fn list_snapshots(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -712,6 +785,15 @@ pub async fn list_snapshots(
 }
 
 /// `GET /api/v1/analysis/snapshots/{id}`: one snapshot's parameters and summary.
+#[utoipa::path(
+    get,
+    path = "/analysis/snapshots/{id}",
+    tag = "analysis",
+    operation_id = "analysis_get_snapshot",
+    description = "One snapshot: parameters, as-of date and summary",
+    params(("id" = i64, Path, description = "snapshot id")),
+    responses((status = 200, description = "The snapshot", body = crate::openapi::AnalysisSnapshot))
+)]
 pub async fn get_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -720,7 +802,8 @@ pub async fn get_snapshot(
     Ok(Json(json!(snapshot_for(&st, &u, id).await?)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MemberParams {
     class: Option<String>,
     page: Option<i64>,
@@ -729,6 +812,15 @@ pub struct MemberParams {
 
 /// `GET /api/v1/analysis/snapshots/{id}/members?class=…`: the target list, a
 /// page at a time, of the members the caller may read now.
+#[utoipa::path(
+    get,
+    path = "/analysis/snapshots/{id}/members",
+    tag = "analysis",
+    operation_id = "analysis_snapshot_members",
+    description = "A snapshot's members as a target list, within your scope (class, page, per_page)",
+    params(("id" = i64, Path, description = "snapshot id"), MemberParams),
+    responses((status = 200, description = "{items: [{customer_id, name, owner_id, class, data}], total}", body = crate::openapi::AnyObject))
+)]
 pub async fn snapshot_members(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -760,6 +852,15 @@ pub async fn snapshot_members(
 }
 
 /// `DELETE /api/v1/analysis/snapshots/{id}`: by its maker or an administrator.
+#[utoipa::path(
+    delete,
+    path = "/analysis/snapshots/{id}",
+    tag = "analysis",
+    operation_id = "analysis_delete_snapshot",
+    description = "Delete a snapshot (its maker or an administrator)",
+    params(("id" = i64, Path, description = "snapshot id")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,

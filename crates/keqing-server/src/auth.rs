@@ -769,7 +769,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     username: String,
     password: String,
@@ -862,6 +862,15 @@ fn set_cookie(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    operation_id = "auth_login",
+    description = "Log in with {username, password}; returns a bearer token (and sets the session cookie)",
+    request_body = LoginBody,
+    responses((status = 200, description = "Logged in: {token, expires_at, csrf_token, user}; sets the session and CSRF cookies", body = crate::openapi::LoginAnswer), (status = 400, description = "bad_request: send {username, password}", body = crate::openapi::ErrorBody), (status = 401, description = "unauthorized: wrong user name or password", body = crate::openapi::ErrorBody), (status = 429, description = "rate_limited: too many failed logins; Retry-After says when to try again", body = crate::openapi::ErrorBody))
+)]
 pub async fn login(
     State(st): State<AppState>,
     client: Client,
@@ -945,6 +954,14 @@ pub async fn login(
     Ok(resp)
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    operation_id = "auth_logout",
+    description = "End this session",
+    responses((status = 204, description = "Logged out; the cookies are cleared"))
+)]
 pub async fn logout(
     State(st): State<AppState>,
     client: Client,
@@ -973,6 +990,14 @@ pub async fn logout(
 
 /// The current user. A cookie session also gets its CSRF cookie again, so a
 /// reloaded page recovers from a stale one.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "auth",
+    operation_id = "auth_me",
+    description = "The logged-in user",
+    responses((status = 200, description = "The logged-in user (with a fresh CSRF cookie for a cookie session)", body = crate::openapi::User))
+)]
 pub async fn me(
     State(st): State<AppState>,
     client: Client,

@@ -1294,7 +1294,8 @@ fn parse_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiErro
     .transpose()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskListParams {
     from: Option<String>,
     to: Option<String>,
@@ -1305,6 +1306,15 @@ pub struct TaskListParams {
     per_page: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/care/tasks",
+    tag = "care",
+    operation_id = "care_list_tasks",
+    description = "Care tasks in your scope (from, to, status, kind, owner, page, per_page): {items, total}",
+    params(TaskListParams),
+    responses((status = 200, description = "{items: [task], total}", body = crate::openapi::AnyObject))
+)]
 pub async fn list_tasks(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1504,6 +1514,16 @@ fn body_str(body: &serde_json::Map<String, Value>, key: &str) -> Option<String> 
     body.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/tasks/{id}/complete",
+    tag = "care",
+    operation_id = "care_complete_task",
+    description = "Complete a care task; logs the contact on the customer's timeline once (a second complete logs nothing)",
+    params(("id" = i64, Path, description = "care task id")),
+    request_body = crate::openapi::TaskActionBody,
+    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+)]
 pub async fn complete_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1514,6 +1534,16 @@ pub async fn complete_task(
     act(&st, &u, id, TaskAction::Complete, summary).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/tasks/{id}/skip",
+    tag = "care",
+    operation_id = "care_skip_task",
+    description = "Skip a care task with {reason} (required)",
+    params(("id" = i64, Path, description = "care task id")),
+    request_body = crate::openapi::TaskActionBody,
+    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+)]
 pub async fn skip_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1530,6 +1560,16 @@ pub async fn skip_task(
     act(&st, &u, id, TaskAction::Skip { reason }, None).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/tasks/{id}/snooze",
+    tag = "care",
+    operation_id = "care_snooze_task",
+    description = "Snooze a care task {until: YYYY-MM-DD}",
+    params(("id" = i64, Path, description = "care task id")),
+    request_body = crate::openapi::TaskActionBody,
+    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+)]
 pub async fn snooze_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1592,6 +1632,14 @@ fn template_input(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/care/templates",
+    tag = "care",
+    operation_id = "care_list_templates",
+    description = "Greeting message templates",
+    responses((status = 200, description = "{items, default, placeholders: [{name, alias_zh}]}", body = crate::openapi::AnyObject))
+)]
 pub async fn list_templates(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
@@ -1608,6 +1656,15 @@ pub async fn list_templates(
     })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/templates",
+    tag = "care",
+    operation_id = "care_create_template",
+    description = "Create a template; it must end with the signature {公司名称} {经理姓名} (422 otherwise)",
+    request_body = crate::openapi::CareTemplateBody,
+    responses((status = 201, description = "The template created", body = crate::openapi::CareTemplate))
+)]
 pub async fn create_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1628,6 +1685,16 @@ pub async fn create_template(
     Ok((StatusCode::CREATED, Json(json!(t))))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/care/templates/{id}",
+    tag = "care",
+    operation_id = "care_update_template",
+    description = "Change a template (signature rule as on create)",
+    params(("id" = i64, Path, description = "template id")),
+    request_body = crate::openapi::CareTemplateBody,
+    responses((status = 200, description = "The template changed", body = crate::openapi::CareTemplate))
+)]
 pub async fn update_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1650,6 +1717,15 @@ pub async fn update_template(
     Ok(Json(json!(t)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/care/templates/{id}",
+    tag = "care",
+    operation_id = "care_delete_template",
+    description = "Delete a template",
+    params(("id" = i64, Path, description = "template id")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1674,6 +1750,14 @@ pub async fn delete_template(
 /// `GET /api/v1/care/settings`: the settings, and beside them (read-only, for
 /// the forms) the built-in occasions one may switch off and the solar terms
 /// an added occasion may fall on.
+#[utoipa::path(
+    get,
+    path = "/care/settings",
+    tag = "care",
+    operation_id = "care_get_settings",
+    description = "Care settings: company name, cadence standards, daily quota, frequency cap, occasions; and, read-only, builtin_occasions [{id, name_zh, name_en, rule}] and solar_terms",
+    responses((status = 200, description = "The settings with builtin_occasions and solar_terms", body = crate::openapi::AnyObject))
+)]
 pub async fn get_settings(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
@@ -1689,6 +1773,15 @@ pub async fn get_settings(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    put,
+    path = "/care/settings",
+    tag = "care",
+    operation_id = "care_put_settings",
+    description = "Change care settings (administrators; any subset of the keys)",
+    request_body = crate::openapi::AnyObject,
+    responses((status = 200, description = "The settings stored", body = crate::openapi::AnyObject))
+)]
 pub async fn put_settings(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1720,7 +1813,8 @@ pub async fn put_settings(
 
 // --- run ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RangeParams {
     from: Option<String>,
     to: Option<String>,
@@ -1745,6 +1839,15 @@ fn range(p: &RangeParams) -> Result<(NaiveDate, NaiveDate), ApiError> {
     Ok((from, to))
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/run",
+    tag = "care",
+    operation_id = "care_run",
+    description = "Generate the care tasks of from..=to (supervisors and above); idempotent",
+    params(RangeParams),
+    responses((status = 200, description = "What was generated", body = crate::openapi::AnyObject))
+)]
 pub async fn run(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1805,6 +1908,15 @@ struct QuotaDay {
 /// due care contacts made (the care tasks due in the range, with the ids
 /// behind each number), the customers behind their cadence standard as of
 /// `to` (with the list), and the daily quota by day.
+#[utoipa::path(
+    get,
+    path = "/care/compliance",
+    tag = "care",
+    operation_id = "care_compliance",
+    description = "Care compliance per manager and team (from, to): tasks made, customers behind their cadence standard, daily quota by day",
+    params(RangeParams),
+    responses((status = 200, description = "{managers, teams, quota}", body = crate::openapi::AnyObject))
+)]
 pub async fn compliance(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -2015,7 +2127,8 @@ pub async fn compliance(
 
 // --- a customer's coming occasions ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OccasionParams {
     /// First day (YYYY-MM-DD, Beijing); today when absent.
     from: Option<String>,
@@ -2028,6 +2141,15 @@ pub struct OccasionParams {
 /// customer), each contact's birthday (solar or lunar, keqing-care's rules
 /// for a missing 30th or leap month) and the company's key dates. Checked
 /// like reading the customer and its contacts.
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/occasions",
+    tag = "care",
+    operation_id = "care_customer_occasions",
+    description = "The customer's coming occasions (from=YYYY-MM-DD, default today; days=1..366, default 60): festivals of the deployment's calendar, each contact's birthday (solar or lunar), the company's key dates",
+    params(("id" = i64, Path, description = "customer id"), OccasionParams),
+    responses((status = 200, description = "{from, to, items: [{date, kind: occasion|birthday|key_date, occasion, name_zh, name_en, contact_id, contact_name, name, lunar, years}]}", body = crate::openapi::AnyObject))
+)]
 pub async fn customer_occasions(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,

@@ -124,7 +124,8 @@ pub(crate) fn visibility(
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     q: Option<String>,
     owner: Option<i64>,
@@ -148,6 +149,15 @@ pub struct ListParams {
 /// Most ids one `GET /customers?ids=` names.
 const IDS_MAX: usize = 200;
 
+#[utoipa::path(
+    get,
+    path = "/customers",
+    tag = "customers",
+    operation_id = "customers_list",
+    description = "List and search customers (q: name, pinyin, initials or phone suffix; filters; paging): {items, total, total_capped, page, per_page}; total_capped: the list counted its first 10,000 rows only (a name search on SQLite: 1,000)",
+    params(ListParams),
+    responses((status = 200, description = "A page of customers (with ids=: {items} in that order)", body = crate::openapi::CustomerPage))
+)]
 pub async fn list(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -266,6 +276,15 @@ fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> Value {
     json!({"items": r.items, "total": r.total, "total_capped": r.capped, "page": page, "per_page": per_page})
 }
 
+#[utoipa::path(
+    get,
+    path = "/pool",
+    tag = "customers",
+    operation_id = "customers_pool",
+    description = "Customers in the public pool",
+    params(ListParams),
+    responses((status = 200, description = "A page of the public pool", body = crate::openapi::CustomerPage))
+)]
 pub async fn pool(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -290,6 +309,15 @@ pub async fn pool(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}",
+    tag = "customers",
+    operation_id = "customers_get_one",
+    description = "One customer",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer", body = crate::openapi::Customer))
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -341,6 +369,15 @@ async fn new_owner(
     Ok(owner)
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers",
+    tag = "customers",
+    operation_id = "customers_create",
+    description = "Create a customer (refuses duplicates with 409 duplicate)",
+    request_body = crate::openapi::CustomerBody,
+    responses((status = 201, description = "The customer created, with its contacts", body = crate::openapi::CreatedCustomer), (status = 409, description = "duplicate: a customer with the same name, phone or code exists (details name those you may read)", body = crate::openapi::ErrorBody))
+)]
 pub async fn create(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -388,6 +425,16 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/customers/{id}",
+    tag = "customers",
+    operation_id = "customers_update",
+    description = "Change fields (JSON merge patch); must send the version read, stale gives 409",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = crate::openapi::CustomerBody,
+    responses((status = 200, description = "The customer changed", body = crate::openapi::Customer), (status = 409, description = "version_conflict: someone else saved first (details: expected_version, current_version); duplicate", body = crate::openapi::ErrorBody))
+)]
 pub async fn update(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -424,6 +471,15 @@ pub async fn update(
     Ok(Json(no_duplicate(&st, &u, updated).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/customers/{id}",
+    tag = "customers",
+    operation_id = "customers_delete",
+    description = "Soft-delete a customer",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 204, description = "Deleted (softly: an administrator may restore it)"))
+)]
 pub async fn delete(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -434,6 +490,15 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/restore",
+    tag = "customers",
+    operation_id = "customers_restore",
+    description = "Restore a deleted customer (administrators)",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer restored", body = crate::openapi::Customer))
+)]
 pub async fn restore(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -451,6 +516,15 @@ pub async fn restore(
     Ok(Json(no_duplicate(&st, &u, restored).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/history",
+    tag = "customers",
+    operation_id = "customers_history",
+    description = "Field-level change history",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "Field-level changes, newest first", body = crate::openapi::Items<crate::openapi::HistoryEntry>))
+)]
 pub async fn history(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -460,6 +534,15 @@ pub async fn history(
     Ok(Json(json!({"items": st.store.history(id).await?})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/ownership",
+    tag = "customers",
+    operation_id = "customers_ownership",
+    description = "Ownership log: create, transfer, release, claim",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "{items: [{at, from_user, to_user, action, reason, by}]}", body = crate::openapi::AnyObject))
+)]
 pub async fn ownership(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -469,6 +552,15 @@ pub async fn ownership(
     Ok(Json(json!({"items": st.store.ownership_log(id).await?})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/contacts",
+    tag = "customers",
+    operation_id = "customers_contacts",
+    description = "Contacts of a customer",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer's contacts", body = crate::openapi::Items<crate::openapi::Contact>))
+)]
 pub async fn contacts(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -478,6 +570,16 @@ pub async fn contacts(
     Ok(Json(json!({"items": st.store.contacts(id).await?})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/contacts",
+    tag = "customers",
+    operation_id = "customers_create_contact",
+    description = "Create a contact",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = crate::openapi::ContactBody,
+    responses((status = 201, description = "The contact created", body = crate::openapi::Contact))
+)]
 pub async fn create_contact(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -506,6 +608,16 @@ async fn contact_customer(
     Ok(k)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/contacts/{id}",
+    tag = "customers",
+    operation_id = "customers_update_contact",
+    description = "Change a contact; must send the version read",
+    params(("id" = i64, Path, description = "contact id")),
+    request_body = crate::openapi::ContactBody,
+    responses((status = 200, description = "The contact changed", body = crate::openapi::Contact), (status = 409, description = "version_conflict: someone else saved first", body = crate::openapi::ErrorBody))
+)]
 pub async fn update_contact(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -533,6 +645,15 @@ pub async fn update_contact(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/contacts/{id}",
+    tag = "customers",
+    operation_id = "customers_delete_contact",
+    description = "Delete a contact",
+    params(("id" = i64, Path, description = "contact id")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_contact(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -543,6 +664,15 @@ pub async fn delete_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/activities",
+    tag = "customers",
+    operation_id = "customers_activities",
+    description = "Activity timeline",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The timeline, newest first", body = crate::openapi::Items<crate::openapi::Activity>))
+)]
 pub async fn activities(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -552,6 +682,16 @@ pub async fn activities(
     Ok(Json(json!({"items": st.store.activities(id).await?})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/activities",
+    tag = "customers",
+    operation_id = "customers_add_activity",
+    description = "Log an activity (visit, call, SMS, gift, help, feedback…)",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = crate::openapi::ActivityBody,
+    responses((status = 201, description = "The activity logged", body = crate::openapi::Activity))
+)]
 pub async fn add_activity(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -575,6 +715,15 @@ pub async fn add_activity(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/orders",
+    tag = "customers",
+    operation_id = "customers_orders",
+    description = "Orders of a customer",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer's orders", body = crate::openapi::Items<crate::openapi::Order>))
+)]
 pub async fn orders(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -584,6 +733,15 @@ pub async fn orders(
     Ok(Json(json!({"items": st.store.orders(id).await?})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/claim",
+    tag = "customers",
+    operation_id = "customers_claim",
+    description = "Claim a customer from the public pool",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer, now yours", body = crate::openapi::Customer), (status = 409, description = "refused: not in the pool, or your claim limit is reached", body = crate::openapi::ErrorBody))
+)]
 pub async fn claim(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -602,7 +760,7 @@ pub async fn claim(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TransferBody {
     ids: Vec<i64>,
     to_user: i64,
@@ -610,6 +768,15 @@ pub struct TransferBody {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/transfer",
+    tag = "customers",
+    operation_id = "customers_transfer",
+    description = "Hand customers over to another manager, with their history",
+    request_body = TransferBody,
+    responses((status = 200, description = "{transferred: n}", body = crate::openapi::AnyObject))
+)]
 pub async fn transfer(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -663,11 +830,21 @@ pub async fn transfer(
     Ok(Json(json!({"transferred": n})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct MergeBody {
     other_id: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/merge",
+    tag = "customers",
+    operation_id = "customers_merge",
+    description = "Merge another customer into this one; both histories are kept",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = MergeBody,
+    responses((status = 200, description = "The customer kept, with the other's records", body = crate::openapi::Customer), (status = 409, description = "refused: the two cannot be merged", body = crate::openapi::ErrorBody))
+)]
 pub async fn merge(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -680,6 +857,15 @@ pub async fn merge(
     Ok(Json(no_duplicate(&st, &u, merged).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/completeness",
+    tag = "customers",
+    operation_id = "customers_completeness",
+    description = "What an A-class file lacks (000)",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "{customer_id, complete, missing: [field]}", body = crate::openapi::AnyObject))
+)]
 pub async fn completeness(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -696,6 +882,14 @@ pub async fn completeness(
 }
 
 /// Key customers whose files lack what 000 requires: a work item for their owner.
+#[utoipa::path(
+    get,
+    path = "/work/incomplete",
+    tag = "customers",
+    operation_id = "customers_incomplete",
+    description = "Key customers whose files are incomplete",
+    responses((status = 200, description = "{items: [{customer, missing}]}", body = crate::openapi::AnyObject))
+)]
 pub async fn incomplete(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -718,12 +912,22 @@ pub async fn incomplete(
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ChangeBody {
     note: String,
     reported_on: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/changes",
+    tag = "customers",
+    operation_id = "customers_report_change",
+    description = "Report a change of customer data (must be registered within 15 days)",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = ChangeBody,
+    responses((status = 201, description = "The change report", body = crate::openapi::ChangeReport))
+)]
 pub async fn report_change(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -743,11 +947,21 @@ pub async fn report_change(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
     on: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/changes/{id}/register",
+    tag = "customers",
+    operation_id = "customers_register_change",
+    description = "Mark a reported change as registered in the file",
+    params(("id" = i64, Path, description = "change report id")),
+    request_body = Option<RegisterBody>,
+    responses((status = 200, description = "The change report, registered", body = crate::openapi::ChangeReport))
+)]
 pub async fn register_change(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -773,12 +987,22 @@ pub async fn register_change(
     Ok(Json(json!(st.store.register_change(id, on, &u).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesParams {
     overdue: Option<bool>,
 }
 
 /// Open change reports the caller may see; `overdue=true` keeps those past 15 days.
+#[utoipa::path(
+    get,
+    path = "/changes",
+    tag = "customers",
+    operation_id = "customers_open_changes",
+    description = "Open change reports (overdue=true for those past 15 days)",
+    params(ChangesParams),
+    responses((status = 200, description = "Open change reports", body = crate::openapi::Items<crate::openapi::ChangeReport>))
+)]
 pub async fn open_changes(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -815,6 +1039,14 @@ pub async fn open_changes(
 }
 
 /// Releases stale customers to the pool now (the server also does it daily).
+#[utoipa::path(
+    post,
+    path = "/pool/release",
+    tag = "customers",
+    operation_id = "customers_release",
+    description = "Release customers without follow-up to the pool now",
+    responses((status = 200, description = "{released: n}", body = crate::openapi::AnyObject))
+)]
 pub async fn release(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -853,6 +1085,14 @@ pub async fn custom_fields_in(store: &dyn Store) -> Result<Vec<CustomFieldDef>, 
 }
 
 /// `GET /api/v1/custom-fields`: the definitions every customer form shows.
+#[utoipa::path(
+    get,
+    path = "/custom-fields",
+    tag = "customers",
+    operation_id = "customers_get_custom_fields",
+    description = "The deployment's custom profile fields: {fields: [{key, label, type, options, required}]}",
+    responses((status = 200, description = "The definitions", body = crate::openapi::CustomFields))
+)]
 pub async fn get_custom_fields(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
@@ -868,6 +1108,15 @@ pub async fn get_custom_fields(
 /// fill the field. Stored values of a removed field stay in the files but
 /// are no longer checked, nor exported (an export has a column for each
 /// defined field).
+#[utoipa::path(
+    put,
+    path = "/custom-fields",
+    tag = "customers",
+    operation_id = "customers_put_custom_fields",
+    description = "Replace the custom profile field definitions (administrators); types text, number, date, choice, multi_choice; 422 for a label or key a customers import reads as another column (生日, 等级)",
+    request_body = crate::openapi::CustomFields,
+    responses((status = 200, description = "The definitions stored", body = crate::openapi::CustomFields))
+)]
 pub async fn put_custom_fields(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,

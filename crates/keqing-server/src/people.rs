@@ -14,6 +14,14 @@ use keqing_store::{NewUser, StoreError, TeamChange, UserChange};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "people",
+    operation_id = "people_users",
+    description = "Users in the caller's scope",
+    responses((status = 200, description = "{items: [User]}", body = crate::openapi::Items<crate::openapi::User>))
+)]
 pub async fn users(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -39,7 +47,7 @@ pub async fn users(
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUserBody {
     username: String,
     display_name: Option<String>,
@@ -49,6 +57,15 @@ pub struct NewUserBody {
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "people",
+    operation_id = "people_create_user",
+    description = "Create a user (administrators)",
+    request_body = NewUserBody,
+    responses((status = 201, description = "The user created", body = crate::openapi::User), (status = 409, description = "duplicate: the user name is taken", body = crate::openapi::ErrorBody))
+)]
 pub async fn create_user(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -116,6 +133,16 @@ pub async fn create_user(
 /// `team_id` (null: no team), `region` (null or "": none) or `active`. Every
 /// field is optional; each wrong one is named in the 422. Deactivating ends
 /// the user's sessions; the last active administrator cannot step down (409).
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "people",
+    operation_id = "people_update_user",
+    description = "Change a user's role, team_id (null: none), region (one of GET /regions; null: none) or active (administrators); 422 names each wrong field, 409 when the last active administrator would step down; deactivating ends the user's sessions",
+    params(("id" = i64, Path, description = "user id")),
+    request_body = crate::openapi::UserPatch,
+    responses((status = 200, description = "The user changed", body = crate::openapi::User), (status = 409, description = "refused: the last active administrator would step down", body = crate::openapi::ErrorBody))
+)]
 pub async fn update_user(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -178,6 +205,14 @@ pub async fn update_user(
     Ok(Json(json!(user)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/teams",
+    tag = "people",
+    operation_id = "people_teams",
+    description = "Teams",
+    responses((status = 200, description = "The teams", body = crate::openapi::Items<crate::openapi::Team>))
+)]
 pub async fn teams(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
@@ -185,7 +220,7 @@ pub async fn teams(
     Ok(Json(json!({"items": st.store.teams().await?})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewTeamBody {
     name: String,
     region: Option<String>,
@@ -218,6 +253,15 @@ fn only_admin(u: &keqing_domain::User, what: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/teams",
+    tag = "people",
+    operation_id = "people_create_team",
+    description = "Create a team {name, region} (administrators); the region must be on the region list (422), a taken name is refused (409)",
+    request_body = NewTeamBody,
+    responses((status = 201, description = "The team created", body = crate::openapi::Team), (status = 409, description = "duplicate: the name is taken", body = crate::openapi::ErrorBody))
+)]
 pub async fn create_team(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -254,6 +298,16 @@ pub async fn create_team(
 
 /// `PATCH /api/v1/teams/{id}` `{name, region}` (either; `region` null: none):
 /// an administrator renames a team or moves it to another region of the list.
+#[utoipa::path(
+    patch,
+    path = "/teams/{id}",
+    tag = "people",
+    operation_id = "people_update_team",
+    description = "Rename a team or move it to another region: {name, region} (either; region null: none) (administrators); 422 names each wrong field, 409 a taken name",
+    params(("id" = i64, Path, description = "team id")),
+    request_body = crate::openapi::TeamPatch,
+    responses((status = 200, description = "The team changed", body = crate::openapi::Team), (status = 409, description = "duplicate: the name is taken", body = crate::openapi::ErrorBody))
+)]
 pub async fn update_team(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -296,6 +350,14 @@ pub async fn update_team(
 /// `GET /api/v1/regions`: the regions (区域) users and teams are in, each with
 /// its users and teams counted; every logged-in user may read it (the
 /// customer list filters by it).
+#[utoipa::path(
+    get,
+    path = "/regions",
+    tag = "people",
+    operation_id = "people_regions",
+    description = "The regions (区域) users and teams are in, named as customers' provinces",
+    responses((status = 200, description = "{items, total}", body = crate::openapi::RegionList))
+)]
 pub async fn regions(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
@@ -304,7 +366,7 @@ pub async fn regions(
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewRegionBody {
     name: String,
 }
@@ -312,6 +374,15 @@ pub struct NewRegionBody {
 /// `POST /api/v1/regions` `{name}`: an administrator adds a region, named as
 /// customers' provinces are (a regional scope covers the customers whose
 /// province it is).
+#[utoipa::path(
+    post,
+    path = "/regions",
+    tag = "people",
+    operation_id = "people_create_region",
+    description = "Add a region {name} (administrators); 409 duplicate when it exists",
+    request_body = NewRegionBody,
+    responses((status = 201, description = "The region added", body = crate::openapi::Region), (status = 409, description = "duplicate: the region exists", body = crate::openapi::ErrorBody))
+)]
 pub async fn create_region(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -331,6 +402,15 @@ pub async fn create_region(
 
 /// `DELETE /api/v1/regions/{id}`: an administrator removes a region no user
 /// or team is in (409 otherwise).
+#[utoipa::path(
+    delete,
+    path = "/regions/{id}",
+    tag = "people",
+    operation_id = "people_delete_region",
+    description = "Remove a region no user or team is in (administrators); 409 refused otherwise",
+    params(("id" = i64, Path, description = "region id")),
+    responses((status = 204, description = "Removed"), (status = 409, description = "refused: a user or team is in it", body = crate::openapi::ErrorBody))
+)]
 pub async fn delete_region(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -347,11 +427,21 @@ pub async fn delete_region(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "people",
+    operation_id = "people_audit",
+    description = "Audit log",
+    params(AuditParams),
+    responses((status = 200, description = "The audit log, newest first", body = crate::openapi::Items<crate::openapi::AuditEntry>))
+)]
 pub async fn audit(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -369,6 +459,14 @@ pub async fn audit(
 /// with (SPEC §9), read from the same [`keqing_domain::access::Grants`] the
 /// handlers ask, so what is shown is what is enforced. Read-only; every
 /// logged-in user may see it.
+#[utoipa::path(
+    get,
+    path = "/roles",
+    tag = "people",
+    operation_id = "people_roles",
+    description = "The permission matrix the server enforces (read-only); a combination not listed is refused",
+    responses((status = 200, description = "{roles, resources, actions, scopes, grants: [{role, resource, action, scope}]}", body = crate::openapi::AnyObject))
+)]
 pub async fn roles(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
