@@ -17,9 +17,10 @@ use keqing_store::{
     AnalysisSnapshot, CustomerFilter, NewAnalysisSnapshot, SnapshotMember, SnapshotMemberFilter,
     ValueUpdate, Visibility,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
+use utoipa::ToSchema;
 
 fn engine(e: keqing_analysis::AnalysisError) -> ApiError {
     ApiError::new(
@@ -557,7 +558,7 @@ pub async fn create_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     JsonObject(body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AnalysisSnapshot>), ApiError> {
     let kind = param_str(&body, "kind")?.unwrap_or_default();
     let name = param_str(&body, "name")?.unwrap_or_default();
     let name = name.trim().to_string();
@@ -616,7 +617,7 @@ pub async fn create_snapshot(
             json!({"kind": kind, "name": snap.name, "members": snap.members}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(snap))))
+    Ok((StatusCode::CREATED, Json(snap)))
 }
 
 async fn rfm_members(
@@ -770,18 +771,21 @@ async fn clv_members(
     tag = "analysis",
     operation_id = "analysis_list_snapshots",
     description = "Saved analysis snapshots you may see, newest first",
-    responses((status = 200, description = "Snapshots, newest first", body = crate::openapi::Items<crate::openapi::AnalysisSnapshot>))
+    responses((status = 200, description = "Snapshots, newest first", body = SnapshotList))
 )]
 pub async fn list_snapshots(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SnapshotList>, ApiError> {
     let all = st.grants.scope(u.role, Resource::Order, Action::Read) == Some(Scope::All);
     let items = st
         .store
         .analysis_snapshots(if all { None } else { Some(u.id) })
         .await?;
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(SnapshotList {
+        total: items.len(),
+        items,
+    }))
 }
 
 /// `GET /api/v1/analysis/snapshots/{id}`: one snapshot's parameters and summary.
@@ -798,8 +802,8 @@ pub async fn get_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(snapshot_for(&st, &u, id).await?)))
+) -> Result<Json<AnalysisSnapshot>, ApiError> {
+    Ok(Json(snapshot_for(&st, &u, id).await?))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -882,4 +886,12 @@ pub async fn delete_snapshot(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{items, total}`: the snapshots the caller may see.
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotList {
+    #[schema(value_type = Vec<crate::openapi::AnalysisSnapshot>)]
+    pub items: Vec<AnalysisSnapshot>,
+    pub total: usize,
 }

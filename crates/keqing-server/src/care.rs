@@ -1669,7 +1669,7 @@ pub async fn create_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     JsonObject(body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_store::CareTemplate>), ApiError> {
     may_edit_templates(&u)?;
     let input = template_input(&body, None)?;
     let t = st.store.create_care_template(&input).await?;
@@ -1682,7 +1682,7 @@ pub async fn create_template(
             json!({"name": t.name}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(t))))
+    Ok((StatusCode::CREATED, Json(t)))
 }
 
 #[utoipa::path(
@@ -1700,7 +1700,7 @@ pub async fn update_template(
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     JsonObject(body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<keqing_store::CareTemplate>, ApiError> {
     may_edit_templates(&u)?;
     let base = st
         .store
@@ -1714,7 +1714,7 @@ pub async fn update_template(
     st.store
         .audit(Some(u.id), "update", "care_template", Some(id), Value::Null)
         .await?;
-    Ok(Json(json!(t)))
+    Ok(Json(t))
 }
 
 #[utoipa::path(

@@ -14,8 +14,9 @@ use keqing_domain::customer::{Customer, CustomerInput};
 use keqing_domain::search::{classify, Query as Typed};
 use keqing_domain::{ContactInput, NewActivity, User};
 use keqing_store::{CustomerFilter, CustomerSort, NameQuery, Page, Store, StoreError, Visibility};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 pub(crate) fn row(c: &Customer) -> RowOwner<'_> {
     RowOwner {
@@ -523,15 +524,17 @@ pub async fn restore(
     operation_id = "customers_history",
     description = "Field-level change history",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "Field-level changes, newest first", body = crate::openapi::Items<crate::openapi::HistoryEntry>))
+    responses((status = 200, description = "Field-level changes, newest first", body = HistoryList))
 )]
 pub async fn history(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<HistoryList>, ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.history(id).await?})))
+    Ok(Json(HistoryList {
+        items: st.store.history(id).await?,
+    }))
 }
 
 #[utoipa::path(
@@ -541,15 +544,17 @@ pub async fn history(
     operation_id = "customers_ownership",
     description = "Ownership log: create, transfer, release, claim",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "{items: [{at, from_user, to_user, action, reason, by}]}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "Who owned the customer when, oldest first", body = OwnershipList))
 )]
 pub async fn ownership(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OwnershipList>, ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.ownership_log(id).await?})))
+    Ok(Json(OwnershipList {
+        items: st.store.ownership_log(id).await?,
+    }))
 }
 
 #[utoipa::path(
@@ -559,15 +564,17 @@ pub async fn ownership(
     operation_id = "customers_contacts",
     description = "Contacts of a customer",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "The customer's contacts", body = crate::openapi::Items<crate::openapi::Contact>))
+    responses((status = 200, description = "The customer's contacts", body = ContactList))
 )]
 pub async fn contacts(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ContactList>, ApiError> {
     authorized(&st, &u, id, Resource::Contact, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.contacts(id).await?})))
+    Ok(Json(ContactList {
+        items: st.store.contacts(id).await?,
+    }))
 }
 
 #[utoipa::path(
@@ -585,11 +592,11 @@ pub async fn create_contact(
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     JsonObject(body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_domain::Contact>), ApiError> {
     authorized(&st, &u, id, Resource::Contact, Action::Create).await?;
     let input = ContactInput::from_json(&body)?;
     let c = st.store.create_contact(id, &input, &u).await?;
-    Ok((StatusCode::CREATED, Json(json!(c))))
+    Ok((StatusCode::CREATED, Json(c)))
 }
 
 async fn contact_customer(
@@ -623,7 +630,7 @@ pub async fn update_contact(
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     JsonObject(mut body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<keqing_domain::Contact>, ApiError> {
     let version = body
         .remove("version")
         .and_then(|v| v.as_i64())
@@ -640,9 +647,9 @@ pub async fn update_contact(
         m.insert(key, v);
     }
     let input = ContactInput::from_json(&m)?;
-    Ok(Json(json!(
-        st.store.update_contact(id, version, &input, &u).await?
-    )))
+    Ok(Json(
+        st.store.update_contact(id, version, &input, &u).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -671,15 +678,17 @@ pub async fn delete_contact(
     operation_id = "customers_activities",
     description = "Activity timeline",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "The timeline, newest first", body = crate::openapi::Items<crate::openapi::Activity>))
+    responses((status = 200, description = "The timeline, newest first", body = ActivityList))
 )]
 pub async fn activities(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActivityList>, ApiError> {
     authorized(&st, &u, id, Resource::Activity, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.activities(id).await?})))
+    Ok(Json(ActivityList {
+        items: st.store.activities(id).await?,
+    }))
 }
 
 #[utoipa::path(
@@ -697,7 +706,7 @@ pub async fn add_activity(
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     JsonObject(body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_domain::Activity>), ApiError> {
     authorized(&st, &u, id, Resource::Activity, Action::Create).await?;
     let a = NewActivity::from_json(&body)?;
     if let Some(cid) = a.contact_id {
@@ -711,7 +720,7 @@ pub async fn add_activity(
     }
     Ok((
         StatusCode::CREATED,
-        Json(json!(st.store.add_activity(id, &a, &u).await?)),
+        Json(st.store.add_activity(id, &a, &u).await?),
     ))
 }
 
@@ -722,15 +731,17 @@ pub async fn add_activity(
     operation_id = "customers_orders",
     description = "Orders of a customer",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "The customer's orders", body = crate::openapi::Items<crate::openapi::Order>))
+    responses((status = 200, description = "The customer's orders", body = OrderList))
 )]
 pub async fn orders(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderList>, ApiError> {
     authorized(&st, &u, id, Resource::Order, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.orders(id).await?})))
+    Ok(Json(OrderList {
+        items: st.store.orders(id).await?,
+    }))
 }
 
 #[utoipa::path(
@@ -775,13 +786,13 @@ pub struct TransferBody {
     operation_id = "customers_transfer",
     description = "Hand customers over to another manager, with their history",
     request_body = TransferBody,
-    responses((status = 200, description = "{transferred: n}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "How many customers were handed over", body = Transferred))
 )]
 pub async fn transfer(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<TransferBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Transferred>, ApiError> {
     let scope = st
         .grants
         .scope(u.role, Resource::Customer, Action::Update)
@@ -827,7 +838,7 @@ pub async fn transfer(
         .store
         .transfer_customers(&b.ids, target.id, b.reason.as_deref().unwrap_or(""), &u)
         .await?;
-    Ok(Json(json!({"transferred": n})))
+    Ok(Json(Transferred { transferred: n }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -864,21 +875,27 @@ pub async fn merge(
     operation_id = "customers_completeness",
     description = "What an A-class file lacks (000)",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "{customer_id, complete, missing: [field]}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "Whether the file must be complete, whether it is, and what it lacks", body = Completeness))
 )]
 pub async fn completeness(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Completeness>, ApiError> {
     let c = authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
     let contacts = st.store.contacts(id).await?;
     let missing = archive::missing_fields(&c, &contacts);
-    Ok(Json(json!({
-        "required": archive::needs_complete_file(&c),
-        "complete": missing.is_empty(),
-        "missing": missing.iter().map(|m| json!({"field": m, "label_zh": m.label_zh()})).collect::<Vec<_>>(),
-    })))
+    Ok(Json(Completeness {
+        required: archive::needs_complete_file(&c),
+        complete: missing.is_empty(),
+        missing: missing
+            .into_iter()
+            .map(|m| MissingField {
+                label_zh: m.label_zh(),
+                field: m,
+            })
+            .collect(),
+    }))
 }
 
 /// Key customers whose files lack what 000 requires: a work item for their owner.
@@ -933,7 +950,7 @@ pub async fn report_change(
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     Json(b): Json<ChangeBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_store::ChangeReport>), ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
     if b.note.trim().is_empty() {
         return Err(ApiError::invalid("note", "请说明变更内容 say what changed"));
@@ -941,9 +958,7 @@ pub async fn report_change(
     let on = b.reported_on.unwrap_or_else(|| Utc::now().date_naive());
     Ok((
         StatusCode::CREATED,
-        Json(json!(
-            st.store.report_change(id, b.note.trim(), on, &u).await?
-        )),
+        Json(st.store.report_change(id, b.note.trim(), on, &u).await?),
     ))
 }
 
@@ -967,7 +982,7 @@ pub async fn register_change(
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     body: Option<Json<RegisterBody>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<keqing_store::ChangeReport>, ApiError> {
     let open = st.store.open_changes(None).await?;
     let report = open
         .iter()
@@ -984,7 +999,7 @@ pub async fn register_change(
     let on = body
         .and_then(|b| b.0.on)
         .unwrap_or_else(|| Utc::now().date_naive());
-    Ok(Json(json!(st.store.register_change(id, on, &u).await?)))
+    Ok(Json(st.store.register_change(id, on, &u).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -1045,12 +1060,12 @@ pub async fn open_changes(
     tag = "customers",
     operation_id = "customers_release",
     description = "Release customers without follow-up to the pool now",
-    responses((status = 200, description = "{released: n}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The customers released", body = Released))
 )]
 pub async fn release(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Released>, ApiError> {
     match st.grants.scope(u.role, Resource::Customer, Action::Update) {
         Some(Scope::All) => {}
         _ => return Err(ApiError::forbidden("release customers to the pool")),
@@ -1059,7 +1074,7 @@ pub async fn release(
         .store
         .release_stale(&st.config.pool, Utc::now(), &u)
         .await?;
-    Ok(Json(json!({"released": ids})))
+    Ok(Json(Released { released: ids }))
 }
 
 // --- custom profile fields (SPEC §1) ---
@@ -1133,4 +1148,72 @@ pub async fn put_custom_fields(
         .audit(Some(u.id), "update", "custom_fields", None, v.clone())
         .await?;
     Ok(Json(v))
+}
+
+/// `{items}`: a customer's field-level changes.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryList {
+    #[schema(value_type = Vec<crate::openapi::HistoryEntry>)]
+    pub items: Vec<keqing_store::HistoryEntry>,
+}
+
+/// `{items}`: who owned a customer when.
+#[derive(Serialize, ToSchema)]
+pub struct OwnershipList {
+    #[schema(value_type = Vec<crate::openapi::OwnershipEvent>)]
+    pub items: Vec<keqing_store::OwnershipEvent>,
+}
+
+/// `{items}`: a customer's contacts.
+#[derive(Serialize, ToSchema)]
+pub struct ContactList {
+    #[schema(value_type = Vec<crate::openapi::Contact>)]
+    pub items: Vec<keqing_domain::Contact>,
+}
+
+/// `{items}`: a customer's activities.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityList {
+    #[schema(value_type = Vec<crate::openapi::Activity>)]
+    pub items: Vec<keqing_domain::Activity>,
+}
+
+/// `{items}`: a customer's orders.
+#[derive(Serialize, ToSchema)]
+pub struct OrderList {
+    #[schema(value_type = Vec<crate::openapi::Order>)]
+    pub items: Vec<keqing_domain::Order>,
+}
+
+/// The answer to a transfer.
+#[derive(Serialize, ToSchema)]
+pub struct Transferred {
+    /// how many customers were handed over
+    pub transferred: u64,
+}
+
+/// The answer to a release to the pool.
+#[derive(Serialize, ToSchema)]
+pub struct Released {
+    /// the ids of the customers released
+    pub released: Vec<i64>,
+}
+
+/// What an A-class file lacks (000).
+#[derive(Serialize, ToSchema)]
+pub struct Completeness {
+    /// whether this customer's file must be complete (a key customer)
+    pub required: bool,
+    pub complete: bool,
+    pub missing: Vec<MissingField>,
+}
+
+/// A field the file lacks.
+#[derive(Serialize, ToSchema)]
+pub struct MissingField {
+    /// the field's key
+    #[schema(value_type = String)]
+    pub field: archive::Missing,
+    /// its Chinese name
+    pub label_zh: &'static str,
 }

@@ -362,6 +362,19 @@ pub struct HistoryEntry {
     pub new: Value,
 }
 
+/// A change of owner (`keqing_store::OwnershipEvent`).
+#[derive(ToSchema)]
+pub struct OwnershipEvent {
+    pub id: i64,
+    pub customer_id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub from_user: Option<i64>,
+    pub to_user: Option<i64>,
+    /// create, transfer, release, claim, merge
+    pub reason: String,
+    pub actor_id: Option<i64>,
+}
+
 /// A line of the audit log (`keqing_store::AuditEntry`).
 #[derive(ToSchema)]
 pub struct AuditEntry {
@@ -518,24 +531,6 @@ pub struct CustomerPage {
     pub total_capped: bool,
     pub page: i64,
     pub per_page: i64,
-}
-
-/// The answer to a login.
-#[derive(ToSchema)]
-pub struct LoginAnswer {
-    /// the bearer token (also set as the session cookie)
-    pub token: String,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
-    /// send it back as X-CSRF-Token with a cookie session
-    pub csrf_token: String,
-    pub user: User,
-}
-
-/// The regions.
-#[derive(ToSchema)]
-pub struct RegionList {
-    pub items: Vec<Region>,
-    pub total: i64,
 }
 
 /// A file's bytes.

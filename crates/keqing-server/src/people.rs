@@ -11,8 +11,9 @@ use keqing_domain::error::Collector;
 use keqing_domain::user::valid_username;
 use keqing_domain::Role;
 use keqing_store::{NewUser, StoreError, TeamChange, UserChange};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 #[utoipa::path(
     get,
@@ -20,12 +21,12 @@ use serde_json::{json, Value};
     tag = "people",
     operation_id = "people_users",
     description = "Users in the caller's scope",
-    responses((status = 200, description = "{items: [User]}", body = crate::openapi::Items<crate::openapi::User>))
+    responses((status = 200, description = "{items: [User]}", body = UserList))
 )]
 pub async fn users(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserList>, ApiError> {
     let scope = st
         .grants
         .scope(u.role, Resource::User, Action::Read)
@@ -44,7 +45,10 @@ pub async fn users(
             )
         })
         .collect();
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(UserList {
+        total: items.len(),
+        items,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -70,7 +74,7 @@ pub async fn create_user(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<NewUserBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_domain::User>), ApiError> {
     if st.grants.scope(u.role, Resource::User, Action::Create) != Some(Scope::All) {
         return Err(ApiError::forbidden("create users"));
     }
@@ -126,7 +130,7 @@ pub async fn create_user(
             json!({"username": user.username, "role": user.role}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(user))))
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 /// `PATCH /api/v1/users/{id}`: an administrator changes a user's `role`,
@@ -148,7 +152,7 @@ pub async fn update_user(
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     JsonObject(body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<keqing_domain::User>, ApiError> {
     if st.grants.scope(u.role, Resource::User, Action::Update) != Some(Scope::All) {
         return Err(ApiError::forbidden("change users"));
     }
@@ -202,7 +206,7 @@ pub async fn update_user(
             StoreError::NotFound => ApiError::not_found("user"),
             e => e.into(),
         })?;
-    Ok(Json(json!(user)))
+    Ok(Json(user))
 }
 
 #[utoipa::path(
@@ -211,13 +215,15 @@ pub async fn update_user(
     tag = "people",
     operation_id = "people_teams",
     description = "Teams",
-    responses((status = 200, description = "The teams", body = crate::openapi::Items<crate::openapi::Team>))
+    responses((status = 200, description = "The teams", body = TeamList))
 )]
 pub async fn teams(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"items": st.store.teams().await?})))
+) -> Result<Json<TeamList>, ApiError> {
+    Ok(Json(TeamList {
+        items: st.store.teams().await?,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -266,7 +272,7 @@ pub async fn create_team(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<NewTeamBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_store::Team>), ApiError> {
     only_admin(&u, "create teams")?;
     let mut errors = Collector::default();
     let name = errors.take("name", team_name(&b.name));
@@ -293,7 +299,7 @@ pub async fn create_team(
             json!({"name": t.name, "region": t.region}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(t))))
+    Ok((StatusCode::CREATED, Json(t)))
 }
 
 /// `PATCH /api/v1/teams/{id}` `{name, region}` (either; `region` null: none):
@@ -313,7 +319,7 @@ pub async fn update_team(
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     JsonObject(body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<keqing_store::Team>, ApiError> {
     only_admin(&u, "change teams")?;
     let mut errors = Collector::default();
     let mut change = TeamChange::default();
@@ -344,7 +350,7 @@ pub async fn update_team(
             StoreError::NotFound => ApiError::not_found("team"),
             e => e.into(),
         })?;
-    Ok(Json(json!(team)))
+    Ok(Json(team))
 }
 
 /// `GET /api/v1/regions`: the regions (区域) users and teams are in, each with
@@ -356,14 +362,17 @@ pub async fn update_team(
     tag = "people",
     operation_id = "people_regions",
     description = "The regions (区域) users and teams are in, named as customers' provinces",
-    responses((status = 200, description = "{items, total}", body = crate::openapi::RegionList))
+    responses((status = 200, description = "{items, total}", body = RegionList))
 )]
 pub async fn regions(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RegionList>, ApiError> {
     let items = st.store.regions().await?;
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(RegionList {
+        total: items.len(),
+        items,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -387,7 +396,7 @@ pub async fn create_region(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<NewRegionBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_store::Region>), ApiError> {
     only_admin(&u, "add regions")?;
     let name = b.name.trim();
     if name.is_empty() || name.chars().count() > 32 {
@@ -397,7 +406,7 @@ pub async fn create_region(
         ));
     }
     let r = st.store.create_region(name, Some(u.id)).await?;
-    Ok((StatusCode::CREATED, Json(json!(r))))
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 /// `DELETE /api/v1/regions/{id}`: an administrator removes a region no user
@@ -440,19 +449,22 @@ pub struct AuditParams {
     operation_id = "people_audit",
     description = "Audit log",
     params(AuditParams),
-    responses((status = 200, description = "The audit log, newest first", body = crate::openapi::Items<crate::openapi::AuditEntry>))
+    responses((status = 200, description = "The audit log, newest first", body = AuditList))
 )]
 pub async fn audit(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<AuditParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditList>, ApiError> {
     if st.grants.scope(u.role, Resource::Audit, Action::Read) != Some(Scope::All) {
         return Err(ApiError::forbidden("read the audit log"));
     }
-    Ok(Json(
-        json!({"items": st.store.audit_log(p.limit.unwrap_or(100).clamp(1, 1000)).await?}),
-    ))
+    Ok(Json(AuditList {
+        items: st
+            .store
+            .audit_log(p.limit.unwrap_or(100).clamp(1, 1000))
+            .await?,
+    }))
 }
 
 /// `GET /api/v1/roles`: the permission matrix the server checks every row
@@ -486,4 +498,34 @@ pub async fn roles(
         "scopes": Scope::ALL.iter().map(|s| names(s.as_str(), s.label_zh())).collect::<Vec<_>>(),
         "grants": grants,
     })))
+}
+
+/// `{items, total}`: the users in the caller's scope.
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    #[schema(value_type = Vec<crate::openapi::User>)]
+    pub items: Vec<keqing_domain::User>,
+    pub total: usize,
+}
+
+/// `{items}`: the teams.
+#[derive(Serialize, ToSchema)]
+pub struct TeamList {
+    #[schema(value_type = Vec<crate::openapi::Team>)]
+    pub items: Vec<keqing_store::Team>,
+}
+
+/// `{items, total}`: the regions.
+#[derive(Serialize, ToSchema)]
+pub struct RegionList {
+    #[schema(value_type = Vec<crate::openapi::Region>)]
+    pub items: Vec<keqing_store::Region>,
+    pub total: usize,
+}
+
+/// `{items}`: the audit log, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    #[schema(value_type = Vec<crate::openapi::AuditEntry>)]
+    pub items: Vec<keqing_store::AuditEntry>,
 }

@@ -312,4 +312,27 @@ async fn the_schemas_name_every_member_of_the_answers() {
     check("AuditEntry", &audit["items"][0]);
     let (_, fields) = app.call(&t, "GET", "/custom-fields", None).await;
     check("CustomFields", &fields);
+    let (_, users) = app.call(&t, "GET", "/users", None).await;
+    check("UserList", &users);
+    check("User", &users["items"][0]);
+    let (_, teams) = app.call(&t, "GET", "/teams", None).await;
+    check("TeamList", &teams);
+    let (_, owners) = app
+        .call(&t, "GET", &format!("/customers/{id}/ownership"), None)
+        .await;
+    check("OwnershipList", &owners);
+    check("OwnershipEvent", &owners["items"][0]);
+    let (_, complete) = app
+        .call(&t, "GET", &format!("/customers/{id}/completeness"), None)
+        .await;
+    check("Completeness", &complete);
+    let (_, me_login) = app
+        .call(
+            "",
+            "POST",
+            "/auth/login",
+            Some(json!({"username": "boss", "password": common::PASSWORD})),
+        )
+        .await;
+    check("LoginAnswer", &me_login);
 }
