@@ -557,7 +557,7 @@ fn param_date(params: &Map<String, Value>) -> Result<Option<chrono::NaiveDate>, 
 pub async fn create_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::SnapshotBody>,
 ) -> Result<(StatusCode, Json<AnalysisSnapshot>), ApiError> {
     let kind = param_str(&body, "kind")?.unwrap_or_default();
     let name = param_str(&body, "name")?.unwrap_or_default();

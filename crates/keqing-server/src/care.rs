@@ -1668,7 +1668,7 @@ pub async fn list_templates(
 pub async fn create_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::CareTemplateBody>,
 ) -> Result<(StatusCode, Json<keqing_store::CareTemplate>), ApiError> {
     may_edit_templates(&u)?;
     let input = template_input(&body, None)?;
@@ -1699,7 +1699,7 @@ pub async fn update_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::CareTemplateBody>,
 ) -> Result<Json<keqing_store::CareTemplate>, ApiError> {
     may_edit_templates(&u)?;
     let base = st
@@ -1785,7 +1785,7 @@ pub async fn get_settings(
 pub async fn put_settings(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::AnyObject>,
 ) -> Result<Json<CareSettings>, ApiError> {
     if u.role != Role::Admin {
         return Err(ApiError::forbidden("change care settings"));

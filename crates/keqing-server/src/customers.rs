@@ -157,13 +157,13 @@ const IDS_MAX: usize = 200;
     operation_id = "customers_list",
     description = "List and search customers (q: name, pinyin, initials or phone suffix; filters; paging): {items, total, total_capped, page, per_page}; total_capped: the list counted its first 10,000 rows only (a name search on SQLite: 1,000)",
     params(ListParams),
-    responses((status = 200, description = "A page of customers (with ids=: {items} in that order)", body = crate::openapi::CustomerPage))
+    responses((status = 200, description = "A page of customers (with ids=: {items} in that order)", body = CustomerPage))
 )]
 pub async fn list(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerPage>, ApiError> {
     if let Some(raw) = &p.ids {
         return by_ids(&st, &u, raw).await.map(Json);
     }
@@ -237,7 +237,7 @@ pub async fn list(
 
 /// `GET /customers?ids=…`: each named customer the caller may read (checked
 /// row by row, as reading one is), live ones only, in the order given.
-async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<Value, ApiError> {
+async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<CustomerPage, ApiError> {
     let mut ids: Vec<i64> = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let id = part.parse::<i64>().map_err(|_| {
@@ -269,12 +269,36 @@ async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<Value, ApiError> {
         .map(|c| (c.id, c))
         .collect();
     let items: Vec<Customer> = ids.iter().filter_map(|id| found.remove(id)).collect();
-    let n = items.len() as i64;
-    Ok(json!({"items": items, "total": n, "total_capped": false, "page": 1, "per_page": IDS_MAX}))
+    Ok(CustomerPage {
+        total: items.len() as i64,
+        items,
+        total_capped: false,
+        page: 1,
+        per_page: IDS_MAX as i64,
+    })
 }
 
-fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> Value {
-    json!({"items": r.items, "total": r.total, "total_capped": r.capped, "page": page, "per_page": per_page})
+/// A page of customers as `GET /customers` and `GET /pool` answer it.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerPage {
+    #[schema(value_type = Vec<crate::openapi::Customer>)]
+    pub items: Vec<Customer>,
+    /// how many match (see total_capped)
+    pub total: i64,
+    /// the list counted its first 10,000 rows only (a name search on SQLite: 1,000)
+    pub total_capped: bool,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> CustomerPage {
+    CustomerPage {
+        items: r.items,
+        total: r.total,
+        total_capped: r.capped,
+        page,
+        per_page,
+    }
 }
 
 #[utoipa::path(
@@ -284,13 +308,13 @@ fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> Value {
     operation_id = "customers_pool",
     description = "Customers in the public pool",
     params(ListParams),
-    responses((status = 200, description = "A page of the public pool", body = crate::openapi::CustomerPage))
+    responses((status = 200, description = "A page of the public pool", body = CustomerPage))
 )]
 pub async fn pool(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerPage>, ApiError> {
     visibility(&st, &u, Resource::Customer)?;
     let Paging {
         page,
@@ -382,7 +406,7 @@ async fn new_owner(
 pub async fn create(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(mut body): JsonObject,
+    JsonObject(mut body, _): JsonObject<crate::openapi::CustomerBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let owner_req = body.remove("owner_id");
     let contacts = body.remove("contacts");
@@ -440,7 +464,7 @@ pub async fn update(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(mut body): JsonObject,
+    JsonObject(mut body, _): JsonObject<crate::openapi::CustomerBody>,
 ) -> Result<Json<Customer>, ApiError> {
     let version = match body.remove("version") {
         Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
@@ -591,7 +615,7 @@ pub async fn create_contact(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::ContactBody>,
 ) -> Result<(StatusCode, Json<keqing_domain::Contact>), ApiError> {
     authorized(&st, &u, id, Resource::Contact, Action::Create).await?;
     let input = ContactInput::from_json(&body)?;
@@ -629,7 +653,7 @@ pub async fn update_contact(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(mut body): JsonObject,
+    JsonObject(mut body, _): JsonObject<crate::openapi::ContactBody>,
 ) -> Result<Json<keqing_domain::Contact>, ApiError> {
     let version = body
         .remove("version")
@@ -705,7 +729,7 @@ pub async fn add_activity(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::ActivityBody>,
 ) -> Result<(StatusCode, Json<keqing_domain::Activity>), ApiError> {
     authorized(&st, &u, id, Resource::Activity, Action::Create).await?;
     let a = NewActivity::from_json(&body)?;
@@ -1016,13 +1040,13 @@ pub struct ChangesParams {
     operation_id = "customers_open_changes",
     description = "Open change reports (overdue=true for those past 15 days)",
     params(ChangesParams),
-    responses((status = 200, description = "Open change reports", body = crate::openapi::Items<crate::openapi::ChangeReport>))
+    responses((status = 200, description = "Open change reports", body = OpenChanges))
 )]
 pub async fn open_changes(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ChangesParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OpenChanges>, ApiError> {
     let vis = visibility(&st, &u, Resource::Customer)?;
     let owner = match vis {
         Visibility::OwnerOrPool(id) => Some(id),
@@ -1046,11 +1070,12 @@ pub async fn open_changes(
                 continue;
             }
         }
-        let mut v = json!(r);
-        v["overdue"] = json!(overdue);
-        items.push(v);
+        items.push(OpenChange { report: r, overdue });
     }
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(OpenChanges {
+        total: items.len(),
+        items,
+    }))
 }
 
 /// Releases stale customers to the pool now (the server also does it daily).
@@ -1135,7 +1160,7 @@ pub async fn get_custom_fields(
 pub async fn put_custom_fields(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::CustomFields>,
 ) -> Result<Json<Value>, ApiError> {
     if u.role != keqing_domain::Role::Admin {
         return Err(ApiError::forbidden("define custom fields"));
@@ -1216,4 +1241,21 @@ pub struct MissingField {
     pub field: archive::Missing,
     /// its Chinese name
     pub label_zh: &'static str,
+}
+
+/// `{items, total}`: open change reports.
+#[derive(Serialize, ToSchema)]
+pub struct OpenChanges {
+    pub items: Vec<OpenChange>,
+    pub total: usize,
+}
+
+/// A change report not yet registered.
+#[derive(Serialize, ToSchema)]
+pub struct OpenChange {
+    #[serde(flatten)]
+    #[schema(value_type = crate::openapi::ChangeReport)]
+    pub report: keqing_store::ChangeReport,
+    /// past the 15 days it had to be registered in
+    pub overdue: bool,
 }

@@ -516,23 +516,6 @@ impl utoipa::PartialSchema for AnyObject {
 
 impl ToSchema for AnyObject {}
 
-/// `{items: [T]}`.
-#[derive(ToSchema)]
-pub struct Items<T: ToSchema> {
-    pub items: Vec<T>,
-}
-
-/// A page of customers.
-#[derive(ToSchema)]
-pub struct CustomerPage {
-    pub items: Vec<Customer>,
-    pub total: i64,
-    /// the list counted its first 10,000 rows only (a name search on SQLite: 1,000)
-    pub total_capped: bool,
-    pub page: i64,
-    pub per_page: i64,
-}
-
 /// A file's bytes.
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]

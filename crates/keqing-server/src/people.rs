@@ -151,7 +151,7 @@ pub async fn update_user(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::UserPatch>,
 ) -> Result<Json<keqing_domain::User>, ApiError> {
     if st.grants.scope(u.role, Resource::User, Action::Update) != Some(Scope::All) {
         return Err(ApiError::forbidden("change users"));
@@ -318,7 +318,7 @@ pub async fn update_team(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::TeamPatch>,
 ) -> Result<Json<keqing_store::Team>, ApiError> {
     only_admin(&u, "change teams")?;
     let mut errors = Collector::default();

@@ -302,6 +302,9 @@ async fn the_schemas_name_every_member_of_the_answers() {
         .await;
     assert_eq!(s, 201, "{change}");
     check("ChangeReport", &change);
+    let (_, open) = app.call(&t, "GET", "/changes", None).await;
+    check("OpenChanges", &open);
+    check("OpenChange", &open["items"][0]);
     let (_, history) = app
         .call(&t, "GET", &format!("/customers/{id}/history"), None)
         .await;
