@@ -401,13 +401,13 @@ async fn new_owner(
     operation_id = "customers_create",
     description = "Create a customer (refuses duplicates with 409 duplicate)",
     request_body = crate::openapi::CustomerBody,
-    responses((status = 201, description = "The customer created, with its contacts", body = crate::openapi::CreatedCustomer), (status = 409, description = "duplicate: a customer with the same name, phone or code exists (details name those you may read)", body = crate::openapi::ErrorBody))
+    responses((status = 201, description = "The customer created, with its contacts", body = CreatedCustomer), (status = 409, description = "duplicate: a customer with the same name, phone or code exists (details name those you may read)", body = crate::openapi::ErrorBody))
 )]
 pub async fn create(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     JsonObject(mut body, _): JsonObject<crate::openapi::CustomerBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedCustomer>), ApiError> {
     let owner_req = body.remove("owner_id");
     let contacts = body.remove("contacts");
     let owner = new_owner(&st, &u, owner_req.as_ref()).await?;
@@ -445,9 +445,13 @@ pub async fn create(
     for k in &contacts {
         made.push(st.store.create_contact(c.id, k, &u).await?);
     }
-    let mut v = serde_json::to_value(&c).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    v["contacts"] = json!(made);
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedCustomer {
+            customer: c,
+            contacts: made,
+        }),
+    ))
 }
 
 #[utoipa::path(
@@ -1258,4 +1262,14 @@ pub struct OpenChange {
     pub report: keqing_store::ChangeReport,
     /// past the 15 days it had to be registered in
     pub overdue: bool,
+}
+
+/// A customer just created, with the contacts created with it.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedCustomer {
+    #[serde(flatten)]
+    #[schema(value_type = crate::openapi::Customer)]
+    pub customer: Customer,
+    #[schema(value_type = Vec<crate::openapi::Contact>)]
+    pub contacts: Vec<keqing_domain::Contact>,
 }

@@ -159,14 +159,6 @@ pub struct Customer {
     pub merged_into: Option<i64>,
 }
 
-/// A customer just created, with the contacts created with it.
-#[derive(ToSchema)]
-pub struct CreatedCustomer {
-    #[serde(flatten)]
-    pub customer: Customer,
-    pub contacts: Vec<Contact>,
-}
-
 /// A customer's fields as `POST /customers` takes them (parsed by
 /// `keqing_domain::CustomerInput::from_json`, which names every wrong field
 /// in one 422), with `owner_id` (default: you) and `contacts` to create

@@ -477,27 +477,72 @@ pub async fn audit(
     tag = "people",
     operation_id = "people_roles",
     description = "The permission matrix the server enforces (read-only); a combination not listed is refused",
-    responses((status = 200, description = "{roles, resources, actions, scopes, grants: [{role, resource, action, scope}]}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The names, and every combination allowed", body = Matrix))
 )]
 pub async fn roles(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
-    let names = |id: &str, zh: &str| json!({"id": id, "name_zh": zh});
-    let grants: Vec<Value> = st
-        .grants
-        .entries()
-        .map(|(role, resource, action, scope)| {
-            json!({"role": role, "resource": resource, "action": action, "scope": scope})
-        })
-        .collect();
-    Ok(Json(json!({
-        "roles": Role::ALL.iter().map(|r| names(r.as_str(), r.label_zh())).collect::<Vec<_>>(),
-        "resources": Resource::ALL.iter().map(|r| names(r.as_str(), r.label_zh())).collect::<Vec<_>>(),
-        "actions": Action::ALL.iter().map(|a| names(a.as_str(), a.label_zh())).collect::<Vec<_>>(),
-        "scopes": Scope::ALL.iter().map(|s| names(s.as_str(), s.label_zh())).collect::<Vec<_>>(),
-        "grants": grants,
-    })))
+) -> Result<Json<Matrix>, ApiError> {
+    let names = |id: &'static str, name_zh: &'static str| Named { id, name_zh };
+    Ok(Json(Matrix {
+        roles: Role::ALL
+            .iter()
+            .map(|r| names(r.as_str(), r.label_zh()))
+            .collect(),
+        resources: Resource::ALL
+            .iter()
+            .map(|r| names(r.as_str(), r.label_zh()))
+            .collect(),
+        actions: Action::ALL
+            .iter()
+            .map(|a| names(a.as_str(), a.label_zh()))
+            .collect(),
+        scopes: Scope::ALL
+            .iter()
+            .map(|s| names(s.as_str(), s.label_zh()))
+            .collect(),
+        grants: st
+            .grants
+            .entries()
+            .map(|(role, resource, action, scope)| Grant {
+                role,
+                resource,
+                action,
+                scope,
+            })
+            .collect(),
+    }))
+}
+
+/// The permission matrix: the names, and every combination allowed.
+#[derive(Serialize, ToSchema)]
+pub struct Matrix {
+    pub roles: Vec<Named>,
+    pub resources: Vec<Named>,
+    pub actions: Vec<Named>,
+    pub scopes: Vec<Named>,
+    pub grants: Vec<Grant>,
+}
+
+/// A role, resource, action or scope: its id and its Chinese name.
+#[derive(Serialize, ToSchema)]
+pub struct Named {
+    pub id: &'static str,
+    pub name_zh: &'static str,
+}
+
+/// A combination the server allows; one not listed is refused.
+#[derive(Serialize, ToSchema)]
+pub struct Grant {
+    #[schema(value_type = String)]
+    pub role: Role,
+    #[schema(value_type = String)]
+    pub resource: Resource,
+    #[schema(value_type = String)]
+    pub action: Action,
+    /// all, region, team, own, …
+    #[schema(value_type = String)]
+    pub scope: Scope,
 }
 
 /// `{items, total}`: the users in the caller's scope.

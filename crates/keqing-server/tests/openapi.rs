@@ -315,6 +315,10 @@ async fn the_schemas_name_every_member_of_the_answers() {
     check("AuditEntry", &audit["items"][0]);
     let (_, fields) = app.call(&t, "GET", "/custom-fields", None).await;
     check("CustomFields", &fields);
+    let (_, matrix) = app.call(&t, "GET", "/roles", None).await;
+    check("Matrix", &matrix);
+    check("Named", &matrix["roles"][0]);
+    check("Grant", &matrix["grants"][0]);
     let (_, users) = app.call(&t, "GET", "/users", None).await;
     check("UserList", &users);
     check("User", &users["items"][0]);
