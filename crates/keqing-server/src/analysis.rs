@@ -82,16 +82,25 @@ async fn transactions(st: &AppState, u: &User) -> Result<Transactions, ApiError>
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Params {
+    /// the day the analysis looks back from (YYYY-MM-DD)
     as_of: Option<chrono::NaiveDate>,
     /// List the members of one class (RFM key or ABC letter).
     class: Option<String>,
+    /// members: 1-based page
     page: Option<i64>,
+    /// members: rows a page
     per_page: Option<i64>,
+    /// ABC: the four classes' shares of sales in percent, e.g. 70,20,5,5
     cuts: Option<String>,
+    /// CLV: bgnbd (default) or pareto (Pareto/NBD)
     model: Option<String>,
+    /// CLV: the period orders are counted in: D, W (default) or M
     freq: Option<String>,
+    /// CLV: how many months ahead
     horizon_months: Option<u32>,
+    /// CLV: the yearly discount rate
     discount: Option<f64>,
+    /// funnel: six stage counts St0..St5, e.g. 750,200,150,80,75,70
     counts: Option<String>,
     /// CLV: list the members of one decile, 1 the top 10% by CLV … 10 the lowest.
     decile: Option<usize>,
@@ -809,8 +818,11 @@ pub async fn get_snapshot(
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MemberParams {
+    /// only the members of this class
     class: Option<String>,
+    /// 1-based page
     page: Option<i64>,
+    /// rows a page
     per_page: Option<i64>,
 }
 

@@ -1297,12 +1297,19 @@ fn parse_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiErro
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TaskListParams {
+    /// first due day (YYYY-MM-DD)
     from: Option<String>,
+    /// last due day (YYYY-MM-DD)
     to: Option<String>,
+    /// open, done, skipped or snoozed
     status: Option<String>,
+    /// the task's kind (occasion, birthday, cadence, quota, …)
     kind: Option<String>,
+    /// the manager's user id
     owner: Option<i64>,
+    /// 1-based page
     page: Option<i64>,
+    /// rows a page
     per_page: Option<i64>,
 }
 
@@ -1816,7 +1823,9 @@ pub async fn put_settings(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RangeParams {
+    /// first day (YYYY-MM-DD)
     from: Option<String>,
+    /// last day (YYYY-MM-DD)
     to: Option<String>,
 }
 

@@ -128,17 +128,29 @@ pub(crate) fn visibility(
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// name part, pinyin, pinyin initials (in order) or the last digits of a phone
     q: Option<String>,
+    /// owner user id
     owner: Option<i64>,
+    /// a whole tag
     tag: Option<String>,
+    /// province: a region of GET /regions
     region: Option<String>,
+    /// A, B, C or D
     class: Option<String>,
+    /// tier name
     tier: Option<String>,
+    /// lifecycle stage id
     stage: Option<String>,
+    /// true: only the public pool
     pool: Option<bool>,
+    /// true: only deleted customers (administrators)
     deleted: Option<bool>,
+    /// id, name, updated or follow_up
     sort: Option<String>,
+    /// 1-based page
     page: Option<i64>,
+    /// 1–200, default 20
     per_page: Option<i64>,
     /// A custom field's value: `KEY:VALUE` (a multi choice matches any of its options).
     custom: Option<String>,
@@ -1033,6 +1045,7 @@ pub async fn register_change(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChangesParams {
+    /// true: only those past their 15 days
     overdue: Option<bool>,
 }
 

@@ -356,7 +356,9 @@ fn fill(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImportParams {
+    /// customers: the user who owns the imported customers (default: you)
     owner: Option<i64>,
+    /// the file's name when the body is the raw file (tells CSV from XLSX)
     filename: Option<String>,
     /// `true`: show what the import would do and store nothing.
     #[serde(default)]
@@ -795,7 +797,9 @@ async fn receive(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
+    /// csv (default) or xlsx
     format: Option<String>,
+    /// zh (default: Chinese headers) or en
     lang: Option<String>,
 }
 

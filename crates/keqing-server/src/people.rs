@@ -439,6 +439,7 @@ pub async fn delete_region(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// how many lines, newest first (1–1000, default 100)
     limit: Option<i64>,
 }
 

@@ -101,6 +101,11 @@ fn every_routed_operation_is_documented_with_its_schemas() {
                 problems.push(format!("{at}: path parameter {name} not described"));
             }
         }
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["description"].as_str().unwrap_or("").is_empty() {
+                problems.push(format!("{at}: parameter {} has no description", p["name"]));
+            }
+        }
         // A request body where the method takes one.
         let takes_body = matches!(method.as_str(), "post" | "put" | "patch")
             && !BODILESS.contains(&(method.as_str(), path.as_str()));
