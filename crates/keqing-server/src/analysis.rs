@@ -835,14 +835,14 @@ pub struct MemberParams {
     operation_id = "analysis_snapshot_members",
     description = "A snapshot's members as a target list, within your scope (class, page, per_page)",
     params(("id" = i64, Path, description = "snapshot id"), MemberParams),
-    responses((status = 200, description = "{items: [{customer_id, name, owner_id, class, data}], total}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "A page of the snapshot's members within your scope", body = MemberPage))
 )]
 pub async fn snapshot_members(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     Query(p): Query<MemberParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberPage>, ApiError> {
     snapshot_for(&st, &u, id).await?;
     let vis = visibility(&st, &u, Resource::Customer)?;
     let Paging {
@@ -862,9 +862,12 @@ pub async fn snapshot_members(
             },
         )
         .await?;
-    Ok(Json(
-        json!({"items": r.items, "total": r.total, "page": page, "per_page": per_page}),
-    ))
+    Ok(Json(MemberPage {
+        items: r.items,
+        total: r.total,
+        page,
+        per_page,
+    }))
 }
 
 /// `DELETE /api/v1/analysis/snapshots/{id}`: by its maker or an administrator.
@@ -906,4 +909,14 @@ pub struct SnapshotList {
     #[schema(value_type = Vec<crate::openapi::AnalysisSnapshot>)]
     pub items: Vec<AnalysisSnapshot>,
     pub total: usize,
+}
+
+/// A page of a snapshot's members.
+#[derive(Serialize, ToSchema)]
+pub struct MemberPage {
+    #[schema(value_type = Vec<crate::openapi::SnapshotMember>)]
+    pub items: Vec<keqing_store::SnapshotMemberRow>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
 }

@@ -1645,22 +1645,27 @@ fn template_input(
     tag = "care",
     operation_id = "care_list_templates",
     description = "Greeting message templates",
-    responses((status = 200, description = "{items, default, placeholders: [{name, alias_zh}]}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The templates, the default text and the placeholders a template may use", body = TemplateList))
 )]
 pub async fn list_templates(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TemplateList>, ApiError> {
     let items = st.store.care_templates().await?;
     // What a template may insert, spelled in English or Chinese.
-    let placeholders: Vec<Value> = keqing_care::template::Placeholder::ALL
+    let placeholders = keqing_care::template::Placeholder::ALL
         .iter()
-        .map(|p| json!({"name": p.name(), "alias_zh": p.alias_zh()}))
+        .map(|p| PlaceholderName {
+            name: p.name(),
+            alias_zh: p.alias_zh(),
+        })
         .collect();
-    Ok(Json(json!({
-        "items": items, "total": items.len(), "default": DEFAULT_TEMPLATE,
-        "placeholders": placeholders,
-    })))
+    Ok(Json(TemplateList {
+        total: items.len(),
+        items,
+        default: DEFAULT_TEMPLATE,
+        placeholders,
+    }))
 }
 
 #[utoipa::path(
@@ -2265,4 +2270,22 @@ mod tests {
         }
         assert!(!SortedKeys::new(vec![]).contains(&key(1, None)));
     }
+}
+
+/// `GET /care/templates`: the templates and what a template may use.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TemplateList {
+    #[schema(value_type = Vec<crate::openapi::CareTemplate>)]
+    pub items: Vec<keqing_store::CareTemplate>,
+    pub total: usize,
+    /// the text a new template starts from
+    pub default: &'static str,
+    pub placeholders: Vec<PlaceholderName>,
+}
+
+/// A placeholder a template may insert, spelled in English or Chinese.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlaceholderName {
+    pub name: &'static str,
+    pub alias_zh: &'static str,
 }

@@ -945,12 +945,12 @@ pub async fn completeness(
     tag = "customers",
     operation_id = "customers_incomplete",
     description = "Key customers whose files are incomplete",
-    responses((status = 200, description = "{items: [{customer, missing}]}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The key customers whose files lack something, with what", body = IncompleteList))
 )]
 pub async fn incomplete(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncompleteList>, ApiError> {
     let vis = visibility(&st, &u, Resource::Customer)?;
     let mut items = vec![];
     let key_files = CustomerFilter {
@@ -963,10 +963,18 @@ pub async fn incomplete(
         let contacts = st.store.contacts(c.id).await?;
         let missing = archive::missing_fields(&c, &contacts);
         if !missing.is_empty() {
-            items.push(json!({"customer_id": c.id, "name": c.fields.name, "owner_id": c.owner_id, "missing": missing}));
+            items.push(Incomplete {
+                customer_id: c.id,
+                name: c.fields.name,
+                owner_id: c.owner_id,
+                missing,
+            });
         }
     }
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(IncompleteList {
+        total: items.len(),
+        items,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -1285,4 +1293,22 @@ pub struct CreatedCustomer {
     pub customer: Customer,
     #[schema(value_type = Vec<crate::openapi::Contact>)]
     pub contacts: Vec<keqing_domain::Contact>,
+}
+
+/// `{items, total}`: key customers whose files are incomplete.
+#[derive(Serialize, ToSchema)]
+pub struct IncompleteList {
+    pub items: Vec<Incomplete>,
+    pub total: usize,
+}
+
+/// A key customer whose file lacks what 000 requires.
+#[derive(Serialize, ToSchema)]
+pub struct Incomplete {
+    pub customer_id: i64,
+    pub name: String,
+    pub owner_id: Option<i64>,
+    /// the fields it lacks, by key
+    #[schema(value_type = Vec<String>)]
+    pub missing: Vec<archive::Missing>,
 }

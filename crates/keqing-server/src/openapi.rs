@@ -392,6 +392,18 @@ pub struct ChangeReport {
     pub reported_by: Option<i64>,
 }
 
+/// A member of a snapshot (`keqing_store::SnapshotMemberRow`).
+#[derive(ToSchema)]
+pub struct SnapshotMember {
+    pub customer_id: i64,
+    pub name: String,
+    pub owner_id: Option<i64>,
+    pub class: Option<String>,
+    /// the analysis's figures for this customer (r, f, m, score; rank, sales, …)
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
 /// A greeting template (`keqing_store::CareTemplate`).
 #[derive(ToSchema)]
 pub struct CareTemplate {

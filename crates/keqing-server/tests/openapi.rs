@@ -324,6 +324,11 @@ async fn the_schemas_name_every_member_of_the_answers() {
     check("Matrix", &matrix);
     check("Named", &matrix["roles"][0]);
     check("Grant", &matrix["grants"][0]);
+    let (_, templates) = app.call(&t, "GET", "/care/templates", None).await;
+    check("TemplateList", &templates);
+    check("PlaceholderName", &templates["placeholders"][0]);
+    let (_, incomplete) = app.call(&t, "GET", "/work/incomplete", None).await;
+    check("IncompleteList", &incomplete);
     let (_, users) = app.call(&t, "GET", "/users", None).await;
     check("UserList", &users);
     check("User", &users["items"][0]);
