@@ -1860,7 +1860,7 @@ fn range(p: &RangeParams) -> Result<(NaiveDate, NaiveDate), ApiError> {
     operation_id = "care_run",
     description = "Generate the care tasks of from..=to (supervisors and above); idempotent",
     params(RangeParams),
-    responses((status = 200, description = "What was generated", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "What was planned and stored, per task kind", body = crate::openapi::GenerateReport))
 )]
 pub async fn run(
     State(st): State<AppState>,

@@ -404,6 +404,21 @@ pub struct SnapshotMember {
     pub data: Value,
 }
 
+/// What a care run planned and stored, per task kind (`GenerateReport`).
+#[derive(ToSchema)]
+pub struct GenerateReport {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    /// tasks planned (after the frequency cap), per kind
+    pub planned: std::collections::BTreeMap<String, u64>,
+    /// of those, new (a re-run finds them stored and creates nothing)
+    pub created: std::collections::BTreeMap<String, u64>,
+    /// planned contacts the frequency cap dropped
+    pub dropped_by_cap: u64,
+    /// planned contacts the frequency cap moved to a later day
+    pub deferred_by_cap: u64,
+}
+
 /// A greeting template (`keqing_store::CareTemplate`).
 #[derive(ToSchema)]
 pub struct CareTemplate {

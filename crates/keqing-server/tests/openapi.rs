@@ -329,6 +329,11 @@ async fn the_schemas_name_every_member_of_the_answers() {
     check("PlaceholderName", &templates["placeholders"][0]);
     let (_, incomplete) = app.call(&t, "GET", "/work/incomplete", None).await;
     check("IncompleteList", &incomplete);
+    let (s, run) = app
+        .call(&t, "POST", "/care/run?from=2026-01-01&to=2026-01-02", None)
+        .await;
+    assert_eq!(s, 200, "{run}");
+    check("GenerateReport", &run);
     let (_, users) = app.call(&t, "GET", "/users", None).await;
     check("UserList", &users);
     check("User", &users["items"][0]);
