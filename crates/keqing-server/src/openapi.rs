@@ -701,7 +701,8 @@ pub(crate) fn document_json() -> &'static Value {
 
 /// Rewrites what utoipa writes the 3.1 way into its 3.0 spelling:
 /// `type: [T, "null"]` becomes `type: T, nullable: true`, and
-/// `oneOf: [{type: "null"}, S]` becomes `allOf: [S], nullable: true`.
+/// `oneOf: [{type: "null"}, S]` becomes `allOf: [S], nullable: true`, and
+/// a map's `propertyNames` goes.
 pub fn to_3_0(v: &mut Value) {
     match v {
         Value::Object(m) => {
@@ -732,6 +733,8 @@ pub fn to_3_0(v: &mut Value) {
                     m.insert("nullable".into(), Value::Bool(true));
                 }
             }
+            // A map's key schema: 3.1 only (map keys are strings anyway).
+            m.remove("propertyNames");
             for (_, it) in m.iter_mut() {
                 to_3_0(it);
             }
