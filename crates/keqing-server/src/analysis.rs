@@ -17,9 +17,10 @@ use keqing_store::{
     AnalysisSnapshot, CustomerFilter, NewAnalysisSnapshot, SnapshotMember, SnapshotMemberFilter,
     ValueUpdate, Visibility,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
+use utoipa::ToSchema;
 
 fn engine(e: keqing_analysis::AnalysisError) -> ApiError {
     ApiError::new(
@@ -78,18 +79,28 @@ async fn transactions(st: &AppState, u: &User) -> Result<Transactions, ApiError>
     Ok(tx)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
+    /// the day the analysis looks back from (YYYY-MM-DD)
     as_of: Option<chrono::NaiveDate>,
     /// List the members of one class (RFM key or ABC letter).
     class: Option<String>,
+    /// members: 1-based page
     page: Option<i64>,
+    /// members: rows a page
     per_page: Option<i64>,
+    /// ABC: the four classes' shares of sales in percent, e.g. 70,20,5,5
     cuts: Option<String>,
+    /// CLV: bgnbd (default) or pareto (Pareto/NBD)
     model: Option<String>,
+    /// CLV: the period orders are counted in: D, W (default) or M
     freq: Option<String>,
+    /// CLV: how many months ahead
     horizon_months: Option<u32>,
+    /// CLV: the yearly discount rate
     discount: Option<f64>,
+    /// funnel: six stage counts St0..St5, e.g. 750,200,150,80,75,70
     counts: Option<String>,
     /// CLV: list the members of one decile, 1 the top 10% by CLV … 10 the lowest.
     decile: Option<usize>,
@@ -134,6 +145,15 @@ fn cid(tx: &Transactions, idx: u32) -> i64 {
 }
 
 /// `GET /api/v1/analysis/rfm`: the eight classes (mean split) with counts and shares.
+#[utoipa::path(
+    get,
+    path = "/analysis/rfm",
+    tag = "analysis",
+    operation_id = "analysis_rfm_analysis",
+    description = "RFM eight classes over your customers' orders (as_of; class= lists the members)",
+    params(Params),
+    responses((status = 200, description = "{as_of, customers, classes: [...], members?}", body = crate::openapi::AnyObject))
+)]
 pub async fn rfm_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -185,6 +205,15 @@ fn abc_summary(r: &abc::AbcResult) -> Value {
 }
 
 /// `GET /api/v1/analysis/abc`: ABC classes, the Pareto curve and the top-20% share.
+#[utoipa::path(
+    get,
+    path = "/analysis/abc",
+    tag = "analysis",
+    operation_id = "analysis_abc_analysis",
+    description = "ABC / Pareto classes, the Pareto curve and the top-20% share (cuts=70,20,5,5; class= lists members)",
+    params(Params),
+    responses((status = 200, description = "{classes, curve, top20_share, members?}", body = crate::openapi::AnyObject))
+)]
 pub async fn abc_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -210,6 +239,15 @@ pub async fn abc_analysis(
 }
 
 /// `GET /api/v1/analysis/clv`: BG/NBD or Pareto/NBD with Gamma-Gamma; the top customers by CLV.
+#[utoipa::path(
+    get,
+    path = "/analysis/clv",
+    tag = "analysis",
+    operation_id = "analysis_clv_analysis",
+    description = "Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma (model, freq, horizon_months, discount); deciles: CLV at P0, P10 … P100; top: the customers by CLV (page, per_page); decile=1..10 lists that decile's members (1: the top 10%) as members",
+    params(Params),
+    responses((status = 200, description = "{model, deciles, top, members?}", body = crate::openapi::AnyObject))
+)]
 pub async fn clv_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -284,6 +322,15 @@ pub async fn clv_analysis(
 
 /// `GET /api/v1/analysis/repeat`: customers by number of purchases; purchase
 /// cycle; `purchases=k` lists the customers who bought k times.
+#[utoipa::path(
+    get,
+    path = "/analysis/repeat",
+    tag = "analysis",
+    operation_id = "analysis_repeat_analysis",
+    description = "Repeat-purchase distribution and purchase cycle; purchases=k lists the customers who bought k times as members (page, per_page)",
+    params(Params),
+    responses((status = 200, description = "{customers, distribution, repeat_rate, mean_cycle_days, members?}", body = crate::openapi::AnyObject))
+)]
 pub async fn repeat_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -311,6 +358,15 @@ pub async fn repeat_analysis(
 }
 
 /// `GET /api/v1/analysis/funnel?counts=750,200,150,80,75,70`: AISAS rates and the weakest stage.
+#[utoipa::path(
+    get,
+    path = "/analysis/funnel",
+    tag = "analysis",
+    operation_id = "analysis_funnel_analysis",
+    description = "AISAS funnel rates from six stage counts, and the weakest stage",
+    params(Params),
+    responses((status = 200, description = "{stages, rates, weakest}", body = crate::openapi::AnyObject))
+)]
 pub async fn funnel_analysis(
     CurrentUser(_u): CurrentUser,
     Query(p): Query<Params>,
@@ -340,7 +396,8 @@ pub async fn funnel_analysis(
     Ok(Json(json!(funnel::aisas(counts).map_err(engine)?)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ApplyParams {
     /// The calendar year whose spend sets the tiers (default: last year, as
     /// tiers are fixed at the start of a year from the year before: 003 A13).
@@ -350,6 +407,15 @@ pub struct ApplyParams {
 /// `POST /api/v1/analysis/apply`: writes each customer's ABC class, RFM class,
 /// CLV, P(alive) and spend-band tier onto the customer file, so lists filter
 /// by them and the customer page shows them.
+#[utoipa::path(
+    post,
+    path = "/analysis/apply",
+    tag = "analysis",
+    operation_id = "analysis_apply",
+    description = "Write each customer's ABC class, RFM class, CLV, P(alive) and spend-band tier (tier_year, default last year) onto the file",
+    params(ApplyParams),
+    responses((status = 200, description = "How many customers were written", body = crate::openapi::AnyObject))
+)]
 pub async fn apply(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -488,11 +554,20 @@ fn param_date(params: &Map<String, Value>) -> Result<Option<chrono::NaiveDate>, 
 
 /// `POST /api/v1/analysis/snapshots` `{kind: rfm|abc|clv, name, params}`: runs
 /// the analysis on the caller's orders and saves it with its members.
+#[utoipa::path(
+    post,
+    path = "/analysis/snapshots",
+    tag = "analysis",
+    operation_id = "analysis_create_snapshot",
+    description = "Run an analysis on your orders and save it with its members: {kind: rfm|abc|clv, name, params: {as_of, cuts, model, freq, horizon_months, discount}}",
+    request_body = crate::openapi::SnapshotBody,
+    responses((status = 201, description = "The snapshot saved", body = crate::openapi::AnalysisSnapshot))
+)]
 pub async fn create_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    JsonObject(body, _): JsonObject<crate::openapi::SnapshotBody>,
+) -> Result<(StatusCode, Json<AnalysisSnapshot>), ApiError> {
     let kind = param_str(&body, "kind")?.unwrap_or_default();
     let name = param_str(&body, "name")?.unwrap_or_default();
     let name = name.trim().to_string();
@@ -551,7 +626,7 @@ pub async fn create_snapshot(
             json!({"kind": kind, "name": snap.name, "members": snap.members}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(snap))))
+    Ok((StatusCode::CREATED, Json(snap)))
 }
 
 async fn rfm_members(
@@ -699,42 +774,75 @@ async fn clv_members(
 }
 
 /// `GET /api/v1/analysis/snapshots`: the snapshots the caller may see, newest first.
+#[utoipa::path(
+    get,
+    path = "/analysis/snapshots",
+    tag = "analysis",
+    operation_id = "analysis_list_snapshots",
+    description = "Saved analysis snapshots you may see, newest first",
+    responses((status = 200, description = "Snapshots, newest first", body = SnapshotList))
+)]
 pub async fn list_snapshots(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SnapshotList>, ApiError> {
     let all = st.grants.scope(u.role, Resource::Order, Action::Read) == Some(Scope::All);
     let items = st
         .store
         .analysis_snapshots(if all { None } else { Some(u.id) })
         .await?;
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(SnapshotList {
+        total: items.len(),
+        items,
+    }))
 }
 
 /// `GET /api/v1/analysis/snapshots/{id}`: one snapshot's parameters and summary.
+#[utoipa::path(
+    get,
+    path = "/analysis/snapshots/{id}",
+    tag = "analysis",
+    operation_id = "analysis_get_snapshot",
+    description = "One snapshot: parameters, as-of date and summary",
+    params(("id" = i64, Path, description = "snapshot id")),
+    responses((status = 200, description = "The snapshot", body = crate::openapi::AnalysisSnapshot))
+)]
 pub async fn get_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(snapshot_for(&st, &u, id).await?)))
+) -> Result<Json<AnalysisSnapshot>, ApiError> {
+    Ok(Json(snapshot_for(&st, &u, id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MemberParams {
+    /// only the members of this class
     class: Option<String>,
+    /// 1-based page
     page: Option<i64>,
+    /// rows a page
     per_page: Option<i64>,
 }
 
 /// `GET /api/v1/analysis/snapshots/{id}/members?class=…`: the target list, a
 /// page at a time, of the members the caller may read now.
+#[utoipa::path(
+    get,
+    path = "/analysis/snapshots/{id}/members",
+    tag = "analysis",
+    operation_id = "analysis_snapshot_members",
+    description = "A snapshot's members as a target list, within your scope (class, page, per_page)",
+    params(("id" = i64, Path, description = "snapshot id"), MemberParams),
+    responses((status = 200, description = "A page of the snapshot's members within your scope", body = MemberPage))
+)]
 pub async fn snapshot_members(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     Query(p): Query<MemberParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberPage>, ApiError> {
     snapshot_for(&st, &u, id).await?;
     let vis = visibility(&st, &u, Resource::Customer)?;
     let Paging {
@@ -754,12 +862,24 @@ pub async fn snapshot_members(
             },
         )
         .await?;
-    Ok(Json(
-        json!({"items": r.items, "total": r.total, "page": page, "per_page": per_page}),
-    ))
+    Ok(Json(MemberPage {
+        items: r.items,
+        total: r.total,
+        page,
+        per_page,
+    }))
 }
 
 /// `DELETE /api/v1/analysis/snapshots/{id}`: by its maker or an administrator.
+#[utoipa::path(
+    delete,
+    path = "/analysis/snapshots/{id}",
+    tag = "analysis",
+    operation_id = "analysis_delete_snapshot",
+    description = "Delete a snapshot (its maker or an administrator)",
+    params(("id" = i64, Path, description = "snapshot id")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -781,4 +901,22 @@ pub async fn delete_snapshot(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{items, total}`: the snapshots the caller may see.
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotList {
+    #[schema(value_type = Vec<crate::openapi::AnalysisSnapshot>)]
+    pub items: Vec<AnalysisSnapshot>,
+    pub total: usize,
+}
+
+/// A page of a snapshot's members.
+#[derive(Serialize, ToSchema)]
+pub struct MemberPage {
+    #[schema(value_type = Vec<crate::openapi::SnapshotMember>)]
+    pub items: Vec<keqing_store::SnapshotMemberRow>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
 }

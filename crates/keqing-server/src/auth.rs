@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use keqing_domain::User;
 use keqing_store::Store;
 use rand_core::{OsRng, RngCore};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -769,7 +769,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     username: String,
     password: String,
@@ -862,6 +862,15 @@ fn set_cookie(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    operation_id = "auth_login",
+    description = "Log in with {username, password}; returns a bearer token (and sets the session cookie)",
+    request_body = LoginBody,
+    responses((status = 200, description = "Logged in: {token, expires_at, csrf_token, user}; sets the session and CSRF cookies", body = LoginAnswer), (status = 400, description = "bad_request: send {username, password}", body = crate::openapi::ErrorBody), (status = 401, description = "unauthorized: wrong user name or password", body = crate::openapi::ErrorBody), (status = 429, description = "rate_limited: too many failed logins; Retry-After says when to try again", body = crate::openapi::ErrorBody))
+)]
 pub async fn login(
     State(st): State<AppState>,
     client: Client,
@@ -932,12 +941,12 @@ pub async fn login(
     let csrf = csrf_token(st.secret.get(st.store.as_ref()).await?, &token);
     let secure = st.config.secure_cookies.applies(&client);
     let max_age = st.config.session_ttl.num_seconds();
-    let mut resp = Json(json!({
-        "token": token,
-        "expires_at": expires,
-        "csrf_token": csrf,
-        "user": user,
-    }))
+    let mut resp = Json(LoginAnswer {
+        token: token.clone(),
+        expires_at: expires,
+        csrf_token: csrf.clone(),
+        user,
+    })
     .into_response();
     let h = resp.headers_mut();
     set_cookie(h, SESSION_COOKIE, &token, true, max_age, secure);
@@ -945,6 +954,14 @@ pub async fn login(
     Ok(resp)
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    operation_id = "auth_logout",
+    description = "End this session",
+    responses((status = 204, description = "Logged out; the cookies are cleared"))
+)]
 pub async fn logout(
     State(st): State<AppState>,
     client: Client,
@@ -973,6 +990,14 @@ pub async fn logout(
 
 /// The current user. A cookie session also gets its CSRF cookie again, so a
 /// reloaded page recovers from a stale one.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "auth",
+    operation_id = "auth_me",
+    description = "The logged-in user",
+    responses((status = 200, description = "The logged-in user (with a fresh CSRF cookie for a cookie session)", body = crate::openapi::User))
+)]
 pub async fn me(
     State(st): State<AppState>,
     client: Client,
@@ -1231,4 +1256,16 @@ mod tests {
                 || matches!(k, Key::Addr(_))
         ));
     }
+}
+
+/// The answer to a login; the token and the CSRF token are also set as cookies.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginAnswer {
+    /// the bearer token (also the session cookie)
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// a cookie session sends it back as X-CSRF-Token
+    pub csrf_token: String,
+    #[schema(value_type = crate::openapi::User)]
+    pub user: User,
 }

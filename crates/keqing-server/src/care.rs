@@ -1294,17 +1294,34 @@ fn parse_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiErro
     .transpose()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskListParams {
+    /// first due day (YYYY-MM-DD)
     from: Option<String>,
+    /// last due day (YYYY-MM-DD)
     to: Option<String>,
+    /// open, done, skipped or snoozed
     status: Option<String>,
+    /// the task's kind (occasion, birthday, cadence, quota, …)
     kind: Option<String>,
+    /// the manager's user id
     owner: Option<i64>,
+    /// 1-based page
     page: Option<i64>,
+    /// rows a page
     per_page: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/care/tasks",
+    tag = "care",
+    operation_id = "care_list_tasks",
+    description = "Care tasks in your scope (from, to, status, kind, owner, page, per_page): {items, total}",
+    params(TaskListParams),
+    responses((status = 200, description = "{items: [task], total}", body = crate::openapi::AnyObject))
+)]
 pub async fn list_tasks(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1504,6 +1521,16 @@ fn body_str(body: &serde_json::Map<String, Value>, key: &str) -> Option<String> 
     body.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/tasks/{id}/complete",
+    tag = "care",
+    operation_id = "care_complete_task",
+    description = "Complete a care task; logs the contact on the customer's timeline once (a second complete logs nothing)",
+    params(("id" = i64, Path, description = "care task id")),
+    request_body = crate::openapi::TaskActionBody,
+    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+)]
 pub async fn complete_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1514,6 +1541,16 @@ pub async fn complete_task(
     act(&st, &u, id, TaskAction::Complete, summary).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/tasks/{id}/skip",
+    tag = "care",
+    operation_id = "care_skip_task",
+    description = "Skip a care task with {reason} (required)",
+    params(("id" = i64, Path, description = "care task id")),
+    request_body = crate::openapi::TaskActionBody,
+    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+)]
 pub async fn skip_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1530,6 +1567,16 @@ pub async fn skip_task(
     act(&st, &u, id, TaskAction::Skip { reason }, None).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/tasks/{id}/snooze",
+    tag = "care",
+    operation_id = "care_snooze_task",
+    description = "Snooze a care task {until: YYYY-MM-DD}",
+    params(("id" = i64, Path, description = "care task id")),
+    request_body = crate::openapi::TaskActionBody,
+    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+)]
 pub async fn snooze_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1592,27 +1639,49 @@ fn template_input(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/care/templates",
+    tag = "care",
+    operation_id = "care_list_templates",
+    description = "Greeting message templates",
+    responses((status = 200, description = "The templates, the default text and the placeholders a template may use", body = TemplateList))
+)]
 pub async fn list_templates(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TemplateList>, ApiError> {
     let items = st.store.care_templates().await?;
     // What a template may insert, spelled in English or Chinese.
-    let placeholders: Vec<Value> = keqing_care::template::Placeholder::ALL
+    let placeholders = keqing_care::template::Placeholder::ALL
         .iter()
-        .map(|p| json!({"name": p.name(), "alias_zh": p.alias_zh()}))
+        .map(|p| PlaceholderName {
+            name: p.name(),
+            alias_zh: p.alias_zh(),
+        })
         .collect();
-    Ok(Json(json!({
-        "items": items, "total": items.len(), "default": DEFAULT_TEMPLATE,
-        "placeholders": placeholders,
-    })))
+    Ok(Json(TemplateList {
+        total: items.len(),
+        items,
+        default: DEFAULT_TEMPLATE,
+        placeholders,
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/templates",
+    tag = "care",
+    operation_id = "care_create_template",
+    description = "Create a template; it must end with the signature {公司名称} {经理姓名} (422 otherwise)",
+    request_body = crate::openapi::CareTemplateBody,
+    responses((status = 201, description = "The template created", body = crate::openapi::CareTemplate))
+)]
 pub async fn create_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    JsonObject(body, _): JsonObject<crate::openapi::CareTemplateBody>,
+) -> Result<(StatusCode, Json<keqing_store::CareTemplate>), ApiError> {
     may_edit_templates(&u)?;
     let input = template_input(&body, None)?;
     let t = st.store.create_care_template(&input).await?;
@@ -1625,15 +1694,25 @@ pub async fn create_template(
             json!({"name": t.name}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(t))))
+    Ok((StatusCode::CREATED, Json(t)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/care/templates/{id}",
+    tag = "care",
+    operation_id = "care_update_template",
+    description = "Change a template (signature rule as on create)",
+    params(("id" = i64, Path, description = "template id")),
+    request_body = crate::openapi::CareTemplateBody,
+    responses((status = 200, description = "The template changed", body = crate::openapi::CareTemplate))
+)]
 pub async fn update_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+    JsonObject(body, _): JsonObject<crate::openapi::CareTemplateBody>,
+) -> Result<Json<keqing_store::CareTemplate>, ApiError> {
     may_edit_templates(&u)?;
     let base = st
         .store
@@ -1647,9 +1726,18 @@ pub async fn update_template(
     st.store
         .audit(Some(u.id), "update", "care_template", Some(id), Value::Null)
         .await?;
-    Ok(Json(json!(t)))
+    Ok(Json(t))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/care/templates/{id}",
+    tag = "care",
+    operation_id = "care_delete_template",
+    description = "Delete a template",
+    params(("id" = i64, Path, description = "template id")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1674,6 +1762,14 @@ pub async fn delete_template(
 /// `GET /api/v1/care/settings`: the settings, and beside them (read-only, for
 /// the forms) the built-in occasions one may switch off and the solar terms
 /// an added occasion may fall on.
+#[utoipa::path(
+    get,
+    path = "/care/settings",
+    tag = "care",
+    operation_id = "care_get_settings",
+    description = "Care settings: company name, cadence standards, daily quota, frequency cap, occasions; and, read-only, builtin_occasions [{id, name_zh, name_en, rule}] and solar_terms",
+    responses((status = 200, description = "The settings with builtin_occasions and solar_terms", body = crate::openapi::AnyObject))
+)]
 pub async fn get_settings(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
@@ -1689,10 +1785,19 @@ pub async fn get_settings(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    put,
+    path = "/care/settings",
+    tag = "care",
+    operation_id = "care_put_settings",
+    description = "Change care settings (administrators; any subset of the keys)",
+    request_body = crate::openapi::AnyObject,
+    responses((status = 200, description = "The settings stored", body = crate::openapi::AnyObject))
+)]
 pub async fn put_settings(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::AnyObject>,
 ) -> Result<Json<CareSettings>, ApiError> {
     if u.role != Role::Admin {
         return Err(ApiError::forbidden("change care settings"));
@@ -1720,9 +1825,12 @@ pub async fn put_settings(
 
 // --- run ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RangeParams {
+    /// first day (YYYY-MM-DD)
     from: Option<String>,
+    /// last day (YYYY-MM-DD)
     to: Option<String>,
 }
 
@@ -1745,6 +1853,15 @@ fn range(p: &RangeParams) -> Result<(NaiveDate, NaiveDate), ApiError> {
     Ok((from, to))
 }
 
+#[utoipa::path(
+    post,
+    path = "/care/run",
+    tag = "care",
+    operation_id = "care_run",
+    description = "Generate the care tasks of from..=to (supervisors and above); idempotent",
+    params(RangeParams),
+    responses((status = 200, description = "What was planned and stored, per task kind", body = crate::openapi::GenerateReport))
+)]
 pub async fn run(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -1805,6 +1922,15 @@ struct QuotaDay {
 /// due care contacts made (the care tasks due in the range, with the ids
 /// behind each number), the customers behind their cadence standard as of
 /// `to` (with the list), and the daily quota by day.
+#[utoipa::path(
+    get,
+    path = "/care/compliance",
+    tag = "care",
+    operation_id = "care_compliance",
+    description = "Care compliance per manager and team (from, to): tasks made, customers behind their cadence standard, daily quota by day",
+    params(RangeParams),
+    responses((status = 200, description = "{managers, teams, quota}", body = crate::openapi::AnyObject))
+)]
 pub async fn compliance(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -2015,7 +2141,8 @@ pub async fn compliance(
 
 // --- a customer's coming occasions ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OccasionParams {
     /// First day (YYYY-MM-DD, Beijing); today when absent.
     from: Option<String>,
@@ -2028,6 +2155,15 @@ pub struct OccasionParams {
 /// customer), each contact's birthday (solar or lunar, keqing-care's rules
 /// for a missing 30th or leap month) and the company's key dates. Checked
 /// like reading the customer and its contacts.
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/occasions",
+    tag = "care",
+    operation_id = "care_customer_occasions",
+    description = "The customer's coming occasions (from=YYYY-MM-DD, default today; days=1..366, default 60): festivals of the deployment's calendar, each contact's birthday (solar or lunar), the company's key dates",
+    params(("id" = i64, Path, description = "customer id"), OccasionParams),
+    responses((status = 200, description = "{from, to, items: [{date, kind: occasion|birthday|key_date, occasion, name_zh, name_en, contact_id, contact_name, name, lunar, years}]}", body = crate::openapi::AnyObject))
+)]
 pub async fn customer_occasions(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -2134,4 +2270,22 @@ mod tests {
         }
         assert!(!SortedKeys::new(vec![]).contains(&key(1, None)));
     }
+}
+
+/// `GET /care/templates`: the templates and what a template may use.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TemplateList {
+    #[schema(value_type = Vec<crate::openapi::CareTemplate>)]
+    pub items: Vec<keqing_store::CareTemplate>,
+    pub total: usize,
+    /// the text a new template starts from
+    pub default: &'static str,
+    pub placeholders: Vec<PlaceholderName>,
+}
+
+/// A placeholder a template may insert, spelled in English or Chinese.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlaceholderName {
+    pub name: &'static str,
+    pub alias_zh: &'static str,
 }

@@ -14,8 +14,9 @@ use keqing_domain::customer::{Customer, CustomerInput};
 use keqing_domain::search::{classify, Query as Typed};
 use keqing_domain::{ContactInput, NewActivity, User};
 use keqing_store::{CustomerFilter, CustomerSort, NameQuery, Page, Store, StoreError, Visibility};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 pub(crate) fn row(c: &Customer) -> RowOwner<'_> {
     RowOwner {
@@ -124,19 +125,32 @@ pub(crate) fn visibility(
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// name part, pinyin, pinyin initials (in order) or the last digits of a phone
     q: Option<String>,
+    /// owner user id
     owner: Option<i64>,
+    /// a whole tag
     tag: Option<String>,
+    /// province: a region of GET /regions
     region: Option<String>,
+    /// A, B, C or D
     class: Option<String>,
+    /// tier name
     tier: Option<String>,
+    /// lifecycle stage id
     stage: Option<String>,
+    /// true: only the public pool
     pool: Option<bool>,
+    /// true: only deleted customers (administrators)
     deleted: Option<bool>,
+    /// id, name, updated or follow_up
     sort: Option<String>,
+    /// 1-based page
     page: Option<i64>,
+    /// 1–200, default 20
     per_page: Option<i64>,
     /// A custom field's value: `KEY:VALUE` (a multi choice matches any of its options).
     custom: Option<String>,
@@ -148,11 +162,20 @@ pub struct ListParams {
 /// Most ids one `GET /customers?ids=` names.
 const IDS_MAX: usize = 200;
 
+#[utoipa::path(
+    get,
+    path = "/customers",
+    tag = "customers",
+    operation_id = "customers_list",
+    description = "List and search customers (q: name, pinyin, initials or phone suffix; filters; paging): {items, total, total_capped, page, per_page}; total_capped: the list counted its first 10,000 rows only (a name search on SQLite: 1,000)",
+    params(ListParams),
+    responses((status = 200, description = "A page of customers (with ids=: {items} in that order)", body = CustomerPage))
+)]
 pub async fn list(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerPage>, ApiError> {
     if let Some(raw) = &p.ids {
         return by_ids(&st, &u, raw).await.map(Json);
     }
@@ -226,7 +249,7 @@ pub async fn list(
 
 /// `GET /customers?ids=…`: each named customer the caller may read (checked
 /// row by row, as reading one is), live ones only, in the order given.
-async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<Value, ApiError> {
+async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<CustomerPage, ApiError> {
     let mut ids: Vec<i64> = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let id = part.parse::<i64>().map_err(|_| {
@@ -258,19 +281,52 @@ async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<Value, ApiError> {
         .map(|c| (c.id, c))
         .collect();
     let items: Vec<Customer> = ids.iter().filter_map(|id| found.remove(id)).collect();
-    let n = items.len() as i64;
-    Ok(json!({"items": items, "total": n, "total_capped": false, "page": 1, "per_page": IDS_MAX}))
+    Ok(CustomerPage {
+        total: items.len() as i64,
+        items,
+        total_capped: false,
+        page: 1,
+        per_page: IDS_MAX as i64,
+    })
 }
 
-fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> Value {
-    json!({"items": r.items, "total": r.total, "total_capped": r.capped, "page": page, "per_page": per_page})
+/// A page of customers as `GET /customers` and `GET /pool` answer it.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerPage {
+    #[schema(value_type = Vec<crate::openapi::Customer>)]
+    pub items: Vec<Customer>,
+    /// how many match (see total_capped)
+    pub total: i64,
+    /// the list counted its first 10,000 rows only (a name search on SQLite: 1,000)
+    pub total_capped: bool,
+    pub page: i64,
+    pub per_page: i64,
 }
 
+fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> CustomerPage {
+    CustomerPage {
+        items: r.items,
+        total: r.total,
+        total_capped: r.capped,
+        page,
+        per_page,
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/pool",
+    tag = "customers",
+    operation_id = "customers_pool",
+    description = "Customers in the public pool",
+    params(ListParams),
+    responses((status = 200, description = "A page of the public pool", body = CustomerPage))
+)]
 pub async fn pool(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerPage>, ApiError> {
     visibility(&st, &u, Resource::Customer)?;
     let Paging {
         page,
@@ -290,6 +346,15 @@ pub async fn pool(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}",
+    tag = "customers",
+    operation_id = "customers_get_one",
+    description = "One customer",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer", body = crate::openapi::Customer))
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -341,11 +406,20 @@ async fn new_owner(
     Ok(owner)
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers",
+    tag = "customers",
+    operation_id = "customers_create",
+    description = "Create a customer (refuses duplicates with 409 duplicate)",
+    request_body = crate::openapi::CustomerBody,
+    responses((status = 201, description = "The customer created, with its contacts", body = CreatedCustomer), (status = 409, description = "duplicate: a customer with the same name, phone or code exists (details name those you may read)", body = crate::openapi::ErrorBody))
+)]
 pub async fn create(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(mut body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    JsonObject(mut body, _): JsonObject<crate::openapi::CustomerBody>,
+) -> Result<(StatusCode, Json<CreatedCustomer>), ApiError> {
     let owner_req = body.remove("owner_id");
     let contacts = body.remove("contacts");
     let owner = new_owner(&st, &u, owner_req.as_ref()).await?;
@@ -383,16 +457,30 @@ pub async fn create(
     for k in &contacts {
         made.push(st.store.create_contact(c.id, k, &u).await?);
     }
-    let mut v = serde_json::to_value(&c).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    v["contacts"] = json!(made);
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedCustomer {
+            customer: c,
+            contacts: made,
+        }),
+    ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/customers/{id}",
+    tag = "customers",
+    operation_id = "customers_update",
+    description = "Change fields (JSON merge patch); must send the version read, stale gives 409",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = crate::openapi::CustomerBody,
+    responses((status = 200, description = "The customer changed", body = crate::openapi::Customer), (status = 409, description = "version_conflict: someone else saved first (details: expected_version, current_version); duplicate", body = crate::openapi::ErrorBody))
+)]
 pub async fn update(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(mut body): JsonObject,
+    JsonObject(mut body, _): JsonObject<crate::openapi::CustomerBody>,
 ) -> Result<Json<Customer>, ApiError> {
     let version = match body.remove("version") {
         Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
@@ -424,6 +512,15 @@ pub async fn update(
     Ok(Json(no_duplicate(&st, &u, updated).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/customers/{id}",
+    tag = "customers",
+    operation_id = "customers_delete",
+    description = "Soft-delete a customer",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 204, description = "Deleted (softly: an administrator may restore it)"))
+)]
 pub async fn delete(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -434,6 +531,15 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/restore",
+    tag = "customers",
+    operation_id = "customers_restore",
+    description = "Restore a deleted customer (administrators)",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer restored", body = crate::openapi::Customer))
+)]
 pub async fn restore(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -451,43 +557,86 @@ pub async fn restore(
     Ok(Json(no_duplicate(&st, &u, restored).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/history",
+    tag = "customers",
+    operation_id = "customers_history",
+    description = "Field-level change history",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "Field-level changes, newest first", body = HistoryList))
+)]
 pub async fn history(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<HistoryList>, ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.history(id).await?})))
+    Ok(Json(HistoryList {
+        items: st.store.history(id).await?,
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/ownership",
+    tag = "customers",
+    operation_id = "customers_ownership",
+    description = "Ownership log: create, transfer, release, claim",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "Who owned the customer when, oldest first", body = OwnershipList))
+)]
 pub async fn ownership(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OwnershipList>, ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.ownership_log(id).await?})))
+    Ok(Json(OwnershipList {
+        items: st.store.ownership_log(id).await?,
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/contacts",
+    tag = "customers",
+    operation_id = "customers_contacts",
+    description = "Contacts of a customer",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer's contacts", body = ContactList))
+)]
 pub async fn contacts(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ContactList>, ApiError> {
     authorized(&st, &u, id, Resource::Contact, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.contacts(id).await?})))
+    Ok(Json(ContactList {
+        items: st.store.contacts(id).await?,
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/contacts",
+    tag = "customers",
+    operation_id = "customers_create_contact",
+    description = "Create a contact",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = crate::openapi::ContactBody,
+    responses((status = 201, description = "The contact created", body = crate::openapi::Contact))
+)]
 pub async fn create_contact(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    JsonObject(body, _): JsonObject<crate::openapi::ContactBody>,
+) -> Result<(StatusCode, Json<keqing_domain::Contact>), ApiError> {
     authorized(&st, &u, id, Resource::Contact, Action::Create).await?;
     let input = ContactInput::from_json(&body)?;
     let c = st.store.create_contact(id, &input, &u).await?;
-    Ok((StatusCode::CREATED, Json(json!(c))))
+    Ok((StatusCode::CREATED, Json(c)))
 }
 
 async fn contact_customer(
@@ -506,12 +655,22 @@ async fn contact_customer(
     Ok(k)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/contacts/{id}",
+    tag = "customers",
+    operation_id = "customers_update_contact",
+    description = "Change a contact; must send the version read",
+    params(("id" = i64, Path, description = "contact id")),
+    request_body = crate::openapi::ContactBody,
+    responses((status = 200, description = "The contact changed", body = crate::openapi::Contact), (status = 409, description = "version_conflict: someone else saved first", body = crate::openapi::ErrorBody))
+)]
 pub async fn update_contact(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(mut body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+    JsonObject(mut body, _): JsonObject<crate::openapi::ContactBody>,
+) -> Result<Json<keqing_domain::Contact>, ApiError> {
     let version = body
         .remove("version")
         .and_then(|v| v.as_i64())
@@ -528,11 +687,20 @@ pub async fn update_contact(
         m.insert(key, v);
     }
     let input = ContactInput::from_json(&m)?;
-    Ok(Json(json!(
-        st.store.update_contact(id, version, &input, &u).await?
-    )))
+    Ok(Json(
+        st.store.update_contact(id, version, &input, &u).await?,
+    ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/contacts/{id}",
+    tag = "customers",
+    operation_id = "customers_delete_contact",
+    description = "Delete a contact",
+    params(("id" = i64, Path, description = "contact id")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_contact(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -543,21 +711,42 @@ pub async fn delete_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/activities",
+    tag = "customers",
+    operation_id = "customers_activities",
+    description = "Activity timeline",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The timeline, newest first", body = ActivityList))
+)]
 pub async fn activities(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActivityList>, ApiError> {
     authorized(&st, &u, id, Resource::Activity, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.activities(id).await?})))
+    Ok(Json(ActivityList {
+        items: st.store.activities(id).await?,
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/activities",
+    tag = "customers",
+    operation_id = "customers_add_activity",
+    description = "Log an activity (visit, call, SMS, gift, help, feedback…)",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = crate::openapi::ActivityBody,
+    responses((status = 201, description = "The activity logged", body = crate::openapi::Activity))
+)]
 pub async fn add_activity(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    JsonObject(body, _): JsonObject<crate::openapi::ActivityBody>,
+) -> Result<(StatusCode, Json<keqing_domain::Activity>), ApiError> {
     authorized(&st, &u, id, Resource::Activity, Action::Create).await?;
     let a = NewActivity::from_json(&body)?;
     if let Some(cid) = a.contact_id {
@@ -571,19 +760,39 @@ pub async fn add_activity(
     }
     Ok((
         StatusCode::CREATED,
-        Json(json!(st.store.add_activity(id, &a, &u).await?)),
+        Json(st.store.add_activity(id, &a, &u).await?),
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/orders",
+    tag = "customers",
+    operation_id = "customers_orders",
+    description = "Orders of a customer",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer's orders", body = OrderList))
+)]
 pub async fn orders(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderList>, ApiError> {
     authorized(&st, &u, id, Resource::Order, Action::Read).await?;
-    Ok(Json(json!({"items": st.store.orders(id).await?})))
+    Ok(Json(OrderList {
+        items: st.store.orders(id).await?,
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/claim",
+    tag = "customers",
+    operation_id = "customers_claim",
+    description = "Claim a customer from the public pool",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "The customer, now yours", body = crate::openapi::Customer), (status = 409, description = "refused: not in the pool, or your claim limit is reached", body = crate::openapi::ErrorBody))
+)]
 pub async fn claim(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -602,7 +811,7 @@ pub async fn claim(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TransferBody {
     ids: Vec<i64>,
     to_user: i64,
@@ -610,11 +819,20 @@ pub struct TransferBody {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/transfer",
+    tag = "customers",
+    operation_id = "customers_transfer",
+    description = "Hand customers over to another manager, with their history",
+    request_body = TransferBody,
+    responses((status = 200, description = "How many customers were handed over", body = Transferred))
+)]
 pub async fn transfer(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<TransferBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Transferred>, ApiError> {
     let scope = st
         .grants
         .scope(u.role, Resource::Customer, Action::Update)
@@ -660,14 +878,24 @@ pub async fn transfer(
         .store
         .transfer_customers(&b.ids, target.id, b.reason.as_deref().unwrap_or(""), &u)
         .await?;
-    Ok(Json(json!({"transferred": n})))
+    Ok(Json(Transferred { transferred: n }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct MergeBody {
     other_id: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/merge",
+    tag = "customers",
+    operation_id = "customers_merge",
+    description = "Merge another customer into this one; both histories are kept",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = MergeBody,
+    responses((status = 200, description = "The customer kept, with the other's records", body = crate::openapi::Customer), (status = 409, description = "refused: the two cannot be merged", body = crate::openapi::ErrorBody))
+)]
 pub async fn merge(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -680,26 +908,49 @@ pub async fn merge(
     Ok(Json(no_duplicate(&st, &u, merged).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/completeness",
+    tag = "customers",
+    operation_id = "customers_completeness",
+    description = "What an A-class file lacks (000)",
+    params(("id" = i64, Path, description = "customer id")),
+    responses((status = 200, description = "Whether the file must be complete, whether it is, and what it lacks", body = Completeness))
+)]
 pub async fn completeness(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Completeness>, ApiError> {
     let c = authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
     let contacts = st.store.contacts(id).await?;
     let missing = archive::missing_fields(&c, &contacts);
-    Ok(Json(json!({
-        "required": archive::needs_complete_file(&c),
-        "complete": missing.is_empty(),
-        "missing": missing.iter().map(|m| json!({"field": m, "label_zh": m.label_zh()})).collect::<Vec<_>>(),
-    })))
+    Ok(Json(Completeness {
+        required: archive::needs_complete_file(&c),
+        complete: missing.is_empty(),
+        missing: missing
+            .into_iter()
+            .map(|m| MissingField {
+                label_zh: m.label_zh(),
+                field: m,
+            })
+            .collect(),
+    }))
 }
 
 /// Key customers whose files lack what 000 requires: a work item for their owner.
+#[utoipa::path(
+    get,
+    path = "/work/incomplete",
+    tag = "customers",
+    operation_id = "customers_incomplete",
+    description = "Key customers whose files are incomplete",
+    responses((status = 200, description = "The key customers whose files lack something, with what", body = IncompleteList))
+)]
 pub async fn incomplete(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncompleteList>, ApiError> {
     let vis = visibility(&st, &u, Resource::Customer)?;
     let mut items = vec![];
     let key_files = CustomerFilter {
@@ -712,24 +963,42 @@ pub async fn incomplete(
         let contacts = st.store.contacts(c.id).await?;
         let missing = archive::missing_fields(&c, &contacts);
         if !missing.is_empty() {
-            items.push(json!({"customer_id": c.id, "name": c.fields.name, "owner_id": c.owner_id, "missing": missing}));
+            items.push(Incomplete {
+                customer_id: c.id,
+                name: c.fields.name,
+                owner_id: c.owner_id,
+                missing,
+            });
         }
     }
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(IncompleteList {
+        total: items.len(),
+        items,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ChangeBody {
     note: String,
     reported_on: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/changes",
+    tag = "customers",
+    operation_id = "customers_report_change",
+    description = "Report a change of customer data (must be registered within 15 days)",
+    params(("id" = i64, Path, description = "customer id")),
+    request_body = ChangeBody,
+    responses((status = 201, description = "The change report", body = crate::openapi::ChangeReport))
+)]
 pub async fn report_change(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     Json(b): Json<ChangeBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_store::ChangeReport>), ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Update).await?;
     if b.note.trim().is_empty() {
         return Err(ApiError::invalid("note", "请说明变更内容 say what changed"));
@@ -737,23 +1006,31 @@ pub async fn report_change(
     let on = b.reported_on.unwrap_or_else(|| Utc::now().date_naive());
     Ok((
         StatusCode::CREATED,
-        Json(json!(
-            st.store.report_change(id, b.note.trim(), on, &u).await?
-        )),
+        Json(st.store.report_change(id, b.note.trim(), on, &u).await?),
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
     on: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/changes/{id}/register",
+    tag = "customers",
+    operation_id = "customers_register_change",
+    description = "Mark a reported change as registered in the file",
+    params(("id" = i64, Path, description = "change report id")),
+    request_body = Option<RegisterBody>,
+    responses((status = 200, description = "The change report, registered", body = crate::openapi::ChangeReport))
+)]
 pub async fn register_change(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     body: Option<Json<RegisterBody>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<keqing_store::ChangeReport>, ApiError> {
     let open = st.store.open_changes(None).await?;
     let report = open
         .iter()
@@ -770,20 +1047,31 @@ pub async fn register_change(
     let on = body
         .and_then(|b| b.0.on)
         .unwrap_or_else(|| Utc::now().date_naive());
-    Ok(Json(json!(st.store.register_change(id, on, &u).await?)))
+    Ok(Json(st.store.register_change(id, on, &u).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesParams {
+    /// true: only those past their 15 days
     overdue: Option<bool>,
 }
 
 /// Open change reports the caller may see; `overdue=true` keeps those past 15 days.
+#[utoipa::path(
+    get,
+    path = "/changes",
+    tag = "customers",
+    operation_id = "customers_open_changes",
+    description = "Open change reports (overdue=true for those past 15 days)",
+    params(ChangesParams),
+    responses((status = 200, description = "Open change reports", body = OpenChanges))
+)]
 pub async fn open_changes(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ChangesParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OpenChanges>, ApiError> {
     let vis = visibility(&st, &u, Resource::Customer)?;
     let owner = match vis {
         Visibility::OwnerOrPool(id) => Some(id),
@@ -807,18 +1095,27 @@ pub async fn open_changes(
                 continue;
             }
         }
-        let mut v = json!(r);
-        v["overdue"] = json!(overdue);
-        items.push(v);
+        items.push(OpenChange { report: r, overdue });
     }
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(OpenChanges {
+        total: items.len(),
+        items,
+    }))
 }
 
 /// Releases stale customers to the pool now (the server also does it daily).
+#[utoipa::path(
+    post,
+    path = "/pool/release",
+    tag = "customers",
+    operation_id = "customers_release",
+    description = "Release customers without follow-up to the pool now",
+    responses((status = 200, description = "The customers released", body = Released))
+)]
 pub async fn release(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Released>, ApiError> {
     match st.grants.scope(u.role, Resource::Customer, Action::Update) {
         Some(Scope::All) => {}
         _ => return Err(ApiError::forbidden("release customers to the pool")),
@@ -827,7 +1124,7 @@ pub async fn release(
         .store
         .release_stale(&st.config.pool, Utc::now(), &u)
         .await?;
-    Ok(Json(json!({"released": ids})))
+    Ok(Json(Released { released: ids }))
 }
 
 // --- custom profile fields (SPEC §1) ---
@@ -853,6 +1150,14 @@ pub async fn custom_fields_in(store: &dyn Store) -> Result<Vec<CustomFieldDef>, 
 }
 
 /// `GET /api/v1/custom-fields`: the definitions every customer form shows.
+#[utoipa::path(
+    get,
+    path = "/custom-fields",
+    tag = "customers",
+    operation_id = "customers_get_custom_fields",
+    description = "The deployment's custom profile fields: {fields: [{key, label, type, options, required}]}",
+    responses((status = 200, description = "The definitions", body = crate::openapi::CustomFields))
+)]
 pub async fn get_custom_fields(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
@@ -868,10 +1173,19 @@ pub async fn get_custom_fields(
 /// fill the field. Stored values of a removed field stay in the files but
 /// are no longer checked, nor exported (an export has a column for each
 /// defined field).
+#[utoipa::path(
+    put,
+    path = "/custom-fields",
+    tag = "customers",
+    operation_id = "customers_put_custom_fields",
+    description = "Replace the custom profile field definitions (administrators); types text, number, date, choice, multi_choice; 422 for a label or key a customers import reads as another column (生日, 等级)",
+    request_body = crate::openapi::CustomFields,
+    responses((status = 200, description = "The definitions stored", body = crate::openapi::CustomFields))
+)]
 pub async fn put_custom_fields(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body): JsonObject,
+    JsonObject(body, _): JsonObject<crate::openapi::CustomFields>,
 ) -> Result<Json<Value>, ApiError> {
     if u.role != keqing_domain::Role::Admin {
         return Err(ApiError::forbidden("define custom fields"));
@@ -884,4 +1198,117 @@ pub async fn put_custom_fields(
         .audit(Some(u.id), "update", "custom_fields", None, v.clone())
         .await?;
     Ok(Json(v))
+}
+
+/// `{items}`: a customer's field-level changes.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryList {
+    #[schema(value_type = Vec<crate::openapi::HistoryEntry>)]
+    pub items: Vec<keqing_store::HistoryEntry>,
+}
+
+/// `{items}`: who owned a customer when.
+#[derive(Serialize, ToSchema)]
+pub struct OwnershipList {
+    #[schema(value_type = Vec<crate::openapi::OwnershipEvent>)]
+    pub items: Vec<keqing_store::OwnershipEvent>,
+}
+
+/// `{items}`: a customer's contacts.
+#[derive(Serialize, ToSchema)]
+pub struct ContactList {
+    #[schema(value_type = Vec<crate::openapi::Contact>)]
+    pub items: Vec<keqing_domain::Contact>,
+}
+
+/// `{items}`: a customer's activities.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityList {
+    #[schema(value_type = Vec<crate::openapi::Activity>)]
+    pub items: Vec<keqing_domain::Activity>,
+}
+
+/// `{items}`: a customer's orders.
+#[derive(Serialize, ToSchema)]
+pub struct OrderList {
+    #[schema(value_type = Vec<crate::openapi::Order>)]
+    pub items: Vec<keqing_domain::Order>,
+}
+
+/// The answer to a transfer.
+#[derive(Serialize, ToSchema)]
+pub struct Transferred {
+    /// how many customers were handed over
+    pub transferred: u64,
+}
+
+/// The answer to a release to the pool.
+#[derive(Serialize, ToSchema)]
+pub struct Released {
+    /// the ids of the customers released
+    pub released: Vec<i64>,
+}
+
+/// What an A-class file lacks (000).
+#[derive(Serialize, ToSchema)]
+pub struct Completeness {
+    /// whether this customer's file must be complete (a key customer)
+    pub required: bool,
+    pub complete: bool,
+    pub missing: Vec<MissingField>,
+}
+
+/// A field the file lacks.
+#[derive(Serialize, ToSchema)]
+pub struct MissingField {
+    /// the field's key
+    #[schema(value_type = String)]
+    pub field: archive::Missing,
+    /// its Chinese name
+    pub label_zh: &'static str,
+}
+
+/// `{items, total}`: open change reports.
+#[derive(Serialize, ToSchema)]
+pub struct OpenChanges {
+    pub items: Vec<OpenChange>,
+    pub total: usize,
+}
+
+/// A change report not yet registered.
+#[derive(Serialize, ToSchema)]
+pub struct OpenChange {
+    #[serde(flatten)]
+    #[schema(value_type = crate::openapi::ChangeReport)]
+    pub report: keqing_store::ChangeReport,
+    /// past the 15 days it had to be registered in
+    pub overdue: bool,
+}
+
+/// A customer just created, with the contacts created with it.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedCustomer {
+    #[serde(flatten)]
+    #[schema(value_type = crate::openapi::Customer)]
+    pub customer: Customer,
+    #[schema(value_type = Vec<crate::openapi::Contact>)]
+    pub contacts: Vec<keqing_domain::Contact>,
+}
+
+/// `{items, total}`: key customers whose files are incomplete.
+#[derive(Serialize, ToSchema)]
+pub struct IncompleteList {
+    pub items: Vec<Incomplete>,
+    pub total: usize,
+}
+
+/// A key customer whose file lacks what 000 requires.
+#[derive(Serialize, ToSchema)]
+pub struct Incomplete {
+    pub customer_id: i64,
+    pub name: String,
+    pub owner_id: Option<i64>,
+    /// the fields it lacks, by key
+    #[schema(value_type = Vec<String>)]
+    pub missing: Vec<archive::Missing>,
 }

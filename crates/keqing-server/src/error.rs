@@ -138,12 +138,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// A JSON body parsed with a clear error when it is not JSON or not an
-/// object (see [`crate::extract`] for the answers); a request naming no
-/// content type is read as JSON.
-pub struct JsonObject(pub serde_json::Map<String, Value>);
+/// A JSON object body for a parser that names every wrong member at once
+/// (the domain's `from_json`, a merge patch keeping absent apart from
+/// null), where a typed body would stop at the first. `T` is the schema
+/// the body is documented with (`request_body = T`); the object itself is
+/// handed over. Not JSON, not an object, or a control character: the
+/// answers of [`crate::extract`]; a request naming no content type is read
+/// as JSON.
+pub struct JsonObject<T>(
+    pub serde_json::Map<String, Value>,
+    pub std::marker::PhantomData<fn() -> T>,
+);
 
-impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonObject {
+impl<T, S: Send + Sync> axum::extract::FromRequest<S> for JsonObject<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
@@ -155,7 +162,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonObject {
             ));
         }
         match crate::extract::body_value(req, state).await? {
-            Value::Object(m) => Ok(JsonObject(m)),
+            Value::Object(m) => Ok(JsonObject(m, std::marker::PhantomData)),
             _ => Err(ApiError::bad_request(
                 "请求内容应为JSON对象 the body must be a JSON object",
             )),

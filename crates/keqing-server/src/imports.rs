@@ -353,9 +353,12 @@ fn fill(
     r.warnings = warnings;
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
+    /// customers: the user who owns the imported customers (default: you)
     owner: Option<i64>,
+    /// the file's name when the body is the raw file (tells CSV from XLSX)
     filename: Option<String>,
     /// `true`: show what the import would do and store nothing.
     #[serde(default)]
@@ -550,6 +553,16 @@ fn bad_file(e: IoError) -> ApiError {
 /// `?filename=`) or as the `file` field of a multipart form. With
 /// `?preview=true`, the column mapping and the first rows checked, and
 /// nothing stored.
+#[utoipa::path(
+    post,
+    path = "/imports/{kind}",
+    tag = "files",
+    operation_id = "imports_upload",
+    description = "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}. With ?preview=true nothing is stored: returns {kind, file, source: {format, encoding, delimiter | sheet, header_line}, columns: [{index, header, field (custom.KEY for a custom field), field_label, status: mapped|unknown|duplicate|ignored}], missing_required: [field], missing_required_labels, file_errors, importable, data_rows, sample: [{line, cells: {field: value}, errors: [{line, column, column_index, field, message}]}] (the first 20 rows), errors_in_sample, warnings, note} (a contact's or order's customer is looked up only by the import)",
+    params(("kind" = String, Path, description = "customers, contacts or orders"), ImportParams),
+    request_body(description = "The file: raw (with ?filename=) or multipart/form-data with the field `file`", content((crate::openapi::BinaryFile = "application/octet-stream"), (String = "text/csv"), (crate::openapi::UploadForm = "multipart/form-data"))),
+    responses((status = 200, description = "{imported, existing, rejected, errors: [{line, column, message}]}; with preview=true the column mapping and the first rows checked", body = crate::openapi::AnyObject), (status = 413, description = "too_large: the file is over the upload limit", body = crate::openapi::ErrorBody), (status = 429, description = "busy: the import budget is taken; Retry-After says when to try again", body = crate::openapi::ErrorBody))
+)]
 pub async fn upload(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -801,9 +814,12 @@ async fn receive(
     Ok((path, name))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
+    /// csv (default) or xlsx
     format: Option<String>,
+    /// zh (default: Chinese headers) or en
     lang: Option<String>,
 }
 
@@ -834,6 +850,15 @@ pub async fn customer_rows(
 }
 
 /// `GET /api/v1/exports/customers?format=csv|xlsx&lang=zh|en`.
+#[utoipa::path(
+    get,
+    path = "/exports/customers",
+    tag = "files",
+    operation_id = "imports_export_customers",
+    description = "Export the customers in your scope as CSV or XLSX (format=csv|xlsx, lang=zh|en), with a column per custom field headed with its label (zh) or key (en)",
+    params(ExportParams),
+    responses((status = 200, description = "The file", content((String = "text/csv"), (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))))
+)]
 pub async fn export_customers(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -910,6 +935,15 @@ pub async fn export_customers(
 /// (UTF-8 with BOM, so spreadsheet programs read the Chinese) whose header
 /// row is every column the import knows, by its Chinese name, and for
 /// customers each custom field of the deployment by its label.
+#[utoipa::path(
+    get,
+    path = "/imports/{kind}/template",
+    tag = "files",
+    operation_id = "imports_template",
+    description = "An empty CSV to fill in (UTF-8 with BOM): a header row of every column the import of customers, contacts or orders knows, by its Chinese name, and for customers each custom field by its label",
+    params(("kind" = String, Path, description = "customers, contacts or orders")),
+    responses((status = 200, description = "An empty CSV (UTF-8 with BOM) with a header row", body = String, content_type = "text/csv"))
+)]
 pub async fn template(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,

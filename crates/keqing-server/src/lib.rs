@@ -11,15 +11,16 @@ mod customers;
 pub mod error;
 pub mod extract;
 pub mod imports;
-mod openapi;
+pub mod openapi;
 mod people;
 
-use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use keqing_domain::access::Grants;
 use keqing_domain::archive::PoolRules;
 use keqing_store::Store;
 use std::sync::Arc;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -97,113 +98,107 @@ pub fn import_permits(bytes: u64) -> u32 {
 
 pub use customers::{custom_fields_in, CUSTOM_FIELDS_SETTING};
 
-pub fn router(state: AppState) -> Router {
+/// Every operation of the API under `/api/v1`, with its OpenAPI description:
+/// a handler is routed only through utoipa-axum's `routes!`, which reads
+/// the path and method from its `#[utoipa::path]` attribute, so a route
+/// cannot be served without being documented (`tests/openapi.rs`).
+/// `max_upload_bytes` limits the import route's body.
+pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
     // The import route reads its body itself, counting against the limit
     // as it streams to a temporary file (imports::upload).
-    let upload_limit = usize::try_from(state.config.max_upload_bytes)
+    let upload_limit = usize::try_from(max_upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(64 * 1024);
-    let api = Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/me", get(auth::me))
-        .route("/customers", get(customers::list).post(customers::create))
-        .route("/customers/transfer", post(customers::transfer))
-        .route(
-            "/customers/{id}",
-            get(customers::get_one)
-                .patch(customers::update)
-                .delete(customers::delete),
-        )
-        .route("/customers/{id}/restore", post(customers::restore))
-        .route("/customers/{id}/history", get(customers::history))
-        .route("/customers/{id}/ownership", get(customers::ownership))
-        .route(
-            "/customers/{id}/contacts",
-            get(customers::contacts).post(customers::create_contact),
-        )
-        .route(
-            "/customers/{id}/activities",
-            get(customers::activities).post(customers::add_activity),
-        )
-        .route("/customers/{id}/orders", get(customers::orders))
-        .route("/customers/{id}/claim", post(customers::claim))
-        .route("/customers/{id}/merge", post(customers::merge))
-        .route("/customers/{id}/completeness", get(customers::completeness))
-        .route("/customers/{id}/occasions", get(care::customer_occasions))
-        .route("/customers/{id}/changes", post(customers::report_change))
-        .route(
-            "/contacts/{id}",
-            patch(customers::update_contact).delete(customers::delete_contact),
-        )
-        .route("/changes", get(customers::open_changes))
-        .route("/changes/{id}/register", post(customers::register_change))
-        .route("/pool", get(customers::pool))
-        .route("/pool/release", post(customers::release))
-        .route("/work/incomplete", get(customers::incomplete))
-        .route(
-            "/custom-fields",
-            get(customers::get_custom_fields).put(customers::put_custom_fields),
-        )
-        .route("/analysis/rfm", get(analysis::rfm_analysis))
-        .route("/analysis/abc", get(analysis::abc_analysis))
-        .route("/analysis/clv", get(analysis::clv_analysis))
-        .route("/analysis/repeat", get(analysis::repeat_analysis))
-        .route("/analysis/funnel", get(analysis::funnel_analysis))
-        .route("/analysis/apply", post(analysis::apply))
-        .route(
-            "/analysis/snapshots",
-            get(analysis::list_snapshots).post(analysis::create_snapshot),
-        )
-        .route(
-            "/analysis/snapshots/{id}",
-            get(analysis::get_snapshot).delete(analysis::delete_snapshot),
-        )
-        .route(
-            "/analysis/snapshots/{id}/members",
-            get(analysis::snapshot_members),
-        )
-        .route("/users", get(people::users).post(people::create_user))
-        .route("/users/{id}", patch(people::update_user))
-        .route("/teams", get(people::teams).post(people::create_team))
-        .route("/teams/{id}", patch(people::update_team))
-        .route("/regions", get(people::regions).post(people::create_region))
-        .route("/regions/{id}", delete(people::delete_region))
-        .route("/roles", get(people::roles))
-        .route("/audit", get(people::audit))
-        .route(
-            "/imports/{kind}",
-            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/imports/{kind}/template", get(imports::template))
-        .route("/exports/customers", get(imports::export_customers))
-        .route("/care/tasks", get(care::list_tasks))
-        .route("/care/tasks/{id}/complete", post(care::complete_task))
-        .route("/care/tasks/{id}/skip", post(care::skip_task))
-        .route("/care/tasks/{id}/snooze", post(care::snooze_task))
-        .route(
-            "/care/templates",
-            get(care::list_templates).post(care::create_template),
-        )
-        .route(
-            "/care/templates/{id}",
-            patch(care::update_template).delete(care::delete_template),
-        )
-        .route(
-            "/care/settings",
-            get(care::get_settings).put(care::put_settings),
-        )
-        .route("/care/compliance", get(care::compliance))
-        .route("/care/run", post(care::run))
-        .route("/openapi.json", get(openapi::document))
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(customers::transfer))
+        .routes(routes!(
+            customers::get_one,
+            customers::update,
+            customers::delete
+        ))
+        .routes(routes!(customers::restore))
+        .routes(routes!(customers::history))
+        .routes(routes!(customers::ownership))
+        .routes(routes!(customers::contacts, customers::create_contact))
+        .routes(routes!(customers::activities, customers::add_activity))
+        .routes(routes!(customers::orders))
+        .routes(routes!(customers::claim))
+        .routes(routes!(customers::merge))
+        .routes(routes!(customers::completeness))
+        .routes(routes!(care::customer_occasions))
+        .routes(routes!(customers::report_change))
+        .routes(routes!(
+            customers::update_contact,
+            customers::delete_contact
+        ))
+        .routes(routes!(customers::open_changes))
+        .routes(routes!(customers::register_change))
+        .routes(routes!(customers::pool))
+        .routes(routes!(customers::release))
+        .routes(routes!(customers::incomplete))
+        .routes(routes!(
+            customers::get_custom_fields,
+            customers::put_custom_fields
+        ))
+        .routes(routes!(analysis::rfm_analysis))
+        .routes(routes!(analysis::abc_analysis))
+        .routes(routes!(analysis::clv_analysis))
+        .routes(routes!(analysis::repeat_analysis))
+        .routes(routes!(analysis::funnel_analysis))
+        .routes(routes!(analysis::apply))
+        .routes(routes!(analysis::list_snapshots, analysis::create_snapshot))
+        .routes(routes!(analysis::get_snapshot, analysis::delete_snapshot))
+        .routes(routes!(analysis::snapshot_members))
+        .routes(routes!(people::users, people::create_user))
+        .routes(routes!(people::update_user))
+        .routes(routes!(people::teams, people::create_team))
+        .routes(routes!(people::update_team))
+        .routes(routes!(people::regions, people::create_region))
+        .routes(routes!(people::delete_region))
+        .routes(routes!(people::roles))
+        .routes(routes!(people::audit))
+        .routes(routes!(imports::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)))
+        .routes(routes!(imports::template))
+        .routes(routes!(imports::export_customers))
+        .routes(routes!(care::list_tasks))
+        .routes(routes!(care::complete_task))
+        .routes(routes!(care::skip_task))
+        .routes(routes!(care::snooze_task))
+        .routes(routes!(care::list_templates, care::create_template))
+        .routes(routes!(care::update_template, care::delete_template))
+        .routes(routes!(care::get_settings, care::put_settings))
+        .routes(routes!(care::compliance))
+        .routes(routes!(care::run))
+        .routes(routes!(openapi::document))
+}
+
+/// The OpenAPI description of everything [`router`] serves, as
+/// `GET /api/v1/openapi.json` answers it.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document_json().clone()
+}
+
+/// The whole application: the API under `/api/v1`, with its description,
+/// and `/healthz` beside it (for load balancers; not part of the API, so
+/// not in its description).
+pub(crate) fn app_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
+    let api = api_routes(max_upload_bytes)
         .fallback(|| async { error::ApiError::not_found("endpoint") })
         .layer(axum::middleware::map_response(error::json_errors));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .nest("/api/v1", api)
+    OpenApiRouter::new().nest("/api/v1", api)
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, _) = app_routes(state.config.max_upload_bytes).split_for_parts();
+    api.route("/healthz", axum::routing::get(healthz))
         .with_state(state)
 }
 
+/// The health check: the database answers (`{status: ok, backend}`).
 async fn healthz(
     axum::extract::State(st): axum::extract::State<AppState>,
 ) -> Result<axum::Json<serde_json::Value>, error::ApiError> {

@@ -11,13 +11,22 @@ use keqing_domain::error::Collector;
 use keqing_domain::user::valid_username;
 use keqing_domain::Role;
 use keqing_store::{NewUser, StoreError, TeamChange, UserChange};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "people",
+    operation_id = "people_users",
+    description = "Users in the caller's scope",
+    responses((status = 200, description = "{items: [User]}", body = UserList))
+)]
 pub async fn users(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserList>, ApiError> {
     let scope = st
         .grants
         .scope(u.role, Resource::User, Action::Read)
@@ -36,10 +45,13 @@ pub async fn users(
             )
         })
         .collect();
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(UserList {
+        total: items.len(),
+        items,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUserBody {
     username: String,
     display_name: Option<String>,
@@ -49,11 +61,20 @@ pub struct NewUserBody {
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "people",
+    operation_id = "people_create_user",
+    description = "Create a user (administrators)",
+    request_body = NewUserBody,
+    responses((status = 201, description = "The user created", body = crate::openapi::User), (status = 409, description = "duplicate: the user name is taken", body = crate::openapi::ErrorBody))
+)]
 pub async fn create_user(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<NewUserBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_domain::User>), ApiError> {
     if st.grants.scope(u.role, Resource::User, Action::Create) != Some(Scope::All) {
         return Err(ApiError::forbidden("create users"));
     }
@@ -109,19 +130,29 @@ pub async fn create_user(
             json!({"username": user.username, "role": user.role}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(user))))
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 /// `PATCH /api/v1/users/{id}`: an administrator changes a user's `role`,
 /// `team_id` (null: no team), `region` (null or "": none) or `active`. Every
 /// field is optional; each wrong one is named in the 422. Deactivating ends
 /// the user's sessions; the last active administrator cannot step down (409).
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "people",
+    operation_id = "people_update_user",
+    description = "Change a user's role, team_id (null: none), region (one of GET /regions; null: none) or active (administrators); 422 names each wrong field, 409 when the last active administrator would step down; deactivating ends the user's sessions",
+    params(("id" = i64, Path, description = "user id")),
+    request_body = crate::openapi::UserPatch,
+    responses((status = 200, description = "The user changed", body = crate::openapi::User), (status = 409, description = "refused: the last active administrator would step down", body = crate::openapi::ErrorBody))
+)]
 pub async fn update_user(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+    JsonObject(body, _): JsonObject<crate::openapi::UserPatch>,
+) -> Result<Json<keqing_domain::User>, ApiError> {
     if st.grants.scope(u.role, Resource::User, Action::Update) != Some(Scope::All) {
         return Err(ApiError::forbidden("change users"));
     }
@@ -175,17 +206,27 @@ pub async fn update_user(
             StoreError::NotFound => ApiError::not_found("user"),
             e => e.into(),
         })?;
-    Ok(Json(json!(user)))
+    Ok(Json(user))
 }
 
+#[utoipa::path(
+    get,
+    path = "/teams",
+    tag = "people",
+    operation_id = "people_teams",
+    description = "Teams",
+    responses((status = 200, description = "The teams", body = TeamList))
+)]
 pub async fn teams(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"items": st.store.teams().await?})))
+) -> Result<Json<TeamList>, ApiError> {
+    Ok(Json(TeamList {
+        items: st.store.teams().await?,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewTeamBody {
     name: String,
     region: Option<String>,
@@ -218,11 +259,20 @@ fn only_admin(u: &keqing_domain::User, what: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/teams",
+    tag = "people",
+    operation_id = "people_create_team",
+    description = "Create a team {name, region} (administrators); the region must be on the region list (422), a taken name is refused (409)",
+    request_body = NewTeamBody,
+    responses((status = 201, description = "The team created", body = crate::openapi::Team), (status = 409, description = "duplicate: the name is taken", body = crate::openapi::ErrorBody))
+)]
 pub async fn create_team(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<NewTeamBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_store::Team>), ApiError> {
     only_admin(&u, "create teams")?;
     let mut errors = Collector::default();
     let name = errors.take("name", team_name(&b.name));
@@ -249,17 +299,27 @@ pub async fn create_team(
             json!({"name": t.name, "region": t.region}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(t))))
+    Ok((StatusCode::CREATED, Json(t)))
 }
 
 /// `PATCH /api/v1/teams/{id}` `{name, region}` (either; `region` null: none):
 /// an administrator renames a team or moves it to another region of the list.
+#[utoipa::path(
+    patch,
+    path = "/teams/{id}",
+    tag = "people",
+    operation_id = "people_update_team",
+    description = "Rename a team or move it to another region: {name, region} (either; region null: none) (administrators); 422 names each wrong field, 409 a taken name",
+    params(("id" = i64, Path, description = "team id")),
+    request_body = crate::openapi::TeamPatch,
+    responses((status = 200, description = "The team changed", body = crate::openapi::Team), (status = 409, description = "duplicate: the name is taken", body = crate::openapi::ErrorBody))
+)]
 pub async fn update_team(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+    JsonObject(body, _): JsonObject<crate::openapi::TeamPatch>,
+) -> Result<Json<keqing_store::Team>, ApiError> {
     only_admin(&u, "change teams")?;
     let mut errors = Collector::default();
     let mut change = TeamChange::default();
@@ -290,21 +350,32 @@ pub async fn update_team(
             StoreError::NotFound => ApiError::not_found("team"),
             e => e.into(),
         })?;
-    Ok(Json(json!(team)))
+    Ok(Json(team))
 }
 
 /// `GET /api/v1/regions`: the regions (区域) users and teams are in, each with
 /// its users and teams counted; every logged-in user may read it (the
 /// customer list filters by it).
+#[utoipa::path(
+    get,
+    path = "/regions",
+    tag = "people",
+    operation_id = "people_regions",
+    description = "The regions (区域) users and teams are in, named as customers' provinces",
+    responses((status = 200, description = "{items, total}", body = RegionList))
+)]
 pub async fn regions(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RegionList>, ApiError> {
     let items = st.store.regions().await?;
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(RegionList {
+        total: items.len(),
+        items,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewRegionBody {
     name: String,
 }
@@ -312,11 +383,20 @@ pub struct NewRegionBody {
 /// `POST /api/v1/regions` `{name}`: an administrator adds a region, named as
 /// customers' provinces are (a regional scope covers the customers whose
 /// province it is).
+#[utoipa::path(
+    post,
+    path = "/regions",
+    tag = "people",
+    operation_id = "people_create_region",
+    description = "Add a region {name} (administrators); 409 duplicate when it exists",
+    request_body = NewRegionBody,
+    responses((status = 201, description = "The region added", body = crate::openapi::Region), (status = 409, description = "duplicate: the region exists", body = crate::openapi::ErrorBody))
+)]
 pub async fn create_region(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Json(b): Json<NewRegionBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<keqing_store::Region>), ApiError> {
     only_admin(&u, "add regions")?;
     let name = b.name.trim();
     if name.is_empty() || name.chars().count() > 32 {
@@ -326,11 +406,20 @@ pub async fn create_region(
         ));
     }
     let r = st.store.create_region(name, Some(u.id)).await?;
-    Ok((StatusCode::CREATED, Json(json!(r))))
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 /// `DELETE /api/v1/regions/{id}`: an administrator removes a region no user
 /// or team is in (409 otherwise).
+#[utoipa::path(
+    delete,
+    path = "/regions/{id}",
+    tag = "people",
+    operation_id = "people_delete_region",
+    description = "Remove a region no user or team is in (administrators); 409 refused otherwise",
+    params(("id" = i64, Path, description = "region id")),
+    responses((status = 204, description = "Removed"), (status = 409, description = "refused: a user or team is in it", body = crate::openapi::ErrorBody))
+)]
 pub async fn delete_region(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
@@ -347,45 +436,142 @@ pub async fn delete_region(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// how many lines, newest first (1–1000, default 100)
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "people",
+    operation_id = "people_audit",
+    description = "Audit log",
+    params(AuditParams),
+    responses((status = 200, description = "The audit log, newest first", body = AuditList))
+)]
 pub async fn audit(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<AuditParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditList>, ApiError> {
     if st.grants.scope(u.role, Resource::Audit, Action::Read) != Some(Scope::All) {
         return Err(ApiError::forbidden("read the audit log"));
     }
-    Ok(Json(
-        json!({"items": st.store.audit_log(p.limit.unwrap_or(100).clamp(1, 1000)).await?}),
-    ))
+    Ok(Json(AuditList {
+        items: st
+            .store
+            .audit_log(p.limit.unwrap_or(100).clamp(1, 1000))
+            .await?,
+    }))
 }
 
 /// `GET /api/v1/roles`: the permission matrix the server checks every row
 /// with (SPEC §9), read from the same [`keqing_domain::access::Grants`] the
 /// handlers ask, so what is shown is what is enforced. Read-only; every
 /// logged-in user may see it.
+#[utoipa::path(
+    get,
+    path = "/roles",
+    tag = "people",
+    operation_id = "people_roles",
+    description = "The permission matrix the server enforces (read-only); a combination not listed is refused",
+    responses((status = 200, description = "The names, and every combination allowed", body = Matrix))
+)]
 pub async fn roles(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
-    let names = |id: &str, zh: &str| json!({"id": id, "name_zh": zh});
-    let grants: Vec<Value> = st
-        .grants
-        .entries()
-        .map(|(role, resource, action, scope)| {
-            json!({"role": role, "resource": resource, "action": action, "scope": scope})
-        })
-        .collect();
-    Ok(Json(json!({
-        "roles": Role::ALL.iter().map(|r| names(r.as_str(), r.label_zh())).collect::<Vec<_>>(),
-        "resources": Resource::ALL.iter().map(|r| names(r.as_str(), r.label_zh())).collect::<Vec<_>>(),
-        "actions": Action::ALL.iter().map(|a| names(a.as_str(), a.label_zh())).collect::<Vec<_>>(),
-        "scopes": Scope::ALL.iter().map(|s| names(s.as_str(), s.label_zh())).collect::<Vec<_>>(),
-        "grants": grants,
-    })))
+) -> Result<Json<Matrix>, ApiError> {
+    let names = |id: &'static str, name_zh: &'static str| Named { id, name_zh };
+    Ok(Json(Matrix {
+        roles: Role::ALL
+            .iter()
+            .map(|r| names(r.as_str(), r.label_zh()))
+            .collect(),
+        resources: Resource::ALL
+            .iter()
+            .map(|r| names(r.as_str(), r.label_zh()))
+            .collect(),
+        actions: Action::ALL
+            .iter()
+            .map(|a| names(a.as_str(), a.label_zh()))
+            .collect(),
+        scopes: Scope::ALL
+            .iter()
+            .map(|s| names(s.as_str(), s.label_zh()))
+            .collect(),
+        grants: st
+            .grants
+            .entries()
+            .map(|(role, resource, action, scope)| Grant {
+                role,
+                resource,
+                action,
+                scope,
+            })
+            .collect(),
+    }))
+}
+
+/// The permission matrix: the names, and every combination allowed.
+#[derive(Serialize, ToSchema)]
+pub struct Matrix {
+    pub roles: Vec<Named>,
+    pub resources: Vec<Named>,
+    pub actions: Vec<Named>,
+    pub scopes: Vec<Named>,
+    pub grants: Vec<Grant>,
+}
+
+/// A role, resource, action or scope: its id and its Chinese name.
+#[derive(Serialize, ToSchema)]
+pub struct Named {
+    pub id: &'static str,
+    pub name_zh: &'static str,
+}
+
+/// A combination the server allows; one not listed is refused.
+#[derive(Serialize, ToSchema)]
+pub struct Grant {
+    #[schema(value_type = String)]
+    pub role: Role,
+    #[schema(value_type = String)]
+    pub resource: Resource,
+    #[schema(value_type = String)]
+    pub action: Action,
+    /// all, region, team, own, …
+    #[schema(value_type = String)]
+    pub scope: Scope,
+}
+
+/// `{items, total}`: the users in the caller's scope.
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    #[schema(value_type = Vec<crate::openapi::User>)]
+    pub items: Vec<keqing_domain::User>,
+    pub total: usize,
+}
+
+/// `{items}`: the teams.
+#[derive(Serialize, ToSchema)]
+pub struct TeamList {
+    #[schema(value_type = Vec<crate::openapi::Team>)]
+    pub items: Vec<keqing_store::Team>,
+}
+
+/// `{items, total}`: the regions.
+#[derive(Serialize, ToSchema)]
+pub struct RegionList {
+    #[schema(value_type = Vec<crate::openapi::Region>)]
+    pub items: Vec<keqing_store::Region>,
+    pub total: usize,
+}
+
+/// `{items}`: the audit log, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    #[schema(value_type = Vec<crate::openapi::AuditEntry>)]
+    pub items: Vec<keqing_store::AuditEntry>,
 }
