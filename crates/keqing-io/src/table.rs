@@ -1386,8 +1386,17 @@ mod tests {
         assert!(std::str::from_utf8(&gbk).is_ok());
         assert_eq!(detect_encoding(&gbk), TextEncoding::Gb18030);
         // Real UTF-8 in Cyrillic, Arabic, Latin accents stays UTF-8.
-        for text in ["name\nИван Петров\n", "name\nمحمد\n", "name\nCafé Müller\n", "name\n南京\n"] {
-            assert_eq!(detect_encoding(text.as_bytes()), TextEncoding::Utf8, "{text}");
+        for text in [
+            "name\nИван Петров\n",
+            "name\nمحمد\n",
+            "name\nCafé Müller\n",
+            "name\n南京\n",
+        ] {
+            assert_eq!(
+                detect_encoding(text.as_bytes()),
+                TextEncoding::Utf8,
+                "{text}"
+            );
         }
     }
 
