@@ -501,10 +501,20 @@ mod tests {
         "",
     ];
 
+    /// `text` as the domain takes it today (no control characters); the
+    /// awkward text itself is put on the parsed value afterwards, as a
+    /// document stored before the domain refused it holds it.
+    fn accepted(text: &str) -> String {
+        text.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    }
+
     #[test]
     fn a_plain_customer_is_written_as_serialize_writes_it() {
         let mut n = 0;
-        for (i, text) in AWKWARD.iter().enumerate() {
+        for (i, raw) in AWKWARD.iter().enumerate() {
+            let text = &accepted(raw);
             for set in 0..4 {
                 let mut v = json!({"name": format!("{text}{i}")});
                 let m = v.as_object_mut().unwrap();
@@ -531,9 +541,25 @@ mod tests {
                     m.insert("referrer_id".into(), json!(-42));
                     m.insert("parent_id".into(), json!(9_007_199_254_740_993i64));
                 }
-                let Ok(c) = keqing_domain::CustomerInput::from_json(m) else {
+                let Ok(mut c) = keqing_domain::CustomerInput::from_json(m) else {
                     continue;
                 };
+                c.name = format!("{raw}{i}");
+                for (k, f) in [
+                    ("industry", &mut c.industry),
+                    ("province", &mut c.province),
+                    ("city", &mut c.city),
+                    ("district", &mut c.district),
+                    ("address", &mut c.address),
+                    ("tier", &mut c.tier),
+                ] {
+                    if f.is_some() {
+                        *f = Some(format!("{k}:{raw}"));
+                    }
+                }
+                if set & 2 == 2 && !raw.is_empty() {
+                    c.tags[0] = raw.to_string();
+                }
                 assert_eq!(plain_customer_doc(&c), serialized_customer_doc(&c), "{v}");
                 assert_eq!(stored_customer_doc(&c), serialized_customer_doc(&c));
                 n += 1;
@@ -553,7 +579,8 @@ mod tests {
     #[test]
     fn a_contact_is_written_as_serialize_writes_it() {
         let mut n = 0;
-        for (i, text) in AWKWARD.iter().enumerate() {
+        for (i, raw) in AWKWARD.iter().enumerate() {
+            let text = &accepted(raw);
             for birthday in [
                 None,
                 Some("1987-11-14"),
@@ -575,9 +602,20 @@ mod tests {
                     m.insert("style".into(), json!("分析型"));
                     m.insert("buying_role".into(), json!("决策者"));
                 }
-                let Ok(c) = keqing_domain::ContactInput::from_json(m) else {
+                let Ok(mut c) = keqing_domain::ContactInput::from_json(m) else {
                     panic!("{v} is a valid contact");
                 };
+                c.name = format!("{raw}{i}");
+                for (k, f) in [
+                    ("wechat", &mut c.wechat),
+                    ("title", &mut c.title),
+                    ("hobbies", &mut c.hobbies),
+                    ("notes", &mut c.notes),
+                ] {
+                    if f.is_some() {
+                        *f = Some(format!("{k}{raw}"));
+                    }
+                }
                 assert_eq!(stored_contact_doc(&c), serialized_contact_doc(&c), "{v}");
                 n += 1;
             }
