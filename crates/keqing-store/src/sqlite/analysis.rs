@@ -168,3 +168,35 @@ impl AnalysisStore for SqliteStore {
         .await
     }
 }
+
+const SNAPSHOT_COLS: &str =
+    "id, kind, name, params, as_of, summary, created_at, created_by, members";
+
+fn snapshot_row(r: &Row) -> rusqlite::Result<AnalysisSnapshot> {
+    let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
+        let s: String = r.get(i)?;
+        Ok(serde_json::from_str(&s).unwrap_or(serde_json::Value::Null))
+    };
+    let as_of: Option<String> = r.get(4)?;
+    Ok(AnalysisSnapshot {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        name: r.get(2)?,
+        params: json(3)?,
+        as_of: as_of.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        summary: json(5)?,
+        created_at: parse_ts(&r.get::<_, String>(6)?)?,
+        created_by: r.get(7)?,
+        members: r.get(8)?,
+    })
+}
+
+fn get_snapshot(c: &Connection, id: i64) -> Result<Option<AnalysisSnapshot>> {
+    c.query_row(
+        &format!("SELECT {SNAPSHOT_COLS} FROM analysis_snapshots WHERE id = ?1"),
+        [id],
+        snapshot_row,
+    )
+    .optional()
+    .map_err(sq)
+}

@@ -416,3 +416,473 @@ impl CareStore for SqliteStore {
         .await
     }
 }
+
+impl SqliteStore {
+    /// Checkpoints the write-ahead log beside the writer, on a reader
+    /// connection: a passive checkpoint never blocks the writer, so a bulk
+    /// of care tasks goes on being stored while its pages reach the
+    /// database file. One at a time; more calls meanwhile do nothing.
+    fn checkpoint_soon(&self) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static RUNNING: AtomicBool = AtomicBool::new(false);
+        if self.memory || RUNNING.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (readers, slots) = (self.readers.clone(), self.reader_slots.clone());
+        tokio::spawn(async move {
+            if let Ok(_slot) = slots.acquire_owned().await {
+                let _ = tokio::task::spawn_blocking(move || {
+                    let conn = readers.lock().ok()?.pop()?;
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    readers.lock().ok()?.push(conn);
+                    Some(())
+                })
+                .await;
+            }
+            RUNNING.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// Stores a batch of care tasks in the transaction `t`; returns how many
+/// were new.
+fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
+    if let Some(k) = batch
+        .tasks
+        .iter()
+        .find(|k| care_kind_code(k.kind).is_none())
+    {
+        return Err(StoreError::Db(format!(
+            "unknown care task kind {:?}",
+            k.kind
+        )));
+    }
+    // The statements of care_insert_sql stay prepared.
+    t.set_prepared_statement_cache_capacity(64);
+    let texts = care_text_ids(t, &batch.texts)?;
+    let text = |i: u32| {
+        texts
+            .get(i as usize)
+            .copied()
+            .ok_or_else(|| StoreError::Db(format!("care task text {i} is not in the batch")))
+    };
+    let now = Utc::now().timestamp_micros();
+    let mut n = 0u64;
+    // Runs of tasks that differ only in customer and contact (a
+    // festival's greetings), many rows per statement, the shared
+    // values bound once per statement.
+    let shared = |k: &NewCareTask| {
+        (
+            k.kind,
+            k.planned_for,
+            k.date,
+            k.salesperson_id,
+            k.occasions,
+            k.template,
+            k.message,
+            k.channel,
+        )
+    };
+    // One statement per number of rows, prepared once for the batch.
+    let mut statements: Vec<Option<rusqlite::CachedStatement>> =
+        (0..=CARE_INSERT_ROWS.ilog2()).map(|_| None).collect();
+    let mut rest = batch.tasks.as_slice();
+    while let Some(first) = rest.first() {
+        let key = shared(first);
+        let len = rest
+            .iter()
+            .position(|k| shared(k) != key)
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(len);
+        rest = tail;
+        let kind = care_kind_code(first.kind).unwrap_or_default();
+        let (planned_for, date) = (day_number(first.planned_for), day_number(first.date));
+        let mut run = run;
+        while !run.is_empty() {
+            let rows = care_insert_rows(run.len());
+            let (part, after) = run.split_at(rows);
+            run = after;
+            let st = match &mut statements[rows.ilog2() as usize] {
+                Some(st) => st,
+                slot => slot.insert(t.prepare_cached(care_insert_sql(rows)).map_err(sq)?),
+            };
+            st.raw_bind_parameter(1, now).map_err(sq)?;
+            st.raw_bind_parameter(2, kind).map_err(sq)?;
+            st.raw_bind_parameter(3, planned_for).map_err(sq)?;
+            st.raw_bind_parameter(4, date).map_err(sq)?;
+            st.raw_bind_parameter(5, first.salesperson_id).map_err(sq)?;
+            st.raw_bind_parameter(6, text(first.occasions)?)
+                .map_err(sq)?;
+            st.raw_bind_parameter(7, first.template.map(text).transpose()?)
+                .map_err(sq)?;
+            st.raw_bind_parameter(8, first.message.map(text).transpose()?)
+                .map_err(sq)?;
+            st.raw_bind_parameter(9, first.channel).map_err(sq)?;
+            for (i, k) in part.iter().enumerate() {
+                st.raw_bind_parameter(10 + 2 * i, care_subject(k.customer_id, k.salesperson_id))
+                    .map_err(sq)?;
+                st.raw_bind_parameter(11 + 2 * i, k.contact_id.unwrap_or(0))
+                    .map_err(sq)?;
+            }
+            n += st.raw_execute().map_err(sq)? as u64;
+        }
+    }
+    Ok(n)
+}
+
+/// The most rows one statement stores.
+const CARE_INSERT_ROWS: usize = 256;
+
+/// How many of `left` rows the next statement stores: all it can, then
+/// powers of two, so a handful of statements (kept prepared) do any run.
+fn care_insert_rows(left: usize) -> usize {
+    if left >= CARE_INSERT_ROWS {
+        CARE_INSERT_ROWS
+    } else {
+        1 << left.ilog2()
+    }
+}
+
+/// `INSERT OR IGNORE … VALUES (…), (…)` for `rows` tasks (a power of two
+/// up to [`CARE_INSERT_ROWS`]) that share ?1 the time, ?2 the kind, ?3 the
+/// planned day, ?4 the due day, ?5 the salesperson, ?6..?8 the texts, ?9
+/// the channel; each row its subject and contact. OR IGNORE rather than ON
+/// CONFLICT DO NOTHING: a statement that cannot fail half-way needs no
+/// journal to undo itself (15% of the time); the rows are checked before
+/// (kind), so a conflicting key is the only row it skips.
+fn care_insert_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..=CARE_INSERT_ROWS.ilog2())
+            .map(|p| {
+                let values: Vec<String> = (0..1usize << p)
+                    .map(|i| format!("(?2, ?{}, ?3, ?{}, ?4, ?5, ?6, ?7, ?8, ?9, ?1)", 10 + 2 * i, 11 + 2 * i))
+                    .collect();
+                format!(
+                    "INSERT OR IGNORE INTO care_tasks (kind, subject, planned_for, contact, date, owner_id, occasions_id, template_id, message_id, channel, created_at) VALUES {}",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    &all[rows.ilog2() as usize]
+}
+
+/// The ids of `texts` in care_texts, storing the new ones.
+fn care_text_ids(t: &Connection, texts: &[String]) -> Result<Vec<i64>> {
+    let mut put = t
+        .prepare_cached("INSERT INTO care_texts (body) VALUES (?1) ON CONFLICT (body) DO NOTHING")
+        .map_err(sq)?;
+    let mut get = t
+        .prepare_cached("SELECT id FROM care_texts WHERE body = ?1")
+        .map_err(sq)?;
+    let mut ids = Vec::with_capacity(texts.len());
+    for body in texts {
+        put.execute([body]).map_err(sq)?;
+        ids.push(get.query_row([body], |r| r.get(0)).map_err(sq)?);
+    }
+    Ok(ids)
+}
+
+/// Whose a task is (see [`CareTaskRow::owner_id`]), with customers as `c`:
+/// an open or snoozed (status < 2) customer task is its customer's owner's.
+const CARE_TASK_OWNER: &str =
+    "CASE WHEN t.subject > 0 AND t.status < 2 THEN c.owner_id ELSE t.owner_id END";
+
+fn care_task_cols(owner: &str) -> String {
+    format!(
+        "t.id AS id, t.kind, t.planned_for, t.date AS date, t.subject, t.contact, {owner} AS owner_id, t.channel, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, coalesce(t.updated_at, t.created_at), t.occasions_id, t.template_id, t.message_id"
+    )
+}
+
+/// The query (and parameters) of the tasks a filter selects, columns as
+/// [`care_task_cols`]; `None` when it selects nothing. With owners, three
+/// parts: the open tasks of the customers the owners have now — those due
+/// on the day they were planned for through the key (customer, planned
+/// day), the others (deferred, late) through their own small index — and
+/// the tasks that keep their owner (closed ones, quota tasks).
+fn care_task_query(f: &CareTaskFilter) -> Option<(String, Vec<SqlValue>)> {
+    let mut p: Vec<SqlValue> = vec![];
+    let mut w = vec![
+        "(t.contact = 0 OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact AND p.deleted_at IS NULL))".to_string(),
+    ];
+    // The same bounds on the planned day, for tasks due on it.
+    let mut planned = vec![];
+    if let Some(d) = f.from {
+        p.push(SqlValue::Integer(day_number(d)));
+        w.push(format!("t.date >= ?{}", p.len()));
+        planned.push(format!("t.planned_for >= ?{}", p.len()));
+    }
+    if let Some(d) = f.to {
+        p.push(SqlValue::Integer(day_number(d)));
+        w.push(format!("t.date <= ?{}", p.len()));
+        planned.push(format!("t.planned_for <= ?{}", p.len()));
+    }
+    // A status or kind that is not stored matches nothing.
+    if let Some(s) = &f.status {
+        p.push(SqlValue::Integer(care_status_code(s)?));
+        w.push(format!("t.status = ?{}", p.len()));
+    }
+    if let Some(k) = &f.kind {
+        p.push(SqlValue::Integer(care_kind_code(k)?));
+        w.push(format!("t.kind = ?{}", p.len()));
+    }
+    let wh = w.join(" AND ");
+    planned.push("t.date = t.planned_for".into());
+    let planned = planned.join(" AND ");
+    let sql = match &f.owners {
+        None => format!(
+            "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.subject
+             WHERE (t.subject <= 0 OR c.deleted_at IS NULL) AND {wh}",
+            care_task_cols(CARE_TASK_OWNER)
+        ),
+        Some(owners) if owners.is_empty() => return None,
+        Some(owners) => {
+            let list = owners
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mine = format!(
+                "SELECT {} FROM customers c CROSS JOIN care_tasks t
+                 WHERE c.owner_id IN ({list}) AND c.deleted_at IS NULL AND t.status < 2",
+                care_task_cols("c.owner_id")
+            );
+            format!(
+                "{mine} AND t.subject = c.id AND {planned} AND {wh}
+                 UNION ALL
+                 {mine} AND t.subject = c.id AND t.date <> t.planned_for AND {wh}
+                 UNION ALL
+                 SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.subject
+                 WHERE (t.subject <= 0 OR t.status >= 2) AND t.owner_id IN ({list})
+                   AND (t.subject <= 0 OR c.deleted_at IS NULL) AND {wh}",
+                care_task_cols("t.owner_id")
+            )
+        }
+    };
+    Some((sql, p))
+}
+
+fn care_task_rows(c: &Connection, sql: &str, p: &[SqlValue]) -> Result<Vec<CareTaskBase>> {
+    let mut st = c.prepare_cached(sql).map_err(sq)?;
+    let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
+    let mut out = vec![];
+    while let Some(r) = rows.next().map_err(sq)? {
+        let kind = care_code_name(&CARE_KIND_CODES, r.get(1).map_err(sq)?)?;
+        let planned_for = day_of_number(r.get(2).map_err(sq)?)?;
+        let (subject, contact, owner_id): (i64, i64, Option<i64>) = (
+            r.get(4).map_err(sq)?,
+            r.get(5).map_err(sq)?,
+            r.get(6).map_err(sq)?,
+        );
+        let customer_id = (subject > 0).then_some(subject);
+        let contact_id = (contact != 0).then_some(contact);
+        out.push(CareTaskBase {
+            row: CareTaskRow {
+                id: r.get(0).map_err(sq)?,
+                key: care_task_key(kind, customer_id, contact_id, owner_id, planned_for),
+                kind: kind.to_string(),
+                planned_for,
+                date: day_of_number(r.get(3).map_err(sq)?)?,
+                customer_id,
+                contact_id,
+                owner_id,
+                occasions: serde_json::Value::Null,
+                channel: r.get(7).map_err(sq)?,
+                message: None,
+                template: None,
+                status: care_code_name(&CARE_STATUS_CODES, r.get(8).map_err(sq)?)?.to_string(),
+                reason: r.get(9).map_err(sq)?,
+                snoozed_until: r
+                    .get::<_, Option<i64>>(10)
+                    .map_err(sq)?
+                    .map(day_of_number)
+                    .transpose()?,
+                activity_id: r.get(11).map_err(sq)?,
+                created_at: time_of_micros(r.get(12).map_err(sq)?)?,
+                updated_at: time_of_micros(r.get(13).map_err(sq)?)?,
+                facts: None,
+            },
+            occasions_id: r.get(14).map_err(sq)?,
+            template_id: r.get(15).map_err(sq)?,
+            message_id: r.get(16).map_err(sq)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the texts of `rows` and the facts their channel and message are
+/// made from: the customer, the contact and the owner as they are now.
+fn care_task_details(c: &Connection, rows: &mut [CareTaskBase]) -> Result<()> {
+    fn by_ids<T>(
+        c: &Connection,
+        sql: &str,
+        ids: &mut Vec<i64>,
+        mut f: impl FnMut(&Row) -> rusqlite::Result<(i64, T)>,
+    ) -> Result<HashMap<i64, T>> {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut st = c.prepare(&sql.replace("{ids}", &list)).map_err(sq)?;
+            let mut rows = st.query([]).map_err(sq)?;
+            while let Some(r) = rows.next().map_err(sq)? {
+                let (id, v) = f(r).map_err(sq)?;
+                out.insert(id, v);
+            }
+        }
+        Ok(out)
+    }
+    let mut ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| [Some(r.occasions_id), r.template_id, r.message_id])
+        .flatten()
+        .collect();
+    let texts = by_ids(
+        c,
+        "SELECT id, body FROM care_texts WHERE id IN ({ids})",
+        &mut ids,
+        |r| Ok((r.get(0)?, r.get::<_, String>(1)?)),
+    )?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.row.customer_id).collect();
+    let customers = by_ids(
+        c,
+        "SELECT id, name, json_extract(doc, '$.business_stage'), json_extract(doc, '$.card.gifts_forbidden') FROM customers WHERE id IN ({ids})",
+        &mut ids,
+        |r| Ok((r.get(0)?, (r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<bool>>(3)?.unwrap_or(false)))),
+    )?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.row.contact_id).collect();
+    let contacts = by_ids(
+        c,
+        "SELECT id, name, json_extract(doc, '$.title'), json_extract(doc, '$.level') FROM contacts WHERE id IN ({ids})",
+        &mut ids,
+        |r| Ok((r.get(0)?, (r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?))),
+    )?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.row.owner_id).collect();
+    let owners = by_ids(
+        c,
+        "SELECT id, display_name FROM users WHERE id IN ({ids})",
+        &mut ids,
+        |r| Ok((r.get(0)?, r.get::<_, String>(1)?)),
+    )?;
+    fill_care_task_details(rows, &texts, &customers, &contacts, &owners)
+}
+
+/// One task (whatever the state of its customer and contact), with details.
+fn get_care_task(c: &Connection, id: i64) -> Result<Option<CareTaskRow>> {
+    let sql = format!(
+        "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.subject WHERE t.id = ?1",
+        care_task_cols(CARE_TASK_OWNER)
+    );
+    let mut rows = care_task_rows(c, &sql, &[SqlValue::Integer(id)])?;
+    care_task_details(c, &mut rows)?;
+    Ok(rows.pop().map(|b| b.row))
+}
+
+fn care_template_row(r: &Row) -> rusqlite::Result<CareTemplate> {
+    Ok(CareTemplate {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        body: r.get(2)?,
+        occasion: r.get(3)?,
+        active: r.get(4)?,
+    })
+}
+
+const CARE_CUSTOMER_COLS: &str = "id, name, owner_id, team_id, class, tier, doc";
+
+/// The parts of a customer's document care planning reads, parsed here:
+/// quicker than asking SQLite for each (it parses the document per field).
+#[derive(serde::Deserialize)]
+struct CareCustomerDoc {
+    #[serde(default)]
+    business_stage: Option<String>,
+    #[serde(default)]
+    key_customer: Option<bool>,
+    #[serde(default)]
+    card: Option<CareCardDoc>,
+    #[serde(default)]
+    key_dates: Option<Vec<keqing_domain::customer::KeyDate>>,
+    #[serde(default)]
+    custom: Option<CareCustomDoc>,
+}
+
+#[derive(serde::Deserialize)]
+struct CareCardDoc {
+    #[serde(default)]
+    gifts_forbidden: Option<bool>,
+}
+
+#[derive(serde::Deserialize)]
+struct CareCustomDoc {
+    #[serde(default)]
+    order_weekdays: Option<serde_json::Value>,
+}
+
+fn care_customer_rows(
+    c: &Connection,
+    sql: &str,
+    p: &[SqlValue],
+    out: &mut Vec<CareCustomerFacts>,
+) -> Result<()> {
+    let mut st = c.prepare(sql).map_err(sq)?;
+    let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
+    while let Some(r) = rows.next().map_err(sq)? {
+        let doc: CareCustomerDoc = serde_json::from_str(
+            r.get_ref(6)
+                .map_err(sq)?
+                .as_str()
+                .map_err(|e| sq(e.into()))?,
+        )
+        .map_err(db_err)?;
+        out.push(CareCustomerFacts {
+            id: r.get(0).map_err(sq)?,
+            name: r.get(1).map_err(sq)?,
+            owner_id: r.get(2).map_err(sq)?,
+            team_id: r.get(3).map_err(sq)?,
+            class: r.get(4).map_err(sq)?,
+            tier: r.get(5).map_err(sq)?,
+            business_stage: doc.business_stage,
+            key_customer: doc.key_customer.unwrap_or(false),
+            gifts_forbidden: doc.card.and_then(|c| c.gifts_forbidden).unwrap_or(false),
+            key_dates: doc.key_dates.unwrap_or_default(),
+            order_weekdays: doc
+                .custom
+                .and_then(|c| c.order_weekdays)
+                .filter(|v| !v.is_null()),
+        });
+    }
+    Ok(())
+}
+
+fn care_contact_rows(
+    c: &Connection,
+    sql: &str,
+    p: &[SqlValue],
+    out: &mut Vec<CareContactFacts>,
+) -> Result<()> {
+    let mut st = c.prepare(sql).map_err(sq)?;
+    let mut rows = st.query(params_from_iter(p.iter())).map_err(sq)?;
+    while let Some(r) = rows.next().map_err(sq)? {
+        let level: Option<String> = r.get(4).map_err(sq)?;
+        let birthday: Option<String> = r.get(5).map_err(sq)?;
+        out.push(CareContactFacts {
+            id: r.get(0).map_err(sq)?,
+            customer_id: r.get(1).map_err(sq)?,
+            name: r.get(2).map_err(sq)?,
+            title: r.get(3).map_err(sq)?,
+            level: level
+                .as_deref()
+                .and_then(|l| keqing_domain::contact::ContactLevel::parse(l).ok()),
+            birthday: birthday
+                .as_deref()
+                .and_then(|b| keqing_domain::contact::Birthday::parse(b).ok()),
+        });
+    }
+    Ok(())
+}

@@ -516,3 +516,386 @@ impl CustomerStore for SqliteStore {
         .await
     }
 }
+
+fn dup_ids(c: &Connection, input: &CustomerInput, except: Option<i64>) -> Result<Vec<i64>> {
+    let idx = CustomerIndex::of(input);
+    // Two lookups, each on its own (partial, unique) index: one query with OR
+    // would scan the table for every imported row.
+    let mut ids = vec![];
+    for (sql, key) in [
+        (
+            "SELECT id FROM customers WHERE external_code = ?1 AND deleted_at IS NULL",
+            &idx.external_code,
+        ),
+        (
+            "SELECT id FROM customers WHERE dedup_key = ?1 AND deleted_at IS NULL",
+            &idx.dedup_key,
+        ),
+    ] {
+        if let Some(k) = key {
+            let mut st = c.prepare_cached(sql).map_err(sq)?;
+            for id in st.query_map([k], |r| r.get::<_, i64>(0)).map_err(sq)? {
+                ids.push(id.map_err(sq)?);
+            }
+        }
+    }
+    ids.retain(|id| Some(*id) != except);
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+fn insert_customer(
+    t: &Connection,
+    input: &CustomerInput,
+    owner: Option<i64>,
+    actor: Option<i64>,
+    now: &str,
+) -> Result<i64> {
+    let dups = dup_ids(t, input, None)?;
+    if !dups.is_empty() {
+        return Err(StoreError::Duplicate(dups));
+    }
+    let team = owner_team(t, owner)?;
+    let idx = CustomerIndex::of(input);
+    let inserted = CustomerInsert::new(t, owner, team, now)?.insert(&idx)?;
+    let Some(id) = inserted else {
+        return Err(StoreError::Duplicate(dup_ids(t, input, None)?));
+    };
+    insert_search_keys(t, id, &idx.search_tokens())?;
+    log_owner(t, id, None, owner, "create", actor, now)?;
+    Ok(id)
+}
+
+fn insert_contact(
+    t: &Connection,
+    customer_id: i64,
+    input: &ContactInput,
+    now: &str,
+) -> Result<i64> {
+    insert_contact_doc(t, customer_id, &contact_doc(0, input), now)
+}
+
+fn insert_contact_doc(t: &Connection, customer_id: i64, c: &ContactDoc, now: &str) -> Result<i64> {
+    ContactInsert::new(t, now)?.insert(customer_id, c)
+}
+
+const CONTACT_COLS: &str = "id, customer_id, version, doc, created_at, deleted_at";
+
+fn contact_row(r: &Row) -> rusqlite::Result<(i64, i64, i64, String, String, Option<String>)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn finish_contact(t: (i64, i64, i64, String, String, Option<String>)) -> Result<Contact> {
+    let doc = json_col(&t.3).map_err(sq)?;
+    Ok(Contact {
+        id: t.0,
+        customer_id: t.1,
+        version: t.2,
+        fields: contact_input(&doc)?,
+        created_at: parse_ts(&t.4).map_err(sq)?,
+        deleted_at: opt_ts(t.5).map_err(sq)?,
+    })
+}
+
+fn get_contact(c: &Connection, id: i64) -> Result<Option<Contact>> {
+    c.query_row(
+        &format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = ?1"),
+        [id],
+        contact_row,
+    )
+    .optional()
+    .map_err(sq)?
+    .map(finish_contact)
+    .transpose()
+}
+
+/// How many customers in scope a [`SearchPart::scan`] reads at most before
+/// it leaves the part to the FTS index.
+const SCAN_ROWS: i64 = 20_000;
+
+/// The matches of one part of a search, in id order: found by a short scan,
+/// or as the FTS index gives them.
+enum Stream<'a> {
+    Found(std::vec::IntoIter<(i64, SqlValue)>),
+    Rows(rusqlite::Rows<'a>),
+}
+
+impl Stream<'_> {
+    /// The next match: its id and sort key.
+    fn next(&mut self) -> Result<Option<(i64, SqlValue)>> {
+        match self {
+            Stream::Found(rows) => Ok(rows.next()),
+            Stream::Rows(rows) => match rows.next().map_err(sq)? {
+                Some(r) => Ok(Some((r.get(0).map_err(sq)?, r.get(1).map_err(sq)?))),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+/// One page of a name search. The FTS index drives: the matches of each of
+/// the search's parts come in id order, each is scoped (and, where the
+/// part's tokens are not exact, checked) on a covering index —
+/// `customers_rank` where that holds every column read, `customers_scope`
+/// otherwise — and the parts are merged in id order, each customer once.
+/// The scan stops after [`SEARCH_COUNT_CAP`] matches (or the end of the page asked
+/// for, if further): a query of one or two letters matching half the
+/// customers costs no more than one matching a thousand. Up to the cap the
+/// count is exact and the order is over all matches (shorter names first,
+/// or by name); past it the page says `capped`, and the matches of every
+/// page of such a search are in id order, the order the index gives them
+/// in, so that paging on (an export) neither repeats nor skips one. Only the page's rows are read from the
+/// table.
+fn search_page(
+    c: &Connection,
+    f: &CustomerFilter,
+    w: &CustomerWhere,
+    limit: i64,
+) -> Result<Page<Customer>> {
+    let by_name = f.sort == CustomerSort::NameAsc;
+    let key = if by_name {
+        "customers.name"
+    } else {
+        "length(customers.name)"
+    };
+    let offset = f.offset.max(0);
+    let cap = SEARCH_COUNT_CAP.max(offset + limit);
+    // The other conditions, after the search's (`AND …`) or alone (`WHERE …`).
+    let (rest, scope) = match w.rest.as_str() {
+        "" => (String::new(), String::new()),
+        r => (format!("AND {r}"), format!("WHERE {r}")),
+    };
+    // The parts a short scan answers, then a statement for each of the others.
+    let mut found: Vec<Option<Vec<(i64, SqlValue)>>> = vec![];
+    for part in &w.search {
+        // Not where a condition reads the table: 20,000 rows read for it.
+        let Some(test) = part.scan.as_ref().filter(|_| w.rest_narrow) else {
+            found.push(None);
+            continue;
+        };
+        let first = c
+            .prepare_cached(&format!(
+                "SELECT id, k FROM (
+                   SELECT customers.id AS id, {key} AS k, customers.pinyin AS pinyin,
+                     customers.initials AS initials, customers.name AS name
+                   FROM customers INDEXED BY customers_scope {scope}
+                   ORDER BY customers.id LIMIT {SCAN_ROWS})
+                 WHERE {}
+                 ORDER BY id LIMIT {}",
+                test.sql(&format!("?{}", w.rest_params + 1)),
+                cap + 1
+            ))
+            .map_err(sq)?
+            .query_map(
+                params_from_iter(w.params[..w.rest_params].iter().chain([&test.value])),
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(sq)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sq)?;
+        // Fewer: the rest of them are further on, which the index finds.
+        found.push((first.len() as i64 > cap).then_some(first));
+    }
+    let mut statements = vec![];
+    let mut values = vec![];
+    for (part, _) in w.search.iter().zip(&found).filter(|(_, f)| f.is_none()) {
+        // The narrow index holds the length of the name, not the name.
+        let index = if part.check.is_none() && w.rest_narrow && !by_name {
+            "customers_rank"
+        } else {
+            "customers_scope"
+        };
+        let (fts, check, own) = part.sql(w.rest_params + 1);
+        let check = check.map(|c| format!("AND {c}")).unwrap_or_default();
+        statements.push(
+            c.prepare_cached(&format!(
+                "SELECT customers.id, {key}
+                 FROM customer_search CROSS JOIN customers INDEXED BY {index}
+                   ON customers.id = customer_search.rowid
+                 WHERE {fts} {check} {rest}
+                 ORDER BY customer_search.rowid
+                 LIMIT {}",
+                cap + 1
+            ))
+            .map_err(sq)?,
+        );
+        values.push(own);
+    }
+    let mut queried = statements
+        .iter_mut()
+        .zip(&values)
+        .map(|(st, own)| {
+            st.query(params_from_iter(
+                w.params[..w.rest_params].iter().chain(own),
+            ))
+            .map_err(sq)
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter();
+    let mut streams: Vec<Stream> = found
+        .into_iter()
+        .map(|f| match f {
+            Some(rows) => Some(Stream::Found(rows.into_iter())),
+            None => queried.next().map(Stream::Rows),
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| StoreError::Db("a search part without its statement".into()))?;
+    let mut heads = streams
+        .iter_mut()
+        .map(Stream::next)
+        .collect::<Result<Vec<_>>>()?;
+    let mut hits: Vec<(SqlValue, i64)> = vec![];
+    while (hits.len() as i64) <= cap {
+        let Some(id) = heads.iter().flatten().map(|h| h.0).min() else {
+            break;
+        };
+        let mut key = None;
+        for (head, rows) in heads.iter_mut().zip(streams.iter_mut()) {
+            if head.as_ref().is_some_and(|h| h.0 == id) {
+                key = head.take().map(|h| h.1);
+                *head = rows.next()?;
+            }
+        }
+        hits.push((key.unwrap_or(SqlValue::Null), id));
+    }
+    drop(streams);
+    let capped = hits.len() as i64 > cap;
+    hits.truncate(cap as usize);
+    // SQLite orders text by its bytes and integers as numbers: so do these.
+    // Past the cap (here or on an earlier page), they stay in the index's id order.
+    let broad = hits.len() as i64 > SEARCH_COUNT_CAP;
+    hits.sort_by(|a, b| {
+        if broad {
+            return a.1.cmp(&b.1);
+        }
+        let k = match (&a.0, &b.0) {
+            (SqlValue::Integer(x), SqlValue::Integer(y)) => x.cmp(y),
+            (SqlValue::Text(x), SqlValue::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+            _ => std::cmp::Ordering::Equal,
+        };
+        k.then(a.1.cmp(&b.1))
+    });
+    let ids: Vec<i64> = hits
+        .iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|h| h.1)
+        .collect();
+    let mut items = Vec::with_capacity(ids.len());
+    let mut one = c
+        .prepare_cached(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers WHERE id = ?1"
+        ))
+        .map_err(sq)?;
+    for id in ids {
+        items.push(one.query_row([id], customer_row).map_err(sq)?);
+    }
+    Ok(Page {
+        capped: capped && !f.skip_total,
+        items,
+        total: if f.skip_total { -1 } else { hits.len() as i64 },
+        offset,
+        limit,
+    })
+}
+
+fn history_insert(
+    t: &Connection,
+    customer: i64,
+    user: Option<i64>,
+    changes: &[FieldChange],
+    now: &str,
+) -> Result<()> {
+    let mut st = t
+        .prepare_cached(
+            "INSERT INTO customer_history (customer_id, at, user_id, field, old, new) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(sq)?;
+    for ch in changes {
+        st.execute(params![
+            customer,
+            now,
+            user,
+            ch.field,
+            ch.old.to_string(),
+            ch.new.to_string()
+        ])
+        .map_err(sq)?;
+    }
+    Ok(())
+}
+
+fn write_customer_doc(t: &Connection, id: i64, input: &CustomerInput, now: &str) -> Result<()> {
+    let idx = CustomerIndex::of(input);
+    t.prepare_cached(
+        "UPDATE customers SET version = version + 1, name = ?2, pinyin = ?3, initials = ?4, phone_rev = ?5,
+            province = ?6, class = ?7, tier = ?8, stage = ?9, tags = ?10, external_code = ?11, dedup_key = ?12,
+            doc = ?13, updated_at = ?14 WHERE id = ?1",
+    )
+    .map_err(sq)?
+    .execute(params![
+        id,
+        idx.name,
+        idx.pinyin,
+        idx.initials,
+        idx.phone_rev,
+        idx.province,
+        idx.class,
+        idx.tier,
+        idx.stage,
+        idx.tags,
+        idx.external_code,
+        idx.dedup_key,
+        idx.doc,
+        now
+    ])
+    .map_err(sq)?;
+    t.prepare_cached("DELETE FROM customer_search WHERE rowid = ?1")
+        .map_err(sq)?
+        .execute([id])
+        .map_err(sq)?;
+    insert_search_keys(t, id, &idx.search_tokens())?;
+    Ok(())
+}
+
+fn map_unique(
+    e: StoreError,
+    t: &Connection,
+    input: &CustomerInput,
+    except: Option<i64>,
+) -> StoreError {
+    match &e {
+        StoreError::Db(m) if m.contains("UNIQUE") => match dup_ids(t, input, except) {
+            Ok(ids) if !ids.is_empty() => StoreError::Duplicate(ids),
+            _ => e,
+        },
+        _ => e,
+    }
+}
+
+fn change_report(c: &Connection, id: i64) -> Result<ChangeReport> {
+    c.query_row(
+        "SELECT id, customer_id, note, reported_on, due_on, registered_on, reported_by FROM change_reports WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(ChangeReport {
+                id: r.get(0)?,
+                customer_id: r.get(1)?,
+                note: r.get(2)?,
+                reported_on: parse_date(&r.get::<_, String>(3)?)?,
+                due_on: parse_date(&r.get::<_, String>(4)?)?,
+                registered_on: r.get::<_, Option<String>>(5)?.map(|s| parse_date(&s)).transpose()?,
+                reported_by: r.get(6)?,
+            })
+        },
+    )
+    .map_err(sq)
+}

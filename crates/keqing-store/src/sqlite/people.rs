@@ -448,3 +448,58 @@ impl PeopleStore for SqliteStore {
         .await
     }
 }
+
+const USER_COLS: &str = "id, username, display_name, role, team_id, region, active";
+
+fn user_row(r: &Row) -> rusqlite::Result<User> {
+    let role: String = r.get(3)?;
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+        team_id: r.get(4)?,
+        region: r.get(5)?,
+        active: r.get(6)?,
+    })
+}
+
+/// Puts a region a user or team is given on the list of regions when it is
+/// not there yet, so every region in use is listed.
+fn ensure_region(t: &Connection, region: Option<&str>) -> Result<()> {
+    if let Some(r) = region.filter(|r| !r.is_empty()) {
+        t.prepare_cached(
+            "INSERT INTO regions (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+        )
+        .map_err(sq)?
+        .execute(params![r, ts(Utc::now())])
+        .map_err(sq)?;
+    }
+    Ok(())
+}
+
+const REGION_SELECT: &str = "SELECT r.id, r.name,
+        (SELECT count(*) FROM users u WHERE u.region = r.name),
+        (SELECT count(*) FROM teams t WHERE t.region = r.name)
+     FROM regions r";
+
+fn region_row(r: &Row) -> rusqlite::Result<Region> {
+    Ok(Region {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        users: r.get(2)?,
+        teams: r.get(3)?,
+    })
+}
+
+/// A team name another team has: refused, not a database failure.
+fn team_name_taken(e: rusqlite::Error, name: &str) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            refuse::team_exists(name)
+        }
+        e => sq(e),
+    }
+}
