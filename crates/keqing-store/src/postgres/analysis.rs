@@ -166,3 +166,20 @@ impl AnalysisStore for PgStore {
         })
     }
 }
+
+const SNAPSHOT_COLS: &str =
+    "id, kind, name, params, as_of, summary, created_at, created_by, members";
+
+fn snapshot_row(r: &Row) -> Result<AnalysisSnapshot> {
+    Ok(AnalysisSnapshot {
+        id: get(r, 0)?,
+        kind: get(r, 1)?,
+        name: get(r, 2)?,
+        params: get(r, 3)?,
+        as_of: get(r, 4)?,
+        summary: get(r, 5)?,
+        created_at: get(r, 6)?,
+        created_by: get(r, 7)?,
+        members: get(r, 8)?,
+    })
+}

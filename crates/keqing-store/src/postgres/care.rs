@@ -419,3 +419,159 @@ impl CareStore for PgStore {
         Ok(out)
     }
 }
+
+/// Whose a task is (see [`CareTaskRow::owner_id`]), with customers as `c`.
+const CARE_TASK_OWNER: &str = "CASE WHEN t.customer_id IS NOT NULL AND t.status IN ('open', 'snoozed') THEN c.owner_id ELSE t.owner_id END";
+
+/// The filter of a task list: $1 from, $2 to, $3 status, $4 kind.
+const CARE_TASK_WHERE: &str = "(t.contact_id IS NULL OR EXISTS (SELECT 1 FROM contacts p WHERE p.id = t.contact_id AND p.deleted_at IS NULL))
+      AND ($1::date IS NULL OR t.date >= $1) AND ($2::date IS NULL OR t.date <= $2)
+      AND ($3::text IS NULL OR t.status = $3) AND ($4::text IS NULL OR t.kind = $4)";
+
+fn care_task_cols(owner: &str) -> String {
+    format!(
+        "t.id AS id, t.kind, t.planned_for, t.date AS date, t.customer_id, t.contact_id, {owner} AS owner_id, t.channel, t.status, t.reason, t.snoozed_until, t.activity_id, t.created_at, coalesce(t.updated_at, t.created_at) AS updated_at, t.occasions_id, t.template_id, t.message_id"
+    )
+}
+
+fn care_task_row(r: &Row) -> Result<CareTaskBase> {
+    let kind: String = get(r, 1)?;
+    let planned_for: NaiveDate = get(r, 2)?;
+    let (customer_id, contact_id, owner_id): (Option<i64>, Option<i64>, Option<i64>) =
+        (get(r, 4)?, get(r, 5)?, get(r, 6)?);
+    Ok(CareTaskBase {
+        row: CareTaskRow {
+            id: get(r, 0)?,
+            key: care_task_key(&kind, customer_id, contact_id, owner_id, planned_for),
+            kind,
+            planned_for,
+            date: get(r, 3)?,
+            customer_id,
+            contact_id,
+            owner_id,
+            occasions: serde_json::Value::Null,
+            channel: get(r, 7)?,
+            message: None,
+            template: None,
+            status: get(r, 8)?,
+            reason: get(r, 9)?,
+            snoozed_until: get(r, 10)?,
+            activity_id: get(r, 11)?,
+            created_at: get(r, 12)?,
+            updated_at: get(r, 13)?,
+            facts: None,
+        },
+        occasions_id: get(r, 14)?,
+        template_id: get(r, 15)?,
+        message_id: get(r, 16)?,
+    })
+}
+
+/// Reads the texts of `rows` and the facts their channel and message are
+/// made from: the customer, the contact and the owner as they are now.
+async fn care_task_details<C: GenericClient>(c: &C, rows: &mut [CareTaskBase]) -> Result<()> {
+    let ids = |f: &dyn Fn(&CareTaskBase) -> Vec<Option<i64>>| -> Vec<i64> {
+        let mut v: Vec<i64> = rows.iter().flat_map(f).flatten().collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let text_ids = ids(&|r| vec![Some(r.occasions_id), r.template_id, r.message_id]);
+    let customer_ids = ids(&|r| vec![r.row.customer_id]);
+    let contact_ids = ids(&|r| vec![r.row.contact_id]);
+    let owner_ids = ids(&|r| vec![r.row.owner_id]);
+    let mut texts: HashMap<i64, String> = HashMap::new();
+    for r in query(
+        c,
+        "SELECT id, body FROM care_texts WHERE id = ANY($1)",
+        &[&text_ids],
+    )
+    .await?
+    {
+        texts.insert(get(&r, 0)?, get(&r, 1)?);
+    }
+    let mut customers: HashMap<i64, (String, Option<String>, bool)> = HashMap::new();
+    for r in query(
+        c,
+        "SELECT id, name, doc->>'business_stage', (doc->'card'->>'gifts_forbidden')::boolean FROM customers WHERE id = ANY($1)",
+        &[&customer_ids],
+    )
+    .await?
+    {
+        customers.insert(
+            get(&r, 0)?,
+            (get(&r, 1)?, get(&r, 2)?, get::<Option<bool>>(&r, 3)?.unwrap_or(false)),
+        );
+    }
+    let mut contacts: HashMap<i64, (String, Option<String>, Option<String>)> = HashMap::new();
+    for r in query(
+        c,
+        "SELECT id, name, doc->>'title', doc->>'level' FROM contacts WHERE id = ANY($1)",
+        &[&contact_ids],
+    )
+    .await?
+    {
+        contacts.insert(get(&r, 0)?, (get(&r, 1)?, get(&r, 2)?, get(&r, 3)?));
+    }
+    let mut owners: HashMap<i64, String> = HashMap::new();
+    for r in query(
+        c,
+        "SELECT id, display_name FROM users WHERE id = ANY($1)",
+        &[&owner_ids],
+    )
+    .await?
+    {
+        owners.insert(get(&r, 0)?, get(&r, 1)?);
+    }
+    fill_care_task_details(rows, &texts, &customers, &contacts, &owners)
+}
+
+/// One task (whatever the state of its customer and contact), with details.
+async fn get_care_task<C: GenericClient>(c: &C, id: i64) -> Result<Option<CareTaskRow>> {
+    let Some(r) = query_opt(
+        c,
+        &format!(
+            "SELECT {} FROM care_tasks t LEFT JOIN customers c ON c.id = t.customer_id WHERE t.id = $1",
+            care_task_cols(CARE_TASK_OWNER)
+        ),
+        &[&id],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let mut rows = vec![care_task_row(&r)?];
+    care_task_details(c, &mut rows).await?;
+    Ok(rows.pop().map(|b| b.row))
+}
+
+/// The ids of `texts` in care_texts, storing the new ones.
+async fn care_text_ids<C: GenericClient>(c: &C, texts: &[String]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(texts.len());
+    for body in texts {
+        execute(
+            c,
+            "INSERT INTO care_texts (body) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[body],
+        )
+        .await?;
+        let row = query_one(
+            c,
+            "SELECT id FROM care_texts WHERE md5(body) = md5($1) AND body = $1",
+            &[body],
+        )
+        .await?;
+        ids.push(get(&row, 0)?);
+    }
+    Ok(ids)
+}
+
+fn care_template_row(r: &Row) -> Result<CareTemplate> {
+    Ok(CareTemplate {
+        id: get(r, 0)?,
+        name: get(r, 1)?,
+        body: get(r, 2)?,
+        occasion: get(r, 3)?,
+        active: get(r, 4)?,
+    })
+}

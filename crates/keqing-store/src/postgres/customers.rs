@@ -744,3 +744,259 @@ impl CustomerStore for PgStore {
         .collect()
     }
 }
+
+impl PgStore {
+    /// After a unique violation on customers (a concurrent writer got there
+    /// first): the ids it collided with, as SQLite's `map_unique` reports them.
+    async fn duplicate_or(
+        &self,
+        e: StoreError,
+        input: &CustomerInput,
+        except: Option<i64>,
+    ) -> StoreError {
+        if !is_unique_violation(&e) {
+            return e;
+        }
+        let ids = match self.client().await {
+            Ok(c) => dup_ids(&c, input, except).await,
+            Err(e) => Err(e),
+        };
+        match ids {
+            Ok(ids) if !ids.is_empty() => StoreError::Duplicate(ids),
+            _ => e,
+        }
+    }
+}
+
+async fn dup_ids<C: GenericClient>(
+    c: &C,
+    input: &CustomerInput,
+    except: Option<i64>,
+) -> Result<Vec<i64>> {
+    let idx = CustomerIndex::of(input);
+    // Two lookups, each on its own partial unique index (an OR would not use them).
+    let mut ids: Vec<i64> = vec![];
+    for (sql, key) in [
+        (
+            "SELECT id FROM customers WHERE external_code = $1 AND deleted_at IS NULL",
+            &idx.external_code,
+        ),
+        (
+            "SELECT id FROM customers WHERE dedup_key = $1 AND deleted_at IS NULL",
+            &idx.dedup_key,
+        ),
+    ] {
+        if let Some(k) = key {
+            for r in query(c, sql, &[k]).await? {
+                ids.push(get(&r, 0)?);
+            }
+        }
+    }
+    ids.retain(|id| Some(*id) != except);
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+async fn insert_customer<C: GenericClient>(
+    t: &C,
+    input: &CustomerInput,
+    owner: Option<i64>,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let dups = dup_ids(t, input, None).await?;
+    if !dups.is_empty() {
+        return Err(StoreError::Duplicate(dups));
+    }
+    let team = owner_team(t, owner).await?;
+    insert_customer_row(t, input, owner, team, actor, now).await
+}
+
+/// Inserts a customer checked for duplicates already, and logs its first owner.
+async fn insert_customer_row<C: GenericClient>(
+    t: &C,
+    input: &CustomerInput,
+    owner: Option<i64>,
+    team: Option<i64>,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let idx = CustomerIndex::of(input);
+    let row = query_one(
+        t,
+        &format!("INSERT INTO customers (version, name, pinyin, initials, phone_rev, province, class, tier, stage, tags,
+            external_code, dedup_key, doc, owner_id, team_id, owned_since, created_at, updated_at, search)
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::jsonb, $13, $14, $15, $15, $15,
+                 {search})
+         RETURNING id",
+            search = search_of("$16")
+        ),
+        &[
+            &idx.name,
+            &idx.pinyin,
+            &idx.initials,
+            &idx.phone_rev,
+            &idx.province,
+            &idx.class,
+            &idx.tier,
+            &idx.stage,
+            &idx.tags,
+            &idx.external_code,
+            &idx.dedup_key,
+            &idx.doc,
+            &owner,
+            &team,
+            &now,
+            &idx.search_tokens(),
+        ],
+    )
+    .await?;
+    let id: i64 = get(&row, 0)?;
+    log_owner(t, id, None, owner, "create", actor, now).await?;
+    Ok(id)
+}
+
+async fn log_owner<C: GenericClient>(
+    t: &C,
+    customer: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+    reason: &str,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    // A customer created in the pool changed no hands: nothing to log (an
+    // import of a million such customers wrote a million empty events).
+    if from.is_none() && to.is_none() {
+        return Ok(());
+    }
+    execute(
+        t,
+        "INSERT INTO ownership_log (customer_id, at, from_user, to_user, reason, actor_id) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&customer, &now, &from, &to, &reason, &actor],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn history_insert<C: GenericClient>(
+    t: &C,
+    customer: i64,
+    user: Option<i64>,
+    changes: &[FieldChange],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for ch in changes {
+        execute(
+            t,
+            "INSERT INTO customer_history (customer_id, at, user_id, field, old, new) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&customer, &now, &user, &ch.field, &ch.old, &ch.new],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_customer_doc<C: GenericClient>(
+    t: &C,
+    id: i64,
+    input: &CustomerInput,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let idx = CustomerIndex::of(input);
+    execute(
+        t,
+        &format!("UPDATE customers SET version = version + 1, name = $2, pinyin = $3, initials = $4, phone_rev = $5,
+            province = $6, class = $7, tier = $8, stage = $9, tags = $10, external_code = $11, dedup_key = $12,
+            doc = $13::text::jsonb, updated_at = $14, search = {search} WHERE id = $1",
+            search = search_of("$15")
+        ),
+        &[
+            &id,
+            &idx.name,
+            &idx.pinyin,
+            &idx.initials,
+            &idx.phone_rev,
+            &idx.province,
+            &idx.class,
+            &idx.tier,
+            &idx.stage,
+            &idx.tags,
+            &idx.external_code,
+            &idx.dedup_key,
+            &idx.doc,
+            &now,
+            &idx.search_tokens(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_contact<C: GenericClient>(
+    t: &C,
+    customer_id: i64,
+    input: &ContactInput,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let doc = crate::stored_contact_doc(input);
+    let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
+    let row = query_one(
+        t,
+        "INSERT INTO contacts (customer_id, version, name, mobile_rev, doc, created_at) VALUES ($1, 1, $2, $3, $4::text::jsonb, $5) RETURNING id",
+        &[&customer_id, &input.name, &mobile_rev, &doc, &now],
+    )
+    .await?;
+    get(&row, 0)
+}
+
+const CONTACT_COLS: &str = "id, customer_id, version, doc, created_at, deleted_at";
+
+fn contact_row(r: &Row) -> Result<Contact> {
+    let doc: serde_json::Value = get(r, 3)?;
+    Ok(Contact {
+        id: get(r, 0)?,
+        customer_id: get(r, 1)?,
+        version: get(r, 2)?,
+        fields: contact_input(&doc)?,
+        created_at: get(r, 4)?,
+        deleted_at: get(r, 5)?,
+    })
+}
+
+async fn get_contact<C: GenericClient>(c: &C, id: i64) -> Result<Option<Contact>> {
+    query_opt(
+        c,
+        &format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1"),
+        &[&id],
+    )
+    .await?
+    .map(|r| contact_row(&r))
+    .transpose()
+}
+
+const CHANGE_COLS: &str =
+    "r.id, r.customer_id, r.note, r.reported_on, r.due_on, r.registered_on, r.reported_by";
+
+fn change_row(r: &Row) -> Result<ChangeReport> {
+    Ok(ChangeReport {
+        id: get(r, 0)?,
+        customer_id: get(r, 1)?,
+        note: get(r, 2)?,
+        reported_on: get(r, 3)?,
+        due_on: get(r, 4)?,
+        registered_on: get(r, 5)?,
+        reported_by: get(r, 6)?,
+    })
+}
+
+async fn change_report<C: GenericClient>(c: &C, id: i64) -> Result<ChangeReport> {
+    let row = query_one(
+        c,
+        &format!("SELECT {CHANGE_COLS} FROM change_reports r WHERE r.id = $1"),
+        &[&id],
+    )
+    .await?;
+    change_row(&row)
+}

@@ -392,3 +392,56 @@ impl PeopleStore for PgStore {
         .collect()
     }
 }
+
+const USER_COLS: &str = "id, username, display_name, role, team_id, region, active";
+
+fn user_row(r: &Row) -> Result<User> {
+    let role: String = get(r, 3)?;
+    Ok(User {
+        id: get(r, 0)?,
+        username: get(r, 1)?,
+        display_name: get(r, 2)?,
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+        team_id: get(r, 4)?,
+        region: get(r, 5)?,
+        active: get(r, 6)?,
+    })
+}
+
+/// Puts a region a user or team is given on the list of regions when it is
+/// not there yet, so every region in use is listed. The row stays locked
+/// until the commit, so a removal of the region waits and then sees it used.
+async fn ensure_region<C: GenericClient>(t: &C, region: Option<&str>) -> Result<()> {
+    if let Some(r) = region.filter(|r| !r.is_empty()) {
+        execute(
+            t,
+            "INSERT INTO regions (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name",
+            &[&r],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+const REGION_SELECT: &str = "SELECT r.id, r.name,
+        (SELECT count(*) FROM users u WHERE u.region = r.name),
+        (SELECT count(*) FROM teams t WHERE t.region = r.name)
+     FROM regions r";
+
+fn region_row(r: &Row) -> Result<Region> {
+    Ok(Region {
+        id: get(r, 0)?,
+        name: get(r, 1)?,
+        users: get(r, 2)?,
+        teams: get(r, 3)?,
+    })
+}
+
+/// A team name another team has: refused, not a database failure.
+fn team_name_taken(e: StoreError, name: &str) -> StoreError {
+    if is_unique_violation(&e) {
+        refuse::team_exists(name)
+    } else {
+        e
+    }
+}
