@@ -256,6 +256,84 @@ impl SqliteStore {
 /// How long a connection waits for another's lock before it answers busy.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// One schema version: its number, its script, then what SQL alone cannot
+/// do (`step`), in the same transaction as the version number.
+struct Migration {
+    version: i64,
+    sql: &'static str,
+    step: Option<fn(&Transaction) -> Result<()>>,
+}
+
+/// Every schema version, numbers ascending; an open runs those the database
+/// lacks, each in a transaction of its own.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("schema.sql"),
+        step: None,
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("schema_v2.sql"),
+        step: None,
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("schema_v3.sql"),
+        step: None,
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("schema_v4.sql"),
+        step: Some(|t| rebuild_search(t)),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("schema_v5.sql"),
+        step: None,
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("schema_v6.sql"),
+        step: None,
+    },
+    Migration {
+        version: 7,
+        sql: include_str!("schema_v7.sql"),
+        step: None,
+    },
+    Migration {
+        version: 8,
+        sql: include_str!("schema_v8.sql"),
+        step: None,
+    },
+    Migration {
+        version: 9,
+        sql: include_str!("schema_v9.sql"),
+        step: None,
+    },
+    Migration {
+        version: 10,
+        sql: include_str!("schema_v10.sql"),
+        step: None,
+    },
+    Migration {
+        version: 11,
+        sql: include_str!("schema_v11.sql"),
+        step: Some(|t| rebuild_search(t)),
+    },
+    Migration {
+        version: 12,
+        sql: include_str!("schema_v12.sql"),
+        step: None,
+    },
+    Migration {
+        version: 13,
+        sql: include_str!("schema_v13.sql"),
+        step: Some(|t| rebuild_search(t)),
+    },
+];
+
 fn migrate(c: &mut Connection) -> Result<()> {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -265,34 +343,18 @@ fn migrate(c: &mut Connection) -> Result<()> {
             "database schema version {v} is newer than this keqing ({SCHEMA_VERSION})"
         )));
     }
-    // Each version: its number, its script, then what SQL alone cannot do,
-    // in the same transaction as the version number. Numbers ascend.
-    type Step = fn(&Transaction) -> Result<()>;
-    let none: Step = |_| Ok(());
-    let steps: [(i64, &str, Step); 13] = [
-        (1, include_str!("schema.sql"), none),
-        (2, include_str!("schema_v2.sql"), none),
-        (3, include_str!("schema_v3.sql"), none),
-        (4, include_str!("schema_v4.sql"), |t| rebuild_search(t)),
-        (5, include_str!("schema_v5.sql"), none),
-        (6, include_str!("schema_v6.sql"), none),
-        (7, include_str!("schema_v7.sql"), none),
-        (8, include_str!("schema_v8.sql"), none),
-        (9, include_str!("schema_v9.sql"), none),
-        (10, include_str!("schema_v10.sql"), none),
-        (11, include_str!("schema_v11.sql"), |t| rebuild_search(t)),
-        (12, include_str!("schema_v12.sql"), none),
-        (13, include_str!("schema_v13.sql"), |t| rebuild_search(t)),
-    ];
-    debug_assert!(steps.windows(2).all(|w| w[0].0 < w[1].0));
-    debug_assert_eq!(steps.last().map(|s| s.0), Some(SCHEMA_VERSION));
-    for (n, script, then) in steps {
+    debug_assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+    debug_assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
+    for m in MIGRATIONS {
+        let n = m.version;
         if v >= n {
             continue;
         }
         let t = c.transaction().map_err(sq)?;
-        t.execute_batch(script).map_err(sq)?;
-        then(&t)?;
+        t.execute_batch(m.sql).map_err(sq)?;
+        if let Some(step) = m.step {
+            step(&t)?;
+        }
         t.execute_batch(&format!("PRAGMA user_version = {n}"))
             .map_err(sq)?;
         t.commit().map_err(sq)?;
