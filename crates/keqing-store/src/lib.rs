@@ -10,9 +10,16 @@
 //! what counts as a duplicate — are decided above it, in the domain and the
 //! server, and handed down as plain values.
 
+pub mod analysis;
+pub mod backup;
+pub mod care;
+pub mod customers;
 mod doc;
 mod fts;
+pub mod imports;
+pub mod people;
 mod postgres;
+pub mod records;
 mod search_build;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -32,7 +39,14 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use analysis::AnalysisStore;
+pub use backup::BackupStore;
+pub use care::CareStore;
+pub use customers::CustomerStore;
+pub use imports::ImportStore;
+pub use people::PeopleStore;
 pub use postgres::PgStore;
+pub use records::RecordStore;
 pub use sqlite::SqliteStore;
 pub use verify::DIFFERENCES_SHOWN;
 
@@ -650,294 +664,21 @@ pub struct ValueUpdate {
 /// Row counts per table, for verifying a backup against its restore.
 pub type TableCounts = Vec<(String, i64)>;
 
-#[async_trait]
-pub trait Store: Send + Sync {
+/// The whole store: the sum of the areas' traits, so that `Arc<dyn Store>`
+/// reaches every method.
+pub trait Store:
+    PeopleStore
+    + CustomerStore
+    + RecordStore
+    + ImportStore
+    + CareStore
+    + AnalysisStore
+    + BackupStore
+    + Send
+    + Sync
+{
     /// "sqlite" or "postgres", for logs and `/healthz`.
     fn backend(&self) -> &'static str;
-
-    // --- regions, teams and users ---
-    /// Every region in the order it was added, with its users and teams counted.
-    async fn regions(&self) -> Result<Vec<Region>>;
-    /// Adds a region (audited); [`StoreError::Duplicate`] with the id of the
-    /// region of that name when there is one.
-    async fn create_region(&self, name: &str, actor: Option<i64>) -> Result<Region>;
-    /// Removes a region (audited); refused while a user or team is in it,
-    /// [`StoreError::NotFound`] when there is none.
-    async fn delete_region(&self, id: i64, actor: Option<i64>) -> Result<()>;
-    /// Creates a team; its region joins the list when new. Refused when a
-    /// team of that name exists.
-    async fn create_team(&self, name: &str, region: Option<&str>) -> Result<Team>;
-    async fn teams(&self) -> Result<Vec<Team>>;
-    /// Renames a team or changes its region in one transaction, with an
-    /// `audit_log` row of each field's old and new value. Refused when
-    /// another team has the name; [`StoreError::NotFound`] for a missing
-    /// team. A change that changes nothing writes nothing.
-    async fn update_team(&self, id: i64, change: &TeamChange, actor: Option<i64>) -> Result<Team>;
-    async fn create_user(&self, user: &NewUser) -> Result<User>;
-    async fn user(&self, id: i64) -> Result<Option<User>>;
-    /// The user and their password hash.
-    async fn user_by_name(&self, username: &str) -> Result<Option<(User, String)>>;
-    async fn users(&self) -> Result<Vec<User>>;
-    async fn set_password(&self, user_id: i64, hash: &str) -> Result<()>;
-    async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()>;
-    /// Changes a user's role, team, region or active flag in one
-    /// transaction, with an `audit_log` row (by `actor`) of each field's old
-    /// and new value. Deactivating ends the user's sessions; a new team
-    /// becomes the team of the customers they own. Refused when the team
-    /// does not exist or when no active administrator would be left;
-    /// [`StoreError::NotFound`] for a missing user. A change that changes
-    /// nothing writes nothing.
-    async fn update_user(&self, id: i64, change: &UserChange, actor: Option<i64>) -> Result<User>;
-
-    // --- sessions ---
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        user_id: i64,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()>;
-    /// The session's user when it exists and has not expired at `now`.
-    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
-    async fn delete_session(&self, token_hash: &str) -> Result<()>;
-
-    // --- customers ---
-    /// Ids of live customers with the same external code or dedup key.
-    async fn find_duplicates(&self, input: &CustomerInput) -> Result<Vec<i64>>;
-    /// Creates a customer; refuses a duplicate ([`StoreError::Duplicate`]).
-    async fn create_customer(
-        &self,
-        input: &CustomerInput,
-        owner_id: Option<i64>,
-        actor: &User,
-    ) -> Result<Customer>;
-    async fn customer(&self, id: i64) -> Result<Option<Customer>>;
-    async fn customers_by_ids(&self, ids: &[i64]) -> Result<Vec<Customer>>;
-    /// Writes a new version when `expected_version` is current; records `changes`.
-    async fn update_customer(
-        &self,
-        id: i64,
-        expected_version: i64,
-        input: &CustomerInput,
-        changes: &[FieldChange],
-        actor: &User,
-    ) -> Result<Customer>;
-    /// Soft delete: the file and its history stay, restorable by an administrator.
-    async fn delete_customer(&self, id: i64, actor: &User) -> Result<()>;
-    async fn restore_customer(&self, id: i64, actor: &User) -> Result<Customer>;
-    async fn list_customers(&self, filter: &CustomerFilter) -> Result<Page<Customer>>;
-    async fn history(&self, customer_id: i64) -> Result<Vec<HistoryEntry>>;
-    /// Moves `other`'s contacts, activities, orders and history onto `keep`
-    /// and marks `other` merged; both histories survive.
-    async fn merge_customers(&self, keep: i64, other: i64, actor: &User) -> Result<Customer>;
-    /// Hands customers (with their whole history) to another manager.
-    async fn transfer_customers(
-        &self,
-        ids: &[i64],
-        to_user: i64,
-        reason: &str,
-        actor: &User,
-    ) -> Result<u64>;
-    /// Releases to the pool every owned customer whose last follow-up (or
-    /// assignment) is older than the rules allow; returns their ids.
-    async fn release_stale(
-        &self,
-        rules: &PoolRules,
-        now: DateTime<Utc>,
-        actor: &User,
-    ) -> Result<Vec<i64>>;
-    /// Claims a pool customer for `user` unless they already own `max_owned`.
-    async fn claim(&self, customer_id: i64, user: &User, max_owned: i64) -> Result<Customer>;
-    async fn ownership_log(&self, customer_id: i64) -> Result<Vec<OwnershipEvent>>;
-    async fn set_values(&self, updates: &[ValueUpdate]) -> Result<()>;
-
-    // --- contacts ---
-    async fn create_contact(
-        &self,
-        customer_id: i64,
-        input: &ContactInput,
-        actor: &User,
-    ) -> Result<Contact>;
-    async fn contact(&self, id: i64) -> Result<Option<Contact>>;
-    async fn contacts(&self, customer_id: i64) -> Result<Vec<Contact>>;
-    async fn update_contact(
-        &self,
-        id: i64,
-        expected_version: i64,
-        input: &ContactInput,
-        actor: &User,
-    ) -> Result<Contact>;
-    async fn delete_contact(&self, id: i64, actor: &User) -> Result<()>;
-
-    // --- activities, orders ---
-    /// Logs an activity; a follow-up also stamps the customer's last follow-up.
-    async fn add_activity(
-        &self,
-        customer_id: i64,
-        activity: &NewActivity,
-        actor: &User,
-    ) -> Result<Activity>;
-    async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>>;
-    async fn add_orders(&self, orders: &[NewOrder]) -> Result<OrderImportOutcome>;
-    async fn orders(&self, customer_id: i64) -> Result<Vec<Order>>;
-    async fn order_facts(&self) -> Result<Vec<OrderFact>>;
-    /// Finds a live customer by external code, or by exact name when unique.
-    async fn resolve_customer(
-        &self,
-        external_code: Option<&str>,
-        name: Option<&str>,
-    ) -> Result<Option<i64>>;
-    /// Live customers by external code (case-insensitive), for many codes at
-    /// once: the customer column of a contacts or orders import. The answer
-    /// is in the order of `codes`, one for each: `None` where no live
-    /// customer has the code.
-    async fn resolve_codes(&self, codes: &[String]) -> Result<Vec<Option<i64>>>;
-
-    // --- the 15-day change deadline ---
-    async fn report_change(
-        &self,
-        customer_id: i64,
-        note: &str,
-        reported_on: NaiveDate,
-        actor: &User,
-    ) -> Result<ChangeReport>;
-    async fn register_change(&self, id: i64, on: NaiveDate, actor: &User) -> Result<ChangeReport>;
-    /// Unregistered reports, optionally of one owner's customers.
-    async fn open_changes(&self, owner_id: Option<i64>) -> Result<Vec<ChangeReport>>;
-
-    // --- import ---
-    /// Stores the good rows of an import in batches of committed transactions;
-    /// rows whose customer exists already are skipped, so an interrupted
-    /// import completes on a re-run without duplicates. The rows are taken
-    /// as they come; an import whose rows stop before their end fails.
-    async fn import_customers(
-        &self,
-        rows: ImportRows<ImportCustomer>,
-        owner_id: Option<i64>,
-        actor: &User,
-    ) -> Result<ImportOutcome>;
-
-    /// Stores contacts of stored customers (`(line, customer_id, contact)`) in
-    /// batches of committed transactions. A contact whose customer already has
-    /// a live contact with the same name and mobile is skipped (its line is in
-    /// `existing`), so a re-run adds nothing.
-    async fn import_contacts(
-        &self,
-        rows: ImportRows<ImportContact>,
-        actor: &User,
-    ) -> Result<ImportOutcome>;
-
-    // --- audit ---
-    async fn audit(
-        &self,
-        user_id: Option<i64>,
-        action: &str,
-        entity: &str,
-        entity_id: Option<i64>,
-        detail: serde_json::Value,
-    ) -> Result<()>;
-    async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
-
-    // --- backup ---
-    /// Row counts of every table, in a fixed order.
-    async fn table_counts(&self) -> Result<TableCounts>;
-    /// Every row of every table as JSON lines `{"table":…, "row":{…}}`, from
-    /// one snapshot; answers how many rows of each table it wrote (in
-    /// [`TABLES`] order), which the live tables may no longer hold.
-    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<TableCounts>;
-    /// Loads an export into this store, which must be empty, and verifies
-    /// it in the same transaction: every row, read back as a backup writes
-    /// it, must hold the backup's values (compared by value: a float to the
-    /// bit, a document whatever its key order). Answers the rows restored
-    /// per table. Anything else (a refusal, a row that fails, a difference)
-    /// rolls the whole restore back; a difference is
-    /// [`StoreError::Refused`] naming the first [`DIFFERENCES_SHOWN`]
-    /// (table, key, field, the backup's and the database's values) and
-    /// their count.
-    async fn import_all(&self, lines: &mut (dyn std::io::BufRead + Send)) -> Result<TableCounts>;
-
-    // --- relationship care (SPEC §4): tasks, templates, settings, planning reads ---
-
-    /// Stores the tasks whose key is new (in one transaction); returns how
-    /// many were new. A task's key is its kind, customer (or salesperson),
-    /// contact and the day it was planned for.
-    async fn insert_care_tasks(&self, batch: CareTaskBatch) -> Result<u64>;
-    /// Tasks by filter, ordered by due day then id, with the total.
-    async fn care_tasks(&self, filter: &CareTaskFilter) -> Result<Page<CareTaskRow>>;
-    /// One task, with the facts its channel and message are made from.
-    async fn care_task(&self, id: i64) -> Result<Option<CareTaskRow>>;
-    /// Applies `change` when the task is still in `change.expected`, logging
-    /// the activity (if any) in the same transaction. A customer's task
-    /// closed (done, skipped) keeps the customer's owner of that moment; one
-    /// opened again follows the customer's owner again.
-    async fn set_care_task_status(
-        &self,
-        id: i64,
-        change: &CareStatusChange,
-        actor: &User,
-    ) -> Result<CareTaskRow>;
-    async fn care_templates(&self) -> Result<Vec<CareTemplate>>;
-    async fn create_care_template(&self, t: &NewCareTemplate) -> Result<CareTemplate>;
-    async fn update_care_template(&self, id: i64, t: &NewCareTemplate) -> Result<CareTemplate>;
-    async fn delete_care_template(&self, id: i64) -> Result<()>;
-    async fn care_setting(&self, key: &str) -> Result<Option<serde_json::Value>>;
-    async fn put_care_setting(&self, key: &str, value: &serde_json::Value) -> Result<()>;
-    /// Live customers that have an owner (the pool gets no tasks), by id:
-    /// all of them, or those under a rule of their own plus some (see
-    /// [`CareCustomerQuery`]).
-    async fn care_customers(&self, query: &CareCustomerQuery) -> Result<Vec<CareCustomerFacts>>;
-    /// Live contacts of those customers, by customer then id: all (`None`),
-    /// or those whose [`birthday_key`] is one of `birthday_keys` and all
-    /// contacts of `customer_ids` (customers with a key date in the range).
-    async fn care_contacts(
-        &self,
-        birthday_keys: Option<&[String]>,
-        customer_ids: &[i64],
-    ) -> Result<Vec<CareContactFacts>>;
-    /// Whom a calendar occasion greets, a page at a time: the first `limit`
-    /// live customers with an owner whose id is above `after`, and every
-    /// live contact of those, as ids only (read from indexes, not from the
-    /// documents), in one snapshot. A care run reads the next page while it
-    /// stores the tasks of this one.
-    async fn care_roster(&self, after: i64, limit: i64) -> Result<CareRoster>;
-    /// The open and snoozed tasks that contact a customer (greeting,
-    /// cadence, order day) due on `from..=to` — a snoozed one on the day it
-    /// wakes: what the frequency cap counts besides logged activities.
-    /// A run that plans the greetings of `planned` (first and last day)
-    /// needs the keys of the tasks it may plan again; of the greetings
-    /// planned on other days, only the days they contact their customer
-    /// (see [`CareTaskContacts`]).
-    async fn care_task_contacts(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        planned: (NaiveDate, NaiveDate),
-    ) -> Result<CareTaskContacts>;
-    /// Activities at or after `from` and before `to` (UTC), of live
-    /// customers, by time; the customer's stage of the visits at or after
-    /// `stages_from` (what the daily quota counts).
-    async fn activity_facts(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        stages_from: DateTime<Utc>,
-    ) -> Result<Vec<ActivityFact>>;
-
-    // --- analysis snapshots (SPEC §3): saved results whose members are target lists ---
-
-    /// Stores a snapshot with its members in one transaction.
-    async fn create_analysis_snapshot(&self, s: &NewAnalysisSnapshot) -> Result<AnalysisSnapshot>;
-    /// Snapshots, newest first; only those `created_by` made when given.
-    async fn analysis_snapshots(&self, created_by: Option<i64>) -> Result<Vec<AnalysisSnapshot>>;
-    async fn analysis_snapshot(&self, id: i64) -> Result<Option<AnalysisSnapshot>>;
-    /// Members of a snapshot whose customers are live and within
-    /// `filter.visibility` (pushed into the query), in the snapshot's order.
-    async fn analysis_snapshot_members(
-        &self,
-        id: i64,
-        filter: &SnapshotMemberFilter,
-    ) -> Result<Page<SnapshotMemberRow>>;
-    /// Deletes a snapshot and its members.
-    async fn delete_analysis_snapshot(&self, id: i64) -> Result<()>;
 }
 
 /// Tables in dependency order: a restore loads them in this order.
@@ -1625,4 +1366,13 @@ mod birthday_key_tests {
             }
         }
     }
+}
+
+/// Every area's trait, for calling the store's methods on a concrete
+/// backend (`SqliteStore`, `PgStore`); a `dyn Store` needs none of them.
+pub mod prelude {
+    pub use crate::{
+        AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PeopleStore,
+        RecordStore, Store,
+    };
 }

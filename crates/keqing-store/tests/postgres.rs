@@ -3,7 +3,7 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). Without it the tests say so
 //! and pass: CI without a server still runs the SQLite suite.
 
-use keqing_store::{suite, PgStore, SqliteStore, Store};
+use keqing_store::{prelude::*, suite, PgStore, SqliteStore};
 
 fn pg_url() -> Option<String> {
     match std::env::var("KEQING_TEST_PG_URL") {
@@ -303,9 +303,9 @@ async fn a_version_3_schema_keeps_its_care_tasks() {
             .await
             .unwrap();
         for sql in [
-            include_str!("../src/postgres_schema.sql"),
-            include_str!("../src/postgres_schema_v2.sql"),
-            include_str!("../src/postgres_schema_v3.sql"),
+            include_str!("../src/postgres/schema.sql"),
+            include_str!("../src/postgres/schema_v2.sql"),
+            include_str!("../src/postgres/schema_v3.sql"),
         ] {
             client.batch_execute(sql).await.unwrap();
         }

@@ -30,7 +30,7 @@ async fn reopening_keeps_the_data_and_the_schema() {
         suite::fixture(&s).await;
     }
     let s = SqliteStore::open(p).await.unwrap();
-    use keqing_store::Store;
+    use keqing_store::prelude::*;
     assert_eq!(s.users().await.unwrap().len(), 3);
 }
 
@@ -40,7 +40,7 @@ async fn a_version_1_database_migrates_to_version_2() {
     let path = dir.path().join("v1.db");
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(include_str!("../src/sqlite_schema.sql"))
+        c.execute_batch(include_str!("../src/sqlite/schema.sql"))
             .unwrap();
         c.execute_batch(
             "PRAGMA user_version = 1;
@@ -57,7 +57,7 @@ async fn a_version_1_database_migrates_to_version_2() {
         .unwrap();
     }
     let s = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-    use keqing_store::Store;
+    use keqing_store::prelude::*;
     assert_eq!(s.teams().await.unwrap().len(), 1);
     assert!(s.care_templates().await.unwrap().is_empty());
     let c = rusqlite::Connection::open(&path).unwrap();
@@ -133,11 +133,11 @@ async fn a_version_3_database_keeps_its_care_tasks() {
     let path = dir.path().join("v3.db");
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(include_str!("../src/sqlite_schema.sql"))
+        c.execute_batch(include_str!("../src/sqlite/schema.sql"))
             .unwrap();
-        c.execute_batch(include_str!("../src/sqlite_schema_v2.sql"))
+        c.execute_batch(include_str!("../src/sqlite/schema_v2.sql"))
             .unwrap();
-        c.execute_batch(include_str!("../src/sqlite_schema_v3.sql"))
+        c.execute_batch(include_str!("../src/sqlite/schema_v3.sql"))
             .unwrap();
         c.execute_batch(
             r#"PRAGMA user_version = 3;
@@ -155,7 +155,7 @@ async fn a_version_3_database_keeps_its_care_tasks() {
         .unwrap();
     }
     let s = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-    use keqing_store::Store;
+    use keqing_store::prelude::*;
     let t = s.care_task(1).await.unwrap().unwrap();
     assert_eq!(t.key, "greeting:c3:p5:2026-09-25");
     assert_eq!(t.occasions, serde_json::json!(["mid_autumn"]));
@@ -193,7 +193,7 @@ async fn a_version_3_database_keeps_its_care_tasks() {
 
 #[tokio::test]
 async fn a_backup_from_before_version_4_restores() {
-    use keqing_store::Store;
+    use keqing_store::prelude::*;
     let s = SqliteStore::open(":memory:").await.unwrap();
     let f = suite::fixture(&s).await;
     let c = s
@@ -289,7 +289,7 @@ fn task_lines(backup: &[u8]) -> Vec<serde_json::Value> {
 /// backup must pass: every task reads as it was, the key still holds, and
 /// a backup gives the rows back as version 6 wrote them.
 async fn v6_tasks_hold(s: &SqliteStore) {
-    use keqing_store::Store;
+    use keqing_store::prelude::*;
     let g = s.care_task(1).await.unwrap().unwrap();
     assert_eq!(g.key, "greeting:c3:p5:2026-09-25");
     assert_eq!(
@@ -444,12 +444,12 @@ async fn a_version_6_database_keeps_its_care_tasks() {
     {
         let c = rusqlite::Connection::open(&path).unwrap();
         for script in [
-            include_str!("../src/sqlite_schema.sql"),
-            include_str!("../src/sqlite_schema_v2.sql"),
-            include_str!("../src/sqlite_schema_v3.sql"),
-            include_str!("../src/sqlite_schema_v4.sql"),
-            include_str!("../src/sqlite_schema_v5.sql"),
-            include_str!("../src/sqlite_schema_v6.sql"),
+            include_str!("../src/sqlite/schema.sql"),
+            include_str!("../src/sqlite/schema_v2.sql"),
+            include_str!("../src/sqlite/schema_v3.sql"),
+            include_str!("../src/sqlite/schema_v4.sql"),
+            include_str!("../src/sqlite/schema_v5.sql"),
+            include_str!("../src/sqlite/schema_v6.sql"),
             "PRAGMA user_version = 6;",
             V6_TASKS,
         ] {
@@ -479,7 +479,7 @@ async fn a_version_6_database_keeps_its_care_tasks() {
 
 #[tokio::test]
 async fn a_version_6_backup_restores() {
-    use keqing_store::Store;
+    use keqing_store::prelude::*;
     // The rows of a version 6 database, as its backup holds them.
     let s = SqliteStore::open(":memory:").await.unwrap();
     let mut lines = vec![];
@@ -488,12 +488,12 @@ async fn a_version_6_backup_restores() {
         let path = dir.path().join("v6.db");
         let c = rusqlite::Connection::open(&path).unwrap();
         for script in [
-            include_str!("../src/sqlite_schema.sql"),
-            include_str!("../src/sqlite_schema_v2.sql"),
-            include_str!("../src/sqlite_schema_v3.sql"),
-            include_str!("../src/sqlite_schema_v4.sql"),
-            include_str!("../src/sqlite_schema_v5.sql"),
-            include_str!("../src/sqlite_schema_v6.sql"),
+            include_str!("../src/sqlite/schema.sql"),
+            include_str!("../src/sqlite/schema_v2.sql"),
+            include_str!("../src/sqlite/schema_v3.sql"),
+            include_str!("../src/sqlite/schema_v4.sql"),
+            include_str!("../src/sqlite/schema_v5.sql"),
+            include_str!("../src/sqlite/schema_v6.sql"),
             "PRAGMA user_version = 6;",
             V6_TASKS,
         ] {
@@ -567,7 +567,7 @@ async fn bulk_store(dir: &tempfile::TempDir) -> (SqliteStore, suite::Fixture, st
 /// rows, and not its dropped indexes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
-    use keqing_store::{ImportCustomer, ImportRows, Store};
+    use keqing_store::{prelude::*, ImportCustomer, ImportRows};
     let dir = tempfile::tempdir().unwrap();
     let (s, f, path) = bulk_store(&dir).await;
     let before = indexes(&path);
@@ -611,7 +611,7 @@ async fn a_failed_bulk_import_leaves_the_database_as_it_was() {
 /// began with, and a re-run finds every row stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_import_into_an_empty_table_refuses_repeats_and_keeps_its_unique_indexes() {
-    use keqing_store::{ImportCustomer, ImportRows, Store};
+    use keqing_store::{prelude::*, ImportCustomer, ImportRows};
     let row = |i: usize, name: String, code: String| {
         ImportCustomer {
         line: i as u64 + 2,
@@ -663,7 +663,7 @@ async fn a_bulk_import_into_an_empty_table_refuses_repeats_and_keeps_its_unique_
 /// with, whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_import_keeps_the_birthday_index_until_a_row_with_a_birthday_comes() {
-    use keqing_store::{ImportContact, ImportCustomer, ImportRows, Store};
+    use keqing_store::{prelude::*, ImportContact, ImportCustomer, ImportRows};
     let dir = tempfile::tempdir().unwrap();
     let (s, f, path) = bulk_store(&dir).await;
     let before = indexes(&path);
@@ -756,8 +756,8 @@ async fn a_bulk_import_keeps_the_birthday_index_until_a_row_with_a_birthday_come
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_very_broad_search_stops_counting_at_the_cap() {
     use keqing_store::{
-        CustomerFilter, ImportCustomer, ImportRows, NameQuery, Store, Visibility, LIST_COUNT_CAP,
-        SEARCH_COUNT_CAP,
+        prelude::*, CustomerFilter, ImportCustomer, ImportRows, NameQuery, Visibility,
+        LIST_COUNT_CAP, SEARCH_COUNT_CAP,
     };
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(dir.path().join("cap.db").to_str().unwrap())
@@ -875,7 +875,7 @@ async fn a_very_broad_search_stops_counting_at_the_cap() {
 
 #[tokio::test]
 async fn a_backup_from_before_version_9_gets_the_regions_its_users_and_teams_name() {
-    use keqing_store::Store;
+    use keqing_store::prelude::*;
     let s = SqliteStore::open(":memory:").await.unwrap();
     suite::fixture(&s).await;
     let mut buf = vec![];
@@ -904,7 +904,7 @@ async fn a_backup_from_before_version_9_gets_the_regions_its_users_and_teams_nam
 
 /// Each query's total and first ids.
 async fn answers(s: &SqliteStore, queries: &[keqing_store::NameQuery]) -> Vec<(i64, Vec<i64>)> {
-    use keqing_store::{CustomerFilter, Store, Visibility};
+    use keqing_store::{prelude::*, CustomerFilter, Visibility};
     let mut all = vec![];
     for q in queries {
         let page = s
@@ -936,7 +936,7 @@ fn search_index_is_sound(path: &std::path::Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_index_built_beside_a_bulk_import_answers_as_one_built_row_by_row() {
     use keqing_domain::customer::CustomerInput;
-    use keqing_store::{ImportCustomer, ImportRows, NameQuery, Store};
+    use keqing_store::{prelude::*, ImportCustomer, ImportRows, NameQuery};
     let dir = tempfile::tempdir().unwrap();
     let (side_path, rows_path) = (dir.path().join("side.db"), dir.path().join("rows.db"));
     let side = SqliteStore::open(side_path.to_str().unwrap())

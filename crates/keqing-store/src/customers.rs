@@ -1,0 +1,104 @@
+//! Customers, their contacts, history, the pool and the 15-day change deadline (SPEC §1).
+
+use crate::*;
+
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    // --- customers ---
+    /// Ids of live customers with the same external code or dedup key.
+    async fn find_duplicates(&self, input: &CustomerInput) -> Result<Vec<i64>>;
+
+    /// Creates a customer; refuses a duplicate ([`StoreError::Duplicate`]).
+    async fn create_customer(
+        &self,
+        input: &CustomerInput,
+        owner_id: Option<i64>,
+        actor: &User,
+    ) -> Result<Customer>;
+
+    async fn customer(&self, id: i64) -> Result<Option<Customer>>;
+
+    async fn customers_by_ids(&self, ids: &[i64]) -> Result<Vec<Customer>>;
+
+    /// Writes a new version when `expected_version` is current; records `changes`.
+    async fn update_customer(
+        &self,
+        id: i64,
+        expected_version: i64,
+        input: &CustomerInput,
+        changes: &[FieldChange],
+        actor: &User,
+    ) -> Result<Customer>;
+
+    /// Soft delete: the file and its history stay, restorable by an administrator.
+    async fn delete_customer(&self, id: i64, actor: &User) -> Result<()>;
+
+    async fn restore_customer(&self, id: i64, actor: &User) -> Result<Customer>;
+
+    async fn list_customers(&self, filter: &CustomerFilter) -> Result<Page<Customer>>;
+
+    async fn history(&self, customer_id: i64) -> Result<Vec<HistoryEntry>>;
+
+    /// Moves `other`'s contacts, activities, orders and history onto `keep`
+    /// and marks `other` merged; both histories survive.
+    async fn merge_customers(&self, keep: i64, other: i64, actor: &User) -> Result<Customer>;
+
+    /// Hands customers (with their whole history) to another manager.
+    async fn transfer_customers(
+        &self,
+        ids: &[i64],
+        to_user: i64,
+        reason: &str,
+        actor: &User,
+    ) -> Result<u64>;
+
+    /// Releases to the pool every owned customer whose last follow-up (or
+    /// assignment) is older than the rules allow; returns their ids.
+    async fn release_stale(
+        &self,
+        rules: &PoolRules,
+        now: DateTime<Utc>,
+        actor: &User,
+    ) -> Result<Vec<i64>>;
+
+    /// Claims a pool customer for `user` unless they already own `max_owned`.
+    async fn claim(&self, customer_id: i64, user: &User, max_owned: i64) -> Result<Customer>;
+
+    async fn ownership_log(&self, customer_id: i64) -> Result<Vec<OwnershipEvent>>;
+
+    // --- contacts ---
+    async fn create_contact(
+        &self,
+        customer_id: i64,
+        input: &ContactInput,
+        actor: &User,
+    ) -> Result<Contact>;
+
+    async fn contact(&self, id: i64) -> Result<Option<Contact>>;
+
+    async fn contacts(&self, customer_id: i64) -> Result<Vec<Contact>>;
+
+    async fn update_contact(
+        &self,
+        id: i64,
+        expected_version: i64,
+        input: &ContactInput,
+        actor: &User,
+    ) -> Result<Contact>;
+
+    async fn delete_contact(&self, id: i64, actor: &User) -> Result<()>;
+
+    // --- the 15-day change deadline ---
+    async fn report_change(
+        &self,
+        customer_id: i64,
+        note: &str,
+        reported_on: NaiveDate,
+        actor: &User,
+    ) -> Result<ChangeReport>;
+
+    async fn register_change(&self, id: i64, on: NaiveDate, actor: &User) -> Result<ChangeReport>;
+
+    /// Unregistered reports, optionally of one owner's customers.
+    async fn open_changes(&self, owner_id: Option<i64>) -> Result<Vec<ChangeReport>>;
+}

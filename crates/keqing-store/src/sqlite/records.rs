@@ -1,0 +1,128 @@
+//! Activities and orders (SPEC §2).
+
+use super::*;
+
+#[async_trait]
+impl RecordStore for SqliteStore {
+    async fn add_activity(
+        &self,
+        customer_id: i64,
+        a: &NewActivity,
+        actor: &User,
+    ) -> Result<Activity> {
+        let (mut a, actor) = (a.clone(), actor.id);
+        self.tx(move |t| insert_activity(t, customer_id, &mut a, actor))
+            .await
+    }
+
+    async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached("SELECT id, customer_id, user_id, at, doc FROM activities WHERE customer_id = ?1 ORDER BY at DESC, id DESC")
+                .map_err(sq)?;
+            let rows = st
+                .query_map([customer_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)))
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            rows.into_iter()
+                .map(|(id, cid, uid, at, doc)| {
+                    Ok(Activity {
+                        id,
+                        customer_id: cid,
+                        user_id: uid,
+                        fields: activity_input(&json_col(&doc).map_err(sq)?)?,
+                        at: parse_ts(&at).map_err(sq)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn add_orders(&self, orders: &[NewOrder]) -> Result<OrderImportOutcome> {
+        let orders = orders.to_vec();
+        let mut out = OrderImportOutcome::default();
+        for chunk in orders.chunks(IMPORT_BATCH * 5) {
+            let chunk = chunk.to_vec();
+            let (i, e) = self
+                .tx(move |t| {
+                    let mut st = t
+                        .prepare_cached(
+                            "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING",
+                        )
+                        .map_err(sq)?;
+                    let (mut i, mut e) = (0u64, 0u64);
+                    for o in &chunk {
+                        let n = st
+                            .execute(params![
+                                o.customer_id,
+                                o.external_id,
+                                ts(o.ordered_at),
+                                o.amount.fen(),
+                                o.quantity,
+                                o.product,
+                                o.channel,
+                                o.store,
+                                o.due_date.map(|d| d.to_string()),
+                                o.paid_date.map(|d| d.to_string())
+                            ])
+                            .map_err(sq)?;
+                        if n == 1 { i += 1 } else { e += 1 }
+                    }
+                    Ok((i, e))
+                })
+                .await?;
+            out.imported += i;
+            out.existing += e;
+        }
+        Ok(out)
+    }
+
+    async fn orders(&self, customer_id: i64) -> Result<Vec<Order>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached("SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date FROM orders WHERE customer_id = ?1 ORDER BY ordered_at DESC, id DESC")
+                .map_err(sq)?;
+            let v = st
+                .query_map([customer_id], |r| {
+                    Ok(Order {
+                        id: r.get(0)?,
+                        fields: NewOrder {
+                            customer_id: r.get(1)?,
+                            external_id: r.get(2)?,
+                            ordered_at: parse_ts(&r.get::<_, String>(3)?)?,
+                            amount: keqing_domain::Money(r.get(4)?),
+                            quantity: r.get(5)?,
+                            product: r.get(6)?,
+                            channel: r.get(7)?,
+                            store: r.get(8)?,
+                            due_date: r.get::<_, Option<String>>(9)?.map(|s| parse_date(&s)).transpose()?,
+                            paid_date: r.get::<_, Option<String>>(10)?.map(|s| parse_date(&s)).transpose()?,
+                        },
+                    })
+                })
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn order_facts(&self) -> Result<Vec<OrderFact>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare("SELECT o.customer_id, substr(o.ordered_at, 1, 10), o.amount_fen FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.deleted_at IS NULL")
+                .map_err(sq)?;
+            let v = st
+                .query_map([], |r| Ok(OrderFact { customer_id: r.get(0)?, date: parse_date(&r.get::<_, String>(1)?)?, amount_fen: r.get(2)? }))
+                .map_err(sq)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sq)?;
+            Ok(v)
+        })
+        .await
+    }
+}

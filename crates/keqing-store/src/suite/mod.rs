@@ -1,0 +1,95 @@
+//! The behaviour every backend must have. Each backend's test calls [`run_all`]
+//! on a fresh, empty store.
+
+mod analysis;
+mod backup;
+mod care;
+mod customers;
+mod imports;
+mod people;
+mod records;
+
+use crate::*;
+use analysis::analysis_snapshots;
+pub use backup::{backup_round_trip, HARD_FLOATS};
+use care::{care_tasks, care_tasks_follow_ownership, care_templates_and_settings};
+use customers::{
+    change_deadline, concurrent_edits, customers_versions_history, duplicates_and_merge,
+    name_search, ownership_and_pool, search_and_filters,
+};
+use imports::{import_is_idempotent, import_whose_rows_stop_early};
+use keqing_domain::contact::ContactInput;
+use keqing_domain::customer::CustomerInput;
+use keqing_domain::order::NewOrder;
+use keqing_domain::{Money, NewActivity};
+use people::{regions_and_teams, user_changes, users_and_sessions};
+use records::contacts_activities_orders;
+use serde_json::json;
+
+fn customer(v: serde_json::Value) -> CustomerInput {
+    CustomerInput::from_json(v.as_object().expect("object")).expect("valid customer")
+}
+
+fn contact(v: serde_json::Value) -> ContactInput {
+    ContactInput::from_json(v.as_object().expect("object")).expect("valid contact")
+}
+
+pub struct Fixture {
+    pub admin: User,
+    pub manager_a: User,
+    pub manager_b: User,
+    pub team_a: Team,
+}
+
+pub async fn fixture(s: &dyn Store) -> Fixture {
+    let team_a = s.create_team("南京一部", Some("江苏")).await.unwrap();
+    let team_b = s.create_team("杭州二部", Some("浙江")).await.unwrap();
+    let mk = |name: &str, role: Role, team: Option<i64>| NewUser {
+        username: name.into(),
+        display_name: name.into(),
+        role,
+        team_id: team,
+        region: None,
+        password_hash: "x".into(),
+    };
+    let admin = s
+        .create_user(&mk("admin", Role::Admin, None))
+        .await
+        .unwrap();
+    let manager_a = s
+        .create_user(&mk("wangfang", Role::Manager, Some(team_a.id)))
+        .await
+        .unwrap();
+    let manager_b = s
+        .create_user(&mk("lijun", Role::Manager, Some(team_b.id)))
+        .await
+        .unwrap();
+    Fixture {
+        admin,
+        manager_a,
+        manager_b,
+        team_a,
+    }
+}
+
+/// Runs every check on an empty store.
+pub async fn run_all(s: &dyn Store) {
+    let f = fixture(s).await;
+    users_and_sessions(s, &f).await;
+    customers_versions_history(s, &f).await;
+    duplicates_and_merge(s, &f).await;
+    search_and_filters(s, &f).await;
+    name_search(s, &f).await;
+    ownership_and_pool(s, &f).await;
+    contacts_activities_orders(s, &f).await;
+    change_deadline(s, &f).await;
+    import_is_idempotent(s, &f).await;
+    import_whose_rows_stop_early(s, &f).await;
+    concurrent_edits(s, &f).await;
+    care_tasks(s, &f).await;
+    care_tasks_follow_ownership(s, &f).await;
+    care_templates_and_settings(s).await;
+    analysis_snapshots(s, &f).await;
+    user_changes(s, &f).await;
+    regions_and_teams(s, &f).await;
+}
