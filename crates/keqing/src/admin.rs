@@ -2,8 +2,10 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
+use keqing_app::password::{check_password_strength, hash_password};
+use keqing_app::system_user;
 use keqing_domain::{Role, User};
-use keqing_server::{auth, AppState, ServerConfig};
+use keqing_server::{AppState, ServerConfig};
 use keqing_store::{NewUser, Store};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -12,19 +14,6 @@ pub async fn open(db: &str) -> Result<Arc<dyn Store>> {
     keqing_store::open(db)
         .await
         .with_context(|| format!("opening the database {db}"))
-}
-
-/// The actor of changes the server makes by itself (the daily pool release).
-pub fn system_user() -> User {
-    User {
-        id: 0,
-        username: "system".into(),
-        display_name: "系统".into(),
-        role: Role::Admin,
-        team_id: None,
-        region: None,
-        active: true,
-    }
 }
 
 pub async fn serve(db: &str, addr: &str, demo: bool, config: ServerConfig) -> Result<()> {
@@ -50,14 +39,9 @@ pub async fn serve(db: &str, addr: &str, demo: bool, config: ServerConfig) -> Re
     if let Some(admin) = demo_admin {
         // The demo's files show their value (RFM, CLV, P(alive), tier) from
         // the first page, as after an administrator's 写回客户档案.
-        let r = keqing_server::analysis::apply_values(&state, &admin, None)
+        let r = keqing_app::analysis::apply_values(store.as_ref(), &state.grants, &admin, None)
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "writing the value analysis onto the demo files: {}",
-                    e.message
-                )
-            })?;
+            .map_err(|e| anyhow!("writing the value analysis onto the demo files: {e}"))?;
         eprintln!(
             "value analysis written onto {} demo customers",
             r["updated"]
@@ -81,10 +65,14 @@ fn spawn_daily_jobs(state: AppState) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
         loop {
             tick.tick().await;
-            match state
-                .store
-                .release_stale(&state.config.pool, chrono::Utc::now(), &system_user())
-                .await
+            match keqing_app::pool::release_stale(
+                state.store.as_ref(),
+                &state.grants,
+                &state.config.pool,
+                chrono::Utc::now(),
+                &system_user(),
+            )
+            .await
             {
                 Ok(ids) if !ids.is_empty() => eprintln!(
                     "released {} customers without follow-up to the pool",
@@ -106,8 +94,7 @@ fn spawn_daily_jobs(state: AppState) {
             let today = now
                 .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
                 .date_naive();
-            match keqing_server::care::generate(care_state.store.as_ref(), today, today, now).await
-            {
+            match keqing_app::care::generate(care_state.store.as_ref(), today, today, now).await {
                 Ok(r) if r.total_created() > 0 => {
                     eprintln!("created {} care tasks for {today}", r.total_created())
                 }
@@ -159,7 +146,7 @@ pub async fn add_user(
     if !keqing_domain::user::valid_username(name) {
         bail!("user name {name:?}: use 2–32 letters, digits, '_', '.' or '-'");
     }
-    auth::check_password_strength(password).map_err(|e| anyhow!(e))?;
+    check_password_strength(password).map_err(|e| anyhow!(e))?;
     let team_id = match team {
         None => None,
         Some(t) => {
@@ -170,7 +157,7 @@ pub async fn add_user(
             }
         }
     };
-    let hash = auth::hash_password(password).map_err(|e| anyhow!(e))?;
+    let hash = hash_password(password).map_err(|e| anyhow!(e))?;
     Ok(store
         .create_user(&NewUser {
             username: name.to_string(),
