@@ -17,6 +17,7 @@ mod search_build;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod suite;
+mod verify;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -33,6 +34,7 @@ use std::sync::Arc;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use verify::DIFFERENCES_SHOWN;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -256,6 +258,20 @@ pub(crate) mod refuse {
 
     pub fn restore_needs_empty() -> StoreError {
         r("恢复备份需要一个空数据库 restore needs an empty database".into())
+    }
+
+    /// A restore whose rows did not read back as the backup holds them;
+    /// `shown` names the first differences.
+    pub fn restore_not_verified(differences: u64, shown: &[String]) -> StoreError {
+        r(format!(
+            "恢复校验失败：数据库与备份有 {differences} 处不同，恢复已撤销，数据库仍为空 \
+             restore verification failed: {differences} differences between the database and \
+             the backup; the restore was rolled back and the database is empty. \
+             前 {} 处 the first {}:\n  {}",
+            shown.len(),
+            shown.len(),
+            shown.join("\n  ")
+        ))
     }
 
     pub fn task_moved_on(now: &str, expected: &str) -> StoreError {
@@ -824,10 +840,20 @@ pub trait Store: Send + Sync {
     // --- backup ---
     /// Row counts of every table, in a fixed order.
     async fn table_counts(&self) -> Result<TableCounts>;
-    /// Every row of every table as JSON lines `{"table":…, "row":{…}}`.
-    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64>;
-    /// Loads an export into this store, which must be empty.
-    async fn import_all(&self, lines: &mut (dyn std::io::BufRead + Send)) -> Result<u64>;
+    /// Every row of every table as JSON lines `{"table":…, "row":{…}}`, from
+    /// one snapshot; answers how many rows of each table it wrote (in
+    /// [`TABLES`] order), which the live tables may no longer hold.
+    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<TableCounts>;
+    /// Loads an export into this store, which must be empty, and verifies
+    /// it in the same transaction: every row, read back as a backup writes
+    /// it, must hold the backup's values (compared by value: a float to the
+    /// bit, a document whatever its key order). Answers the rows restored
+    /// per table. Anything else (a refusal, a row that fails, a difference)
+    /// rolls the whole restore back; a difference is
+    /// [`StoreError::Refused`] naming the first [`DIFFERENCES_SHOWN`]
+    /// (table, key, field, the backup's and the database's values) and
+    /// their count.
+    async fn import_all(&self, lines: &mut (dyn std::io::BufRead + Send)) -> Result<TableCounts>;
 
     // --- relationship care (SPEC §4): tasks, templates, settings, planning reads ---
 

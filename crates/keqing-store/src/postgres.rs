@@ -1262,6 +1262,86 @@ fn columns_of(table: &str) -> Result<&'static [(&'static str, Kind)]> {
         .ok_or_else(|| StoreError::Db(format!("unknown table in backup: {table:?}")))
 }
 
+/// Every row of every table in a backup's shape, tables in [`TABLES`]
+/// order, rows in key order, to `row`.
+async fn export_rows<C: GenericClient>(
+    t: &C,
+    row: &mut (dyn FnMut(&'static str, serde_json::Map<String, serde_json::Value>) -> Result<()>
+              + Send),
+) -> Result<()> {
+    for &table in TABLES {
+        let cols = columns_of(table)?;
+        let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+        // Rows in key order, text keys in byte order as SQLite sorts them.
+        let order = match cols[0] {
+            ("id", _) => "id".to_string(),
+            (key, _) => format!("{key} COLLATE \"C\""),
+        };
+        let rows = t
+            .query(
+                format!("SELECT {names} FROM {table} ORDER BY {order}").as_str(),
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        for r in &rows {
+            let mut m = serde_json::Map::new();
+            for (i, (col, kind)) in cols.iter().enumerate() {
+                m.insert(col.to_string(), column_to_json(r, i, *kind)?);
+            }
+            row(table, m)?;
+        }
+    }
+    Ok(())
+}
+
+/// Restored rows of one table with the same columns, for one INSERT.
+#[derive(Default)]
+struct RestoreBatch {
+    table: String,
+    names: Vec<&'static str>,
+    values: Vec<Vec<Param>>,
+}
+
+impl RestoreBatch {
+    /// Whether a row of `table` with the columns `names` joins the batch.
+    fn takes(&self, table: &str, names: &[&'static str]) -> bool {
+        self.table == table
+            && self.names == names
+            && self.values.len() < 500
+            && (self.values.len() + 1) * names.len() < 60_000
+    }
+
+    async fn flush<C: GenericClient>(&mut self, t: &C) -> Result<()> {
+        if self.values.is_empty() {
+            return Ok(());
+        }
+        let width = self.names.len();
+        let rows: Vec<String> = (0..self.values.len())
+            .map(|r| {
+                let places: Vec<String> =
+                    (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                format!("({})", places.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            self.table,
+            self.names.join(", "),
+            rows.join(", ")
+        );
+        let params: Vec<&(dyn ToSql + Sync)> = self
+            .values
+            .iter()
+            .flatten()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        t.execute(sql.as_str(), &params).await.map_err(pg)?;
+        self.values.clear();
+        Ok(())
+    }
+}
+
 /// One column of a row as a backup writes it.
 fn column_to_json(r: &Row, i: usize, kind: Kind) -> Result<serde_json::Value> {
     use serde_json::Value;
@@ -2750,43 +2830,29 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
+    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<TableCounts> {
         let mut client = self.client().await?;
         // One snapshot for every table, so the export is consistent.
         let t = snapshot(&mut client).await?;
-        let mut n = 0;
-        for table in TABLES {
-            let cols = columns_of(table)?;
-            let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
-            // Rows in key order, text keys in byte order as SQLite sorts them.
-            let order = match cols[0] {
-                ("id", _) => "id".to_string(),
-                (key, _) => format!("{key} COLLATE \"C\""),
-            };
-            let rows = t
-                .query(
-                    format!("SELECT {names} FROM {table} ORDER BY {order}").as_str(),
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
-            for r in &rows {
-                let mut m = serde_json::Map::new();
-                for (i, (col, kind)) in cols.iter().enumerate() {
-                    m.insert(col.to_string(), column_to_json(r, i, *kind)?);
-                }
-                let line = serde_json::json!({"table": table, "row": m});
-                writeln!(out, "{line}").map_err(db_err)?;
-                n += 1;
+        let mut counts: Vec<(String, i64)> = TABLES.iter().map(|t| (t.to_string(), 0)).collect();
+        export_rows(&t, &mut |table, row| {
+            let line = serde_json::json!({"table": table, "row": row});
+            writeln!(out, "{line}").map_err(db_err)?;
+            if let Some(c) = counts.iter_mut().find(|(t, _)| t == table) {
+                c.1 += 1;
             }
-        }
+            Ok(())
+        })
+        .await?;
         t.commit().await.map_err(pg)?;
-        Ok(n)
+        Ok(counts)
     }
 
-    async fn import_all(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<u64> {
+    async fn import_all(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<TableCounts> {
         let mut rows = read_backup(input)?;
         upgrade_backup(&mut rows);
+        // One transaction: a row that fails or a difference found by the
+        // verification leaves the database as empty as it was.
         in_tx!(self, |t| {
             // No other writer while the emptiness check and the load run.
             t.batch_execute(&format!(
@@ -2806,7 +2872,10 @@ impl Store for PgStore {
             t.batch_execute("SET CONSTRAINTS ALL DEFERRED")
                 .await
                 .map_err(pg)?;
-            let mut n = 0;
+            // Rows of a table with the same columns go in one statement of
+            // up to 500 rows: one round trip per row made the demo's restore
+            // take a minute.
+            let mut batch = RestoreBatch::default();
             for v in &rows {
                 let table = v["table"].as_str().unwrap_or_default();
                 if !TABLES.contains(&table) {
@@ -2819,8 +2888,7 @@ impl Store for PgStore {
                 };
                 let cols = columns_of(table)?;
                 let mut names = vec![];
-                let mut params = Params::default();
-                let mut places = vec![];
+                let mut values = vec![];
                 for (col, value) in row {
                     let Some((name, kind)) = cols.iter().find(|(c, _)| c == col) else {
                         return Err(StoreError::Db(format!(
@@ -2828,16 +2896,16 @@ impl Store for PgStore {
                         )));
                     };
                     names.push(*name);
-                    places.push(params.push_boxed(json_to_param(table, name, *kind, value)?));
+                    values.push(json_to_param(table, name, *kind, value)?);
                 }
-                let sql = format!(
-                    "INSERT INTO {table} ({}) VALUES ({})",
-                    names.join(", "),
-                    places.join(", ")
-                );
-                execute(&t, &sql, &params.refs()).await?;
-                n += 1;
+                if !batch.takes(table, &names) {
+                    batch.flush(&t).await?;
+                    batch.table = table.to_string();
+                    batch.names = names;
+                }
+                batch.values.push(values);
             }
+            batch.flush(&t).await?;
             // Restored ids were written explicitly: move each sequence past them.
             for table in TABLES
                 .iter()
@@ -2851,7 +2919,15 @@ impl Store for PgStore {
             }
             // A backup of an older version spells pinyin without spaces.
             respell_names(&t).await?;
-            Ok(n)
+            // Verify before the commit: the rows read back as a backup
+            // writes them must be the backup's.
+            let mut check = crate::verify::RestoreCheck::new(&rows);
+            export_rows(&t, &mut |table, row| {
+                check.row(table, &row);
+                Ok(())
+            })
+            .await?;
+            check.finish()
         })
     }
 

@@ -3406,60 +3406,40 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
+    async fn export_all(&self, out: &mut (dyn std::io::Write + Send)) -> Result<TableCounts> {
         // One read transaction, so the export is a consistent snapshot.
         let lines = self
             .read(|c| {
                 c.execute_batch("BEGIN").map_err(sq)?;
-                let r = (|| {
-                    let mut lines = vec![];
-                    for table in TABLES {
-                        if *table == "care_tasks" {
-                            // Stored in integers, backed up as version 6 wrote them.
-                            let mut st = c.prepare(CARE_TASK_STORED).map_err(sq)?;
-                            let mut rows = st.query([]).map_err(sq)?;
-                            while let Some(r) = rows.next().map_err(sq)? {
-                                let m = care_task_to_backup(r)?;
-                                lines.push(
-                                    serde_json::json!({"table": table, "row": m}).to_string(),
-                                );
-                            }
-                            continue;
-                        }
-                        let mut st = c
-                            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
-                            .map_err(sq)?;
-                        let cols: Vec<String> =
-                            st.column_names().iter().map(|s| s.to_string()).collect();
-                        let mut rows = st.query([]).map_err(sq)?;
-                        while let Some(r) = rows.next().map_err(sq)? {
-                            let mut m = serde_json::Map::new();
-                            for (i, col) in cols.iter().enumerate() {
-                                if DERIVED_COLUMNS.contains(&(*table, col.as_str())) {
-                                    continue;
-                                }
-                                let v: SqlValue = r.get(i).map_err(sq)?;
-                                m.insert(col.clone(), sql_to_json(col, v));
-                            }
-                            lines.push(serde_json::json!({"table": table, "row": m}).to_string());
-                        }
-                    }
-                    Ok(lines)
-                })();
+                let mut lines = vec![];
+                let r = export_rows(c, &mut |table, row| {
+                    lines.push((
+                        table,
+                        serde_json::json!({"table": table, "row": row}).to_string(),
+                    ));
+                    Ok(())
+                });
                 c.execute_batch("COMMIT").map_err(sq)?;
-                r
+                r.map(|()| lines)
             })
             .await?;
-        for l in &lines {
+        let mut counts: HashMap<&str, i64> = HashMap::new();
+        for (table, l) in &lines {
             writeln!(out, "{l}").map_err(db_err)?;
+            *counts.entry(table).or_default() += 1;
         }
-        Ok(lines.len() as u64)
+        Ok(TABLES
+            .iter()
+            .map(|t| (t.to_string(), counts.get(t).copied().unwrap_or(0)))
+            .collect())
     }
 
-    async fn import_all(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<u64> {
+    async fn import_all(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<TableCounts> {
         let mut rows = vec![];
         rows.extend(read_backup(input)?);
         upgrade_backup(&mut rows);
+        // One transaction: a row that fails or a difference found by the
+        // verification leaves the database as empty as it was.
         self.tx(move |t| {
             let existing: i64 = t
                 .query_row(
@@ -3473,7 +3453,6 @@ impl Store for SqliteStore {
             }
             t.execute_batch("PRAGMA defer_foreign_keys = ON")
                 .map_err(sq)?;
-            let mut n = 0;
             for v in &rows {
                 let table = v["table"].as_str().unwrap_or_default();
                 if !TABLES.contains(&table) {
@@ -3506,11 +3485,17 @@ impl Store for SqliteStore {
                     .map_err(sq)?
                     .execute(params_from_iter(vals.iter()))
                     .map_err(sq)?;
-                n += 1;
             }
             rebuild_search(t)?;
             derive_columns(t)?;
-            Ok(n)
+            // Verify before the commit: the rows read back as a backup
+            // writes them must be the backup's.
+            let mut check = crate::verify::RestoreCheck::new(&rows);
+            export_rows(t, &mut |table, row| {
+                check.row(table, &row);
+                Ok(())
+            })?;
+            check.finish()
         })
         .await
     }
@@ -4154,6 +4139,42 @@ fn change_report(c: &Connection, id: i64) -> Result<ChangeReport> {
         },
     )
     .map_err(sq)
+}
+
+/// Every row of every table in a backup's shape, tables in [`TABLES`]
+/// order, rows in key order, to `row`.
+fn export_rows(
+    c: &Connection,
+    row: &mut dyn FnMut(&'static str, serde_json::Map<String, serde_json::Value>) -> Result<()>,
+) -> Result<()> {
+    for &table in TABLES {
+        if table == "care_tasks" {
+            // Stored in integers, backed up as version 6 wrote them.
+            let mut st = c.prepare(CARE_TASK_STORED).map_err(sq)?;
+            let mut rows = st.query([]).map_err(sq)?;
+            while let Some(r) = rows.next().map_err(sq)? {
+                row(table, care_task_to_backup(r)?)?;
+            }
+            continue;
+        }
+        let mut st = c
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
+            .map_err(sq)?;
+        let cols: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
+        let mut rows = st.query([]).map_err(sq)?;
+        while let Some(r) = rows.next().map_err(sq)? {
+            let mut m = serde_json::Map::new();
+            for (i, col) in cols.iter().enumerate() {
+                if DERIVED_COLUMNS.contains(&(table, col.as_str())) {
+                    continue;
+                }
+                let v: SqlValue = r.get(i).map_err(sq)?;
+                m.insert(col.clone(), sql_to_json(col, v));
+            }
+            row(table, m)?;
+        }
+    }
+    Ok(())
 }
 
 /// Backups carry SQLite's own values: integers, text, reals, nulls.
