@@ -1,14 +1,15 @@
 //! keqing's use cases: what the HTTP server and the command line both do.
 //!
 //! Imports, the care generation job, writing the value analysis back onto
-//! the customer files, releasing stale customers to the pool, loading the
-//! demo company, passwords. Each takes the store as `&dyn Store` and the
+//! the customer files, releasing stale customers to the pool, backup and
+//! restore, loading the demo company, passwords. Each takes the store as `&dyn Store` and the
 //! caller as a [`User`] checked against [`Grants`](keqing_domain::access::Grants);
 //! none knows HTTP: the server maps an [`AppError`] onto its answers, the
 //! command line prints it.
 
 pub mod access;
 pub mod analysis;
+pub mod backup;
 pub mod care;
 pub mod custom_fields;
 pub mod demo;

@@ -7,7 +7,7 @@ use keqing_app::system_user;
 use keqing_domain::{Role, User};
 use keqing_server::{AppState, ServerConfig};
 use keqing_store::{NewUser, Store};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::sync::Arc;
 
 pub async fn open(db: &str) -> Result<Arc<dyn Store>> {
@@ -219,46 +219,20 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
     }
 }
 
-/// The total of per-table counts, and "table n, …".
-fn summary(counts: &keqing_store::TableCounts) -> (i64, String) {
-    let list = counts
-        .iter()
-        .map(|(t, n)| format!("{t} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (counts.iter().map(|(_, n)| n).sum(), list)
-}
-
 pub async fn backup(db: &str, out: &std::path::Path) -> Result<()> {
     let store = open(db).await?;
-    let tmp = out.with_extension("partial");
-    let mut f = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
-    // The rows the file holds, counted as they were written: the live
-    // tables may have more by now.
-    let counts = store.export_all(&mut f).await?;
-    f.flush()?;
-    f.into_inner().map_err(|e| anyhow!("{e}"))?.sync_all()?;
-    // Only a complete backup gets the name asked for.
-    std::fs::rename(&tmp, out)?;
-    let (n, list) = summary(&counts);
+    let counts = keqing_app::backup::backup(store.as_ref(), out).await?;
+    let (n, list) = keqing_app::backup::summary(&counts);
     println!("backed up {n} rows to {}: {list}", out.display());
     Ok(())
 }
 
-/// Restores a backup into an empty database. The store loads and verifies
-/// it in one transaction: a restore that does not verify is rolled back,
-/// leaving the database empty, and its error names the differences.
+/// Restores a backup into an empty database, verified (a restore that
+/// does not verify leaves the database empty).
 pub async fn restore(file: &std::path::Path, db: &str) -> Result<()> {
     let store = open(db).await?;
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let mut r = std::io::BufReader::new(f);
-    let counts = store
-        .import_all(&mut r)
-        .await
-        .with_context(|| format!("恢复 {} 失败 restoring {}", file.display(), file.display()))?;
-    let (n, list) = summary(&counts);
+    let counts = keqing_app::backup::restore(store.as_ref(), file).await?;
+    let (n, list) = keqing_app::backup::summary(&counts);
     println!(
         "restored {n} rows from {} and verified them: {list}",
         file.display()
