@@ -13,13 +13,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Days, NaiveDate, Utc};
 use keqing_app::care::{
-    birthday_of, cadence_classes, care_kind, channel_str, day_start, days, generate, key_date_of,
-    level_of, local_date, stage_of, CareSettings, GenerateError, GenerateReport, SettingsError,
-    DEFAULT_COMPANY_NAME, DEFAULT_TEMPLATE, MAX_RANGE_DAYS,
+    birthday_of, cadence_customers, care_activities, channel_str, day_start, days, generate,
+    key_date_of, level_of, local_date, sales_activities, stage_of, CareSettings, GenerateError,
+    GenerateReport, SettingsError, DEFAULT_COMPANY_NAME, DEFAULT_TEMPLATE, MAX_RANGE_DAYS,
 };
-use keqing_care::cadence::{self, CadenceCustomer};
+use keqing_care::cadence::{self};
 use keqing_care::greeting::{self, GreetingReason};
-use keqing_care::quota::{self, SalesActivity};
+use keqing_care::quota::{self};
 use keqing_care::task::{TaskAction, TaskKind, TaskStatus, Transition};
 use keqing_care::template::Template;
 use keqing_care::{Calendar, CareError};
@@ -733,28 +733,11 @@ pub async fn compliance(
             day_start(from),
         )
         .await?;
-    let cadence_customers: Vec<CadenceCustomer> = customers
-        .iter()
-        .filter(|c| in_scope(c.owner_id))
-        .filter_map(|c| {
-            let classes = cadence_classes(c, &settings.cadence_standards);
-            (!classes.is_empty()).then_some(CadenceCustomer {
-                customer_id: c.id,
-                manager_id: c.owner_id,
-                classes,
-            })
-        })
-        .collect();
-    let care_acts: Vec<keqing_care::activity::Activity> = acts
-        .iter()
-        .filter_map(|a| {
-            Some(keqing_care::activity::Activity {
-                customer_id: a.customer_id,
-                kind: care_kind(a.kind)?,
-                date: local_date(a.at),
-            })
-        })
-        .collect();
+    let cadence_customers = cadence_customers(
+        customers.iter().filter(|c| in_scope(c.owner_id)),
+        &settings.cadence_standards,
+    );
+    let care_acts = care_activities(&acts);
     let report = cadence::cadence_report(
         &settings.cadence_standards,
         &cadence_customers,
@@ -763,18 +746,7 @@ pub async fn compliance(
     )
     .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
 
-    let sales: Vec<SalesActivity> = acts
-        .iter()
-        .filter_map(|a| {
-            Some(SalesActivity {
-                salesperson_id: a.user_id?,
-                date: local_date(a.at),
-                kind: care_kind(a.kind)?,
-                stage: stage_of(a.customer_stage.as_deref()),
-            })
-        })
-        .filter(|a| a.date >= from)
-        .collect();
+    let sales = sales_activities(&acts, from);
 
     let mut teams: BTreeMap<Option<i64>, TeamTotals> = BTreeMap::new();
     let mut rows = vec![];

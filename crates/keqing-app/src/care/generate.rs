@@ -1,19 +1,19 @@
 //! [`generate`]: plans a range's care tasks in batches of customers and stores the new ones.
 
 use super::{
-    anniversary_key, beijing, birthday_of, cadence_classes, care_kind, check_range, day_start,
-    days, key_date_of, local_date, order_weekdays, rule_task_text, stage_of, CareSettings,
-    GenerateError, GenerateReport, DEFAULT_TEMPLATE,
+    anniversary_key, beijing, birthday_of, cadence_customers, care_activities, care_kind,
+    check_range, day_start, days, key_date_of, local_date, order_weekdays, rule_task_text,
+    sales_activities, CareSettings, GenerateError, GenerateReport, DEFAULT_TEMPLATE,
 };
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc, Weekday};
 use keqing_care::anniversary::Anniversary;
-use keqing_care::cadence::{self, CadenceCustomer};
+use keqing_care::cadence::{self};
 use keqing_care::cap::{self, CapDecision, CustomerContact, FrequencyCap, PlannedContact};
 use keqing_care::greeting::{
     self, GreetingContact, GreetingCustomer, GreetingReason, GreetingTask, KeyDate,
 };
 use keqing_care::order_day::{self, OrderDayCustomer};
-use keqing_care::quota::{self, SalesActivity};
+use keqing_care::quota::{self};
 use keqing_care::task::{CareTask, TaskKey, TaskKind};
 use keqing_care::template::Template;
 use keqing_care::{Calendar, CareError};
@@ -174,28 +174,9 @@ pub async fn generate(
 
     // Cadence: one report per day of the range; a line that stays behind
     // keeps one key, so the days add nothing twice.
-    let cadence_customers: Vec<CadenceCustomer> = customers
-        .iter()
-        .filter_map(|c| {
-            let classes = cadence_classes(c, &settings.cadence_standards);
-            (!classes.is_empty()).then_some(CadenceCustomer {
-                customer_id: c.id,
-                manager_id: c.owner_id,
-                classes,
-            })
-        })
-        .collect();
+    let cadence_customers = cadence_customers(&customers, &settings.cadence_standards);
     if !cadence_customers.is_empty() {
-        let care_acts: Vec<keqing_care::activity::Activity> = activities
-            .iter()
-            .filter_map(|a| {
-                Some(keqing_care::activity::Activity {
-                    customer_id: a.customer_id,
-                    kind: care_kind(a.kind)?,
-                    date: local_date(a.at),
-                })
-            })
-            .collect();
+        let care_acts = care_activities(&activities);
         for day in days(from, to) {
             let report = cadence::cadence_report(
                 &settings.cadence_standards,
@@ -258,18 +239,7 @@ pub async fn generate(
     rule_tasks.sort_by_key(|t| (t.key.customer_id, t.key));
 
     // Daily quota (001 篇7) of every active customer manager, working days.
-    let sales: Vec<SalesActivity> = activities
-        .iter()
-        .filter_map(|a| {
-            Some(SalesActivity {
-                salesperson_id: a.user_id?,
-                date: local_date(a.at),
-                kind: care_kind(a.kind)?,
-                stage: stage_of(a.customer_stage.as_deref()),
-            })
-        })
-        .filter(|a| a.date >= from)
-        .collect();
+    let sales = sales_activities(&activities, from);
     let mut managers: Vec<i64> = users
         .values()
         .filter(|u| u.active && u.role == Role::Manager)

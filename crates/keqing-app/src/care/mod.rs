@@ -15,13 +15,14 @@ pub use settings::{CareSettings, SettingsError};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday};
 use keqing_care::anniversary::{Anniversary, LunarMonthDay, MonthDay};
-use keqing_care::cadence::CadenceStandard;
+use keqing_care::cadence::{CadenceCustomer, CadenceStandard};
 use keqing_care::channel::{BusinessStage, Channel, ContactLevel};
 use keqing_care::greeting::KeyDate;
+use keqing_care::quota::SalesActivity;
 use keqing_care::task::{CareTask, TaskDetail};
 use keqing_care::CareError;
 use keqing_domain::activity::ActivityKind as DomainKind;
-use keqing_store::{CareCustomerFacts, StoreError};
+use keqing_store::{ActivityFact, CareCustomerFacts, StoreError};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -210,6 +211,55 @@ pub fn care_kind(k: DomainKind) -> Option<keqing_care::activity::ActivityKind> {
         DomainKind::Help => C::Help,
         DomainKind::Opportunity | DomainKind::Feedback => return None,
     })
+}
+
+/// The customers under a cadence standard, each with its classes.
+pub fn cadence_customers<'a>(
+    customers: impl IntoIterator<Item = &'a CareCustomerFacts>,
+    standards: &[CadenceStandard],
+) -> Vec<CadenceCustomer> {
+    customers
+        .into_iter()
+        .filter_map(|c| {
+            let classes = cadence_classes(c, standards);
+            (!classes.is_empty()).then_some(CadenceCustomer {
+                customer_id: c.id,
+                manager_id: c.owner_id,
+                classes,
+            })
+        })
+        .collect()
+}
+
+/// Logged activities as the cadence rules count them (the kinds they know).
+pub fn care_activities(facts: &[ActivityFact]) -> Vec<keqing_care::activity::Activity> {
+    facts
+        .iter()
+        .filter_map(|a| {
+            Some(keqing_care::activity::Activity {
+                customer_id: a.customer_id,
+                kind: care_kind(a.kind)?,
+                date: local_date(a.at),
+            })
+        })
+        .collect()
+}
+
+/// Logged activities from `from` on as the daily quota counts them: by
+/// salesperson, with the customer's stage.
+pub fn sales_activities(facts: &[ActivityFact], from: NaiveDate) -> Vec<SalesActivity> {
+    facts
+        .iter()
+        .filter_map(|a| {
+            Some(SalesActivity {
+                salesperson_id: a.user_id?,
+                date: local_date(a.at),
+                kind: care_kind(a.kind)?,
+                stage: stage_of(a.customer_stage.as_deref()),
+            })
+        })
+        .filter(|a| a.date >= from)
+        .collect()
 }
 
 /// A customer's order weekdays from its custom field `order_weekdays`:
