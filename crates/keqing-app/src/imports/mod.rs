@@ -9,7 +9,7 @@ pub use preview::{preview_file, ImportPreview, PreviewColumn, PreviewSource};
 use crate::custom_fields::custom_fields_in;
 use keqing_domain::custom_field::CustomFieldDef;
 use keqing_domain::User;
-use keqing_io::{CustomerRef, ImportOptions, IoError, RecordKind, RowError, Warning};
+use keqing_io::{CustomerRef, ImportBatch, ImportOptions, IoError, RecordKind, RowError, Warning};
 use keqing_store::{ImportContact, ImportCustomer, ImportRows, Store, StoreError, IMPORT_BATCH};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -204,14 +204,12 @@ pub async fn import_file(
             // A file that cannot be read is the answer, before what the store made of it.
             let batch = reader.await.map_err(|e| StoreError::Db(e.to_string()))??;
             let out = stored?;
-            report.imported = out.imported;
-            report.existing = out.existing.len() as u64;
             fill(
                 &mut report,
-                batch.data_rows,
-                batch.blank_rows,
-                batch.errors,
-                batch.warnings,
+                out.imported,
+                out.existing.len() as u64,
+                batch,
+                vec![],
             );
         }
         RecordKind::Contact => {
@@ -264,22 +262,19 @@ pub async fn import_file(
             };
             let (resolved, stored) = tokio::join!(resolve, store.import_contacts(rows, actor));
             let batch = reader.await.map_err(|e| StoreError::Db(e.to_string()))??;
-            let mut errors = batch.errors;
-            errors.extend(resolved?);
+            let refused = resolved?;
             let out = stored?;
-            report.imported = out.imported;
-            report.existing = out.existing.len() as u64;
             fill(
                 &mut report,
-                batch.data_rows,
-                batch.blank_rows,
-                errors,
-                batch.warnings,
+                out.imported,
+                out.existing.len() as u64,
+                batch,
+                refused,
             );
         }
         RecordKind::Order => {
             let batch = keqing_io::import_orders(&table, &opts)?;
-            let mut errors = batch.errors;
+            let mut refused = vec![];
             let mut cache =
                 prefetch_codes(store, batch.records.iter().map(|(_, r)| &r.customer_ref)).await?;
             let mut seen: HashMap<String, u32> = HashMap::new();
@@ -289,7 +284,7 @@ pub async fn import_file(
                     .await?
                     .filter(|id| may_touch(*id))
                 else {
-                    errors.push(row_error(*line, Some("客户"), describe(&row.customer_ref)));
+                    refused.push(row_error(*line, Some("客户"), describe(&row.customer_ref)));
                     continue;
                 };
                 let mut o = row.to_new_order(id);
@@ -314,33 +309,31 @@ pub async fn import_file(
                 orders.push(o);
             }
             let out = store.add_orders(&orders).await?;
-            report.imported = out.imported;
-            report.existing = out.existing;
-            fill(
-                &mut report,
-                batch.data_rows,
-                batch.blank_rows,
-                errors,
-                batch.warnings,
-            );
+            fill(&mut report, out.imported, out.existing, batch, refused);
         }
     }
     Ok(report)
 }
 
-fn fill(
+/// The report of a file: what the store `imported` and found `existing`,
+/// the rows `read` refused and those `refused` here (their customer), by line.
+fn fill<T>(
     r: &mut ImportReport,
-    data_rows: usize,
-    blank_rows: usize,
-    mut errors: Vec<RowError>,
-    warnings: Vec<Warning>,
+    imported: u64,
+    existing: u64,
+    read: ImportBatch<T>,
+    refused: Vec<RowError>,
 ) {
+    let mut errors = read.errors;
+    errors.extend(refused);
     errors.sort_by_key(|e| e.line);
     let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
     lines.dedup();
-    r.data_rows = data_rows;
-    r.blank_rows = blank_rows;
+    r.imported = imported;
+    r.existing = existing;
+    r.data_rows = read.data_rows;
+    r.blank_rows = read.blank_rows;
     r.rejected = lines.len();
     r.errors = errors;
-    r.warnings = warnings;
+    r.warnings = read.warnings;
 }
