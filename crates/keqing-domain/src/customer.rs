@@ -257,7 +257,7 @@ fn tags(v: Option<&Value>) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = match v {
         None | Some(Value::Null) => vec![],
         Some(Value::String(s)) => s
-            .split([',', '，', ';', '；', '、'])
+            .split([',', '，', ';', '；', '、', '\n', '\r'])
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
             .collect(),

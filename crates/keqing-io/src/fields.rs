@@ -215,6 +215,30 @@ fn recognise(kind: RecordKind, custom: &[CustomFieldDef], normalised: &str) -> O
         .map(|d| custom_field_name(&d.key))
 }
 
+/// Fields whose text may run over several lines (a quoted CSV field with
+/// line breaks, an Alt+Enter in a spreadsheet cell): addresses, notes and the
+/// relationship card's free text, custom fields. Every other field is one
+/// line: a line break in a customer's name means a quote that was not closed.
+pub fn may_span_lines(field: &str) -> bool {
+    field.starts_with(CUSTOM_PREFIX)
+        || matches!(
+            field,
+            "address"
+                | "tags"
+                | "key_dates"
+                | "card_interests"
+                | "card_recent_events"
+                | "card_business_progress"
+                | "card_taboos"
+                | "card_gift_policy"
+                | "card_preferred_contact_time"
+                | "notes"
+                | "hobbies"
+                | "style"
+                | "product"
+        )
+}
+
 /// The header a file of customers names a custom field with so that the
 /// import reads it back into that field: `preferred` (its label, or its key)
 /// unless that means something else in a customers file, `custom.KEY` then.

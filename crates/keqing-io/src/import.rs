@@ -5,10 +5,10 @@ use crate::dates::{china_to_utc, parse_date, parse_datetime, parse_key_dates};
 use crate::error::{IoError, RowError, Warning};
 use crate::export::undefuse;
 use crate::fields::{
-    classify_headers, custom_field_name, header_map, map_headers, FieldName, HeaderMap, RecordKind,
-    CARD_PREFIX, CUSTOM_PREFIX,
+    classify_headers, custom_field_name, header_map, map_headers, may_span_lines, FieldName,
+    HeaderMap, RecordKind, CARD_PREFIX, CUSTOM_PREFIX,
 };
-use crate::table::{Row, RowIssue, Table, TableSource};
+use crate::table::{QuoteProblem, Row, RowIssue, Table, TableSource};
 use chrono::{NaiveDate, NaiveDateTime};
 use keqing_domain::custom_field::{self, CustomFieldDef};
 use keqing_domain::customer::normalise_name;
@@ -284,10 +284,42 @@ impl Sheet<'_> {
             .collect()
     }
 
+    /// A line break in a field that must be one line (see
+    /// [`may_span_lines`]): in a CSV, a quote left open that swallowed the
+    /// lines after it.
+    fn line_break(&self, row: &Row) -> Option<RowError> {
+        if !row.cells.has_line_break() {
+            return None;
+        }
+        let (i, field, _) = self.map.fields.iter().enumerate().find_map(|(i, f)| {
+            let f = f.as_deref().filter(|f| !may_span_lines(f))?;
+            let cell = row.cells.get(i)?;
+            self.text(cell)
+                .contains(['\n', '\r'])
+                .then_some((i, f, cell))
+        })?;
+        let msg = match self.table.source {
+            TableSource::Csv { .. } => {
+                let before: usize = row.cells.iter().take(i).map(line_breaks).sum();
+                let open = row.line + before;
+                format!(
+                    "引号未闭合 第{open}行的引号字段跨行，但{field}只能有一行 unclosed quote: the quoted field opened at line {open} runs across lines, but {field} must be one line"
+                )
+            }
+            TableSource::Sheet { .. } => {
+                format!("单元格不能换行 {field} must be one line: the cell holds a line break")
+            }
+        };
+        Some(self.error(row.line, Some(i), Some(field), msg))
+    }
+
     /// The error for a row that could not be read as it stands.
     fn issue(&self, row: &Row) -> Option<RowError> {
         let n = self.table.headers.len();
-        Some(match row.issue.as_ref()? {
+        let Some(issue) = row.issue.as_ref() else {
+            return self.line_break(row);
+        };
+        Some(match issue {
             RowIssue::BadEncoding { column_index } => self.error(
                 row.line,
                 Some(column_index - 1),
@@ -319,8 +351,35 @@ impl Sheet<'_> {
                 None,
                 format!("单元格错误 the cell holds the error value {error}"),
             ),
+            RowIssue::Quote {
+                column_index,
+                line,
+                problem,
+            } => self.error(
+                row.line,
+                Some(column_index - 1),
+                None,
+                match problem {
+                    QuoteProblem::Unclosed => format!(
+                        "引号未闭合 第{line}行的引号到文件末尾都没有闭合 unclosed quote: the quote opened at line {line} is never closed"
+                    ),
+                    QuoteProblem::TooLong => format!(
+                        "引号未闭合 第{line}行的引号字段跨行超过 {} 个字符 unclosed quote: the quoted field opened at line {line} runs across lines past {} characters",
+                        crate::error::thousands(crate::table::MAX_CELL_CHARS as u64),
+                        crate::error::thousands(crate::table::MAX_CELL_CHARS as u64)
+                    ),
+                    QuoteProblem::AfterClosing => format!(
+                        "引号后有多余字符 第{line}行的引号字段在闭合引号后还有字符 characters after the closing quote of the field opened at line {line}"
+                    ),
+                },
+            ),
         })
     }
+}
+
+/// Line breaks in a cell (`\r\n` is one).
+fn line_breaks(cell: &str) -> usize {
+    cell.matches('\n').count() + cell.matches('\r').count() - cell.matches("\r\n").count()
 }
 
 /// Where [`import_table`] puts the good records.

@@ -50,7 +50,7 @@ pub mod preview;
 pub mod table;
 pub mod testdata;
 
-pub use error::{IoError, RowError, Warning};
+pub use error::{IoError, Limit, RowError, Warning};
 pub use export::{
     write_contacts_csv, write_contacts_xlsx, write_customers_csv, write_customers_xlsx,
     write_error_report, write_rejected_rows, write_template_csv, write_template_xlsx, CsvEncoding,
@@ -64,7 +64,11 @@ pub use import::{
     import_contacts, import_contacts_to, import_customers, import_customers_to, import_orders,
     ContactRow, CustomerRef, CustomerRow, ImportBatch, ImportOptions, OrderRow,
 };
-pub use preview::{preview, Preview, SampleRow, PREVIEW_ROWS};
+pub use preview::{
+    preview, Preview, SampleRow, PREVIEW_CELL_CHARS, PREVIEW_MESSAGE_CHARS, PREVIEW_ROWS,
+};
 pub use table::{
-    read_table, read_table_bytes, ReadOptions, Row, RowIssue, Table, TableSource, TextEncoding,
+    read_table, read_table_bytes, QuoteProblem, ReadOptions, Row, RowIssue, Table, TableSource,
+    TextEncoding, MAX_CELL_CHARS, MAX_COLUMNS, MAX_PART_BYTES, MAX_ROWS, MAX_SHARED_STRINGS_BYTES,
+    MAX_SHEET_BYTES, MAX_UNPACKED_BYTES,
 };

@@ -18,6 +18,26 @@ use std::collections::BTreeMap;
 /// How many data rows a preview shows unless told otherwise.
 pub const PREVIEW_ROWS: usize = 20;
 
+/// Characters of a cell or header a preview shows; a longer one is cut
+/// there and ends with `…`. With the readers' [`crate::table::MAX_COLUMNS`],
+/// a preview of [`PREVIEW_ROWS`] rows stays within a few MB whatever the file.
+pub const PREVIEW_CELL_CHARS: usize = 100;
+
+/// Characters of a message (a row error, a file error, a warning) a preview
+/// shows: messages quote the values they refuse.
+pub const PREVIEW_MESSAGE_CHARS: usize = 300;
+
+/// Cuts `s` to `max` characters, marking the cut with `…`.
+fn clip(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+        s.push('…');
+    }
+}
+
 /// A file's preview: see [`preview`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
@@ -128,6 +148,31 @@ pub fn preview(
         })
         .collect();
     let errors_in_sample = sample.iter().filter(|r| !r.errors.is_empty()).count();
+    let (mut columns, mut file_errors, mut sample, mut warnings) =
+        (columns, file_errors, sample, warnings);
+    for c in &mut columns {
+        clip(&mut c.header, PREVIEW_CELL_CHARS);
+    }
+    for e in &mut file_errors {
+        clip(e, PREVIEW_MESSAGE_CHARS);
+    }
+    for w in &mut warnings {
+        if let Some(c) = &mut w.column {
+            clip(c, PREVIEW_CELL_CHARS);
+        }
+        clip(&mut w.message, PREVIEW_MESSAGE_CHARS);
+    }
+    for row in &mut sample {
+        for v in row.cells.values_mut() {
+            clip(v, PREVIEW_CELL_CHARS);
+        }
+        for e in &mut row.errors {
+            if let Some(c) = &mut e.column {
+                clip(c, PREVIEW_CELL_CHARS);
+            }
+            clip(&mut e.message, PREVIEW_MESSAGE_CHARS);
+        }
+    }
     Ok(Preview {
         columns,
         missing_required,

@@ -6,11 +6,49 @@
 //! number of fields, a spreadsheet error cell) is kept with its
 //! [`RowIssue`], so it is reported and can be written back for fixing.
 
-use crate::error::IoError;
-use calamine::{Data, Reader};
+use crate::error::{IoError, Limit};
+use calamine::{Data, DataRef, Reader};
 use encoding_rs::GB18030;
 use std::io::Cursor;
 use std::path::Path;
+
+/// Rows a spreadsheet may have: Excel's own limit (row 1,048,576). A row
+/// number past it is refused with [`Limit::Rows`].
+pub const MAX_ROWS: usize = 1_048_576;
+
+/// Columns a file may have: the fields of a CSV line, or a spreadsheet
+/// value's column (A to AMJ). A customers file has about 40 and a few custom
+/// fields. Past it: [`Limit::Columns`].
+pub const MAX_COLUMNS: usize = 1_024;
+
+/// Characters one cell or CSV field may hold: Excel's own limit. Past it:
+/// [`Limit::CellChars`].
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// Bytes a sheet of a spreadsheet (its XML, read as a stream) may take once
+/// decompressed, counted as it is decompressed, whatever the file declares:
+/// about a million rows of a dozen short columns. Past it: [`Limit::SheetBytes`].
+pub const MAX_SHEET_BYTES: u64 = 512 << 20;
+
+/// Bytes an XLSX's shared strings may take once decompressed: they are held
+/// in memory whole (two to four times their XML size) while the sheet is
+/// read. Past it: [`Limit::SharedStringsBytes`].
+pub const MAX_SHARED_STRINGS_BYTES: u64 = 64 << 20;
+
+/// Bytes any other part of a spreadsheet that is read whole (its styles,
+/// its workbook, an ODS's content) may take once decompressed. Past it:
+/// [`Limit::PartBytes`].
+pub const MAX_PART_BYTES: u64 = 64 << 20;
+
+/// Bytes all the XML parts of a spreadsheet may take together once
+/// decompressed. Past it: [`Limit::UnpackedBytes`].
+pub const MAX_UNPACKED_BYTES: u64 = 1 << 30;
+
+/// The longest stretch of a spreadsheet part's XML that the reader holds at
+/// once (a tag, or the text between two tags): a cell of
+/// [`MAX_CELL_CHARS`] characters escaped takes at most 6 bytes a character.
+/// A longer one is refused as [`Limit::CellChars`] before the part is parsed.
+const MAX_XML_EVENT: usize = 6 * MAX_CELL_CHARS + 4096;
 
 /// The text encoding of a CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +98,30 @@ pub enum RowIssue {
     FieldCount { found: usize },
     /// A spreadsheet cell holding an error value (`#N/A`, `#DIV/0!`…).
     CellError { column_index: usize, error: String },
+    /// A CSV quote that was not closed where it should be: the quoted field
+    /// opened at `line` in this column runs to the end of the file, or has
+    /// characters after its closing quote. When the field ran across lines
+    /// the row is only the lines up to the one where the quote opened, and
+    /// the lines after it are read as rows of their own. (A well-formed
+    /// quoted field running across lines into a field that must be one line
+    /// is the import's to report: it knows the fields.)
+    Quote {
+        column_index: usize,
+        line: usize,
+        problem: QuoteProblem,
+    },
+}
+
+/// What is wrong with a quoted CSV field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteProblem {
+    /// No closing quote before the end of the file.
+    Unclosed,
+    /// Characters between the closing quote and the next delimiter (`"a"b,`).
+    AfterClosing,
+    /// The field runs across lines past [`MAX_CELL_CHARS`] characters: a
+    /// quote left open, closed by a stray quote far below.
+    TooLong,
 }
 
 /// One data row: its line (1-based physical line of a CSV, header = 1; the
@@ -104,6 +166,11 @@ impl Cells {
 
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Whether any cell holds a line break (`\n` or `\r`).
+    pub fn has_line_break(&self) -> bool {
+        memchr::memchr2(b'\n', b'\r', self.text.as_bytes()).is_some()
     }
 
     /// The cells in order.
@@ -202,7 +269,7 @@ pub fn read_table_bytes(
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Decides between UTF-8 and GB18030 for bytes that are not all valid UTF-8.
+/// Decides between UTF-8 and GB18030 (see [`gbk_read_as_utf8`] for GBK that is also valid UTF-8).
 /// Lines with non-ASCII bytes vote: a UTF-8 file with a few corrupt rows
 /// stays UTF-8 (those rows are reported), a GBK file is read as GBK.
 fn detect_encoding(bytes: &[u8]) -> TextEncoding {
@@ -210,7 +277,11 @@ fn detect_encoding(bytes: &[u8]) -> TextEncoding {
         return TextEncoding::Utf8Bom;
     }
     if std::str::from_utf8(bytes).is_ok() {
-        return TextEncoding::Utf8;
+        return if gbk_read_as_utf8(bytes) {
+            TextEncoding::Gb18030
+        } else {
+            TextEncoding::Utf8
+        };
     }
     let (mut utf8, mut gb) = (0usize, 0usize);
     for line in bytes.split(|b| *b == b'\n') {
@@ -231,6 +302,40 @@ fn detect_encoding(bytes: &[u8]) -> TextEncoding {
     } else {
         TextEncoding::Gb18030
     }
+}
+
+/// Whether a file that is valid UTF-8 is GBK all the same. Some Chinese
+/// characters' GBK bytes happen to be two-byte UTF-8 sequences (丐 is D8 A4,
+/// Arabic ؤ in UTF-8; 一 is D2 BB, Cyrillic һ): a GBK file with English
+/// headers and a few such names reads as UTF-8. It is GBK when every
+/// non-ASCII character is such a pair (a lead C2-DF, a trail A1-BF: GBK's
+/// trail bytes, where real Cyrillic, Arabic or Greek text also uses 80-A0),
+/// one at least with a lead past C3 (Latin-1 letters such as é, C3 A9, are
+/// UTF-8's everyday accents), no character is three or four bytes (as every
+/// Chinese character in UTF-8 is), and the file reads as GB18030.
+fn gbk_read_as_utf8(bytes: &[u8]) -> bool {
+    let Some(first) = bytes.iter().position(|b| !b.is_ascii()) else {
+        return false;
+    };
+    let mut past_latin1 = false;
+    let mut i = first;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            i += 1;
+            continue;
+        }
+        let trail = bytes.get(i + 1).copied().unwrap_or(0);
+        if !(0xc2..=0xdf).contains(&b) || !(0xa1..=0xbf).contains(&trail) {
+            return false;
+        }
+        past_latin1 |= b > 0xc3;
+        i += 2;
+    }
+    past_latin1
+        && GB18030
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .is_some()
 }
 
 /// The delimiter used most often outside quotes in the first line (comma when none is).
@@ -273,8 +378,14 @@ fn decode(field: &[u8], enc: TextEncoding) -> Option<String> {
 
 /// The first cell holding U+FFFD, the mark an earlier lossy conversion
 /// leaves where it destroyed text: such a row is as bad as invalid bytes.
+/// The row's text is searched once, for the lead byte of U+FFFD (`EF BF BD`):
+/// `str::contains` checked each cell on its own, and how it was compiled
+/// changed with the code around it (a third of a million-row read once).
 fn damaged(cells: &Cells) -> Option<usize> {
-    cells.iter().position(|c| c.contains('\u{FFFD}'))
+    let text = cells.text.as_bytes();
+    let at =
+        memchr::memchr_iter(0xEF, text).find(|&i| text.get(i + 1..i + 3) == Some(b"\xBF\xBD"))?;
+    Some(cells.ends.partition_point(|&end| end <= at))
 }
 
 fn decode_lossy(field: &[u8], enc: TextEncoding) -> String {
@@ -297,14 +408,19 @@ fn decode_record(record: &csv::ByteRecord, enc: TextEncoding) -> (Cells, Option<
     );
     if utf8 {
         if let Ok(text) = std::str::from_utf8(record.as_slice()) {
-            let ends = (0..record.len())
+            let ends: Vec<usize> = (0..record.len())
                 .map(|i| record.range(i).map_or(text.len(), |r| r.end))
                 .collect();
-            let cells = Cells {
-                text: text.to_string(),
-                ends,
-            };
-            return (cells, None);
+            // Fields lie one after another without their delimiters: two
+            // fields each invalid alone (`\xE2\x80` and `\xAF`) can make
+            // valid text together. Then they are decoded one by one below.
+            if ends.iter().all(|&e| text.is_char_boundary(e)) {
+                let cells = Cells {
+                    text: text.to_string(),
+                    ends,
+                };
+                return (cells, None);
+            }
         }
     }
     let mut cells = Cells::default();
@@ -413,6 +529,119 @@ struct Part {
     total_lines: Option<usize>,
 }
 
+/// Why reading a CSV body stopped.
+enum ReadError {
+    Csv(csv::Error),
+    Limit {
+        limit: Limit,
+        line: usize,
+        column: usize,
+    },
+}
+
+impl From<csv::Error> for ReadError {
+    fn from(e: csv::Error) -> Self {
+        ReadError::Csv(e)
+    }
+}
+
+/// The fields of a record against [`MAX_COLUMNS`], before they are decoded.
+fn check_columns(fields: usize, line: usize) -> Result<(), ReadError> {
+    if fields > MAX_COLUMNS {
+        return Err(ReadError::Limit {
+            limit: Limit::Columns,
+            line,
+            column: MAX_COLUMNS + 1,
+        });
+    }
+    Ok(())
+}
+
+/// Each cell against [`MAX_CELL_CHARS`]: characters are counted only in a
+/// row whose text is longer than that many bytes.
+fn check_cells(cells: &Cells, line: usize) -> Result<(), ReadError> {
+    if cells.text.len() <= MAX_CELL_CHARS {
+        return Ok(());
+    }
+    match cells
+        .iter()
+        .position(|c| c.len() > MAX_CELL_CHARS && c.chars().count() > MAX_CELL_CHARS)
+    {
+        Some(i) => Err(ReadError::Limit {
+            limit: Limit::CellChars,
+            line,
+            column: i + 1,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Line breaks in `bytes` as [`LineCounter`] counts them (`\r\n` is one).
+fn breaks_in(bytes: &[u8]) -> usize {
+    let count = |c: u8| memchr::memchr_iter(c, bytes).count();
+    let crlf = memchr::memchr_iter(b'\r', bytes)
+        .filter(|&i| bytes.get(i + 1) == Some(&b'\n'))
+        .count();
+    count(b'\n') + count(b'\r') - crlf
+}
+
+/// A quoted field of a record that is not closed where it should be: the
+/// offset of its opening quote in the record's bytes, its 0-based field,
+/// what is wrong, and whether the field runs across lines.
+type BadQuote = (usize, usize, QuoteProblem, bool);
+
+/// Looks at the quoted fields of one record's bytes (without its final line
+/// break) as the csv reader parsed them: one left open to the end of the
+/// file, one with characters after its closing quote, and one running
+/// across lines past [`MAX_CELL_CHARS`] (a quote left open that a stray
+/// quote far below closed).
+fn scan_quotes(raw: &[u8], delimiter: u8, encoding: TextEncoding) -> Option<BadQuote> {
+    let spans = |b: &[u8]| memchr::memchr2(b'\n', b'\r', b).is_some();
+    let (mut i, mut field) = (0, 0);
+    loop {
+        if raw.get(i) == Some(&b'"') {
+            let open = i;
+            i += 1;
+            let close = loop {
+                match memchr::memchr(b'"', &raw[i..]) {
+                    None => {
+                        return Some((open, field, QuoteProblem::Unclosed, spans(&raw[open..])))
+                    }
+                    Some(k) if raw.get(i + k + 1) == Some(&b'"') => i += k + 2,
+                    Some(k) => break i + k,
+                }
+            };
+            i = close + 1;
+            if raw.get(i).is_some_and(|&d| d != delimiter) {
+                let across = spans(&raw[open..close]);
+                return Some((open, field, QuoteProblem::AfterClosing, across));
+            }
+            let inside = &raw[open + 1..close];
+            if inside.len() > MAX_CELL_CHARS
+                && spans(inside)
+                && decode_lossy(inside, encoding).chars().count() > MAX_CELL_CHARS
+            {
+                return Some((open, field, QuoteProblem::TooLong, true));
+            }
+            raw.get(i)?;
+        } else {
+            i += memchr::memchr(delimiter, &raw[i..])?;
+        }
+        // At a delimiter.
+        i += 1;
+        field += 1;
+    }
+}
+
+/// How a part of a CSV body is read.
+struct CsvShape<'a> {
+    builder: &'a csv::ReaderBuilder,
+    delimiter: u8,
+    encoding: TextEncoding,
+    /// Fields in the header.
+    columns: usize,
+}
+
 /// Reads the records of `body` from `from` (where a record starts) until
 /// the next one would start at `stop` or after it; lines are counted from
 /// the start of the body.
@@ -420,11 +649,11 @@ fn read_records(
     body: &[u8],
     from: usize,
     stop: usize,
-    builder: &csv::ReaderBuilder,
-    columns: usize,
-    encoding: TextEncoding,
-) -> Result<Part, csv::Error> {
-    let mut reader = builder.from_reader(&body[from..]);
+    shape: &CsvShape,
+) -> Result<Part, ReadError> {
+    let mut reader = shape.builder.from_reader(&body[from..]);
+    // Where `reader` started: a quote left open makes it start again.
+    let mut base = from;
     let mut record = csv::ByteRecord::new();
     // The csv reader skips empty lines and its own line numbers drift on
     // them and on CRLF, so lines are counted here from byte offsets.
@@ -444,11 +673,42 @@ fn read_records(
         .all(|b| matches!(b, b'\r' | b'\n'))
         && reader.read_byte_record(&mut record)?
     {
-        let end = (from + reader.position().byte() as usize).min(body.len());
+        let mut end = (base + reader.position().byte() as usize).min(body.len());
         let start = pos + leading_breaks(&body[pos..end]);
-        let content_end = (end - trailing_breaks(&body[start..end])).max(start);
-        pos = end;
+        let mut content_end = (end - trailing_breaks(&body[start..end])).max(start);
         let line = lines.line_at(start);
+        check_columns(record.len(), line)?;
+        let raw = &body[start..content_end];
+        let bad_quote = match memchr::memchr(b'"', raw) {
+            Some(_) => scan_quotes(raw, shape.delimiter, shape.encoding),
+            None => None,
+        };
+        let mut quote_issue = None;
+        if let Some((open, field, problem, across)) = bad_quote {
+            let open_line = line + breaks_in(&raw[..open]);
+            quote_issue = Some(RowIssue::Quote {
+                column_index: field + 1,
+                line: open_line,
+                problem,
+            });
+            if across {
+                // The quote was left open: the row is the lines up to the
+                // one where it opened, and the lines after are read again.
+                let cut = start
+                    + open
+                    + memchr::memchr2(b'\n', b'\r', &raw[open..]).unwrap_or(raw.len() - open);
+                let mut alone = shape.builder.from_reader(&body[start..cut]);
+                if !alone.read_byte_record(&mut record)? {
+                    record.clear();
+                }
+                check_columns(record.len(), line)?;
+                content_end = cut;
+                end = cut;
+                reader = shape.builder.from_reader(&body[cut..]);
+                base = cut;
+            }
+        }
+        pos = end;
         let last_line = lines.line_at(content_end);
         if part.first_line.is_none() {
             part.first_line = Some(line);
@@ -457,17 +717,21 @@ fn read_records(
             part.blank_rows += line.saturating_sub(part.last_line + 1);
         }
         part.last_line = last_line;
-        let (cells, bad) = decode_record(&record, encoding);
-        if cells.iter().all(|c| c.trim().is_empty()) && bad.is_none() {
+        let (cells, bad) = decode_record(&record, shape.encoding);
+        check_cells(&cells, line)?;
+        if quote_issue.is_none() && cells.iter().all(|c| c.trim().is_empty()) && bad.is_none() {
             part.blank_rows += 1;
             continue;
         }
-        let issue = match bad.or_else(|| damaged(&cells)) {
-            Some(i) => Some(RowIssue::BadEncoding {
+        let issue = match (quote_issue, bad.or_else(|| damaged(&cells))) {
+            (Some(q), _) => Some(q),
+            (None, Some(i)) => Some(RowIssue::BadEncoding {
                 column_index: i + 1,
             }),
-            None if cells.len() != columns => Some(RowIssue::FieldCount { found: cells.len() }),
-            None => None,
+            (None, None) if cells.len() != shape.columns => {
+                Some(RowIssue::FieldCount { found: cells.len() })
+            }
+            (None, None) => None,
         };
         part.rows.push(Row { line, cells, issue });
     }
@@ -547,6 +811,23 @@ fn read_csv_in_halves(
     let header_line = lines.line_at(header_start);
     let header_last = lines
         .line_at((header_end - trailing_breaks(&body[header_start..header_end])).max(header_start));
+    let read_err = |e: ReadError| match e {
+        ReadError::Csv(source) => IoError::Csv {
+            file: file_name.to_string(),
+            source,
+        },
+        ReadError::Limit {
+            limit,
+            line,
+            column,
+        } => IoError::TooLarge {
+            file: file_name.to_string(),
+            limit,
+            line: Some(line),
+            column: Some(column),
+        },
+    };
+    check_columns(record.len(), header_line).map_err(read_err)?;
     let decoded: Vec<Option<String>> = record.iter().map(|f| decode(f, encoding)).collect();
     if decoded.iter().any(Option::is_none) {
         return Err(IoError::BadHeaderEncoding {
@@ -557,9 +838,14 @@ fn read_csv_in_halves(
         .into_iter()
         .map(|c| c.unwrap_or_default().trim().to_string())
         .collect();
-    let part = |from: usize, stop: usize| {
-        read_records(body, from, stop, &builder, headers.len(), encoding)
+    check_cells(&headers.iter().collect(), header_line).map_err(read_err)?;
+    let shape = CsvShape {
+        builder: &builder,
+        delimiter,
+        encoding,
+        columns: headers.len(),
     };
+    let part = |from: usize, stop: usize| read_records(body, from, stop, &shape);
     // A big file is read in two halves at once. The second starts after a
     // line break near the middle, which is where a record starts unless a
     // quoted field runs across it: the first half, read up to there, tells
@@ -572,18 +858,18 @@ fn read_csv_in_halves(
         .map(|i| middle + i + 1)
         .filter(|&at| at < body.len());
     let mut parts = match split {
-        None => vec![part(header_end, body.len()).map_err(csv_err)?],
+        None => vec![part(header_end, body.len()).map_err(read_err)?],
         Some(at) => {
             let (first, second) = std::thread::scope(|s| {
                 let second = s.spawn(|| part(at, body.len()));
                 let first = part(header_end, at);
                 (first, second.join())
             });
-            let first = first.map_err(csv_err)?;
+            let first = first.map_err(read_err)?;
             match second {
-                Ok(second) if first.end <= at => vec![first, second.map_err(csv_err)?],
+                Ok(second) if first.end <= at => vec![first, second.map_err(read_err)?],
                 _ => {
-                    let rest = part(first.end, body.len()).map_err(csv_err)?;
+                    let rest = part(first.end, body.len()).map_err(read_err)?;
                     vec![first, rest]
                 }
             }
@@ -650,11 +936,121 @@ fn cell_text(d: &Data) -> Result<String, String> {
     })
 }
 
+/// The limit on one part of a zipped spreadsheet, by its name; `None` for
+/// parts no reader parses (pictures, printer settings).
+fn part_limit(lower: &str) -> Option<(Limit, u64)> {
+    if lower.ends_with("sharedstrings.xml") || lower.ends_with("sharedstrings.bin") {
+        Some((Limit::SharedStringsBytes, MAX_SHARED_STRINGS_BYTES))
+    } else if !(lower.ends_with(".xml") || lower.ends_with(".rels") || lower.ends_with(".bin")) {
+        None
+    } else if lower.contains("worksheets/") {
+        // Streamed: only one cell of it is held at once.
+        Some((Limit::SheetBytes, MAX_SHEET_BYTES))
+    } else {
+        Some((Limit::PartBytes, MAX_PART_BYTES))
+    }
+}
+
+/// Decompresses every part of a zipped spreadsheet that a reader would
+/// parse, keeping nothing, and refuses the file if one part, or all of them
+/// together, decompresses past its limit, or holds an XML tag or text
+/// longer than [`MAX_XML_EVENT`]: the sizes a zip declares can lie, the
+/// bytes counted here cannot. After it, calamine (which reads the shared
+/// strings whole, and one cell's text whole) holds at most a part's limit.
+/// A file that is not a readable zip is left to calamine to report.
+fn check_zip_parts(bytes: &[u8], file_name: &str) -> Result<(), IoError> {
+    use std::io::Read;
+    let too_large = |limit| IoError::TooLarge {
+        file: file_name.to_string(),
+        limit,
+        line: None,
+        column: None,
+    };
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 64 << 10];
+    for i in 0..zip.len() {
+        let Ok(mut part) = zip.by_index(i) else {
+            continue;
+        };
+        let Some(name) = part.name().ok().map(|n| n.to_ascii_lowercase()) else {
+            continue;
+        };
+        let Some((limit, max)) = part_limit(&name) else {
+            continue;
+        };
+        // The binary parts of an XLSB (or an XLSM's macros) are only counted.
+        let xml = !name.ends_with(".bin");
+        let mut size = 0u64;
+        let mut events = XmlEvents::default();
+        loop {
+            let n = match part.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            size += n as u64;
+            total += n as u64;
+            if size > max {
+                return Err(too_large(limit));
+            }
+            if total > MAX_UNPACKED_BYTES {
+                return Err(too_large(Limit::UnpackedBytes));
+            }
+            if xml && !events.feed(&buf[..n]) {
+                return Err(too_large(Limit::CellChars));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The length of the XML tag or text being read, byte by byte, to bound
+/// what an XML parser buffers at once (quoted attribute values are part of
+/// their tag).
+#[derive(Default)]
+struct XmlEvents {
+    in_tag: bool,
+    quote: Option<u8>,
+    run: usize,
+}
+
+impl XmlEvents {
+    /// `false` once a tag or a text is longer than [`MAX_XML_EVENT`].
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            self.run += 1;
+            match (self.in_tag, self.quote, b) {
+                (true, Some(q), _) if b == q => self.quote = None,
+                (true, Some(_), _) => {}
+                (true, None, b'"' | b'\'') => self.quote = Some(b),
+                (true, None, b'>') => {
+                    self.in_tag = false;
+                    self.run = 0;
+                }
+                (false, _, b'<') => {
+                    self.in_tag = true;
+                    self.run = 1;
+                }
+                _ => {}
+            }
+            if self.run > MAX_XML_EVENT {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 fn read_sheet(bytes: &[u8], file_name: &str, opts: &ReadOptions) -> Result<Table, IoError> {
     let bad = |e: calamine::Error| IoError::Spreadsheet {
         file: file_name.to_string(),
         message: e.to_string(),
     };
+    if bytes.starts_with(b"PK") {
+        check_zip_parts(bytes, file_name)?;
+    }
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(bad)?;
     let names = book.sheet_names();
     let sheet = match &opts.sheet {
@@ -670,71 +1066,239 @@ fn read_sheet(bytes: &[u8], file_name: &str, opts: &ReadOptions) -> Result<Table
             file: file_name.to_string(),
         })?,
     };
-    let range = book.worksheet_range(&sheet).map_err(bad)?;
-    let Some((row0, col0)) = range.start() else {
-        return Err(IoError::Empty {
-            file: file_name.to_string(),
-        });
+    let mut grid = SparseSheet::default();
+    let limit = |limit, row: u32, col: u32| IoError::TooLarge {
+        file: file_name.to_string(),
+        limit,
+        line: Some(row as usize + 1),
+        column: Some(col as usize + 1),
     };
-    // The header is the first row with two or more cells filled, so a title
-    // row above it (a merged "2025年客户名单") is passed over; a sheet whose
-    // first rows never have two cells takes its first non-empty row.
-    let filled = |r: &[Data]| r.iter().filter(|c| !matches!(c, Data::Empty)).count();
-    let all: Vec<&[Data]> = range.rows().collect();
-    let header_at = all
-        .iter()
-        .take(10)
-        .position(|r| filled(r) >= 2)
-        .or_else(|| all.iter().position(|r| filled(r) >= 1))
-        .ok_or_else(|| IoError::Empty {
-            file: file_name.to_string(),
-        })?;
-    let headers: Vec<String> = all[header_at]
-        .iter()
-        .map(|c| cell_text(c).unwrap_or_default().trim().to_string())
-        .collect();
-    let header_line = row0 as usize + header_at + 1;
-    let it = all.iter().enumerate().skip(header_at + 1);
-    let mut rows = Vec::new();
-    let mut blank_rows = 0;
-    for (i, r) in it {
-        let line = row0 as usize + i + 1;
-        let mut issue = None;
-        let cells: Cells = r
-            .iter()
-            .enumerate()
-            .map(|(j, c)| match cell_text(c) {
-                Ok(t) => t,
-                Err(e) => {
-                    let text = e.clone();
-                    issue.get_or_insert(RowIssue::CellError {
-                        column_index: j + 1,
-                        error: e,
-                    });
-                    text
-                }
-            })
-            .collect();
-        if issue.is_none() {
-            issue = damaged(&cells).map(|i| RowIssue::BadEncoding {
-                column_index: i + 1,
+    match &mut book {
+        // Read as a stream, cell by cell: the sheet's declared dimension
+        // (which can claim a million rows of 16,384 columns) is never used.
+        calamine::Sheets::Xlsx(x) => {
+            let xlsx_err = |e: calamine::XlsxError| bad(calamine::Error::Xlsx(e));
+            let mut cells = x.worksheet_cells_reader(&sheet).map_err(xlsx_err)?;
+            while let Some(cell) = cells.next_cell().map_err(xlsx_err)? {
+                let (row, col) = cell.get_position();
+                grid.add_ref(row, col, cell.get_value())
+                    .map_err(|l| limit(l, row, col))?;
+            }
+        }
+        calamine::Sheets::Xlsb(x) => {
+            let xlsb_err = |e: calamine::XlsbError| bad(calamine::Error::Xlsb(e));
+            let mut cells = x.worksheet_cells_reader(&sheet).map_err(xlsb_err)?;
+            while let Some(cell) = cells.next_cell().map_err(xlsb_err)? {
+                let (row, col) = cell.get_position();
+                grid.add_ref(row, col, cell.get_value())
+                    .map_err(|l| limit(l, row, col))?;
+            }
+        }
+        // XLS (at most 65,536 rows of 256 columns) and ODS are read whole
+        // by calamine, then held to the same limits. (An ODS repeating a
+        // cell over many rows and columns is expanded by calamine first:
+        // not bounded here yet.)
+        _ => {
+            let range = book.worksheet_range(&sheet).map_err(bad)?;
+            for (row, col, value) in range.used_cells() {
+                let (row, col) = (row as u32, col as u32);
+                let (row, col) = match range.start() {
+                    Some((r0, c0)) => (r0 + row, c0 + col),
+                    None => (row, col),
+                };
+                grid.add_data(row, col, value)
+                    .map_err(|l| limit(l, row, col))?;
+            }
+        }
+    }
+    grid.into_table(file_name, sheet)
+}
+
+/// A spreadsheet's non-empty cells as they are read, row by row: only what
+/// the sheet holds, never the rectangle it declares.
+#[derive(Default)]
+struct SparseSheet {
+    rows: Vec<SparseRow>,
+    /// The first and last columns holding a value.
+    min_col: u32,
+    max_col: u32,
+}
+
+/// One row's non-empty cells: their text one after another, and for each
+/// its column, where it ends, and its error value if it holds one.
+struct SparseRow {
+    row: u32,
+    text: String,
+    cells: Vec<(u32, usize)>,
+    error: Option<(u32, String)>,
+}
+
+impl SparseSheet {
+    /// A cell as the XLSX stream gives it (shared strings are not copied twice).
+    fn add_ref(&mut self, row: u32, col: u32, value: &DataRef) -> Result<(), Limit> {
+        match value {
+            DataRef::Empty => Ok(()),
+            DataRef::SharedString(s) => self.add_text(row, col, s, None),
+            DataRef::String(s) => self.add_text(row, col, s, None),
+            other => self.add_data(row, col, &Data::from(other.clone())),
+        }
+    }
+
+    fn add_data(&mut self, row: u32, col: u32, value: &Data) -> Result<(), Limit> {
+        match value {
+            Data::Empty => Ok(()),
+            Data::String(s) => self.add_text(row, col, s, None),
+            other => match cell_text(other) {
+                Ok(t) => self.add_text(row, col, &t, None),
+                Err(e) => self.add_text(row, col, &e.clone(), Some(e)),
+            },
+        }
+    }
+
+    fn add_text(
+        &mut self,
+        row: u32,
+        col: u32,
+        text: &str,
+        error: Option<String>,
+    ) -> Result<(), Limit> {
+        if text.is_empty() && error.is_none() {
+            return Ok(());
+        }
+        if row as usize >= MAX_ROWS {
+            return Err(Limit::Rows);
+        }
+        if col as usize >= MAX_COLUMNS {
+            return Err(Limit::Columns);
+        }
+        if text.len() > MAX_CELL_CHARS && text.chars().count() > MAX_CELL_CHARS {
+            return Err(Limit::CellChars);
+        }
+        if self.rows.last().is_none_or(|r| r.row != row) {
+            if self.rows.len() >= MAX_ROWS {
+                return Err(Limit::Rows);
+            }
+            self.rows.push(SparseRow {
+                row,
+                text: String::new(),
+                cells: Vec::new(),
+                error: None,
             });
         }
-        if issue.is_none() && cells.iter().all(|c| c.trim().is_empty()) {
-            blank_rows += 1;
-            continue;
+        if self.rows.len() == 1 && self.rows[0].cells.is_empty() {
+            (self.min_col, self.max_col) = (col, col);
         }
-        rows.push(Row { line, cells, issue });
+        self.min_col = self.min_col.min(col);
+        self.max_col = self.max_col.max(col);
+        let r = self.rows.last_mut().expect("a row was pushed");
+        r.text.push_str(text);
+        r.cells.push((col, r.text.len()));
+        if let Some(e) = error {
+            r.error.get_or_insert((col, e));
+        }
+        Ok(())
     }
-    Ok(Table {
-        file_name: file_name.to_string(),
-        source: TableSource::Sheet { name: sheet },
-        headers,
-        header_line,
-        column_offset: col0 as usize,
-        rows,
-        blank_rows,
-    })
+
+    /// The table: the header is the first row with two or more cells filled
+    /// among the first ten rows, so a title row above it (a merged
+    /// "2025年客户名单") is passed over; a sheet whose first rows never have
+    /// two cells takes its first row.
+    fn into_table(mut self, file_name: &str, sheet: String) -> Result<Table, IoError> {
+        // Rows in order of their number.
+        if self.rows.windows(2).any(|w| w[0].row >= w[1].row) {
+            self.rows.sort_by_key(|r| r.row);
+        }
+        let Some(first) = self.rows.first().map(|r| r.row) else {
+            return Err(IoError::Empty {
+                file: file_name.to_string(),
+            });
+        };
+        let header_at = self
+            .rows
+            .iter()
+            .take_while(|r| r.row < first + 10)
+            .position(|r| r.cells.len() >= 2)
+            .unwrap_or(0);
+        let col0 = self.min_col;
+        let width = (self.max_col - col0 + 1) as usize;
+        let mut rows = Vec::with_capacity(self.rows.len() - header_at - 1);
+        let mut it = self.rows.into_iter().skip(header_at);
+        let header = it.next().expect("the header row is there");
+        let header_row = header.row;
+        let mut headers: Vec<String> = dense(&header, col0)
+            .iter()
+            .map(|c| c.trim().to_string())
+            .collect();
+        headers.resize(width, String::new());
+        let mut last_row = header_row;
+        for r in it {
+            if r.row == last_row {
+                // A row written twice: the first one read is kept.
+                continue;
+            }
+            last_row = r.row;
+            let cells = dense(&r, col0);
+            let issue = match &r.error {
+                Some((col, e)) => Some(RowIssue::CellError {
+                    column_index: (col - col0) as usize + 1,
+                    error: e.clone(),
+                }),
+                None => damaged(&cells).map(|i| RowIssue::BadEncoding {
+                    column_index: i + 1,
+                }),
+            };
+            if issue.is_none() && cells.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            rows.push(Row {
+                line: r.row as usize + 1,
+                cells,
+                issue,
+            });
+        }
+        // Rows after the header up to the last one with a value, less those read.
+        let blank_rows = (last_row - header_row) as usize - rows.len();
+        Ok(Table {
+            file_name: file_name.to_string(),
+            source: TableSource::Sheet { name: sheet },
+            headers,
+            header_line: header_row as usize + 1,
+            column_offset: col0 as usize,
+            rows,
+            blank_rows,
+        })
+    }
+}
+
+/// A row's cells from column `col0` to its last value, empty where it has none.
+fn dense(r: &SparseRow, col0: u32) -> Cells {
+    let mut out = Cells::default();
+    let put = |cells: &mut Cells, col: u32, text: &str| {
+        while cells.len() < (col - col0) as usize {
+            cells.push("");
+        }
+        cells.push(text);
+    };
+    let mut start = 0;
+    let mut spans: Vec<(u32, usize, usize)> = r
+        .cells
+        .iter()
+        .map(|&(col, end)| {
+            let s = (col, start, end);
+            start = end;
+            s
+        })
+        .collect();
+    if spans.windows(2).any(|w| w[0].0 >= w[1].0) {
+        // Out of order or twice: by column, the last one read winning.
+        spans.reverse();
+        spans.sort_by_key(|s| s.0);
+        spans.dedup_by_key(|s| s.0);
+    }
+    for (col, s, e) in spans {
+        put(&mut out, col, &r.text[s..e]);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -764,6 +1328,20 @@ mod tests {
             (c.iter().collect::<Vec<_>>(), bad),
             (vec!["ok", "\u{FFFD}\u{FFFD}", "z"], Some(1))
         );
+        // Fields invalid alone are invalid, even where their bytes together
+        // would be text (U+202F split in two).
+        let (c, bad) = decode_record(&record(&[b"\xE2\x80", b"\xAF"]), TextEncoding::Utf8);
+        assert_eq!((c.len(), bad), (2, Some(0)));
+        // U+FFFD is found in its cell, after empty ones; fullwidth
+        // punctuation (EF BC 8C…) is not it.
+        let c: Cells = ["甲，（）", "", "", "b\u{FFFD}", "\u{FFFD}"]
+            .into_iter()
+            .collect();
+        assert_eq!(damaged(&c), Some(3));
+        let c: Cells = ["", "\u{FFFD}"].into_iter().collect();
+        assert_eq!(damaged(&c), Some(1));
+        let c: Cells = ["甲，（）￼", "\u{FFFC}"].into_iter().collect();
+        assert_eq!(damaged(&c), None);
         // GBK 南京 is decoded cell by cell.
         let (c, bad) = decode_record(
             &record(&[&[0xC4, 0xCF, 0xBE, 0xA9], b"1"]),
@@ -799,6 +1377,18 @@ mod tests {
         );
         assert_eq!(t.blank_rows, 1);
         assert_eq!(t.rows[1].cells.iter().collect::<Vec<_>>(), ["3", "4"]);
+    }
+
+    #[test]
+    fn gbk_that_is_also_valid_utf8_is_read_as_gbk() {
+        // 一业丐专丧 in GBK are all two-byte UTF-8 sequences.
+        let (gbk, _, _) = GB18030.encode("name,phone\n一业,1\n丐专丧,2\n");
+        assert!(std::str::from_utf8(&gbk).is_ok());
+        assert_eq!(detect_encoding(&gbk), TextEncoding::Gb18030);
+        // Real UTF-8 in Cyrillic, Arabic, Latin accents stays UTF-8.
+        for text in ["name\nИван Петров\n", "name\nمحمد\n", "name\nCafé Müller\n", "name\n南京\n"] {
+            assert_eq!(detect_encoding(text.as_bytes()), TextEncoding::Utf8, "{text}");
+        }
     }
 
     #[test]
@@ -884,6 +1474,9 @@ mod tests {
             b"a6,b,c,d\n",
             b"a7,\xff\xfe,bad\n",
             b"\r\n",
+            // Characters after a closing quote two lines down: the row is
+            // the line where the quote opened, the next lines are read again.
+            b"a8,\"open\nb8,x,y\nc8\"after,z\n",
         ];
         let mut checked = 0;
         for pad in 0..48 {
@@ -897,6 +1490,10 @@ mod tests {
                 }
                 file.extend_from_slice(b"tail,\"q\nq\",t\n");
                 file.extend_from_slice(end);
+                // A quote open to the end of the file, in a third of them.
+                if pad % 3 == 0 {
+                    file.extend_from_slice(b"\nu,\"unclosed,v\nw,x,y\n");
+                }
                 let whole = read_csv_in_halves(&file, "f.csv", None, None, usize::MAX).unwrap();
                 let halves = read_csv_in_halves(&file, "f.csv", None, None, 1).unwrap();
                 assert_eq!(shown(&halves), shown(&whole), "pad {pad}, end {end:?}");
@@ -904,6 +1501,43 @@ mod tests {
             }
         }
         assert!(checked > 48 * 4 * 10);
+    }
+
+    #[test]
+    fn a_quote_left_open_ends_its_row_at_its_line() {
+        let t = csv(b"a,b\n\"x,1\r\ny,2\n\nz,\"3\"4\n\"q\"\"\",5\n");
+        let rows: Vec<_> = t
+            .rows
+            .iter()
+            .map(|r| (r.line, r.cells.iter().collect::<Vec<_>>(), r.issue.clone()))
+            .collect();
+        let quote = |line, column_index, problem| {
+            Some(RowIssue::Quote {
+                column_index,
+                line,
+                problem,
+            })
+        };
+        assert_eq!(
+            rows,
+            vec![
+                // Closed at line 5, with 4 after the quote.
+                (2, vec!["x,1"], quote(2, 1, QuoteProblem::AfterClosing)),
+                (3, vec!["y", "2"], None),
+                (5, vec!["z", "34"], quote(5, 2, QuoteProblem::AfterClosing)),
+                (6, vec!["q\"", "5"], None),
+            ]
+        );
+        assert_eq!((t.blank_rows, t.data_rows()), (1, 5));
+        // Open to the end of the file.
+        let t = csv(b"a,b\n1,2\n3,\"4\n5,6\n");
+        assert_eq!(
+            t.rows[1].issue,
+            quote(3, 2, QuoteProblem::Unclosed),
+            "{:?}",
+            t.rows
+        );
+        assert_eq!(t.rows[2].cells.iter().collect::<Vec<_>>(), ["5", "6"]);
     }
 
     #[test]

@@ -498,3 +498,118 @@ pub fn messy_orders_csv(n_good: usize, n_bad: usize, seed: u64) -> MessyFile {
     file.bytes = w.out;
     file
 }
+
+/// XLSX files built part by part, to test what the reader refuses: the
+/// bombs of issue 23 (a declared dimension of a million rows by 16,384
+/// columns, one huge shared string, millions of rows), made at the size
+/// asked for without holding the big part in memory.
+pub mod xlsx {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#;
+    const ROOT_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+    const WORKBOOK: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="客户" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+    const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#;
+    /// What a sheet part starts with, up to its rows.
+    pub const SHEET_START: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
+
+    /// A part of a file being built: written in pieces, each piece as many times as asked.
+    pub type Piece<'a> = (&'a [u8], usize);
+
+    /// An XLSX of one sheet `客户` whose sheet XML and shared strings are
+    /// the pieces given, deflated at the fastest level.
+    pub fn build(sheet: &[Piece], shared_strings: &[Piece]) -> Vec<u8> {
+        build_with(sheet, shared_strings, &[])
+    }
+
+    /// [`build`] with more parts, by name (`xl/styles.xml`).
+    pub fn build_with(
+        sheet: &[Piece],
+        shared_strings: &[Piece],
+        more: &[(&str, &[Piece])],
+    ) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(1))
+            .large_file(true);
+        let mut part = |name: &str, pieces: &[Piece]| {
+            zip.start_file(name, opts).expect("a zip in memory");
+            for (bytes, times) in pieces {
+                for _ in 0..*times {
+                    zip.write_all(bytes).expect("a zip in memory");
+                }
+            }
+        };
+        part("[Content_Types].xml", &[(CONTENT_TYPES.as_bytes(), 1)]);
+        part("_rels/.rels", &[(ROOT_RELS.as_bytes(), 1)]);
+        part("xl/workbook.xml", &[(WORKBOOK.as_bytes(), 1)]);
+        part(
+            "xl/_rels/workbook.xml.rels",
+            &[(WORKBOOK_RELS.as_bytes(), 1)],
+        );
+        part("xl/worksheets/sheet1.xml", sheet);
+        part("xl/sharedStrings.xml", shared_strings);
+        for (name, pieces) in more {
+            part(name, pieces);
+        }
+        zip.finish().expect("a zip in memory").into_inner()
+    }
+
+    fn no_strings() -> Vec<u8> {
+        br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"></sst>"#.to_vec()
+    }
+
+    /// A header row `客户名称,电话`, one customer, and a sheet that declares
+    /// `A1:XFD1048576` (17 billion cells) with a cell at XFD1048576: empty
+    /// (only styled), or holding `x` when `value`.
+    pub fn dimension_bomb(value: bool) -> Vec<u8> {
+        let far = if value {
+            r#"<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>"#
+        } else {
+            r#"<c r="XFD1048576" s="0"/>"#
+        };
+        let sheet = format!(
+            r#"{SHEET_START}<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>客户名称</t></is></c><c r="B1" t="inlineStr"><is><t>电话</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>南京甲公司</t></is></c><c r="B2" t="inlineStr"><is><t>025-86001234</t></is></c></row><row r="1048576">{far}</row></sheetData></worksheet>"#
+        );
+        build(&[(sheet.as_bytes(), 1)], &[(&no_strings(), 1)])
+    }
+
+    /// A header row and one customer whose name is a shared string of
+    /// `bytes` bytes (`a` repeated: a file of about a thousandth of that).
+    pub fn shared_string_bomb(bytes: usize) -> Vec<u8> {
+        let sheet = format!(
+            r#"{SHEET_START}<dimension ref="A1:B2"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>客户名称</t></is></c><c r="B1" t="inlineStr"><is><t>电话</t></is></c></row><row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="inlineStr"><is><t>025-86001234</t></is></c></row></sheetData></worksheet>"#
+        );
+        let chunk = vec![b'a'; 1 << 16];
+        let sst: &[Piece] = &[
+            (br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>"#, 1),
+            (&chunk, bytes >> 16),
+            (&chunk[..bytes & 0xFFFF], 1),
+            (b"</t></si></sst>", 1),
+        ];
+        build(&[(sheet.as_bytes(), 1)], sst)
+    }
+
+    /// A header row `客户名称,电话` and `rows` rows of one customer each
+    /// (the same one: rows need not differ to be read).
+    pub fn many_rows(rows: usize) -> Vec<u8> {
+        let head = format!(
+            r#"{SHEET_START}<sheetData><row><c t="inlineStr"><is><t>客户名称</t></is></c><c t="inlineStr"><is><t>电话</t></is></c></row>"#
+        );
+        build(
+            &[
+                (head.as_bytes(), 1),
+                (br#"<row><c t="s"><v>0</v></c><c><v>13800000000</v></c></row>"#, rows),
+                (b"</sheetData></worksheet>", 1),
+            ],
+            &[(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>南京甲公司</t></si></sst>"#.as_bytes(), 1)],
+        )
+    }
+}

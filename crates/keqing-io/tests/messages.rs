@@ -282,3 +282,64 @@ fn key_dates_column_fills_the_key_dates() {
     );
     assert!(b.records[1].1.customer.key_dates.is_empty());
 }
+
+/// A file past a reader limit is refused in Chinese first, naming the limit
+/// and its value (and the line and column when known); a quote left open
+/// is a row error in Chinese first naming the line where it opened.
+#[test]
+fn limits_and_quotes_are_explained_in_chinese_first() {
+    use keqing_io::Limit;
+    for limit in [
+        Limit::Rows,
+        Limit::Columns,
+        Limit::CellChars,
+        Limit::SheetBytes,
+        Limit::SharedStringsBytes,
+        Limit::PartBytes,
+        Limit::UnpackedBytes,
+    ] {
+        let e = IoError::TooLarge {
+            file: "f.xlsx".into(),
+            limit,
+            line: Some(7),
+            column: Some(3),
+        };
+        let shown = e.to_string();
+        assert!(cjk_first(&shown), "{shown}");
+        assert!(shown.contains("第7行 line 7, 第3列 column 3"), "{shown}");
+        assert!(shown.ends_with(": f.xlsx"), "{shown}");
+        let max = limit.max();
+        // 1048576 as written: 1,048,576.
+        let grouped = |n: u64| {
+            let d = n.to_string();
+            let mut s = String::new();
+            for (i, c) in d.chars().enumerate() {
+                if i > 0 && (d.len() - i).is_multiple_of(3) {
+                    s.push(',');
+                }
+                s.push(c);
+            }
+            s
+        };
+        let written = if limit.name().ends_with("_bytes") {
+            format!("{} MiB", grouped(max >> 20))
+        } else {
+            grouped(max)
+        };
+        assert!(shown.contains(&written), "{shown} lacks {written}");
+    }
+    let t = read(
+        "客户名称,电话\n\"甲公司,1\n乙公司,13800000001\n\"丙\"公司,2\n丁公司,\"3".as_bytes(),
+        "q.csv",
+    );
+    let b = import_customers(&t, &ImportOptions::default()).unwrap();
+    check(
+        &b.errors,
+        &[
+            (2, None, "引号后有多余字符", "opened at line 2"),
+            (4, None, "引号后有多余字符", "opened at line 4"),
+            (5, None, "引号未闭合", "opened at line 5 is never closed"),
+        ],
+    );
+    assert_eq!(b.records.len(), 1);
+}

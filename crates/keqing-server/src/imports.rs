@@ -30,7 +30,27 @@ pub struct ImportParams {
 }
 
 fn bad_file(e: IoError) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_file", e.to_string())
+    let details = match &e {
+        // A file past a reader's limit: which limit, its value, and where.
+        IoError::TooLarge {
+            limit,
+            line,
+            column,
+            ..
+        } => serde_json::json!({
+            "limit": limit,
+            "max": limit.max(),
+            "line": line,
+            "column": column,
+        }),
+        _ => serde_json::Value::Null,
+    };
+    let code = if matches!(e, IoError::TooLarge { .. }) {
+        "file_too_large"
+    } else {
+        "bad_file"
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string()).with_details(details)
 }
 
 /// `POST /api/v1/imports/{kind}`: the file as the raw body (name in

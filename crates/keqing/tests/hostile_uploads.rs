@@ -237,3 +237,54 @@ fn six_uploads_of_450_mb_at_once_are_refused_and_the_server_stays_small() {
         peak / 1024
     );
 }
+
+/// Posts `bytes` as a preview of `name`: the status and the answer.
+fn preview(server: &Server, name: &str, bytes: &[u8]) -> (u16, serde_json::Value) {
+    let (status, body) = exchange(
+        &server.addr,
+        &format!(
+            "POST /api/v1/imports/customers?filename={name}&preview=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            server.token,
+            bytes.len()
+        ),
+        bytes,
+    );
+    (status, serde_json::from_str(&body).unwrap_or_default())
+}
+
+#[test]
+fn files_built_to_exhaust_memory_are_refused_at_once_naming_the_limit() {
+    use keqing_io::testdata::xlsx;
+    let server = start();
+    let mut million_columns = b"\xe5\xae\xa2\xe6\x88\xb7\xe5\x90\x8d\xe7\xa7\xb0".to_vec();
+    million_columns.extend(std::iter::repeat_n(b',', 1_000_000));
+    million_columns.extend_from_slice(b"\nx\n");
+    let files: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("dimension.xlsx", xlsx::dimension_bomb(true), "columns"),
+        (
+            "shared.xlsx",
+            xlsx::shared_string_bomb(keqing_io::MAX_SHARED_STRINGS_BYTES as usize + (1 << 20)),
+            "cell_chars",
+        ),
+        ("columns.csv", million_columns, "columns"),
+    ];
+    let t0 = Instant::now();
+    // One at a time, then all at once.
+    for (name, bytes, limit) in &files {
+        let (s, body) = preview(&server, name, bytes);
+        assert_eq!(s, 422, "{name}: {body}");
+        assert_eq!(body["code"], "file_too_large", "{name}: {body}");
+        assert_eq!(body["details"]["limit"], *limit, "{name}: {body}");
+    }
+    std::thread::scope(|scope| {
+        for (name, bytes, _) in &files {
+            let server = &server;
+            scope.spawn(move || assert_eq!(preview(server, name, bytes).0, 422, "{name}"));
+        }
+    });
+    let took = t0.elapsed();
+    let peak = peak_rss_kib(server.child.id());
+    eprintln!("bombs refused in {took:?}; server peak {} MiB", peak / 1024);
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    assert!(peak < 1024 * 1024, "peak {} MiB", peak / 1024);
+}
