@@ -9,74 +9,24 @@ use crate::extract::{Json, Paging, Path, Query};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use keqing_analysis::date::{days_from_civil, format_day};
-use keqing_analysis::{abc, clv, funnel, repeat, rfm, tier, Transactions, TransactionsBuilder};
+use keqing_analysis::date::format_day;
+use keqing_analysis::{abc, clv, funnel, repeat, rfm, Transactions};
+use keqing_app::analysis::{apply_values, cid, day_of};
+use keqing_app::AppError;
 use keqing_domain::access::{Action, Resource, Scope};
 use keqing_domain::{Money, User};
-use keqing_store::{
-    AnalysisSnapshot, CustomerFilter, NewAnalysisSnapshot, SnapshotMember, SnapshotMemberFilter,
-    ValueUpdate, Visibility,
-};
+use keqing_store::{AnalysisSnapshot, NewAnalysisSnapshot, SnapshotMember, SnapshotMemberFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::collections::HashSet;
 use utoipa::ToSchema;
 
 fn engine(e: keqing_analysis::AnalysisError) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "analysis",
-        format!("无法完成分析 {e}"),
-    )
-}
-
-fn day_of(d: chrono::NaiveDate) -> i32 {
-    use chrono::Datelike;
-    days_from_civil(d.year(), d.month(), d.day())
+    AppError::Analysis(e).into()
 }
 
 /// The caller's orders as the engine's table; customer keys are customer ids.
 async fn transactions(st: &AppState, u: &User) -> Result<Transactions, ApiError> {
-    let vis = visibility(st, u, Resource::Order)?;
-    let visible: Option<HashSet<i64>> = match vis {
-        Visibility::All => None,
-        v => {
-            let scope = CustomerFilter {
-                visibility: v,
-                owned_only: true,
-                ..Default::default()
-            };
-            let ids: HashSet<i64> = keqing_store::all_customers(st.store.as_ref(), &scope)
-                .await?
-                .iter()
-                .map(|c| c.id)
-                .collect();
-            Some(ids)
-        }
-    };
-    let facts = st.store.order_facts().await?;
-    let mut b = TransactionsBuilder::with_capacity(facts.len());
-    let mut key = String::new();
-    for f in facts {
-        if visible
-            .as_ref()
-            .is_some_and(|v| !v.contains(&f.customer_id))
-        {
-            continue;
-        }
-        key.clear();
-        key.push_str(&f.customer_id.to_string());
-        b.push(&key, day_of(f.date), f.amount_fen);
-    }
-    let tx = b.finish();
-    if tx.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_orders",
-            "暂无可分析的订单 there are no orders to analyse in your scope",
-        ));
-    }
-    Ok(tx)
+    Ok(keqing_app::analysis::transactions(st.store.as_ref(), &st.grants, u).await?)
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -138,10 +88,6 @@ async fn members(st: &AppState, rows: Vec<(i64, Value)>, p: &Params) -> Result<V
         })
         .collect();
     Ok(json!({"items": items, "total": total, "page": page, "per_page": per_page}))
-}
-
-fn cid(tx: &Transactions, idx: u32) -> i64 {
-    tx.customer_ids[idx as usize].parse().unwrap_or_default()
 }
 
 /// `GET /api/v1/analysis/rfm`: the eight classes (mean split) with counts and shares.
@@ -421,90 +367,9 @@ pub async fn apply(
     CurrentUser(u): CurrentUser,
     Query(p): Query<ApplyParams>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(apply_values(&st, &u, p.tier_year).await?))
-}
-
-/// The work of [`apply`], also run by `serve --demo` once the demo company is
-/// loaded. Only who may update every customer may run it (the analysis is
-/// over every order). Answers `{updated, tier_year, tiered}`.
-pub async fn apply_values(
-    st: &AppState,
-    u: &User,
-    tier_year: Option<i32>,
-) -> Result<Value, ApiError> {
-    if st.grants.scope(u.role, Resource::Customer, Action::Update) != Some(Scope::All) {
-        return Err(ApiError::forbidden("recompute every customer's class"));
-    }
-    let tx = transactions(st, u).await?;
-    let a = abc::abc(&tx, &abc::AbcCuts::default()).map_err(engine)?;
-    let r = rfm::rfm(
-        &tx,
-        &rfm::RfmOptions {
-            skip_scores: true,
-            ..Default::default()
-        },
-    )
-    .map_err(engine)?;
-    let data = clv::summarise(&tx, None, clv::Period::W).map_err(engine)?;
-    let c = clv::clv(&data, &clv::ClvOptions::default()).ok();
-    let tier_year = tier_year.unwrap_or_else(|| {
-        use chrono::Datelike;
-        chrono::Utc::now().year() - 1
-    });
-    let bands = tier::default_bands();
-    let tiers = tier::tiers_for_year(&tx, tier_year, &bands);
-    let mut updates: std::collections::BTreeMap<i64, ValueUpdate> =
-        std::collections::BTreeMap::new();
-    for x in &a.customers {
-        slot(&mut updates, cid(&tx, x.customer)).class = Some(x.class.key().to_string());
-    }
-    for x in &r.rows {
-        slot(&mut updates, cid(&tx, x.customer)).rfm_class = Some(x.class.key().to_string());
-    }
-    for x in c.iter().flat_map(|c| &c.customers) {
-        let Ok(id) = x.customer_id.parse::<i64>() else {
-            continue;
-        };
-        let u = slot(&mut updates, id);
-        if let Some(value) = x.clv {
-            u.clv = Some(format!("{value:.2}"));
-        }
-        if x.p_alive.is_finite() {
-            u.p_alive = Some(x.p_alive.clamp(0.0, 1.0));
-        }
-    }
-    // Customers in a spend band get its name; a customer in none keeps what
-    // the file says (the store has no "clear" for a tier yet).
-    let mut tiered = 0;
-    for t in &tiers {
-        if let Some(b) = t.band {
-            slot(&mut updates, cid(&tx, t.customer)).tier = Some(bands[b].name.clone());
-            tiered += 1;
-        }
-    }
-    let list: Vec<ValueUpdate> = updates.into_values().collect();
-    st.store.set_values(&list).await?;
-    st.store
-        .audit(
-            Some(u.id),
-            "apply_analysis",
-            "customer",
-            None,
-            json!({"customers": list.len(), "tier_year": tier_year, "tiered": tiered}),
-        )
-        .await?;
-    Ok(json!({"updated": list.len(), "tier_year": tier_year, "tiered": tiered}))
-}
-
-fn slot(m: &mut std::collections::BTreeMap<i64, ValueUpdate>, id: i64) -> &mut ValueUpdate {
-    m.entry(id).or_insert_with(|| ValueUpdate {
-        customer_id: id,
-        class: None,
-        rfm_class: None,
-        tier: None,
-        clv: None,
-        p_alive: None,
-    })
+    Ok(Json(
+        apply_values(st.store.as_ref(), &st.grants, &u, p.tier_year).await?,
+    ))
 }
 
 // --- snapshots: saved results whose members are target lists (SPEC §3, §5) ---

@@ -14,8 +14,6 @@
 
 use crate::error::ApiError;
 use crate::AppState;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
@@ -39,40 +37,9 @@ pub const CSRF_COOKIE: &str = "keqing_csrf";
 /// The longest user name a user can have (`keqing_domain::user::valid_username`):
 /// a login with a longer one is refused before anything keeps it.
 pub const MAX_USERNAME_CHARS: usize = 32;
-/// The longest password accepted, in bytes: argon2 reads all of it.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// A password users may choose: at least 8 characters, at most
-/// [`MAX_PASSWORD_BYTES`] bytes.
-pub fn check_password_strength(p: &str) -> Result<(), String> {
-    if p.chars().count() < 8 {
-        return Err("密码至少需要8个字符 a password needs at least 8 characters".into());
-    }
-    if p.len() > MAX_PASSWORD_BYTES {
-        return Err(format!(
-            "密码不能超过{MAX_PASSWORD_BYTES}字节 a password may have at most {MAX_PASSWORD_BYTES} bytes"
-        ));
-    }
-    Ok(())
-}
+pub use keqing_app::password::{
+    check_password_strength, hash_password, verify_password, MAX_PASSWORD_BYTES,
+};
 
 fn random_token() -> String {
     let mut b = [0u8; 32];

@@ -13,7 +13,7 @@ use keqing_domain::custom_field::{self, CustomFieldDef};
 use keqing_domain::customer::{Customer, CustomerInput};
 use keqing_domain::search::{classify, Query as Typed};
 use keqing_domain::{ContactInput, NewActivity, User};
-use keqing_store::{CustomerFilter, CustomerSort, NameQuery, Page, Store, StoreError, Visibility};
+use keqing_store::{CustomerFilter, CustomerSort, NameQuery, Page, StoreError, Visibility};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -110,19 +110,7 @@ pub(crate) fn visibility(
     user: &User,
     resource: Resource,
 ) -> Result<Visibility, ApiError> {
-    match st.grants.scope(user.role, resource, Action::Read) {
-        None => Err(ApiError::forbidden(&format!("read {}s", resource.as_str()))),
-        Some(Scope::All) => Ok(Visibility::All),
-        Some(Scope::Own) => Ok(Visibility::OwnerOrPool(user.id)),
-        Some(Scope::Team) => Ok(Visibility::TeamOrPool {
-            user: user.id,
-            team: user.team_id,
-        }),
-        Some(Scope::Region) => Ok(Visibility::RegionOrPool {
-            user: user.id,
-            region: user.region.clone(),
-        }),
-    }
+    Ok(keqing_app::access::visibility(&st.grants, user, resource)?)
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -1116,37 +1104,23 @@ pub async fn release(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
 ) -> Result<Json<Released>, ApiError> {
-    match st.grants.scope(u.role, Resource::Customer, Action::Update) {
-        Some(Scope::All) => {}
-        _ => return Err(ApiError::forbidden("release customers to the pool")),
-    }
-    let ids = st
-        .store
-        .release_stale(&st.config.pool, Utc::now(), &u)
-        .await?;
+    let ids = keqing_app::pool::release_stale(
+        st.store.as_ref(),
+        &st.grants,
+        &st.config.pool,
+        Utc::now(),
+        &u,
+    )
+    .await?;
     Ok(Json(Released { released: ids }))
 }
 
 // --- custom profile fields (SPEC §1) ---
 
-/// Where the deployment's custom field definitions are kept (the settings table).
-pub const CUSTOM_FIELDS_SETTING: &str = "archive.custom_fields";
+pub use keqing_app::custom_fields::{custom_fields_in, CUSTOM_FIELDS_SETTING};
 
 pub async fn custom_fields(st: &AppState) -> Result<Vec<CustomFieldDef>, ApiError> {
     Ok(custom_fields_in(st.store.as_ref()).await?)
-}
-
-/// The deployment's custom field definitions, as every create, edit,
-/// import and export of customers reads them (the command line too).
-pub async fn custom_fields_in(store: &dyn Store) -> Result<Vec<CustomFieldDef>, StoreError> {
-    match store.care_setting(CUSTOM_FIELDS_SETTING).await? {
-        None => Ok(vec![]),
-        Some(v) => custom_field::definitions_from_json(&v).map_err(|e| {
-            StoreError::Db(format!(
-                "the stored custom fields ({CUSTOM_FIELDS_SETTING}) are not valid: {e}"
-            ))
-        }),
-    }
 }
 
 /// `GET /api/v1/custom-fields`: the definitions every customer form shows.

@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use keqing_app::AppError;
 use keqing_domain::ValidationError;
 use keqing_store::StoreError;
 use serde_json::{json, Value};
@@ -99,6 +100,25 @@ impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
             .with_details(json!({"fields": e.errors}))
+    }
+}
+
+/// A use case's failure (`keqing-app`) as the answer the API has always
+/// given for it.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        match e {
+            AppError::Invalid(e) => e.into(),
+            AppError::NotFound(what) => ApiError::not_found(&what),
+            AppError::Forbidden(what) => ApiError::forbidden(&what),
+            AppError::NoOrders => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_orders", e.to_string())
+            }
+            AppError::Analysis(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "analysis", e.to_string())
+            }
+            AppError::Store(e) => e.into(),
+        }
     }
 }
 

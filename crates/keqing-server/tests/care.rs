@@ -187,7 +187,7 @@ async fn lunar_birthday_on_mid_autumn_is_one_task_and_a_rerun_adds_nothing() {
         .all(|t| [w.cust_a1, w.cust_a2, w.cust_b].contains(&t["customer_id"].as_i64().unwrap())));
 
     // The CLI's and the daily job's function is the same one: nothing new.
-    let r = keqing_server::care::generate(
+    let r = keqing_app::care::generate(
         w.app.store.as_ref(),
         "2026-09-25".parse().unwrap(),
         "2026-09-25".parse().unwrap(),

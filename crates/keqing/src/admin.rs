@@ -2,29 +2,18 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
+use keqing_app::password::{check_password_strength, hash_password};
+use keqing_app::system_user;
 use keqing_domain::{Role, User};
-use keqing_server::{auth, AppState, ServerConfig};
+use keqing_server::{AppState, ServerConfig};
 use keqing_store::{NewUser, Store};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::sync::Arc;
 
 pub async fn open(db: &str) -> Result<Arc<dyn Store>> {
     keqing_store::open(db)
         .await
         .with_context(|| format!("opening the database {db}"))
-}
-
-/// The actor of changes the server makes by itself (the daily pool release).
-pub fn system_user() -> User {
-    User {
-        id: 0,
-        username: "system".into(),
-        display_name: "系统".into(),
-        role: Role::Admin,
-        team_id: None,
-        region: None,
-        active: true,
-    }
 }
 
 pub async fn serve(db: &str, addr: &str, demo: bool, config: ServerConfig) -> Result<()> {
@@ -50,14 +39,9 @@ pub async fn serve(db: &str, addr: &str, demo: bool, config: ServerConfig) -> Re
     if let Some(admin) = demo_admin {
         // The demo's files show their value (RFM, CLV, P(alive), tier) from
         // the first page, as after an administrator's 写回客户档案.
-        let r = keqing_server::analysis::apply_values(&state, &admin, None)
+        let r = keqing_app::analysis::apply_values(store.as_ref(), &state.grants, &admin, None)
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "writing the value analysis onto the demo files: {}",
-                    e.message
-                )
-            })?;
+            .map_err(|e| anyhow!("writing the value analysis onto the demo files: {e}"))?;
         eprintln!(
             "value analysis written onto {} demo customers",
             r["updated"]
@@ -81,10 +65,14 @@ fn spawn_daily_jobs(state: AppState) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
         loop {
             tick.tick().await;
-            match state
-                .store
-                .release_stale(&state.config.pool, chrono::Utc::now(), &system_user())
-                .await
+            match keqing_app::pool::release_stale(
+                state.store.as_ref(),
+                &state.grants,
+                &state.config.pool,
+                chrono::Utc::now(),
+                &system_user(),
+            )
+            .await
             {
                 Ok(ids) if !ids.is_empty() => eprintln!(
                     "released {} customers without follow-up to the pool",
@@ -106,8 +94,7 @@ fn spawn_daily_jobs(state: AppState) {
             let today = now
                 .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
                 .date_naive();
-            match keqing_server::care::generate(care_state.store.as_ref(), today, today, now).await
-            {
+            match keqing_app::care::generate(care_state.store.as_ref(), today, today, now).await {
                 Ok(r) if r.total_created() > 0 => {
                     eprintln!("created {} care tasks for {today}", r.total_created())
                 }
@@ -159,7 +146,7 @@ pub async fn add_user(
     if !keqing_domain::user::valid_username(name) {
         bail!("user name {name:?}: use 2–32 letters, digits, '_', '.' or '-'");
     }
-    auth::check_password_strength(password).map_err(|e| anyhow!(e))?;
+    check_password_strength(password).map_err(|e| anyhow!(e))?;
     let team_id = match team {
         None => None,
         Some(t) => {
@@ -170,7 +157,7 @@ pub async fn add_user(
             }
         }
     };
-    let hash = auth::hash_password(password).map_err(|e| anyhow!(e))?;
+    let hash = hash_password(password).map_err(|e| anyhow!(e))?;
     Ok(store
         .create_user(&NewUser {
             username: name.to_string(),
@@ -232,46 +219,20 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
     }
 }
 
-/// The total of per-table counts, and "table n, …".
-fn summary(counts: &keqing_store::TableCounts) -> (i64, String) {
-    let list = counts
-        .iter()
-        .map(|(t, n)| format!("{t} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (counts.iter().map(|(_, n)| n).sum(), list)
-}
-
 pub async fn backup(db: &str, out: &std::path::Path) -> Result<()> {
     let store = open(db).await?;
-    let tmp = out.with_extension("partial");
-    let mut f = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
-    // The rows the file holds, counted as they were written: the live
-    // tables may have more by now.
-    let counts = store.export_all(&mut f).await?;
-    f.flush()?;
-    f.into_inner().map_err(|e| anyhow!("{e}"))?.sync_all()?;
-    // Only a complete backup gets the name asked for.
-    std::fs::rename(&tmp, out)?;
-    let (n, list) = summary(&counts);
+    let counts = keqing_app::backup::backup(store.as_ref(), out).await?;
+    let (n, list) = keqing_app::backup::summary(&counts);
     println!("backed up {n} rows to {}: {list}", out.display());
     Ok(())
 }
 
-/// Restores a backup into an empty database. The store loads and verifies
-/// it in one transaction: a restore that does not verify is rolled back,
-/// leaving the database empty, and its error names the differences.
+/// Restores a backup into an empty database, verified (a restore that
+/// does not verify leaves the database empty).
 pub async fn restore(file: &std::path::Path, db: &str) -> Result<()> {
     let store = open(db).await?;
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let mut r = std::io::BufReader::new(f);
-    let counts = store
-        .import_all(&mut r)
-        .await
-        .with_context(|| format!("恢复 {} 失败 restoring {}", file.display(), file.display()))?;
-    let (n, list) = summary(&counts);
+    let counts = keqing_app::backup::restore(store.as_ref(), file).await?;
+    let (n, list) = keqing_app::backup::summary(&counts);
     println!(
         "restored {n} rows from {} and verified them: {list}",
         file.display()

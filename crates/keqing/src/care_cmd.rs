@@ -40,7 +40,7 @@ async fn run(a: RunArgs) -> Result<()> {
         .await
         .with_context(|| format!("opening {}", a.db))?;
     let started = std::time::Instant::now();
-    let report = keqing_server::care::generate(store.as_ref(), a.from, to, chrono::Utc::now())
+    let report = keqing_app::care::generate(store.as_ref(), a.from, to, chrono::Utc::now())
         .await
         .with_context(|| format!("generating the care tasks of {}..={to}", a.from))?;
     if a.json {

@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use keqing_server::imports::{customer_rows, import_file, parse_kind, ImportFailure, ImportReport};
-use keqing_server::{AppState, ServerConfig};
+use keqing_app::imports::{import_file, parse_kind, ImportFailure, ImportReport};
+use keqing_domain::access::Grants;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -60,7 +60,7 @@ pub async fn import(a: ImportArgs) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let actor = crate::admin::system_user();
+    let actor = keqing_app::system_user();
     let report = match import_file(store.as_ref(), kind, &bytes, &name, owner, &actor, &|_| {
         true
     })
@@ -147,12 +147,14 @@ pub async fn export(a: ExportArgs) -> Result<()> {
         o => bail!("--lang {o:?}: use zh or en"),
     };
     let store = crate::admin::open(&a.db).await?;
-    let state = AppState::new(store, ServerConfig::default());
-    let rows = customer_rows(&state, &crate::admin::system_user())
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let rows = keqing_app::exports::customer_rows(
+        store.as_ref(),
+        &Grants::default(),
+        &keqing_app::system_user(),
+    )
+    .await?;
     // A column for each custom field of the deployment, as the API's export.
-    let custom = keqing_server::custom_fields_in(state.store.as_ref()).await?;
+    let custom = keqing_app::custom_fields::custom_fields_in(store.as_ref()).await?;
     let bytes = match a.out.extension().and_then(|e| e.to_str()) {
         Some("xlsx") => keqing_io::write_customers_xlsx(&rows, &custom, lang)?,
         Some("csv") => keqing_io::write_customers_csv(

@@ -131,10 +131,14 @@ fn peak_rss_kib(pid: u32) -> u64 {
 }
 
 /// Streams `total` bytes of a CSV-looking body (declared, or chunked when
-/// `declared` is false) until the server answers or closes.
+/// `declared` is false) until the server answers or closes. The answer is
+/// read while the body is still being written: a server that refuses the
+/// body closes the connection under its unread rest, and a client that only
+/// reads after writing may lose the answer to the reset.
 fn flood(addr: &str, token: &str, total: u64, declared: bool) -> u16 {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let mut w = s.try_clone().unwrap();
     let framing = if declared {
         format!("Content-Length: {total}")
     } else {
@@ -143,31 +147,50 @@ fn flood(addr: &str, token: &str, total: u64, declared: bool) -> u16 {
     let head = format!(
         "POST /api/v1/imports/customers?filename=flood.csv&preview=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n{framing}\r\nConnection: close\r\n\r\n"
     );
-    s.write_all(head.as_bytes()).unwrap();
-    let mut line = "客户名称,电话\n".as_bytes().to_vec();
-    while line.len() < 64 * 1024 {
-        line.extend_from_slice("某某贸易有限公司,13800000000\n".as_bytes());
-    }
-    let mut sent = 0u64;
-    while sent < total {
-        let piece = &line[..line.len().min((total - sent) as usize)];
-        let ok = if declared {
-            s.write_all(piece).is_ok()
-        } else {
-            s.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
-                .and_then(|_| s.write_all(piece))
-                .and_then(|_| s.write_all(b"\r\n"))
-                .is_ok()
-        };
-        if !ok {
-            break; // the server answered and closed: read what it said
+    let writer = std::thread::spawn(move || {
+        if w.write_all(head.as_bytes()).is_err() {
+            return;
         }
-        sent += piece.len() as u64;
+        let mut line = "客户名称,电话\n".as_bytes().to_vec();
+        while line.len() < 64 * 1024 {
+            line.extend_from_slice("某某贸易有限公司,13800000000\n".as_bytes());
+        }
+        let mut sent = 0u64;
+        while sent < total {
+            let piece = &line[..line.len().min((total - sent) as usize)];
+            let ok = if declared {
+                w.write_all(piece).is_ok()
+            } else {
+                w.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+                    .and_then(|_| w.write_all(piece))
+                    .and_then(|_| w.write_all(b"\r\n"))
+                    .is_ok()
+            };
+            if !ok {
+                return; // the server answered and closed
+            }
+            sent += piece.len() as u64;
+        }
+        if !declared {
+            let _ = w.write_all(b"0\r\n\r\n");
+        }
+    });
+    // The status line is all this needs: read until it is in.
+    let mut out = vec![];
+    let mut buf = [0u8; 4096];
+    while !out.windows(2).any(|x| x == b"\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
     }
-    if sent >= total && !declared {
-        let _ = s.write_all(b"0\r\n\r\n");
-    }
-    read_answer(&mut s).0
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    String::from_utf8_lossy(&out)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]

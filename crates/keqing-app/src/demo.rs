@@ -1,0 +1,88 @@
+//! The demo company (`serve --demo`) loaded into a store.
+
+use crate::AppError;
+use keqing_demo::DemoCompany;
+use keqing_domain::User;
+use keqing_store::{CustomerFilter, Store};
+use std::collections::HashMap;
+
+/// Whether `company` may be loaded into `store`: it has no customers (not
+/// even deleted ones) and no user with a demo user's name.
+pub async fn fits(store: &dyn Store, company: &DemoCompany) -> Result<bool, AppError> {
+    let empty = store
+        .list_customers(&CustomerFilter {
+            limit: 1,
+            include_deleted: true,
+            ..Default::default()
+        })
+        .await?
+        .total
+        == 0;
+    Ok(empty
+        && store
+            .users()
+            .await?
+            .iter()
+            .all(|u| company.user(&u.username).is_none()))
+}
+
+/// Loads the demo company; answers its administrator.
+pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<User, AppError> {
+    let mut teams = HashMap::new();
+    for t in &company.teams {
+        teams.insert(
+            t.name.clone(),
+            store.create_team(&t.name, Some(&t.region)).await?.id,
+        );
+    }
+    // Every demo user has the same password: hash it once.
+    let hash = crate::password::hash_password(keqing_demo::DEMO_PASSWORD)
+        .map_err(|e| AppError::Invalid(keqing_domain::ValidationError::one("password", e)))?;
+    let mut users: HashMap<String, User> = HashMap::new();
+    for u in &company.users {
+        let made = store
+            .create_user(&keqing_store::NewUser {
+                username: u.username.clone(),
+                display_name: u.display_name.clone(),
+                role: u.role,
+                team_id: u.team.as_ref().and_then(|t| teams.get(t).copied()),
+                region: u.region.clone(),
+                password_hash: hash.clone(),
+            })
+            .await?;
+        users.insert(u.username.clone(), made);
+    }
+    let admin = users
+        .values()
+        .find(|u| u.role == keqing_domain::Role::Admin)
+        .cloned()
+        .ok_or_else(|| AppError::NotFound("the demo's administrator".into()))?;
+    let mut ids: Vec<i64> = Vec::with_capacity(company.customers.len());
+    let mut orders = vec![];
+    for c in &company.customers {
+        let mut input = c.input.clone();
+        input.referrer_id = c.referred_by.and_then(|i| ids.get(i).copied());
+        let owner = c.owner.as_ref().and_then(|o| users.get(o));
+        let made = store
+            .create_customer(&input, owner.map(|u| u.id), &admin)
+            .await?;
+        ids.push(made.id);
+        let mut contact_ids = vec![];
+        for k in &c.contacts {
+            contact_ids.push(store.create_contact(made.id, k, &admin).await?.id);
+        }
+        for a in &c.activities {
+            let mut act = a.activity.clone();
+            act.contact_id = a.contact.and_then(|i| contact_ids.get(i).copied());
+            let by = users.get(&a.by).unwrap_or(&admin);
+            store.add_activity(made.id, &act, by).await?;
+        }
+        for o in &c.orders {
+            let mut o = o.clone();
+            o.customer_id = made.id;
+            orders.push(o);
+        }
+    }
+    store.add_orders(&orders).await?;
+    Ok(admin)
+}
