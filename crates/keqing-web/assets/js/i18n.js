@@ -50,7 +50,7 @@ const M = {
   'err.refused': ['操作被拒绝', 'Refused'],
   'err.csrf': ['页面已过期，请刷新', 'The page is stale; reload it'],
   'err.imports_busy': ['导入繁忙', 'Imports are busy'],
-  'err.file_too_large': ['文件过大', 'The file is too large'],
+  'err.file_too_large': ['文件超出上限', 'The file is past a limit'],
   'err.too_large': ['内容过大', 'The request is too large'],
   'err.session_expired': ['登录已过期，请重新登录', 'Your session has expired; please log in again'],
   'err.unauthorized': ['请先登录', 'Please log in'],
