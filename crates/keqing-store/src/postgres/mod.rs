@@ -16,38 +16,120 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-/// Schema versions in order; each runs once, in the transaction of the open
-/// that finds it missing.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("schema.sql")),
-    (2, include_str!("schema_v2.sql")),
-    (3, include_str!("schema_v3.sql")),
+/// One schema version: its number, its script, then what SQL alone cannot
+/// do (`step`), in the same transaction as the version number.
+struct Migration {
+    version: i64,
+    sql: &'static str,
+    step: Option<Step>,
+}
+
+/// The work a migration does in Rust after its script.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Every name spelled again and given its search tokens (`respell_names`),
+    /// then their GIN index built once, on the filled column.
+    SearchTokens,
+}
+
+impl Step {
+    async fn run<C: GenericClient>(self, t: &C) -> Result<()> {
+        match self {
+            Step::SearchTokens => {
+                respell_names(t).await?;
+                t.batch_execute("CREATE INDEX customers_search ON customers USING gin (search)")
+                    .await
+                    .map_err(pg)
+            }
+        }
+    }
+}
+
+/// Every schema version, numbers ascending; an open runs those the database
+/// lacks, in one transaction.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("schema.sql"),
+        step: None,
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("schema_v2.sql"),
+        step: None,
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("schema_v3.sql"),
+        step: None,
+    },
     // Version 4 is the SQLite search index: nothing to do here.
-    (4, "SELECT 1"),
-    (5, include_str!("schema_v5.sql")),
-    (6, include_str!("schema_v6.sql")),
+    Migration {
+        version: 4,
+        sql: "SELECT 1",
+        step: None,
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("schema_v5.sql"),
+        step: None,
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("schema_v6.sql"),
+        step: None,
+    },
     // Version 7 stores SQLite's care tasks as day numbers and codes; the
     // columns here are DATE and the key is kept: nothing to do.
-    (7, "SELECT 1"),
-    (8, include_str!("schema_v8.sql")),
-    (9, include_str!("schema_v9.sql")),
+    Migration {
+        version: 7,
+        sql: "SELECT 1",
+        step: None,
+    },
+    Migration {
+        version: 8,
+        sql: include_str!("schema_v8.sql"),
+        step: None,
+    },
+    Migration {
+        version: 9,
+        sql: include_str!("schema_v9.sql"),
+        step: None,
+    },
     // Version 10 makes SQLite's birthday key a column; here the expression
     // index stays (it is kept row by row, never rebuilt by an import).
-    (10, "SELECT 1"),
-    // Version 11 spells pinyin with a space between syllables: the
-    // migration code spells every stored name again (`respell_names`).
-    (11, "SELECT 1"),
+    Migration {
+        version: 10,
+        sql: "SELECT 1",
+        step: None,
+    },
+    // Version 11 spells pinyin with a space between syllables. A database
+    // before it also lacks version 14, whose step spells every name again
+    // (`respell_names` compares each spelling), so the spelling is done there,
+    // once.
+    Migration {
+        version: 11,
+        sql: "SELECT 1",
+        step: None,
+    },
     // Versions 12 and 13 are SQLite's search index again.
-    (12, "SELECT 1"),
-    (13, "SELECT 1"),
-    // Version 14 gives names search tokens, as SQLite's FTS index holds
-    // them, which the migration code fills (`respell_names`) and then indexes.
-    (14, include_str!("schema_v14.sql")),
+    Migration {
+        version: 12,
+        sql: "SELECT 1",
+        step: None,
+    },
+    Migration {
+        version: 13,
+        sql: "SELECT 1",
+        step: None,
+    },
+    // Version 14 gives names search tokens, as SQLite's FTS index holds them.
+    Migration {
+        version: 14,
+        sql: include_str!("schema_v14.sql"),
+        step: Some(Step::SearchTokens),
+    },
 ];
-/// The version whose migration spells the stored names again.
-const RESPELL_VERSION: i64 = 11;
-/// The version whose migration fills the names' search tokens.
-const SEARCH_VERSION: i64 = 14;
 const POOL_SIZE: usize = 8;
 
 pub struct PgStore {
@@ -215,34 +297,24 @@ impl PgStore {
             )
             .await?;
             let current: i64 = get(&row, 0)?;
-            let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+            let latest = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
             if current > latest {
                 return Err(StoreError::Db(format!(
                     "database schema version {current} is newer than this keqing ({latest})"
                 )));
             }
-            // What SQL alone cannot do comes after the scripts, once: the
-            // names spelled again and given their tokens (versions 11 and
-            // 14, which needs the column 14 adds), then their index, built
-            // once on the filled column.
-            let mut respell = false;
-            for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-                t.batch_execute(sql).await.map_err(pg)?;
-                respell |= *version == RESPELL_VERSION || *version == SEARCH_VERSION;
+            debug_assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+            for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+                t.batch_execute(m.sql).await.map_err(pg)?;
+                if let Some(step) = m.step {
+                    step.run(&t).await?;
+                }
                 execute(
                     &t,
                     "INSERT INTO schema_migrations (version) VALUES ($1)",
-                    &[version],
+                    &[&m.version],
                 )
                 .await?;
-            }
-            if respell {
-                respell_names(&t).await?;
-            }
-            if current < SEARCH_VERSION {
-                t.batch_execute("CREATE INDEX customers_search ON customers USING gin (search)")
-                    .await
-                    .map_err(pg)?;
             }
             Ok(())
         })
