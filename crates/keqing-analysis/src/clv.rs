@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::date::civil_from_days;
 use crate::error::{AnalysisError, Result, RowError};
 use crate::optim::{bfgs, nelder_mead};
-use crate::special::{digamma, hyp2f1, ln_gamma, log_add_exp};
+use crate::special::{digamma, hyp2f1, hyp2f1_within, ln_gamma, log_add_exp, ALL_TERMS, FIT_TERMS};
 use crate::transactions::Transactions;
 
 /// The unit of frequency, recency and T.
@@ -432,6 +432,7 @@ pub trait PurchaseModel {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BgNbdParams {
     pub r: f64,
     pub alpha: f64,
@@ -482,6 +483,7 @@ impl PurchaseModel for BgNbdParams {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParetoNbdParams {
     pub r: f64,
     pub alpha: f64,
@@ -491,7 +493,8 @@ pub struct ParetoNbdParams {
 
 impl ParetoNbdParams {
     /// ln A₀ of the derivation notes (eq. 19/20), in log space.
-    fn log_a0(&self, x: f64, t_x: f64, t: f64) -> f64 {
+    /// `terms`: how many terms each ₂F₁ may sum ([`hyp2f1_within`]).
+    fn log_a0(&self, x: f64, t_x: f64, t: f64, terms: usize) -> f64 {
         let ParetoNbdParams { r, alpha, s, beta } = *self;
         let (min, max, b2) = if alpha < beta {
             (alpha, beta, r + x)
@@ -500,19 +503,21 @@ impl ParetoNbdParams {
         };
         let rsx = r + s + x;
         let d = max - min;
-        let p1 = hyp2f1(rsx, b2, rsx + 1.0, d / (max + t_x));
-        let p2 = hyp2f1(rsx, b2, rsx + 1.0, d / (max + t));
+        let p1 = hyp2f1_within(rsx, b2, rsx + 1.0, d / (max + t_x), terms);
+        let p2 = hyp2f1_within(rsx, b2, rsx + 1.0, d / (max + t), terms);
         let l1 = p1.ln() - rsx * (max + t_x).ln();
         let l2 = p2.ln() - rsx * (max + t).ln();
         // ln(e^l1 − e^l2), l1 > l2.
         l1 + (-(l2 - l1).exp()).ln_1p()
     }
 
+    /// Log-likelihood of one customer, as a fit evaluates it: NaN where a
+    /// ₂F₁ would need more than [`FIT_TERMS`] terms.
     pub fn log_likelihood(&self, x: f64, t_x: f64, t: f64) -> f64 {
         let ParetoNbdParams { r, alpha, s, beta } = *self;
         let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln();
         let alive = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
-        let dead = s.ln() + self.log_a0(x, t_x, t) - (r + s + x).ln();
+        let dead = s.ln() + self.log_a0(x, t_x, t, FIT_TERMS) - (r + s + x).ln();
         a1 + log_add_exp(alive, dead)
     }
 }
@@ -521,7 +526,7 @@ impl PurchaseModel for ParetoNbdParams {
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
         let ParetoNbdParams { r, alpha, s, beta } = *self;
         let alive = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
-        let dead = s.ln() + self.log_a0(x, t_x, t) - (r + s + x).ln();
+        let dead = s.ln() + self.log_a0(x, t_x, t, ALL_TERMS) - (r + s + x).ln();
         (alive - log_add_exp(alive, dead)).exp()
     }
 
@@ -534,6 +539,7 @@ impl PurchaseModel for ParetoNbdParams {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GammaGammaParams {
     pub p: f64,
     pub q: f64,
@@ -864,6 +870,7 @@ impl Default for ClvOptions {
 /// Fitted parameters of either purchase model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PurchaseParams {
     BgNbd(BgNbdParams),
     Pareto(ParetoNbdParams),
