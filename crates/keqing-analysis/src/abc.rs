@@ -107,6 +107,7 @@ pub struct AbcClassSummary {
 /// A point of the Pareto (Lorenz-style) curve: the top `customer_share` of
 /// customers hold `sales_share` of sales.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParetoPoint {
     pub customer_share: f64,
     pub sales_share: f64,

@@ -8,6 +8,7 @@ use crate::error::{AnalysisError, Result};
 /// The five AISAS conversion stages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FunnelStage {
     /// 注意 Ht1 = St1/St0.
     Attention,
@@ -53,6 +54,7 @@ impl FunnelStage {
 
 /// Conversion rates in percent, rounded to two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FunnelRates {
     pub attention: f64,
     pub interest: f64,
@@ -64,6 +66,7 @@ pub struct FunnelRates {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FunnelResult {
     pub counts: [u64; 6],
     pub rates: FunnelRates,

@@ -6,6 +6,7 @@ use crate::error::{AnalysisError, Result};
 use crate::transactions::Transactions;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RepeatBucket {
     /// Purchases per customer.
     pub purchases: u64,

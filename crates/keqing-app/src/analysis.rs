@@ -9,7 +9,7 @@ use keqing_analysis::{abc, clv, rfm, tier, Transactions, TransactionsBuilder};
 use keqing_domain::access::{Action, Grants, Resource, Scope};
 use keqing_domain::User;
 use keqing_store::{CustomerFilter, Store, ValueUpdate, Visibility};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashSet;
 
 /// A date as the engine's day number.
@@ -71,13 +71,13 @@ pub fn cid(tx: &Transactions, idx: u32) -> i64 {
 /// spend-band tier onto the customer file, so lists filter by them and the
 /// customer page shows them: the API's `POST /analysis/apply`, also run by
 /// `serve --demo` once the demo company is loaded. Only who may update every customer may run it (the analysis is
-/// over every order). Answers `{updated, tier_year, tiered}`.
+/// over every order).
 pub async fn apply_values(
     store: &dyn Store,
     grants: &Grants,
     u: &User,
     tier_year: Option<i32>,
-) -> Result<Value, AppError> {
+) -> Result<Applied, AppError> {
     if grants.scope(u.role, Resource::Customer, Action::Update) != Some(Scope::All) {
         return Err(AppError::forbidden("recompute every customer's class"));
     }
@@ -138,7 +138,23 @@ pub async fn apply_values(
             json!({"customers": list.len(), "tier_year": tier_year, "tiered": tiered}),
         )
         .await?;
-    Ok(json!({"updated": list.len(), "tier_year": tier_year, "tiered": tiered}))
+    Ok(Applied {
+        updated: list.len(),
+        tier_year,
+        tiered,
+    })
+}
+
+/// What [`apply_values`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Applied {
+    /// customers whose values were written
+    pub updated: usize,
+    /// the calendar year whose spend set the tiers
+    pub tier_year: i32,
+    /// customers given a tier
+    pub tiered: usize,
 }
 
 fn slot(m: &mut std::collections::BTreeMap<i64, ValueUpdate>, id: i64) -> &mut ValueUpdate {

@@ -30,6 +30,7 @@ use crate::task::{CareTask, TaskDetail, TaskKey, TaskKind};
 /// What counts toward a requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Counted {
     Visit,
     Call,
@@ -52,6 +53,7 @@ impl Counted {
 /// A calendar period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Period {
     /// ISO week, Monday to Sunday.
     Week,
@@ -84,6 +86,7 @@ impl Period {
 
 /// "`times` × `counted` per `per`".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Requirement {
     pub counted: Counted,
     pub times: u32,
@@ -92,6 +95,7 @@ pub struct Requirement {
 
 /// The standard for one class or tier of customers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CadenceStandard {
     /// The class id customers refer to, e.g. `crystal`.
     pub class: String,

@@ -138,6 +138,7 @@ impl BuiltinOccasion {
 /// Which weekday of a month: the first … fifth, or the last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Nth {
     First,
     Second,
@@ -161,6 +162,7 @@ pub enum Nth {
 ///   ([`lunar::SOLAR_TERMS`]), Beijing time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OccasionRule {
     Solar {
         month: u32,
@@ -174,6 +176,8 @@ pub enum OccasionRule {
     },
     NthWeekday {
         month: u32,
+        /// Mon, Tue, … Sun
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         weekday: Weekday,
         nth: Nth,
     },
@@ -295,6 +299,7 @@ impl CompiledRule {
 
 /// A per-deployment occasion (e.g. 教师节, 腊八, 冬至, the company's own day).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomOccasion {
     /// Lower-case ASCII letters, digits and `_`; unique, and not a built-in id.
     pub id: String,
@@ -310,6 +315,7 @@ pub struct CustomOccasion {
 /// "name_zh":"教师节","name_en":"Teachers' Day","rule":"solar","month":9,"day":10}]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CalendarConfig {
     /// Ids of occasions (built-in or added) switched off.
     pub disabled: Vec<String>,

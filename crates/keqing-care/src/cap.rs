@@ -24,6 +24,7 @@ use crate::task::{CareTask, TaskKey, TaskKind};
 
 /// At most `max_contacts` contact days in any `period_days` consecutive days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FrequencyCap {
     pub max_contacts: u32,
     pub period_days: u32,

@@ -18,6 +18,7 @@ use crate::task::{CareTask, TaskDetail, TaskKey, TaskKind};
 /// The numbers a salesperson should reach each working day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailyQuota {
     pub new_customer_visits: u32,
     pub existing_customer_visits: u32,

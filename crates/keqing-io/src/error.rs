@@ -188,6 +188,7 @@ fn limit_message(file: &str, limit: Limit, line: Option<usize>, column: Option<u
 
 /// One problem with one row of a file: the user sees where and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowError {
     /// 1-based physical line of a CSV file (header = 1; a record spanning
     /// lines is reported at its first line), or the spreadsheet row number.
@@ -218,6 +219,7 @@ impl std::fmt::Display for RowError {
 /// Something the user should know that does not reject a row (an unknown
 /// column whose data is left out, an empty header…).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
     pub column: Option<String>,
     pub column_index: Option<usize>,

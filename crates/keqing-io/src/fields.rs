@@ -315,6 +315,7 @@ impl HeaderMap {
 /// What became of one column of a file's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ColumnStatus {
     /// The column feeds a field.
     Mapped,

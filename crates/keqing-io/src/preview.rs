@@ -65,11 +65,13 @@ pub struct Preview {
 
 /// One data row as the import reads it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SampleRow {
     /// The file's line (header = 1) or the spreadsheet row.
     pub line: usize,
     /// The non-blank values of the mapped columns, by field (`custom.KEY`
     /// for a custom field), as written in the file.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
     pub cells: BTreeMap<FieldName, String>,
     /// What the import would refuse the row for.
     pub errors: Vec<RowError>,

@@ -4,7 +4,7 @@
 
 use crate::auth::CurrentUser;
 use crate::customers::visibility;
-use crate::error::{ApiError, JsonObject};
+use crate::error::ApiError;
 use crate::extract::{Json, Paging, Path, Query};
 use crate::AppState;
 use axum::extract::State;
@@ -17,7 +17,7 @@ use keqing_domain::access::{Action, Resource, Scope};
 use keqing_domain::{Money, User};
 use keqing_store::{AnalysisSnapshot, NewAnalysisSnapshot, SnapshotMember, SnapshotMemberFilter};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 fn engine(e: keqing_analysis::AnalysisError) -> ApiError {
@@ -59,35 +59,262 @@ pub struct Params {
 }
 
 /// One page of members with their names, for drilling down from a chart.
-async fn members(st: &AppState, rows: Vec<(i64, Value)>, p: &Params) -> Result<Value, ApiError> {
+async fn members<T>(
+    st: &AppState,
+    rows: Vec<(i64, T)>,
+    p: &Params,
+) -> Result<Members<T>, ApiError> {
     let Paging {
         page,
         per_page,
         offset,
     } = Paging::new(p.page, p.per_page, 50, 500)?;
     let total = rows.len();
-    let slice: Vec<(i64, Value)> = rows
+    let slice: Vec<(i64, T)> = rows
         .into_iter()
         .skip(offset as usize)
         .take(per_page as usize)
         .collect();
     let ids: Vec<i64> = slice.iter().map(|r| r.0).collect();
-    let names: std::collections::HashMap<i64, String> = st
+    let mut names: std::collections::HashMap<i64, String> = st
         .store
         .customers_by_ids(&ids)
         .await?
         .into_iter()
         .map(|c| (c.id, c.fields.name))
         .collect();
-    let items: Vec<Value> = slice
+    let items = slice
         .into_iter()
-        .map(|(id, mut v)| {
-            v["customer_id"] = json!(id);
-            v["name"] = json!(names.get(&id));
-            v
+        .map(|(customer_id, figures)| Member {
+            customer_id,
+            name: names.remove(&customer_id),
+            figures,
         })
         .collect();
-    Ok(json!({"items": items, "total": total, "page": page, "per_page": per_page}))
+    Ok(Members {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// A customer in an analysis's drill-down: who, and the analysis's figures.
+#[derive(Serialize, ToSchema)]
+pub struct Member<T> {
+    pub customer_id: i64,
+    /// null when the customer is no longer in the archive
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub figures: T,
+}
+
+/// One page of an analysis's members.
+#[derive(Serialize, ToSchema)]
+pub struct Members<T> {
+    pub items: Vec<Member<T>>,
+    pub total: usize,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// An RFM member's figures.
+#[derive(Serialize, ToSchema)]
+pub struct RfmFigures {
+    /// days since the last purchase
+    pub r: i32,
+    /// purchases
+    pub f: u64,
+    /// money spent, yuan
+    #[schema(value_type = String)]
+    pub m: Money,
+    /// the three scores, e.g. 231
+    pub score: String,
+    /// the class key, e.g. important_value
+    pub class: &'static str,
+}
+
+/// An ABC member's figures.
+#[derive(Serialize, ToSchema)]
+pub struct AbcFigures {
+    /// 1: the largest buyer
+    pub rank: usize,
+    #[schema(value_type = String)]
+    pub sales: Money,
+    /// the share of sales of the customers ranked before this one, in percent
+    pub share_before: f64,
+    /// A, B, C or D
+    pub class: &'static str,
+}
+
+/// A repeat-purchase member's figures.
+#[derive(Serialize, ToSchema)]
+pub struct RepeatFigures {
+    pub purchases: u64,
+    /// mean days between purchase days; null with one purchase day
+    pub cycle_days: Option<f64>,
+}
+
+/// A CLV member's figures (`keqing_analysis::clv::ClvCustomer` without its
+/// key, which is the member's customer_id).
+#[derive(Clone, Serialize, ToSchema)]
+pub struct ClvFigures {
+    /// repeat purchase periods
+    pub frequency: f64,
+    /// the period of the last purchase, counted from the first
+    pub recency: f64,
+    /// the customer's age in periods
+    #[serde(rename = "T")]
+    #[schema(rename = "T")]
+    pub t: f64,
+    /// mean spend of the repeat purchases, yuan
+    pub monetary_value: Option<f64>,
+    /// the probability that the customer still buys
+    pub p_alive: f64,
+    /// purchases expected over the horizon
+    pub expected_purchases: f64,
+    /// mean spend per purchase expected, yuan (Gamma-Gamma)
+    pub expected_spend: Option<f64>,
+    /// the discounted value over the horizon, yuan
+    pub clv: Option<f64>,
+}
+
+impl From<&clv::ClvCustomer> for ClvFigures {
+    fn from(c: &clv::ClvCustomer) -> Self {
+        ClvFigures {
+            frequency: c.frequency,
+            recency: c.recency,
+            t: c.t,
+            monetary_value: c.monetary_value,
+            p_alive: c.p_alive,
+            expected_purchases: c.expected_purchases,
+            expected_spend: c.expected_spend,
+            clv: c.clv,
+        }
+    }
+}
+
+/// One RFM class's share.
+#[derive(Serialize, ToSchema)]
+pub struct RfmClassShare {
+    pub count: u64,
+    pub label_zh: &'static str,
+    /// percent of the customers
+    pub customer_share: f64,
+    /// percent of the sales
+    pub sales_share: f64,
+    #[schema(value_type = String)]
+    pub sales: Money,
+}
+
+/// The three means the classes are split at.
+#[derive(Serialize, ToSchema)]
+pub struct RfmMeans {
+    /// days
+    pub r: f64,
+    /// purchases
+    pub f: f64,
+    /// yuan
+    pub m: f64,
+}
+
+/// The RFM eight classes (mean split) over the caller's orders.
+#[derive(Serialize, ToSchema)]
+pub struct RfmSummary {
+    /// YYYY-MM-DD
+    pub as_of: String,
+    pub customers: usize,
+    pub transactions: usize,
+    pub means: RfmMeans,
+    /// by class key (important_value, …), in the model's order
+    #[serde(serialize_with = "in_order")]
+    #[schema(value_type = BTreeMap<String, RfmClassShare>)]
+    pub classes: Vec<(&'static str, RfmClassShare)>,
+}
+
+/// Pairs as a JSON object whose members keep the pairs' order.
+fn in_order<S: serde::Serializer, V: Serialize>(
+    pairs: &[(&'static str, V)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
+
+/// `GET /analysis/rfm`.
+#[derive(Serialize, ToSchema)]
+pub struct RfmAnswer {
+    pub summary: RfmSummary,
+    /// with class=: that class's members
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Members<RfmFigures>>,
+}
+
+/// One ABC class's share.
+#[derive(Serialize, ToSchema)]
+pub struct AbcClassShare {
+    pub customers: u64,
+    pub customer_share: f64,
+    pub sales_share: f64,
+    #[schema(value_type = String)]
+    pub sales: Money,
+}
+
+/// The ABC classes.
+#[derive(Serialize, ToSchema)]
+pub struct AbcSummary {
+    /// by letter, A to D
+    #[serde(serialize_with = "in_order")]
+    #[schema(value_type = BTreeMap<String, AbcClassShare>)]
+    pub classes: Vec<(&'static str, AbcClassShare)>,
+    /// percent of the sales the top 20% of customers make
+    pub top20_share: f64,
+    #[schema(value_type = String)]
+    pub total_sales: Money,
+}
+
+/// `GET /analysis/abc`.
+#[derive(Serialize, ToSchema)]
+pub struct AbcAnswer {
+    pub summary: AbcSummary,
+    /// the Pareto curve
+    pub pareto: Vec<abc::ParetoPoint>,
+    /// with class=: that class's members
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Members<AbcFigures>>,
+}
+
+/// `GET /analysis/clv`.
+#[derive(Serialize, ToSchema)]
+pub struct ClvAnswer {
+    /// bgnbd or pareto
+    pub model: String,
+    /// with decile=: that decile's members; otherwise null
+    pub members: Option<Members<ClvFigures>>,
+    /// the purchase model's fitted parameters
+    pub params: clv::PurchaseParams,
+    /// Gamma-Gamma's fitted parameters, when the orders have amounts
+    pub spend_params: Option<clv::GammaGammaParams>,
+    pub log_likelihood: f64,
+    pub customers: usize,
+    /// CLV at P0, P10 … P100, lowest first
+    pub deciles: Vec<f64>,
+    /// the customers by CLV, highest first (page, per_page)
+    pub top: Members<ClvFigures>,
+}
+
+/// `GET /analysis/repeat`.
+#[derive(Serialize, ToSchema)]
+pub struct RepeatAnswer {
+    pub customers: u64,
+    /// customers by number of purchases, ascending
+    pub distribution: Vec<repeat::RepeatBucket>,
+    /// share of customers with two or more purchases
+    pub repeat_rate: f64,
+    /// mean days between purchase days of the repeat customers
+    pub mean_cycle_days: Option<f64>,
+    /// with purchases=: the customers who bought that many times
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Members<RepeatFigures>>,
 }
 
 /// `GET /api/v1/analysis/rfm`: the eight classes (mean split) with counts and shares.
@@ -98,13 +325,13 @@ async fn members(st: &AppState, rows: Vec<(i64, Value)>, p: &Params) -> Result<V
     operation_id = "analysis_rfm_analysis",
     description = "RFM eight classes over your customers' orders (as_of; class= lists the members)",
     params(Params),
-    responses((status = 200, description = "{as_of, customers, classes: [...], members?}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The eight classes; with class=, its members", body = RfmAnswer))
 )]
 pub async fn rfm_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<Params>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RfmAnswer>, ApiError> {
     let tx = transactions(&st, &u).await?;
     let r = rfm::rfm(
         &tx,
@@ -114,40 +341,78 @@ pub async fn rfm_analysis(
         },
     )
     .map_err(engine)?;
-    let mut out = json!({ "summary": rfm_summary(&r) });
-    if let Some(class) = &p.class {
-        let rows: Vec<(i64, Value)> = r
-            .rows
+    let members = match &p.class {
+        Some(class) => {
+            let rows: Vec<(i64, RfmFigures)> = r
+                .rows
+                .iter()
+                .filter(|x| x.class.key() == class)
+                .map(|x| {
+                    let figures = RfmFigures {
+                        r: x.recency_days,
+                        f: x.frequency,
+                        m: Money(x.monetary_fen),
+                        score: x.score_code(),
+                        class: x.class.key(),
+                    };
+                    (cid(&tx, x.customer), figures)
+                })
+                .collect();
+            Some(members(&st, rows, &p).await?)
+        }
+        None => None,
+    };
+    Ok(Json(RfmAnswer {
+        summary: rfm_summary(&r),
+        members,
+    }))
+}
+
+fn rfm_summary(r: &rfm::RfmResult) -> RfmSummary {
+    RfmSummary {
+        as_of: format_day(r.as_of),
+        customers: r.customers,
+        transactions: r.transactions,
+        means: RfmMeans {
+            r: r.mean_r_days,
+            f: r.mean_f,
+            m: r.mean_m_fen / 100.0,
+        },
+        classes: r
+            .classes
             .iter()
-            .filter(|x| x.class.key() == class)
-            .map(|x| (cid(&tx, x.customer), json!({"r": x.recency_days, "f": x.frequency, "m": keqing_domain::Money(x.monetary_fen), "score": x.score_code(), "class": x.class.key()})))
-            .collect();
-        out["members"] = members(&st, rows, &p).await?;
+            .map(|c| {
+                let share = RfmClassShare {
+                    count: c.count,
+                    label_zh: c.class.label_zh(),
+                    customer_share: c.customer_share,
+                    sales_share: c.sales_share,
+                    sales: Money(c.sales_fen),
+                };
+                (c.class.key(), share)
+            })
+            .collect(),
     }
-    Ok(Json(out))
 }
 
-fn rfm_summary(r: &rfm::RfmResult) -> Value {
-    let mut classes = Map::new();
-    for c in &r.classes {
-        classes.insert(
-            c.class.key().into(),
-            json!({"count": c.count, "label_zh": c.class.label_zh(), "customer_share": c.customer_share, "sales_share": c.sales_share, "sales": Money(c.sales_fen)}),
-        );
+fn abc_summary(r: &abc::AbcResult) -> AbcSummary {
+    AbcSummary {
+        classes: r
+            .classes
+            .iter()
+            .map(|c| {
+                let share = AbcClassShare {
+                    customers: c.customers,
+                    customer_share: c.customer_share,
+                    sales_share: c.sales_share,
+                    sales: Money(c.sales_fen),
+                };
+                (c.class.key(), share)
+            })
+            .collect(),
+        top20_share: r.top20_share,
+        total_sales: Money(r.total_sales_fen),
     }
-    json!({
-        "as_of": format_day(r.as_of), "customers": r.customers, "transactions": r.transactions,
-        "means": {"r": r.mean_r_days, "f": r.mean_f, "m": r.mean_m_fen / 100.0},
-        "classes": classes,
-    })
-}
-
-fn abc_summary(r: &abc::AbcResult) -> Value {
-    let mut classes = Map::new();
-    for c in &r.classes {
-        classes.insert(c.class.key().into(), json!({"customers": c.customers, "customer_share": c.customer_share, "sales_share": c.sales_share, "sales": Money(c.sales_fen)}));
-    }
-    json!({"classes": classes, "top20_share": r.top20_share, "total_sales": Money(r.total_sales_fen)})
 }
 
 /// `GET /api/v1/analysis/abc`: ABC classes, the Pareto curve and the top-20% share.
@@ -158,30 +423,44 @@ fn abc_summary(r: &abc::AbcResult) -> Value {
     operation_id = "analysis_abc_analysis",
     description = "ABC / Pareto classes, the Pareto curve and the top-20% share (cuts=70,20,5,5; class= lists members)",
     params(Params),
-    responses((status = 200, description = "{classes, curve, top20_share, members?}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The classes and the Pareto curve; with class=, its members", body = AbcAnswer))
 )]
 pub async fn abc_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<Params>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AbcAnswer>, ApiError> {
     let tx = transactions(&st, &u).await?;
     let cuts = match &p.cuts {
         Some(c) => abc::AbcCuts::parse(c).map_err(engine)?,
         None => abc::AbcCuts::default(),
     };
     let r = abc::abc(&tx, &cuts).map_err(engine)?;
-    let mut out = json!({"summary": abc_summary(&r), "pareto": r.pareto()});
-    if let Some(class) = &p.class {
-        let rows: Vec<(i64, Value)> = r
-            .customers
-            .iter()
-            .filter(|x| x.class.key() == class.to_ascii_uppercase())
-            .map(|x| (cid(&tx, x.customer), json!({"rank": x.rank, "sales": keqing_domain::Money(x.sales_fen), "share_before": x.share_before, "class": x.class.key()})))
-            .collect();
-        out["members"] = members(&st, rows, &p).await?;
-    }
-    Ok(Json(out))
+    let members = match &p.class {
+        Some(class) => {
+            let rows: Vec<(i64, AbcFigures)> = r
+                .customers
+                .iter()
+                .filter(|x| x.class.key() == class.to_ascii_uppercase())
+                .map(|x| {
+                    let figures = AbcFigures {
+                        rank: x.rank,
+                        sales: Money(x.sales_fen),
+                        share_before: x.share_before,
+                        class: x.class.key(),
+                    };
+                    (cid(&tx, x.customer), figures)
+                })
+                .collect();
+            Some(members(&st, rows, &p).await?)
+        }
+        None => None,
+    };
+    Ok(Json(AbcAnswer {
+        summary: abc_summary(&r),
+        pareto: r.pareto().to_vec(),
+        members,
+    }))
 }
 
 /// `GET /api/v1/analysis/clv`: BG/NBD or Pareto/NBD with Gamma-Gamma; the top customers by CLV.
@@ -192,13 +471,13 @@ pub async fn abc_analysis(
     operation_id = "analysis_clv_analysis",
     description = "Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma (model, freq, horizon_months, discount); deciles: CLV at P0, P10 … P100; top: the customers by CLV (page, per_page); decile=1..10 lists that decile's members (1: the top 10%) as members",
     params(Params),
-    responses((status = 200, description = "{model, deciles, top, members?}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The fitted model, the deciles and the top customers; with decile=, its members", body = ClvAnswer))
 )]
 pub async fn clv_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<Params>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ClvAnswer>, ApiError> {
     let tx = transactions(&st, &u).await?;
     let period = clv::Period::parse(p.freq.as_deref().unwrap_or("W")).map_err(engine)?;
     let model = match p.model.as_deref() {
@@ -222,9 +501,14 @@ pub async fn clv_analysis(
     let r = clv::clv(&data, &opts).map_err(engine)?;
     let mut ranked: Vec<&clv::ClvCustomer> = r.customers.iter().collect();
     ranked.sort_by(|a, b| b.clv.unwrap_or(0.0).total_cmp(&a.clv.unwrap_or(0.0)));
-    let rows: Vec<(i64, Value)> = ranked
+    let rows: Vec<(i64, ClvFigures)> = ranked
         .iter()
-        .map(|c| (c.customer_id.parse().unwrap_or_default(), json!(c)))
+        .map(|c| {
+            (
+                c.customer_id.parse().unwrap_or_default(),
+                ClvFigures::from(*c),
+            )
+        })
         .collect();
     // The distribution for a histogram: CLV at P0, P10, …, P100 (lowest first).
     let values: Vec<f64> = ranked.iter().filter_map(|c| c.clv).collect();
@@ -254,16 +538,16 @@ pub async fn clv_analysis(
         Some(rows) => Some(members(&st, rows, &p).await?),
         None => None,
     };
-    Ok(Json(json!({
-        "model": p.model.as_deref().unwrap_or("bgnbd"),
-        "members": members_of_decile,
-        "params": r.params,
-        "spend_params": r.spend.as_ref().map(|s| s.params),
-        "log_likelihood": r.log_likelihood,
-        "customers": r.customers.len(),
-        "deciles": deciles,
-        "top": members(&st, rows, &p).await?,
-    })))
+    Ok(Json(ClvAnswer {
+        model: p.model.clone().unwrap_or_else(|| "bgnbd".into()),
+        members: members_of_decile,
+        params: r.params,
+        spend_params: r.spend.as_ref().map(|s| s.params),
+        log_likelihood: r.log_likelihood,
+        customers: r.customers.len(),
+        deciles,
+        top: members(&st, rows, &p).await?,
+    }))
 }
 
 /// `GET /api/v1/analysis/repeat`: customers by number of purchases; purchase
@@ -275,32 +559,41 @@ pub async fn clv_analysis(
     operation_id = "analysis_repeat_analysis",
     description = "Repeat-purchase distribution and purchase cycle; purchases=k lists the customers who bought k times as members (page, per_page)",
     params(Params),
-    responses((status = 200, description = "{customers, distribution, repeat_rate, mean_cycle_days, members?}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The distribution and the purchase cycle; with purchases=, those customers", body = RepeatAnswer))
 )]
 pub async fn repeat_analysis(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<Params>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RepeatAnswer>, ApiError> {
     let tx = transactions(&st, &u).await?;
     let r = repeat::repeat_purchases(&tx).map_err(engine)?;
-    let mut out = json!({"customers": r.customers, "distribution": r.distribution, "repeat_rate": r.repeat_rate, "mean_cycle_days": r.mean_cycle_days});
-    if let Some(k) = p.purchases {
-        let rows: Vec<(i64, Value)> = r
-            .purchases
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n == k)
-            .map(|(i, n)| {
-                (
-                    cid(&tx, i as u32),
-                    json!({"purchases": n, "cycle_days": r.cycle_days[i]}),
-                )
-            })
-            .collect();
-        out["members"] = members(&st, rows, &p).await?;
-    }
-    Ok(Json(out))
+    let members = match p.purchases {
+        Some(k) => {
+            let rows: Vec<(i64, RepeatFigures)> = r
+                .purchases
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n == k)
+                .map(|(i, n)| {
+                    let figures = RepeatFigures {
+                        purchases: *n,
+                        cycle_days: r.cycle_days[i],
+                    };
+                    (cid(&tx, i as u32), figures)
+                })
+                .collect();
+            Some(members(&st, rows, &p).await?)
+        }
+        None => None,
+    };
+    Ok(Json(RepeatAnswer {
+        customers: r.customers,
+        distribution: r.distribution,
+        repeat_rate: r.repeat_rate,
+        mean_cycle_days: r.mean_cycle_days,
+        members,
+    }))
 }
 
 /// `GET /api/v1/analysis/funnel?counts=750,200,150,80,75,70`: AISAS rates and the weakest stage.
@@ -311,12 +604,12 @@ pub async fn repeat_analysis(
     operation_id = "analysis_funnel_analysis",
     description = "AISAS funnel rates from six stage counts, and the weakest stage",
     params(Params),
-    responses((status = 200, description = "{stages, rates, weakest}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The six counts, the rates in percent and the weakest stage", body = funnel::FunnelResult))
 )]
 pub async fn funnel_analysis(
     CurrentUser(_u): CurrentUser,
     Query(p): Query<Params>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<funnel::FunnelResult>, ApiError> {
     let raw = p.counts.ok_or_else(|| {
         ApiError::invalid(
             "counts",
@@ -339,7 +632,7 @@ pub async fn funnel_analysis(
             "需要正好六个阶段的人数 give exactly six stage counts",
         )
     })?;
-    Ok(Json(json!(funnel::aisas(counts).map_err(engine)?)))
+    Ok(Json(funnel::aisas(counts).map_err(engine)?))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -360,13 +653,13 @@ pub struct ApplyParams {
     operation_id = "analysis_apply",
     description = "Write each customer's ABC class, RFM class, CLV, P(alive) and spend-band tier (tier_year, default last year) onto the file",
     params(ApplyParams),
-    responses((status = 200, description = "How many customers were written", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "How many customers were written", body = keqing_app::analysis::Applied))
 )]
 pub async fn apply(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ApplyParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<keqing_app::analysis::Applied>, ApiError> {
     Ok(Json(
         apply_values(st.store.as_ref(), &st.grants, &u, p.tier_year).await?,
     ))
@@ -393,19 +686,47 @@ async fn snapshot_for(st: &AppState, u: &User, id: i64) -> Result<AnalysisSnapsh
     Ok(s)
 }
 
-fn param_str(params: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
-    match params.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(v) => Err(ApiError::invalid(
-            key,
-            format!("应为文本 expected a string, got {v}"),
-        )),
-    }
+/// An analysis to run and save.
+#[derive(Deserialize, ToSchema)]
+pub struct SnapshotBody {
+    /// rfm, abc or clv
+    #[serde(default)]
+    pub kind: String,
+    /// 1 to 200 characters
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub params: SnapshotParams,
 }
 
-fn param_date(params: &Map<String, Value>) -> Result<Option<chrono::NaiveDate>, ApiError> {
-    param_str(params, "as_of")?
+/// How the analysis runs; each may be left out.
+#[derive(Deserialize, Serialize, Default, ToSchema)]
+#[serde(default)]
+pub struct SnapshotParams {
+    /// YYYY-MM-DD: the day the analysis looks back from
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    /// ABC: the four classes' shares of sales in percent, e.g. 70,20,5,5
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cuts: Option<String>,
+    /// CLV: bgnbd (default) or pareto
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// CLV: D, W (default) or M
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freq: Option<String>,
+    /// CLV: months ahead, 0 to 120 (default 12)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizon_months: Option<u64>,
+    /// CLV: the monthly discount rate (default 0.01)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount: Option<f64>,
+}
+
+fn param_date(params: &SnapshotParams) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    params
+        .as_of
+        .as_deref()
         .map(|s| {
             s.parse::<chrono::NaiveDate>().map_err(|_| {
                 ApiError::invalid(
@@ -425,16 +746,15 @@ fn param_date(params: &Map<String, Value>) -> Result<Option<chrono::NaiveDate>, 
     tag = "analysis",
     operation_id = "analysis_create_snapshot",
     description = "Run an analysis on your orders and save it with its members: {kind: rfm|abc|clv, name, params: {as_of, cuts, model, freq, horizon_months, discount}}",
-    request_body = crate::openapi::SnapshotBody,
+    request_body = SnapshotBody,
     responses((status = 201, description = "The snapshot saved", body = crate::openapi::AnalysisSnapshot))
 )]
 pub async fn create_snapshot(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body, _): JsonObject<crate::openapi::SnapshotBody>,
+    Json(body): Json<SnapshotBody>,
 ) -> Result<(StatusCode, Json<AnalysisSnapshot>), ApiError> {
-    let kind = param_str(&body, "kind")?.unwrap_or_default();
-    let name = param_str(&body, "name")?.unwrap_or_default();
+    let SnapshotBody { kind, name, params } = body;
     let name = name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::invalid(
@@ -442,22 +762,12 @@ pub async fn create_snapshot(
             "名称应为1到200个字 give a name of 1 to 200 characters",
         ));
     }
-    let params = match body.get("params") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "params",
-                "参数应为对象 must be an object",
-            ))
-        }
-    };
     let as_of = param_date(&params)?;
     let (summary, members) = match kind.as_str() {
         "rfm" => rfm_members(&st, &u, as_of).await?,
         "abc" => {
-            let cuts = match param_str(&params, "cuts")? {
-                Some(c) => abc::AbcCuts::parse(&c).map_err(engine)?,
+            let cuts = match &params.cuts {
+                Some(c) => abc::AbcCuts::parse(c).map_err(engine)?,
                 None => abc::AbcCuts::default(),
             };
             abc_members(&st, &u, as_of, &cuts).await?
@@ -475,7 +785,7 @@ pub async fn create_snapshot(
         .create_analysis_snapshot(&NewAnalysisSnapshot {
             kind: kind.clone(),
             name,
-            params: Value::Object(params),
+            params: stored(&params),
             as_of,
             summary,
             created_by: Some(u.id),
@@ -528,7 +838,7 @@ async fn rfm_members(
             }),
         })
         .collect();
-    Ok((rfm_summary(&r), members))
+    Ok((stored(&rfm_summary(&r)), members))
 }
 
 async fn abc_members(
@@ -551,10 +861,27 @@ async fn abc_members(
             data: json!({"rank": x.rank, "sales": Money(x.sales_fen), "share_before": x.share_before}),
         })
         .collect();
-    let mut summary = abc_summary(&r);
-    summary["as_of"] = json!(as_of.map(|d| d.to_string()));
-    summary["customers"] = json!(r.customers.len());
-    Ok((summary, members))
+    let summary = AbcSnapshotSummary {
+        summary: abc_summary(&r),
+        as_of: as_of.map(|d| d.to_string()),
+        customers: r.customers.len(),
+    };
+    Ok((stored(&summary), members))
+}
+
+/// An ABC snapshot's summary: the classes as of a day.
+#[derive(Serialize)]
+struct AbcSnapshotSummary {
+    #[serde(flatten)]
+    summary: AbcSummary,
+    as_of: Option<String>,
+    customers: usize,
+}
+
+/// A summary as the snapshot stores it. Its members have text keys and
+/// serialize infallibly, so `to_value` cannot fail.
+fn stored(summary: &impl Serialize) -> Value {
+    serde_json::to_value(summary).unwrap_or_default()
 }
 
 /// CLV members are classed by value in quintiles: Q1 the top 20%, Q5 the bottom.
@@ -562,12 +889,12 @@ async fn clv_members(
     st: &AppState,
     u: &User,
     as_of: Option<chrono::NaiveDate>,
-    params: &Map<String, Value>,
+    params: &SnapshotParams,
 ) -> Result<(Value, Vec<SnapshotMember>), ApiError> {
     let tx = transactions(st, u).await?;
-    let freq = param_str(params, "freq")?.unwrap_or_else(|| "W".into());
+    let freq = params.freq.clone().unwrap_or_else(|| "W".into());
     let period = clv::Period::parse(&freq).map_err(engine)?;
-    let model = match param_str(params, "model")?.as_deref() {
+    let model = match params.model.as_deref() {
         None | Some("bgnbd") => clv::ClvModel::BgNbd,
         Some("pareto") => clv::ClvModel::Pareto,
         Some(o) => {
@@ -577,21 +904,17 @@ async fn clv_members(
             ))
         }
     };
-    let horizon_months = match params.get("horizon_months") {
-        None | Some(Value::Null) => 12,
-        Some(v) => v.as_u64().filter(|n| *n <= 120).ok_or_else(|| {
-            ApiError::invalid(
+    let horizon_months = match params.horizon_months {
+        None => 12,
+        Some(n) if n <= 120 => n as u32,
+        Some(_) => {
+            return Err(ApiError::invalid(
                 "horizon_months",
                 "预测月数应为0到120的整数 a whole number of months, 0 to 120",
-            )
-        })? as u32,
+            ))
+        }
     };
-    let discount = match params.get("discount") {
-        None | Some(Value::Null) => 0.01,
-        Some(v) => v.as_f64().ok_or_else(|| {
-            ApiError::invalid("discount", "月折现率格式不正确 a monthly rate such as 0.01")
-        })?,
-    };
+    let discount = params.discount.unwrap_or(0.01);
     let data = clv::summarise(&tx, as_of.map(day_of), period).map_err(engine)?;
     let r = clv::clv(
         &data,

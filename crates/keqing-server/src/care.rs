@@ -6,7 +6,7 @@
 //! line (`keqing care run`) and the daily job.
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, JsonObject};
+use crate::error::ApiError;
 use crate::extract::{Json, Paging, Path, Query};
 use crate::AppState;
 use axum::extract::State;
@@ -15,7 +15,8 @@ use chrono::{Days, NaiveDate, Utc};
 use keqing_app::care::{
     birthday_of, cadence_customers, care_activities, channel_str, day_start, days, generate,
     key_date_of, level_of, local_date, sales_activities, stage_of, CareSettings, GenerateError,
-    GenerateReport, SettingsError, DEFAULT_COMPANY_NAME, DEFAULT_TEMPLATE, MAX_RANGE_DAYS,
+    GenerateReport, SettingsError, SettingsPatch, DEFAULT_COMPANY_NAME, DEFAULT_TEMPLATE,
+    MAX_RANGE_DAYS,
 };
 use keqing_care::cadence::{self};
 use keqing_care::greeting::{self, GreetingReason};
@@ -33,6 +34,7 @@ use keqing_store::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
+use utoipa::ToSchema;
 
 // ---------------------------------------------------------------------------
 // HTTP
@@ -139,24 +141,63 @@ fn shown(t: &CareTaskRow, company_name: &str) -> (Option<String>, Option<String>
     (channel, message)
 }
 
-fn task_json(t: &CareTaskRow, company_name: &str) -> Value {
+/// A care task as the API answers it: its channel and message as shown
+/// (a greeting's made now from the current facts).
+#[derive(Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: i64,
+    /// what makes the task unique, e.g. greeting:c3:p5:2026-09-25
+    pub key: String,
+    /// greeting, cadence, quota, …
+    pub kind: String,
+    /// the day it is due
+    pub date: NaiveDate,
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    /// the manager who works it
+    pub owner_id: Option<i64>,
+    /// a greeting's reasons (occasions, birthdays, key dates) as a list; a
+    /// rule task's figures as an object
+    pub occasions: Value,
+    /// call, sms, visit, meal, email, wechat, …
+    pub channel: Option<String>,
+    pub message: Option<String>,
+    /// open, done, skipped or snoozed
+    pub status: String,
+    /// why it was skipped
+    pub reason: Option<String>,
+    pub snoozed_until: Option<NaiveDate>,
+    /// the timeline entry its completion logged
+    pub activity_id: Option<i64>,
+}
+
+fn task_view(t: &CareTaskRow, company_name: &str) -> TaskView {
     let (channel, message) = shown(t, company_name);
-    json!({
-        "id": t.id,
-        "key": t.key,
-        "kind": t.kind,
-        "date": t.date,
-        "customer_id": t.customer_id,
-        "contact_id": t.contact_id,
-        "owner_id": t.owner_id,
-        "occasions": t.occasions,
-        "channel": channel,
-        "message": message,
-        "status": t.status,
-        "reason": t.reason,
-        "snoozed_until": t.snoozed_until,
-        "activity_id": t.activity_id,
-    })
+    TaskView {
+        id: t.id,
+        key: t.key.clone(),
+        kind: t.kind.clone(),
+        date: t.date,
+        customer_id: t.customer_id,
+        contact_id: t.contact_id,
+        owner_id: t.owner_id,
+        occasions: t.occasions.clone(),
+        channel,
+        message,
+        status: t.status.clone(),
+        reason: t.reason.clone(),
+        snoozed_until: t.snoozed_until,
+        activity_id: t.activity_id,
+    }
+}
+
+/// A page of care tasks.
+#[derive(Serialize, ToSchema)]
+pub struct TaskList {
+    pub items: Vec<TaskView>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
 }
 
 fn parse_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
@@ -197,13 +238,13 @@ pub struct TaskListParams {
     operation_id = "care_list_tasks",
     description = "Care tasks in your scope (from, to, status, kind, owner, page, per_page): {items, total}",
     params(TaskListParams),
-    responses((status = 200, description = "{items: [task], total}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "A page of tasks, by day", body = TaskList))
 )]
 pub async fn list_tasks(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<TaskListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TaskList>, ApiError> {
     let mut owners = task_owners(&st, &u).await?;
     if let Some(o) = p.owner {
         owners = Some(match owners {
@@ -236,12 +277,12 @@ pub async fn list_tasks(
     };
     let r = st.store.care_tasks(&f).await?;
     let company = company_name(st.store.as_ref()).await?;
-    Ok(Json(json!({
-        "items": r.items.iter().map(|t| task_json(t, &company)).collect::<Vec<_>>(),
-        "total": r.total,
-        "page": page,
-        "per_page": per_page,
-    })))
+    Ok(Json(TaskList {
+        items: r.items.iter().map(|t| task_view(t, &company)).collect(),
+        total: r.total,
+        page,
+        per_page,
+    }))
 }
 
 /// A task the caller may work on, or 404 (another manager's task is not
@@ -313,14 +354,14 @@ async fn act(
     id: i64,
     action: TaskAction,
     summary: Option<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TaskView>, ApiError> {
     let today = local_date(Utc::now());
     let company = company_name(st.store.as_ref()).await?;
     for _ in 0..3 {
         let t = own_task(st, u, id).await?;
         let (channel, message) = shown(&t, &company);
         let next = match status_of(&t).apply(&action, today) {
-            Ok(Transition::NoOp) => return Ok(Json(task_json(&t, &company))),
+            Ok(Transition::NoOp) => return Ok(Json(task_view(&t, &company))),
             Ok(Transition::Changed(s)) => s,
             Err(CareError::InvalidTransition { from, to }) => {
                 return Err(ApiError::new(
@@ -365,7 +406,7 @@ async fn act(
             activity,
         };
         match st.store.set_care_task_status(id, &change, u).await {
-            Ok(row) => return Ok(Json(task_json(&row, &company))),
+            Ok(row) => return Ok(Json(task_view(&row, &company))),
             // Someone changed it meanwhile: decide again from what is stored.
             Err(StoreError::Refused(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -378,13 +419,27 @@ async fn act(
     ))
 }
 
-/// An optional JSON object body: empty is `{}`.
-fn body_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+/// The body of a care task's complete, skip or snooze.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct TaskActionBody {
+    /// complete: what was said or done (logged on the timeline)
+    pub summary: Option<String>,
+    /// skip: why (required)
+    pub reason: Option<String>,
+    /// snooze: YYYY-MM-DD (required)
+    #[schema(value_type = Option<NaiveDate>)]
+    pub until: Option<String>,
+}
+
+/// The action's body: optional (the workbench completes a task with none),
+/// and read as JSON whatever content type it names, as it always was.
+fn action_body(bytes: &[u8]) -> Result<TaskActionBody, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(serde_json::Map::new());
+        return Ok(TaskActionBody::default());
     }
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(m)) => Ok(m),
+        Ok(v @ Value::Object(_)) => crate::extract::typed(v),
         Ok(_) => Err(ApiError::bad_request(
             "请求内容应为JSON对象 the body must be a JSON object",
         )),
@@ -394,10 +449,6 @@ fn body_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError>
     }
 }
 
-fn body_str(body: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
-    body.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
 #[utoipa::path(
     post,
     path = "/care/tasks/{id}/complete",
@@ -405,16 +456,16 @@ fn body_str(body: &serde_json::Map<String, Value>, key: &str) -> Option<String> 
     operation_id = "care_complete_task",
     description = "Complete a care task; logs the contact on the customer's timeline once (a second complete logs nothing)",
     params(("id" = i64, Path, description = "care task id")),
-    request_body = crate::openapi::TaskActionBody,
-    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+    request_body = TaskActionBody,
+    responses((status = 200, description = "The task", body = TaskView), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
 )]
 pub async fn complete_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let summary = body_str(&body_object(&body)?, "summary");
+) -> Result<Json<TaskView>, ApiError> {
+    let summary = action_body(&body)?.summary;
     act(&st, &u, id, TaskAction::Complete, summary).await
 }
 
@@ -425,16 +476,16 @@ pub async fn complete_task(
     operation_id = "care_skip_task",
     description = "Skip a care task with {reason} (required)",
     params(("id" = i64, Path, description = "care task id")),
-    request_body = crate::openapi::TaskActionBody,
-    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+    request_body = TaskActionBody,
+    responses((status = 200, description = "The task", body = TaskView), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
 )]
 pub async fn skip_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let reason = body_str(&body_object(&body)?, "reason").unwrap_or_default();
+) -> Result<Json<TaskView>, ApiError> {
+    let reason = action_body(&body)?.reason.unwrap_or_default();
     if reason.trim().is_empty() {
         return Err(ApiError::invalid(
             "reason",
@@ -451,16 +502,16 @@ pub async fn skip_task(
     operation_id = "care_snooze_task",
     description = "Snooze a care task {until: YYYY-MM-DD}",
     params(("id" = i64, Path, description = "care task id")),
-    request_body = crate::openapi::TaskActionBody,
-    responses((status = 200, description = "The task", body = crate::openapi::AnyObject), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
+    request_body = TaskActionBody,
+    responses((status = 200, description = "The task", body = TaskView), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
 )]
 pub async fn snooze_task(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let until = body_str(&body_object(&body)?, "until");
+) -> Result<Json<TaskView>, ApiError> {
+    let until = action_body(&body)?.until;
     let until = parse_date("until", until.as_deref())?.ok_or_else(|| {
         ApiError::invalid(
             "until",
@@ -479,12 +530,26 @@ fn may_edit_templates(u: &User) -> Result<(), ApiError> {
     }
 }
 
+/// A template to create, or the changes to one (`PATCH`: any of the
+/// members; those left out keep their value).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TemplateBody {
+    pub name: Option<String>,
+    /// the message; it must end with the signature {公司名称} {经理姓名}
+    pub body: Option<String>,
+    /// the occasion id it greets; null or empty: any
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(value_type = Option<String>)]
+    pub occasion: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
 fn template_input(
-    body: &serde_json::Map<String, Value>,
+    body: TemplateBody,
     base: Option<&keqing_store::CareTemplate>,
 ) -> Result<NewCareTemplate, ApiError> {
-    let name = body_str(body, "name").or_else(|| base.map(|b| b.name.clone()));
-    let text = body_str(body, "body").or_else(|| base.map(|b| b.body.clone()));
+    let name = body.name.or_else(|| base.map(|b| b.name.clone()));
+    let text = body.body.or_else(|| base.map(|b| b.body.clone()));
     let name = name
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("name", "缺少模板名称 a template needs a name"))?;
@@ -492,22 +557,11 @@ fn template_input(
         text.ok_or_else(|| ApiError::invalid("body", "缺少模板内容 a template needs a body"))?;
     // 000: every greeting is signed "company name + personal name".
     Template::parse(&text).map_err(|e| ApiError::invalid("body", e.to_string()))?;
-    let occasion = match body.get("occasion") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Value::Null) | Some(Value::String(_)) => None,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "occasion",
-                "节日格式不正确 an occasion id or null",
-            ))
-        }
+    let occasion = match body.occasion {
+        Some(o) => o.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
         None => base.and_then(|b| b.occasion.clone()),
     };
-    let active = match body.get("active") {
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::invalid("active", "应填true或false true or false")),
-        None => base.is_none_or(|b| b.active),
-    };
+    let active = body.active.unwrap_or_else(|| base.is_none_or(|b| b.active));
     Ok(NewCareTemplate {
         name: name.trim().to_string(),
         body: text,
@@ -551,16 +605,16 @@ pub async fn list_templates(
     tag = "care",
     operation_id = "care_create_template",
     description = "Create a template; it must end with the signature {公司名称} {经理姓名} (422 otherwise)",
-    request_body = crate::openapi::CareTemplateBody,
+    request_body = TemplateBody,
     responses((status = 201, description = "The template created", body = crate::openapi::CareTemplate))
 )]
 pub async fn create_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body, _): JsonObject<crate::openapi::CareTemplateBody>,
+    Json(body): Json<TemplateBody>,
 ) -> Result<(StatusCode, Json<keqing_store::CareTemplate>), ApiError> {
     may_edit_templates(&u)?;
-    let input = template_input(&body, None)?;
+    let input = template_input(body, None)?;
     let t = st.store.create_care_template(&input).await?;
     st.store
         .audit(
@@ -581,14 +635,14 @@ pub async fn create_template(
     operation_id = "care_update_template",
     description = "Change a template (signature rule as on create)",
     params(("id" = i64, Path, description = "template id")),
-    request_body = crate::openapi::CareTemplateBody,
+    request_body = TemplateBody,
     responses((status = 200, description = "The template changed", body = crate::openapi::CareTemplate))
 )]
 pub async fn update_template(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body, _): JsonObject<crate::openapi::CareTemplateBody>,
+    Json(body): Json<TemplateBody>,
 ) -> Result<Json<keqing_store::CareTemplate>, ApiError> {
     may_edit_templates(&u)?;
     let base = st
@@ -598,7 +652,7 @@ pub async fn update_template(
         .into_iter()
         .find(|t| t.id == id)
         .ok_or_else(|| ApiError::not_found("template"))?;
-    let input = template_input(&body, Some(&base))?;
+    let input = template_input(body, Some(&base))?;
     let t = st.store.update_care_template(id, &input).await?;
     st.store
         .audit(Some(u.id), "update", "care_template", Some(id), Value::Null)
@@ -645,21 +699,46 @@ pub async fn delete_template(
     tag = "care",
     operation_id = "care_get_settings",
     description = "Care settings: company name, cadence standards, daily quota, frequency cap, occasions; and, read-only, builtin_occasions [{id, name_zh, name_en, rule}] and solar_terms",
-    responses((status = 200, description = "The settings with builtin_occasions and solar_terms", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The settings with builtin_occasions and solar_terms", body = SettingsView))
 )]
 pub async fn get_settings(
     State(st): State<AppState>,
     CurrentUser(_u): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SettingsView>, ApiError> {
     let settings = CareSettings::load(st.store.as_ref()).await?;
-    let mut v =
-        serde_json::to_value(&settings).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    v["builtin_occasions"] = keqing_care::calendar::BuiltinOccasion::ALL
-        .iter()
-        .map(|o| json!({"id": o.id(), "name_zh": o.name_zh(), "name_en": o.name_en(), "rule": o.rule()}))
-        .collect();
-    v["solar_terms"] = json!(keqing_care::lunar::SOLAR_TERMS);
-    Ok(Json(v))
+    Ok(Json(SettingsView {
+        settings,
+        builtin_occasions: keqing_care::calendar::BuiltinOccasion::ALL
+            .iter()
+            .map(|o| BuiltinOccasionView {
+                id: o.id(),
+                name_zh: o.name_zh(),
+                name_en: o.name_en(),
+                rule: o.rule(),
+            })
+            .collect(),
+        solar_terms: keqing_care::lunar::SOLAR_TERMS.to_vec(),
+    }))
+}
+
+/// The care settings, and what the forms offer beside them.
+#[derive(Serialize, ToSchema)]
+pub struct SettingsView {
+    #[serde(flatten)]
+    pub settings: CareSettings,
+    /// the built-in occasions, which `occasions.disabled` may switch off
+    pub builtin_occasions: Vec<BuiltinOccasionView>,
+    /// the 24 solar terms an added occasion may fall on
+    pub solar_terms: Vec<&'static str>,
+}
+
+/// A built-in occasion and its rule.
+#[derive(Serialize, ToSchema)]
+pub struct BuiltinOccasionView {
+    pub id: &'static str,
+    pub name_zh: &'static str,
+    pub name_en: &'static str,
+    pub rule: keqing_care::calendar::OccasionRule,
 }
 
 #[utoipa::path(
@@ -668,25 +747,24 @@ pub async fn get_settings(
     tag = "care",
     operation_id = "care_put_settings",
     description = "Change care settings (administrators; any subset of the keys)",
-    request_body = crate::openapi::AnyObject,
-    responses((status = 200, description = "The settings stored", body = crate::openapi::AnyObject))
+    request_body = SettingsPatch,
+    responses((status = 200, description = "The settings stored", body = CareSettings))
 )]
 pub async fn put_settings(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
-    JsonObject(body, _): JsonObject<crate::openapi::AnyObject>,
+    Json(body): Json<SettingsPatch>,
 ) -> Result<Json<CareSettings>, ApiError> {
     if u.role != Role::Admin {
         return Err(ApiError::forbidden("change care settings"));
     }
     let current = CareSettings::load(st.store.as_ref()).await?;
     let new = current.patched(&body).map_err(|e| match &e {
-        SettingsError::Unknown(k) => ApiError::invalid(k, e.to_string()),
         SettingsError::Invalid { key, .. } => ApiError::invalid(key, e.to_string()),
     })?;
-    let all = serde_json::to_value(&new).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    for k in body.keys() {
-        st.store.put_care_setting(k, &all[k.as_str()]).await?;
+    let entries = body.entries();
+    for (k, v) in &entries {
+        st.store.put_care_setting(k, v).await?;
     }
     st.store
         .audit(
@@ -694,7 +772,7 @@ pub async fn put_settings(
             "update",
             "care_settings",
             None,
-            Value::Object(body),
+            Value::Object(entries.into_iter().collect()),
         )
         .await?;
     Ok(Json(new))
@@ -737,7 +815,7 @@ fn range(p: &RangeParams) -> Result<(NaiveDate, NaiveDate), ApiError> {
     operation_id = "care_run",
     description = "Generate the care tasks of from..=to (supervisors and above); idempotent",
     params(RangeParams),
-    responses((status = 200, description = "What was planned and stored, per task kind", body = crate::openapi::GenerateReport))
+    responses((status = 200, description = "What was planned and stored, per task kind", body = GenerateReport))
 )]
 pub async fn run(
     State(st): State<AppState>,
@@ -757,12 +835,13 @@ pub async fn run(
 
 // --- compliance ---
 
-#[derive(Debug, Default, Serialize)]
-struct Share {
-    due: u64,
-    made: u64,
-    /// made / due; `null` when nothing was due.
-    share: Option<f64>,
+/// How much of what was due was made.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Share {
+    pub due: u64,
+    pub made: u64,
+    /// made / due; null when nothing was due
+    pub share: Option<f64>,
 }
 
 impl Share {
@@ -783,16 +862,110 @@ struct TeamTotals {
     quota: Share,
 }
 
-#[derive(Debug, Default, Serialize)]
-struct QuotaDay {
-    date: Option<NaiveDate>,
-    working_day: bool,
-    required: u64,
-    made: u64,
-    met: bool,
-    new_customer_visits: [u32; 2],
-    existing_customer_visits: [u32; 2],
-    calls: [u32; 2],
+/// A manager's daily quota on one day.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct QuotaDay {
+    pub date: Option<NaiveDate>,
+    pub working_day: bool,
+    pub required: u64,
+    /// made, each kind counted up to what it requires
+    pub made: u64,
+    pub met: bool,
+    /// [required, made]
+    pub new_customer_visits: [u32; 2],
+    /// [required, made]
+    pub existing_customer_visits: [u32; 2],
+    /// [required, made]
+    pub calls: [u32; 2],
+}
+
+/// The compliance report over from..=to.
+#[derive(Serialize, ToSchema)]
+pub struct Compliance {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub managers: Vec<ManagerCompliance>,
+    pub teams: Vec<TeamCompliance>,
+}
+
+/// One manager's fulfilment.
+#[derive(Serialize, ToSchema)]
+pub struct ManagerCompliance {
+    pub manager_id: i64,
+    pub name: String,
+    pub team_id: Option<i64>,
+    /// the care tasks due in the range
+    pub tasks: TaskShare,
+    /// the cadence standards as of `to`
+    pub cadence: ManagerCadence,
+    /// the daily quota over the range
+    pub quota: QuotaShare,
+}
+
+/// Care tasks due and done, with the ids behind each number.
+#[derive(Serialize, ToSchema)]
+pub struct TaskShare {
+    pub due: u64,
+    pub made: u64,
+    pub share: Option<f64>,
+    pub done_task_ids: Vec<i64>,
+    pub not_done_task_ids: Vec<i64>,
+}
+
+/// Contacts due and made under the cadence standards, and who is behind.
+#[derive(Serialize, ToSchema)]
+pub struct ManagerCadence {
+    pub due: u64,
+    pub made: u64,
+    pub share: Option<f64>,
+    pub customers_behind: Vec<i64>,
+    pub lines_behind: Vec<BehindLine>,
+}
+
+/// One requirement a customer is behind on.
+#[derive(Serialize, ToSchema)]
+pub struct BehindLine {
+    pub customer_id: i64,
+    /// the cadence class, e.g. crystal
+    pub class: String,
+    pub counted: keqing_care::cadence::Counted,
+    pub per: keqing_care::cadence::Period,
+    pub required: u32,
+    pub due_so_far: u32,
+    pub made: u32,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+}
+
+/// The daily quota over the range, by day.
+#[derive(Serialize, ToSchema)]
+pub struct QuotaShare {
+    pub required: u64,
+    pub made: u64,
+    pub share: Option<f64>,
+    pub days: Vec<QuotaDay>,
+}
+
+/// A team's sums.
+#[derive(Serialize, ToSchema)]
+pub struct TeamCompliance {
+    /// null: managers in no team
+    pub team_id: Option<i64>,
+    pub name: Option<String>,
+    pub managers: Vec<i64>,
+    pub tasks: Share,
+    pub cadence: TeamCadence,
+    /// the daily quota: due is what was required
+    pub quota: Share,
+}
+
+/// A team's cadence sums.
+#[derive(Serialize, ToSchema)]
+pub struct TeamCadence {
+    pub due: u64,
+    pub made: u64,
+    pub share: Option<f64>,
+    pub customers_behind: Vec<i64>,
 }
 
 /// Fulfilment per manager and team over `from..=to` (SPEC §4): the share of
@@ -806,13 +979,13 @@ struct QuotaDay {
     operation_id = "care_compliance",
     description = "Care compliance per manager and team (from, to): tasks made, customers behind their cadence standard, daily quota by day",
     params(RangeParams),
-    responses((status = 200, description = "{managers, teams, quota}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "Per manager and team", body = Compliance))
 )]
 pub async fn compliance(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<RangeParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Compliance>, ApiError> {
     let owners = task_owners(&st, &u).await?;
     let (from, to) = range(&p)?;
     if (to - from).num_days() > 92 {
@@ -904,11 +1077,21 @@ pub async fn compliance(
             mc.map_or(0, |x| u64::from(x.made)),
         );
         let behind: Vec<i64> = mc.map(|x| x.customers_behind.clone()).unwrap_or_default();
-        let behind_lines: Vec<Value> = report
+        let behind_lines: Vec<BehindLine> = report
             .lines
             .iter()
             .filter(|l| l.manager_id == m.id && l.behind)
-            .map(|l| json!({"customer_id": l.customer_id, "class": l.class, "counted": l.requirement.counted, "per": l.requirement.per, "required": l.required, "due_so_far": l.due_so_far, "made": l.made, "period_start": l.period_start, "period_end": l.period_end}))
+            .map(|l| BehindLine {
+                customer_id: l.customer_id,
+                class: l.class.clone(),
+                counted: l.requirement.counted,
+                per: l.requirement.per,
+                required: l.required,
+                due_so_far: l.due_so_far,
+                made: l.made,
+                period_start: l.period_start,
+                period_end: l.period_end,
+            })
             .collect();
         let mut quota_days = vec![];
         let mut quota_share = Share::default();
@@ -948,14 +1131,31 @@ pub async fn compliance(
         team.behind.extend(&behind);
         team.managers.push(m.id);
         team.quota.add(quota_share.due, quota_share.made);
-        rows.push(json!({
-            "manager_id": m.id,
-            "name": m.display_name,
-            "team_id": m.team_id,
-            "tasks": {"due": task_share.due, "made": task_share.made, "share": task_share.share, "done_task_ids": done_ids, "not_done_task_ids": open_ids},
-            "cadence": {"due": cad.due, "made": cad.made, "share": cad.share, "customers_behind": behind, "lines_behind": behind_lines},
-            "quota": {"required": quota_share.due, "made": quota_share.made, "share": quota_share.share, "days": quota_days},
-        }));
+        rows.push(ManagerCompliance {
+            manager_id: m.id,
+            name: m.display_name.clone(),
+            team_id: m.team_id,
+            tasks: TaskShare {
+                due: task_share.due,
+                made: task_share.made,
+                share: task_share.share,
+                done_task_ids: done_ids,
+                not_done_task_ids: open_ids,
+            },
+            cadence: ManagerCadence {
+                due: cad.due,
+                made: cad.made,
+                share: cad.share,
+                customers_behind: behind,
+                lines_behind: behind_lines,
+            },
+            quota: QuotaShare {
+                required: quota_share.due,
+                made: quota_share.made,
+                share: quota_share.share,
+                days: quota_days,
+            },
+        });
     }
     let team_names: HashMap<i64, String> = st
         .store
@@ -964,28 +1164,31 @@ pub async fn compliance(
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
-    let team_rows: Vec<Value> = teams
+    let team_rows: Vec<TeamCompliance> = teams
         .into_iter()
         .map(|(id, mut t)| {
             t.behind.sort_unstable();
-            let (tasks, cad, behind, managers, quota) =
-                (t.tasks, t.cadence, t.behind, t.managers, t.quota);
-            json!({
-                "team_id": id,
-                "name": id.and_then(|i| team_names.get(&i).cloned()),
-                "managers": managers,
-                "tasks": tasks,
-                "cadence": {"due": cad.due, "made": cad.made, "share": cad.share, "customers_behind": behind},
-                "quota": quota,
-            })
+            TeamCompliance {
+                team_id: id,
+                name: id.and_then(|i| team_names.get(&i).cloned()),
+                managers: t.managers,
+                tasks: t.tasks,
+                cadence: TeamCadence {
+                    due: t.cadence.due,
+                    made: t.cadence.made,
+                    share: t.cadence.share,
+                    customers_behind: t.behind,
+                },
+                quota: t.quota,
+            }
         })
         .collect();
-    Ok(Json(json!({
-        "from": from,
-        "to": to,
-        "managers": rows,
-        "teams": team_rows,
-    })))
+    Ok(Json(Compliance {
+        from,
+        to,
+        managers: rows,
+        teams: team_rows,
+    }))
 }
 
 // --- a customer's coming occasions ---
@@ -1011,14 +1214,14 @@ pub struct OccasionParams {
     operation_id = "care_customer_occasions",
     description = "The customer's coming occasions (from=YYYY-MM-DD, default today; days=1..366, default 60): festivals of the deployment's calendar, each contact's birthday (solar or lunar), the company's key dates",
     params(("id" = i64, Path, description = "customer id"), OccasionParams),
-    responses((status = 200, description = "{from, to, items: [{date, kind: occasion|birthday|key_date, occasion, name_zh, name_en, contact_id, contact_name, name, lunar, years}]}", body = crate::openapi::AnyObject))
+    responses((status = 200, description = "The occasions by date; on one day festivals, then key dates, then birthdays", body = ComingOccasions))
 )]
 pub async fn customer_occasions(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     Query(p): Query<OccasionParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ComingOccasions>, ApiError> {
     let c = crate::customers::authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
     let days = p.days.unwrap_or(60);
     if !(1..=MAX_RANGE_DAYS).contains(&days) {
@@ -1038,12 +1241,14 @@ pub async fn customer_occasions(
     };
     let settings = CareSettings::load(st.store.as_ref()).await?;
     let calendar = Calendar::new(&settings.occasions).map_err(GenerateError::from)?;
-    let mut items: Vec<Value> = vec![];
+    let mut items: Vec<Coming> = vec![];
     for o in calendar.occasions(from, to).map_err(GenerateError::from)? {
-        items.push(json!({
-            "date": o.date, "kind": "occasion", "occasion": o.id,
-            "name_zh": o.name_zh, "name_en": o.name_en,
-        }));
+        items.push(Coming::Occasion {
+            date: o.date,
+            occasion: o.id.to_string(),
+            name_zh: o.name_zh.to_string(),
+            name_en: o.name_en.to_string(),
+        });
     }
     for k in contacts.iter().filter(|k| k.deleted_at.is_none()) {
         let Some((b, a)) = k.fields.birthday.and_then(|b| Some((b, birthday_of(b)?))) else {
@@ -1055,11 +1260,13 @@ pub async fn customer_occasions(
             if d.years.is_some_and(|y| y > 1000) {
                 continue;
             }
-            items.push(json!({
-                "date": d.date, "kind": "birthday", "contact_id": k.id,
-                "contact_name": k.fields.name, "lunar": lunar,
-                "years": d.years.filter(|y| *y > 0),
-            }));
+            items.push(Coming::Birthday {
+                date: d.date,
+                contact_id: k.id,
+                contact_name: k.fields.name.clone(),
+                lunar,
+                years: d.years.filter(|y| *y > 0),
+            });
         }
     }
     for kd in &c.fields.key_dates {
@@ -1068,20 +1275,67 @@ pub async fn customer_occasions(
             if d.years.is_some_and(|y| y > 1000) {
                 continue;
             }
-            items.push(json!({
-                "date": d.date, "kind": "key_date", "name": k.name, "lunar": kd.lunar,
-                "years": d.years.filter(|y| *y > 0),
-            }));
+            items.push(Coming::KeyDate {
+                date: d.date,
+                name: k.name.clone(),
+                lunar: kd.lunar,
+                years: d.years.filter(|y| *y > 0),
+            });
         }
     }
-    // By date; on one day festivals first, then key dates, then birthdays (as greetings list them).
-    let rank = |v: &Value| match v["kind"].as_str() {
-        Some("occasion") => 0,
-        Some("key_date") => 1,
-        _ => 2,
-    };
-    items.sort_by(|a, b| (a["date"].as_str(), rank(a)).cmp(&(b["date"].as_str(), rank(b))));
-    Ok(Json(json!({"from": from, "to": to, "items": items})))
+    // By date; on one day festivals first, then key dates, then birthdays
+    // (as greetings list them). The sort is stable: each kind keeps its order.
+    items.sort_by_key(|c| c.order());
+    Ok(Json(ComingOccasions { from, to, items }))
+}
+
+/// A customer's coming occasions over from..=to.
+#[derive(Serialize, ToSchema)]
+pub struct ComingOccasions {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub items: Vec<Coming>,
+}
+
+/// One coming occasion of a customer, by its kind.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Coming {
+    /// A festival of the deployment's calendar, which greets every customer.
+    Occasion {
+        date: NaiveDate,
+        /// the occasion's id, e.g. mid_autumn
+        occasion: String,
+        name_zh: String,
+        name_en: String,
+    },
+    /// The company's key date (founding day, …).
+    KeyDate {
+        date: NaiveDate,
+        name: String,
+        lunar: bool,
+        /// how many years it has been; null when unknown
+        years: Option<u32>,
+    },
+    /// A contact's birthday.
+    Birthday {
+        date: NaiveDate,
+        contact_id: i64,
+        contact_name: String,
+        lunar: bool,
+        /// the age reached; null when the year of birth is unknown
+        years: Option<u32>,
+    },
+}
+
+impl Coming {
+    fn order(&self) -> (NaiveDate, u8) {
+        match self {
+            Coming::Occasion { date, .. } => (*date, 0),
+            Coming::KeyDate { date, .. } => (*date, 1),
+            Coming::Birthday { date, .. } => (*date, 2),
+        }
+    }
 }
 /// `GET /care/templates`: the templates and what a template may use.
 #[derive(Serialize, utoipa::ToSchema)]

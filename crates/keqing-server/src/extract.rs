@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keqing_domain::text::has_forbidden_control;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -165,21 +166,37 @@ pub(crate) fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 /// The field an error is about: the path serde walked, or for a missing
 /// member (reported at its parent) the member's name.
 fn field_and_message(path: &str, message: &str) -> (String, String) {
-    let missing = message
-        .strip_prefix("missing field `")
-        .and_then(|m| m.split_once('`'))
-        .map(|(name, _)| name);
-    let field = match (path, missing) {
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|m| m.split_once('`'))
+            .map(|(name, _)| name)
+    };
+    let (missing, unknown) = (named("missing field `"), named("unknown field `"));
+    let field = match (path, missing.or(unknown)) {
         (".", Some(name)) => name.to_string(),
+        // serde_path_to_error may already have walked into the member.
+        (p, Some(name)) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
         (p, Some(name)) => format!("{p}.{name}"),
         (".", None) => "body".to_string(),
         (p, None) => p.to_string(),
     };
-    let message = match missing {
-        Some(_) => "缺少此字段 this field is required".to_string(),
-        None => message.to_string(),
+    let message = match (missing, unknown) {
+        (Some(_), _) => "缺少此字段 this field is required".to_string(),
+        (_, Some(_)) => format!("未知的字段 {message}"),
+        _ => message.to_string(),
     };
     (field, message)
+}
+
+/// For a PATCH member that may be left out, set to null or given: absent
+/// is `None` (with `#[serde(default)]`), null is `Some(None)`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Typed query parameters.
@@ -327,11 +344,30 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_member_is_named() {
+    fn a_missing_or_unknown_member_is_named() {
         assert_eq!(
             field_and_message(".", "missing field `to_user`").0,
             "to_user"
         );
         assert_eq!(field_and_message("note", "invalid type").0, "note");
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Patch {
+            name: Option<String>,
+            inner: Option<Inner>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            a: Option<u8>,
+        }
+        let field = |v: Value| match typed::<Patch>(v) {
+            Err(e) => e.details["fields"][0]["field"].clone(),
+            Ok(p) => panic!("{p:?} taken"),
+        };
+        assert_eq!(field(serde_json::json!({"colour": "red"})), "colour");
+        assert_eq!(field(serde_json::json!({"inner": {"b": 1}})), "inner.b");
     }
 }

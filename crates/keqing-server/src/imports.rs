@@ -68,7 +68,7 @@ fn bad_file(e: IoError) -> ApiError {
     description = "Import customers, contacts or orders from CSV/XLSX (raw body with ?filename=, or multipart field `file`); returns {imported, existing, rejected, errors: [{line, column, message}]}. With ?preview=true nothing is stored: returns {kind, file, source: {format, encoding, delimiter | sheet, header_line}, columns: [{index, header, field (custom.KEY for a custom field), field_label, status: mapped|unknown|duplicate|ignored}], missing_required: [field], missing_required_labels, file_errors, importable, data_rows, sample: [{line, cells: {field: value}, errors: [{line, column, column_index, field, message}]}] (the first 20 rows), errors_in_sample, warnings, note} (a contact's or order's customer is looked up only by the import)",
     params(("kind" = String, Path, description = "customers, contacts or orders"), ImportParams),
     request_body(description = "The file: raw (with ?filename=) or multipart/form-data with the field `file`", content((crate::openapi::BinaryFile = "application/octet-stream"), (String = "text/csv"), (crate::openapi::UploadForm = "multipart/form-data"))),
-    responses((status = 200, description = "{imported, existing, rejected, errors: [{line, column, message}]}; with preview=true the column mapping and the first rows checked", body = crate::openapi::AnyObject), (status = 413, description = "too_large: the file is over the upload limit", body = crate::openapi::ErrorBody), (status = 429, description = "busy: the import budget is taken; Retry-After says when to try again", body = crate::openapi::ErrorBody))
+    responses((status = 200, description = "What the import did, row by row; with preview=true the column mapping and the first rows checked", body = ImportAnswer), (status = 413, description = "too_large: the file is over the upload limit", body = crate::openapi::ErrorBody), (status = 429, description = "busy: the import budget is taken; Retry-After says when to try again", body = crate::openapi::ErrorBody))
 )]
 pub async fn upload(
     State(st): State<AppState>,
@@ -142,7 +142,7 @@ pub async fn upload(
                     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
                 })?
                 .map_err(bad_file)?;
-        return Ok(Json(preview).into_response());
+        return Ok(Json(ImportAnswer::Preview(preview)).into_response());
     }
     // Contacts and orders may only go to customers the caller may change.
     let mut allowed = std::collections::HashSet::new();
@@ -168,7 +168,15 @@ pub async fn upload(
             ImportFailure::File(e) => bad_file(e),
             ImportFailure::Store(e) => e.into(),
         })?;
-    Ok(Json(report).into_response())
+    Ok(Json(ImportAnswer::Report(report)).into_response())
+}
+
+/// An import's answer: what it did, or with `preview=true` what it would do.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ImportAnswer {
+    Report(keqing_app::imports::ImportReport),
+    Preview(keqing_app::imports::ImportPreview),
 }
 
 use axum::extract::FromRequest;

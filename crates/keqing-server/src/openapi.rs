@@ -404,21 +404,6 @@ pub struct SnapshotMember {
     pub data: Value,
 }
 
-/// What a care run planned and stored, per task kind (`GenerateReport`).
-#[derive(ToSchema)]
-pub struct GenerateReport {
-    pub from: chrono::NaiveDate,
-    pub to: chrono::NaiveDate,
-    /// tasks planned (after the frequency cap), per kind
-    pub planned: std::collections::BTreeMap<String, u64>,
-    /// of those, new (a re-run finds them stored and creates nothing)
-    pub created: std::collections::BTreeMap<String, u64>,
-    /// planned contacts the frequency cap dropped
-    pub dropped_by_cap: u64,
-    /// planned contacts the frequency cap moved to a later day
-    pub deferred_by_cap: u64,
-}
-
 /// A greeting template (`keqing_store::CareTemplate`).
 #[derive(ToSchema)]
 pub struct CareTemplate {
@@ -428,15 +413,6 @@ pub struct CareTemplate {
     pub body: String,
     pub occasion: Option<String>,
     pub active: bool,
-}
-
-/// A template to create or change (`PATCH`: any of the fields).
-#[derive(ToSchema)]
-pub struct CareTemplateBody {
-    pub name: Option<String>,
-    pub body: Option<String>,
-    pub occasion: Option<String>,
-    pub active: Option<bool>,
 }
 
 /// A saved analysis (`keqing_store::AnalysisSnapshot`).
@@ -455,17 +431,6 @@ pub struct AnalysisSnapshot {
     pub created_by: Option<i64>,
     /// how many customers it holds
     pub members: i64,
-}
-
-/// An analysis to run and save.
-#[derive(ToSchema)]
-pub struct SnapshotBody {
-    /// rfm, abc or clv
-    pub kind: String,
-    pub name: String,
-    /// as_of, cuts, model, freq, horizon_months, discount
-    #[schema(value_type = Option<Object>)]
-    pub params: Option<Value>,
 }
 
 /// Changes to a user (administrators): any of the fields.
@@ -506,17 +471,6 @@ pub struct CustomFieldDef {
 #[derive(ToSchema)]
 pub struct CustomFields {
     pub fields: Vec<CustomFieldDef>,
-}
-
-/// The body of a care task's complete, skip or snooze.
-#[derive(ToSchema)]
-pub struct TaskActionBody {
-    /// complete: what was said or done (logged on the timeline)
-    pub summary: Option<String>,
-    /// skip: why (required)
-    pub reason: Option<String>,
-    /// snooze: YYYY-MM-DD (required)
-    pub until: Option<chrono::NaiveDate>,
 }
 
 /// An answer whose members depend on the request (an analysis result,

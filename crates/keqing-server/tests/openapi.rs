@@ -369,3 +369,435 @@ async fn the_schemas_name_every_member_of_the_answers() {
         .await;
     check("LoginAnswer", &me_login);
 }
+
+/// The schema a reference or a schema stands for.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => resolve(
+            doc,
+            &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+        ),
+        None => schema,
+    }
+}
+
+/// The members a schema declares for the object `v`, with those of the
+/// schemas it is made of (allOf), and of the alternative (oneOf) that `v`
+/// is: the one whose required members it has and whose enums it matches.
+fn members<'a>(
+    doc: &'a Value,
+    schema: &'a Value,
+    v: &Value,
+    out: &mut serde_json::Map<String, Value>,
+) {
+    let schema = resolve(doc, schema);
+    if let Some(p) = schema["properties"].as_object() {
+        out.extend(p.clone());
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        members(doc, part, v, out);
+    }
+    let chosen = schema["oneOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|alt| {
+            let alt = resolve(doc, alt);
+            let has_required = alt["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|r| v.get(r.as_str().unwrap_or_default()).is_some());
+            let enums_match = alt["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .all(|(k, p)| match (p["enum"].as_array(), v.get(k)) {
+                    (Some(allowed), Some(x)) => allowed.contains(x),
+                    _ => true,
+                });
+            has_required && enums_match
+        });
+    if let Some(alt) = chosen {
+        members(doc, alt, v, out);
+    }
+}
+
+fn required(doc: &Value, schema: &Value, out: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    for r in schema["required"].as_array().into_iter().flatten() {
+        out.push(r.as_str().unwrap_or_default().to_string());
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        required(doc, part, out);
+    }
+}
+
+fn type_of(doc: &Value, schema: &Value) -> Option<String> {
+    let schema = resolve(doc, schema);
+    if let Some(t) = schema["type"].as_str() {
+        return Some(t.to_string());
+    }
+    schema["allOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|s| type_of(doc, s))
+}
+
+fn nullable(doc: &Value, schema: &Value) -> bool {
+    let schema = resolve(doc, schema);
+    schema["nullable"] == true
+        || schema.as_object().is_some_and(|m| m.is_empty())
+        || schema["allOf"]
+            .as_array()
+            .is_some_and(|parts| parts.iter().all(|s| nullable(doc, s)))
+}
+
+/// Where `v` does not fit `schema` (the document as served, OpenAPI 3.0):
+/// a member the schema does not declare, a required one missing, a value
+/// of another type or outside an enum, a null where none may be.
+fn misfits(doc: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<String>) {
+    let s = resolve(doc, schema);
+    if v.is_null() {
+        if !nullable(doc, s) {
+            out.push(format!("{at}: null, which the schema does not allow"));
+        }
+        return;
+    }
+    if let Some(alternatives) = s["oneOf"]
+        .as_array()
+        .or(s["anyOf"].as_array())
+        .filter(|_| !v.is_object() || s["allOf"].is_null())
+    {
+        let fits = alternatives.iter().any(|alt| {
+            let mut none = vec![];
+            misfits(doc, alt, v, at, &mut none);
+            none.is_empty()
+        });
+        if !fits {
+            out.push(format!("{at}: fits none of the alternatives: {v}"));
+        }
+        return;
+    }
+    if let Some(allowed) = s["enum"].as_array() {
+        if !allowed.contains(v) {
+            out.push(format!("{at}: {v} is not one of {allowed:?}"));
+        }
+    }
+    let fits_type = match type_of(doc, s).as_deref() {
+        Some("integer") => v.is_i64() || v.is_u64(),
+        Some("number") => v.is_number(),
+        Some("string") => v.is_string(),
+        Some("boolean") => v.is_boolean(),
+        Some("array") => v.is_array(),
+        Some("object") => v.is_object(),
+        _ => true,
+    };
+    if !fits_type {
+        out.push(format!("{at}: {v} is not of type {:?}", type_of(doc, s)));
+        return;
+    }
+    if let Some(items) = v.as_array() {
+        for (i, it) in items.iter().enumerate() {
+            misfits(doc, &s["items"], it, &format!("{at}[{i}]"), out);
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let mut declared = serde_json::Map::new();
+        members(doc, s, v, &mut declared);
+        let extra = &resolve(doc, s)["additionalProperties"];
+        for (key, value) in obj {
+            let here = format!("{at}.{key}");
+            match declared.get(key) {
+                Some(p) => misfits(doc, p, value, &here, out),
+                None if extra.is_object() => misfits(doc, extra, value, &here, out),
+                // A free-form object (an Object member): anything goes.
+                None if declared.is_empty() => {}
+                None => out.push(format!("{here}: not in the schema")),
+            }
+        }
+        let mut needed = vec![];
+        required(doc, s, &mut needed);
+        for r in needed {
+            if !obj.contains_key(&r) {
+                out.push(format!("{at}: required member {r} is missing"));
+            }
+        }
+    }
+}
+
+/// The schema of an operation's answer with `status`.
+fn answer_schema(doc: &Value, method: &str, path: &str, status: u16) -> Value {
+    let op = &doc["paths"][format!("/api/v1{path}")][method.to_ascii_lowercase()];
+    assert!(op.is_object(), "{method} {path} is not documented");
+    let schema = &op["responses"][status.to_string()]["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {path}: no schema for {status}"
+    );
+    schema.clone()
+}
+
+#[test]
+fn the_checker_sees_what_does_not_fit() {
+    let doc = json!({"components": {"schemas": {
+        "T": {"type": "object", "required": ["a"], "properties": {
+            "a": {"type": "integer"},
+            "b": {"type": "string", "nullable": true},
+            "c": {"type": "array", "items": {"type": "string", "enum": ["x", "y"]}},
+        }},
+    }}});
+    let r = json!({"$ref": "#/components/schemas/T"});
+    let check = |v: Value| {
+        let mut out = vec![];
+        misfits(&doc, &r, &v, "$", &mut out);
+        out
+    };
+    assert!(check(json!({"a": 1, "b": null, "c": ["x"]})).is_empty());
+    assert_eq!(
+        check(json!({"a": 1, "d": 2})).len(),
+        1,
+        "an undeclared member"
+    );
+    assert_eq!(
+        check(json!({"b": "s"})).len(),
+        1,
+        "a required member missing"
+    );
+    assert_eq!(check(json!({"a": "1"})).len(), 1, "a string for an integer");
+    assert_eq!(
+        check(json!({"a": 1, "c": ["z"]})).len(),
+        1,
+        "outside the enum"
+    );
+    assert_eq!(
+        check(json!({"a": null})).len(),
+        1,
+        "null where not nullable"
+    );
+}
+
+/// Every answer the analysis, care and import operations give fits the
+/// schema the document states for it, member by member, all the way down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answers_fit_their_schemas() {
+    use keqing_domain::order::NewOrder;
+    use keqing_domain::{CustomerInput, Money, Role};
+    let app = App::start().await;
+    let doc = doc();
+    let admin = app.user("boss", Role::Admin, None).await;
+    let manager = app.user("wangfang", Role::Manager, None).await;
+    let t = app.login("boss").await;
+    let mut orders = vec![];
+    let mut first = 0;
+    for i in 0..12i64 {
+        let input = CustomerInput::from_json(
+            json!({"name": format!("图式分析{i}"), "key_dates": [{"name": "成立日", "date": "2010-12-20"}]})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        let c = app
+            .store
+            .create_customer(&input, Some(manager.id), &admin)
+            .await
+            .unwrap();
+        if i == 0 {
+            first = c.id;
+        }
+        for k in 0..(i % 4 + 1) {
+            orders.push(NewOrder {
+                external_id: Some(format!("SC-{i}-{k}")),
+                customer_id: c.id,
+                ordered_at: chrono::NaiveDate::from_ymd_opt(
+                    2026,
+                    1 + (k as u32 * 3) % 11,
+                    1 + i as u32,
+                )
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap()
+                .and_utc(),
+                amount: Money(100_000 + i * 7_000 + k * 500),
+                quantity: 1,
+                product: None,
+                channel: None,
+                store: None,
+                due_date: None,
+                paid_date: None,
+            });
+        }
+    }
+    app.store.add_orders(&orders).await.unwrap();
+    let (s, _c) = app
+        .call(
+            &t,
+            "POST",
+            &format!("/customers/{first}/contacts"),
+            Some(json!({"name": "张三", "mobile": "13800001234", "birthday": "1980-12-24"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{}", _c);
+    let cases: Vec<(&str, &str, String, Option<Value>)> = vec![
+        (
+            "GET",
+            "/analysis/rfm",
+            "/analysis/rfm?as_of=2026-12-01".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/analysis/rfm",
+            "/analysis/rfm?as_of=2026-12-01&class=important_value".into(),
+            None,
+        ),
+        ("GET", "/analysis/abc", "/analysis/abc?class=A".into(), None),
+        (
+            "GET",
+            "/analysis/clv",
+            "/analysis/clv?decile=1".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/analysis/clv",
+            "/analysis/clv?model=pareto&per_page=3".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/analysis/repeat",
+            "/analysis/repeat?purchases=2".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/analysis/funnel",
+            "/analysis/funnel?counts=750,200,150,80,75,70".into(),
+            None,
+        ),
+        ("POST", "/analysis/apply", "/analysis/apply".into(), None),
+        (
+            "POST",
+            "/analysis/snapshots",
+            "/analysis/snapshots".into(),
+            Some(json!({"kind": "clv", "name": "图式", "params": {"horizon_months": 6}})),
+        ),
+        ("GET", "/care/settings", "/care/settings".into(), None),
+        (
+            "PUT",
+            "/care/settings",
+            "/care/settings".into(),
+            Some(
+                json!({"occasions": {"occasions": [{"id": "teachers_day", "name_zh": "教师节", "name_en": "Teachers' Day", "rule": "solar", "month": 9, "day": 10}]}}),
+            ),
+        ),
+        (
+            "POST",
+            "/care/run",
+            "/care/run?from=2026-12-20&to=2026-12-31".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/care/tasks",
+            "/care/tasks?from=2026-12-01&to=2026-12-31".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/care/compliance",
+            "/care/compliance?from=2026-12-01&to=2026-12-31".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/customers/{id}/occasions",
+            format!("/customers/{first}/occasions?from=2026-12-01&days=366"),
+            None,
+        ),
+        ("GET", "/care/templates", "/care/templates".into(), None),
+    ];
+    let mut problems = vec![];
+    let mut task = None;
+    for (method, template, path, body) in cases {
+        let (s, v) = app.call(&t, method, &path, body).await;
+        assert!((200..300).contains(&s), "{method} {path}: {s} {v}");
+        misfits(
+            &doc,
+            &answer_schema(&doc, method, template, s),
+            &v,
+            &format!("{method} {path}"),
+            &mut problems,
+        );
+        if template == "/care/tasks" {
+            task = v["items"][0]["id"].as_i64();
+        }
+    }
+    let task = task.expect("the care run planned a task");
+    for (action, body) in [
+        ("snooze", json!({"until": "2026-12-31"})),
+        ("skip", json!({"reason": "客户出差"})),
+    ] {
+        let template = format!("/care/tasks/{{id}}/{action}");
+        let path = format!("/care/tasks/{task}/{action}");
+        let (s, v) = app.call(&t, "POST", &path, Some(body)).await;
+        assert!((200..300).contains(&s), "{path}: {s} {v}");
+        misfits(
+            &doc,
+            &answer_schema(&doc, "POST", &template, s),
+            &v,
+            &path,
+            &mut problems,
+        );
+    }
+    let csv = "客户名称,联系人,手机\n图式导入一,李四,13900001111\n,王五,坏行\n"
+        .as_bytes()
+        .to_vec();
+    for path in [
+        "/imports/customers?filename=a.csv&preview=true",
+        "/imports/customers?filename=a.csv",
+    ] {
+        let (s, v) = app.post_file(&t, path, csv.clone()).await;
+        assert_eq!(s, 200, "{path}: {v}");
+        misfits(
+            &doc,
+            &answer_schema(&doc, "POST", "/imports/{kind}", s),
+            &v,
+            path,
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Each success answer names its members: no operation but the document
+/// itself answers an object whose members the description does not state.
+#[test]
+fn no_answer_is_an_open_object() {
+    let doc = doc();
+    let mut open = vec![];
+    for (method, path, op) in operations(&doc) {
+        if path == "/api/v1/openapi.json" {
+            continue;
+        }
+        for (status, r) in op["responses"].as_object().into_iter().flatten() {
+            if !status.starts_with('2') {
+                continue;
+            }
+            for content in r["content"].as_object().into_iter().flatten().map(|c| c.1) {
+                let s = resolve(&doc, &content["schema"]);
+                let free = s["type"] == "object"
+                    && s["properties"].is_null()
+                    && s["allOf"].is_null()
+                    && s["oneOf"].is_null()
+                    && s["additionalProperties"].is_null();
+                if free {
+                    open.push(format!("{} {path} {status}", method.to_uppercase()));
+                }
+            }
+        }
+    }
+    assert!(open.is_empty(), "open objects: {open:?}");
+}

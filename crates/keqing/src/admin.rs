@@ -42,10 +42,7 @@ pub async fn serve(db: &str, addr: &str, demo: bool, config: ServerConfig) -> Re
         let r = keqing_app::analysis::apply_values(store.as_ref(), &state.grants, &admin, None)
             .await
             .map_err(|e| anyhow!("writing the value analysis onto the demo files: {e}"))?;
-        eprintln!(
-            "value analysis written onto {} demo customers",
-            r["updated"]
-        );
+        eprintln!("value analysis written onto {} demo customers", r.updated);
     }
     spawn_daily_jobs(state.clone());
     eprintln!(

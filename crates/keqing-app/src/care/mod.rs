@@ -11,7 +11,7 @@ mod generate;
 mod settings;
 
 pub use generate::generate;
-pub use settings::{CareSettings, SettingsError};
+pub use settings::{CareSettings, SettingsError, SettingsPatch};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday};
 use keqing_care::anniversary::{Anniversary, LunarMonthDay, MonthDay};
@@ -73,6 +73,7 @@ pub enum GenerateError {
 
 /// What one run planned and stored, per task kind.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenerateReport {
     pub from: NaiveDate,
     pub to: NaiveDate,

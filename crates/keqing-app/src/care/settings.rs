@@ -12,6 +12,7 @@ use serde_json::Value;
 
 /// The care settings (`care_settings` rows), defaults filled in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CareSettings {
     pub company_name: String,
     pub cadence_standards: Vec<CadenceStandard>,
@@ -45,11 +46,38 @@ const SETTING_KEYS: &[&str] = &[
     "occasions",
 ];
 
+/// A change of the care settings: any of the keys; those left out keep
+/// their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SettingsPatch {
+    /// signs every greeting; not empty
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cadence_standards: Option<Vec<CadenceStandard>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_quota: Option<DailyQuota>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency_cap: Option<FrequencyCap>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occasions: Option<CalendarConfig>,
+}
+
+impl SettingsPatch {
+    /// The keys the patch sets, each with its new value.
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m.into_iter().collect(),
+            _ => vec![],
+        }
+    }
+}
+
 /// Why a setting cannot be used, named by its key.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("未知的关怀设置 unknown care setting {0:?}; known: company_name, cadence_standards, daily_quota, frequency_cap, occasions")]
-    Unknown(String),
     #[error("关怀设置有误 care setting {key}: {message}")]
     Invalid { key: String, message: String },
 }
@@ -66,22 +94,25 @@ impl CareSettings {
         serde_json::from_value(s).map_err(|e| GenerateError::Settings(e.to_string()))
     }
 
-    /// Applies a partial update (`{key: value}`), checking every value.
-    pub fn patched(&self, body: &serde_json::Map<String, Value>) -> Result<Self, SettingsError> {
-        let mut s = serde_json::to_value(self).map_err(|e| SettingsError::Invalid {
-            key: "settings".into(),
-            message: e.to_string(),
-        })?;
-        for (k, v) in body {
-            if !SETTING_KEYS.contains(&k.as_str()) {
-                return Err(SettingsError::Unknown(k.clone()));
-            }
-            s[k.as_str()] = v.clone();
+    /// Applies a partial update, checking every value.
+    pub fn patched(&self, patch: &SettingsPatch) -> Result<Self, SettingsError> {
+        let mut new = self.clone();
+        let p = patch.clone();
+        if let Some(v) = p.company_name {
+            new.company_name = v;
         }
-        let new: CareSettings = serde_json::from_value(s).map_err(|e| SettingsError::Invalid {
-            key: body.keys().cloned().collect::<Vec<_>>().join(", "),
-            message: e.to_string(),
-        })?;
+        if let Some(v) = p.cadence_standards {
+            new.cadence_standards = v;
+        }
+        if let Some(v) = p.daily_quota {
+            new.daily_quota = v;
+        }
+        if let Some(v) = p.frequency_cap {
+            new.frequency_cap = v;
+        }
+        if let Some(v) = p.occasions {
+            new.occasions = v;
+        }
         let bad = |key: &str, message: String| SettingsError::Invalid {
             key: key.into(),
             message,

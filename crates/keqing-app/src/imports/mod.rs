@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 /// What an import did, row by row.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub kind: &'static str,
     pub file: String,

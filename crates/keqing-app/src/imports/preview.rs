@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// Where the rows of a file were read from, as a preview shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewSource {
     /// `csv`, `xlsx`, `xls`, `ods`…
     pub format: String,
@@ -25,10 +26,12 @@ pub struct PreviewSource {
 
 /// A column of the file and the field it feeds.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewColumn {
     pub index: usize,
     pub header: String,
     /// `name`…, or `custom.KEY` for a custom profile field.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub field: Option<FieldName>,
     /// The field's usual Chinese header (`客户名称`), or a custom field's label (`肤质`).
     pub field_label: Option<String>,
@@ -40,6 +43,7 @@ pub struct PreviewColumn {
 
 /// What importing a file would do: `POST /imports/{kind}?preview=true`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportPreview {
     pub kind: &'static str,
     pub file: String,
@@ -47,6 +51,7 @@ pub struct ImportPreview {
     pub columns: Vec<PreviewColumn>,
     /// Required fields no column feeds (a required custom field as
     /// `custom.KEY`): the import would refuse the file.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub missing_required: Vec<FieldName>,
     /// Their usual Chinese headers, in the same order (`客户名称`, `肤质`).
     pub missing_required_labels: Vec<String>,
