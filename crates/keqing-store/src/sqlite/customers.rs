@@ -178,11 +178,7 @@ impl CustomerStore for SqliteStore {
                 )
             };
             let mut st = c.prepare_cached(&sql).map_err(sq)?;
-            let items = st
-                .query_map(params_from_iter(p.iter()), customer_row)
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let items = rows_of(&mut st, params_from_iter(p.iter()), customer_row)?;
             Ok(Page {
                 capped,
                 items,
@@ -199,8 +195,7 @@ impl CustomerStore for SqliteStore {
             let mut st = c
                 .prepare("SELECT id, customer_id, at, user_id, field, old, new FROM customer_history WHERE customer_id = ?1 ORDER BY id")
                 .map_err(sq)?;
-            let v = st
-                .query_map([customer_id], |r| {
+            let v = rows_of(&mut st, [customer_id], |r| {
                     Ok(HistoryEntry {
                         id: r.get(0)?,
                         customer_id: r.get(1)?,
@@ -210,10 +205,7 @@ impl CustomerStore for SqliteStore {
                         old: json_col(&r.get::<_, String>(5)?)?,
                         new: json_col(&r.get::<_, String>(6)?)?,
                     })
-                })
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+                })?;
             Ok(v)
         })
         .await
@@ -294,11 +286,7 @@ impl CustomerStore for SqliteStore {
             let mut st = t
                 .prepare("SELECT id, owner_id, class, coalesce(max(last_follow_up_at, owned_since), owned_since, created_at) FROM customers WHERE owner_id IS NOT NULL AND deleted_at IS NULL")
                 .map_err(sq)?;
-            let rows = st
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let rows = rows_of(&mut st, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))?;
             let stamp = ts(now);
             let mut released = vec![];
             for (id, owner, class, last) in rows {
@@ -353,8 +341,7 @@ impl CustomerStore for SqliteStore {
             let mut st = c
                 .prepare("SELECT id, customer_id, at, from_user, to_user, reason, actor_id FROM ownership_log WHERE customer_id = ?1 ORDER BY id")
                 .map_err(sq)?;
-            let v = st
-                .query_map([customer_id], |r| {
+            let v = rows_of(&mut st, [customer_id], |r| {
                     Ok(OwnershipEvent {
                         id: r.get(0)?,
                         customer_id: r.get(1)?,
@@ -364,10 +351,7 @@ impl CustomerStore for SqliteStore {
                         reason: r.get(5)?,
                         actor_id: r.get(6)?,
                     })
-                })
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+                })?;
             Ok(v)
         })
         .await
@@ -417,7 +401,7 @@ impl CustomerStore for SqliteStore {
             let mut st = c
                 .prepare_cached(&format!("SELECT {CONTACT_COLS} FROM contacts WHERE customer_id = ?1 AND deleted_at IS NULL ORDER BY id"))
                 .map_err(sq)?;
-            let rows = st.query_map([customer_id], contact_row).map_err(sq)?.collect::<rusqlite::Result<Vec<_>>>().map_err(sq)?;
+            let rows = rows_of(&mut st, [customer_id], contact_row)?;
             rows.into_iter().map(finish_contact).collect()
         })
         .await
@@ -510,7 +494,7 @@ impl CustomerStore for SqliteStore {
                      WHERE r.registered_on IS NULL AND c.deleted_at IS NULL AND (?1 IS NULL OR c.owner_id = ?1) ORDER BY r.due_on, r.id",
                 )
                 .map_err(sq)?;
-            let ids = st.query_map([owner_id], |r| r.get::<_, i64>(0)).map_err(sq)?.collect::<rusqlite::Result<Vec<_>>>().map_err(sq)?;
+            let ids = rows_of(&mut st, [owner_id], |r| r.get::<_, i64>(0))?;
             ids.into_iter().map(|id| change_report(c, id)).collect()
         })
         .await

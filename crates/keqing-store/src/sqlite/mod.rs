@@ -89,6 +89,18 @@ fn json_col(s: &str) -> rusqlite::Result<serde_json::Value> {
     })
 }
 
+/// Every row a prepared statement answers for `p`, each read by `f`.
+fn rows_of<T, P: rusqlite::Params>(
+    st: &mut rusqlite::Statement<'_>,
+    p: P,
+    f: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    st.query_map(p, f)
+        .map_err(sq)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sq)
+}
+
 /// Page cache of each connection, in KiB (negative: SQLite's unit convention).
 const WRITER_CACHE: i64 = -32_000;
 
