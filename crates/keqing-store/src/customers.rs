@@ -102,3 +102,58 @@ pub trait CustomerStore: Send + Sync {
     /// Unregistered reports, optionally of one owner's customers.
     async fn open_changes(&self, owner_id: Option<i64>) -> Result<Vec<ChangeReport>>;
 }
+
+// --- what both backends' customer code decides alike ---
+
+/// The tables whose rows follow a merged customer onto the one it is merged into.
+pub(crate) const MERGE_MOVES: [&str; 6] = [
+    "contacts",
+    "activities",
+    "orders",
+    "customer_history",
+    "ownership_log",
+    "change_reports",
+];
+
+/// Refuses a write made against a version that is no longer the current one.
+pub(crate) fn check_version(expected: i64, current: i64) -> Result<()> {
+    if current != expected {
+        return Err(StoreError::Conflict { expected, current });
+    }
+    Ok(())
+}
+
+/// Refuses a customer whose external code or dedup key live customers hold.
+#[inline]
+pub(crate) fn refuse_duplicates(dups: Vec<i64>) -> Result<()> {
+    if !dups.is_empty() {
+        return Err(StoreError::Duplicate(dups));
+    }
+    Ok(())
+}
+
+/// The ids two duplicate lookups found, each once, in order, without `except`.
+pub(crate) fn distinct_dups(mut ids: Vec<i64>, except: Option<i64>) -> Vec<i64> {
+    ids.retain(|id| Some(*id) != except);
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The history of a change to one field.
+pub(crate) fn one_change(
+    field: &str,
+    old: impl Into<serde_json::Value>,
+    new: impl Into<serde_json::Value>,
+) -> [FieldChange; 1] {
+    [FieldChange {
+        field: field.into(),
+        old: old.into(),
+        new: new.into(),
+    }]
+}
+
+/// The audit detail of an update: the names of the fields it changed.
+pub(crate) fn changed_fields(changes: &[FieldChange]) -> serde_json::Value {
+    serde_json::json!({"fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>()})
+}
