@@ -2,6 +2,19 @@
 
 use super::*;
 
+/// The tasks of `customer` the frequency cap counted, as (kind, contact,
+/// day), sorted.
+fn tasks_counted(counted: &CareTaskContacts, customer: i64) -> Vec<(&str, Option<i64>, NaiveDate)> {
+    let mut seen: Vec<(&str, Option<i64>, NaiveDate)> = counted
+        .tasks
+        .iter()
+        .filter(|x| x.customer_id == customer)
+        .map(|x| (x.kind, x.contact_id, x.date))
+        .collect();
+    seen.sort();
+    seen
+}
+
 /// Greetings on `date` for (customer, contact) pairs, sharing one text of
 /// occasions and one template.
 pub(super) fn greetings(date: &str, people: &[(i64, Option<i64>)]) -> CareTaskBatch {
@@ -405,13 +418,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .care_task_contacts(window.0, window.1, (day, day))
         .await
         .unwrap();
-    let mut seen: Vec<(&str, Option<i64>, NaiveDate)> = counted
-        .tasks
-        .iter()
-        .filter(|x| x.customer_id == c.id)
-        .map(|x| (x.kind, x.contact_id, x.date))
-        .collect();
-    seen.sort();
+    let seen = tasks_counted(&counted, c.id);
     assert_eq!(
         seen,
         vec![
@@ -435,13 +442,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .care_task_contacts(window.0, window.1, (other_day, other_day))
         .await
         .unwrap();
-    let mut seen: Vec<(&str, Option<i64>, NaiveDate)> = counted
-        .tasks
-        .iter()
-        .filter(|x| x.customer_id == c.id)
-        .map(|x| (x.kind, x.contact_id, x.date))
-        .collect();
-    seen.sort();
+    let seen = tasks_counted(&counted, c.id);
     assert_eq!(seen, vec![("cadence", None, day)]);
     assert_eq!(
         counted
