@@ -131,13 +131,7 @@ impl AnalysisStore for SqliteStore {
                     data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
                 })
             })?;
-            Ok(Page {
-                capped: false,
-                items,
-                total,
-                offset: f.offset.max(0),
-                limit: f.limit,
-            })
+            Ok(crate::analysis::members_page(items, total, &f))
         })
         .await
     }
