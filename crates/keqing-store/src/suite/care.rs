@@ -53,14 +53,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .create_contact(c.id, &contact(json!({"name": "钱二"})), &f.admin)
         .await
         .unwrap();
-    let other = s
-        .create_customer(
-            &customer(json!({"name": "别人的客户公司"})),
-            Some(f.manager_b.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let other = named_customer(s, "别人的客户公司", Some(f.manager_b.id), &f.admin).await;
     let mut batch = greetings("2026-09-25", &[(c.id, Some(p1.id)), (c.id, Some(p2.id))]);
     let mut national = greetings("2026-10-01", &[(other.id, None)]);
     national.texts[0] = r#"[{"reason":"occasion","occasion":"national_day","name_zh":"国庆节","name_en":"National Day"}]"#.into();
@@ -543,14 +536,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .any(|a| a.customer_id == c.id && a.kind == keqing_domain::ActivityKind::Visit));
     assert!(facts.iter().all(|a| a.customer_stage.is_none()));
     // Activities of a deleted customer are not facts any more.
-    let gone = s
-        .create_customer(
-            &customer(json!({"name": "将被删除的客户"})),
-            Some(f.manager_a.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let gone = named_customer(s, "将被删除的客户", Some(f.manager_a.id), &f.admin).await;
     s.add_activity(
         gone.id,
         &NewActivity::from_json(json!({"kind": "call"}).as_object().unwrap()).unwrap(),

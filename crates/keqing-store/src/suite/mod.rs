@@ -26,6 +26,13 @@ use people::{regions_and_teams, user_changes, users_and_sessions};
 use records::contacts_activities_orders;
 use serde_json::json;
 
+/// A customer that has only a name, owned by `owner`, created by `actor`.
+async fn named_customer(s: &dyn Store, name: &str, owner: Option<i64>, actor: &User) -> Customer {
+    s.create_customer(&customer(json!({ "name": name })), owner, actor)
+        .await
+        .unwrap()
+}
+
 fn customer(v: serde_json::Value) -> CustomerInput {
     CustomerInput::from_json(v.as_object().expect("object")).expect("valid customer")
 }
