@@ -157,3 +157,61 @@ pub(crate) fn one_change(
 pub(crate) fn changed_fields(changes: &[FieldChange]) -> serde_json::Value {
     serde_json::json!({"fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>()})
 }
+
+/// How a dialect binds the values of a customer list's conditions: each call
+/// adds one value and answers its placeholder (`$n`, `?n`).
+pub(crate) trait BindCustomer {
+    fn int(&mut self, v: i64) -> String;
+    fn opt_int(&mut self, v: Option<i64>) -> String;
+    fn opt_text(&mut self, v: Option<String>) -> String;
+}
+
+/// The conditions a customer list opens with, the same text in both
+/// dialects: deleted or not, and what the caller may see.
+pub(crate) fn scope_conditions(f: &CustomerFilter, w: &mut Vec<String>, b: &mut impl BindCustomer) {
+    if f.deleted_only {
+        w.push("deleted_at IS NOT NULL".into());
+    } else if !f.include_deleted {
+        w.push("deleted_at IS NULL".into());
+    }
+    match &f.visibility {
+        Visibility::All => {}
+        Visibility::OwnerOrPool(u) => {
+            let a = b.int(*u);
+            w.push(format!("(owner_id IS NULL OR owner_id = {a})"));
+        }
+        Visibility::TeamOrPool { user, team } => {
+            let a = b.int(*user);
+            let c = b.opt_int(*team);
+            w.push(format!(
+                "(owner_id IS NULL OR owner_id = {a} OR team_id = {c})"
+            ));
+        }
+        Visibility::RegionOrPool { user, region } => {
+            let a = b.int(*user);
+            let c = b.opt_text(region.clone());
+            w.push(format!(
+                "(owner_id IS NULL OR owner_id = {a} OR province = {c})"
+            ));
+        }
+    }
+}
+
+/// The conditions of a customer list on its owner and on where a page
+/// starts, the same text in both dialects.
+pub(crate) fn owner_conditions(f: &CustomerFilter, w: &mut Vec<String>, b: &mut impl BindCustomer) {
+    if let Some(o) = f.owner_id {
+        let a = b.int(o);
+        w.push(format!("owner_id = {a}"));
+    }
+    if f.in_pool {
+        w.push("owner_id IS NULL".into());
+    }
+    if f.owned_only {
+        w.push("owner_id IS NOT NULL".into());
+    }
+    if let Some(after) = f.after_id {
+        let a = b.int(after);
+        w.push(format!("id > {a}"));
+    }
+}

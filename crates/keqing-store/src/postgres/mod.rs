@@ -406,6 +406,20 @@ impl Params {
     }
 }
 
+impl crate::customers::BindCustomer for Params {
+    fn int(&mut self, v: i64) -> String {
+        self.push(v)
+    }
+
+    fn opt_int(&mut self, v: Option<i64>) -> String {
+        self.push(v)
+    }
+
+    fn opt_text(&mut self, v: Option<String>) -> String {
+        self.push(v)
+    }
+}
+
 /// The WHERE clause and parameters of a customer list: SQLite's
 /// `customer_where`. SQLite's LIKE ignores the case of ASCII letters, so
 /// names and tags use ILIKE, which on "C"-collated columns folds ASCII only;
@@ -414,32 +428,7 @@ impl Params {
 fn customer_where(f: &CustomerFilter) -> (String, Params) {
     let mut w: Vec<String> = vec![];
     let mut p = Params::default();
-    if f.deleted_only {
-        w.push("deleted_at IS NOT NULL".into());
-    } else if !f.include_deleted {
-        w.push("deleted_at IS NULL".into());
-    }
-    match &f.visibility {
-        Visibility::All => {}
-        Visibility::OwnerOrPool(u) => {
-            let a = p.push(*u);
-            w.push(format!("(owner_id IS NULL OR owner_id = {a})"));
-        }
-        Visibility::TeamOrPool { user, team } => {
-            let a = p.push(*user);
-            let b = p.push(*team);
-            w.push(format!(
-                "(owner_id IS NULL OR owner_id = {a} OR team_id = {b})"
-            ));
-        }
-        Visibility::RegionOrPool { user, region } => {
-            let a = p.push(*user);
-            let b = p.push(region.clone());
-            w.push(format!(
-                "(owner_id IS NULL OR owner_id = {a} OR province = {b})"
-            ));
-        }
-    }
+    crate::customers::scope_conditions(f, &mut w, &mut p);
     match &f.query {
         None => {}
         // The tokens narrow the search to the customers holding them (the
@@ -478,20 +467,7 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
             ));
         }
     }
-    if let Some(o) = f.owner_id {
-        let a = p.push(o);
-        w.push(format!("owner_id = {a}"));
-    }
-    if f.in_pool {
-        w.push("owner_id IS NULL".into());
-    }
-    if f.owned_only {
-        w.push("owner_id IS NOT NULL".into());
-    }
-    if let Some(after) = f.after_id {
-        let a = p.push(after);
-        w.push(format!("id > {a}"));
-    }
+    crate::customers::owner_conditions(f, &mut w, &mut p);
     if let Some((k, v)) = &f.custom {
         let a = p.push(k.clone());
         let b = p.push(v.clone());
