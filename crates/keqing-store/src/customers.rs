@@ -162,6 +162,7 @@ pub(crate) fn changed_fields(changes: &[FieldChange]) -> serde_json::Value {
 /// adds one value and answers its placeholder (`$n`, `?n`).
 pub(crate) trait BindCustomer {
     fn int(&mut self, v: i64) -> String;
+    fn text(&mut self, v: String) -> String;
     fn opt_int(&mut self, v: Option<i64>) -> String;
     fn opt_text(&mut self, v: Option<String>) -> String;
 }
@@ -214,4 +215,28 @@ pub(crate) fn owner_conditions(f: &CustomerFilter, w: &mut Vec<String>, b: &mut 
         let a = b.int(after);
         w.push(format!("id > {a}"));
     }
+}
+
+/// The conditions of a customer list on its plain columns (province, class,
+/// tier, stage), the same text in both dialects. Answers whether every one
+/// it added (if any) is on the province.
+pub(crate) fn column_conditions(
+    f: &CustomerFilter,
+    w: &mut Vec<String>,
+    b: &mut impl BindCustomer,
+) -> bool {
+    let mut province_only = true;
+    for (col, v) in [
+        ("province", &f.province),
+        ("class", &f.class),
+        ("tier", &f.tier),
+        ("stage", &f.stage),
+    ] {
+        if let Some(v) = v {
+            let a = b.text(v.clone());
+            w.push(format!("{col} = {a}"));
+            province_only &= col == "province";
+        }
+    }
+    province_only
 }

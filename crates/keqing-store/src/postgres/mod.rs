@@ -411,6 +411,10 @@ impl crate::customers::BindCustomer for Params {
         self.push(v)
     }
 
+    fn text(&mut self, v: String) -> String {
+        self.push(v)
+    }
+
     fn opt_int(&mut self, v: Option<i64>) -> String {
         self.push(v)
     }
@@ -481,17 +485,7 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
         let a = p.push(format!("%|{}|%", like_escape(t)));
         w.push(format!("tags ILIKE {a} ESCAPE '\\'"));
     }
-    for (col, v) in [
-        ("province", &f.province),
-        ("class", &f.class),
-        ("tier", &f.tier),
-        ("stage", &f.stage),
-    ] {
-        if let Some(v) = v {
-            let a = p.push(v.clone());
-            w.push(format!("{col} = {a}"));
-        }
-    }
+    crate::customers::column_conditions(f, &mut w, &mut p);
     let clause = if w.is_empty() {
         String::new()
     } else {

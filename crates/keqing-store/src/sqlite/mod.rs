@@ -734,6 +734,10 @@ impl crate::customers::BindCustomer for Vec<SqlValue> {
         arg(self, v.into())
     }
 
+    fn text(&mut self, v: String) -> String {
+        arg(self, v.into())
+    }
+
     fn opt_int(&mut self, v: Option<i64>) -> String {
         arg(self, v.map(SqlValue::from).unwrap_or(SqlValue::Null))
     }
@@ -766,18 +770,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         w.push(format!("tags LIKE {a} ESCAPE '\\'"));
         narrow = false;
     }
-    for (col, v) in [
-        ("province", &f.province),
-        ("class", &f.class),
-        ("tier", &f.tier),
-        ("stage", &f.stage),
-    ] {
-        if let Some(v) = v {
-            let a = arg(&mut p, v.clone().into());
-            w.push(format!("{col} = {a}"));
-            narrow &= col == "province";
-        }
-    }
+    narrow &= crate::customers::column_conditions(f, &mut w, &mut p);
     let rest = w.join(" AND ");
     let rest_params = p.len();
     // The name search comes last: its parameters follow those of `rest`.
