@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// A change of a task from `expected` to `status`, with no reason, date or activity.
+fn status_change(expected: &str, status: &str) -> CareStatusChange {
+    CareStatusChange {
+        expected: expected.into(),
+        status: status.into(),
+        reason: None,
+        snoozed_until: None,
+        activity: None,
+    }
+}
+
 /// The tasks of `customer` the frequency cap counted, as (kind, contact,
 /// day), sorted.
 fn tasks_counted(counted: &CareTaskContacts, customer: i64) -> Vec<(&str, Option<i64>, NaiveDate)> {
@@ -330,10 +341,6 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .set_care_task_status(
             t0.id,
             &CareStatusChange {
-                expected: "open".into(),
-                status: "done".into(),
-                reason: None,
-                snoozed_until: None,
                 activity: Some(
                     NewActivity::from_json(
                         json!({"kind": "call", "summary": "中秋问候"})
@@ -342,6 +349,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
                     )
                     .unwrap(),
                 ),
+                ..status_change("open", "done")
             },
             &f.manager_a,
         )
@@ -362,13 +370,10 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .set_care_task_status(
             t0.id,
             &CareStatusChange {
-                expected: "open".into(),
-                status: "done".into(),
-                reason: None,
-                snoozed_until: None,
                 activity: Some(
                     NewActivity::from_json(json!({"kind": "call"}).as_object().unwrap()).unwrap(),
                 ),
+                ..status_change("open", "done")
             },
             &f.manager_a,
         )
@@ -390,11 +395,8 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .set_care_task_status(
             t1.id,
             &CareStatusChange {
-                expected: "open".into(),
-                status: "snoozed".into(),
-                reason: None,
                 snoozed_until: Some("2026-09-27".parse().unwrap()),
-                activity: None,
+                ..status_change("open", "snoozed")
             },
             &f.manager_a,
         )
@@ -453,11 +455,8 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .set_care_task_status(
             t1.id,
             &CareStatusChange {
-                expected: "snoozed".into(),
-                status: "skipped".into(),
                 reason: Some("客户出差".into()),
-                snoozed_until: None,
-                activity: None,
+                ..status_change("snoozed", "skipped")
             },
             &f.manager_a,
         )
@@ -629,19 +628,9 @@ pub(super) async fn care_tasks_follow_ownership(s: &dyn Store, f: &Fixture) {
         .into_iter()
         .find(|t| t.contact_id == Some(p1.id))
         .unwrap();
-    s.set_care_task_status(
-        first.id,
-        &CareStatusChange {
-            expected: "open".into(),
-            status: "done".into(),
-            reason: None,
-            snoozed_until: None,
-            activity: None,
-        },
-        &f.manager_a,
-    )
-    .await
-    .unwrap();
+    s.set_care_task_status(first.id, &status_change("open", "done"), &f.manager_a)
+        .await
+        .unwrap();
     s.transfer_customers(&[c1.id], b, "调岗", &f.admin)
         .await
         .unwrap();
