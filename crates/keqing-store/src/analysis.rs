@@ -27,3 +27,19 @@ pub trait AnalysisStore: Send + Sync {
     /// Deletes a snapshot and its members.
     async fn delete_analysis_snapshot(&self, id: i64) -> Result<()>;
 }
+
+/// The page of a snapshot's members that `f` asked for: counted in full,
+/// never capped.
+pub(crate) fn members_page(
+    items: Vec<SnapshotMemberRow>,
+    total: i64,
+    f: &SnapshotMemberFilter,
+) -> Page<SnapshotMemberRow> {
+    Page {
+        capped: false,
+        items,
+        total,
+        offset: f.offset.max(0),
+        limit: f.limit,
+    }
+}

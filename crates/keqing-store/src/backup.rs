@@ -24,3 +24,17 @@ pub trait BackupStore: Send + Sync {
     /// their count.
     async fn import_all(&self, lines: &mut (dyn std::io::BufRead + Send)) -> Result<TableCounts>;
 }
+
+/// A line of a backup read: its table, refused unless one of [`TABLES`], and
+/// its row (`None` for a line without one, which a restore passes over).
+pub(crate) fn backup_line(
+    v: &serde_json::Value,
+) -> Result<(&str, Option<&serde_json::Map<String, serde_json::Value>>)> {
+    let table = v["table"].as_str().unwrap_or_default();
+    if !TABLES.contains(&table) {
+        return Err(StoreError::Db(format!(
+            "unknown table in backup: {table:?}"
+        )));
+    }
+    Ok((table, v["row"].as_object()))
+}

@@ -102,3 +102,141 @@ pub trait CustomerStore: Send + Sync {
     /// Unregistered reports, optionally of one owner's customers.
     async fn open_changes(&self, owner_id: Option<i64>) -> Result<Vec<ChangeReport>>;
 }
+
+// --- what both backends' customer code decides alike ---
+
+/// The tables whose rows follow a merged customer onto the one it is merged into.
+pub(crate) const MERGE_MOVES: [&str; 6] = [
+    "contacts",
+    "activities",
+    "orders",
+    "customer_history",
+    "ownership_log",
+    "change_reports",
+];
+
+/// Refuses a write made against a version that is no longer the current one.
+pub(crate) fn check_version(expected: i64, current: i64) -> Result<()> {
+    if current != expected {
+        return Err(StoreError::Conflict { expected, current });
+    }
+    Ok(())
+}
+
+/// Refuses a customer whose external code or dedup key live customers hold.
+#[inline]
+pub(crate) fn refuse_duplicates(dups: Vec<i64>) -> Result<()> {
+    if !dups.is_empty() {
+        return Err(StoreError::Duplicate(dups));
+    }
+    Ok(())
+}
+
+/// The ids two duplicate lookups found, each once, in order, without `except`.
+pub(crate) fn distinct_dups(mut ids: Vec<i64>, except: Option<i64>) -> Vec<i64> {
+    ids.retain(|id| Some(*id) != except);
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The history of a change to one field.
+pub(crate) fn one_change(
+    field: &str,
+    old: impl Into<serde_json::Value>,
+    new: impl Into<serde_json::Value>,
+) -> [FieldChange; 1] {
+    [FieldChange {
+        field: field.into(),
+        old: old.into(),
+        new: new.into(),
+    }]
+}
+
+/// The audit detail of an update: the names of the fields it changed.
+pub(crate) fn changed_fields(changes: &[FieldChange]) -> serde_json::Value {
+    serde_json::json!({"fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>()})
+}
+
+/// How a dialect binds the values of a customer list's conditions: each call
+/// adds one value and answers its placeholder (`$n`, `?n`).
+pub(crate) trait BindCustomer {
+    fn int(&mut self, v: i64) -> String;
+    fn text(&mut self, v: String) -> String;
+    fn opt_int(&mut self, v: Option<i64>) -> String;
+    fn opt_text(&mut self, v: Option<String>) -> String;
+}
+
+/// The conditions a customer list opens with, the same text in both
+/// dialects: deleted or not, and what the caller may see.
+pub(crate) fn scope_conditions(f: &CustomerFilter, w: &mut Vec<String>, b: &mut impl BindCustomer) {
+    if f.deleted_only {
+        w.push("deleted_at IS NOT NULL".into());
+    } else if !f.include_deleted {
+        w.push("deleted_at IS NULL".into());
+    }
+    match &f.visibility {
+        Visibility::All => {}
+        Visibility::OwnerOrPool(u) => {
+            let a = b.int(*u);
+            w.push(format!("(owner_id IS NULL OR owner_id = {a})"));
+        }
+        Visibility::TeamOrPool { user, team } => {
+            let a = b.int(*user);
+            let c = b.opt_int(*team);
+            w.push(format!(
+                "(owner_id IS NULL OR owner_id = {a} OR team_id = {c})"
+            ));
+        }
+        Visibility::RegionOrPool { user, region } => {
+            let a = b.int(*user);
+            let c = b.opt_text(region.clone());
+            w.push(format!(
+                "(owner_id IS NULL OR owner_id = {a} OR province = {c})"
+            ));
+        }
+    }
+}
+
+/// The conditions of a customer list on its owner and on where a page
+/// starts, the same text in both dialects.
+pub(crate) fn owner_conditions(f: &CustomerFilter, w: &mut Vec<String>, b: &mut impl BindCustomer) {
+    if let Some(o) = f.owner_id {
+        let a = b.int(o);
+        w.push(format!("owner_id = {a}"));
+    }
+    if f.in_pool {
+        w.push("owner_id IS NULL".into());
+    }
+    if f.owned_only {
+        w.push("owner_id IS NOT NULL".into());
+    }
+    if let Some(after) = f.after_id {
+        let a = b.int(after);
+        w.push(format!("id > {a}"));
+    }
+}
+
+/// The conditions of a customer list on its plain columns (province, class,
+/// tier, stage), the same text in both dialects. Answers whether every one
+/// it added (if any) is on the province.
+pub(crate) fn column_conditions(
+    f: &CustomerFilter,
+    w: &mut Vec<String>,
+    b: &mut impl BindCustomer,
+) -> bool {
+    let mut province_only = true;
+    for (col, v) in [
+        ("province", &f.province),
+        ("class", &f.class),
+        ("tier", &f.tier),
+        ("stage", &f.stage),
+    ] {
+        if let Some(v) = v {
+            let a = b.text(v.clone());
+            w.push(format!("{col} = {a}"));
+            province_only &= col == "province";
+        }
+    }
+    province_only
+}

@@ -39,3 +39,8 @@ pub trait ImportStore: Send + Sync {
         actor: &User,
     ) -> Result<ImportOutcome>;
 }
+
+/// The audit detail of an import's batch: its rows, and how many of them it stored.
+pub(crate) fn import_detail(rows: usize, imported: u64) -> serde_json::Value {
+    serde_json::json!({"rows": rows, "imported": imported})
+}

@@ -437,25 +437,28 @@ async fn v6_tasks_hold(s: &SqliteStore) {
     );
 }
 
+/// A version 6 database at `path`, holding [`V6_TASKS`].
+fn write_v6_database(path: &std::path::Path) {
+    let c = rusqlite::Connection::open(path).unwrap();
+    for script in [
+        include_str!("../src/sqlite/schema.sql"),
+        include_str!("../src/sqlite/schema_v2.sql"),
+        include_str!("../src/sqlite/schema_v3.sql"),
+        include_str!("../src/sqlite/schema_v4.sql"),
+        include_str!("../src/sqlite/schema_v5.sql"),
+        include_str!("../src/sqlite/schema_v6.sql"),
+        "PRAGMA user_version = 6;",
+        V6_TASKS,
+    ] {
+        c.execute_batch(script).unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_version_6_database_keeps_its_care_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v6.db");
-    {
-        let c = rusqlite::Connection::open(&path).unwrap();
-        for script in [
-            include_str!("../src/sqlite/schema.sql"),
-            include_str!("../src/sqlite/schema_v2.sql"),
-            include_str!("../src/sqlite/schema_v3.sql"),
-            include_str!("../src/sqlite/schema_v4.sql"),
-            include_str!("../src/sqlite/schema_v5.sql"),
-            include_str!("../src/sqlite/schema_v6.sql"),
-            "PRAGMA user_version = 6;",
-            V6_TASKS,
-        ] {
-            c.execute_batch(script).unwrap();
-        }
-    }
+    write_v6_database(&path);
     let s = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
     v6_tasks_hold(&s).await;
     // The merge triggers are rebuilt on the new table (the suite tests what they do).
@@ -486,20 +489,7 @@ async fn a_version_6_backup_restores() {
     {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v6.db");
-        let c = rusqlite::Connection::open(&path).unwrap();
-        for script in [
-            include_str!("../src/sqlite/schema.sql"),
-            include_str!("../src/sqlite/schema_v2.sql"),
-            include_str!("../src/sqlite/schema_v3.sql"),
-            include_str!("../src/sqlite/schema_v4.sql"),
-            include_str!("../src/sqlite/schema_v5.sql"),
-            include_str!("../src/sqlite/schema_v6.sql"),
-            "PRAGMA user_version = 6;",
-            V6_TASKS,
-        ] {
-            c.execute_batch(script).unwrap();
-        }
-        drop(c);
+        write_v6_database(&path);
         let old = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
         let mut buf = vec![];
         old.export_all(&mut buf).await.unwrap();

@@ -142,13 +142,7 @@ impl AnalysisStore for PgStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            capped: false,
-            items,
-            total,
-            offset: f.offset.max(0),
-            limit: f.limit,
-        })
+        Ok(crate::analysis::members_page(items, total, f))
     }
 
     async fn delete_analysis_snapshot(&self, id: i64) -> Result<()> {

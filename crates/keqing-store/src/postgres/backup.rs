@@ -61,13 +61,7 @@ impl BackupStore for PgStore {
             // take a minute.
             let mut batch = RestoreBatch::default();
             for v in &rows {
-                let table = v["table"].as_str().unwrap_or_default();
-                if !TABLES.contains(&table) {
-                    return Err(StoreError::Db(format!(
-                        "unknown table in backup: {table:?}"
-                    )));
-                }
-                let Some(row) = v["row"].as_object() else {
+                let (table, Some(row)) = crate::backup::backup_line(v)? else {
                     continue;
                 };
                 let cols = columns_of(table)?;

@@ -1,6 +1,9 @@
 //! Customers, their contacts, history, the pool and the 15-day change deadline (SPEC §1).
 
 use super::*;
+use crate::customers::{
+    changed_fields, check_version, distinct_dups, one_change, refuse_duplicates, MERGE_MOVES,
+};
 
 #[async_trait]
 impl CustomerStore for PgStore {
@@ -76,17 +79,8 @@ impl CustomerStore for PgStore {
                 &[&id],
             )
             .await?;
-            let current: i64 = get(&row, 0)?;
-            if current != expected_version {
-                return Err(StoreError::Conflict {
-                    expected: expected_version,
-                    current,
-                });
-            }
-            let dups = dup_ids(&t, input, Some(id)).await?;
-            if !dups.is_empty() {
-                return Err(StoreError::Duplicate(dups));
-            }
+            check_version(expected_version, get(&row, 0)?)?;
+            refuse_duplicates(dup_ids(&t, input, Some(id)).await?)?;
             let now = Utc::now();
             write_customer_doc(&t, id, input, now).await?;
             history_insert(&t, id, Some(actor.id), changes, now).await?;
@@ -96,7 +90,7 @@ impl CustomerStore for PgStore {
                 "update",
                 "customer",
                 Some(id),
-                &serde_json::json!({"fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>()}),
+                &changed_fields(changes),
                 now,
             )
             .await?;
@@ -124,11 +118,7 @@ impl CustomerStore for PgStore {
                 &t,
                 id,
                 Some(actor.id),
-                &[FieldChange {
-                    field: "deleted".into(),
-                    old: false.into(),
-                    new: true.into(),
-                }],
+                &one_change("deleted", false, true),
                 now,
             )
             .await?;
@@ -155,9 +145,7 @@ impl CustomerStore for PgStore {
             }
             let dups = dup_ids(&t, &c.fields, Some(id)).await?;
             fields = Some(c.fields);
-            if !dups.is_empty() {
-                return Err(StoreError::Duplicate(dups));
-            }
+            refuse_duplicates(dups)?;
             let now = Utc::now();
             execute(
                 &t,
@@ -169,11 +157,7 @@ impl CustomerStore for PgStore {
                 &t,
                 id,
                 Some(actor.id),
-                &[FieldChange {
-                    field: "deleted".into(),
-                    old: true.into(),
-                    new: false.into(),
-                }],
+                &one_change("deleted", true, false),
                 now,
             )
             .await?;
@@ -284,14 +268,7 @@ impl CustomerStore for PgStore {
                 return Err(refuse::merge_live_only());
             }
             let now = Utc::now();
-            for table in [
-                "contacts",
-                "activities",
-                "orders",
-                "customer_history",
-                "ownership_log",
-                "change_reports",
-            ] {
+            for table in MERGE_MOVES {
                 execute(
                     &t,
                     &format!("UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"),
@@ -315,11 +292,11 @@ impl CustomerStore for PgStore {
                 &t,
                 keep,
                 Some(actor.id),
-                &[FieldChange {
-                    field: "merged".into(),
-                    old: serde_json::Value::Null,
-                    new: serde_json::json!({"id": other, "name": o.fields.name}),
-                }],
+                &one_change(
+                    "merged",
+                    serde_json::Value::Null,
+                    serde_json::json!({"id": other, "name": o.fields.name}),
+                ),
                 now,
             )
             .await?;
@@ -360,34 +337,7 @@ impl CustomerStore for PgStore {
                 if from == Some(to_user) {
                     continue;
                 }
-                execute(
-                    &t,
-                    "UPDATE customers SET owner_id = $2, team_id = $3, owned_since = $4, version = version + 1, updated_at = $4 WHERE id = $1",
-                    &[id, &to_user, &team, &now],
-                )
-                .await?;
-                log_owner(
-                    &t,
-                    *id,
-                    from,
-                    Some(to_user),
-                    "transfer",
-                    Some(actor.id),
-                    now,
-                )
-                .await?;
-                history_insert(
-                    &t,
-                    *id,
-                    Some(actor.id),
-                    &[FieldChange {
-                        field: "owner_id".into(),
-                        old: from.into(),
-                        new: to_user.into(),
-                    }],
-                    now,
-                )
-                .await?;
+                hand_to(&t, *id, from, to_user, team, "transfer", actor.id, now).await?;
                 n += 1;
             }
             audit_row(
@@ -439,11 +389,7 @@ impl CustomerStore for PgStore {
                         &t,
                         id,
                         Some(actor.id),
-                        &[FieldChange {
-                            field: "owner_id".into(),
-                            old: owner.into(),
-                            new: serde_json::Value::Null,
-                        }],
+                        &one_change("owner_id", owner, serde_json::Value::Null),
                         now,
                     )
                     .await?;
@@ -498,25 +444,7 @@ impl CustomerStore for PgStore {
                 return Err(refuse::pool_limit(owned, max_owned));
             }
             let now = Utc::now();
-            execute(
-                &t,
-                "UPDATE customers SET owner_id = $2, team_id = $3, owned_since = $4, version = version + 1, updated_at = $4 WHERE id = $1",
-                &[&customer_id, &uid, &team, &now],
-            )
-            .await?;
-            log_owner(&t, customer_id, None, Some(uid), "claim", Some(uid), now).await?;
-            history_insert(
-                &t,
-                customer_id,
-                Some(uid),
-                &[FieldChange {
-                    field: "owner_id".into(),
-                    old: serde_json::Value::Null,
-                    new: uid.into(),
-                }],
-                now,
-            )
-            .await?;
+            hand_to(&t, customer_id, None, uid, team, "claim", uid, now).await?;
             audit_row(
                 &t,
                 Some(uid),
@@ -620,13 +548,7 @@ impl CustomerStore for PgStore {
                 &[&id],
             )
             .await?;
-            let current: i64 = get(&row, 0)?;
-            if current != expected_version {
-                return Err(StoreError::Conflict {
-                    expected: expected_version,
-                    current,
-                });
-            }
+            check_version(expected_version, get(&row, 0)?)?;
             let now = Utc::now();
             let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
             let doc = crate::stored_contact_doc(input);
@@ -792,10 +714,7 @@ async fn dup_ids<C: GenericClient>(
             }
         }
     }
-    ids.retain(|id| Some(*id) != except);
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    Ok(distinct_dups(ids, except))
 }
 
 async fn insert_customer<C: GenericClient>(
@@ -805,10 +724,7 @@ async fn insert_customer<C: GenericClient>(
     actor: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let dups = dup_ids(t, input, None).await?;
-    if !dups.is_empty() {
-        return Err(StoreError::Duplicate(dups));
-    }
+    refuse_duplicates(dup_ids(t, input, None).await?)?;
     let team = owner_team(t, owner).await?;
     insert_customer_row(t, input, owner, team, actor, now).await
 }
@@ -855,6 +771,29 @@ async fn insert_customer_row<C: GenericClient>(
     let id: i64 = get(&row, 0)?;
     log_owner(t, id, None, owner, "create", actor, now).await?;
     Ok(id)
+}
+
+/// Hands a customer from `from` to `to` (of `team`) on `actor`'s word: the
+/// row, the ownership log and the history.
+#[allow(clippy::too_many_arguments)]
+async fn hand_to<C: GenericClient>(
+    t: &C,
+    id: i64,
+    from: Option<i64>,
+    to: i64,
+    team: Option<i64>,
+    reason: &str,
+    actor: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    execute(
+        t,
+        "UPDATE customers SET owner_id = $2, team_id = $3, owned_since = $4, version = version + 1, updated_at = $4 WHERE id = $1",
+        &[&id, &to, &team, &now],
+    )
+    .await?;
+    log_owner(t, id, from, Some(to), reason, Some(actor), now).await?;
+    history_insert(t, id, Some(actor), &one_change("owner_id", from, to), now).await
 }
 
 async fn log_owner<C: GenericClient>(

@@ -127,16 +127,8 @@ impl ImportStore for PgStore {
                     n += 1;
                 }
                 insert_contacts_bulk(&t, &fresh, now).await?;
-                audit_row(
-                    &t,
-                    Some(actor),
-                    "import",
-                    "contact",
-                    None,
-                    &serde_json::json!({"rows": chunk.len(), "imported": n}),
-                    now,
-                )
-                .await?;
+                let detail = crate::imports::import_detail(chunk.len(), n);
+                audit_row(&t, Some(actor), "import", "contact", None, &detail, now).await?;
                 Ok::<_, StoreError>((n, existing))
             })?;
             out.imported += n;
@@ -218,16 +210,8 @@ impl PgStore {
                 .collect();
             insert_contacts_bulk(&t, &contacts, now).await?;
             let n = ids.len() as u64;
-            audit_row(
-                &t,
-                Some(actor),
-                "import",
-                "customer",
-                None,
-                &serde_json::json!({"rows": chunk.len(), "imported": n}),
-                now,
-            )
-            .await?;
+            let detail = crate::imports::import_detail(chunk.len(), n);
+            audit_row(&t, Some(actor), "import", "customer", None, &detail, now).await?;
             Ok((n, existing))
         })
     }

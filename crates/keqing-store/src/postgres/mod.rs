@@ -478,6 +478,24 @@ impl Params {
     }
 }
 
+impl crate::customers::BindCustomer for Params {
+    fn int(&mut self, v: i64) -> String {
+        self.push(v)
+    }
+
+    fn text(&mut self, v: String) -> String {
+        self.push(v)
+    }
+
+    fn opt_int(&mut self, v: Option<i64>) -> String {
+        self.push(v)
+    }
+
+    fn opt_text(&mut self, v: Option<String>) -> String {
+        self.push(v)
+    }
+}
+
 /// The WHERE clause and parameters of a customer list: SQLite's
 /// `customer_where`. SQLite's LIKE ignores the case of ASCII letters, so
 /// names and tags use ILIKE, which on "C"-collated columns folds ASCII only;
@@ -486,32 +504,7 @@ impl Params {
 fn customer_where(f: &CustomerFilter) -> (String, Params) {
     let mut w: Vec<String> = vec![];
     let mut p = Params::default();
-    if f.deleted_only {
-        w.push("deleted_at IS NOT NULL".into());
-    } else if !f.include_deleted {
-        w.push("deleted_at IS NULL".into());
-    }
-    match &f.visibility {
-        Visibility::All => {}
-        Visibility::OwnerOrPool(u) => {
-            let a = p.push(*u);
-            w.push(format!("(owner_id IS NULL OR owner_id = {a})"));
-        }
-        Visibility::TeamOrPool { user, team } => {
-            let a = p.push(*user);
-            let b = p.push(*team);
-            w.push(format!(
-                "(owner_id IS NULL OR owner_id = {a} OR team_id = {b})"
-            ));
-        }
-        Visibility::RegionOrPool { user, region } => {
-            let a = p.push(*user);
-            let b = p.push(region.clone());
-            w.push(format!(
-                "(owner_id IS NULL OR owner_id = {a} OR province = {b})"
-            ));
-        }
-    }
+    crate::customers::scope_conditions(f, &mut w, &mut p);
     match &f.query {
         None => {}
         // The tokens narrow the search to the customers holding them (the
@@ -550,20 +543,7 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
             ));
         }
     }
-    if let Some(o) = f.owner_id {
-        let a = p.push(o);
-        w.push(format!("owner_id = {a}"));
-    }
-    if f.in_pool {
-        w.push("owner_id IS NULL".into());
-    }
-    if f.owned_only {
-        w.push("owner_id IS NOT NULL".into());
-    }
-    if let Some(after) = f.after_id {
-        let a = p.push(after);
-        w.push(format!("id > {a}"));
-    }
+    crate::customers::owner_conditions(f, &mut w, &mut p);
     if let Some((k, v)) = &f.custom {
         let a = p.push(k.clone());
         let b = p.push(v.clone());
@@ -577,17 +557,7 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
         let a = p.push(format!("%|{}|%", like_escape(t)));
         w.push(format!("tags ILIKE {a} ESCAPE '\\'"));
     }
-    for (col, v) in [
-        ("province", &f.province),
-        ("class", &f.class),
-        ("tier", &f.tier),
-        ("stage", &f.stage),
-    ] {
-        if let Some(v) = v {
-            let a = p.push(v.clone());
-            w.push(format!("{col} = {a}"));
-        }
-    }
+    crate::customers::column_conditions(f, &mut w, &mut p);
     let clause = if w.is_empty() {
         String::new()
     } else {

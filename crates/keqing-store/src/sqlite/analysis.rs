@@ -65,11 +65,7 @@ impl AnalysisStore for SqliteStore {
                      WHERE ?1 IS NULL OR created_by = ?1 ORDER BY id DESC"
                 ))
                 .map_err(sq)?;
-            let rows = st
-                .query_map([created_by], snapshot_row)
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let rows = rows_of(&mut st, [created_by], snapshot_row)?;
             Ok(rows)
         })
         .await
@@ -125,27 +121,17 @@ impl AnalysisStore for SqliteStore {
                     f.offset.max(0)
                 ))
                 .map_err(sq)?;
-            let items = st
-                .query_map(params_from_iter(p.iter()), |r| {
-                    let data: String = r.get(4)?;
-                    Ok(SnapshotMemberRow {
-                        customer_id: r.get(0)?,
-                        name: r.get(1)?,
-                        owner_id: r.get(2)?,
-                        class: r.get(3)?,
-                        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
-                    })
+            let items = rows_of(&mut st, params_from_iter(p.iter()), |r| {
+                let data: String = r.get(4)?;
+                Ok(SnapshotMemberRow {
+                    customer_id: r.get(0)?,
+                    name: r.get(1)?,
+                    owner_id: r.get(2)?,
+                    class: r.get(3)?,
+                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
                 })
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
-            Ok(Page {
-                capped: false,
-                items,
-                total,
-                offset: f.offset.max(0),
-                limit: f.limit,
-            })
+            })?;
+            Ok(crate::analysis::members_page(items, total, &f))
         })
         .await
     }

@@ -66,13 +66,7 @@ impl BackupStore for SqliteStore {
             t.execute_batch("PRAGMA defer_foreign_keys = ON")
                 .map_err(sq)?;
             for v in &rows {
-                let table = v["table"].as_str().unwrap_or_default();
-                if !TABLES.contains(&table) {
-                    return Err(StoreError::Db(format!(
-                        "unknown table in backup: {table:?}"
-                    )));
-                }
-                let Some(row) = v["row"].as_object() else {
+                let (table, Some(row)) = crate::backup::backup_line(v)? else {
                     continue;
                 };
                 let (cols, vals): (Vec<&str>, Vec<SqlValue>) = if table == "care_tasks" {

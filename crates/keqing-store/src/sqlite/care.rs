@@ -116,11 +116,7 @@ impl CareStore for SqliteStore {
                     "SELECT id, name, body, occasion, active FROM care_templates ORDER BY id",
                 )
                 .map_err(sq)?;
-            let rows = st
-                .query_map([], care_template_row)
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let rows = rows_of(&mut st, [], care_template_row)?;
             Ok(rows)
         })
         .await

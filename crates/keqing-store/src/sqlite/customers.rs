@@ -1,6 +1,9 @@
 //! Customers, their contacts, history, the pool and the 15-day change deadline (SPEC §1).
 
 use super::*;
+use crate::customers::{
+    changed_fields, check_version, distinct_dups, one_change, refuse_duplicates, MERGE_MOVES,
+};
 
 #[async_trait]
 impl CustomerStore for SqliteStore {
@@ -63,19 +66,26 @@ impl CustomerStore for SqliteStore {
         let (input, changes, actor) = (input.clone(), changes.to_vec(), actor.id);
         self.tx(move |t| {
             let current: i64 = t
-                .query_row("SELECT version FROM customers WHERE id = ?1 AND deleted_at IS NULL", [id], |r| r.get(0))
+                .query_row(
+                    "SELECT version FROM customers WHERE id = ?1 AND deleted_at IS NULL",
+                    [id],
+                    |r| r.get(0),
+                )
                 .map_err(sq)?;
-            if current != expected_version {
-                return Err(StoreError::Conflict { expected: expected_version, current });
-            }
-            let dups = dup_ids(t, &input, Some(id))?;
-            if !dups.is_empty() {
-                return Err(StoreError::Duplicate(dups));
-            }
+            check_version(expected_version, current)?;
+            refuse_duplicates(dup_ids(t, &input, Some(id))?)?;
             let now = ts(Utc::now());
             write_customer_doc(t, id, &input, &now)?;
             history_insert(t, id, Some(actor), &changes, &now)?;
-            audit_row(t, Some(actor), "update", "customer", Some(id), &serde_json::json!({"fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>()}), &now)?;
+            audit_row(
+                t,
+                Some(actor),
+                "update",
+                "customer",
+                Some(id),
+                &changed_fields(&changes),
+                &now,
+            )?;
             must_customer(t, id)
         })
         .await
@@ -91,7 +101,7 @@ impl CustomerStore for SqliteStore {
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
-            history_insert(t, id, Some(actor), &[FieldChange { field: "deleted".into(), old: false.into(), new: true.into() }], &now)?;
+            history_insert(t, id, Some(actor), &one_change("deleted", false, true), &now)?;
             audit_row(t, Some(actor), "delete", "customer", Some(id), &serde_json::Value::Null, &now)
         })
         .await
@@ -104,14 +114,11 @@ impl CustomerStore for SqliteStore {
             if c.deleted_at.is_none() {
                 return Ok(c);
             }
-            let dups = dup_ids(t, &c.fields, Some(id))?;
-            if !dups.is_empty() {
-                return Err(StoreError::Duplicate(dups));
-            }
+            refuse_duplicates(dup_ids(t, &c.fields, Some(id))?)?;
             let now = ts(Utc::now());
             t.execute("UPDATE customers SET deleted_at = NULL, merged_into = NULL, version = version + 1, updated_at = ?2 WHERE id = ?1", params![id, now])
                 .map_err(sq)?;
-            history_insert(t, id, Some(actor), &[FieldChange { field: "deleted".into(), old: true.into(), new: false.into() }], &now)?;
+            history_insert(t, id, Some(actor), &one_change("deleted", true, false), &now)?;
             audit_row(t, Some(actor), "restore", "customer", Some(id), &serde_json::Value::Null, &now)?;
             must_customer(t, id)
         })
@@ -178,11 +185,7 @@ impl CustomerStore for SqliteStore {
                 )
             };
             let mut st = c.prepare_cached(&sql).map_err(sq)?;
-            let items = st
-                .query_map(params_from_iter(p.iter()), customer_row)
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let items = rows_of(&mut st, params_from_iter(p.iter()), customer_row)?;
             Ok(Page {
                 capped,
                 items,
@@ -199,8 +202,7 @@ impl CustomerStore for SqliteStore {
             let mut st = c
                 .prepare("SELECT id, customer_id, at, user_id, field, old, new FROM customer_history WHERE customer_id = ?1 ORDER BY id")
                 .map_err(sq)?;
-            let v = st
-                .query_map([customer_id], |r| {
+            let v = rows_of(&mut st, [customer_id], |r| {
                     Ok(HistoryEntry {
                         id: r.get(0)?,
                         customer_id: r.get(1)?,
@@ -210,10 +212,7 @@ impl CustomerStore for SqliteStore {
                         old: json_col(&r.get::<_, String>(5)?)?,
                         new: json_col(&r.get::<_, String>(6)?)?,
                     })
-                })
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+                })?;
             Ok(v)
         })
         .await
@@ -231,7 +230,7 @@ impl CustomerStore for SqliteStore {
                 return Err(refuse::merge_live_only());
             }
             let now = ts(Utc::now());
-            for table in ["contacts", "activities", "orders", "customer_history", "ownership_log", "change_reports"] {
+            for table in MERGE_MOVES {
                 t.execute(&format!("UPDATE {table} SET customer_id = ?1 WHERE customer_id = ?2"), params![keep, other])
                     .map_err(sq)?;
             }
@@ -242,7 +241,7 @@ impl CustomerStore for SqliteStore {
             .map_err(sq)?;
             t.execute("UPDATE customers SET version = version + 1, updated_at = ?2 WHERE id = ?1", params![keep, now])
                 .map_err(sq)?;
-            history_insert(t, keep, Some(actor), &[FieldChange { field: "merged".into(), old: serde_json::Value::Null, new: serde_json::json!({"id": other, "name": o.fields.name}) }], &now)?;
+            history_insert(t, keep, Some(actor), &one_change("merged", serde_json::Value::Null, serde_json::json!({"id": other, "name": o.fields.name})), &now)?;
             audit_row(t, Some(actor), "merge", "customer", Some(keep), &serde_json::json!({"merged": other}), &now)?;
             must_customer(t, keep)
         })
@@ -263,21 +262,27 @@ impl CustomerStore for SqliteStore {
             let mut n = 0;
             for id in &ids {
                 let from: Option<i64> = t
-                    .query_row("SELECT owner_id FROM customers WHERE id = ?1 AND deleted_at IS NULL", [id], |r| r.get(0))
+                    .query_row(
+                        "SELECT owner_id FROM customers WHERE id = ?1 AND deleted_at IS NULL",
+                        [id],
+                        |r| r.get(0),
+                    )
                     .map_err(sq)?;
                 if from == Some(to_user) {
                     continue;
                 }
-                t.execute(
-                    "UPDATE customers SET owner_id = ?2, team_id = ?3, owned_since = ?4, version = version + 1, updated_at = ?4 WHERE id = ?1",
-                    params![id, to_user, team, now],
-                )
-                .map_err(sq)?;
-                log_owner(t, *id, from, Some(to_user), "transfer", Some(actor), &now)?;
-                history_insert(t, *id, Some(actor), &[FieldChange { field: "owner_id".into(), old: from.into(), new: to_user.into() }], &now)?;
+                hand_to(t, *id, from, to_user, team, "transfer", actor, &now)?;
                 n += 1;
             }
-            audit_row(t, Some(actor), "transfer", "customer", None, &serde_json::json!({"ids": ids, "to": to_user, "reason": reason}), &now)?;
+            audit_row(
+                t,
+                Some(actor),
+                "transfer",
+                "customer",
+                None,
+                &serde_json::json!({"ids": ids, "to": to_user, "reason": reason}),
+                &now,
+            )?;
             Ok(n)
         })
         .await
@@ -294,11 +299,7 @@ impl CustomerStore for SqliteStore {
             let mut st = t
                 .prepare("SELECT id, owner_id, class, coalesce(max(last_follow_up_at, owned_since), owned_since, created_at) FROM customers WHERE owner_id IS NOT NULL AND deleted_at IS NULL")
                 .map_err(sq)?;
-            let rows = st
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let rows = rows_of(&mut st, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))?;
             let stamp = ts(now);
             let mut released = vec![];
             for (id, owner, class, last) in rows {
@@ -307,7 +308,7 @@ impl CustomerStore for SqliteStore {
                     t.execute("UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1", params![id, stamp])
                         .map_err(sq)?;
                     log_owner(t, id, Some(owner), None, "release", Some(actor), &stamp)?;
-                    history_insert(t, id, Some(actor), &[FieldChange { field: "owner_id".into(), old: owner.into(), new: serde_json::Value::Null }], &stamp)?;
+                    history_insert(t, id, Some(actor), &one_change("owner_id", owner, serde_json::Value::Null), &stamp)?;
                     released.push(id);
                 }
             }
@@ -323,26 +324,36 @@ impl CustomerStore for SqliteStore {
         let (uid, team) = (user.id, user.team_id);
         self.tx(move |t| {
             let owner: Option<i64> = t
-                .query_row("SELECT owner_id FROM customers WHERE id = ?1 AND deleted_at IS NULL", [customer_id], |r| r.get(0))
+                .query_row(
+                    "SELECT owner_id FROM customers WHERE id = ?1 AND deleted_at IS NULL",
+                    [customer_id],
+                    |r| r.get(0),
+                )
                 .map_err(sq)?;
             if owner.is_some() {
                 return Err(refuse::not_in_pool());
             }
             let owned: i64 = t
-                .query_row("SELECT count(*) FROM customers WHERE owner_id = ?1 AND deleted_at IS NULL", [uid], |r| r.get(0))
+                .query_row(
+                    "SELECT count(*) FROM customers WHERE owner_id = ?1 AND deleted_at IS NULL",
+                    [uid],
+                    |r| r.get(0),
+                )
                 .map_err(sq)?;
             if owned >= max_owned {
                 return Err(refuse::pool_limit(owned, max_owned));
             }
             let now = ts(Utc::now());
-            t.execute(
-                "UPDATE customers SET owner_id = ?2, team_id = ?3, owned_since = ?4, version = version + 1, updated_at = ?4 WHERE id = ?1",
-                params![customer_id, uid, team, now],
-            )
-            .map_err(sq)?;
-            log_owner(t, customer_id, None, Some(uid), "claim", Some(uid), &now)?;
-            history_insert(t, customer_id, Some(uid), &[FieldChange { field: "owner_id".into(), old: serde_json::Value::Null, new: uid.into() }], &now)?;
-            audit_row(t, Some(uid), "claim", "customer", Some(customer_id), &serde_json::Value::Null, &now)?;
+            hand_to(t, customer_id, None, uid, team, "claim", uid, &now)?;
+            audit_row(
+                t,
+                Some(uid),
+                "claim",
+                "customer",
+                Some(customer_id),
+                &serde_json::Value::Null,
+                &now,
+            )?;
             must_customer(t, customer_id)
         })
         .await
@@ -353,8 +364,7 @@ impl CustomerStore for SqliteStore {
             let mut st = c
                 .prepare("SELECT id, customer_id, at, from_user, to_user, reason, actor_id FROM ownership_log WHERE customer_id = ?1 ORDER BY id")
                 .map_err(sq)?;
-            let v = st
-                .query_map([customer_id], |r| {
+            let v = rows_of(&mut st, [customer_id], |r| {
                     Ok(OwnershipEvent {
                         id: r.get(0)?,
                         customer_id: r.get(1)?,
@@ -364,10 +374,7 @@ impl CustomerStore for SqliteStore {
                         reason: r.get(5)?,
                         actor_id: r.get(6)?,
                     })
-                })
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+                })?;
             Ok(v)
         })
         .await
@@ -417,7 +424,7 @@ impl CustomerStore for SqliteStore {
             let mut st = c
                 .prepare_cached(&format!("SELECT {CONTACT_COLS} FROM contacts WHERE customer_id = ?1 AND deleted_at IS NULL ORDER BY id"))
                 .map_err(sq)?;
-            let rows = st.query_map([customer_id], contact_row).map_err(sq)?.collect::<rusqlite::Result<Vec<_>>>().map_err(sq)?;
+            let rows = rows_of(&mut st, [customer_id], contact_row)?;
             rows.into_iter().map(finish_contact).collect()
         })
         .await
@@ -435,9 +442,7 @@ impl CustomerStore for SqliteStore {
             let current: i64 = t
                 .query_row("SELECT version FROM contacts WHERE id = ?1 AND deleted_at IS NULL", [id], |r| r.get(0))
                 .map_err(sq)?;
-            if current != expected_version {
-                return Err(StoreError::Conflict { expected: expected_version, current });
-            }
+            check_version(expected_version, current)?;
             let now = ts(Utc::now());
             let c = contact_doc(0, &input);
             t.execute(
@@ -510,7 +515,7 @@ impl CustomerStore for SqliteStore {
                      WHERE r.registered_on IS NULL AND c.deleted_at IS NULL AND (?1 IS NULL OR c.owner_id = ?1) ORDER BY r.due_on, r.id",
                 )
                 .map_err(sq)?;
-            let ids = st.query_map([owner_id], |r| r.get::<_, i64>(0)).map_err(sq)?.collect::<rusqlite::Result<Vec<_>>>().map_err(sq)?;
+            let ids = rows_of(&mut st, [owner_id], |r| r.get::<_, i64>(0))?;
             ids.into_iter().map(|id| change_report(c, id)).collect()
         })
         .await
@@ -539,10 +544,7 @@ fn dup_ids(c: &Connection, input: &CustomerInput, except: Option<i64>) -> Result
             }
         }
     }
-    ids.retain(|id| Some(*id) != except);
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    Ok(distinct_dups(ids, except))
 }
 
 fn insert_customer(
@@ -552,10 +554,7 @@ fn insert_customer(
     actor: Option<i64>,
     now: &str,
 ) -> Result<i64> {
-    let dups = dup_ids(t, input, None)?;
-    if !dups.is_empty() {
-        return Err(StoreError::Duplicate(dups));
-    }
+    refuse_duplicates(dup_ids(t, input, None)?)?;
     let team = owner_team(t, owner)?;
     let idx = CustomerIndex::of(input);
     let inserted = CustomerInsert::new(t, owner, team, now)?.insert(&idx)?;
@@ -805,6 +804,28 @@ fn search_page(
         offset,
         limit,
     })
+}
+
+/// Hands a customer from `from` to `to` (of `team`) on `actor`'s word: the
+/// row, the ownership log and the history.
+#[allow(clippy::too_many_arguments)]
+fn hand_to(
+    t: &Connection,
+    id: i64,
+    from: Option<i64>,
+    to: i64,
+    team: Option<i64>,
+    reason: &str,
+    actor: i64,
+    now: &str,
+) -> Result<()> {
+    t.execute(
+        "UPDATE customers SET owner_id = ?2, team_id = ?3, owned_since = ?4, version = version + 1, updated_at = ?4 WHERE id = ?1",
+        params![id, to, team, now],
+    )
+    .map_err(sq)?;
+    log_owner(t, id, from, Some(to), reason, Some(actor), now)?;
+    history_insert(t, id, Some(actor), &one_change("owner_id", from, to), now)
 }
 
 fn history_insert(

@@ -129,15 +129,7 @@ impl ImportStore for SqliteStore {
                     }
                     n += 1;
                 }
-                audit_row(
-                    t,
-                    Some(actor.id),
-                    "import",
-                    "customer",
-                    None,
-                    &serde_json::json!({"rows": rows, "imported": n}),
-                    now,
-                )?;
+                audit_import(t, actor.id, "customer", rows, n, now)?;
                 Ok((n, existing))
             },
         )
@@ -195,20 +187,25 @@ impl ImportStore for SqliteStore {
                     insert.insert(customer_id, ct)?;
                     n += 1;
                 }
-                audit_row(
-                    t,
-                    Some(actor.id),
-                    "import",
-                    "contact",
-                    None,
-                    &serde_json::json!({"rows": rows, "imported": n}),
-                    now,
-                )?;
+                audit_import(t, actor.id, "contact", rows, n, now)?;
                 Ok((n, existing))
             },
         )
         .await
     }
+}
+
+/// Audits a batch of an import of `entity`: `n` of its `rows` stored.
+fn audit_import(
+    t: &Connection,
+    actor: i64,
+    entity: &str,
+    rows: usize,
+    n: u64,
+    now: &str,
+) -> Result<()> {
+    let detail = crate::imports::import_detail(rows, n);
+    audit_row(t, Some(actor), "import", entity, None, &detail, now)
 }
 
 impl SqliteStore {

@@ -89,6 +89,18 @@ fn json_col(s: &str) -> rusqlite::Result<serde_json::Value> {
     })
 }
 
+/// Every row a prepared statement answers for `p`, each read by `f`.
+fn rows_of<T, P: rusqlite::Params>(
+    st: &mut rusqlite::Statement<'_>,
+    p: P,
+    f: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    st.query_map(p, f)
+        .map_err(sq)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sq)
+}
+
 /// Page cache of each connection, in KiB (negative: SQLite's unit convention).
 const WRITER_CACHE: i64 = -32_000;
 
@@ -711,58 +723,37 @@ impl SearchPart {
     }
 }
 
+/// Adds a customer list's value and answers its placeholder.
+fn arg(p: &mut Vec<SqlValue>, v: SqlValue) -> String {
+    p.push(v);
+    format!("?{}", p.len())
+}
+
+impl crate::customers::BindCustomer for Vec<SqlValue> {
+    fn int(&mut self, v: i64) -> String {
+        arg(self, v.into())
+    }
+
+    fn text(&mut self, v: String) -> String {
+        arg(self, v.into())
+    }
+
+    fn opt_int(&mut self, v: Option<i64>) -> String {
+        arg(self, v.map(SqlValue::from).unwrap_or(SqlValue::Null))
+    }
+
+    fn opt_text(&mut self, v: Option<String>) -> String {
+        arg(self, v.map(SqlValue::from).unwrap_or(SqlValue::Null))
+    }
+}
+
 fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     let mut w: Vec<String> = vec![];
     let mut p: Vec<SqlValue> = vec![];
     // Cleared by each condition on a column that customers_rank lacks.
     let mut narrow = true;
-    let arg = |p: &mut Vec<SqlValue>, v: SqlValue| {
-        p.push(v);
-        format!("?{}", p.len())
-    };
-    if f.deleted_only {
-        w.push("deleted_at IS NOT NULL".into());
-    } else if !f.include_deleted {
-        w.push("deleted_at IS NULL".into());
-    }
-    match &f.visibility {
-        Visibility::All => {}
-        Visibility::OwnerOrPool(u) => {
-            let a = arg(&mut p, (*u).into());
-            w.push(format!("(owner_id IS NULL OR owner_id = {a})"));
-        }
-        Visibility::TeamOrPool { user, team } => {
-            let a = arg(&mut p, (*user).into());
-            let b = arg(&mut p, team.map(SqlValue::from).unwrap_or(SqlValue::Null));
-            w.push(format!(
-                "(owner_id IS NULL OR owner_id = {a} OR team_id = {b})"
-            ));
-        }
-        Visibility::RegionOrPool { user, region } => {
-            let a = arg(&mut p, (*user).into());
-            let b = arg(
-                &mut p,
-                region.clone().map(SqlValue::from).unwrap_or(SqlValue::Null),
-            );
-            w.push(format!(
-                "(owner_id IS NULL OR owner_id = {a} OR province = {b})"
-            ));
-        }
-    }
-    if let Some(o) = f.owner_id {
-        let a = arg(&mut p, o.into());
-        w.push(format!("owner_id = {a}"));
-    }
-    if f.in_pool {
-        w.push("owner_id IS NULL".into());
-    }
-    if f.owned_only {
-        w.push("owner_id IS NOT NULL".into());
-    }
-    if let Some(after) = f.after_id {
-        let a = arg(&mut p, after.into());
-        w.push(format!("id > {a}"));
-    }
+    crate::customers::scope_conditions(f, &mut w, &mut p);
+    crate::customers::owner_conditions(f, &mut w, &mut p);
     if let Some((k, v)) = &f.custom {
         let a = arg(
             &mut p,
@@ -779,18 +770,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         w.push(format!("tags LIKE {a} ESCAPE '\\'"));
         narrow = false;
     }
-    for (col, v) in [
-        ("province", &f.province),
-        ("class", &f.class),
-        ("tier", &f.tier),
-        ("stage", &f.stage),
-    ] {
-        if let Some(v) = v {
-            let a = arg(&mut p, v.clone().into());
-            w.push(format!("{col} = {a}"));
-            narrow &= col == "province";
-        }
-    }
+    narrow &= crate::customers::column_conditions(f, &mut w, &mut p);
     let rest = w.join(" AND ");
     let rest_params = p.len();
     // The name search comes last: its parameters follow those of `rest`.

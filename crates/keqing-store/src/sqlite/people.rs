@@ -9,11 +9,7 @@ impl PeopleStore for SqliteStore {
             let mut st = c
                 .prepare(&format!("{REGION_SELECT} ORDER BY r.id"))
                 .map_err(sq)?;
-            let v = st
-                .query_map([], region_row)
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let v = rows_of(&mut st, [], region_row)?;
             Ok(v)
         })
         .await
@@ -151,17 +147,13 @@ impl PeopleStore for SqliteStore {
             let mut st = c
                 .prepare("SELECT id, name, region FROM teams ORDER BY id")
                 .map_err(sq)?;
-            let v = st
-                .query_map([], |r| {
-                    Ok(Team {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        region: r.get(2)?,
-                    })
+            let v = rows_of(&mut st, [], |r| {
+                Ok(Team {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    region: r.get(2)?,
                 })
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            })?;
             Ok(v)
         })
         .await
@@ -221,11 +213,7 @@ impl PeopleStore for SqliteStore {
             let mut st = c
                 .prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))
                 .map_err(sq)?;
-            let v = st
-                .query_map([], user_row)
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let v = rows_of(&mut st, [], user_row)?;
             Ok(v)
         })
         .await
@@ -428,8 +416,7 @@ impl PeopleStore for SqliteStore {
             let mut st = c
                 .prepare("SELECT id, at, user_id, action, entity, entity_id, detail FROM audit_log ORDER BY id DESC LIMIT ?1")
                 .map_err(sq)?;
-            let v = st
-                .query_map([limit], |r| {
+            let v = rows_of(&mut st, [limit], |r| {
                     Ok(AuditEntry {
                         id: r.get(0)?,
                         at: parse_ts(&r.get::<_, String>(1)?)?,
@@ -439,10 +426,7 @@ impl PeopleStore for SqliteStore {
                         entity_id: r.get(5)?,
                         detail: json_col(&r.get::<_, String>(6)?)?,
                     })
-                })
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+                })?;
             Ok(v)
         })
         .await

@@ -20,11 +20,7 @@ impl RecordStore for SqliteStore {
             let mut st = c
                 .prepare_cached("SELECT id, customer_id, user_id, at, doc FROM activities WHERE customer_id = ?1 ORDER BY at DESC, id DESC")
                 .map_err(sq)?;
-            let rows = st
-                .query_map([customer_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)))
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let rows = rows_of(&mut st, [customer_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)))?;
             rows.into_iter()
                 .map(|(id, cid, uid, at, doc)| {
                     Ok(Activity {
@@ -85,8 +81,7 @@ impl RecordStore for SqliteStore {
             let mut st = c
                 .prepare_cached("SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date FROM orders WHERE customer_id = ?1 ORDER BY ordered_at DESC, id DESC")
                 .map_err(sq)?;
-            let v = st
-                .query_map([customer_id], |r| {
+            let v = rows_of(&mut st, [customer_id], |r| {
                     Ok(Order {
                         id: r.get(0)?,
                         fields: NewOrder {
@@ -102,10 +97,7 @@ impl RecordStore for SqliteStore {
                             paid_date: r.get::<_, Option<String>>(10)?.map(|s| parse_date(&s)).transpose()?,
                         },
                     })
-                })
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+                })?;
             Ok(v)
         })
         .await
@@ -116,11 +108,7 @@ impl RecordStore for SqliteStore {
             let mut st = c
                 .prepare("SELECT o.customer_id, substr(o.ordered_at, 1, 10), o.amount_fen FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.deleted_at IS NULL")
                 .map_err(sq)?;
-            let v = st
-                .query_map([], |r| Ok(OrderFact { customer_id: r.get(0)?, date: parse_date(&r.get::<_, String>(1)?)?, amount_fen: r.get(2)? }))
-                .map_err(sq)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sq)?;
+            let v = rows_of(&mut st, [], |r| Ok(OrderFact { customer_id: r.get(0)?, date: parse_date(&r.get::<_, String>(1)?)?, amount_fen: r.get(2)? }))?;
             Ok(v)
         })
         .await

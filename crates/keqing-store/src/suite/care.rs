@@ -2,6 +2,30 @@
 
 use super::*;
 
+/// A change of a task from `expected` to `status`, with no reason, date or activity.
+fn status_change(expected: &str, status: &str) -> CareStatusChange {
+    CareStatusChange {
+        expected: expected.into(),
+        status: status.into(),
+        reason: None,
+        snoozed_until: None,
+        activity: None,
+    }
+}
+
+/// The tasks of `customer` the frequency cap counted, as (kind, contact,
+/// day), sorted.
+fn tasks_counted(counted: &CareTaskContacts, customer: i64) -> Vec<(&str, Option<i64>, NaiveDate)> {
+    let mut seen: Vec<(&str, Option<i64>, NaiveDate)> = counted
+        .tasks
+        .iter()
+        .filter(|x| x.customer_id == customer)
+        .map(|x| (x.kind, x.contact_id, x.date))
+        .collect();
+    seen.sort();
+    seen
+}
+
 /// Greetings on `date` for (customer, contact) pairs, sharing one text of
 /// occasions and one template.
 pub(super) fn greetings(date: &str, people: &[(i64, Option<i64>)]) -> CareTaskBatch {
@@ -40,14 +64,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .create_contact(c.id, &contact(json!({"name": "钱二"})), &f.admin)
         .await
         .unwrap();
-    let other = s
-        .create_customer(
-            &customer(json!({"name": "别人的客户公司"})),
-            Some(f.manager_b.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let other = named_customer(s, "别人的客户公司", Some(f.manager_b.id), &f.admin).await;
     let mut batch = greetings("2026-09-25", &[(c.id, Some(p1.id)), (c.id, Some(p2.id))]);
     let mut national = greetings("2026-10-01", &[(other.id, None)]);
     national.texts[0] = r#"[{"reason":"occasion","occasion":"national_day","name_zh":"国庆节","name_en":"National Day"}]"#.into();
@@ -324,10 +341,6 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .set_care_task_status(
             t0.id,
             &CareStatusChange {
-                expected: "open".into(),
-                status: "done".into(),
-                reason: None,
-                snoozed_until: None,
                 activity: Some(
                     NewActivity::from_json(
                         json!({"kind": "call", "summary": "中秋问候"})
@@ -336,6 +349,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
                     )
                     .unwrap(),
                 ),
+                ..status_change("open", "done")
             },
             &f.manager_a,
         )
@@ -356,13 +370,10 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .set_care_task_status(
             t0.id,
             &CareStatusChange {
-                expected: "open".into(),
-                status: "done".into(),
-                reason: None,
-                snoozed_until: None,
                 activity: Some(
                     NewActivity::from_json(json!({"kind": "call"}).as_object().unwrap()).unwrap(),
                 ),
+                ..status_change("open", "done")
             },
             &f.manager_a,
         )
@@ -384,11 +395,8 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .set_care_task_status(
             t1.id,
             &CareStatusChange {
-                expected: "open".into(),
-                status: "snoozed".into(),
-                reason: None,
                 snoozed_until: Some("2026-09-27".parse().unwrap()),
-                activity: None,
+                ..status_change("open", "snoozed")
             },
             &f.manager_a,
         )
@@ -405,13 +413,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .care_task_contacts(window.0, window.1, (day, day))
         .await
         .unwrap();
-    let mut seen: Vec<(&str, Option<i64>, NaiveDate)> = counted
-        .tasks
-        .iter()
-        .filter(|x| x.customer_id == c.id)
-        .map(|x| (x.kind, x.contact_id, x.date))
-        .collect();
-    seen.sort();
+    let seen = tasks_counted(&counted, c.id);
     assert_eq!(
         seen,
         vec![
@@ -435,13 +437,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .care_task_contacts(window.0, window.1, (other_day, other_day))
         .await
         .unwrap();
-    let mut seen: Vec<(&str, Option<i64>, NaiveDate)> = counted
-        .tasks
-        .iter()
-        .filter(|x| x.customer_id == c.id)
-        .map(|x| (x.kind, x.contact_id, x.date))
-        .collect();
-    seen.sort();
+    let seen = tasks_counted(&counted, c.id);
     assert_eq!(seen, vec![("cadence", None, day)]);
     assert_eq!(
         counted
@@ -459,11 +455,8 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .set_care_task_status(
             t1.id,
             &CareStatusChange {
-                expected: "snoozed".into(),
-                status: "skipped".into(),
                 reason: Some("客户出差".into()),
-                snoozed_until: None,
-                activity: None,
+                ..status_change("snoozed", "skipped")
             },
             &f.manager_a,
         )
@@ -542,14 +535,7 @@ pub(super) async fn care_tasks(s: &dyn Store, f: &Fixture) {
         .any(|a| a.customer_id == c.id && a.kind == keqing_domain::ActivityKind::Visit));
     assert!(facts.iter().all(|a| a.customer_stage.is_none()));
     // Activities of a deleted customer are not facts any more.
-    let gone = s
-        .create_customer(
-            &customer(json!({"name": "将被删除的客户"})),
-            Some(f.manager_a.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let gone = named_customer(s, "将被删除的客户", Some(f.manager_a.id), &f.admin).await;
     s.add_activity(
         gone.id,
         &NewActivity::from_json(json!({"kind": "call"}).as_object().unwrap()).unwrap(),
@@ -642,19 +628,9 @@ pub(super) async fn care_tasks_follow_ownership(s: &dyn Store, f: &Fixture) {
         .into_iter()
         .find(|t| t.contact_id == Some(p1.id))
         .unwrap();
-    s.set_care_task_status(
-        first.id,
-        &CareStatusChange {
-            expected: "open".into(),
-            status: "done".into(),
-            reason: None,
-            snoozed_until: None,
-            activity: None,
-        },
-        &f.manager_a,
-    )
-    .await
-    .unwrap();
+    s.set_care_task_status(first.id, &status_change("open", "done"), &f.manager_a)
+        .await
+        .unwrap();
     s.transfer_customers(&[c1.id], b, "调岗", &f.admin)
         .await
         .unwrap();

@@ -114,14 +114,7 @@ pub(super) async fn duplicates_and_merge(s: &dyn Store, f: &Fixture) {
         Err(StoreError::Duplicate(_))
     ));
 
-    let b = s
-        .create_customer(
-            &customer(json!({"name": "常州新科电子(老账户)"})),
-            Some(f.manager_b.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let b = named_customer(s, "常州新科电子(老账户)", Some(f.manager_b.id), &f.admin).await;
     s.create_contact(b.id, &contact(json!({"name": "周强"})), &f.admin)
         .await
         .unwrap();
@@ -427,14 +420,7 @@ pub(super) async fn name_search(s: &dyn Store, f: &Fixture) {
 }
 
 pub(super) async fn ownership_and_pool(s: &dyn Store, f: &Fixture) {
-    let c1 = s
-        .create_customer(
-            &customer(json!({"name": "交接客户一"})),
-            Some(f.manager_a.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let c1 = named_customer(s, "交接客户一", Some(f.manager_a.id), &f.admin).await;
     let c2 = s
         .create_customer(
             &customer(json!({"name": "交接客户二", "class": "A"})),
@@ -511,14 +497,7 @@ pub(super) async fn ownership_and_pool(s: &dyn Store, f: &Fixture) {
 }
 
 pub(super) async fn change_deadline(s: &dyn Store, f: &Fixture) {
-    let c = s
-        .create_customer(
-            &customer(json!({"name": "地址变更客户"})),
-            Some(f.manager_a.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let c = named_customer(s, "地址变更客户", Some(f.manager_a.id), &f.admin).await;
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
     let r = s
         .report_change(c.id, "搬迁到新地址", day, &f.manager_a)
@@ -551,14 +530,7 @@ pub(super) async fn change_deadline(s: &dyn Store, f: &Fixture) {
 }
 
 pub(super) async fn concurrent_edits(s: &dyn Store, f: &Fixture) {
-    let c = s
-        .create_customer(
-            &customer(json!({"name": "并发客户"})),
-            Some(f.manager_a.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let c = named_customer(s, "并发客户", Some(f.manager_a.id), &f.admin).await;
     let a = c
         .fields
         .patched(json!({"city": "甲"}).as_object().unwrap())

@@ -12,25 +12,18 @@ pub(super) async fn import_is_idempotent(s: &dyn Store, f: &Fixture) {
             contact: (i % 2 == 0).then(|| contact(json!({"name": format!("联系人{i}")}))),
         })
         .collect();
-    let before = s.table_counts().await.unwrap();
-    let r = s
-        .import_customers(
+    let import = || {
+        s.import_customers(
             ImportRows::from_vec(rows.clone()),
             Some(f.manager_a.id),
             &f.admin,
         )
-        .await
-        .unwrap();
+    };
+    let before = s.table_counts().await.unwrap();
+    let r = import().await.unwrap();
     assert_eq!(r.imported, rows.len() as u64);
     assert!(r.existing.is_empty());
-    let r2 = s
-        .import_customers(
-            ImportRows::from_vec(rows.clone()),
-            Some(f.manager_a.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let r2 = import().await.unwrap();
     assert_eq!(r2.imported, 0, "a re-run creates nothing new");
     assert_eq!(r2.existing.len(), rows.len());
     assert_eq!(r2.existing[0], 2);

@@ -26,6 +26,13 @@ use people::{regions_and_teams, user_changes, users_and_sessions};
 use records::contacts_activities_orders;
 use serde_json::json;
 
+/// A customer that has only a name, owned by `owner`, created by `actor`.
+async fn named_customer(s: &dyn Store, name: &str, owner: Option<i64>, actor: &User) -> Customer {
+    s.create_customer(&customer(json!({ "name": name })), owner, actor)
+        .await
+        .unwrap()
+}
+
 fn customer(v: serde_json::Value) -> CustomerInput {
     CustomerInput::from_json(v.as_object().expect("object")).expect("valid customer")
 }
@@ -41,27 +48,31 @@ pub struct Fixture {
     pub team_a: Team,
 }
 
-pub async fn fixture(s: &dyn Store) -> Fixture {
-    let team_a = s.create_team("南京一部", Some("江苏")).await.unwrap();
-    let team_b = s.create_team("杭州二部", Some("浙江")).await.unwrap();
-    let mk = |name: &str, role: Role, team: Option<i64>| NewUser {
+/// A user of `role` in `team`, named `name`, with a placeholder password hash.
+pub(super) fn new_user(name: &str, role: Role, team: Option<i64>) -> NewUser {
+    NewUser {
         username: name.into(),
         display_name: name.into(),
         role,
         team_id: team,
         region: None,
         password_hash: "x".into(),
-    };
+    }
+}
+
+pub async fn fixture(s: &dyn Store) -> Fixture {
+    let team_a = s.create_team("南京一部", Some("江苏")).await.unwrap();
+    let team_b = s.create_team("杭州二部", Some("浙江")).await.unwrap();
     let admin = s
-        .create_user(&mk("admin", Role::Admin, None))
+        .create_user(&new_user("admin", Role::Admin, None))
         .await
         .unwrap();
     let manager_a = s
-        .create_user(&mk("wangfang", Role::Manager, Some(team_a.id)))
+        .create_user(&new_user("wangfang", Role::Manager, Some(team_a.id)))
         .await
         .unwrap();
     let manager_b = s
-        .create_user(&mk("lijun", Role::Manager, Some(team_b.id)))
+        .create_user(&new_user("lijun", Role::Manager, Some(team_b.id)))
         .await
         .unwrap();
     Fixture {

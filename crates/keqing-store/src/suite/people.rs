@@ -60,16 +60,8 @@ pub(super) async fn user_changes(s: &dyn Store, f: &Fixture) {
     use keqing_domain::access::{Action, Grants, Resource, RowOwner};
     let grants = Grants::default();
     let team_c = s.create_team("苏州三部", Some("江苏")).await.unwrap();
-    let mk = |name: &str, role: Role, team: Option<i64>| NewUser {
-        username: name.into(),
-        display_name: name.into(),
-        role,
-        team_id: team,
-        region: None,
-        password_hash: "x".into(),
-    };
     let u = s
-        .create_user(&mk("zhaomin", Role::Manager, Some(f.team_a.id)))
+        .create_user(&new_user("zhaomin", Role::Manager, Some(f.team_a.id)))
         .await
         .unwrap();
     let now = Utc::now();
@@ -228,7 +220,7 @@ pub(super) async fn user_changes(s: &dyn Store, f: &Fixture) {
 
     // The last active administrator stays one.
     let second = s
-        .create_user(&mk("admin2", Role::Admin, None))
+        .create_user(&new_user("admin2", Role::Admin, None))
         .await
         .unwrap();
     let demote = UserChange {
@@ -247,7 +239,7 @@ pub(super) async fn user_changes(s: &dyn Store, f: &Fixture) {
     assert_eq!(s.user(f.admin.id).await.unwrap().unwrap(), f.admin);
     // An inactive administrator does not count.
     let third = s
-        .create_user(&mk("admin3", Role::Admin, None))
+        .create_user(&new_user("admin3", Role::Admin, None))
         .await
         .unwrap();
     s.update_user(third.id, &off, Some(f.admin.id))

@@ -3,14 +3,7 @@
 use super::*;
 
 pub(super) async fn contacts_activities_orders(s: &dyn Store, f: &Fixture) {
-    let c = s
-        .create_customer(
-            &customer(json!({"name": "订单客户"})),
-            Some(f.manager_a.id),
-            &f.admin,
-        )
-        .await
-        .unwrap();
+    let c = named_customer(s, "订单客户", Some(f.manager_a.id), &f.admin).await;
     let k = s.create_contact(c.id, &contact(json!({"name": "赵敏", "mobile": "13800001111", "birthday": "农历1980-08-15", "level": "决策者"})), &f.admin).await.unwrap();
     assert_eq!(s.contact(k.id).await.unwrap().unwrap(), k);
     let k2 = s
