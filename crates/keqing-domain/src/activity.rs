@@ -60,6 +60,7 @@ labeled_enum!(
 });
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewActivity {
     pub kind: ActivityKind,
     pub contact_id: Option<i64>,
@@ -153,6 +154,7 @@ impl NewActivity {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
     pub id: i64,
     pub customer_id: i64,

@@ -173,6 +173,7 @@ impl<'de> Deserialize<'de> for Birthday {
 /// Consent to be contacted, per channel (SPEC §5: never send to an opted-out address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consent {
     pub phone: bool,
     pub sms: bool,
@@ -194,6 +195,7 @@ impl Default for Consent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactInput {
     pub name: String,
     pub mobile: Option<Phone>,
@@ -321,6 +323,7 @@ impl ContactInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     pub id: i64,
     pub customer_id: i64,

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FieldKind {
     Text,
     Number,
@@ -40,6 +41,7 @@ impl FieldKind {
 
 /// One custom field of the customer file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomFieldDef {
     /// The key under `custom`: a lower-case letter, then letters, digits or `_`.
     pub key: String,

@@ -55,6 +55,7 @@ labeled_enum!(
 /// 客情关系卡 (000): what a manager must know by heart about a customer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelationshipCard {
     /// 兴趣爱好
     pub interests: Option<String>,
@@ -91,6 +92,7 @@ impl RelationshipCard {
 /// A date that matters to a customer company (founding day, anniversary…).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyDate {
     pub name: String,
     pub date: NaiveDate,
@@ -102,6 +104,7 @@ pub struct KeyDate {
 /// Every field of a customer a user can set. Parsed as a whole from JSON (API,
 /// import rows, patches) with every wrong field reported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerInput {
     pub name: String,
     pub kind: CustomerKind,
@@ -133,6 +136,7 @@ pub struct CustomerInput {
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub id: i64,
     /// Optimistic concurrency: every update must name the version it read.

@@ -53,6 +53,22 @@ macro_rules! labeled_enum {
                 $name::parse(&s).map_err(serde::de::Error::custom)
             }
         }
+
+        /// Its ids, with their Chinese labels in the description.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let labels = [$(concat!($id, " ", $zh)),+].join(", ");
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($id),+]))
+                    .description(Some(labels))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 

@@ -18,6 +18,8 @@ pub mod history;
 pub mod money;
 pub mod order;
 pub mod phone;
+#[cfg(feature = "openapi")]
+mod schema;
 pub mod search;
 pub mod text;
 pub mod user;

@@ -747,7 +747,7 @@ fn param_date(params: &SnapshotParams) -> Result<Option<chrono::NaiveDate>, ApiE
     operation_id = "analysis_create_snapshot",
     description = "Run an analysis on your orders and save it with its members: {kind: rfm|abc|clv, name, params: {as_of, cuts, model, freq, horizon_months, discount}}",
     request_body = SnapshotBody,
-    responses((status = 201, description = "The snapshot saved", body = crate::openapi::AnalysisSnapshot))
+    responses((status = 201, description = "The snapshot saved", body = keqing_store::AnalysisSnapshot))
 )]
 pub async fn create_snapshot(
     State(st): State<AppState>,
@@ -993,7 +993,7 @@ pub async fn list_snapshots(
     operation_id = "analysis_get_snapshot",
     description = "One snapshot: parameters, as-of date and summary",
     params(("id" = i64, Path, description = "snapshot id")),
-    responses((status = 200, description = "The snapshot", body = crate::openapi::AnalysisSnapshot))
+    responses((status = 200, description = "The snapshot", body = keqing_store::AnalysisSnapshot))
 )]
 pub async fn get_snapshot(
     State(st): State<AppState>,
@@ -1094,7 +1094,6 @@ pub async fn delete_snapshot(
 /// `{items, total}`: the snapshots the caller may see.
 #[derive(Serialize, ToSchema)]
 pub struct SnapshotList {
-    #[schema(value_type = Vec<crate::openapi::AnalysisSnapshot>)]
     pub items: Vec<AnalysisSnapshot>,
     pub total: usize,
 }
@@ -1102,7 +1101,6 @@ pub struct SnapshotList {
 /// A page of a snapshot's members.
 #[derive(Serialize, ToSchema)]
 pub struct MemberPage {
-    #[schema(value_type = Vec<crate::openapi::SnapshotMember>)]
     pub items: Vec<keqing_store::SnapshotMemberRow>,
     pub total: i64,
     pub page: i64,

@@ -963,7 +963,7 @@ pub async fn logout(
     tag = "auth",
     operation_id = "auth_me",
     description = "The logged-in user",
-    responses((status = 200, description = "The logged-in user (with a fresh CSRF cookie for a cookie session)", body = crate::openapi::User))
+    responses((status = 200, description = "The logged-in user (with a fresh CSRF cookie for a cookie session)", body = keqing_domain::User))
 )]
 pub async fn me(
     State(st): State<AppState>,
@@ -1233,6 +1233,5 @@ pub struct LoginAnswer {
     pub expires_at: chrono::DateTime<chrono::Utc>,
     /// a cookie session sends it back as X-CSRF-Token
     pub csrf_token: String,
-    #[schema(value_type = crate::openapi::User)]
     pub user: User,
 }

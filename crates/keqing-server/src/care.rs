@@ -606,7 +606,7 @@ pub async fn list_templates(
     operation_id = "care_create_template",
     description = "Create a template; it must end with the signature {公司名称} {经理姓名} (422 otherwise)",
     request_body = TemplateBody,
-    responses((status = 201, description = "The template created", body = crate::openapi::CareTemplate))
+    responses((status = 201, description = "The template created", body = keqing_store::CareTemplate))
 )]
 pub async fn create_template(
     State(st): State<AppState>,
@@ -636,7 +636,7 @@ pub async fn create_template(
     description = "Change a template (signature rule as on create)",
     params(("id" = i64, Path, description = "template id")),
     request_body = TemplateBody,
-    responses((status = 200, description = "The template changed", body = crate::openapi::CareTemplate))
+    responses((status = 200, description = "The template changed", body = keqing_store::CareTemplate))
 )]
 pub async fn update_template(
     State(st): State<AppState>,
@@ -1340,7 +1340,6 @@ impl Coming {
 /// `GET /care/templates`: the templates and what a template may use.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TemplateList {
-    #[schema(value_type = Vec<crate::openapi::CareTemplate>)]
     pub items: Vec<keqing_store::CareTemplate>,
     pub total: usize,
     /// the text a new template starts from

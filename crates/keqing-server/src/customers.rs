@@ -281,7 +281,6 @@ async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<CustomerPage, ApiE
 /// A page of customers as `GET /customers` and `GET /pool` answer it.
 #[derive(Serialize, ToSchema)]
 pub struct CustomerPage {
-    #[schema(value_type = Vec<crate::openapi::Customer>)]
     pub items: Vec<Customer>,
     /// how many match (see total_capped)
     pub total: i64,
@@ -341,7 +340,7 @@ pub async fn pool(
     operation_id = "customers_get_one",
     description = "One customer",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "The customer", body = crate::openapi::Customer))
+    responses((status = 200, description = "The customer", body = keqing_domain::Customer))
 )]
 pub async fn get_one(
     State(st): State<AppState>,
@@ -462,7 +461,7 @@ pub async fn create(
     description = "Change fields (JSON merge patch); must send the version read, stale gives 409",
     params(("id" = i64, Path, description = "customer id")),
     request_body = crate::openapi::CustomerBody,
-    responses((status = 200, description = "The customer changed", body = crate::openapi::Customer), (status = 409, description = "version_conflict: someone else saved first (details: expected_version, current_version); duplicate", body = crate::openapi::ErrorBody))
+    responses((status = 200, description = "The customer changed", body = keqing_domain::Customer), (status = 409, description = "version_conflict: someone else saved first (details: expected_version, current_version); duplicate", body = crate::openapi::ErrorBody))
 )]
 pub async fn update(
     State(st): State<AppState>,
@@ -526,7 +525,7 @@ pub async fn delete(
     operation_id = "customers_restore",
     description = "Restore a deleted customer (administrators)",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "The customer restored", body = crate::openapi::Customer))
+    responses((status = 200, description = "The customer restored", body = keqing_domain::Customer))
 )]
 pub async fn restore(
     State(st): State<AppState>,
@@ -613,7 +612,7 @@ pub async fn contacts(
     description = "Create a contact",
     params(("id" = i64, Path, description = "customer id")),
     request_body = crate::openapi::ContactBody,
-    responses((status = 201, description = "The contact created", body = crate::openapi::Contact))
+    responses((status = 201, description = "The contact created", body = keqing_domain::Contact))
 )]
 pub async fn create_contact(
     State(st): State<AppState>,
@@ -651,7 +650,7 @@ async fn contact_customer(
     description = "Change a contact; must send the version read",
     params(("id" = i64, Path, description = "contact id")),
     request_body = crate::openapi::ContactBody,
-    responses((status = 200, description = "The contact changed", body = crate::openapi::Contact), (status = 409, description = "version_conflict: someone else saved first", body = crate::openapi::ErrorBody))
+    responses((status = 200, description = "The contact changed", body = keqing_domain::Contact), (status = 409, description = "version_conflict: someone else saved first", body = crate::openapi::ErrorBody))
 )]
 pub async fn update_contact(
     State(st): State<AppState>,
@@ -727,7 +726,7 @@ pub async fn activities(
     description = "Log an activity (visit, call, SMS, gift, help, feedback…)",
     params(("id" = i64, Path, description = "customer id")),
     request_body = crate::openapi::ActivityBody,
-    responses((status = 201, description = "The activity logged", body = crate::openapi::Activity))
+    responses((status = 201, description = "The activity logged", body = keqing_domain::Activity))
 )]
 pub async fn add_activity(
     State(st): State<AppState>,
@@ -779,7 +778,7 @@ pub async fn orders(
     operation_id = "customers_claim",
     description = "Claim a customer from the public pool",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "The customer, now yours", body = crate::openapi::Customer), (status = 409, description = "refused: not in the pool, or your claim limit is reached", body = crate::openapi::ErrorBody))
+    responses((status = 200, description = "The customer, now yours", body = keqing_domain::Customer), (status = 409, description = "refused: not in the pool, or your claim limit is reached", body = crate::openapi::ErrorBody))
 )]
 pub async fn claim(
     State(st): State<AppState>,
@@ -882,7 +881,7 @@ pub struct MergeBody {
     description = "Merge another customer into this one; both histories are kept",
     params(("id" = i64, Path, description = "customer id")),
     request_body = MergeBody,
-    responses((status = 200, description = "The customer kept, with the other's records", body = crate::openapi::Customer), (status = 409, description = "refused: the two cannot be merged", body = crate::openapi::ErrorBody))
+    responses((status = 200, description = "The customer kept, with the other's records", body = keqing_domain::Customer), (status = 409, description = "refused: the two cannot be merged", body = crate::openapi::ErrorBody))
 )]
 pub async fn merge(
     State(st): State<AppState>,
@@ -979,7 +978,7 @@ pub struct ChangeBody {
     description = "Report a change of customer data (must be registered within 15 days)",
     params(("id" = i64, Path, description = "customer id")),
     request_body = ChangeBody,
-    responses((status = 201, description = "The change report", body = crate::openapi::ChangeReport))
+    responses((status = 201, description = "The change report", body = keqing_store::ChangeReport))
 )]
 pub async fn report_change(
     State(st): State<AppState>,
@@ -1011,7 +1010,7 @@ pub struct RegisterBody {
     description = "Mark a reported change as registered in the file",
     params(("id" = i64, Path, description = "change report id")),
     request_body = Option<RegisterBody>,
-    responses((status = 200, description = "The change report, registered", body = crate::openapi::ChangeReport))
+    responses((status = 200, description = "The change report, registered", body = keqing_store::ChangeReport))
 )]
 pub async fn register_change(
     State(st): State<AppState>,
@@ -1177,35 +1176,30 @@ pub async fn put_custom_fields(
 /// `{items}`: a customer's field-level changes.
 #[derive(Serialize, ToSchema)]
 pub struct HistoryList {
-    #[schema(value_type = Vec<crate::openapi::HistoryEntry>)]
     pub items: Vec<keqing_store::HistoryEntry>,
 }
 
 /// `{items}`: who owned a customer when.
 #[derive(Serialize, ToSchema)]
 pub struct OwnershipList {
-    #[schema(value_type = Vec<crate::openapi::OwnershipEvent>)]
     pub items: Vec<keqing_store::OwnershipEvent>,
 }
 
 /// `{items}`: a customer's contacts.
 #[derive(Serialize, ToSchema)]
 pub struct ContactList {
-    #[schema(value_type = Vec<crate::openapi::Contact>)]
     pub items: Vec<keqing_domain::Contact>,
 }
 
 /// `{items}`: a customer's activities.
 #[derive(Serialize, ToSchema)]
 pub struct ActivityList {
-    #[schema(value_type = Vec<crate::openapi::Activity>)]
     pub items: Vec<keqing_domain::Activity>,
 }
 
 /// `{items}`: a customer's orders.
 #[derive(Serialize, ToSchema)]
 pub struct OrderList {
-    #[schema(value_type = Vec<crate::openapi::Order>)]
     pub items: Vec<keqing_domain::Order>,
 }
 
@@ -1253,7 +1247,6 @@ pub struct OpenChanges {
 #[derive(Serialize, ToSchema)]
 pub struct OpenChange {
     #[serde(flatten)]
-    #[schema(value_type = crate::openapi::ChangeReport)]
     pub report: keqing_store::ChangeReport,
     /// past the 15 days it had to be registered in
     pub overdue: bool,
@@ -1263,9 +1256,7 @@ pub struct OpenChange {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedCustomer {
     #[serde(flatten)]
-    #[schema(value_type = crate::openapi::Customer)]
     pub customer: Customer,
-    #[schema(value_type = Vec<crate::openapi::Contact>)]
     pub contacts: Vec<keqing_domain::Contact>,
 }
 

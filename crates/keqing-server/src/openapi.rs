@@ -4,15 +4,17 @@
 //! attributes (`crate::api_routes`, utoipa-axum's `routes!`), so a route
 //! cannot be served without being described.
 //!
-//! What this module adds: the schemas of the domain's and the store's types
-//! as the API answers them (those crates do not depend on utoipa; each
-//! schema here names the type it mirrors, and the test
-//! `tests/openapi.rs` keeps them in step with the JSON), the request bodies
-//! the domain parses itself (so that a 422 names every wrong field at
-//! once), and [`finish`]: security, tags and the error answers every
+//! The schemas of the domain's, the store's, the engines' and the use
+//! cases' types are derived from those types, behind each crate's
+//! `openapi` feature, which only this crate turns on.
+//!
+//! What this module adds: the request bodies the domain parses itself from
+//! a JSON object (so that a 422 names every wrong field at once) and a few
+//! wrappers, and [`finish`]: security, tags and the error answers every
 //! operation can give.
 
 use crate::extract::Json;
+use keqing_domain::{activity, contact, customer, Email, Money, Phone};
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -39,126 +41,6 @@ pub struct ErrorBody {
     pub details: Value,
 }
 
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum CustomerKind {
-    Company,
-    Individual,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum CompanyType {
-    StateOwned,
-    Private,
-    Foreign,
-    Institution,
-    Government,
-    Other,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum CustomerSource {
-    Referral,
-    Advertising,
-    Media,
-    WalkIn,
-    Other,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum Stage {
-    ToIdentify,
-    Potential,
-    Opportunity,
-    OrderCustomer,
-    User,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum BusinessStage {
-    New,
-    Intent,
-    Existing,
-}
-
-/// A key date of a customer (company anniversary, founding day…).
-#[derive(ToSchema)]
-pub struct KeyDate {
-    pub name: String,
-    pub date: chrono::NaiveDate,
-    pub lunar: bool,
-}
-
-/// A customer as every customer endpoint answers it (`keqing_domain::Customer`):
-/// the file's fields (SPEC §1) and what the store and the analysis keep
-/// beside them.
-#[derive(ToSchema)]
-pub struct Customer {
-    pub id: i64,
-    /// optimistic concurrency: a PATCH must send the version it read (409 when stale)
-    pub version: i64,
-    pub name: String,
-    pub kind: CustomerKind,
-    pub company_type: Option<CompanyType>,
-    /// industry
-    pub industry: Option<String>,
-    /// province; the region a regional scope compares with
-    pub province: Option<String>,
-    pub city: Option<String>,
-    pub district: Option<String>,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-    pub website: Option<String>,
-    pub email: Option<String>,
-    /// unified social credit code or another external code
-    pub external_code: Option<String>,
-    pub source: Option<CustomerSource>,
-    /// the customer who referred this one
-    pub referrer_id: Option<i64>,
-    pub stage: Stage,
-    pub business_stage: BusinessStage,
-    /// ABC class A, B, C or D (written by POST /analysis/apply, or set by hand)
-    pub class: Option<String>,
-    /// spend-band tier, e.g. 水晶
-    pub tier: Option<String>,
-    pub tags: Vec<String>,
-    pub key_customer: bool,
-    /// relationship card 客情关系卡: interests, recent_events,
-    /// business_progress, taboos, gifts_forbidden, gift_policy,
-    /// preferred_contact_time
-    #[schema(value_type = Object)]
-    pub card: Value,
-    pub key_dates: Vec<KeyDate>,
-    /// the deployment's custom profile fields, by key
-    #[schema(value_type = Object)]
-    pub custom: Value,
-    /// the group this member company belongs to
-    pub parent_id: Option<i64>,
-    /// the responsible customer manager; null: the public pool
-    pub owner_id: Option<i64>,
-    /// the owner's team
-    pub team_id: Option<i64>,
-    /// RFM eight-class key, e.g. important_value (POST /analysis/apply)
-    pub rfm_class: Option<String>,
-    /// customer lifetime value in yuan, a decimal string (POST /analysis/apply)
-    pub clv: Option<String>,
-    /// P(alive): the probability that the customer is still buying, BG/NBD (POST /analysis/apply)
-    #[schema(minimum = 0, maximum = 1)]
-    pub p_alive: Option<f64>,
-    /// the owner's last logged follow-up
-    pub last_follow_up_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// soft-deleted at; null while live
-    pub deleted_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// the customer this one was merged into
-    pub merged_into: Option<i64>,
-}
-
 /// A customer's fields as `POST /customers` takes them (parsed by
 /// `keqing_domain::CustomerInput::from_json`, which names every wrong field
 /// in one 422), with `owner_id` (default: you) and `contacts` to create
@@ -169,30 +51,29 @@ pub struct CustomerBody {
     /// PATCH only: the version read (409 when stale)
     pub version: Option<i64>,
     pub name: Option<String>,
-    pub kind: Option<CustomerKind>,
-    pub company_type: Option<CompanyType>,
+    pub kind: Option<keqing_domain::CustomerKind>,
+    pub company_type: Option<customer::CompanyType>,
     pub industry: Option<String>,
     pub province: Option<String>,
     pub city: Option<String>,
     pub district: Option<String>,
     pub address: Option<String>,
-    pub phone: Option<String>,
+    pub phone: Option<Phone>,
     pub website: Option<String>,
-    pub email: Option<String>,
+    pub email: Option<Email>,
     pub external_code: Option<String>,
-    pub source: Option<CustomerSource>,
+    pub source: Option<customer::Source>,
     pub referrer_id: Option<i64>,
-    pub stage: Option<Stage>,
-    pub business_stage: Option<BusinessStage>,
+    pub stage: Option<keqing_domain::LifecycleStage>,
+    pub business_stage: Option<customer::BusinessStage>,
     pub class: Option<String>,
     pub tier: Option<String>,
     pub tags: Option<Vec<String>>,
     pub key_customer: Option<bool>,
-    #[schema(value_type = Option<Object>)]
-    pub card: Option<Value>,
-    pub key_dates: Option<Vec<KeyDate>>,
-    #[schema(value_type = Option<Object>)]
-    pub custom: Option<Value>,
+    pub card: Option<customer::RelationshipCard>,
+    pub key_dates: Option<Vec<customer::KeyDate>>,
+    /// the deployment's custom profile fields, by key
+    pub custom: Option<std::collections::BTreeMap<String, Value>>,
     pub parent_id: Option<i64>,
     /// POST only: the owner (default: you; null: the public pool)
     pub owner_id: Option<i64>,
@@ -208,235 +89,45 @@ pub struct ContactBody {
     /// PATCH only: the version read (409 when stale)
     pub version: Option<i64>,
     pub name: Option<String>,
-    pub mobile: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
+    pub mobile: Option<Phone>,
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
     pub wechat: Option<String>,
     pub qq: Option<String>,
     pub title: Option<String>,
     /// contact level
-    pub level: Option<String>,
+    pub level: Option<contact::ContactLevel>,
     /// buying role
-    pub buying_role: Option<String>,
+    pub buying_role: Option<contact::BuyingRole>,
     /// communication style
-    pub style: Option<String>,
+    pub style: Option<contact::CommStyle>,
     /// a solar or lunar birthday
-    #[schema(value_type = Option<Object>)]
-    pub birthday: Option<Value>,
+    pub birthday: Option<keqing_domain::Birthday>,
     pub hobbies: Option<String>,
     pub notes: Option<String>,
     /// the contact's consent to be greeted, by channel
-    #[schema(value_type = Option<Object>)]
-    pub consent: Option<Value>,
-}
-
-/// A contact (`keqing_domain::Contact`).
-#[derive(ToSchema)]
-pub struct Contact {
-    pub id: i64,
-    pub customer_id: i64,
-    pub version: i64,
-    pub name: String,
-    pub mobile: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub wechat: Option<String>,
-    pub qq: Option<String>,
-    pub title: Option<String>,
-    pub level: Option<String>,
-    pub buying_role: Option<String>,
-    pub style: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub birthday: Option<Value>,
-    pub hobbies: Option<String>,
-    pub notes: Option<String>,
-    #[schema(value_type = Object)]
-    pub consent: Value,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub deleted_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub consent: Option<contact::Consent>,
 }
 
 /// An activity to log (`keqing_domain::NewActivity`, parsed by the domain,
 /// which names every wrong field in one 422).
 #[derive(ToSchema)]
 pub struct ActivityBody {
-    /// visit, call, sms, gift, help, feedback, …
-    pub kind: String,
+    pub kind: keqing_domain::ActivityKind,
     pub contact_id: Option<i64>,
     pub at: Option<chrono::DateTime<chrono::Utc>>,
     pub summary: Option<String>,
     pub gift_item: Option<String>,
-    /// yuan, a decimal string
-    pub gift_value: Option<String>,
-    pub help_kind: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub matter: Option<Value>,
-    pub feedback_kind: Option<String>,
-}
-
-/// An activity on a customer's timeline (`keqing_domain::Activity`).
-#[derive(ToSchema)]
-pub struct Activity {
-    pub id: i64,
-    pub customer_id: i64,
-    pub user_id: Option<i64>,
-    pub kind: String,
-    pub contact_id: Option<i64>,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub summary: Option<String>,
-    pub gift_item: Option<String>,
-    /// yuan, a decimal string
-    pub gift_value: Option<String>,
-    pub help_kind: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub matter: Option<Value>,
-    pub feedback_kind: Option<String>,
-}
-
-/// An order (`keqing_domain::Order`).
-#[derive(ToSchema)]
-pub struct Order {
-    pub id: i64,
-    pub external_id: Option<String>,
-    pub customer_id: i64,
-    pub ordered_at: chrono::DateTime<chrono::Utc>,
-    /// yuan, a decimal string
-    pub amount: String,
-    pub quantity: i64,
-    pub product: Option<String>,
-    pub channel: Option<String>,
-    pub store: Option<String>,
-    pub due_date: Option<chrono::NaiveDate>,
-    pub paid_date: Option<chrono::NaiveDate>,
-}
-
-/// A user (`keqing_domain::User`).
-#[derive(ToSchema)]
-pub struct User {
-    pub id: i64,
-    pub username: String,
-    pub display_name: String,
-    /// admin, director, supervisor, manager, … (GET /roles)
-    pub role: String,
-    pub team_id: Option<i64>,
-    pub region: Option<String>,
-    pub active: bool,
-}
-
-/// A team (`keqing_store::Team`).
-#[derive(ToSchema)]
-pub struct Team {
-    pub id: i64,
-    pub name: String,
-    pub region: Option<String>,
-}
-
-/// A region (`keqing_store::Region`) with how many users and teams are in it.
-#[derive(ToSchema)]
-pub struct Region {
-    pub id: i64,
-    pub name: String,
-    pub users: i64,
-    pub teams: i64,
-}
-
-/// One field's change (`keqing_store::HistoryEntry`).
-#[derive(ToSchema)]
-pub struct HistoryEntry {
-    pub id: i64,
-    pub customer_id: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub user_id: Option<i64>,
-    pub field: String,
-    #[schema(value_type = Object)]
-    pub old: Value,
-    #[schema(value_type = Object)]
-    pub new: Value,
-}
-
-/// A change of owner (`keqing_store::OwnershipEvent`).
-#[derive(ToSchema)]
-pub struct OwnershipEvent {
-    pub id: i64,
-    pub customer_id: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub from_user: Option<i64>,
-    pub to_user: Option<i64>,
-    /// create, transfer, release, claim, merge
-    pub reason: String,
-    pub actor_id: Option<i64>,
-}
-
-/// A line of the audit log (`keqing_store::AuditEntry`).
-#[derive(ToSchema)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub user_id: Option<i64>,
-    pub action: String,
-    pub entity: String,
-    pub entity_id: Option<i64>,
-    #[schema(value_type = Object)]
-    pub detail: Value,
-}
-
-/// A reported change of customer data (`keqing_store::ChangeReport`).
-#[derive(ToSchema)]
-pub struct ChangeReport {
-    pub id: i64,
-    pub customer_id: i64,
-    pub note: String,
-    pub reported_on: chrono::NaiveDate,
-    pub due_on: chrono::NaiveDate,
-    pub registered_on: Option<chrono::NaiveDate>,
-    pub reported_by: Option<i64>,
-}
-
-/// A member of a snapshot (`keqing_store::SnapshotMemberRow`).
-#[derive(ToSchema)]
-pub struct SnapshotMember {
-    pub customer_id: i64,
-    pub name: String,
-    pub owner_id: Option<i64>,
-    pub class: Option<String>,
-    /// the analysis's figures for this customer (r, f, m, score; rank, sales, …)
-    #[schema(value_type = Object)]
-    pub data: Value,
-}
-
-/// A greeting template (`keqing_store::CareTemplate`).
-#[derive(ToSchema)]
-pub struct CareTemplate {
-    pub id: i64,
-    pub name: String,
-    /// the message; it must end with the signature {公司名称} {经理姓名}
-    pub body: String,
-    pub occasion: Option<String>,
-    pub active: bool,
-}
-
-/// A saved analysis (`keqing_store::AnalysisSnapshot`).
-#[derive(ToSchema)]
-pub struct AnalysisSnapshot {
-    pub id: i64,
-    /// rfm, abc or clv
-    pub kind: String,
-    pub name: String,
-    #[schema(value_type = Object)]
-    pub params: Value,
-    pub as_of: Option<chrono::NaiveDate>,
-    #[schema(value_type = Object)]
-    pub summary: Value,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub created_by: Option<i64>,
-    /// how many customers it holds
-    pub members: i64,
+    pub gift_value: Option<Money>,
+    pub help_kind: Option<activity::HelpKind>,
+    pub matter: Option<activity::Matter>,
+    pub feedback_kind: Option<activity::FeedbackKind>,
 }
 
 /// Changes to a user (administrators): any of the fields.
 #[derive(ToSchema)]
 pub struct UserPatch {
-    pub role: Option<String>,
+    pub role: Option<keqing_domain::Role>,
     /// null: none
     pub team_id: Option<i64>,
     /// one of GET /regions; null: none
@@ -455,22 +146,10 @@ pub struct TeamPatch {
     pub region: Option<String>,
 }
 
-/// A custom profile field.
-#[derive(ToSchema)]
-pub struct CustomFieldDef {
-    pub key: String,
-    pub label: String,
-    /// text, number, date, choice or multi_choice
-    #[schema(rename = "type")]
-    pub kind: String,
-    pub options: Option<Vec<String>>,
-    pub required: Option<bool>,
-}
-
 /// The deployment's custom profile fields.
 #[derive(ToSchema)]
 pub struct CustomFields {
-    pub fields: Vec<CustomFieldDef>,
+    pub fields: Vec<keqing_domain::custom_field::CustomFieldDef>,
 }
 
 /// An answer whose members depend on the request (an analysis result,
@@ -648,15 +327,94 @@ pub(crate) fn document_json() -> &'static Value {
     DOC.get_or_init(|| {
         let mut doc = serde_json::to_value(build()).unwrap_or(Value::Null);
         to_3_0(&mut doc);
+        flatten_all_of(&mut doc);
         doc["openapi"] = Value::from("3.0.3");
         doc
     })
 }
 
+/// Writes each component schema that utoipa made of several object schemas
+/// (`allOf`, from a `#[serde(flatten)]` member, as a customer's fields in a
+/// customer) as one object with all their members, as the JSON is: simpler
+/// for a reader and for client generators, many of which handle `allOf`
+/// poorly. A part that is not a plain object (an alternative, `oneOf`) is
+/// left as it is.
+pub fn flatten_all_of(doc: &mut Value) {
+    let Some(schemas) = doc["components"]["schemas"].as_object().cloned() else {
+        return;
+    };
+    let mut memo = std::collections::HashMap::new();
+    for name in schemas.keys() {
+        if let Some(flat) = flat(&schemas, name, &mut memo) {
+            doc["components"]["schemas"][name.as_str()] = flat;
+        }
+    }
+}
+
+/// The component `name` as one object, when it is made of plain objects.
+fn flat(
+    schemas: &serde_json::Map<String, Value>,
+    name: &str,
+    memo: &mut std::collections::HashMap<String, Option<Value>>,
+) -> Option<Value> {
+    if let Some(done) = memo.get(name) {
+        return done.clone();
+    }
+    memo.insert(name.to_string(), None); // a cycle stays as it is
+    let schema = schemas.get(name)?;
+    let out = match schema["allOf"].as_array() {
+        Some(parts) if parts.len() > 1 => {
+            let mut properties = serde_json::Map::new();
+            let mut required: Vec<Value> = vec![];
+            let mut whole = true;
+            for part in parts {
+                let part = match part["$ref"].as_str() {
+                    Some(r) => {
+                        let n = r.trim_start_matches("#/components/schemas/");
+                        flat(schemas, n, memo).or_else(|| schemas.get(n).cloned())
+                    }
+                    None => Some(part.clone()),
+                };
+                match part {
+                    Some(p)
+                        if p["type"] == "object"
+                            && p["allOf"].is_null()
+                            && p["oneOf"].is_null() =>
+                    {
+                        properties.extend(p["properties"].as_object().cloned().unwrap_or_default());
+                        for r in p["required"].as_array().into_iter().flatten() {
+                            if !required.contains(r) {
+                                required.push(r.clone());
+                            }
+                        }
+                    }
+                    _ => whole = false,
+                }
+            }
+            whole.then(|| {
+                let mut m = serde_json::Map::new();
+                m.insert("type".into(), Value::from("object"));
+                if let Some(d) = schema.get("description") {
+                    m.insert("description".into(), d.clone());
+                }
+                if !required.is_empty() {
+                    m.insert("required".into(), Value::Array(required));
+                }
+                m.insert("properties".into(), Value::Object(properties));
+                Value::Object(m)
+            })
+        }
+        _ => (schema["type"] == "object").then(|| schema.clone()),
+    };
+    memo.insert(name.to_string(), out.clone());
+    out
+}
+
 /// Rewrites what utoipa writes the 3.1 way into its 3.0 spelling:
 /// `type: [T, "null"]` becomes `type: T, nullable: true`, and
-/// `oneOf: [{type: "null"}, S]` becomes `allOf: [S], nullable: true`, and
-/// a map's `propertyNames` goes.
+/// `oneOf: [{type: "null"}, S]` becomes `allOf: [S], nullable: true`, a
+/// map's `propertyNames` goes, and a schema's `examples` becomes its
+/// `example`.
 pub fn to_3_0(v: &mut Value) {
     match v {
         Value::Object(m) => {
@@ -689,6 +447,12 @@ pub fn to_3_0(v: &mut Value) {
             }
             // A map's key schema: 3.1 only (map keys are strings anyway).
             m.remove("propertyNames");
+            // A schema's examples: 3.1's list is 3.0's one example.
+            if let Some(Value::Array(mut examples)) = m.remove("examples") {
+                if !examples.is_empty() {
+                    m.insert("example".into(), examples.swap_remove(0));
+                }
+            }
             for (_, it) in m.iter_mut() {
                 to_3_0(it);
             }

@@ -68,7 +68,7 @@ pub struct NewUserBody {
     operation_id = "people_create_user",
     description = "Create a user (administrators)",
     request_body = NewUserBody,
-    responses((status = 201, description = "The user created", body = crate::openapi::User), (status = 409, description = "duplicate: the user name is taken", body = crate::openapi::ErrorBody))
+    responses((status = 201, description = "The user created", body = keqing_domain::User), (status = 409, description = "duplicate: the user name is taken", body = crate::openapi::ErrorBody))
 )]
 pub async fn create_user(
     State(st): State<AppState>,
@@ -145,7 +145,7 @@ pub async fn create_user(
     description = "Change a user's role, team_id (null: none), region (one of GET /regions; null: none) or active (administrators); 422 names each wrong field, 409 when the last active administrator would step down; deactivating ends the user's sessions",
     params(("id" = i64, Path, description = "user id")),
     request_body = crate::openapi::UserPatch,
-    responses((status = 200, description = "The user changed", body = crate::openapi::User), (status = 409, description = "refused: the last active administrator would step down", body = crate::openapi::ErrorBody))
+    responses((status = 200, description = "The user changed", body = keqing_domain::User), (status = 409, description = "refused: the last active administrator would step down", body = crate::openapi::ErrorBody))
 )]
 pub async fn update_user(
     State(st): State<AppState>,
@@ -266,7 +266,7 @@ fn only_admin(u: &keqing_domain::User, what: &str) -> Result<(), ApiError> {
     operation_id = "people_create_team",
     description = "Create a team {name, region} (administrators); the region must be on the region list (422), a taken name is refused (409)",
     request_body = NewTeamBody,
-    responses((status = 201, description = "The team created", body = crate::openapi::Team), (status = 409, description = "duplicate: the name is taken", body = crate::openapi::ErrorBody))
+    responses((status = 201, description = "The team created", body = keqing_store::Team), (status = 409, description = "duplicate: the name is taken", body = crate::openapi::ErrorBody))
 )]
 pub async fn create_team(
     State(st): State<AppState>,
@@ -312,7 +312,7 @@ pub async fn create_team(
     description = "Rename a team or move it to another region: {name, region} (either; region null: none) (administrators); 422 names each wrong field, 409 a taken name",
     params(("id" = i64, Path, description = "team id")),
     request_body = crate::openapi::TeamPatch,
-    responses((status = 200, description = "The team changed", body = crate::openapi::Team), (status = 409, description = "duplicate: the name is taken", body = crate::openapi::ErrorBody))
+    responses((status = 200, description = "The team changed", body = keqing_store::Team), (status = 409, description = "duplicate: the name is taken", body = crate::openapi::ErrorBody))
 )]
 pub async fn update_team(
     State(st): State<AppState>,
@@ -390,7 +390,7 @@ pub struct NewRegionBody {
     operation_id = "people_create_region",
     description = "Add a region {name} (administrators); 409 duplicate when it exists",
     request_body = NewRegionBody,
-    responses((status = 201, description = "The region added", body = crate::openapi::Region), (status = 409, description = "duplicate: the region exists", body = crate::openapi::ErrorBody))
+    responses((status = 201, description = "The region added", body = keqing_store::Region), (status = 409, description = "duplicate: the region exists", body = crate::openapi::ErrorBody))
 )]
 pub async fn create_region(
     State(st): State<AppState>,
@@ -549,7 +549,6 @@ pub struct Grant {
 /// `{items, total}`: the users in the caller's scope.
 #[derive(Serialize, ToSchema)]
 pub struct UserList {
-    #[schema(value_type = Vec<crate::openapi::User>)]
     pub items: Vec<keqing_domain::User>,
     pub total: usize,
 }
@@ -557,14 +556,12 @@ pub struct UserList {
 /// `{items}`: the teams.
 #[derive(Serialize, ToSchema)]
 pub struct TeamList {
-    #[schema(value_type = Vec<crate::openapi::Team>)]
     pub items: Vec<keqing_store::Team>,
 }
 
 /// `{items, total}`: the regions.
 #[derive(Serialize, ToSchema)]
 pub struct RegionList {
-    #[schema(value_type = Vec<crate::openapi::Region>)]
     pub items: Vec<keqing_store::Region>,
     pub total: usize,
 }
@@ -572,6 +569,5 @@ pub struct RegionList {
 /// `{items}`: the audit log, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct AuditList {
-    #[schema(value_type = Vec<crate::openapi::AuditEntry>)]
     pub items: Vec<keqing_store::AuditEntry>,
 }

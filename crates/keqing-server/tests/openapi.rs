@@ -718,6 +718,95 @@ async fn the_answers_fit_their_schemas() {
             None,
         ),
         ("GET", "/care/templates", "/care/templates".into(), None),
+        (
+            "GET",
+            "/analysis/snapshots",
+            "/analysis/snapshots".into(),
+            None,
+        ),
+        ("GET", "/customers", "/customers?per_page=5".into(), None),
+        (
+            "GET",
+            "/customers/{id}",
+            format!("/customers/{first}"),
+            None,
+        ),
+        (
+            "PATCH",
+            "/customers/{id}",
+            format!("/customers/{first}"),
+            Some(
+                json!({"version": 1, "city": "南京", "tags": ["图式"], "card": {"interests": "钓鱼"}, "custom": {}}),
+            ),
+        ),
+        (
+            "GET",
+            "/customers/{id}/contacts",
+            format!("/customers/{first}/contacts"),
+            None,
+        ),
+        (
+            "POST",
+            "/customers/{id}/activities",
+            format!("/customers/{first}/activities"),
+            Some(
+                json!({"kind": "gift", "gift_item": "茶叶", "gift_value": "200.00", "matter": "company", "summary": "送茶"}),
+            ),
+        ),
+        (
+            "GET",
+            "/customers/{id}/activities",
+            format!("/customers/{first}/activities"),
+            None,
+        ),
+        (
+            "GET",
+            "/customers/{id}/orders",
+            format!("/customers/{first}/orders"),
+            None,
+        ),
+        (
+            "GET",
+            "/customers/{id}/history",
+            format!("/customers/{first}/history"),
+            None,
+        ),
+        (
+            "GET",
+            "/customers/{id}/ownership",
+            format!("/customers/{first}/ownership"),
+            None,
+        ),
+        (
+            "GET",
+            "/customers/{id}/completeness",
+            format!("/customers/{first}/completeness"),
+            None,
+        ),
+        (
+            "POST",
+            "/customers/{id}/changes",
+            format!("/customers/{first}/changes"),
+            Some(json!({"note": "电话变了"})),
+        ),
+        ("GET", "/changes", "/changes".into(), None),
+        ("GET", "/pool", "/pool".into(), None),
+        ("GET", "/audit", "/audit".into(), None),
+        ("GET", "/auth/me", "/auth/me".into(), None),
+        ("GET", "/users", "/users".into(), None),
+        ("GET", "/teams", "/teams".into(), None),
+        ("GET", "/regions", "/regions".into(), None),
+        ("GET", "/roles", "/roles".into(), None),
+        ("GET", "/work/incomplete", "/work/incomplete".into(), None),
+        (
+            "PUT",
+            "/custom-fields",
+            "/custom-fields".into(),
+            Some(
+                json!({"fields": [{"key": "skin", "label": "肤质", "type": "choice", "options": ["干性", "油性"]}]}),
+            ),
+        ),
+        ("GET", "/custom-fields", "/custom-fields".into(), None),
     ];
     let mut problems = vec![];
     let mut task = None;

@@ -97,6 +97,7 @@ async fn open_with(url: &str, exclusive_bulk: bool) -> Result<Arc<dyn Store>> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Team {
     pub id: i64,
     pub name: String,
@@ -108,6 +109,7 @@ pub struct Team {
 /// a region a user or team is given that the list lacks, so every region in
 /// use is listed, and removes only a region no user or team is in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Region {
     pub id: i64,
     pub name: String,
@@ -467,6 +469,7 @@ pub(crate) fn capped_total(counted: i64, count_limit: i64) -> (i64, bool) {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub id: i64,
     pub customer_id: i64,
@@ -478,6 +481,7 @@ pub struct HistoryEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnershipEvent {
     pub id: i64,
     pub customer_id: i64,
@@ -490,6 +494,7 @@ pub struct OwnershipEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -502,6 +507,7 @@ pub struct AuditEntry {
 
 /// A reported change of customer data that must reach the file within 15 days (000).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeReport {
     pub id: i64,
     pub customer_id: i64,
@@ -1114,6 +1120,7 @@ pub struct CareStatusChange {
 
 /// A message template (the signature rule is checked above the store).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CareTemplate {
     pub id: i64,
     pub name: String,
@@ -1263,6 +1270,7 @@ pub struct NewAnalysisSnapshot {
 
 /// A saved snapshot (without its members).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnalysisSnapshot {
     pub id: i64,
     pub kind: String,
@@ -1288,6 +1296,7 @@ pub struct SnapshotMemberFilter {
 
 /// A member with the customer's current name and owner.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SnapshotMemberRow {
     pub customer_id: i64,
     pub name: String,
