@@ -3,7 +3,6 @@
 mod common;
 
 use common::App;
-use keqing_domain::order::NewOrder;
 use keqing_domain::{CustomerInput, Money, Role};
 use serde_json::json;
 
@@ -27,30 +26,22 @@ async fn seed(app: &App) -> (i64, i64) {
             .unwrap();
         // Customer i buys (i % 4 + 1) times; the first three spend far more.
         for k in 0..(i % 4 + 1) {
-            orders.push(NewOrder {
-                external_id: Some(format!("SO-{i}-{k}")),
-                customer_id: c.id,
-                ordered_at: chrono::NaiveDate::from_ymd_opt(
-                    2026,
-                    1 + (k as u32 * 3 + i as u32) % 10,
-                    1 + i as u32,
-                )
-                .unwrap()
-                .and_hms_opt(10, 0, 0)
-                .unwrap()
-                .and_utc(),
-                amount: Money(if i < 3 {
-                    5_000_000
-                } else {
-                    100_000 + i * 1_000
-                }),
-                quantity: 1,
-                product: None,
-                channel: None,
-                store: None,
-                due_date: None,
-                paid_date: None,
+            let day = chrono::NaiveDate::from_ymd_opt(
+                2026,
+                1 + (k as u32 * 3 + i as u32) % 10,
+                1 + i as u32,
+            );
+            let amount = Money(if i < 3 {
+                5_000_000
+            } else {
+                100_000 + i * 1_000
             });
+            orders.push(common::order(
+                format!("SO-{i}-{k}"),
+                c.id,
+                day.unwrap(),
+                amount,
+            ));
         }
     }
     app.store.add_orders(&orders).await.unwrap();

@@ -167,3 +167,26 @@ async fn answer(r: reqwest::Response) -> (u16, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
+
+/// An order of `customer_id` on a day at 10:00 UTC, numbered `external_id`,
+/// of one item.
+#[allow(dead_code)] // not every test binary stores orders
+pub fn order(
+    external_id: String,
+    customer_id: i64,
+    day: chrono::NaiveDate,
+    amount: keqing_domain::Money,
+) -> keqing_domain::order::NewOrder {
+    keqing_domain::order::NewOrder {
+        external_id: Some(external_id),
+        customer_id,
+        ordered_at: day.and_hms_opt(10, 0, 0).unwrap().and_utc(),
+        amount,
+        quantity: 1,
+        product: None,
+        channel: None,
+        store: None,
+        due_date: None,
+        paid_date: None,
+    }
+}

@@ -582,7 +582,6 @@ fn the_checker_sees_what_does_not_fit() {
 /// schema the document states for it, member by member, all the way down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_answers_fit_their_schemas() {
-    use keqing_domain::order::NewOrder;
     use keqing_domain::{CustomerInput, Money, Role};
     let app = App::start().await;
     let doc = doc();
@@ -607,26 +606,13 @@ async fn the_answers_fit_their_schemas() {
             first = c.id;
         }
         for k in 0..(i % 4 + 1) {
-            orders.push(NewOrder {
-                external_id: Some(format!("SC-{i}-{k}")),
-                customer_id: c.id,
-                ordered_at: chrono::NaiveDate::from_ymd_opt(
-                    2026,
-                    1 + (k as u32 * 3) % 11,
-                    1 + i as u32,
-                )
-                .unwrap()
-                .and_hms_opt(9, 0, 0)
-                .unwrap()
-                .and_utc(),
-                amount: Money(100_000 + i * 7_000 + k * 500),
-                quantity: 1,
-                product: None,
-                channel: None,
-                store: None,
-                due_date: None,
-                paid_date: None,
-            });
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 1 + (k as u32 * 3) % 11, 1 + i as u32);
+            orders.push(common::order(
+                format!("SC-{i}-{k}"),
+                c.id,
+                day.unwrap(),
+                Money(100_000 + i * 7_000 + k * 500),
+            ));
         }
     }
     app.store.add_orders(&orders).await.unwrap();
