@@ -99,6 +99,18 @@ async fn members<T>(
     })
 }
 
+/// [`members`] of the rows asked for, if any were.
+async fn members_of<T>(
+    st: &AppState,
+    rows: Option<Vec<(i64, T)>>,
+    p: &Params,
+) -> Result<Option<Members<T>>, ApiError> {
+    match rows {
+        Some(rows) => Ok(Some(members(st, rows, p).await?)),
+        None => Ok(None),
+    }
+}
+
 /// A customer in an analysis's drill-down: who, and the analysis's figures.
 #[derive(Serialize, ToSchema)]
 pub struct Member<T> {
@@ -341,27 +353,23 @@ pub async fn rfm_analysis(
         },
     )
     .map_err(engine)?;
-    let members = match &p.class {
-        Some(class) => {
-            let rows: Vec<(i64, RfmFigures)> = r
-                .rows
-                .iter()
-                .filter(|x| x.class.key() == class)
-                .map(|x| {
-                    let figures = RfmFigures {
-                        r: x.recency_days,
-                        f: x.frequency,
-                        m: Money(x.monetary_fen),
-                        score: x.score_code(),
-                        class: x.class.key(),
-                    };
-                    (cid(&tx, x.customer), figures)
-                })
-                .collect();
-            Some(members(&st, rows, &p).await?)
-        }
-        None => None,
-    };
+    let rows: Option<Vec<(i64, RfmFigures)>> = p.class.as_ref().map(|class| {
+        r.rows
+            .iter()
+            .filter(|x| x.class.key() == class)
+            .map(|x| {
+                let figures = RfmFigures {
+                    r: x.recency_days,
+                    f: x.frequency,
+                    m: Money(x.monetary_fen),
+                    score: x.score_code(),
+                    class: x.class.key(),
+                };
+                (cid(&tx, x.customer), figures)
+            })
+            .collect()
+    });
+    let members = members_of(&st, rows, &p).await?;
     Ok(Json(RfmAnswer {
         summary: rfm_summary(&r),
         members,
@@ -436,26 +444,22 @@ pub async fn abc_analysis(
         None => abc::AbcCuts::default(),
     };
     let r = abc::abc(&tx, &cuts).map_err(engine)?;
-    let members = match &p.class {
-        Some(class) => {
-            let rows: Vec<(i64, AbcFigures)> = r
-                .customers
-                .iter()
-                .filter(|x| x.class.key() == class.to_ascii_uppercase())
-                .map(|x| {
-                    let figures = AbcFigures {
-                        rank: x.rank,
-                        sales: Money(x.sales_fen),
-                        share_before: x.share_before,
-                        class: x.class.key(),
-                    };
-                    (cid(&tx, x.customer), figures)
-                })
-                .collect();
-            Some(members(&st, rows, &p).await?)
-        }
-        None => None,
-    };
+    let rows: Option<Vec<(i64, AbcFigures)>> = p.class.as_ref().map(|class| {
+        r.customers
+            .iter()
+            .filter(|x| x.class.key() == class.to_ascii_uppercase())
+            .map(|x| {
+                let figures = AbcFigures {
+                    rank: x.rank,
+                    sales: Money(x.sales_fen),
+                    share_before: x.share_before,
+                    class: x.class.key(),
+                };
+                (cid(&tx, x.customer), figures)
+            })
+            .collect()
+    });
+    let members = members_of(&st, rows, &p).await?;
     Ok(Json(AbcAnswer {
         summary: abc_summary(&r),
         pareto: r.pareto().to_vec(),
@@ -534,10 +538,7 @@ pub async fn clv_analysis(
             ))
         }
     };
-    let members_of_decile = match decile {
-        Some(rows) => Some(members(&st, rows, &p).await?),
-        None => None,
-    };
+    let members_of_decile = members_of(&st, decile, &p).await?;
     Ok(Json(ClvAnswer {
         model: p.model.clone().unwrap_or_else(|| "bgnbd".into()),
         members: members_of_decile,
@@ -568,25 +569,21 @@ pub async fn repeat_analysis(
 ) -> Result<Json<RepeatAnswer>, ApiError> {
     let tx = transactions(&st, &u).await?;
     let r = repeat::repeat_purchases(&tx).map_err(engine)?;
-    let members = match p.purchases {
-        Some(k) => {
-            let rows: Vec<(i64, RepeatFigures)> = r
-                .purchases
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n == k)
-                .map(|(i, n)| {
-                    let figures = RepeatFigures {
-                        purchases: *n,
-                        cycle_days: r.cycle_days[i],
-                    };
-                    (cid(&tx, i as u32), figures)
-                })
-                .collect();
-            Some(members(&st, rows, &p).await?)
-        }
-        None => None,
-    };
+    let rows: Option<Vec<(i64, RepeatFigures)>> = p.purchases.map(|k| {
+        r.purchases
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n == k)
+            .map(|(i, n)| {
+                let figures = RepeatFigures {
+                    purchases: *n,
+                    cycle_days: r.cycle_days[i],
+                };
+                (cid(&tx, i as u32), figures)
+            })
+            .collect()
+    });
+    let members = members_of(&st, rows, &p).await?;
     Ok(Json(RepeatAnswer {
         customers: r.customers,
         distribution: r.distribution,
