@@ -24,6 +24,24 @@ fn engine(e: keqing_analysis::AnalysisError) -> ApiError {
     AppError::Analysis(e).into()
 }
 
+/// Runs an engine on the caller's orders on a blocking thread, not on one
+/// of the runtime's, which answer every other request: an analysis of a
+/// million orders, or a model fit that takes seconds, holds only its own.
+/// Answers the orders back with the result (their customer keys map the
+/// result's rows to customer ids).
+async fn compute<R: Send + 'static>(
+    tx: Transactions,
+    f: impl FnOnce(&Transactions) -> Result<R, keqing_analysis::AnalysisError> + Send + 'static,
+) -> Result<(Transactions, R), ApiError> {
+    let (tx, r) = tokio::task::spawn_blocking(move || {
+        let r = f(&tx);
+        (tx, r)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok((tx, r.map_err(engine)?))
+}
+
 /// The caller's orders as the engine's table; customer keys are customer ids.
 async fn transactions(st: &AppState, u: &User) -> Result<Transactions, ApiError> {
     Ok(keqing_app::analysis::transactions(st.store.as_ref(), &st.grants, u).await?)
@@ -344,15 +362,15 @@ pub async fn rfm_analysis(
     CurrentUser(u): CurrentUser,
     Query(p): Query<Params>,
 ) -> Result<Json<RfmAnswer>, ApiError> {
-    let tx = transactions(&st, &u).await?;
-    let r = rfm::rfm(
-        &tx,
-        &rfm::RfmOptions {
-            as_of: p.as_of.map(day_of),
-            ..Default::default()
-        },
-    )
-    .map_err(engine)?;
+    let as_of = p.as_of.map(day_of);
+    let options = rfm::RfmOptions {
+        as_of,
+        ..Default::default()
+    };
+    let (tx, r) = compute(transactions(&st, &u).await?, move |tx| {
+        rfm::rfm(tx, &options)
+    })
+    .await?;
     let rows: Option<Vec<(i64, RfmFigures)>> = p.class.as_ref().map(|class| {
         r.rows
             .iter()
@@ -438,12 +456,11 @@ pub async fn abc_analysis(
     CurrentUser(u): CurrentUser,
     Query(p): Query<Params>,
 ) -> Result<Json<AbcAnswer>, ApiError> {
-    let tx = transactions(&st, &u).await?;
     let cuts = match &p.cuts {
         Some(c) => abc::AbcCuts::parse(c).map_err(engine)?,
         None => abc::AbcCuts::default(),
     };
-    let r = abc::abc(&tx, &cuts).map_err(engine)?;
+    let (tx, r) = compute(transactions(&st, &u).await?, move |tx| abc::abc(tx, &cuts)).await?;
     let rows: Option<Vec<(i64, AbcFigures)>> = p.class.as_ref().map(|class| {
         r.customers
             .iter()
@@ -482,7 +499,6 @@ pub async fn clv_analysis(
     CurrentUser(u): CurrentUser,
     Query(p): Query<Params>,
 ) -> Result<Json<ClvAnswer>, ApiError> {
-    let tx = transactions(&st, &u).await?;
     let period = clv::Period::parse(p.freq.as_deref().unwrap_or("W")).map_err(engine)?;
     let model = match p.model.as_deref() {
         None | Some("bgnbd") => clv::ClvModel::BgNbd,
@@ -494,7 +510,7 @@ pub async fn clv_analysis(
             ))
         }
     };
-    let data = clv::summarise(&tx, p.as_of.map(day_of), period).map_err(engine)?;
+    let as_of = p.as_of.map(day_of);
     let opts = clv::ClvOptions {
         model,
         period,
@@ -502,7 +518,10 @@ pub async fn clv_analysis(
         monthly_discount: p.discount.unwrap_or(0.01),
         per_customer: true,
     };
-    let r = clv::clv(&data, &opts).map_err(engine)?;
+    let (_, r) = compute(transactions(&st, &u).await?, move |tx| {
+        clv::clv(&clv::summarise(tx, as_of, period)?, &opts)
+    })
+    .await?;
     let mut ranked: Vec<&clv::ClvCustomer> = r.customers.iter().collect();
     ranked.sort_by(|a, b| b.clv.unwrap_or(0.0).total_cmp(&a.clv.unwrap_or(0.0)));
     let rows: Vec<(i64, ClvFigures)> = ranked
@@ -567,8 +586,7 @@ pub async fn repeat_analysis(
     CurrentUser(u): CurrentUser,
     Query(p): Query<Params>,
 ) -> Result<Json<RepeatAnswer>, ApiError> {
-    let tx = transactions(&st, &u).await?;
-    let r = repeat::repeat_purchases(&tx).map_err(engine)?;
+    let (tx, r) = compute(transactions(&st, &u).await?, repeat::repeat_purchases).await?;
     let rows: Option<Vec<(i64, RepeatFigures)>> = p.purchases.map(|k| {
         r.purchases
             .iter()
@@ -806,15 +824,11 @@ async fn rfm_members(
     u: &User,
     as_of: Option<chrono::NaiveDate>,
 ) -> Result<(Value, Vec<SnapshotMember>), ApiError> {
-    let tx = transactions(st, u).await?;
-    let r = rfm::rfm(
-        &tx,
-        &rfm::RfmOptions {
-            as_of: as_of.map(day_of),
-            ..Default::default()
-        },
-    )
-    .map_err(engine)?;
+    let options = rfm::RfmOptions {
+        as_of: as_of.map(day_of),
+        ..Default::default()
+    };
+    let (tx, r) = compute(transactions(st, u).await?, move |tx| rfm::rfm(tx, &options)).await?;
     // By class (in the model's order), then by money, largest first.
     let mut rows: Vec<&rfm::CustomerRfm> = r.rows.iter().collect();
     rows.sort_by(|a, b| {
@@ -848,7 +862,8 @@ async fn abc_members(
     if let Some(d) = as_of {
         tx = tx.filter_days(i32::MIN, day_of(d));
     }
-    let r = abc::abc(&tx, cuts).map_err(engine)?;
+    let cuts = *cuts;
+    let (tx, r) = compute(tx, move |tx| abc::abc(tx, &cuts)).await?;
     let members = r
         .customers
         .iter()
@@ -888,7 +903,6 @@ async fn clv_members(
     as_of: Option<chrono::NaiveDate>,
     params: &SnapshotParams,
 ) -> Result<(Value, Vec<SnapshotMember>), ApiError> {
-    let tx = transactions(st, u).await?;
     let freq = params.freq.clone().unwrap_or_else(|| "W".into());
     let period = clv::Period::parse(&freq).map_err(engine)?;
     let model = match params.model.as_deref() {
@@ -912,18 +926,18 @@ async fn clv_members(
         }
     };
     let discount = params.discount.unwrap_or(0.01);
-    let data = clv::summarise(&tx, as_of.map(day_of), period).map_err(engine)?;
-    let r = clv::clv(
-        &data,
-        &clv::ClvOptions {
-            model,
-            period,
-            horizon_months,
-            monthly_discount: discount,
-            per_customer: true,
-        },
-    )
-    .map_err(engine)?;
+    let opts = clv::ClvOptions {
+        model,
+        period,
+        horizon_months,
+        monthly_discount: discount,
+        per_customer: true,
+    };
+    let day = as_of.map(day_of);
+    let (_, r) = compute(transactions(st, u).await?, move |tx| {
+        clv::clv(&clv::summarise(tx, day, period)?, &opts)
+    })
+    .await?;
     let value = |c: &clv::ClvCustomer| c.clv.unwrap_or(c.expected_purchases);
     let mut ranked: Vec<&clv::ClvCustomer> = r.customers.iter().collect();
     ranked.sort_by(|a, b| value(b).total_cmp(&value(a)));
