@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::date::civil_from_days;
 use crate::error::{AnalysisError, Result, RowError};
 use crate::optim::{bfgs, nelder_mead};
-use crate::special::{digamma, hyp2f1, hyp2f1_within, ln_gamma, log_add_exp, ALL_TERMS, FIT_TERMS};
+use crate::special::{digamma, hyp2f1, hyp2f1_within, ln_gamma, log_add_exp, FIT_TERMS};
 use crate::transactions::Transactions;
 
 /// The unit of frequency, recency and T.
@@ -493,8 +493,8 @@ pub struct ParetoNbdParams {
 
 impl ParetoNbdParams {
     /// ln A₀ of the derivation notes (eq. 19/20), in log space.
-    /// `terms`: how many terms each ₂F₁ may sum ([`hyp2f1_within`]).
-    fn log_a0(&self, x: f64, t_x: f64, t: f64, terms: usize) -> f64 {
+    /// `f2`: the ₂F₁ to use ([`hyp2f1`], or a fit's bounded one).
+    fn log_a0(&self, x: f64, t_x: f64, t: f64, f2: fn(f64, f64, f64, f64) -> f64) -> f64 {
         let ParetoNbdParams { r, alpha, s, beta } = *self;
         let (min, max, b2) = if alpha < beta {
             (alpha, beta, r + x)
@@ -503,8 +503,8 @@ impl ParetoNbdParams {
         };
         let rsx = r + s + x;
         let d = max - min;
-        let p1 = hyp2f1_within(rsx, b2, rsx + 1.0, d / (max + t_x), terms);
-        let p2 = hyp2f1_within(rsx, b2, rsx + 1.0, d / (max + t), terms);
+        let p1 = f2(rsx, b2, rsx + 1.0, d / (max + t_x));
+        let p2 = f2(rsx, b2, rsx + 1.0, d / (max + t));
         let l1 = p1.ln() - rsx * (max + t_x).ln();
         let l2 = p2.ln() - rsx * (max + t).ln();
         // ln(e^l1 − e^l2), l1 > l2.
@@ -517,7 +517,9 @@ impl ParetoNbdParams {
         let ParetoNbdParams { r, alpha, s, beta } = *self;
         let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln();
         let alive = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
-        let dead = s.ln() + self.log_a0(x, t_x, t, FIT_TERMS) - (r + s + x).ln();
+        let dead = s.ln()
+            + self.log_a0(x, t_x, t, |a, b, c, z| hyp2f1_within(a, b, c, z, FIT_TERMS))
+            - (r + s + x).ln();
         a1 + log_add_exp(alive, dead)
     }
 }
@@ -526,7 +528,7 @@ impl PurchaseModel for ParetoNbdParams {
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
         let ParetoNbdParams { r, alpha, s, beta } = *self;
         let alive = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
-        let dead = s.ln() + self.log_a0(x, t_x, t, ALL_TERMS) - (r + s + x).ln();
+        let dead = s.ln() + self.log_a0(x, t_x, t, hyp2f1) - (r + s + x).ln();
         (alive - log_add_exp(alive, dead)).exp()
     }
 

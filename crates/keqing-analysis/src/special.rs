@@ -55,7 +55,7 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
 }
 
 /// How many terms [`hyp2f1`] sums at most.
-pub const ALL_TERMS: usize = 1_000_000;
+const ALL_TERMS: usize = 1_000_000;
 
 /// How many terms a likelihood may sum for one ₂F₁ ([`hyp2f1_within`]):
 /// enough for every z up to about 0.993. A fit evaluates the likelihood
