@@ -426,12 +426,13 @@ impl SqliteStore {
         }
         let (readers, slots) = (self.readers.clone(), self.reader_slots.clone());
         tokio::spawn(async move {
-            if let Ok(_slot) = slots.acquire_owned().await {
+            if let Ok(slot) = slots.acquire_owned().await {
                 let _ = tokio::task::spawn_blocking(move || {
-                    let conn = readers.lock().ok()?.pop()?;
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                    readers.lock().ok()?.push(conn);
-                    Some(())
+                    let lent = Lent::take(&readers, slot)?;
+                    let _ = lent
+                        .conn()
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    Ok::<_, StoreError>(())
                 })
                 .await;
             }

@@ -192,17 +192,19 @@ impl SqliteStore {
         if self.memory {
             return self.write(move |c| f(c)).await;
         }
-        let _slot = self.reader_slots.acquire().await.map_err(db_err)?;
+        // The permit goes with the work, not with this future: a request
+        // cancelled while its query runs drops the future, but its reader is
+        // busy until the query ends, and the slot must stay taken until then.
+        let slot = self
+            .reader_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(db_err)?;
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = readers
-                .lock()
-                .map_err(db_err)?
-                .pop()
-                .ok_or_else(|| StoreError::Db("no reader".into()))?;
-            let r = f(&conn);
-            readers.lock().map_err(db_err)?.push(conn);
-            r
+            let lent = Lent::take(&readers, slot)?;
+            f(lent.conn())
         })
         .await
         .map_err(db_err)?
@@ -262,6 +264,53 @@ impl SqliteStore {
             Ok(v)
         })
         .await
+    }
+}
+
+/// A reader connection taken from the pool with its slot's permit; both go
+/// back when it is dropped, however the work using it ended (a panic too).
+struct Lent<'a> {
+    readers: &'a Mutex<Vec<Connection>>,
+    conn: Option<Connection>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<'a> Lent<'a> {
+    /// A free reader: with the permit held there is always one, since every
+    /// reader in use holds a permit of its own until it is back.
+    fn take(
+        readers: &'a Mutex<Vec<Connection>>,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<Lent<'a>> {
+        let conn = readers.lock().map_err(db_err)?.pop();
+        match conn {
+            Some(conn) => Ok(Lent {
+                readers,
+                conn: Some(conn),
+                _slot: slot,
+            }),
+            None => Err(StoreError::Db(
+                "a reader slot was free but no reader was back".into(),
+            )),
+        }
+    }
+
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("held until dropped")
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // The connection goes back before the permit is released (fields
+            // drop after this body), so a waiter always finds it.
+            let mut readers = match self.readers.lock() {
+                Ok(r) => r,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            readers.push(conn);
+        }
     }
 }
 
@@ -966,4 +1015,79 @@ fn time_of_micros(us: i64) -> Result<DateTime<Utc>> {
 /// salesperson of a task without one.
 fn care_subject(customer_id: Option<i64>, salesperson_id: Option<i64>) -> i64 {
     customer_id.unwrap_or(-salesperson_id.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A read whose request was cancelled while its query ran keeps its
+    /// slot until the query ends: reads meanwhile wait for a reader, and
+    /// none fails for want of one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_read_keeps_its_slot_until_its_reader_is_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let store = Arc::new(SqliteStore::open(path.to_str().unwrap()).await.unwrap());
+        let (started, is_running) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let slow = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(move |c| {
+                        started.send(()).unwrap();
+                        released.recv().unwrap();
+                        c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                            .map_err(sq)
+                    })
+                    .await
+            })
+        };
+        tokio::task::spawn_blocking(move || is_running.recv().unwrap())
+            .await
+            .unwrap();
+        // The request goes away; its query still holds a reader.
+        slow.abort();
+        assert!(slow.await.unwrap_err().is_cancelled());
+
+        // As many reads as there are readers, each kept busy until the gate
+        // opens: the last must wait for the cancelled one's reader.
+        let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let (began, has_begun) = mpsc::channel();
+        let reads: Vec<_> = (0..READERS)
+            .map(|_| {
+                let (store, gate, began) = (store.clone(), gate.clone(), began.clone());
+                tokio::spawn(async move {
+                    store
+                        .read(move |c| {
+                            let _ = began.send(());
+                            let (open, turn) = &*gate;
+                            let mut open = open.lock().unwrap();
+                            while !*open {
+                                open = turn.wait(open).unwrap();
+                            }
+                            c.query_row("SELECT 2", [], |r| r.get::<_, i64>(0))
+                                .map_err(sq)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            for _ in 1..READERS {
+                has_begun.recv().unwrap();
+            }
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        release.send(()).unwrap();
+        for r in reads {
+            assert_eq!(r.await.unwrap().unwrap(), 2);
+        }
+    }
 }

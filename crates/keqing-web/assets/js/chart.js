@@ -68,17 +68,46 @@ export function sparkline(el, series, { name, month, amount }) {
 }
 
 /**
- * Draws `option` into `el` once ECharts has loaded (nothing when the element
- * has left the page meanwhile); `onClick(params)` for clicks on the data.
+ * Resolves to true once `el` is on the page (pages are built before they are
+ * put on screen, sometimes after more requests), false when it never comes
+ * within `patience` ms (the user went elsewhere first).
+ */
+function onPage(el, patience = 300000) {
+  if (el.isConnected) return Promise.resolve(true);
+  return new Promise((ok) => {
+    const seen = new MutationObserver(() => {
+      if (el.isConnected) { done(true); }
+    });
+    const timer = setTimeout(() => done(false), patience);
+    const done = (v) => { seen.disconnect(); clearTimeout(timer); ok(v); };
+    seen.observe(document, { childList: true, subtree: true });
+  });
+}
+
+/**
+ * Draws `option` into `el` once ECharts has loaded and `el` is on the page;
+ * `onClick(params)` for clicks on the data. Meanwhile the box says it is
+ * loading (`data-state="loading"`), then `drawn`, or `failed` with a reason:
+ * never an empty box that could be mistaken for a chart without data.
  */
 export function draw(el, option, onClick) {
-  // A page is put on screen after it is built: wait a turn before looking.
-  return echarts().then((ec) => new Promise((ok) => { setTimeout(() => ok(ec), 0); })).then((ec) => {
-    if (!el.isConnected) return null;
+  el.dataset.state = 'loading';
+  el.setAttribute('aria-busy', 'true');
+  el.replaceChildren(Object.assign(document.createElement('p'), { className: 'chart-note muted', textContent: t('chart.loading') }));
+  return Promise.all([echarts(), onPage(el)]).then(([ec, shown]) => {
+    if (!shown) return null;
+    el.replaceChildren();
     const chart = ec.init(el, null, { renderer: 'svg' });
     chart.setOption({ animation: false, ...option });
     if (onClick) chart.on('click', onClick);
     new ResizeObserver(() => chart.resize()).observe(el);
+    el.dataset.state = 'drawn';
+    el.removeAttribute('aria-busy');
     return chart;
-  }).catch(() => { el.textContent = ''; return null; });
+  }).catch(() => {
+    el.dataset.state = 'failed';
+    el.removeAttribute('aria-busy');
+    el.replaceChildren(Object.assign(document.createElement('p'), { className: 'chart-note muted', textContent: t('chart.failed') }));
+    return null;
+  });
 }

@@ -25,6 +25,8 @@ const M = {
   'common.edit': ['编辑', 'Edit'],
   'common.none': ['无', 'None'],
   'common.empty': ['暂无', 'Nothing here'],
+  'chart.loading': ['图表加载中…', 'Drawing the chart…'],
+  'chart.failed': ['图表未能加载，数字见旁边的表格', 'The chart could not be drawn; the figures are in the table beside it'],
   'common.all': ['全部', 'All'],
   'common.yes': ['是', 'Yes'],
   'common.no': ['否', 'No'],
@@ -656,6 +658,16 @@ const M = {
   'ana.apply.running': ['正在计算…', 'Computing…'],
   'ana.apply.done': ['已更新 {n} 个客户；{tiered} 个客户按 {year} 年消费定了层级。', '{n} customers updated; {tiered} given a tier from their {year} spend.'],
   'ana.funnel.chart.alt': ['AISAS 漏斗图', 'AISAS funnel chart'],
+
+  // --- The customer page and its forms: create, contacts, orders, merge,
+  // delete and restore, changes, key dates, group members.
+  // (new keys of that part go below this line)
+
+  // --- Accounts, the audit log, exports.
+  // (new keys of that part go below this line)
+
+  // --- My day, the lists, care tasks, the pool, the team's day.
+  // (new keys of that part go below this line)
 };
 
 const LANGS = ['zh-CN', 'en'];
