@@ -84,5 +84,18 @@ pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<User, AppE
         }
     }
     store.add_orders(&orders).await?;
+    // The demo's people have worked there since its history began: their
+    // quotas count from then, not from the day the demo was loaded.
+    let began = company
+        .customers
+        .iter()
+        .flat_map(|c| c.activities.iter().filter_map(|a| a.activity.at))
+        .chain(orders.iter().map(|o| o.ordered_at))
+        .min();
+    if let Some(began) = began {
+        for u in users.values() {
+            store.set_user_since(u.id, began).await?;
+        }
+    }
     Ok(admin)
 }

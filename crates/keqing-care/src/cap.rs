@@ -83,7 +83,7 @@ pub enum CapDecision {
 
 fn priority(kind: TaskKind) -> u8 {
     match kind {
-        TaskKind::OrderDay => 0,
+        TaskKind::OrderDay | TaskKind::FollowUp => 0,
         TaskKind::Greeting => 1,
         TaskKind::Cadence => 2,
         TaskKind::Deadline | TaskKind::Quota => 3,

@@ -21,6 +21,9 @@ pub enum TaskKind {
     Deadline,
     /// A customer who has not ordered by 14:30 on an order day (003 A14).
     OrderDay,
+    /// The next step a salesperson set when logging a contact: follow the
+    /// customer up on that day.
+    FollowUp,
 }
 
 impl TaskKind {
@@ -31,6 +34,7 @@ impl TaskKind {
             Self::Quota => "quota",
             Self::Deadline => "deadline",
             Self::OrderDay => "order_day",
+            Self::FollowUp => "follow_up",
         }
     }
 
@@ -38,7 +42,10 @@ impl TaskKind {
     /// counts against the frequency cap ([`crate::cap`]). Registering a data
     /// change and a salesperson's own quota do not.
     pub fn contacts_customer(self) -> bool {
-        matches!(self, Self::Greeting | Self::Cadence | Self::OrderDay)
+        matches!(
+            self,
+            Self::Greeting | Self::Cadence | Self::OrderDay | Self::FollowUp
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! What a manager did with a customer (SPEC §2): the timeline.
 
-use crate::customer::{opt_id, opt_lines, opt_text, parse_with};
+use crate::customer::{opt_id, opt_lines, opt_text, parse_with, RelationshipCard};
 use crate::error::{Collector, ValidationError};
 use crate::money::Money;
 use chrono::{DateTime, Utc};
@@ -71,6 +71,10 @@ pub struct NewActivity {
     pub help_kind: Option<HelpKind>,
     pub matter: Option<Matter>,
     pub feedback_kind: Option<FeedbackKind>,
+    /// Set by the server, never sent: the rule of the customer's card this
+    /// gift broke when it was logged anyway (`forbidden`, `over_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_breach: Option<String>,
 }
 
 const FIELDS: &[&str] = &[
@@ -83,6 +87,7 @@ const FIELDS: &[&str] = &[
     "help_kind",
     "matter",
     "feedback_kind",
+    "card_breach",
 ];
 
 impl NewActivity {
@@ -135,6 +140,7 @@ impl NewActivity {
                     parse_with(g("feedback_kind"), FeedbackKind::parse),
                 )
                 .flatten(),
+            card_breach: c.take("card_breach", opt_text(g("card_breach"))).flatten(),
         };
         if a.kind == ActivityKind::Help && a.help_kind.is_none() {
             c.push(
@@ -153,6 +159,84 @@ impl NewActivity {
     }
 }
 
+impl NewActivity {
+    /// What a newly logged activity must hold beyond its shape: something
+    /// said of it (a gift's item is enough), and a time not in the future
+    /// (`now` plus a few minutes for clocks that differ).
+    pub fn check_new(&self, now: DateTime<Utc>) -> Result<(), ValidationError> {
+        let mut c = Collector::default();
+        if self.summary.is_none() && self.kind != ActivityKind::Gift {
+            c.push(
+                "summary",
+                "请填写内容：这次联系做了什么、谈了什么 say what was done or said",
+            );
+        }
+        if self
+            .at
+            .is_some_and(|at| at > now + chrono::Duration::minutes(5))
+        {
+            c.push(
+                "at",
+                "时间不能晚于现在：只记已经发生的联系 an activity cannot be in the future",
+            );
+        }
+        c.finish()
+    }
+
+    /// The rule of `card` a gift breaks: the card forbids gifts, or its gift
+    /// policy names an amount the gift's value is above. `None` for other
+    /// activities and for gifts within the card.
+    pub fn gift_breach(&self, card: &RelationshipCard) -> Option<GiftBreach> {
+        if self.kind != ActivityKind::Gift {
+            return None;
+        }
+        if card.gifts_forbidden {
+            return Some(GiftBreach::Forbidden);
+        }
+        let limit = card.gift_policy.as_deref().and_then(gift_limit)?;
+        match self.gift_value {
+            Some(v) if v.0 > limit.0 => Some(GiftBreach::OverLimit { limit }),
+            _ => None,
+        }
+    }
+}
+
+/// A rule of the relationship card a gift breaks (000: 禁止送礼, 礼品政策).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiftBreach {
+    Forbidden,
+    OverLimit { limit: Money },
+}
+
+impl GiftBreach {
+    pub fn code(self) -> &'static str {
+        match self {
+            GiftBreach::Forbidden => "forbidden",
+            GiftBreach::OverLimit { .. } => "over_limit",
+        }
+    }
+}
+
+/// The amount a gift policy such as "单笔不超过200元" or "礼品限 1,000 元以内"
+/// allows: its first number, in yuan. `None` when it names none.
+pub fn gift_limit(policy: &str) -> Option<Money> {
+    let start = policy.find(|c: char| c.is_ascii_digit())?;
+    let number: String = policy[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '，'))
+        .collect();
+    let number = number.trim_end_matches(['.', ',', '，']);
+    let rest = &policy[start..][number.len()..];
+    let money = Money::parse(number).ok()?;
+    // 万 and 千 after the number multiply it.
+    let scale = match rest.trim_start().chars().next() {
+        Some('万') => 10_000,
+        Some('千') => 1_000,
+        _ => 1,
+    };
+    money.0.checked_mul(scale).map(Money)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
@@ -162,4 +246,75 @@ pub struct Activity {
     #[serde(flatten)]
     pub fields: NewActivity,
     pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parsed(v: Value) -> NewActivity {
+        NewActivity::from_json(v.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_gift_policy_names_its_limit() {
+        assert_eq!(gift_limit("单笔不超过200元"), Some(Money(20_000)));
+        assert_eq!(gift_limit("礼品限 1,000 元以内"), Some(Money(100_000)));
+        assert_eq!(gift_limit("每年合计不超过1.5万"), Some(Money(1_500_000)));
+        assert_eq!(gift_limit("不超过 2 千元"), Some(Money(200_000)));
+        assert_eq!(gift_limit("只送公司宣传品"), None);
+    }
+
+    #[test]
+    fn a_gift_against_the_card_is_named() {
+        let gift = parsed(json!({"kind": "gift", "gift_item": "茶叶", "gift_value": "388"}));
+        let mut card = RelationshipCard {
+            gift_policy: Some("单笔不超过200元".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            gift.gift_breach(&card),
+            Some(GiftBreach::OverLimit {
+                limit: Money(20_000)
+            })
+        );
+        let small = parsed(json!({"kind": "gift", "gift_item": "台历", "gift_value": "200"}));
+        assert_eq!(small.gift_breach(&card), None);
+        card.gifts_forbidden = true;
+        assert_eq!(small.gift_breach(&card), Some(GiftBreach::Forbidden));
+        let visit = parsed(json!({"kind": "visit", "summary": "拜访"}));
+        assert_eq!(visit.gift_breach(&card), None);
+    }
+
+    #[test]
+    fn a_new_activity_says_what_happened_and_is_not_in_the_future() {
+        let now = DateTime::parse_from_rfc3339("2026-12-07T10:00:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let empty = parsed(json!({"kind": "visit"}));
+        let e = empty.check_new(now).unwrap_err();
+        assert_eq!(
+            e.errors
+                .iter()
+                .map(|f| f.field.as_str())
+                .collect::<Vec<_>>(),
+            vec!["summary"]
+        );
+        let blank = parsed(json!({"kind": "call", "summary": "  "}));
+        assert!(blank.check_new(now).is_err(), "blank text is no content");
+        let gift = parsed(json!({"kind": "gift", "gift_item": "月饼"}));
+        assert!(
+            gift.check_new(now).is_ok(),
+            "a gift's item says what it was"
+        );
+        let yesterday = parsed(
+            json!({"kind": "visit", "summary": "谈二期", "at": "2026-12-06T15:00:00+08:00"}),
+        );
+        assert!(yesterday.check_new(now).is_ok());
+        let tomorrow = parsed(
+            json!({"kind": "visit", "summary": "谈二期", "at": "2026-12-08T15:00:00+08:00"}),
+        );
+        assert_eq!(tomorrow.check_new(now).unwrap_err().errors[0].field, "at");
+    }
 }

@@ -337,14 +337,41 @@ fn status_of(t: &CareTaskRow) -> TaskStatus {
     }
 }
 
-fn activity_kind(channel: Option<&str>) -> DomainKind {
-    match channel {
-        Some("sms") => DomainKind::Sms,
-        Some("visit") => DomainKind::Visit,
-        Some("meal") => DomainKind::Meal,
-        Some("email") => DomainKind::Email,
-        Some("wechat") => DomainKind::Wechat,
-        _ => DomainKind::Call,
+/// How a task was done, as the salesperson says when completing it.
+#[derive(Debug, Default)]
+struct Done {
+    /// The channel actually used; required to complete a customer's task.
+    channel: Option<DomainKind>,
+    /// What was said or done.
+    note: Option<String>,
+}
+
+/// The channels a care task can be done through.
+const DONE_THROUGH: [DomainKind; 6] = [
+    DomainKind::Visit,
+    DomainKind::Call,
+    DomainKind::Sms,
+    DomainKind::Wechat,
+    DomainKind::Email,
+    DomainKind::Meal,
+];
+
+/// The timeline's text for a task completed without a note: what was sent
+/// for a message to the customer, otherwise which task it was.
+fn done_summary(t: &CareTaskRow, message: Option<&str>) -> String {
+    match (t.kind.as_str(), message) {
+        ("greeting" | "order_day", Some(m)) if !m.trim().is_empty() => m.to_string(),
+        (kind, _) => {
+            let what = match kind {
+                "greeting" => "问候",
+                "cadence" => "拜访标准",
+                "deadline" => "档案登记",
+                "order_day" => "订货日提醒",
+                "follow_up" => "跟进",
+                _ => "客情",
+            };
+            format!("完成客情任务（{what}）")
+        }
     }
 }
 
@@ -353,13 +380,13 @@ async fn act(
     u: &User,
     id: i64,
     action: TaskAction,
-    summary: Option<String>,
+    done: Done,
 ) -> Result<Json<TaskView>, ApiError> {
     let today = local_date(Utc::now());
     let company = company_name(st.store.as_ref()).await?;
     for _ in 0..3 {
         let t = own_task(st, u, id).await?;
-        let (channel, message) = shown(&t, &company);
+        let (_, message) = shown(&t, &company);
         let next = match status_of(&t).apply(&action, today) {
             Ok(Transition::NoOp) => return Ok(Json(task_view(&t, &company))),
             Ok(Transition::Changed(s)) => s,
@@ -382,22 +409,36 @@ async fn act(
             TaskStatus::Snoozed { until } => ("snoozed", None, Some(*until)),
         };
         // Completing logs the contact on the customer's timeline, in the
-        // same transaction as the status: once, however often it is sent.
-        let activity = (next == TaskStatus::Done && t.customer_id.is_some()).then(|| NewActivity {
-            kind: activity_kind(channel.as_deref()),
-            contact_id: t.contact_id,
-            at: None,
-            summary: Some(summary.clone().unwrap_or_else(|| {
-                message
-                    .clone()
-                    .unwrap_or_else(|| format!("客情任务 {}", t.key))
-            })),
-            gift_item: None,
-            gift_value: None,
-            help_kind: None,
-            matter: None,
-            feedback_kind: None,
-        });
+        // same transaction as the status: once, however often it is sent;
+        // through the channel actually used, which the salesperson names.
+        let activity = match (&next, t.customer_id) {
+            (TaskStatus::Done, Some(_)) => {
+                let Some(kind) = done.channel else {
+                    return Err(ApiError::invalid(
+                        "channel",
+                        "请选择实际使用的联系方式 name the channel you used (visit, call, sms, wechat, email, meal)",
+                    ));
+                };
+                Some(NewActivity {
+                    kind,
+                    contact_id: t.contact_id,
+                    at: None,
+                    summary: Some(
+                        done.note
+                            .clone()
+                            .filter(|n| !n.trim().is_empty())
+                            .unwrap_or_else(|| done_summary(&t, message.as_deref())),
+                    ),
+                    gift_item: None,
+                    gift_value: None,
+                    help_kind: None,
+                    matter: None,
+                    feedback_kind: None,
+                    card_breach: None,
+                })
+            }
+            _ => None,
+        };
         let change = CareStatusChange {
             expected: t.status.clone(),
             status: status.into(),
@@ -425,6 +466,10 @@ async fn act(
 pub struct TaskActionBody {
     /// complete: what was said or done (logged on the timeline)
     pub summary: Option<String>,
+    /// complete: the channel actually used (visit, call, sms, wechat, email,
+    /// meal); required for a customer's task
+    #[schema(value_type = Option<keqing_domain::ActivityKind>)]
+    pub channel: Option<String>,
     /// skip: why (required)
     pub reason: Option<String>,
     /// snooze: YYYY-MM-DD (required)
@@ -454,7 +499,7 @@ fn action_body(bytes: &[u8]) -> Result<TaskActionBody, ApiError> {
     path = "/care/tasks/{id}/complete",
     tag = "care",
     operation_id = "care_complete_task",
-    description = "Complete a care task; logs the contact on the customer's timeline once (a second complete logs nothing)",
+    description = "Complete a care task with {channel, summary?}: logs the contact through the channel actually used on the customer's timeline once (a second complete logs nothing)",
     params(("id" = i64, Path, description = "care task id")),
     request_body = TaskActionBody,
     responses((status = 200, description = "The task", body = TaskView), (status = 409, description = "refused: the task is not open", body = crate::openapi::ErrorBody))
@@ -465,8 +510,24 @@ pub async fn complete_task(
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Json<TaskView>, ApiError> {
-    let summary = action_body(&body)?.summary;
-    act(&st, &u, id, TaskAction::Complete, summary).await
+    let body = action_body(&body)?;
+    let channel = match body.channel.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => match DomainKind::parse(c) {
+            Ok(k) if DONE_THROUGH.contains(&k) => Some(k),
+            _ => {
+                return Err(ApiError::invalid(
+                    "channel",
+                    format!("联系方式应为拜访、电话、短信、微信、邮件或宴请 the channel must be one of visit, call, sms, wechat, email, meal; got {c:?}"),
+                ))
+            }
+        },
+    };
+    let done = Done {
+        channel,
+        note: body.summary,
+    };
+    act(&st, &u, id, TaskAction::Complete, done).await
 }
 
 #[utoipa::path(
@@ -492,7 +553,7 @@ pub async fn skip_task(
             "跳过任务需填写原因 a skipped task needs a reason",
         ));
     }
-    act(&st, &u, id, TaskAction::Skip { reason }, None).await
+    act(&st, &u, id, TaskAction::Skip { reason }, Done::default()).await
 }
 
 #[utoipa::path(
@@ -518,7 +579,7 @@ pub async fn snooze_task(
             "请填写延后到哪一天 snooze until which day (YYYY-MM-DD)?",
         )
     })?;
-    act(&st, &u, id, TaskAction::Snooze { until }, None).await
+    act(&st, &u, id, TaskAction::Snooze { until }, Done::default()).await
 }
 
 // --- templates ---
@@ -867,6 +928,9 @@ struct TeamTotals {
 pub struct QuotaDay {
     pub date: Option<NaiveDate>,
     pub working_day: bool,
+    /// false before the user started (their account's first day): nothing
+    /// is required of them that day
+    pub started: bool,
     pub required: u64,
     /// made, each kind counted up to what it requires
     pub made: u64,
@@ -900,6 +964,18 @@ pub struct ManagerCompliance {
     pub cadence: ManagerCadence,
     /// the daily quota over the range
     pub quota: QuotaShare,
+    /// gifts the manager logged in the range against the customer's card
+    /// (禁止送礼, or above its gift policy)
+    pub gift_breaches: Vec<GiftBreachRow>,
+}
+
+/// A gift logged although the customer's card did not allow it.
+#[derive(Serialize, ToSchema)]
+pub struct GiftBreachRow {
+    pub customer_id: i64,
+    pub at: chrono::DateTime<Utc>,
+    /// forbidden (the card forbids gifts) or over_limit (above its policy)
+    pub rule: String,
 }
 
 /// Care tasks due and done, with the ids behind each number.
@@ -996,6 +1072,7 @@ pub async fn compliance(
     }
     let settings = CareSettings::load(st.store.as_ref()).await?;
     let users = st.store.users().await?;
+    let starts = st.store.user_starts().await?;
     let in_scope = |id: i64| owners.as_ref().is_none_or(|o| o.contains(&id));
     let managers: Vec<&User> = users
         .iter()
@@ -1095,12 +1172,15 @@ pub async fn compliance(
             .collect();
         let mut quota_days = vec![];
         let mut quota_share = Share::default();
+        let started_on = starts.get(&m.id).map(|at| local_date(*at));
         for day in days(from, to) {
+            // Nobody is measured before they started.
+            let started = started_on.is_none_or(|s| day >= s);
             let q = quota::quota_progress(
                 &settings.daily_quota,
                 m.id,
                 day,
-                quota::is_weekday(day),
+                quota::is_weekday(day) && started,
                 &sales,
             );
             let counts = [q.new_customer_visits, q.existing_customer_visits, q.calls];
@@ -1113,7 +1193,8 @@ pub async fn compliance(
             quota_share.add(required, made);
             quota_days.push(QuotaDay {
                 date: Some(day),
-                working_day: q.working_day,
+                working_day: quota::is_weekday(day),
+                started,
                 required,
                 made,
                 met: q.met(),
@@ -1155,6 +1236,17 @@ pub async fn compliance(
                 share: quota_share.share,
                 days: quota_days,
             },
+            gift_breaches: acts
+                .iter()
+                .filter(|a| a.user_id == Some(m.id) && a.at >= day_start(from))
+                .filter_map(|a| {
+                    a.card_breach.as_ref().map(|rule| GiftBreachRow {
+                        customer_id: a.customer_id,
+                        at: a.at,
+                        rule: rule.clone(),
+                    })
+                })
+                .collect(),
         });
     }
     let team_names: HashMap<i64, String> = st

@@ -732,10 +732,55 @@ pub async fn add_activity(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-    JsonObject(body, _): JsonObject<crate::openapi::ActivityBody>,
+    JsonObject(mut body, _): JsonObject<crate::openapi::ActivityBody>,
 ) -> Result<(StatusCode, Json<keqing_domain::Activity>), ApiError> {
-    authorized(&st, &u, id, Resource::Activity, Action::Create).await?;
-    let a = NewActivity::from_json(&body)?;
+    let c = authorized(&st, &u, id, Resource::Activity, Action::Create).await?;
+    // What the request asks beyond the activity itself.
+    if body.contains_key("card_breach") {
+        return Err(ApiError::invalid(
+            "card_breach",
+            "未知字段 unknown field (the server sets it)",
+        ));
+    }
+    let follow_up_on = body.remove("follow_up_on");
+    let acknowledged = match body.remove("acknowledge_card") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "acknowledge_card",
+                "应为 true 或 false expected true or false",
+            ))
+        }
+    };
+    let mut a = NewActivity::from_json(&body)?;
+    let now = Utc::now();
+    a.check_new(now)?;
+    let today = keqing_app::care::local_date(now);
+    let follow_up_on = match follow_up_on {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+            Ok(d) if d >= today => Some(d),
+            Ok(_) => {
+                return Err(ApiError::invalid(
+                    "follow_up_on",
+                    "下次跟进日期不能早于今天 the next follow-up cannot be before today",
+                ))
+            }
+            Err(_) => {
+                return Err(ApiError::invalid(
+                    "follow_up_on",
+                    "日期格式应为 YYYY-MM-DD a date such as 2026-12-24",
+                ))
+            }
+        },
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "follow_up_on",
+                "日期格式应为 YYYY-MM-DD a date such as 2026-12-24",
+            ))
+        }
+    };
     if let Some(cid) = a.contact_id {
         let k = st.store.contact(cid).await?;
         if k.is_none_or(|k| k.customer_id != id || k.deleted_at.is_some()) {
@@ -745,10 +790,77 @@ pub async fn add_activity(
             ));
         }
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(st.store.add_activity(id, &a, &u).await?),
-    ))
+    if let Some(breach) = a.gift_breach(&c.fields.card) {
+        if !acknowledged {
+            return Err(gift_against_card(breach, &c.fields.card));
+        }
+        a.card_breach = Some(breach.code().to_string());
+    }
+    let logged = match follow_up_on {
+        Some(day) => {
+            let tasks = follow_up_task(id, &a, day);
+            st.store.add_activity_with_tasks(id, &a, tasks, &u).await?
+        }
+        None => st.store.add_activity(id, &a, &u).await?,
+    };
+    Ok((StatusCode::CREATED, Json(logged)))
+}
+
+/// 409 for a gift the customer's card does not allow, naming the rule: the
+/// workbench shows it and sends the gift again with `acknowledge_card`.
+fn gift_against_card(
+    breach: keqing_domain::activity::GiftBreach,
+    card: &keqing_domain::customer::RelationshipCard,
+) -> ApiError {
+    use keqing_domain::activity::GiftBreach;
+    let (message, limit) = match breach {
+        GiftBreach::Forbidden => (
+            "该客户的关系卡写明禁止送礼；确认仍要记录吗？ the customer's card forbids gifts; log it anyway?".to_string(),
+            None,
+        ),
+        GiftBreach::OverLimit { limit } => (
+            format!(
+                "礼品价值超过关系卡的礼品政策（{limit} 元）；确认仍要记录吗？ the gift is above the card's gift policy ({limit} yuan); log it anyway?"
+            ),
+            Some(limit.to_string()),
+        ),
+    };
+    ApiError::new(StatusCode::CONFLICT, "gift_against_card", message).with_details(json!({
+        "rule": breach.code(),
+        "limit": limit,
+        "policy": card.gift_policy,
+    }))
+}
+
+/// The follow-up task an activity sets for `day`: the customer's owner's,
+/// through the channel of the activity, saying what it followed.
+fn follow_up_task(
+    customer_id: i64,
+    a: &NewActivity,
+    day: NaiveDate,
+) -> keqing_store::CareTaskBatch {
+    let mut batch = keqing_store::CareTaskBatch::default();
+    let what = a
+        .summary
+        .as_deref()
+        .or(a.gift_item.as_deref())
+        .unwrap_or_default();
+    let what: String = what.chars().take(200).collect();
+    let message = batch.text(&format!("跟进：{what}"));
+    let detail = batch.text(&json!({"follows": a.kind.as_str()}).to_string());
+    batch.tasks.push(keqing_store::NewCareTask {
+        kind: "follow_up",
+        planned_for: day,
+        date: day,
+        customer_id: Some(customer_id),
+        contact_id: a.contact_id,
+        salesperson_id: None,
+        occasions: detail,
+        template: None,
+        message: Some(message),
+        channel: Some(a.kind.as_str()),
+    });
+    batch
 }
 
 #[utoipa::path(

@@ -122,6 +122,13 @@ pub struct ActivityBody {
     pub help_kind: Option<activity::HelpKind>,
     pub matter: Option<activity::Matter>,
     pub feedback_kind: Option<activity::FeedbackKind>,
+    /// the next follow-up (YYYY-MM-DD, today or later): a care task of kind
+    /// follow_up on that day for the customer's owner
+    pub follow_up_on: Option<chrono::NaiveDate>,
+    /// log a gift although the customer's card forbids it or its gift
+    /// policy is lower (without it: 409 gift_against_card naming the rule);
+    /// it then shows in the compliance report
+    pub acknowledge_card: Option<bool>,
 }
 
 /// Changes to a user (administrators): any of the fields.

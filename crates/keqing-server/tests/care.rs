@@ -42,6 +42,15 @@ async fn world() -> World {
     let a2 = app.user("zhaolei", Role::Manager, Some(team_a.id)).await;
     let b = app.user("lijun", Role::Manager, Some(team_b.id)).await;
     let s = &app.store;
+    // The fixture's history is in 2026: everyone has worked since January.
+    let january = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    for u in [&a1, &a2, &b] {
+        s.set_user_since(u.id, january).await.unwrap();
+    }
     let c1 = s
         .create_customer(
             &customer(json!({"name": "华东机电有限公司", "business_stage": "existing"})),
@@ -279,13 +288,43 @@ async fn completing_twice_logs_one_activity_and_skip_needs_a_reason() {
     let id = zhang["id"].as_i64().unwrap();
     let before = w.app.store.activities(w.cust_a1).await.unwrap().len();
 
-    let (st, first) = w
+    // Completing asks how it was done: no channel, nothing logged.
+    let (st, refused) = w
         .app
         .call(
             &a1,
             "POST",
             &format!("/care/tasks/{id}/complete"),
             Some(json!({"summary": "登门拜访，送上月饼"})),
+        )
+        .await;
+    assert_eq!(st, 422, "{refused}");
+    assert_eq!(
+        refused["details"]["fields"][0]["field"], "channel",
+        "{refused}"
+    );
+    let (st, refused) = w
+        .app
+        .call(
+            &a1,
+            "POST",
+            &format!("/care/tasks/{id}/complete"),
+            Some(json!({"channel": "gift"})),
+        )
+        .await;
+    assert_eq!(st, 422, "a gift is not a way to greet: {refused}");
+    assert_eq!(
+        w.app.store.activities(w.cust_a1).await.unwrap().len(),
+        before,
+        "a refused completion logs nothing"
+    );
+    let (st, first) = w
+        .app
+        .call(
+            &a1,
+            "POST",
+            &format!("/care/tasks/{id}/complete"),
+            Some(json!({"channel": "visit", "summary": "登门拜访，送上月饼"})),
         )
         .await;
     assert_eq!(st, 200, "{first}");
@@ -304,8 +343,9 @@ async fn completing_twice_logs_one_activity_and_skip_needs_a_reason() {
     assert_eq!(
         logged.fields.kind.as_str(),
         "visit",
-        "channel visit → a visit"
+        "the channel named → the activity's kind"
     );
+    assert_eq!(logged.fields.summary.as_deref(), Some("登门拜访，送上月饼"));
     assert_eq!(logged.fields.contact_id, Some(w.zhang));
     assert_eq!(logged.user_id, Some(w.a1.id));
     let (_, timeline) = w
@@ -781,9 +821,22 @@ async fn open_tasks_follow_their_customer_to_the_new_owner() {
     // a1 greets 李工, then the customer is handed to b.
     let (st, _) = w
         .app
-        .call(&a1, "POST", &format!("/care/tasks/{li}/complete"), None)
+        .call(
+            &a1,
+            "POST",
+            &format!("/care/tasks/{li}/complete"),
+            Some(json!({"channel": "wechat"})),
+        )
         .await;
     assert_eq!(st, 200);
+    // Without a note, the timeline says what was sent: the greeting itself.
+    let greeting = mine.iter().find(|t| t["id"] == li).unwrap()["message"].clone();
+    let sent = w.app.store.activities(w.cust_a1).await.unwrap();
+    let sent = sent
+        .iter()
+        .find(|a| a.fields.kind.as_str() == "wechat")
+        .unwrap();
+    assert_eq!(sent.fields.summary.as_deref(), greeting.as_str());
     let (st, r) = w
         .app
         .call(
@@ -824,7 +877,12 @@ async fn open_tasks_follow_their_customer_to_the_new_owner() {
     assert_eq!(st, 404, "not a1's task any more");
     let (st, done) = w
         .app
-        .call(&b, "POST", &format!("/care/tasks/{zhang}/complete"), None)
+        .call(
+            &b,
+            "POST",
+            &format!("/care/tasks/{zhang}/complete"),
+            Some(json!({"channel": "call", "summary": "电话问候"})),
+        )
         .await;
     assert_eq!(st, 200, "{done}");
     assert_eq!(done["owner_id"], w.b.id);
@@ -961,4 +1019,69 @@ async fn the_frequency_cap_counts_the_tasks_already_planned() {
     assert_eq!(r["dropped_by_cap"], 0, "{r}");
     let r = run("2026-09-25").await;
     assert_eq!(r["created"]["greeting"], 0, "{r}");
+}
+
+/// Issue 25: a user created today is not measured for the days before; a
+/// user whose history came with them (backdated) is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_is_measured_from_the_day_they_started() {
+    let app = App::start().await;
+    let team = app.store.create_team("新组", None).await.unwrap();
+    let new = app.user("xinren", Role::Manager, Some(team.id)).await;
+    let old = app.user("laoshou", Role::Manager, Some(team.id)).await;
+    app.user("boss", Role::Director, None).await;
+    let today = keqing_app::care::local_date(chrono::Utc::now());
+    let since = today - chrono::Days::new(30);
+    app.store
+        .set_user_since(old.id, since.and_hms_opt(0, 0, 0).unwrap().and_utc())
+        .await
+        .unwrap();
+    let boss = app.login("boss").await;
+    let from = today - chrono::Days::new(13);
+    let (st, r) = app
+        .call(
+            &boss,
+            "GET",
+            &format!("/care/compliance?from={from}&to={today}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let of = |id: i64| {
+        r["managers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["manager_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let (new_m, old_m) = (of(new.id), of(old.id));
+    let days = |m: &Value| m["quota"]["days"].as_array().unwrap().clone();
+    for d in days(&new_m) {
+        let day: chrono::NaiveDate = d["date"].as_str().unwrap().parse().unwrap();
+        assert_eq!(d["started"], day >= today, "{d}");
+        if day < today {
+            assert_eq!(d["required"], 0, "nothing before they started: {d}");
+        }
+    }
+    let worked: u64 = days(&old_m)
+        .iter()
+        .filter(|d| d["working_day"] == true)
+        .map(|d| d["required"].as_u64().unwrap())
+        .sum();
+    assert!(worked > 0, "the backdated user is measured: {old_m}");
+    assert!(days(&old_m).iter().all(|d| d["started"] == true));
+    // The team's required total is the old hand's and the new one's today.
+    let team_row = r["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["team_id"] == team.id)
+        .unwrap();
+    let today_new = days(&new_m).last().unwrap()["required"].as_u64().unwrap();
+    assert_eq!(
+        team_row["quota"]["due"].as_u64().unwrap(),
+        worked + today_new
+    );
 }

@@ -139,7 +139,7 @@ async fn endpoint_role_scope_matrix() {
                             &token,
                             "POST",
                             &format!("{p}/activities"),
-                            Some(json!({"kind": "call"})),
+                            Some(json!({"kind": "call", "summary": "电话沟通"})),
                         )
                         .await
                     }

@@ -954,7 +954,7 @@ impl CareTaskBatch {
 /// contact, planned day).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewCareTask {
-    /// greeting, cadence, quota, deadline or order_day
+    /// greeting, cadence, quota, deadline, order_day or follow_up
     pub kind: &'static str,
     /// The day it was planned for (part of its key).
     pub planned_for: NaiveDate,
@@ -1178,6 +1178,9 @@ pub struct ActivityFact {
     /// (since the time asked for): the daily quota counts new- and
     /// existing-customer visits apart.
     pub customer_stage: Option<String>,
+    /// A gift logged against the customer's card: the rule it broke
+    /// (`forbidden`, `over_limit`).
+    pub card_breach: Option<String>,
 }
 
 /// Which customers [`Store::care_customers`] reads.
@@ -1213,9 +1216,16 @@ pub(crate) fn care_task_key(
 
 /// The kinds of care task, as stored.
 pub(crate) fn care_kind(kind: &str) -> Option<&'static str> {
-    ["greeting", "cadence", "quota", "deadline", "order_day"]
-        .into_iter()
-        .find(|k| *k == kind)
+    [
+        "greeting",
+        "cadence",
+        "quota",
+        "deadline",
+        "order_day",
+        "follow_up",
+    ]
+    .into_iter()
+    .find(|k| *k == kind)
 }
 
 /// The key a contact's birthday is looked up by, without its year:

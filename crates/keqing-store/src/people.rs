@@ -37,6 +37,14 @@ pub trait PeopleStore: Send + Sync {
 
     async fn users(&self) -> Result<Vec<User>>;
 
+    /// When each user started: their account's creation, or the day set
+    /// with [`PeopleStore::set_user_since`]. Quotas count from it.
+    async fn user_starts(&self) -> Result<HashMap<i64, DateTime<Utc>>>;
+
+    /// Backdates when a user started, for users whose history comes with
+    /// them (the demo company, a team moved in from another system).
+    async fn set_user_since(&self, user_id: i64, since: DateTime<Utc>) -> Result<()>;
+
     async fn set_password(&self, user_id: i64, hash: &str) -> Result<()>;
 
     async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()>;

@@ -13,6 +13,17 @@ pub trait RecordStore: Send + Sync {
         actor: &User,
     ) -> Result<Activity>;
 
+    /// Logs an activity and stores the care tasks it sets (the follow-up a
+    /// salesperson plans while logging it) in one transaction: both or
+    /// neither. A task already stored under the same key stays as it is.
+    async fn add_activity_with_tasks(
+        &self,
+        customer_id: i64,
+        activity: &NewActivity,
+        tasks: CareTaskBatch,
+        actor: &User,
+    ) -> Result<Activity>;
+
     async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>>;
 
     async fn add_orders(&self, orders: &[NewOrder]) -> Result<OrderImportOutcome>;

@@ -64,7 +64,7 @@ async fn a_version_1_database_migrates_to_version_2() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 13, "a version 1 database migrates to the latest version");
+    assert_eq!(v, 14, "a version 1 database migrates to the latest version");
     let left: Vec<String> = c
         .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'customer_search%' ORDER BY name")
         .unwrap()
@@ -467,9 +467,32 @@ async fn a_version_6_database_keeps_its_care_tasks() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        v, 13,
+        v, 14,
         "version 6 migrates through 7 (care tasks) to the latest"
     );
+    // Version 14 widened the kinds in place: the file is sound, and a
+    // follow-up is stored where a version 13 database refused it.
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let mut batch = keqing_store::CareTaskBatch::default();
+    let (detail, message) = (batch.text("{}"), batch.text("跟进：看样品"));
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 9).unwrap();
+    batch.tasks.push(keqing_store::NewCareTask {
+        kind: "follow_up",
+        planned_for: day,
+        date: day,
+        customer_id: None,
+        contact_id: None,
+        salesperson_id: Some(7),
+        occasions: detail,
+        template: None,
+        message: Some(message),
+        channel: Some("visit"),
+    });
+    use keqing_store::CareStore;
+    assert_eq!(s.insert_care_tasks(batch).await.unwrap(), 1);
     let triggers: i64 = c
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'care_tasks_follow_%'",

@@ -500,6 +500,7 @@ fn task_kind(kind: &str) -> Option<TaskKind> {
         TaskKind::Quota,
         TaskKind::Deadline,
         TaskKind::OrderDay,
+        TaskKind::FollowUp,
     ]
     .into_iter()
     .find(|k| k.as_str() == kind)

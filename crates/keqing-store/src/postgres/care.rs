@@ -8,49 +8,7 @@ impl CareStore for PgStore {
         if batch.tasks.is_empty() {
             return Ok(0);
         }
-        in_tx!(self, |t| {
-            let texts = care_text_ids(&t, &batch.texts).await?;
-            let text = |i: u32| {
-                texts.get(i as usize).copied().ok_or_else(|| {
-                    StoreError::Db(format!("care task text {i} is not in the batch"))
-                })
-            };
-            let now = Utc::now();
-            let mut n = 0u64;
-            // One statement per chunk: the rows travel as arrays.
-            for chunk in batch.tasks.chunks(10_000) {
-                let kinds: Vec<&str> = chunk.iter().map(|k| k.kind).collect();
-                let planned: Vec<NaiveDate> = chunk.iter().map(|k| k.planned_for).collect();
-                let dates: Vec<NaiveDate> = chunk.iter().map(|k| k.date).collect();
-                let customers: Vec<Option<i64>> = chunk.iter().map(|k| k.customer_id).collect();
-                let contacts: Vec<Option<i64>> = chunk.iter().map(|k| k.contact_id).collect();
-                let owners: Vec<Option<i64>> = chunk.iter().map(|k| k.salesperson_id).collect();
-                let occasions: Vec<i64> = chunk
-                    .iter()
-                    .map(|k| text(k.occasions))
-                    .collect::<Result<_>>()?;
-                let templates: Vec<Option<i64>> = chunk
-                    .iter()
-                    .map(|k| k.template.map(text).transpose())
-                    .collect::<Result<_>>()?;
-                let messages: Vec<Option<i64>> = chunk
-                    .iter()
-                    .map(|k| k.message.map(text).transpose())
-                    .collect::<Result<_>>()?;
-                let channels: Vec<Option<&str>> = chunk.iter().map(|k| k.channel).collect();
-                n += execute(
-                    &t,
-                    "INSERT INTO care_tasks (kind, planned_for, date, customer_id, contact_id, owner_id, occasions_id, template_id, message_id, channel, status, created_at)
-                     SELECT k, pf, d, cu, co, ow, oc, tp, ms, ch, 'open', $11
-                     FROM unnest($1::text[], $2::date[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])
-                          AS x(k, pf, d, cu, co, ow, oc, tp, ms, ch)
-                     ON CONFLICT DO NOTHING",
-                    &[&kinds, &planned, &dates, &customers, &contacts, &owners, &occasions, &templates, &messages, &channels, &now],
-                )
-                .await?;
-            }
-            Ok(n)
-        })
+        in_tx!(self, |t| insert_care_batch(&t, &batch).await)
     }
 
     async fn care_tasks(&self, f: &CareTaskFilter) -> Result<Page<CareTaskRow>> {
@@ -396,7 +354,8 @@ impl CareStore for PgStore {
         let c = self.client().await?;
         let rows = query(
             &c,
-            "SELECT a.customer_id, a.user_id, a.kind, a.at, CASE WHEN a.kind = 'visit' AND a.at >= $3 THEN c.doc->>'business_stage' END
+            "SELECT a.customer_id, a.user_id, a.kind, a.at, CASE WHEN a.kind = 'visit' AND a.at >= $3 THEN c.doc->>'business_stage' END,
+                    CASE WHEN a.kind = 'gift' THEN a.doc->>'card_breach' END
              FROM activities a JOIN customers c ON c.id = a.customer_id
              WHERE a.at >= $1 AND a.at < $2 AND c.deleted_at IS NULL ORDER BY a.at, a.id",
             &[&from, &to, &stages_from],
@@ -414,6 +373,7 @@ impl CareStore for PgStore {
                 kind,
                 at: get(r, 3)?,
                 customer_stage: get(r, 4)?,
+                card_breach: get(r, 5)?,
             });
         }
         Ok(out)
@@ -543,6 +503,56 @@ async fn get_care_task<C: GenericClient>(c: &C, id: i64) -> Result<Option<CareTa
     let mut rows = vec![care_task_row(&r)?];
     care_task_details(c, &mut rows).await?;
     Ok(rows.pop().map(|b| b.row))
+}
+
+/// Stores a batch of care tasks in the transaction `t` (one already stored
+/// under the same key is left as it is); returns how many were new.
+pub(super) async fn insert_care_batch<C: GenericClient>(
+    t: &C,
+    batch: &CareTaskBatch,
+) -> Result<u64> {
+    let texts = care_text_ids(t, &batch.texts).await?;
+    let text = |i: u32| {
+        texts
+            .get(i as usize)
+            .copied()
+            .ok_or_else(|| StoreError::Db(format!("care task text {i} is not in the batch")))
+    };
+    let now = Utc::now();
+    let mut n = 0u64;
+    // One statement per chunk: the rows travel as arrays.
+    for chunk in batch.tasks.chunks(10_000) {
+        let kinds: Vec<&str> = chunk.iter().map(|k| k.kind).collect();
+        let planned: Vec<NaiveDate> = chunk.iter().map(|k| k.planned_for).collect();
+        let dates: Vec<NaiveDate> = chunk.iter().map(|k| k.date).collect();
+        let customers: Vec<Option<i64>> = chunk.iter().map(|k| k.customer_id).collect();
+        let contacts: Vec<Option<i64>> = chunk.iter().map(|k| k.contact_id).collect();
+        let owners: Vec<Option<i64>> = chunk.iter().map(|k| k.salesperson_id).collect();
+        let occasions: Vec<i64> = chunk
+            .iter()
+            .map(|k| text(k.occasions))
+            .collect::<Result<_>>()?;
+        let templates: Vec<Option<i64>> = chunk
+            .iter()
+            .map(|k| k.template.map(text).transpose())
+            .collect::<Result<_>>()?;
+        let messages: Vec<Option<i64>> = chunk
+            .iter()
+            .map(|k| k.message.map(text).transpose())
+            .collect::<Result<_>>()?;
+        let channels: Vec<Option<&str>> = chunk.iter().map(|k| k.channel).collect();
+        n += execute(
+                t,
+                "INSERT INTO care_tasks (kind, planned_for, date, customer_id, contact_id, owner_id, occasions_id, template_id, message_id, channel, status, created_at)
+                 SELECT k, pf, d, cu, co, ow, oc, tp, ms, ch, 'open', $11
+                 FROM unnest($1::text[], $2::date[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])
+                      AS x(k, pf, d, cu, co, ow, oc, tp, ms, ch)
+                 ON CONFLICT DO NOTHING",
+                &[&kinds, &planned, &dates, &customers, &contacts, &owners, &occasions, &templates, &messages, &channels, &now],
+            )
+            .await?;
+    }
+    Ok(n)
 }
 
 /// The ids of `texts` in care_texts, storing the new ones.

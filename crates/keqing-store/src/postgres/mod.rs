@@ -129,6 +129,14 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v14.sql"),
         step: Some(Step::SearchTokens),
     },
+    // Version 15 lets care tasks be follow-ups.
+    Migration {
+        version: 15,
+        sql: "ALTER TABLE care_tasks DROP CONSTRAINT care_tasks_kind_check,
+              ADD CONSTRAINT care_tasks_kind_check
+              CHECK (kind IN ('greeting', 'cadence', 'quota', 'deadline', 'order_day', 'follow_up'))",
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 

@@ -197,6 +197,29 @@ impl PeopleStore for PgStore {
         .collect()
     }
 
+    async fn user_starts(&self) -> Result<HashMap<i64, DateTime<Utc>>> {
+        let c = self.client().await?;
+        query(&c, "SELECT id, created_at FROM users", &[])
+            .await?
+            .iter()
+            .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+            .collect()
+    }
+
+    async fn set_user_since(&self, user_id: i64, since: DateTime<Utc>) -> Result<()> {
+        let c = self.client().await?;
+        match execute(
+            &c,
+            "UPDATE users SET created_at = $2 WHERE id = $1",
+            &[&user_id, &since],
+        )
+        .await?
+        {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
     async fn set_password(&self, user_id: i64, hash: &str) -> Result<()> {
         in_tx!(self, |t| {
             let n = execute(

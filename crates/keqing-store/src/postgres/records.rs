@@ -15,6 +15,21 @@ impl RecordStore for PgStore {
             .await)
     }
 
+    async fn add_activity_with_tasks(
+        &self,
+        customer_id: i64,
+        a: &NewActivity,
+        tasks: CareTaskBatch,
+        actor: &User,
+    ) -> Result<Activity> {
+        let mut a = a.clone();
+        in_tx!(self, |t| {
+            let logged = insert_activity(&t, customer_id, &mut a, actor.id).await?;
+            super::care::insert_care_batch(&t, &tasks).await?;
+            Ok(logged)
+        })
+    }
+
     async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>> {
         let c = self.client().await?;
         query(

@@ -385,7 +385,8 @@ impl CareStore for SqliteStore {
                 .prepare_cached(
                     "SELECT a.customer_id, a.user_id, a.kind, a.at,
                             CASE WHEN a.kind = 'visit' AND a.at >= ?3
-                                 THEN (SELECT json_extract(c.doc, '$.business_stage') FROM customers c WHERE c.id = a.customer_id) END
+                                 THEN (SELECT json_extract(c.doc, '$.business_stage') FROM customers c WHERE c.id = a.customer_id) END,
+                            CASE WHEN a.kind = 'gift' THEN json_extract(a.doc, '$.card_breach') END
                      FROM activities a NOT INDEXED
                      WHERE a.at >= ?1 AND a.at < ?2
                        AND a.customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)
@@ -405,6 +406,7 @@ impl CareStore for SqliteStore {
                     kind,
                     at: parse_ts(&r.get::<_, String>(3).map_err(sq)?).map_err(sq)?,
                     customer_stage: r.get(4).map_err(sq)?,
+                    card_breach: r.get(5).map_err(sq)?,
                 });
             }
             Ok(out)
@@ -443,7 +445,7 @@ impl SqliteStore {
 
 /// Stores a batch of care tasks in the transaction `t`; returns how many
 /// were new.
-fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
+pub(super) fn insert_care_batch(t: &Transaction, batch: &CareTaskBatch) -> Result<u64> {
     if let Some(k) = batch
         .tasks
         .iter()

@@ -20,7 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 13;
+const SCHEMA_VERSION: i64 = 14;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -393,7 +393,50 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v13.sql"),
         step: Some(|t| rebuild_search(t)),
     },
+    // Version 14 lets care tasks be follow-ups (kind 5).
+    Migration {
+        version: 14,
+        sql: "SELECT 1",
+        step: Some(|t| widen_care_kinds(t, 5)),
+    },
 ];
+
+/// Lets `care_tasks.kind` go up to `last`: the CHECK constraint is changed
+/// in the stored schema, as SQLite documents for changes that leave every
+/// stored row valid (a wider range does), instead of copying the table.
+fn widen_care_kinds(t: &Transaction, last: i64) -> Result<()> {
+    let table: String = t
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'care_tasks'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sq)?;
+    let Some(at) = table.find("kind >= 0 AND kind <= ") else {
+        return Err(StoreError::Db(format!(
+            "care_tasks has no kind range to widen: {table}"
+        )));
+    };
+    let from = at + "kind >= 0 AND kind <= ".len();
+    let to = from + table[from..].find(')').unwrap_or(0);
+    let widened = format!("{}{last}{}", &table[..from], &table[to..]);
+    let version: i64 = t
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .map_err(sq)?;
+    t.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false)
+        .map_err(sq)?;
+    t.execute_batch("PRAGMA writable_schema = ON").map_err(sq)?;
+    t.execute(
+        "UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = 'care_tasks'",
+        [&widened],
+    )
+    .map_err(sq)?;
+    t.execute_batch(&format!(
+        "PRAGMA schema_version = {}; PRAGMA writable_schema = OFF",
+        version + 1
+    ))
+    .map_err(sq)
+}
 
 fn migrate(c: &mut Connection) -> Result<()> {
     let v: i64 = c
@@ -965,7 +1008,14 @@ fn insert_activity(
 // --- care tasks as stored (schema version 7, sqlite/schema_v7.sql) ---
 
 /// The stored codes of the kinds (index = code), and of the statuses.
-const CARE_KIND_CODES: [&str; 5] = ["greeting", "cadence", "quota", "deadline", "order_day"];
+const CARE_KIND_CODES: [&str; 6] = [
+    "greeting",
+    "cadence",
+    "quota",
+    "deadline",
+    "order_day",
+    "follow_up",
+];
 const CARE_STATUS_CODES: [&str; 4] = ["open", "snoozed", "done", "skipped"];
 
 fn care_kind_code(kind: &str) -> Option<i64> {

@@ -219,6 +219,37 @@ impl PeopleStore for SqliteStore {
         .await
     }
 
+    async fn user_starts(&self) -> Result<HashMap<i64, DateTime<Utc>>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT id, created_at FROM users")
+                .map_err(sq)?;
+            let rows = rows_of(&mut st, [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.into_iter()
+                .map(|(id, at)| Ok((id, parse_ts(&at).map_err(sq)?)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn set_user_since(&self, user_id: i64, since: DateTime<Utc>) -> Result<()> {
+        self.tx(move |t| {
+            match t
+                .execute(
+                    "UPDATE users SET created_at = ?2 WHERE id = ?1",
+                    params![user_id, ts(since)],
+                )
+                .map_err(sq)?
+            {
+                0 => Err(StoreError::NotFound),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
     async fn set_password(&self, user_id: i64, hash: &str) -> Result<()> {
         let hash = hash.to_string();
         self.tx(move |t| {

@@ -15,6 +15,22 @@ impl RecordStore for SqliteStore {
             .await
     }
 
+    async fn add_activity_with_tasks(
+        &self,
+        customer_id: i64,
+        a: &NewActivity,
+        tasks: CareTaskBatch,
+        actor: &User,
+    ) -> Result<Activity> {
+        let (mut a, actor) = (a.clone(), actor.id);
+        self.tx(move |t| {
+            let logged = insert_activity(t, customer_id, &mut a, actor)?;
+            super::care::insert_care_batch(t, &tasks)?;
+            Ok(logged)
+        })
+        .await
+    }
+
     async fn activities(&self, customer_id: i64) -> Result<Vec<Activity>> {
         self.read(move |c| {
             let mut st = c
