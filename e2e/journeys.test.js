@@ -142,6 +142,11 @@ test('log a visit in three clicks and see it on the timeline', () => journey('04
   await form.getByRole('radio', { name: '帮助' }).click();
   await form.getByLabel('帮助类型').selectOption('problem_solved');
   await form.getByLabel('公事/私事').selectOption('personal');
+  // Nothing said is refused: every activity says what happened.
+  await form.getByLabel('内容').fill('');
+  await form.getByRole('button', { name: '保存' }).click();
+  await form.getByText('请填写内容').first().waitFor();
+  await form.getByLabel('内容').fill('帮客户协调了到货延误');
   await form.getByRole('button', { name: '保存' }).click();
   await page.getByTestId('timeline').locator('li').filter({ hasText: '解决问题' }).first().waitFor();
 }));
@@ -171,9 +176,22 @@ test('complete a care task from my day', async (t) => {
     await task.waitFor();
     const before = await page.getByTestId('care-task').count();
     await shot(page, '05-my-day-tasks');
-    await task.getByRole('button', { name: '完成' }).click();
+    const customerId = Number((await task.locator('a[href^="#/customers/"]').first().getAttribute('href')).split('/').pop());
+    // Done asks which channel was actually used; nothing is chosen for you.
+    await task.getByRole('button', { name: '完成', exact: true }).click();
+    const form = task.getByTestId('complete-form');
+    await form.waitFor();
+    assert.equal(await form.getByLabel('实际联系方式').inputValue(), '');
+    await form.getByRole('button', { name: '确认完成' }).click();
+    await task.getByText('请先选择实际使用的联系方式').waitFor();
+    await form.getByLabel('实际联系方式').selectOption('call');
+    await form.getByLabel('说明（可选）').fill('电话问候，客户下周来厂');
+    await form.getByRole('button', { name: '确认完成' }).click();
     await page.getByText('任务已完成').waitFor();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=care-task]').length === n - 1, before);
+    // The timeline has the call that was made, in the words given.
+    const timeline = (await apiAs(owner.username).then((as) => as(`/customers/${customerId}/activities`))).body.items;
+    assert.ok(timeline.some((a) => a.kind === 'call' && a.summary === '电话问候，客户下周来厂'), JSON.stringify(timeline.slice(0, 3)));
   });
 });
 
@@ -297,7 +315,11 @@ test('open the RFM matrix and click through to a segment', () => journey('09-ana
   assert.ok(customers > 0, 'wangfang has customers with orders');
   assert.equal(counts.reduce((a, b) => a + b, 0), customers);
   assert.match(await page.getByTestId('rfm-customers').locator('dd').textContent(), new RegExp(customers.toLocaleString('zh-CN')));
-  // The AISAS fixture of the textbook: attention converts worst.
+  // The funnel starts empty; the textbook's example is one click away, and
+  // in it attention converts worst.
+  assert.equal(await page.getByTestId('funnel-st0').inputValue(), '');
+  assert.equal(await page.getByTestId('funnel-rates').count(), 0);
+  await page.getByRole('button', { name: '填入教材示例' }).click();
   const rates = page.getByTestId('funnel-rates');
   await rates.waitFor();
   assert.match(await rates.textContent(), /26\.67%/);
@@ -356,6 +378,7 @@ test('a manager without orders sees a friendly message on the analysis page', ()
   assert.equal(await page.getByTestId('rfm-matrix').count(), 0);
   assert.equal(await page.getByRole('alert').count(), 0);
   // The funnel needs no orders and still works.
+  await page.getByRole('button', { name: '填入教材示例' }).click();
   await page.getByTestId('funnel-rates').waitFor();
 }));
 
@@ -521,4 +544,72 @@ test("my day lists the customers behind their cadence standard, named, with what
   // The task list does not show them a second time.
   assert.equal(await page.locator('.task-group li[data-kind=cadence]').count(), 0);
   await shot(page, '14-my-day-cadence');
+}));
+
+test('the analysis page drawn four times from the menu has every chart each time', () => journey('15-analysis-charts', async (page) => {
+  await login(page, 'wangfang');
+  for (let round = 0; round < 4; round += 1) {
+    await page.getByRole('link', { name: '分析', exact: true }).click();
+    await page.getByRole('heading', { name: 'RFM 客户分类' }).waitFor();
+    for (const chart of ['pareto-chart', 'clv-chart', 'repeat-chart']) {
+      // Drawn, with its figure: never a blank box, never a chart still loading.
+      await page.locator(`[data-testid=${chart}][data-state=drawn] svg`).waitFor({ timeout: 20000 });
+    }
+    // The funnel waits for its numbers and says so.
+    const funnel = page.getByTestId('funnel-chart');
+    assert.equal(await funnel.getAttribute('data-state'), 'empty', `round ${round}`);
+    assert.match(await funnel.textContent(), /填入各阶段人数/);
+    if (round === 0) await shot(page, '15-analysis-charts');
+    await page.getByRole('link', { name: '客户', exact: true }).click();
+    await page.getByTestId('customer-search').waitFor();
+  }
+}));
+
+test("a finance user's and a service agent's day: what they can do, no raw error", () => journey('16-reader-day', async (page) => {
+  for (const [user, text] of [['hejuan', /财务人员/], ['maxiaoyu', /服务专员/]]) {
+    await login(page, user);
+    const intro = page.getByTestId('reader-day');
+    await intro.waitFor();
+    assert.match(await intro.textContent(), text);
+    assert.equal(await page.getByRole('alert').count(), 0, `${user}: no error on the day page`);
+    const body = await page.locator('main').textContent();
+    assert.doesNotMatch(body, /may not|not allowed|无权/, `${user}: ${body.slice(0, 200)}`);
+    await shot(page, `16-day-${user}`);
+    await page.getByRole('button', { name: '退出' }).click();
+    await page.getByLabel('用户名').waitFor();
+  }
+}));
+
+test("a supervisor's day shows the team; a skipped cadence task shows what became of it", () => journey('17-team-day', async (page) => {
+  await login(page, 'chenjing');
+  const team = page.getByTestId('team-day');
+  await team.waitFor();
+  const rows = team.locator('tbody tr');
+  assert.ok(await rows.count() > 0, 'the team has managers');
+  assert.match(await rows.first().textContent(), /\d+ \/ \d+/);
+  await shot(page, '17-team-day');
+  await page.getByRole('button', { name: '退出' }).click();
+  await page.getByLabel('用户名').waitFor();
+
+  // A manager skips a customer behind the standard: it stays listed, labelled.
+  await login(page, 'wangfang');
+  const section = page.getByTestId('cadence');
+  await section.waitFor();
+  // One behind on a line of its standard (not only by its task).
+  const open = section.getByTestId('cadence-behind').locator('li[data-testid=care-task]').filter({ hasText: /已 \d+ 次，应 \d+ 次/ });
+  if (!(await open.count())) return; // no cadence task today: nothing to skip
+  const item = open.first();
+  const name = await item.getByRole('link').first().textContent();
+  await item.getByRole('button', { name: '跳过' }).click();
+  await item.getByLabel('跳过的原因').fill('客户出差两周');
+  await item.getByRole('button', { name: '确认跳过' }).click();
+  await page.getByText('任务已跳过').waitFor();
+  await page.reload();
+  await page.getByTestId('cadence-behind').waitFor();
+  const all = page.getByTestId('cadence').getByRole('button', { name: /显示全部/ });
+  if (await all.count()) await all.click();
+  const again = page.getByTestId('cadence-behind').locator('li').filter({ has: page.getByRole('link', { name, exact: true }) });
+  await again.first().waitFor();
+  assert.match(await again.first().getByTestId('task-state').textContent(), /已跳过：客户出差两周/);
+  assert.equal(await again.first().getByRole('button', { name: '完成', exact: true }).count(), 0);
 }));

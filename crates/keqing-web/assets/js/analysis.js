@@ -16,7 +16,8 @@ const PER_PAGE = 20;
 const RFM_ROWS = ['important', 'general'];
 const RFM_COLS = ['value', 'develop', 'keep', 'retain'];
 const STAGES = ['attention', 'interest', 'search', 'action', 'share'];
-const FUNNEL_DEFAULT = [750, 200, 150, 80, 75, 70];
+/** The textbook's example (SPEC §5), offered as an example, never prefilled. */
+const FUNNEL_EXAMPLE = [750, 200, 150, 80, 75, 70];
 
 /** An error as the user reads it; "no orders" is not a failure but an empty scope. */
 function problem(e) {
@@ -266,12 +267,15 @@ function repeatSection(r) {
 // 5. AISAS funnel ----------------------------------------------------------------
 
 function funnelSection() {
-  const inputs = FUNNEL_DEFAULT.map((v, i) => h('input', {
-    type: 'number', min: '0', step: '1', required: true, inputmode: 'numeric', value: String(v), 'data-testid': `funnel-st${i}`,
+  // Empty: numbers that looked like data would be taken for data.
+  const inputs = FUNNEL_EXAMPLE.map((v, i) => h('input', {
+    type: 'number', min: '0', step: '1', required: true, inputmode: 'numeric', placeholder: t('ana.funnel.example.value', { n: v }), 'data-testid': `funnel-st${i}`,
   }));
   const labels = [t('ana.funnel.st0'), t('ana.funnel.st1'), t('ana.funnel.st2'), t('ana.funnel.st3'), t('ana.funnel.st4'), t('ana.funnel.st5')];
   const out = h('div', { 'aria-live': 'polite' });
   const chart = chartBox('funnel-chart', t('ana.funnel.chart.alt'));
+  chart.dataset.state = 'empty';
+  chart.append(h('p', { class: 'chart-note muted' }, t('ana.funnel.empty')));
   let drawn = null;
   let seq = 0;
   const run = async () => {
@@ -311,8 +315,12 @@ function funnelSection() {
   };
   const form = h('form', { class: 'form-grid funnel-form', onsubmit: (ev) => { ev.preventDefault(); run(); } },
     inputs.map((x, i) => field(labels[i], x)),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('ana.funnel.run'))));
-  run();
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'btn btn-primary' }, t('ana.funnel.run')),
+      h('button', {
+        type: 'button', class: 'btn',
+        onclick: () => { inputs.forEach((x, i) => { x.value = String(FUNNEL_EXAMPLE[i]); }); run(); },
+      }, t('ana.funnel.example'))));
   return card(t('ana.funnel.title'), h('p', { class: 'muted' }, t('ana.funnel.intro')), form, h('div', { class: 'grid-2' }, out, chart));
 }
 

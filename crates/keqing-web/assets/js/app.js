@@ -42,8 +42,9 @@ async function loadSession() {
   app.users = new Map((users.value?.items || []).map((u) => [u.id, u]));
   app.users.set(app.user.id, app.user);
   app.teams = teams.value?.items || [];
-  const care = await fetch('/api/v1/openapi.json').then((r) => r.json()).catch(() => null);
-  app.care = !!care && Object.keys(care.paths || {}).some((p) => p.startsWith('/care/') || p.startsWith('/api/v1/care/'));
+  // Care tasks are worked by customer managers and watched by those above
+  // them; finance and service agents read customers but have no care tasks.
+  app.care = ['manager', 'supervisor', 'director', 'admin'].includes(app.user.role);
 }
 
 function parseHash() {
@@ -55,7 +56,7 @@ function parseHash() {
 const NAV = [
   ['day', 'nav.day', () => true],
   ['customers', 'nav.customers', () => true],
-  ['import', 'nav.import', () => true],
+  ['import', 'nav.import', () => app.care],
   ['analysis', 'nav.analysis', () => app.user?.role !== 'agent'],
   ['compliance', 'nav.compliance', () => app.isSupervisor() && app.care],
   ['admin', 'nav.admin', () => app.isSupervisor()],

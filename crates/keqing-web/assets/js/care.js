@@ -7,7 +7,10 @@ import { t, label, getLang } from './i18n.js';
 import { h, clear, card, alertBox, errorText, toast, field } from './ui.js';
 import { date, today } from './format.js';
 
-const KINDS = ['greeting', 'order_day', 'cadence', 'deadline', 'quota'];
+const KINDS = ['follow_up', 'greeting', 'order_day', 'cadence', 'deadline', 'quota'];
+
+/** The channels a task can be done through: the one actually used is logged. */
+const CHANNELS = ['visit', 'call', 'sms', 'wechat', 'email', 'meal'];
 
 async function copy(text, btn) {
   try {
@@ -39,7 +42,11 @@ function occasionName(o) {
 /** Kinds whose message is written to the customer (copied and sent); the others are notes. */
 const TO_CUSTOMER = new Set(['greeting', 'order_day']);
 
-/** Done / tomorrow / skip (with a reason) for one task, and where its errors show. */
+/**
+ * Done / tomorrow / skip for one task, and where its errors show. Done asks
+ * which channel was actually used (nothing is preselected: the suggestion is
+ * only a hint) and takes an optional note; skip asks why.
+ */
 function taskActions(app, task, copyFrom) {
   const status = h('div', { 'aria-live': 'polite' });
   const act = async (what, body, done) => {
@@ -54,13 +61,45 @@ function taskActions(app, task, copyFrom) {
   const reason = h('input', { name: 'reason', required: true });
   reasonBox.append(field(t('care.skip.reason'), reason),
     h('button', { type: 'button', class: 'btn btn-small', onclick: () => { if (reason.value.trim()) act('skip', { reason: reason.value.trim() }, t('day.skipped')); else reason.focus(); } }, t('care.skip.confirm')));
+  const doneBox = h('div', { class: 'actions done-box', hidden: true, 'data-testid': 'complete-form' });
+  if (task.customer_id) {
+    const channel = h('select', { name: 'channel', required: true },
+      h('option', { value: '' }, t('care.done.pick')),
+      CHANNELS.map((c) => h('option', { value: c }, label('act', c))));
+    const note = h('input', { name: 'note', placeholder: t('care.done.note.hint') });
+    doneBox.append(
+      field(t('care.done.channel'), channel, task.channel ? t('care.done.suggested', { c: label('act', task.channel) }) : null),
+      field(t('care.done.note'), note),
+      h('button', {
+        type: 'button', class: 'btn btn-small btn-primary',
+        onclick: () => {
+          if (!channel.value) { channel.focus(); status.replaceChildren(alertBox(t('care.done.need'))); return; }
+          act('complete', { channel: channel.value, summary: note.value.trim() || undefined }, t('day.completed'));
+        },
+      }, t('care.done.confirm')));
+  }
+  const complete = () => {
+    // A task without a customer (the quota) logs nothing: done at once.
+    if (!task.customer_id) { act('complete', {}, t('day.completed')); return; }
+    reasonBox.hidden = true;
+    doneBox.hidden = false;
+    doneBox.querySelector('select').focus();
+  };
   return [
     h('div', { class: 'actions' },
       copyFrom ? h('button', { type: 'button', class: 'btn btn-small', onclick: (ev) => copy(copyFrom, ev.currentTarget) }, t('common.copy')) : null,
-      h('button', { type: 'button', class: 'btn btn-small btn-primary', onclick: () => act('complete', {}, t('day.completed')) }, t('day.complete')),
+      h('button', { type: 'button', class: 'btn btn-small btn-primary', onclick: complete }, t('day.complete')),
       h('button', { type: 'button', class: 'btn btn-small', onclick: () => act('snooze', { until: tomorrow() }, t('care.snoozed')) }, t('care.snooze')),
-      h('button', { type: 'button', class: 'btn btn-small', onclick: () => { reasonBox.hidden = false; reason.focus(); } }, t('day.skip'))),
-    reasonBox, status];
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => { doneBox.hidden = true; reasonBox.hidden = false; reason.focus(); } }, t('day.skip'))),
+    doneBox, reasonBox, status];
+}
+
+/** What became of a task that is no longer open: skipped (why), snoozed (until), done. */
+function taskState(task) {
+  if (task.status === 'skipped') return h('span', { class: 'badge', 'data-testid': 'task-state' }, t('care.state.skipped', { reason: task.reason || '' }));
+  if (task.status === 'snoozed') return h('span', { class: 'badge', 'data-testid': 'task-state' }, t('care.state.snoozed', { date: date(task.snoozed_until) }));
+  if (task.status === 'done') return h('span', { class: 'badge badge-ok', 'data-testid': 'task-state' }, t('care.state.done'));
+  return null;
 }
 
 function taskItem(app, task, names) {
@@ -95,7 +134,7 @@ export async function careSection(app, tasks) {
   for (const k of [...KINDS, ...new Set(tasks.map((x) => x.kind))]) {
     if (groups.some((g) => g.kind === k)) continue;
     const mine = tasks.filter((x) => x.kind === k);
-    if (mine.length) groups.push({ kind: k, items: mine.slice(0, 30), total: mine.length });
+    if (mine.length) groups.push({ kind: k, items: mine, total: mine.length });
   }
   let names = new Map();
   try {
@@ -109,8 +148,7 @@ export async function careSection(app, tasks) {
     }));
     return h('section', { class: 'task-group' },
       h('h3', {}, label('task', g.kind), ' ', h('span', { class: 'badge' }, String(g.total))),
-      list, showAll(list),
-      g.total > g.items.length ? h('p', { class: 'muted' }, t('care.more', { n: g.total - g.items.length })) : null);
+      list, showAll(list));
   }));
 }
 
@@ -153,7 +191,7 @@ export function cadenceLine(l) {
  * first, and the actions of its open cadence task (so the task list need
  * not show them again).
  */
-export async function cadenceSection(app, me, tasks) {
+export async function cadenceSection(app, me, tasks, closed = []) {
   const lines = me?.cadence?.lines_behind || [];
   const byCustomer = new Map();
   for (const l of lines) {
@@ -161,23 +199,27 @@ export async function cadenceSection(app, me, tasks) {
     byCustomer.get(l.customer_id).push(l);
   }
   const taskOf = new Map(tasks.filter((x) => x.customer_id).map((x) => [x.customer_id, x]));
+  // A customer whose cadence task was skipped, snoozed or done today stays
+  // listed while behind, with what became of the task instead of buttons.
+  const closedOf = new Map(closed.filter((x) => x.customer_id && !taskOf.has(x.customer_id)).map((x) => [x.customer_id, x]));
   for (const cid of taskOf.keys()) if (!byCustomer.has(cid)) byCustomer.set(cid, []);
   if (!byCustomer.size) return h('p', { class: 'muted' }, t('day.cadence.none'));
   const short = (ls) => ls.reduce((n, l) => n + Math.max(0, l.due_so_far - l.made), 0);
-  const ordered = [...byCustomer.entries()].sort((a, b) => short(b[1]) - short(a[1]) || a[0] - b[0]);
-  const shown = ordered.slice(0, 20);
-  const names = await customerNames(shown.map(([cid]) => cid)).catch(() => new Map());
-  const list = h('ul', { class: 'list', 'data-testid': 'cadence-behind' }, shown.map(([cid, ls], i) => {
+  // Open ones first, the furthest behind first.
+  const ordered = [...byCustomer.entries()].sort((a, b) => (closedOf.has(a[0]) - closedOf.has(b[0])) || short(b[1]) - short(a[1]) || a[0] - b[0]);
+  const names = await customerNames(ordered.map(([cid]) => cid)).catch(() => new Map());
+  const list = h('ul', { class: 'list', 'data-testid': 'cadence-behind' }, ordered.map(([cid, ls], i) => {
       const task = taskOf.get(cid);
+      const gone = closedOf.get(cid);
       const detail = ls.length ? ls.map(cadenceLine).join('；') : task?.message;
       return h('li', { class: 'task', hidden: i >= FIRST, 'data-testid': task ? 'care-task' : null, 'data-kind': 'cadence' },
         h('a', { href: `#/customers/${cid}` }, names.get(cid) || `#${cid}`),
         task?.channel ? h('span', { class: 'badge' }, label('act', task.channel)) : null,
+        gone ? taskState(gone) : null,
         h('div', { class: 'muted' }, detail),
         ...(task ? taskActions(app, task, null) : []));
     }));
-  return h('div', {}, list, showAll(list),
-    ordered.length > shown.length ? h('p', { class: 'muted' }, t('day.cadence.more', { n: ordered.length - shown.length })) : null);
+  return h('div', {}, list, showAll(list));
 }
 
 /** "Show all N" under a list whose items after the first few are hidden. */
