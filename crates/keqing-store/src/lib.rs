@@ -1214,18 +1214,20 @@ pub(crate) fn care_task_key(
     }
 }
 
+/// Every care task kind, in the order of SQLite's stored codes (index =
+/// code): new kinds go at the end.
+pub(crate) const CARE_KINDS: [&str; 6] = [
+    "greeting",
+    "cadence",
+    "quota",
+    "deadline",
+    "order_day",
+    "follow_up",
+];
+
 /// The kinds of care task, as stored.
 pub(crate) fn care_kind(kind: &str) -> Option<&'static str> {
-    [
-        "greeting",
-        "cadence",
-        "quota",
-        "deadline",
-        "order_day",
-        "follow_up",
-    ]
-    .into_iter()
-    .find(|k| *k == kind)
+    CARE_KINDS.into_iter().find(|k| *k == kind)
 }
 
 /// The key a contact's birthday is looked up by, without its year:

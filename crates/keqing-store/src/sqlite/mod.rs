@@ -1008,14 +1008,7 @@ fn insert_activity(
 // --- care tasks as stored (schema version 7, sqlite/schema_v7.sql) ---
 
 /// The stored codes of the kinds (index = code), and of the statuses.
-const CARE_KIND_CODES: [&str; 6] = [
-    "greeting",
-    "cadence",
-    "quota",
-    "deadline",
-    "order_day",
-    "follow_up",
-];
+const CARE_KIND_CODES: [&str; 6] = CARE_KINDS;
 const CARE_STATUS_CODES: [&str; 4] = ["open", "snoozed", "done", "skipped"];
 
 fn care_kind_code(kind: &str) -> Option<i64> {
