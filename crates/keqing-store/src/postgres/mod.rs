@@ -129,6 +129,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v14.sql"),
         step: Some(Step::SearchTokens),
     },
+    Migration {
+        version: 15,
+        sql: include_str!("schema_v15.sql"),
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 

@@ -20,7 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 13;
+const SCHEMA_VERSION: i64 = 15;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -392,6 +392,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 13,
         sql: include_str!("schema_v13.sql"),
         step: Some(|t| rebuild_search(t)),
+    },
+    // Version 14 is PostgreSQL's search tokens: nothing to do here.
+    Migration {
+        version: 15,
+        sql: include_str!("schema_v15.sql"),
+        step: None,
     },
 ];
 
