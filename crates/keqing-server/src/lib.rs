@@ -113,6 +113,7 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(customers::transfer))
         .routes(routes!(

@@ -327,8 +327,21 @@ async fn the_schemas_name_every_member_of_the_answers() {
     if let Some(h) = history["items"].get(0) {
         check("HistoryEntry", h);
     }
-    let (_, audit) = app.call(&t, "GET", "/audit", None).await;
-    check("AuditEntry", &audit["items"][0]);
+    let (_, audit) = app.call(&t, "GET", "/audit?entity=customer", None).await;
+    check("AuditList", &audit);
+    check("AuditLine", &audit["items"][0]);
+    let me_id = me["id"].as_i64().unwrap();
+    let (s, moved) = app
+        .call(
+            &t,
+            "POST",
+            "/customers/transfer",
+            Some(json!({"ids": [id], "to_user": me_id, "reason": "图式"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{moved}");
+    let (_, transfers) = app.call(&t, "GET", "/audit?action=transfer", None).await;
+    check("RecordName", &transfers["items"][0]["mentions"][0]);
     let (_, fields) = app.call(&t, "GET", "/custom-fields", None).await;
     check("CustomFields", &fields);
     let (_, matrix) = app.call(&t, "GET", "/roles", None).await;
@@ -778,6 +791,18 @@ async fn the_answers_fit_their_schemas() {
         ("GET", "/changes", "/changes".into(), None),
         ("GET", "/pool", "/pool".into(), None),
         ("GET", "/audit", "/audit".into(), None),
+        (
+            "GET",
+            "/audit",
+            format!("/audit?user_id={}&action=create&entity=customer&from=2026-01-01&to=2099-12-31&page=1&per_page=5", admin.id),
+            None,
+        ),
+        (
+            "PATCH",
+            "/users/{id}",
+            format!("/users/{}", manager.id),
+            Some(json!({"display_name": "王芳", "password": "reset-2026-x"})),
+        ),
         ("GET", "/auth/me", "/auth/me".into(), None),
         ("GET", "/users", "/users".into(), None),
         ("GET", "/teams", "/teams".into(), None),
@@ -827,6 +852,16 @@ async fn the_answers_fit_their_schemas() {
             &mut problems,
         );
     }
+    // A user changes their own password: 204, no body.
+    let (s, v) = app
+        .call(
+            &t,
+            "POST",
+            "/auth/password",
+            Some(json!({"current": common::PASSWORD, "new": "boss-new-2026"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
     let csv = "客户名称,联系人,手机\n图式导入一,李四,13900001111\n,王五,坏行\n"
         .as_bytes()
         .to_vec();
