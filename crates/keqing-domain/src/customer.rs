@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 labeled_enum!(CustomerKind {
-    Company = "company", "公司", "企业", "单位";
-    Individual = "individual", "个人";
+    Company = "company", "公司", "企业", "单位", "公司客户", "企业客户", "单位客户";
+    Individual = "individual", "个人", "个人客户";
 });
 
 labeled_enum!(
