@@ -368,7 +368,10 @@ fn chinese_values_are_accepted_and_the_choices_named_in_chinese() {
     let mut ding = b.records[3].1.customer.clone();
     ding.name = "甲公司".into();
     assert_eq!(b.records[0].1.customer, ding);
-    assert_eq!(b.records[0].1.contact.as_ref().unwrap().level, b.records[3].1.contact.as_ref().unwrap().level);
+    assert_eq!(
+        b.records[0].1.contact.as_ref().unwrap().level,
+        b.records[3].1.contact.as_ref().unwrap().level
+    );
     check(
         &b.errors,
         &[(

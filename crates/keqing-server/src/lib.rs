@@ -165,6 +165,7 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(imports::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)))
         .routes(routes!(imports::template))
         .routes(routes!(imports::export_customers))
+        .routes(routes!(imports::export_contacts))
         .routes(routes!(care::list_tasks))
         .routes(routes!(care::complete_task))
         .routes(routes!(care::skip_task))

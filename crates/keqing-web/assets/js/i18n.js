@@ -665,6 +665,9 @@ const M = {
 
   // --- Accounts, the audit log, exports.
   // (new keys of that part go below this line)
+  'exp.contacts.csv': ['导出联系人 CSV', 'Export contacts CSV'],
+  'exp.xlsx.note': ['Excel 文件含“客户”和“联系人”两个工作表', 'The Excel file has two sheets: customers and contacts'],
+  'exp.note': ['导出您权限范围内的全部客户及其全部联系人；先导入客户，再导入联系人，即可恢复', 'Exports every customer you may see and all their contacts; import the customers, then the contacts, to bring them back'],
   'acct.menu': ['账户菜单', 'Account menu'],
   'acct.password': ['修改密码', 'Change password'],
   'acct.title': ['我的账户', 'My account'],
