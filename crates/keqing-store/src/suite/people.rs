@@ -588,6 +588,55 @@ pub(super) async fn audit_pages(s: &dyn Store, f: &Fixture) {
         .len(),
         0
     );
+    // A change to a customer or a contact: each field's old and new value.
+    let c = named_customer(s, "审计测试客户", Some(a), &f.manager_a).await;
+    let changed = customer(json!({"name": "审计测试客户", "city": "苏州"}));
+    let diff = keqing_domain::history::diff(&c.fields.to_json(), &changed.to_json());
+    s.update_customer(c.id, c.version, &changed, &diff, &f.manager_a)
+        .await
+        .unwrap();
+    let p = s
+        .create_contact(
+            c.id,
+            &contact(json!({"name": "王伟", "mobile": "13812345678"})),
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    s.update_contact(
+        p.id,
+        p.version,
+        &contact(json!({"name": "王伟", "mobile": "13912345678", "title": "总经理"})),
+        &f.manager_a,
+    )
+    .await
+    .unwrap();
+    let lines = page(AuditFilter {
+        user_id: Some(a),
+        action: Some("update".into()),
+        limit: 2,
+        ..Default::default()
+    })
+    .await
+    .items;
+    assert_eq!(
+        (lines[0].entity.as_str(), lines[0].entity_id),
+        ("contact", Some(p.id))
+    );
+    assert_eq!(lines[0].detail["old"]["mobile"], "13812345678");
+    assert_eq!(lines[0].detail["new"]["mobile"], "13912345678");
+    assert_eq!(lines[0].detail["old"]["title"], serde_json::Value::Null);
+    assert_eq!(lines[0].detail["new"]["title"], "总经理");
+    assert!(
+        lines[0].detail["old"].get("name").is_none(),
+        "only what changed"
+    );
+    assert_eq!(
+        (lines[1].entity.as_str(), lines[1].entity_id),
+        ("customer", Some(c.id))
+    );
+    assert_eq!(lines[1].detail["old"]["city"], serde_json::Value::Null);
+    assert_eq!(lines[1].detail["new"]["city"], "苏州");
     // Nothing that matches: an empty page, not an error.
     let none = page(AuditFilter {
         action: Some("no such action".into()),
