@@ -704,7 +704,8 @@ async fn name_lines(st: &AppState, entries: Vec<AuditEntry>) -> Result<Vec<Audit
 }
 
 /// The records a line's detail names by id: the customers of a transfer,
-/// release or merge, the user a transfer went to, a user's old and new team.
+/// release or merge, a contact's customer, the user a transfer went to, a
+/// user's old and new team.
 fn mentioned(e: &AuditEntry) -> Vec<(&'static str, i64)> {
     let d = &e.detail;
     let mut out = vec![];
@@ -718,6 +719,10 @@ fn mentioned(e: &AuditEntry) -> Vec<(&'static str, i64)> {
         out.push(("customer", id));
     }
     if let Some(id) = d.get("merged").and_then(Value::as_i64) {
+        out.push(("customer", id));
+    }
+    // A contact's customer.
+    if let Some(id) = d.get("customer_id").and_then(Value::as_i64) {
         out.push(("customer", id));
     }
     if let Some(id) = d.get("to").and_then(Value::as_i64) {

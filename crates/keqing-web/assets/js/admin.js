@@ -136,7 +136,7 @@ function usersCard(app, users, teams, regions) {
     row.append(h('td', {}, edit));
     return [row, editRow];
   });
-  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'users' },
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'table users', 'data-testid': 'users' },
     h('thead', {}, h('tr', {}, heads.map((k) => h('th', { scope: 'col' }, t(k))), admin ? h('th', { scope: 'col' }, t('adm.edit.col')) : null)),
     h('tbody', {}, rows)));
   if (!app.isAdmin()) return card(t('adm.users'), table);

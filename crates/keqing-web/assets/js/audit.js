@@ -17,11 +17,14 @@ const ENTITIES = ['customer', 'contact', 'user', 'team', 'region', 'care_task', 
   'care_settings', 'analysis_snapshot', 'custom_fields', 'change_report'];
 const FILTERS = ['user_id', 'action', 'entity', 'entity_id', 'from', 'to'];
 /** Detail members shown otherwise (the record's name, the old and new values). */
-const SHOWN = new Set(['old', 'new', 'fields', 'name', 'username', 'ids', 'merged', 'to']);
+const SHOWN = new Set(['old', 'new', 'fields', 'name', 'username', 'ids', 'merged', 'to', 'customer_id']);
 
 const actionText = (a) => (has(`aud.a.${a}`) ? t(`aud.a.${a}`) : a);
 const entityText = (e) => (has(`aud.e.${e}`) ? t(`aud.e.${e}`) : e);
-const fieldText = (f) => (has(`f.${f}`) ? t(`f.${f}`) : f);
+const fieldText = (f) => {
+  if (has(`aud.k.${f}`)) return t(`aud.k.${f}`);
+  return has(`f.${f}`) ? t(`f.${f}`) : f;
+};
 
 /** The address of the audit page with `params` (empty ones left out). */
 function href(params) {

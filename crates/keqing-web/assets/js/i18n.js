@@ -752,6 +752,21 @@ const M = {
   'aud.e.analysis_snapshot': ['保存的分析', 'Saved analysis'],
   'aud.e.custom_fields': ['自定义字段', 'Custom fields'],
   'aud.e.change_report': ['变更报告', 'Change report'],
+  'aud.k.customers': ['客户数', 'Customers'],
+  'aud.k.members': ['客户数', 'Customers'],
+  'aud.k.tier_year': ['层级年份', 'Tier year'],
+  'aud.k.tiered': ['定级客户数', 'Customers tiered'],
+  'aud.k.rows': ['行数', 'Rows'],
+  'aud.k.imported': ['导入', 'Imported'],
+  'aud.k.format': ['格式', 'Format'],
+  'aud.k.customers_moved': ['随之转移的客户', 'Customers moved with them'],
+  'aud.k.from': ['原状态', 'Was'],
+  'aud.k.failures': ['失败次数', 'Failures'],
+  'aud.k.wait_seconds': ['等待秒数', 'Wait (s)'],
+  'aud.k.address': ['地址', 'Address'],
+  'aud.k.guard': ['限制', 'Guard'],
+  'aud.k.card': ['客情关系卡', 'Relationship card'],
+  'aud.k.custom': ['自定义字段', 'Custom fields'],
 
   // --- My day, the lists, care tasks, the pool, the team's day.
   // (new keys of that part go below this line)

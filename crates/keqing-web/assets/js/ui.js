@@ -70,7 +70,7 @@ const CJK = /[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]/;
  * "中文 English" (Chinese first, then the English as it was): the Chinese
  * half ends at the first space after Chinese text that is followed by
  * something that is not Chinese (outside “quotes”). The Chinese half gets
- * the quoted value the English half names when it lacks one
+ * the value the English half names (quoted, or a number at its end) when it lacks one
  * (手机号码格式不正确 not a mobile number: "123" → 手机号码格式不正确：“123”).
  * A message in one language only is shown as it is.
  */
@@ -83,6 +83,9 @@ export function localText(message) {
     if (ch === '“') quoted = true;
     else if (ch === '”') quoted = false;
     else if (ch === ' ' && !quoted && i + 1 < s.length && !CJK.test(s[i + 1]) && CJK.test(s.slice(0, i))) {
+      // A number after the Chinese belongs to it (表格超过行数上限 1048576 the sheet…).
+      const word = s.slice(i + 1).split(' ')[0];
+      if (/^[^A-Za-z"'{(]+$/.test(word) && s.indexOf(' ', i + 1) > 0) continue;
       cut = i;
       break;
     }
@@ -91,7 +94,8 @@ export function localText(message) {
   const zh = s.slice(0, cut).trim();
   const en = s.slice(cut + 1).trim();
   if (getLang() === 'en') return en;
-  const value = en.match(/"([^"]+)"/)?.[1];
+  // The value the English half names: quoted, or a number at its end (…: 010-6234).
+  const value = en.match(/"([^"]+)"/)?.[1] ?? en.match(/: ([^A-Za-z\s]+)$/)?.[1];
   return value && !zh.includes(value) ? `${zh}：“${value}”` : zh;
 }
 
