@@ -124,6 +124,16 @@ mod tests {
         for v in ActivityKind::ALL {
             assert_eq!(ActivityKind::parse(v.label_zh()), Ok(*v));
         }
+        // The customer class as users write it.
+        for typed in ["A", "a", "A类", "A 类", "A类客户", "Ａ"] {
+            let c = crate::CustomerInput::from_json(
+                serde_json::json!({"name": "甲", "class": typed})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap_or_else(|e| panic!("{typed:?}: {e:?}"));
+            assert_eq!(c.class.as_deref(), Some("A"), "{typed:?}");
+        }
     }
 
     #[test]
