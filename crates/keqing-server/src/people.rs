@@ -609,7 +609,8 @@ pub async fn audit(
 const MENTIONS_NAMED: usize = 20;
 
 /// Names the actor, the record and the records the detail mentions of each
-/// line: every customer, contact, user and team once, for the whole page.
+/// line: every customer, contact, user and team once, for the whole page; a
+/// care task by its customer.
 async fn name_lines(st: &AppState, entries: Vec<AuditEntry>) -> Result<Vec<AuditLine>, ApiError> {
     let users: HashMap<i64, String> = st
         .store
@@ -626,10 +627,24 @@ async fn name_lines(st: &AppState, entries: Vec<AuditEntry>) -> Result<Vec<Audit
         .map(|x| (x.id, x.name))
         .collect();
     let mentions: Vec<Vec<(&'static str, i64)>> = entries.iter().map(mentioned).collect();
+    // A care task is named by its customer.
+    let mut task_customer: HashMap<i64, i64> = HashMap::new();
+    for id in entries
+        .iter()
+        .filter(|e| e.entity == "care_task")
+        .filter_map(|e| e.entity_id)
+    {
+        if let std::collections::hash_map::Entry::Vacant(v) = task_customer.entry(id) {
+            if let Some(c) = st.store.care_task(id).await?.and_then(|t| t.customer_id) {
+                v.insert(c);
+            }
+        }
+    }
     let mut customer_ids: Vec<i64> = entries
         .iter()
         .filter(|e| e.entity == "customer")
         .filter_map(|e| e.entity_id)
+        .chain(task_customer.values().copied())
         .chain(
             mentions
                 .iter()
@@ -665,6 +680,10 @@ async fn name_lines(st: &AppState, entries: Vec<AuditEntry>) -> Result<Vec<Audit
             "contact" => contacts.get(&id).cloned(),
             "user" => users.get(&id).cloned(),
             "team" => teams.get(&id).cloned(),
+            "care_task" => task_customer
+                .get(&id)
+                .and_then(|c| customers.get(c))
+                .cloned(),
             _ => None,
         }
         // A record gone since (a region removed, a snapshot deleted) is

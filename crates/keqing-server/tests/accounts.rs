@@ -427,3 +427,48 @@ async fn the_audit_log_is_filtered_by_who_what_record_and_when() {
         assert_eq!(app.call(who, "GET", "/audit", None).await.0, 403);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_care_tasks_line_is_named_by_its_customer() {
+    let app = App::start().await;
+    let admin = app.user("boss", Role::Admin, None).await;
+    let m = app.user("wangfang", Role::Manager, None).await;
+    let input = keqing_domain::CustomerInput::from_json(
+        json!({"name": "关怀审计公司", "key_dates": [{"name": "成立日", "date": "2010-12-20"}]})
+            .as_object()
+            .unwrap(),
+    )
+    .unwrap();
+    app.store
+        .create_customer(&input, Some(m.id), &admin)
+        .await
+        .unwrap();
+    let t = app.login("boss").await;
+    let (s, run) = app
+        .call(&t, "POST", "/care/run?from=2026-12-20&to=2026-12-20", None)
+        .await;
+    assert_eq!(s, 200, "{run}");
+    let (_, tasks) = app
+        .call(&t, "GET", "/care/tasks?from=2026-12-20&to=2026-12-20", None)
+        .await;
+    let task = tasks["items"][0]["id"].as_i64().expect("a task");
+    let (s, b) = app
+        .call(
+            &t,
+            "POST",
+            &format!("/care/tasks/{task}/skip"),
+            Some(json!({"reason": "客户出差"})),
+        )
+        .await;
+    assert!((200..300).contains(&s), "{b}");
+    let (_, a) = app
+        .call(
+            &t,
+            "GET",
+            &format!("/audit?entity=care_task&entity_id={task}"),
+            None,
+        )
+        .await;
+    assert_eq!(a["total"], 1, "{a}");
+    assert_eq!(a["items"][0]["record"], "关怀审计公司");
+}
