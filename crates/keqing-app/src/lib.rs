@@ -22,6 +22,18 @@ pub mod pool;
 pub use error::AppError;
 
 use keqing_domain::{Role, User};
+use std::sync::Arc;
+
+/// How far a long piece of work has come, told as it goes: `(done, total)`
+/// in the work's own units (rows, bytes, customers); `total` is 0 when it
+/// is not known. The command line draws a progress bar with it; keqing-app
+/// knows no terminal.
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// A [`Progress`] that tells nobody.
+pub fn no_progress() -> Progress {
+    Arc::new(|_, _| {})
+}
 
 /// The actor of changes keqing makes by itself (the daily pool release, a
 /// command line import).

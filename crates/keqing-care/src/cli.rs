@@ -1,4 +1,4 @@
-//! `keqing calendar`: the occasions between two dates, as a table or JSON
+//! `keqing calendar`: the occasions between two dates, as a table, JSON or CSV
 //! (feature `cli`).
 
 use std::io::Write;
@@ -18,6 +18,8 @@ pub enum CalendarFormat {
     Table,
     /// A JSON list of `{date, occasion, name_zh, name_en}`.
     Json,
+    /// CSV (UTF-8): date, weekday, occasion, name_zh, name_en.
+    Csv,
 }
 
 /// Arguments of `keqing calendar`.
@@ -81,6 +83,32 @@ pub fn run_calendar(args: CalendarArgs, out: &mut dyn Write) -> Result<(), Calen
             writeln!(out)?;
         }
         CalendarFormat::Table => write_table(&occasions, args.from, args.to, out)?,
+        CalendarFormat::Csv => write_csv(&occasions, out)?,
+    }
+    Ok(())
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn write_csv(occasions: &[Occasion], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "date,weekday,occasion,name_zh,name_en")?;
+    for o in occasions {
+        let cells = [
+            o.date.to_string(),
+            o.date.weekday().to_string(),
+            o.id.to_string(),
+            o.name_zh.to_string(),
+            o.name_en.to_string(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+        writeln!(out, "{}", line.join(","))?;
     }
     Ok(())
 }

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 labeled_enum!(CustomerKind {
-    Company = "company", "公司", "企业", "单位";
-    Individual = "individual", "个人";
+    Company = "company", "公司", "企业", "单位", "公司客户", "企业客户", "单位客户";
+    Individual = "individual", "个人", "个人客户";
 });
 
 labeled_enum!(
@@ -325,7 +325,19 @@ impl CustomerInput {
         let class = c
             .take("class", opt_text(g("class")))
             .flatten()
-            .map(|s| s.to_ascii_uppercase());
+            // A 类, A类客户 and ａ read as A.
+            .map(|s| {
+                let s = s.trim_end_matches("客户").trim_end_matches('类').trim();
+                s.chars()
+                    .map(|c| match c {
+                        'ａ'..='ｚ' | 'Ａ'..='Ｚ' => {
+                            char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+                        }
+                        c => c,
+                    })
+                    .collect::<String>()
+                    .to_ascii_uppercase()
+            });
         if let Some(cl) = &class {
             if !CLASSES.contains(&cl.as_str()) {
                 c.push(

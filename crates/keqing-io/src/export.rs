@@ -7,7 +7,7 @@
 //! same definitions reads back into the same values.
 
 use crate::error::{IoError, RowError};
-use crate::fields::{custom_header, RecordKind, ERROR_COLUMN};
+use crate::fields::{custom_header, RecordKind, CONSENT_PREFIX, ERROR_COLUMN};
 use crate::import::{ContactRow, CustomerRef, CustomerRow};
 use crate::table::Table;
 use keqing_domain::custom_field::{value_text, CustomFieldDef};
@@ -80,19 +80,31 @@ fn label<T: Copy>(
     }
 }
 
+fn yes_no(lang: Lang, b: bool) -> &'static str {
+    match (lang, b) {
+        (Lang::Zh, true) => "是",
+        (Lang::Zh, false) => "否",
+        (Lang::En, true) => "yes",
+        (Lang::En, false) => "no",
+    }
+}
+
 fn text<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
 fn customer_grid(rows: &[CustomerRow], custom: &[CustomFieldDef], lang: Lang) -> Grid {
     let kind = RecordKind::Customer;
-    let fields: Vec<&str> = kind.columns().iter().map(|c| c.field).collect();
-    let yes_no = |b: bool| match (lang, b) {
-        (Lang::Zh, true) => "是",
-        (Lang::Zh, false) => "否",
-        (Lang::En, true) => "yes",
-        (Lang::En, false) => "no",
-    };
+    // The primary contact's columns when a row has one; an export whose
+    // contacts are a sheet or file of their own has none.
+    let with_contact = rows.iter().any(|r| r.contact.is_some());
+    let fields: Vec<&str> = kind
+        .columns()
+        .iter()
+        .map(|c| c.field)
+        .filter(|f| with_contact || !f.starts_with("contact_"))
+        .collect();
+    let yes_no = |b: bool| yes_no(lang, b);
     let rows = rows
         .iter()
         .map(|r| {
@@ -210,6 +222,15 @@ fn contact_grid(rows: &[ContactRow], lang: Lang) -> Grid {
                     ("birthday", _) => text(&c.birthday),
                     ("hobbies", _) => text(&c.hobbies),
                     ("notes", _) => text(&c.notes),
+                    (f, _) if f.starts_with(CONSENT_PREFIX) => {
+                        let given = match &f[CONSENT_PREFIX.len()..] {
+                            "phone" => c.consent.phone,
+                            "sms" => c.consent.sms,
+                            "email" => c.consent.email,
+                            _ => c.consent.wechat,
+                        };
+                        yes_no(lang, given).to_string()
+                    }
                     _ => String::new(),
                 })
                 .collect()
@@ -340,6 +361,11 @@ fn grid_csv(g: &Grid, enc: CsvEncoding) -> Result<Vec<u8>, IoError> {
 
 fn grid_xlsx(g: &Grid, sheet: &str) -> Result<Vec<u8>, IoError> {
     let mut book = Workbook::new();
+    add_sheet(&mut book, g, sheet)?;
+    Ok(book.save_to_buffer()?)
+}
+
+fn add_sheet(book: &mut Workbook, g: &Grid, sheet: &str) -> Result<(), IoError> {
     let ws = book.add_worksheet();
     ws.set_name(sheet)?;
     let bold = Format::new().set_bold();
@@ -358,7 +384,12 @@ fn grid_xlsx(g: &Grid, sheet: &str) -> Result<Vec<u8>, IoError> {
         }
     }
     ws.set_freeze_panes(1, 0)?;
-    Ok(book.save_to_buffer()?)
+    Ok(())
+}
+
+/// The name of a kind's sheet in `lang` ([`RecordKind::sheet_names`]).
+fn sheet_name(kind: RecordKind, lang: Lang) -> &'static str {
+    kind.sheet_names()[usize::from(lang == Lang::En)]
 }
 
 /// Customers (with their primary contact's columns, then a column for each
@@ -384,6 +415,32 @@ pub fn write_customers_xlsx(
         "customers"
     };
     grid_xlsx(&customer_grid(rows, custom, lang), name)
+}
+
+/// Customers and all their contacts as one XLSX workbook of two sheets:
+/// 客户 / customers (the columns of [`write_customers_csv`], without a
+/// primary contact's) and 联系人 / contacts (those of [`write_contacts_csv`]).
+/// The workbook imports back as it is: as customers first (the import
+/// reads the 客户 sheet), then as contacts (the 联系人 sheet), each contact
+/// finding its customer by its code or name.
+pub fn write_customer_book(
+    customers: &[CustomerRow],
+    contacts: &[ContactRow],
+    custom: &[CustomFieldDef],
+    lang: Lang,
+) -> Result<Vec<u8>, IoError> {
+    let mut book = Workbook::new();
+    add_sheet(
+        &mut book,
+        &customer_grid(customers, custom, lang),
+        sheet_name(RecordKind::Customer, lang),
+    )?;
+    add_sheet(
+        &mut book,
+        &contact_grid(contacts, lang),
+        sheet_name(RecordKind::Contact, lang),
+    )?;
+    Ok(book.save_to_buffer()?)
 }
 
 /// Contacts with the customer each belongs to, as CSV.

@@ -66,6 +66,16 @@ impl RecordKind {
     pub fn column(self, field: &str) -> Option<&'static Column> {
         self.columns().iter().find(|c| c.field == field)
     }
+
+    /// The names a workbook's sheet of this kind goes by (an export names
+    /// its sheets so): a spreadsheet read for this kind takes that sheet.
+    pub fn sheet_names(self) -> [&'static str; 2] {
+        match self {
+            RecordKind::Customer => ["客户", "customers"],
+            RecordKind::Contact => ["联系人", "contacts"],
+            RecordKind::Order => ["订单", "orders"],
+        }
+    }
 }
 
 /// A field of an import file and the headers that name it.
@@ -153,7 +163,18 @@ pub const CONTACT_COLUMNS: &[Column] = columns![
     "birthday", "生日";
     "hobbies", "爱好", "兴趣爱好";
     "notes", "备注", "note", "remark", "remarks";
+    "consent_phone", "允许电话联系", "允许电话", "电话许可";
+    "consent_sms", "允许短信", "短信许可";
+    "consent_email", "允许邮件", "允许发邮件", "邮件许可";
+    "consent_wechat", "允许微信联系", "允许微信", "微信许可";
 ];
+
+/// The channels of a contact's consent (`Consent`), each a column
+/// `consent_CHANNEL` of a contacts file holding 是 or 否.
+pub const CONSENT_CHANNELS: [&str; 4] = ["phone", "sms", "email", "wechat"];
+
+/// The prefix of a contacts file's consent columns (`consent_phone`…).
+pub const CONSENT_PREFIX: &str = "consent_";
 
 pub const ORDER_COLUMNS: &[Column] = columns![
     "customer_id", "客户ID";

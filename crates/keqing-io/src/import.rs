@@ -6,7 +6,7 @@ use crate::error::{IoError, RowError, Warning};
 use crate::export::undefuse;
 use crate::fields::{
     classify_headers, custom_field_name, header_map, map_headers, may_span_lines, FieldName,
-    HeaderMap, RecordKind, CARD_PREFIX, CUSTOM_PREFIX,
+    HeaderMap, RecordKind, CARD_PREFIX, CONSENT_CHANNELS, CONSENT_PREFIX, CUSTOM_PREFIX,
 };
 use crate::table::{QuoteProblem, Row, RowIssue, Table, TableSource};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -702,6 +702,38 @@ fn contact_field(f: &str) -> Option<&'static str> {
         .find(|c| *c == f)
 }
 
+/// A contact's consent from the row's 允许电话联系… columns (是 or 否), the
+/// default for each channel left blank; `None` when the row fills none.
+fn consent_of(s: &Sheet, row: &Row, errors: &mut Vec<RowError>) -> Option<Value> {
+    let mut consent = serde_json::to_value(keqing_domain::contact::Consent::default()).ok()?;
+    let mut any = false;
+    for channel in CONSENT_CHANNELS {
+        let field = format!("{CONSENT_PREFIX}{channel}");
+        let Some(v) = s.get(row, &field) else {
+            continue;
+        };
+        any = true;
+        match yes_no(v) {
+            Some(b) => consent[channel] = Value::Bool(b),
+            None => errors.push(s.field_error(
+                row.line,
+                &field,
+                format!("应填“是”或“否” expected yes/no, got {v:?}"),
+            )),
+        }
+    }
+    any.then_some(consent)
+}
+
+/// 是 / 否 as a user types them (yes/no, true/false, 1/0, 允许/不允许).
+fn yes_no(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "是" | "yes" | "y" | "true" | "1" | "允许" | "同意" => Some(true),
+        "否" | "no" | "n" | "false" | "0" | "不允许" | "不同意" | "拒绝" => Some(false),
+        _ => None,
+    }
+}
+
 const REF_FIELDS: &[&str] = &["customer_id", "customer_code", "customer_name"];
 
 /// The customer a row refers to, or an error naming the reference columns.
@@ -776,10 +808,16 @@ fn contacts_to(
         let mut errors = Vec::new();
         check_codes(s, row, &["customer_code"], &mut errors);
         let r = customer_ref(s, row).map_err(|e| errors.push(e)).ok();
-        let contact = ContactInput::from_fields(&s.object(row, contact_field))
+        let mut obj = s.object(row, contact_field);
+        if let Some(consent) = consent_of(s, row, &mut errors) {
+            obj.insert("consent", consent);
+        }
+        let contact = ContactInput::from_fields(&obj)
             .map_err(|e| errors.extend(s.validation(line, e, "")))
             .ok();
-        let (Some((customer_ref, customer_name)), Some(contact)) = (r, contact) else {
+        let (Some((customer_ref, customer_name)), Some(contact), true) =
+            (r, contact, errors.is_empty())
+        else {
             return Err(errors);
         };
         let key = (

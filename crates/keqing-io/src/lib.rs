@@ -52,9 +52,9 @@ pub mod testdata;
 
 pub use error::{IoError, Limit, RowError, Warning};
 pub use export::{
-    write_contacts_csv, write_contacts_xlsx, write_customers_csv, write_customers_xlsx,
-    write_error_report, write_rejected_rows, write_template_csv, write_template_xlsx, CsvEncoding,
-    ExportOptions, Lang,
+    write_contacts_csv, write_contacts_xlsx, write_customer_book, write_customers_csv,
+    write_customers_xlsx, write_error_report, write_rejected_rows, write_template_csv,
+    write_template_xlsx, CsvEncoding, ExportOptions, Lang,
 };
 pub use fields::{
     check_custom_headers, ColumnMapping, ColumnStatus, FieldName, RecordKind, CUSTOM_PREFIX,

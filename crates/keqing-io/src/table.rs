@@ -79,8 +79,14 @@ pub enum TableSource {
 /// How to read a file; the defaults detect everything.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
-    /// Spreadsheet: the sheet to read (default: the first).
+    /// Spreadsheet: the sheet to read (default: the one named for `kind`,
+    /// else the first).
     pub sheet: Option<String>,
+    /// Spreadsheet without `sheet`: what the file is read for; a workbook
+    /// with a sheet named for it (客户 or customers, 联系人 or contacts,
+    /// 订单 or orders: [`crate::RecordKind::sheet_names`]) is read from
+    /// that sheet, as an export of customers and contacts is.
+    pub kind: Option<crate::fields::RecordKind>,
     /// CSV: the field delimiter (default: detected among `,` tab `;` `|`).
     pub delimiter: Option<u8>,
     /// CSV: the encoding (default: detected).
@@ -1062,9 +1068,19 @@ fn read_sheet(bytes: &[u8], file_name: &str, opts: &ReadOptions) -> Result<Table
                 available: names,
             })
         }
-        None => names.first().cloned().ok_or_else(|| IoError::Empty {
-            file: file_name.to_string(),
-        })?,
+        None => {
+            let named = opts.kind.and_then(|k| {
+                k.sheet_names()
+                    .iter()
+                    .find_map(|want| names.iter().find(|n| n.trim().eq_ignore_ascii_case(want)))
+            });
+            named
+                .or(names.first())
+                .cloned()
+                .ok_or_else(|| IoError::Empty {
+                    file: file_name.to_string(),
+                })?
+        }
     };
     let mut grid = SparseSheet::default();
     let limit = |limit, row: u32, col: u32| IoError::TooLarge {

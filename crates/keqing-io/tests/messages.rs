@@ -343,3 +343,42 @@ fn limits_and_quotes_are_explained_in_chinese_first() {
     );
     assert_eq!(b.records.len(), 1);
 }
+
+/// Every value a user types from a list takes its Chinese label (and the
+/// usual other words) as well as its id; a value that is none of them is
+/// told with the Chinese labels in the Chinese half.
+#[test]
+fn chinese_values_are_accepted_and_the_choices_named_in_chinese() {
+    let file = "客户名称,客户类型,企业性质,客户来源,生命周期,业务阶段,重点客户,禁止送礼,联系人,联系人级别\n\
+甲公司,公司,民营,转介绍,潜在客户,老客户,是,否,王伟,决策者\n\
+乙个人,个人,,上门,销售机会,意向客户,否,是,李娜,负责人\n\
+丙企业,企业客户,国企,广告,订单客户,新开发,,,张磊,执行人员\n\
+丁公司,company,private,referral,potential,existing,yes,no,刘洋,decision_maker\n\
+戊公司,集体,,,,,,,,\n";
+    let t = read(file.as_bytes(), "customers.csv");
+    let b = import_customers(&t, &ImportOptions::default()).unwrap();
+    assert_eq!(b.records.len(), 4, "{:#?}", b.errors);
+    let kinds: Vec<&str> = b
+        .records
+        .iter()
+        .map(|(_, r)| r.customer.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["company", "individual", "company", "company"]);
+    // Chinese labels and ids read the same: 甲 and 丁 differ in their name only.
+    let mut ding = b.records[3].1.customer.clone();
+    ding.name = "甲公司".into();
+    assert_eq!(b.records[0].1.customer, ding);
+    assert_eq!(
+        b.records[0].1.contact.as_ref().unwrap().level,
+        b.records[3].1.contact.as_ref().unwrap().level
+    );
+    check(
+        &b.errors,
+        &[(
+            6,
+            Some("kind"),
+            "无法识别的取值“集体”，应为公司、个人之一",
+            "unknown value \"集体\"; expected one of company, individual",
+        )],
+    );
+}

@@ -369,3 +369,130 @@ fn templates_import_as_empty_files() {
         }
     }
 }
+
+/// A customers export with several contacts a customer: the customers
+/// (without a primary contact's columns) and every contact beside them, as
+/// a workbook of two sheets or two CSV files, import back through the
+/// import kinds as they are (customers, then contacts) into the same
+/// records: each contact with its customer, its lunar or solar birthday
+/// and its consent per channel.
+#[test]
+fn customers_with_several_contacts_come_back_with_every_contact() {
+    let mut customers = sample_customers();
+    for r in &mut customers {
+        r.contact = None;
+    }
+    let c = |v: Value| ContactInput::from_json(&obj(v)).unwrap();
+    let hengyuan = |contact| ContactRow {
+        customer_ref: CustomerRef::ExternalCode("91320100MA1XYZ1234".into()),
+        customer_name: Some("江苏恒远钢业有限公司".into()),
+        contact,
+    };
+    let contacts = vec![
+        hengyuan(c(json!({
+            "name": "王伟", "mobile": "13812345678", "title": "总经理", "birthday": "农历闰04-30",
+            "level": "决策者", "email": "wang@hengyuan.cn",
+            "consent": {"phone": true, "sms": false, "email": true, "wechat": true}
+        }))),
+        hengyuan(c(json!({
+            "name": "陈静", "mobile": "13912345678", "title": "采购经理", "birthday": "1982-11-03",
+            "level": "负责人", "wechat": "chenjing82", "buying_role": "评估者",
+            "consent": {"phone": false, "sms": false, "email": false, "wechat": false}
+        }))),
+        hengyuan(c(json!({
+            "name": "刘洋", "phone": "025-86001234转8", "birthday": "农历1975-08-15", "level": "执行人员",
+            "notes": "周末勿扰"
+        }))),
+        ContactRow {
+            customer_ref: CustomerRef::Name("'=已经有引号".into()),
+            customer_name: None,
+            contact: c(json!({"name": "赵敏", "birthday": "02-29", "consent": {"email": true}})),
+        },
+    ];
+    let read = |bytes: &[u8], name: &str, kind| {
+        read_table_bytes(
+            bytes,
+            name,
+            &ReadOptions {
+                kind: Some(kind),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let check =
+        |customers_table: keqing_io::Table, contacts_table: keqing_io::Table, what: &str| {
+            let b = import_customers(&customers_table, &ImportOptions::default()).unwrap();
+            assert!(b.errors.is_empty(), "{what}: {:?}", b.errors);
+            let back: Vec<CustomerRow> = b.records.into_iter().map(|(_, r)| r).collect();
+            assert_eq!(
+                back, customers,
+                "{what}: the customers, without contact columns"
+            );
+            let b = import_contacts(&contacts_table, &ImportOptions::default()).unwrap();
+            assert!(b.errors.is_empty(), "{what}: {:?}", b.errors);
+            let back: Vec<ContactRow> = b.records.into_iter().map(|(_, r)| r).collect();
+            assert_eq!(back, contacts, "{what}: every contact");
+            assert_eq!(back.len(), 4);
+        };
+    for lang in [Lang::Zh, Lang::En] {
+        let book = keqing_io::write_customer_book(&customers, &contacts, &[], lang).unwrap();
+        check(
+            read(&book, "export.xlsx", keqing_io::RecordKind::Customer),
+            read(&book, "export.xlsx", keqing_io::RecordKind::Contact),
+            &format!("{lang:?} workbook"),
+        );
+        for encoding in [CsvEncoding::Utf8Bom, CsvEncoding::Gbk] {
+            let opts = ExportOptions { lang, encoding };
+            let c = write_customers_csv(&customers, &[], opts).unwrap();
+            let p = write_contacts_csv(&contacts, opts).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&c).contains(if lang == Lang::Zh {
+                    "联系人手机"
+                } else {
+                    "contact_mobile"
+                }),
+                "no primary contact columns"
+            );
+            check(
+                read(&c, "customers.csv", keqing_io::RecordKind::Customer),
+                read(&p, "customers-contacts.csv", keqing_io::RecordKind::Contact),
+                &format!("{lang:?} {encoding:?} CSV files"),
+            );
+        }
+    }
+    // The workbook's sheets are named for what they hold.
+    let book = keqing_io::write_customer_book(&customers, &contacts, &[], Lang::Zh).unwrap();
+    let first = read_table_bytes(&book, "export.xlsx", &ReadOptions::default()).unwrap();
+    assert_eq!(
+        first.source,
+        keqing_io::TableSource::Sheet {
+            name: "客户".into()
+        }
+    );
+    let text =
+        String::from_utf8_lossy(&write_contacts_csv(&contacts, ExportOptions::default()).unwrap())
+            .to_string();
+    assert!(
+        text.contains("允许电话联系,允许短信,允许邮件,允许微信联系"),
+        "{text}"
+    );
+    assert!(text.contains("农历闰04-30"), "{text}");
+}
+
+/// A consent column holds 是 or 否; anything else is named with its column.
+#[test]
+fn a_consent_column_holds_yes_or_no() {
+    let file = "客户名称,姓名,允许短信,允许邮件\n甲公司,王伟,否,是\n甲公司,李娜,也许,\n";
+    let t = read_table_bytes(file.as_bytes(), "c.csv", &ReadOptions::default()).unwrap();
+    let b = import_contacts(&t, &ImportOptions::default()).unwrap();
+    assert_eq!(b.records.len(), 1);
+    let consent = b.records[0].1.contact.consent;
+    assert!(!consent.sms && consent.email && consent.phone && consent.wechat);
+    assert_eq!(b.errors.len(), 1);
+    assert_eq!(
+        (b.errors[0].line, b.errors[0].column.as_deref()),
+        (3, Some("允许短信"))
+    );
+    assert!(b.errors[0].message.starts_with("应填“是”或“否”"));
+}

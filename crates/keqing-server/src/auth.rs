@@ -273,6 +273,11 @@ fn credentials(headers: &HeaderMap) -> Option<Credentials> {
     }
 }
 
+/// The stored form (hash) of the session token a request carries.
+pub fn session_token_hash(headers: &HeaderMap) -> Option<String> {
+    credentials(headers).map(|c| token_hash(&c.token))
+}
+
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
@@ -986,6 +991,88 @@ pub async fn me(
         );
     }
     Ok(resp)
+}
+
+/// `{current, new}`: a user changes their own password.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PasswordChange {
+    /// the password the user has now
+    current: String,
+    /// the password they choose (at least 8 characters)
+    new: String,
+}
+
+/// `POST /api/v1/auth/password`: the logged-in user changes their own
+/// password. The current one is checked (422 naming `current`, and wrong
+/// guesses slow down as failed logins do); the new one must meet the
+/// password policy (422 naming `new`). Every other session of the user ends;
+/// this one goes on. In the audit log as `password_change`.
+#[utoipa::path(
+    post,
+    path = "/auth/password",
+    tag = "auth",
+    operation_id = "auth_change_password",
+    description = "Change your own password {current, new}: 422 names `current` when it is wrong and `new` when it breaks the policy (at least 8 characters, not the current one); the user's other sessions end, this one goes on; 429 after repeated wrong guesses",
+    request_body = PasswordChange,
+    responses((status = 204, description = "Changed; the user's other sessions ended"), (status = 422, description = "invalid: `current` is wrong or `new` breaks the policy", body = crate::openapi::ErrorBody), (status = 429, description = "rate_limited: too many wrong current passwords; Retry-After says when to try again", body = crate::openapi::ErrorBody))
+)]
+pub async fn change_password(
+    State(st): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    CurrentUser(u): CurrentUser,
+    crate::extract::Json(b): crate::extract::Json<PasswordChange>,
+) -> Result<Response, ApiError> {
+    if b.current.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid(
+            "current",
+            "当前密码不正确 the current password is wrong",
+        ));
+    }
+    let mut errors = keqing_domain::error::Collector::default();
+    if let Err(e) = check_password_strength(&b.new) {
+        errors.push("new", e);
+    } else if b.new == b.current {
+        errors.push(
+            "new",
+            "新密码不能与当前密码相同 the new password must differ from the current one",
+        );
+    }
+    // Guessing the current password through a session left open is slowed
+    // down as guessing at the login is.
+    let addr = client.addr;
+    if let Err(t) = st.limiter.begin(&u.username, addr, st.limiter.now()) {
+        return Ok(throttled_response(t));
+    }
+    let hash = st
+        .store
+        .user_by_name(&u.username)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default();
+    let current = b.current.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .unwrap_or(false);
+    if ok {
+        st.limiter.succeed(&u.username, addr);
+    } else {
+        for o in st.limiter.fail(&u.username, addr, st.limiter.now()) {
+            log_onset(&st, &u.username, addr, &o).await?;
+        }
+        errors.push("current", "当前密码不正确 the current password is wrong");
+    }
+    errors.finish()?;
+    let new = b.new;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&new))
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .map_err(ApiError::bad_request)?;
+    let keep = session_token_hash(&headers);
+    st.store
+        .change_password(u.id, &hash, keep.as_deref(), "password_change", Some(u.id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// An argon2id hash of a random password, verified against for unknown users.

@@ -11,7 +11,7 @@ use crate::AppState;
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use keqing_app::exports::customer_rows;
+use keqing_app::exports::customer_export;
 use keqing_app::imports::{
     custom_fields_for, import_file, kind_name, parse_kind, preview_file, ImportFailure,
 };
@@ -338,86 +338,159 @@ pub struct ExportParams {
     lang: Option<String>,
 }
 
-/// `GET /api/v1/exports/customers?format=csv|xlsx&lang=zh|en`.
+/// The header language of an export (`lang`).
+fn export_lang(lang: Option<&str>) -> Result<keqing_io::Lang, ApiError> {
+    match lang {
+        None | Some("zh") => Ok(keqing_io::Lang::Zh),
+        Some("en") => Ok(keqing_io::Lang::En),
+        Some(o) => Err(ApiError::invalid(
+            "lang",
+            format!("语言参数不正确 use zh or en, not {o:?}"),
+        )),
+    }
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file to download, audited as an export of `what` (`rows` rows).
+async fn export_answer(
+    st: &AppState,
+    u: &keqing_domain::User,
+    what: &str,
+    rows: usize,
+    (bytes, ext): (Vec<u8>, &str),
+) -> Result<Response, ApiError> {
+    st.store
+        .audit(
+            Some(u.id),
+            "export",
+            what,
+            None,
+            serde_json::json!({"rows": rows, "format": ext}),
+        )
+        .await?;
+    let ctype = if ext == "xlsx" {
+        XLSX
+    } else {
+        "text/csv; charset=utf-8"
+    };
+    let name = if what == "contact" {
+        "contacts"
+    } else {
+        "customers"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.{ext}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn export_failed(e: IoError) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "export_failed",
+        e.to_string(),
+    )
+}
+
+fn bad_format(o: &str) -> ApiError {
+    ApiError::invalid(
+        "format",
+        format!("导出格式不正确 use csv or xlsx, not {o:?}"),
+    )
+}
+
+/// `GET /api/v1/exports/customers?format=csv|xlsx&lang=zh|en`: the
+/// customers in the caller's scope. As XLSX, a workbook of two sheets,
+/// 客户 (customers) and 联系人 (every contact of each, with its customer's
+/// code or name); as CSV the customers, whose contacts are the CSV of
+/// `GET /exports/contacts`. Either imports back: the customers through
+/// `/imports/customers`, then the contacts through `/imports/contacts`
+/// (the same workbook: the import reads the sheet named for its kind).
 #[utoipa::path(
     get,
     path = "/exports/customers",
     tag = "files",
     operation_id = "imports_export_customers",
-    description = "Export the customers in your scope as CSV or XLSX (format=csv|xlsx, lang=zh|en), with a column per custom field headed with its label (zh) or key (en)",
+    description = "Export the customers in your scope (format=csv|xlsx, lang=zh|en), with a column per custom field headed with its label (zh) or key (en). XLSX: a workbook of two sheets, 客户/customers and 联系人/contacts (every contact, naming its customer by code or name); CSV: the customers, whose contacts are GET /exports/contacts. Both import back: customers first (POST /imports/customers), then contacts (POST /imports/contacts, which reads the workbook's contacts sheet)",
     params(ExportParams),
-    responses((status = 200, description = "The file", content((String = "text/csv"), (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))))
+    responses((status = 200, description = "The file", content((String = "text/csv"), (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 422, description = "invalid: format or lang", body = crate::openapi::ErrorBody))
 )]
 pub async fn export_customers(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Query(p): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let lang = match p.lang.as_deref() {
-        None | Some("zh") => keqing_io::Lang::Zh,
-        Some("en") => keqing_io::Lang::En,
-        Some(o) => {
-            return Err(ApiError::invalid(
-                "lang",
-                format!("语言参数不正确 use zh or en, not {o:?}"),
-            ))
-        }
-    };
-    let rows = customer_rows(st.store.as_ref(), &st.grants, &u).await?;
+    let lang = export_lang(p.lang.as_deref())?;
+    let format = p.format.as_deref().unwrap_or("csv");
+    if !matches!(format, "csv" | "xlsx") {
+        return Err(bad_format(format));
+    }
+    let export = customer_export(st.store.as_ref(), &st.grants, &u).await?;
     let custom = custom_fields_in(st.store.as_ref()).await?;
-    let fail = |e: IoError| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "export_failed",
-            e.to_string(),
+    let file = if format == "xlsx" {
+        let contacts = export.contact_rows();
+        keqing_io::write_customer_book(&export.customers, &contacts, &custom, lang)
+    } else {
+        keqing_io::write_customers_csv(
+            &export.customers,
+            &custom,
+            keqing_io::ExportOptions {
+                lang,
+                encoding: keqing_io::CsvEncoding::Utf8Bom,
+            },
         )
-    };
-    let (bytes, ctype, ext) = match p.format.as_deref() {
-        None | Some("csv") => (
-            keqing_io::write_customers_csv(
-                &rows,
-                &custom,
-                keqing_io::ExportOptions {
-                    lang,
-                    encoding: keqing_io::CsvEncoding::Utf8Bom,
-                },
-            )
-            .map_err(fail)?,
-            "text/csv; charset=utf-8",
-            "csv",
-        ),
-        Some("xlsx") => (
-            keqing_io::write_customers_xlsx(&rows, &custom, lang).map_err(fail)?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
-        Some(o) => {
-            return Err(ApiError::invalid(
-                "format",
-                format!("导出格式不正确 use csv or xlsx, not {o:?}"),
-            ))
-        }
-    };
-    st.store
-        .audit(
-            Some(u.id),
-            "export",
-            "customer",
-            None,
-            serde_json::json!({"rows": rows.len(), "format": ext}),
+    }
+    .map_err(export_failed)?;
+    export_answer(&st, &u, "customer", export.customers.len(), (file, format)).await
+}
+
+/// `GET /api/v1/exports/contacts?format=csv|xlsx&lang=zh|en`: every contact
+/// of the customers in the caller's scope, each naming its customer by its
+/// code (统一社会信用代码) or else its name, with its consent per channel:
+/// the file `POST /imports/contacts` reads back after the customers.
+#[utoipa::path(
+    get,
+    path = "/exports/contacts",
+    tag = "files",
+    operation_id = "imports_export_contacts",
+    description = "Export every contact of the customers in your scope (format=csv|xlsx, lang=zh|en), each naming its customer by code or name, with birthday (solar or 农历) and consent per channel; imports back through POST /imports/contacts once the customers are in",
+    params(ExportParams),
+    responses((status = 200, description = "The file", content((String = "text/csv"), (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 422, description = "invalid: format or lang", body = crate::openapi::ErrorBody))
+)]
+pub async fn export_contacts(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    Query(p): Query<ExportParams>,
+) -> Result<Response, ApiError> {
+    let lang = export_lang(p.lang.as_deref())?;
+    let format = p.format.as_deref().unwrap_or("csv");
+    if !matches!(format, "csv" | "xlsx") {
+        return Err(bad_format(format));
+    }
+    let contacts = customer_export(st.store.as_ref(), &st.grants, &u)
+        .await?
+        .contact_rows();
+    let file = if format == "xlsx" {
+        keqing_io::write_contacts_xlsx(&contacts, lang)
+    } else {
+        keqing_io::write_contacts_csv(
+            &contacts,
+            keqing_io::ExportOptions {
+                lang,
+                encoding: keqing_io::CsvEncoding::Utf8Bom,
+            },
         )
-        .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, ctype.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"customers.{ext}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    }
+    .map_err(export_failed)?;
+    export_answer(&st, &u, "contact", contacts.len(), (file, format)).await
 }
 
 /// `GET /api/v1/imports/{kind}/template`: an empty file to fill in, a CSV

@@ -113,6 +113,7 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(customers::transfer))
         .routes(routes!(
@@ -164,6 +165,7 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(imports::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)))
         .routes(routes!(imports::template))
         .routes(routes!(imports::export_customers))
+        .routes(routes!(imports::export_contacts))
         .routes(routes!(care::list_tasks))
         .routes(routes!(care::complete_task))
         .routes(routes!(care::skip_task))

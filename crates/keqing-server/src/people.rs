@@ -1,18 +1,20 @@
 //! Users, teams, regions and the audit log (SPEC §9).
 
-use crate::auth::{check_password_strength, hash_password, CurrentUser};
+use crate::auth::{check_password_strength, hash_password, session_token_hash, CurrentUser};
 use crate::error::{ApiError, JsonObject};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Paging, Path, Query};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::NaiveDate;
 use keqing_domain::access::{Action, Resource, RowOwner, Scope};
 use keqing_domain::error::Collector;
 use keqing_domain::user::valid_username;
 use keqing_domain::Role;
-use keqing_store::{NewUser, StoreError, TeamChange, UserChange};
+use keqing_store::{AuditEntry, AuditFilter, NewUser, StoreError, TeamChange, UserChange};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[utoipa::path(
@@ -66,7 +68,7 @@ pub struct NewUserBody {
     path = "/users",
     tag = "people",
     operation_id = "people_create_user",
-    description = "Create a user (administrators)",
+    description = "Create a user (administrators); without a region of their own the user is in their team's",
     request_body = NewUserBody,
     responses((status = 201, description = "The user created", body = keqing_domain::User), (status = 409, description = "duplicate: the user name is taken", body = crate::openapi::ErrorBody))
 )]
@@ -94,7 +96,7 @@ pub async fn create_user(
             ));
         }
     }
-    let region = b
+    let mut region = b
         .region
         .as_deref()
         .map(str::trim)
@@ -104,6 +106,16 @@ pub async fn create_user(
         if let Some(why) = unknown_region(&st, r).await? {
             return Err(ApiError::invalid("region", why));
         }
+    }
+    // A new user without a region of their own is in their team's.
+    if let (None, Some(t)) = (&region, b.team_id) {
+        region = st
+            .store
+            .teams()
+            .await?
+            .into_iter()
+            .find(|x| x.id == t)
+            .and_then(|x| x.region);
     }
     let password = b.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
@@ -133,22 +145,26 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-/// `PATCH /api/v1/users/{id}`: an administrator changes a user's `role`,
-/// `team_id` (null: no team), `region` (null or "": none) or `active`. Every
-/// field is optional; each wrong one is named in the 422. Deactivating ends
-/// the user's sessions; the last active administrator cannot step down (409).
+/// `PATCH /api/v1/users/{id}`: an administrator changes a user's
+/// `display_name`, `role`, `team_id` (null: no team), `region` (null or "":
+/// none) or `active`, or resets their `password` (the password policy
+/// applies; every session of the user ends, and the audit log says
+/// `password_reset`). Every field is optional; each wrong one is named in
+/// the 422. Deactivating ends the user's sessions; the last active
+/// administrator cannot step down (409).
 #[utoipa::path(
     patch,
     path = "/users/{id}",
     tag = "people",
     operation_id = "people_update_user",
-    description = "Change a user's role, team_id (null: none), region (one of GET /regions; null: none) or active (administrators); 422 names each wrong field, 409 when the last active administrator would step down; deactivating ends the user's sessions",
+    description = "Change a user's display_name, role, team_id (null: none), region (one of GET /regions; null: none) or active, or reset their password (administrators); 422 names each wrong field (a password of at least 8 characters), 409 when the last active administrator would step down; deactivating or a new password ends the user's sessions (an administrator resetting their own keeps this one)",
     params(("id" = i64, Path, description = "user id")),
     request_body = crate::openapi::UserPatch,
     responses((status = 200, description = "The user changed", body = keqing_domain::User), (status = 409, description = "refused: the last active administrator would step down", body = crate::openapi::ErrorBody))
 )]
 pub async fn update_user(
     State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
     JsonObject(body, _): JsonObject<crate::openapi::UserPatch>,
@@ -158,6 +174,7 @@ pub async fn update_user(
     }
     let mut errors = Collector::default();
     let mut change = UserChange::default();
+    let mut password = None::<String>;
     for (key, v) in &body {
         match (key.as_str(), v) {
             ("role", Value::String(r)) => change.role = errors.take("role", Role::parse(r)),
@@ -181,9 +198,24 @@ pub async fn update_user(
             ),
             ("active", Value::Bool(b)) => change.active = Some(*b),
             ("active", _) => errors.push("active", "应填true或false true or false"),
+            ("display_name", Value::String(n)) => {
+                change.display_name = errors.take("display_name", display_name(n))
+            }
+            ("display_name", _) => errors.push("display_name", DISPLAY_NAME_RULE),
+            ("password", Value::String(p)) => {
+                if let Err(e) = check_password_strength(p) {
+                    errors.push("password", e);
+                } else {
+                    password = Some(p.clone());
+                }
+            }
+            ("password", _) => errors.push(
+                "password",
+                "密码应为文本 a password is a text of at least 8 characters",
+            ),
             (other, _) => errors.push(
                 other,
-                "此处不能修改该项 cannot be changed here; send role, team_id, region or active",
+                "此处不能修改该项 cannot be changed here; send display_name, role, team_id, region, active or password",
             ),
         }
     }
@@ -198,15 +230,41 @@ pub async fn update_user(
         }
     }
     errors.finish()?;
+    let not_found = |e| match e {
+        StoreError::NotFound => ApiError::not_found("user"),
+        e => e.into(),
+    };
     let user = st
         .store
         .update_user(id, &change, Some(u.id))
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("user"),
-            e => e.into(),
-        })?;
+        .map_err(not_found)?;
+    if let Some(p) = password {
+        // A reset ends every session of the user (an administrator who
+        // resets their own password keeps the one they are using).
+        let hash = tokio::task::spawn_blocking(move || hash_password(&p))
+            .await
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .map_err(ApiError::bad_request)?;
+        let keep = (id == u.id).then(|| session_token_hash(&headers)).flatten();
+        st.store
+            .change_password(id, &hash, keep.as_deref(), "password_reset", Some(u.id))
+            .await
+            .map_err(not_found)?;
+    }
     Ok(Json(user))
+}
+
+/// What a display name must be.
+const DISPLAY_NAME_RULE: &str = "显示名称应为1到32个字 a display name of 1 to 32 characters";
+
+/// A display name: 1 to 32 characters, trimmed.
+fn display_name(name: &str) -> Result<String, &'static str> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 32 {
+        return Err(DISPLAY_NAME_RULE);
+    }
+    Ok(n.to_string())
 }
 
 #[utoipa::path(
@@ -439,18 +497,67 @@ pub async fn delete_region(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    /// how many lines, newest first (1–1000, default 100)
+    /// who acted (a user id)
+    user_id: Option<i64>,
+    /// what was done: create, update, delete, restore, merge, transfer,
+    /// release, claim, import, export, login, logout, login_failed,
+    /// password_change, password_reset, …
+    action: Option<String>,
+    /// the kind of record: customer, contact, user, team, region, care_task, …
+    entity: Option<String>,
+    /// the record's id (with `entity`: one record)
+    entity_id: Option<i64>,
+    /// from this day on (YYYY-MM-DD, Beijing date)
+    from: Option<NaiveDate>,
+    /// up to and with this day (YYYY-MM-DD, Beijing date)
+    to: Option<NaiveDate>,
+    /// page number, from 1
+    page: Option<i64>,
+    /// lines a page (1–500, default 50)
+    per_page: Option<i64>,
+    /// the same as per_page (1–1000), for older clients
     limit: Option<i64>,
 }
 
+/// The start of a Beijing day, as an instant.
+fn beijing_midnight(d: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    d.and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(offset).single())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default()
+}
+
+/// An action or a kind of record as a filter: a short word of letters,
+/// digits and `_`.
+fn audit_word(field: &str, v: Option<String>, errors: &mut Collector) -> Option<String> {
+    let v = v.map(|x| x.trim().to_string()).filter(|x| !x.is_empty())?;
+    if v.len() > 40 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        errors.push(
+            field,
+            "应为英文标识，如 update 或 customer a word of letters, digits and '_', such as update or customer",
+        );
+        return None;
+    }
+    Some(v)
+}
+
+/// `GET /api/v1/audit`: the audit log a page at a time, newest first,
+/// filtered in the database by who acted (`user_id`), what was done
+/// (`action`), which kind of record and which one (`entity`, `entity_id`)
+/// and when (`from`, `to`: Beijing dates, both included). Each line names
+/// its actor and its record (a customer's, contact's, user's, team's name)
+/// and the records its detail mentions; an update's detail holds the old
+/// and the new value of each field it changed. Administrators and
+/// directors.
 #[utoipa::path(
     get,
     path = "/audit",
     tag = "people",
     operation_id = "people_audit",
-    description = "Audit log",
+    description = "The audit log a page at a time, newest first, filtered by user_id, action, entity and entity_id, and from/to (Beijing dates, both included); each line names its actor and record; {items, total, capped, page, per_page} (administrators and directors)",
     params(AuditParams),
-    responses((status = 200, description = "The audit log, newest first", body = AuditList))
+    responses((status = 200, description = "A page of the audit log, newest first", body = AuditList), (status = 422, description = "invalid: a filter is not valid", body = crate::openapi::ErrorBody))
 )]
 pub async fn audit(
     State(st): State<AppState>,
@@ -460,12 +567,197 @@ pub async fn audit(
     if st.grants.scope(u.role, Resource::Audit, Action::Read) != Some(Scope::All) {
         return Err(ApiError::forbidden("read the audit log"));
     }
+    let mut errors = Collector::default();
+    let action = audit_word("action", p.action, &mut errors);
+    let entity = audit_word("entity", p.entity, &mut errors);
+    if let (Some(from), Some(to)) = (p.from, p.to) {
+        if from > to {
+            errors.push(
+                "to",
+                "结束日期不能早于开始日期 `to` must not be before `from`",
+            );
+        }
+    }
+    errors.finish()?;
+    let paging = match (p.per_page, p.limit) {
+        (None, Some(limit)) => Paging::of(p.page, limit.clamp(1, 1000))?,
+        (per_page, _) => Paging::new(p.page, per_page, 50, 500)?,
+    };
+    let filter = AuditFilter {
+        user_id: p.user_id,
+        action,
+        entity,
+        entity_id: p.entity_id,
+        since: p.from.map(beijing_midnight),
+        until: p.to.and_then(|d| d.succ_opt()).map(beijing_midnight),
+        offset: paging.offset,
+        limit: paging.per_page,
+    };
+    let page = st.store.audit_page(&filter).await?;
+    let items = name_lines(&st, page.items).await?;
     Ok(Json(AuditList {
-        items: st
-            .store
-            .audit_log(p.limit.unwrap_or(100).clamp(1, 1000))
-            .await?,
+        items,
+        total: page.total,
+        capped: page.capped,
+        page: paging.page,
+        per_page: paging.per_page,
     }))
+}
+
+/// The most records a line's detail has named for it (a release of
+/// thousands of customers names the first ones).
+const MENTIONS_NAMED: usize = 20;
+
+/// Names the actor, the record and the records the detail mentions of each
+/// line: every customer, contact, user and team once, for the whole page; a
+/// care task by its customer.
+async fn name_lines(st: &AppState, entries: Vec<AuditEntry>) -> Result<Vec<AuditLine>, ApiError> {
+    let users: HashMap<i64, String> = st
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|x| (x.id, x.display_name))
+        .collect();
+    let teams: HashMap<i64, String> = st
+        .store
+        .teams()
+        .await?
+        .into_iter()
+        .map(|x| (x.id, x.name))
+        .collect();
+    let mentions: Vec<Vec<(&'static str, i64)>> = entries.iter().map(mentioned).collect();
+    // A care task is named by its customer.
+    let mut task_customer: HashMap<i64, i64> = HashMap::new();
+    for id in entries
+        .iter()
+        .filter(|e| e.entity == "care_task")
+        .filter_map(|e| e.entity_id)
+    {
+        if let std::collections::hash_map::Entry::Vacant(v) = task_customer.entry(id) {
+            if let Some(c) = st.store.care_task(id).await?.and_then(|t| t.customer_id) {
+                v.insert(c);
+            }
+        }
+    }
+    let mut customer_ids: Vec<i64> = entries
+        .iter()
+        .filter(|e| e.entity == "customer")
+        .filter_map(|e| e.entity_id)
+        .chain(task_customer.values().copied())
+        .chain(
+            mentions
+                .iter()
+                .flatten()
+                .filter(|(k, _)| *k == "customer")
+                .map(|(_, id)| *id),
+        )
+        .collect();
+    customer_ids.sort_unstable();
+    customer_ids.dedup();
+    let customers: HashMap<i64, String> = st
+        .store
+        .customers_by_ids(&customer_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.fields.name))
+        .collect();
+    let mut contacts: HashMap<i64, String> = HashMap::new();
+    for id in entries
+        .iter()
+        .filter(|e| e.entity == "contact")
+        .filter_map(|e| e.entity_id)
+    {
+        if let std::collections::hash_map::Entry::Vacant(v) = contacts.entry(id) {
+            if let Some(c) = st.store.contact(id).await? {
+                v.insert(c.fields.name);
+            }
+        }
+    }
+    let name_of = |entity: &str, id: i64, detail: &Value| -> Option<String> {
+        match entity {
+            "customer" => customers.get(&id).cloned(),
+            "contact" => contacts.get(&id).cloned(),
+            "user" => users.get(&id).cloned(),
+            "team" => teams.get(&id).cloned(),
+            "care_task" => task_customer
+                .get(&id)
+                .and_then(|c| customers.get(c))
+                .cloned(),
+            _ => None,
+        }
+        // A record gone since (a region removed, a snapshot deleted) is
+        // named by its line when it says the name.
+        .or_else(|| {
+            detail
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+    };
+    Ok(entries
+        .into_iter()
+        .zip(mentions)
+        .map(|(e, m)| AuditLine {
+            user_name: e.user_id.and_then(|id| users.get(&id).cloned()),
+            record: e
+                .entity_id
+                .and_then(|id| name_of(&e.entity, id, &e.detail))
+                .or_else(|| {
+                    e.detail
+                        .get("username")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                }),
+            mentions: m
+                .into_iter()
+                .map(|(entity, id)| RecordName {
+                    entity: entity.to_string(),
+                    id,
+                    name: name_of(entity, id, &Value::Null),
+                })
+                .collect(),
+            entry: e,
+        })
+        .collect())
+}
+
+/// The records a line's detail names by id: the customers of a transfer,
+/// release or merge, a contact's customer, the user a transfer went to, a
+/// user's old and new team.
+fn mentioned(e: &AuditEntry) -> Vec<(&'static str, i64)> {
+    let d = &e.detail;
+    let mut out = vec![];
+    let ids = d.get("ids").and_then(Value::as_array);
+    for id in ids
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_i64)
+        .take(MENTIONS_NAMED)
+    {
+        out.push(("customer", id));
+    }
+    if let Some(id) = d.get("merged").and_then(Value::as_i64) {
+        out.push(("customer", id));
+    }
+    // A contact's customer.
+    if let Some(id) = d.get("customer_id").and_then(Value::as_i64) {
+        out.push(("customer", id));
+    }
+    if let Some(id) = d.get("to").and_then(Value::as_i64) {
+        out.push(("user", id));
+    }
+    for side in ["old", "new"] {
+        if let Some(id) = d
+            .get(side)
+            .and_then(|v| v.get("team_id"))
+            .and_then(Value::as_i64)
+        {
+            out.push(("team", id));
+        }
+    }
+    out.dedup();
+    out
 }
 
 /// `GET /api/v1/roles`: the permission matrix the server checks every row
@@ -566,8 +858,37 @@ pub struct RegionList {
     pub total: usize,
 }
 
-/// `{items}`: the audit log, newest first.
+/// A page of the audit log, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct AuditList {
-    pub items: Vec<keqing_store::AuditEntry>,
+    pub items: Vec<AuditLine>,
+    /// lines that match the filters (counted up to 10,000: see `capped`)
+    pub total: i64,
+    /// more lines match than `total` says
+    pub capped: bool,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// A line of the audit log, with the names of who acted and of the record.
+#[derive(Serialize, ToSchema)]
+pub struct AuditLine {
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    /// the display name of who acted (`user_id`); null for the system
+    pub user_name: Option<String>,
+    /// the name of the record (`entity`, `entity_id`) when it has one
+    pub record: Option<String>,
+    /// the records the detail names by id (a transfer's customers and
+    /// whom they went to, a merge's other customer, a user's old and new team)
+    pub mentions: Vec<RecordName>,
+}
+
+/// A record named by id, with its name when it still has one.
+#[derive(Serialize, ToSchema)]
+pub struct RecordName {
+    /// customer, user, team, …
+    pub entity: String,
+    pub id: i64,
+    pub name: Option<String>,
 }

@@ -327,8 +327,21 @@ async fn the_schemas_name_every_member_of_the_answers() {
     if let Some(h) = history["items"].get(0) {
         check("HistoryEntry", h);
     }
-    let (_, audit) = app.call(&t, "GET", "/audit", None).await;
-    check("AuditEntry", &audit["items"][0]);
+    let (_, audit) = app.call(&t, "GET", "/audit?entity=customer", None).await;
+    check("AuditList", &audit);
+    check("AuditLine", &audit["items"][0]);
+    let me_id = me["id"].as_i64().unwrap();
+    let (s, moved) = app
+        .call(
+            &t,
+            "POST",
+            "/customers/transfer",
+            Some(json!({"ids": [id], "to_user": me_id, "reason": "图式"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{moved}");
+    let (_, transfers) = app.call(&t, "GET", "/audit?action=transfer", None).await;
+    check("RecordName", &transfers["items"][0]["mentions"][0]);
     let (_, fields) = app.call(&t, "GET", "/custom-fields", None).await;
     check("CustomFields", &fields);
     let (_, matrix) = app.call(&t, "GET", "/roles", None).await;
@@ -778,6 +791,18 @@ async fn the_answers_fit_their_schemas() {
         ("GET", "/changes", "/changes".into(), None),
         ("GET", "/pool", "/pool".into(), None),
         ("GET", "/audit", "/audit".into(), None),
+        (
+            "GET",
+            "/audit",
+            format!("/audit?user_id={}&action=create&entity=customer&from=2026-01-01&to=2099-12-31&page=1&per_page=5", admin.id),
+            None,
+        ),
+        (
+            "PATCH",
+            "/users/{id}",
+            format!("/users/{}", manager.id),
+            Some(json!({"display_name": "王芳", "password": "reset-2026-x"})),
+        ),
         ("GET", "/auth/me", "/auth/me".into(), None),
         ("GET", "/users", "/users".into(), None),
         ("GET", "/teams", "/teams".into(), None),
@@ -827,6 +852,16 @@ async fn the_answers_fit_their_schemas() {
             &mut problems,
         );
     }
+    // A user changes their own password: 204, no body.
+    let (s, v) = app
+        .call(
+            &t,
+            "POST",
+            "/auth/password",
+            Some(json!({"current": common::PASSWORD, "new": "boss-new-2026"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
     let csv = "客户名称,联系人,手机\n图式导入一,李四,13900001111\n,王五,坏行\n"
         .as_bytes()
         .to_vec();
@@ -875,4 +910,141 @@ fn no_answer_is_an_open_object() {
         }
     }
     assert!(open.is_empty(), "open objects: {open:?}");
+}
+
+/// The routes of issue 25's accounts, audit log and exports are described
+/// with what they take and answer.
+#[test]
+fn accounts_audit_and_exports_are_described() {
+    let doc = doc();
+    let op = |method: &str, path: &str| doc["paths"][format!("/api/v1{path}")][method].clone();
+    let body_props = |o: &Value| -> Vec<String> {
+        let schema = &o["requestBody"]["content"]["application/json"]["schema"];
+        let mut props = serde_json::Map::new();
+        members(&doc, schema, &Value::Null, &mut props);
+        props.keys().cloned().collect()
+    };
+    let password = op("post", "/auth/password");
+    assert_eq!(body_props(&password), ["current", "new"]);
+    for status in ["204", "422", "429"] {
+        assert!(
+            password["responses"][status].is_object(),
+            "POST /auth/password {status}"
+        );
+    }
+    let patch = body_props(&op("patch", "/users/{id}"));
+    for f in [
+        "display_name",
+        "password",
+        "role",
+        "team_id",
+        "region",
+        "active",
+    ] {
+        assert!(
+            patch.contains(&f.to_string()),
+            "PATCH /users/{{id}} takes {f}: {patch:?}"
+        );
+    }
+    let audit = op("get", "/audit");
+    let params: Vec<&str> = audit["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for p in [
+        "user_id",
+        "action",
+        "entity",
+        "entity_id",
+        "from",
+        "to",
+        "page",
+        "per_page",
+    ] {
+        assert!(params.contains(&p), "GET /audit takes {p}: {params:?}");
+    }
+    let page = properties(&doc, "AuditList");
+    for m in ["items", "total", "capped", "page", "per_page"] {
+        assert!(page.contains_key(m), "AuditList has {m}");
+    }
+    let line = properties(&doc, "AuditLine");
+    for m in [
+        "action",
+        "entity",
+        "entity_id",
+        "detail",
+        "user_name",
+        "record",
+        "mentions",
+    ] {
+        assert!(line.contains_key(m), "AuditLine has {m}");
+    }
+    for path in ["/exports/customers", "/exports/contacts"] {
+        let o = op("get", path);
+        let content = o["responses"]["200"]["content"].as_object().unwrap();
+        assert!(content.contains_key("text/csv"), "{path}");
+        assert!(
+            content.keys().any(|k| k.contains("spreadsheetml")),
+            "{path}"
+        );
+        assert!(o["responses"]["422"].is_object(), "{path}");
+    }
+}
+
+/// The new routes answer through the running server as described.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_audit_and_exports_answer_as_described() {
+    let app = App::start().await;
+    let doc = doc();
+    app.user("boss", keqing_domain::Role::Admin, None).await;
+    let t = app.login("boss").await;
+    let mut problems = vec![];
+    let (s, v) = app
+        .call(&t, "GET", "/audit?action=login&page=1&per_page=1", None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    misfits(
+        &doc,
+        &answer_schema(&doc, "GET", "/audit", s),
+        &v,
+        "GET /audit",
+        &mut problems,
+    );
+    let (s, v) = app.call(&t, "GET", "/audit?from=x", None).await;
+    assert_eq!(s, 422);
+    misfits(
+        &doc,
+        &answer_schema(&doc, "GET", "/audit", s),
+        &v,
+        "GET /audit 422",
+        &mut problems,
+    );
+    let (s, v) = app
+        .call(
+            &t,
+            "POST",
+            "/auth/password",
+            Some(json!({"current": "wrong-one", "new": "boss-new-2026"})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    misfits(
+        &doc,
+        &answer_schema(&doc, "POST", "/auth/password", s),
+        &v,
+        "POST /auth/password 422",
+        &mut problems,
+    );
+    let (s, v) = app.call(&t, "GET", "/exports/contacts?lang=fr", None).await;
+    assert_eq!(s, 422);
+    misfits(
+        &doc,
+        &answer_schema(&doc, "GET", "/exports/contacts", s),
+        &v,
+        "GET /exports/contacts 422",
+        &mut problems,
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

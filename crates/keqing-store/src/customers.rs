@@ -155,7 +155,19 @@ pub(crate) fn one_change(
 
 /// The audit detail of an update: the names of the fields it changed.
 pub(crate) fn changed_fields(changes: &[FieldChange]) -> serde_json::Value {
-    serde_json::json!({"fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>()})
+    // The old and the new value of each field, as a user's or a team's
+    // change has them: the audit log shows old → new.
+    let side = |f: fn(&FieldChange) -> &serde_json::Value| {
+        changes
+            .iter()
+            .map(|c| (c.field.clone(), f(c).clone()))
+            .collect::<serde_json::Map<_, _>>()
+    };
+    serde_json::json!({
+        "fields": changes.iter().map(|c| &c.field).collect::<Vec<_>>(),
+        "old": side(|c| &c.old),
+        "new": side(|c| &c.new),
+    })
 }
 
 /// How a dialect binds the values of a customer list's conditions: each call

@@ -174,12 +174,18 @@ pub struct UserChange {
     /// `Some(None)` clears the region.
     pub region: Option<Option<String>>,
     pub active: Option<bool>,
+    /// The name the workbench shows for the user.
+    pub display_name: Option<String>,
 }
 
 impl UserChange {
     /// The user as this change leaves them.
     pub fn apply(&self, user: &User) -> User {
         User {
+            display_name: self
+                .display_name
+                .clone()
+                .unwrap_or_else(|| user.display_name.clone()),
             role: self.role.unwrap_or(user.role),
             team_id: self.team_id.unwrap_or(user.team_id),
             region: self.region.clone().unwrap_or_else(|| user.region.clone()),
@@ -199,6 +205,11 @@ pub(crate) fn user_change_detail(old: &User, new: &User) -> Option<serde_json::V
             now.insert(name.into(), b);
         }
     };
+    field(
+        "display_name",
+        old.display_name.clone().into(),
+        new.display_name.clone().into(),
+    );
     field("role", old.role.as_str().into(), new.role.as_str().into());
     field("team_id", old.team_id.into(), new.team_id.into());
     field(
@@ -503,6 +514,61 @@ pub struct AuditEntry {
     pub entity: String,
     pub entity_id: Option<i64>,
     pub detail: serde_json::Value,
+}
+
+/// Which lines of the audit log to read ([`Store::audit_page`]), newest
+/// first; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Who acted.
+    pub user_id: Option<i64>,
+    /// What was done (`update`, `login`, …).
+    pub action: Option<String>,
+    /// The kind of record (`customer`, `user`, …).
+    pub entity: Option<String>,
+    /// The record (with `entity`, one record).
+    pub entity_id: Option<i64>,
+    /// From this instant on.
+    pub since: Option<DateTime<Utc>>,
+    /// Before this instant.
+    pub until: Option<DateTime<Utc>>,
+    pub offset: i64,
+    /// At most this many lines (1–1000).
+    pub limit: i64,
+}
+
+/// The conditions of an audit page, the same text in both dialects; `at`
+/// is the cast a bound time needs (`::text::timestamptz` on PostgreSQL).
+pub(crate) fn audit_conditions(
+    f: &AuditFilter,
+    b: &mut impl customers::BindCustomer,
+    at_cast: &str,
+) -> String {
+    let mut w: Vec<String> = vec![];
+    if let Some(u) = f.user_id {
+        w.push(format!("user_id = {}", b.int(u)));
+    }
+    if let Some(a) = &f.action {
+        w.push(format!("action = {}", b.text(a.clone())));
+    }
+    if let Some(e) = &f.entity {
+        w.push(format!("entity = {}", b.text(e.clone())));
+    }
+    if let Some(id) = f.entity_id {
+        w.push(format!("entity_id = {}", b.int(id)));
+    }
+    let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    if let Some(t) = f.since {
+        w.push(format!("at >= {}{at_cast}", b.text(stamp(t))));
+    }
+    if let Some(t) = f.until {
+        w.push(format!("at < {}{at_cast}", b.text(stamp(t))));
+    }
+    if w.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", w.join(" AND "))
+    }
 }
 
 /// A reported change of customer data that must reach the file within 15 days (000).

@@ -47,9 +47,23 @@ pub trait PeopleStore: Send + Sync {
 
     async fn set_password(&self, user_id: i64, hash: &str) -> Result<()>;
 
+    /// Gives a user a new password hash and ends their sessions, all but
+    /// the one whose token hash is `keep` (the session that changed its own
+    /// password), with an `audit_log` row (`action` by `actor`, e.g.
+    /// `password_change`, `password_reset`) in the same transaction;
+    /// [`StoreError::NotFound`] for a missing user.
+    async fn change_password(
+        &self,
+        user_id: i64,
+        hash: &str,
+        keep: Option<&str>,
+        action: &str,
+        actor: Option<i64>,
+    ) -> Result<()>;
+
     async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()>;
 
-    /// Changes a user's role, team, region or active flag in one
+    /// Changes a user's display name, role, team, region or active flag in one
     /// transaction, with an `audit_log` row (by `actor`) of each field's old
     /// and new value. Deactivating ends the user's sessions; a new team
     /// becomes the team of the customers they own. Refused when the team
@@ -82,4 +96,9 @@ pub trait PeopleStore: Send + Sync {
     ) -> Result<()>;
 
     async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    /// A page of the audit log, newest first, filtered in SQL (who, what,
+    /// which record, when); `total` counts the lines that match, up to
+    /// [`LIST_COUNT_CAP`] (`capped` past it).
+    async fn audit_page(&self, filter: &AuditFilter) -> Result<Page<AuditEntry>>;
 }

@@ -1,5 +1,6 @@
 //! Serving, users, backup and restore.
 
+use crate::progress::{Bar, Unit};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use keqing_app::password::{check_password_strength, hash_password};
@@ -7,7 +8,7 @@ use keqing_app::system_user;
 use keqing_domain::{Role, User};
 use keqing_server::{AppState, ServerConfig};
 use keqing_store::{NewUser, Store};
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 pub async fn open(db: &str) -> Result<Arc<dyn Store>> {
@@ -128,6 +129,9 @@ pub enum UserCommand {
     List {
         #[arg(long, default_value = crate::DEFAULT_DB, env = "KEQING_DB")]
         db: String,
+        /// table (for a person), json or csv.
+        #[arg(long, value_enum, default_value = "table")]
+        format: crate::files::Format,
     },
 }
 
@@ -144,13 +148,20 @@ pub async fn add_user(
         bail!("user name {name:?}: use 2–32 letters, digits, '_', '.' or '-'");
     }
     check_password_strength(password).map_err(|e| anyhow!(e))?;
+    let mut region = region.map(str::to_string);
     let team_id = match team {
         None => None,
         Some(t) => {
             let teams = store.teams().await?;
             match teams.iter().find(|x| x.name == t) {
-                Some(x) => Some(x.id),
-                None => Some(store.create_team(t, region).await?.id),
+                Some(x) => {
+                    // A new user without a region of their own is in their team's.
+                    if region.is_none() {
+                        region = x.region.clone();
+                    }
+                    Some(x.id)
+                }
+                None => Some(store.create_team(t, region.as_deref()).await?.id),
             }
         }
     };
@@ -161,7 +172,7 @@ pub async fn add_user(
             display_name: display.unwrap_or(name).to_string(),
             role,
             team_id,
-            region: region.map(str::to_string),
+            region,
             password_hash: hash,
         })
         .await?)
@@ -199,17 +210,69 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
             println!("added user {} (id {}, role {})", u.username, u.id, u.role);
             Ok(())
         }
-        UserCommand::List { db } => {
+        UserCommand::List { db, format } => {
             let store = open(&db).await?;
-            for u in store.users().await? {
-                println!(
-                    "{:>4}  {:<16} {:<10} team {:<4} {}",
-                    u.id,
-                    u.username,
-                    u.role.as_str(),
-                    u.team_id.map(|t| t.to_string()).unwrap_or_default(),
-                    if u.active { "" } else { "(inactive)" }
-                );
+            let users = store.users().await?;
+            let teams: std::collections::HashMap<i64, String> = store
+                .teams()
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
+                .collect();
+            let team = |u: &User| {
+                u.team_id
+                    .and_then(|t| teams.get(&t).cloned())
+                    .unwrap_or_default()
+            };
+            let mut out = std::io::stdout().lock();
+            match format {
+                crate::files::Format::Json => {
+                    let list: Vec<serde_json::Value> = users
+                        .iter()
+                        .map(|u| {
+                            let mut v = serde_json::to_value(u).unwrap_or_default();
+                            v["team"] = u.team_id.map(|_| team(u)).into();
+                            v
+                        })
+                        .collect();
+                    writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+                }
+                crate::files::Format::Csv => {
+                    writeln!(
+                        out,
+                        "id,username,display_name,role,team_id,team,region,active"
+                    )?;
+                    for u in &users {
+                        let cells = [
+                            u.id.to_string(),
+                            u.username.clone(),
+                            u.display_name.clone(),
+                            u.role.as_str().to_string(),
+                            u.team_id.map(|t| t.to_string()).unwrap_or_default(),
+                            team(u),
+                            u.region.clone().unwrap_or_default(),
+                            u.active.to_string(),
+                        ];
+                        let line: Vec<String> = cells
+                            .iter()
+                            .map(|c| keqing_care::cli::csv_field(c))
+                            .collect();
+                        writeln!(out, "{}", line.join(","))?;
+                    }
+                }
+                crate::files::Format::Table => {
+                    for u in &users {
+                        writeln!(
+                            out,
+                            "{:>4}  {:<16} {:<10} team {:<4} {}",
+                            u.id,
+                            u.username,
+                            u.role.as_str(),
+                            u.team_id.map(|t| t.to_string()).unwrap_or_default(),
+                            if u.active { "" } else { "(inactive)" }
+                        )?;
+                    }
+                }
             }
             Ok(())
         }
@@ -218,7 +281,11 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
 
 pub async fn backup(db: &str, out: &std::path::Path) -> Result<()> {
     let store = open(db).await?;
-    let counts = keqing_app::backup::backup(store.as_ref(), out).await?;
+    let bar = Bar::new(&format!("backing up to {}", out.display()), Unit::Rows);
+    let counts =
+        keqing_app::backup::backup_with_progress(store.as_ref(), out, &|d, t| bar.set(d, t))
+            .await?;
+    bar.finish();
     let (n, list) = keqing_app::backup::summary(&counts);
     println!("backed up {n} rows to {}: {list}", out.display());
     Ok(())
@@ -228,7 +295,11 @@ pub async fn backup(db: &str, out: &std::path::Path) -> Result<()> {
 /// does not verify leaves the database empty).
 pub async fn restore(file: &std::path::Path, db: &str) -> Result<()> {
     let store = open(db).await?;
-    let counts = keqing_app::backup::restore(store.as_ref(), file).await?;
+    let bar = Bar::new(&format!("restoring {}", file.display()), Unit::Bytes);
+    let counts =
+        keqing_app::backup::restore_with_progress(store.as_ref(), file, &|d, t| bar.set(d, t))
+            .await?;
+    bar.finish();
     let (n, list) = keqing_app::backup::summary(&counts);
     println!(
         "restored {n} rows from {} and verified them: {list}",

@@ -40,9 +40,20 @@ async fn run(a: RunArgs) -> Result<()> {
         .await
         .with_context(|| format!("opening {}", a.db))?;
     let started = std::time::Instant::now();
-    let report = keqing_app::care::generate(store.as_ref(), a.from, to, chrono::Utc::now())
-        .await
-        .with_context(|| format!("generating the care tasks of {}..={to}", a.from))?;
+    let bar = crate::progress::Bar::new(
+        &format!("care tasks {}..={to}", a.from),
+        crate::progress::Unit::Customers,
+    );
+    let report = keqing_app::care::generate_with_progress(
+        store.as_ref(),
+        a.from,
+        to,
+        chrono::Utc::now(),
+        &|d, t| bar.set(d, t),
+    )
+    .await
+    .with_context(|| format!("generating the care tasks of {}..={to}", a.from))?;
+    bar.finish();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

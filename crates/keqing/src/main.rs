@@ -5,6 +5,7 @@ mod admin;
 mod care_cmd;
 mod demo;
 mod files;
+mod progress;
 mod sqlite_alloc;
 
 use anyhow::{Context, Result};
@@ -78,7 +79,7 @@ enum Command {
     /// Import customers, contacts or orders from CSV or XLSX; bad rows are
     /// reported with line and column, good rows are kept, re-runs add nothing.
     Import(files::ImportArgs),
-    /// Export customers to CSV or XLSX.
+    /// Export customers (with every contact) or contacts to CSV or XLSX.
     Export(files::ExportArgs),
     /// Value analysis on a transactions file: rfm, abc, clv, cluster, repeat, funnel.
     Analyze {

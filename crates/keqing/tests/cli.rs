@@ -957,3 +957,293 @@ fn a_restore_that_does_not_verify_fails_names_the_difference_and_leaves_nothing(
     // Nothing was left behind: the untampered backup restores into it.
     restores_verified(file, &url, dir.path(), "after-a-failed-restore");
 }
+
+/// Output parsed as CSV: the header and the records.
+fn csv_records(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::ReaderBuilder::new().from_reader(bytes);
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `import`, `calendar` and `user list` print JSON or CSV a program reads.
+#[test]
+fn import_calendar_and_user_list_print_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    let file = dir.path().join("c.csv");
+    std::fs::write(
+        &file,
+        "客户名称,客户类型,单位电话\n格式一公司,公司,025-86001234\n格式二公司,集体,\n,个人,\n",
+    )
+    .unwrap();
+    // import --format csv: a line per error, the counts on standard error.
+    let out = run_ok(
+        keqing()
+            .args(["import", "customers"])
+            .arg(&file)
+            .args(["--db", &db, "--format", "csv"]),
+    );
+    let (header, rows) = csv_records(&out.stdout);
+    assert_eq!(
+        header,
+        ["line", "column_index", "column", "field", "message"]
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (
+            rows[0][0].as_str(),
+            rows[0][2].as_str(),
+            rows[0][3].as_str()
+        ),
+        ("3", "客户类型", "kind")
+    );
+    assert!(
+        rows[0][4].starts_with("无法识别的取值“集体”，应为公司、个人之一"),
+        "{rows:?}"
+    );
+    assert_eq!(rows[1][0], "4");
+    let counts = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        counts.contains("1 imported") && counts.contains("2 rejected"),
+        "{counts}"
+    );
+    // import --format json: the whole report (a re-run: nothing new).
+    let r = import_json(&file, &db);
+    assert_eq!(
+        (r["imported"].as_i64(), r["existing"].as_i64()),
+        (Some(0), Some(1))
+    );
+
+    // calendar --format csv and json.
+    let args = ["calendar", "--from", "2026-09-20", "--to", "2026-10-02"];
+    let out = run_ok(keqing().args(args).args(["--format", "csv"]));
+    let (header, rows) = csv_records(&out.stdout);
+    assert_eq!(
+        header,
+        ["date", "weekday", "occasion", "name_zh", "name_en"]
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[2] == "mid_autumn" && r[3] == "中秋节"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[2] == "national_day" && r[0] == "2026-10-01"),
+        "{rows:?}"
+    );
+    let out = run_ok(keqing().args(args).args(["--format", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), rows.len());
+
+    // user list --format csv and json.
+    for (name, team) in [("geshi_a", "格式一部"), ("geshi_b", "格式一部")] {
+        let mut child = keqing()
+            .args([
+                "user", "add", name, "--role", "manager", "--team", team, "--region", "江苏",
+            ])
+            .args(["--password-stdin", "--db", &db])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"format-pass-2026\n")
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let out = run_ok(keqing().args(["user", "list", "--db", &db, "--format", "csv"]));
+    let (header, rows) = csv_records(&out.stdout);
+    assert_eq!(
+        header,
+        [
+            "id",
+            "username",
+            "display_name",
+            "role",
+            "team_id",
+            "team",
+            "region",
+            "active"
+        ]
+    );
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        &rows[1][1..],
+        [
+            "geshi_b",
+            "geshi_b",
+            "manager",
+            "1",
+            "格式一部",
+            "江苏",
+            "true"
+        ]
+    );
+    let out = run_ok(keqing().args(["user", "list", "--db", &db, "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["username"], "geshi_a");
+    assert_eq!(v[0]["team"], "格式一部");
+    assert_eq!(v[1]["region"], "江苏", "the team's region");
+}
+
+/// No progress bar is written when standard output and standard error are
+/// not a terminal (a pipe, a file, a script's log): `import`, `backup`,
+/// `restore` and `care run` print their reports only. On a terminal (a
+/// pseudo-terminal made by `script`, where there is one) the bar is drawn.
+#[test]
+fn long_work_draws_a_progress_bar_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _db_path, db) = crash_file(dir.path(), 3_000);
+    let backup = dir.path().join("k.backup");
+    let restored = format!("sqlite://{}", dir.path().join("r.db").display());
+    let bin = env!("CARGO_BIN_EXE_keqing");
+    let commands: Vec<Vec<String>> = vec![
+        vec![
+            "import".into(),
+            "customers".into(),
+            file.display().to_string(),
+            "--db".into(),
+            db.clone(),
+        ],
+        vec![
+            "backup".into(),
+            "--db".into(),
+            db.clone(),
+            "--out".into(),
+            backup.display().to_string(),
+        ],
+        vec![
+            "restore".into(),
+            backup.display().to_string(),
+            "--db".into(),
+            restored.clone(),
+        ],
+        vec![
+            "care".into(),
+            "run".into(),
+            "--from".into(),
+            "2026-02-17".into(),
+            "--db".into(),
+            db.clone(),
+        ],
+    ];
+    let bar_drawn = |text: &str| text.contains("] ") && text.contains('%') && text.contains('\r');
+    for args in &commands {
+        let out = run_ok(keqing().args(args));
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            assert!(!bar_drawn(text), "{args:?}: a bar on {name}: {text:?}");
+            assert!(
+                !text.contains('\u{1b}'),
+                "{args:?}: terminal codes on {name}: {text:?}"
+            );
+        }
+        assert!(!stdout.is_empty(), "{args:?}: the report is printed");
+    }
+    // On a terminal: the bar, then the report.
+    if std::path::Path::new("/usr/bin/script").exists() {
+        let again = format!("sqlite://{}", dir.path().join("t.db").display());
+        let line = format!("{bin} import customers {} --db {again}", file.display());
+        let out = run_ok(Command::new("/usr/bin/script").args(["-qec", &line, "/dev/null"]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("importing") && text.contains("rows"),
+            "{text:?}"
+        );
+        assert!(text.contains("imported      3000"), "{text:?}");
+    }
+}
+
+/// `keqing export customers` writes every contact beside the customers (a
+/// 联系人 sheet, or FILE-contacts.csv), and `keqing import` reads them back:
+/// customers, then contacts, from the same workbook or the two files.
+#[test]
+fn an_export_with_several_contacts_imports_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("sqlite://{}", dir.path().join("a.db").display());
+    let customers = dir.path().join("c.csv");
+    let contacts = dir.path().join("p.csv");
+    std::fs::write(
+        &customers,
+        "客户名称,统一社会信用代码,城市\n导出一公司,91320100MA1XYZ1234,南京\n导出二公司,,杭州\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &contacts,
+        "客户名称,统一社会信用代码,姓名,手机,生日,允许短信\n\
+         ,91320100MA1XYZ1234,王伟,13812345678,农历闰04-30,否\n\
+         ,91320100MA1XYZ1234,陈静,13912345678,1982-11-03,是\n\
+         ,91320100MA1XYZ1234,刘洋,,农历1975-08-15,\n\
+         导出二公司,,李娜,13700001111,02-29,\n",
+    )
+    .unwrap();
+    assert_eq!(import_json(&customers, &src)["imported"], 2);
+    assert_eq!(import_kind_json("contacts", &contacts, &src)["imported"], 4);
+    let contacts_in = |db: &str| -> Vec<(String, String)> {
+        let path = db.trim_start_matches("sqlite://");
+        let c = rusqlite::Connection::open(path).unwrap();
+        let mut st = c
+            .prepare("SELECT name, doc FROM contacts ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let want = contacts_in(&src);
+    assert_eq!(want.len(), 4);
+    for out in ["x.xlsx", "x.csv"] {
+        let out_file = dir.path().join(out);
+        let o = run_ok(
+            keqing()
+                .args(["export", "customers", "--db", &src, "--out"])
+                .arg(&out_file),
+        );
+        let said = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            said.contains("2 customers") && said.contains("4 contacts"),
+            "{said}"
+        );
+        let dst = format!(
+            "sqlite://{}",
+            dir.path().join(format!("{out}.db")).display()
+        );
+        assert_eq!(import_json(&out_file, &dst)["imported"], 2, "{out}");
+        let contacts_file = if out.ends_with(".csv") {
+            let beside = dir.path().join("x-contacts.csv");
+            assert!(beside.exists(), "the contacts beside the customers");
+            beside
+        } else {
+            out_file.clone()
+        };
+        let r = import_kind_json("contacts", &contacts_file, &dst);
+        assert_eq!(
+            (r["imported"].as_i64(), r["rejected"].as_i64()),
+            (Some(4), Some(0)),
+            "{out}: {r}"
+        );
+        assert_eq!(contacts_in(&dst), want, "{out}");
+    }
+}

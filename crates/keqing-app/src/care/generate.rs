@@ -94,6 +94,19 @@ pub async fn generate(
     to: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<GenerateReport, GenerateError> {
+    generate_with_progress(store, from, to, now, &|_, _| {}).await
+}
+
+/// [`generate`] telling `progress` the customers planned: of those greeted
+/// (on a calendar occasion every customer the database holds, an upper
+/// bound: the pool's and deleted ones get no tasks).
+pub async fn generate_with_progress(
+    store: &dyn Store,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<GenerateReport, GenerateError> {
     check_range(from, to)?;
     let settings = CareSettings::load(store).await?;
     let calendar = Calendar::new(&settings.occasions)?;
@@ -364,8 +377,23 @@ pub async fn generate(
     // and reads the customers of batch k + 1 (each on a thread or a
     // connection of its own) while batch k is planned here. On a re-run
     // nothing is stored, and the reads alone are still overlapped.
+    let total = match &roster {
+        RosterPages::Listed { roster, .. } => roster.customers.len() as u64,
+        RosterPages::Read { .. } => store
+            .table_counts()
+            .await?
+            .iter()
+            .find(|(t, _)| t == "customers")
+            .map(|(_, n)| (*n).max(0) as u64)
+            .unwrap_or(0),
+    };
+    let mut planned_customers = 0u64;
+    progress(0, total);
     let mut page = roster.next(store).await?;
     while page.is_some() || inflight.is_some() {
+        if let Some(p) = &page {
+            planned_customers += p.customers.len() as u64;
+        }
         let current = page.take();
         let store_it = async {
             match inflight.take() {
@@ -398,6 +426,7 @@ pub async fn generate(
         let (created, next, planned) = tokio::join!(store_it, read_it, plan_it);
         greetings_created += created?.unwrap_or(0);
         page = next?;
+        progress(planned_customers, total.max(planned_customers));
         if let Some(p) = planned? {
             greetings_planned += p.planned;
             report.deferred_by_cap += p.deferred;

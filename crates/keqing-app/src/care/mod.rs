@@ -10,7 +10,7 @@
 mod generate;
 mod settings;
 
-pub use generate::generate;
+pub use generate::{generate, generate_with_progress};
 pub use settings::{CareSettings, SettingsError, SettingsPatch};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday};

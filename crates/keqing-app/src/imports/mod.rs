@@ -51,6 +51,15 @@ pub fn kind_name(kind: RecordKind) -> &'static str {
     }
 }
 
+/// How a file imported as `kind` is read: a workbook from the sheet named
+/// for it (an export's 客户 and 联系人 sheets), else its first.
+pub fn read_options(kind: RecordKind) -> keqing_io::ReadOptions {
+    keqing_io::ReadOptions {
+        kind: Some(kind),
+        ..Default::default()
+    }
+}
+
 pub fn parse_kind(s: &str) -> Option<RecordKind> {
     match s {
         "customers" => Some(RecordKind::Customer),
@@ -162,7 +171,38 @@ pub async fn import_file(
     actor: &User,
     may_touch: &(dyn Fn(i64) -> bool + Send + Sync),
 ) -> Result<ImportReport, ImportFailure> {
-    let table = keqing_io::read_table_bytes(bytes, file_name, &keqing_io::ReadOptions::default())?;
+    import_file_with_progress(
+        store,
+        kind,
+        bytes,
+        file_name,
+        owner,
+        actor,
+        may_touch,
+        crate::no_progress(),
+    )
+    .await
+}
+
+/// [`import_file`] telling `progress` the data rows read of the file's
+/// (rows are stored as they are read, a batch behind).
+#[allow(clippy::too_many_arguments)]
+pub async fn import_file_with_progress(
+    store: &dyn Store,
+    kind: RecordKind,
+    bytes: &[u8],
+    file_name: &str,
+    owner: Option<i64>,
+    actor: &User,
+    may_touch: &(dyn Fn(i64) -> bool + Send + Sync),
+    progress: crate::Progress,
+) -> Result<ImportReport, ImportFailure> {
+    let table = keqing_io::read_table_bytes(bytes, file_name, &read_options(kind))?;
+    let total = table.data_rows() as u64;
+    let header_line = table.header_line;
+    // The rows read by the line of a batch's last row.
+    let read_to = move |line: usize| (line.saturating_sub(header_line) as u64).min(total);
+    progress(0, total);
     let opts = ImportOptions {
         custom_fields: custom_fields_for(store, kind).await?,
         ..Default::default()
@@ -183,8 +223,12 @@ pub async fn import_file(
             // The file is read on one thread while the store writes what it
             // has read: a million rows are never all in memory, parsed.
             let (tx, rows) = ImportRows::channel(table.data_rows());
+            let told = progress.clone();
             let reader = tokio::task::spawn_blocking(move || {
                 let read = keqing_io::import_customers_to(&table, &opts, IMPORT_BATCH, |chunk| {
+                    if let Some((line, _)) = chunk.last() {
+                        told(read_to(*line), total);
+                    }
                     tx.blocking_send(
                         chunk
                             .into_iter()
@@ -215,8 +259,12 @@ pub async fn import_file(
         }
         RecordKind::Contact => {
             let (read_tx, mut read) = ImportRows::channel(table.data_rows());
+            let told = progress.clone();
             let reader = tokio::task::spawn_blocking(move || {
                 let r = keqing_io::import_contacts_to(&table, &opts, IMPORT_BATCH, |chunk| {
+                    if let Some((line, _)) = chunk.last() {
+                        told(read_to(*line), total);
+                    }
                     read_tx.blocking_send(chunk)
                 });
                 if r.is_ok() {
@@ -280,7 +328,10 @@ pub async fn import_file(
                 prefetch_codes(store, batch.records.iter().map(|(_, r)| &r.customer_ref)).await?;
             let mut seen: HashMap<String, u32> = HashMap::new();
             let mut orders = vec![];
-            for (line, row) in &batch.records {
+            for (i, (line, row)) in batch.records.iter().enumerate() {
+                if i % 1000 == 0 {
+                    progress(read_to(*line), total);
+                }
                 let Some(id) = resolve_cached(store, &mut cache, &row.customer_ref)
                     .await?
                     .filter(|id| may_touch(*id))
@@ -313,6 +364,7 @@ pub async fn import_file(
             fill(&mut report, out.imported, out.existing, batch, refused);
         }
     }
+    progress(total, total);
     Ok(report)
 }
 

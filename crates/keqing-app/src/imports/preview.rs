@@ -90,7 +90,7 @@ pub fn preview_file(
     file_name: &str,
     custom_fields: Vec<CustomFieldDef>,
 ) -> Result<ImportPreview, IoError> {
-    let table = keqing_io::read_table_bytes(bytes, file_name, &keqing_io::ReadOptions::default())?;
+    let table = keqing_io::read_table_bytes(bytes, file_name, &super::read_options(kind))?;
     let opts = ImportOptions {
         custom_fields,
         ..Default::default()

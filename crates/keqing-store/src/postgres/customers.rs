@@ -549,6 +549,8 @@ impl CustomerStore for PgStore {
             )
             .await?;
             check_version(expected_version, get(&row, 0)?)?;
+            let old = get_contact(&t, id).await?.ok_or(StoreError::NotFound)?;
+            let changes = keqing_domain::history::diff(&old.fields.to_json(), &input.to_json());
             let now = Utc::now();
             let mobile_rev = input.mobile.as_ref().map(|m| rev(&m.digits()));
             let doc = crate::stored_contact_doc(input);
@@ -564,7 +566,7 @@ impl CustomerStore for PgStore {
                 "update",
                 "contact",
                 Some(id),
-                &serde_json::Value::Null,
+                &changed_fields(&changes),
                 now,
             )
             .await?;

@@ -137,6 +137,12 @@ const MIGRATIONS: &[Migration] = &[
               CHECK (kind IN ('greeting', 'cadence', 'quota', 'deadline', 'order_day', 'follow_up'))",
         step: None,
     },
+    // Version 16 indexes the audit log for its filters.
+    Migration {
+        version: 16,
+        sql: include_str!("schema_v16.sql"),
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 

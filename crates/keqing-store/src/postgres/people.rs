@@ -238,6 +238,43 @@ impl PeopleStore for PgStore {
         })
     }
 
+    async fn change_password(
+        &self,
+        user_id: i64,
+        hash: &str,
+        keep: Option<&str>,
+        action: &str,
+        actor: Option<i64>,
+    ) -> Result<()> {
+        in_tx!(self, |t| {
+            let n = execute(
+                &t,
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                &[&user_id, &hash],
+            )
+            .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let ended = execute(
+                &t,
+                "DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
+                &[&user_id, &keep],
+            )
+            .await?;
+            audit_row(
+                &t,
+                actor,
+                action,
+                "user",
+                Some(user_id),
+                &serde_json::json!({"sessions_ended": ended}),
+                Utc::now(),
+            )
+            .await
+        })
+    }
+
     async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()> {
         in_tx!(self, |t| {
             let n = execute(
@@ -302,13 +339,14 @@ impl PeopleStore for PgStore {
             ensure_region(&t, new.region.as_deref()).await?;
             execute(
                 &t,
-                "UPDATE users SET role = $2, team_id = $3, region = $4, active = $5 WHERE id = $1",
+                "UPDATE users SET role = $2, team_id = $3, region = $4, active = $5, display_name = $6 WHERE id = $1",
                 &[
                     &id,
                     &new.role.as_str(),
                     &new.team_id,
                     &new.region,
                     &new.active,
+                    &new.display_name,
                 ],
             )
             .await?;
@@ -401,19 +439,59 @@ impl PeopleStore for PgStore {
         )
         .await?
         .iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                id: get(r, 0)?,
-                at: get(r, 1)?,
-                user_id: get(r, 2)?,
-                action: get(r, 3)?,
-                entity: get(r, 4)?,
-                entity_id: get(r, 5)?,
-                detail: get(r, 6)?,
-            })
-        })
+        .map(audit_entry)
         .collect()
     }
+
+    async fn audit_page(&self, f: &AuditFilter) -> Result<Page<AuditEntry>> {
+        let c = self.client().await?;
+        let limit = f.limit.clamp(1, 1000);
+        let offset = f.offset.max(0);
+        let mut p = Params::default();
+        let w = crate::audit_conditions(f, &mut p, "::text::timestamptz");
+        let n = crate::list_count_limit(offset, limit);
+        let counted: i64 = get(
+            &query_one(
+                &c,
+                &format!("SELECT count(*) FROM (SELECT 1 FROM audit_log {w} LIMIT {n}) x"),
+                &p.refs(),
+            )
+            .await?,
+            0,
+        )?;
+        let (total, capped) = crate::capped_total(counted, n);
+        let items = query(
+            &c,
+            &format!(
+                "SELECT id, at, user_id, action, entity, entity_id, detail FROM audit_log {w}
+                 ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
+            ),
+            &p.refs(),
+        )
+        .await?
+        .iter()
+        .map(audit_entry)
+        .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total,
+            offset,
+            limit,
+            capped,
+        })
+    }
+}
+
+fn audit_entry(r: &Row) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: get(r, 0)?,
+        at: get(r, 1)?,
+        user_id: get(r, 2)?,
+        action: get(r, 3)?,
+        entity: get(r, 4)?,
+        entity_id: get(r, 5)?,
+        detail: get(r, 6)?,
+    })
 }
 
 const USER_COLS: &str = "id, username, display_name, role, team_id, region, active";

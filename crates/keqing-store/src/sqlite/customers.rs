@@ -443,6 +443,7 @@ impl CustomerStore for SqliteStore {
                 .query_row("SELECT version FROM contacts WHERE id = ?1 AND deleted_at IS NULL", [id], |r| r.get(0))
                 .map_err(sq)?;
             check_version(expected_version, current)?;
+            let old = get_contact(t, id)?.ok_or(StoreError::NotFound)?;
             let now = ts(Utc::now());
             let c = contact_doc(0, &input);
             t.execute(
@@ -450,7 +451,8 @@ impl CustomerStore for SqliteStore {
                 params![id, c.name, c.mobile_rev, c.birthday_key, c.doc],
             )
             .map_err(sq)?;
-            audit_row(t, Some(actor), "update", "contact", Some(id), &serde_json::Value::Null, &now)?;
+            let changes = keqing_domain::history::diff(&old.fields.to_json(), &input.to_json());
+            audit_row(t, Some(actor), "update", "contact", Some(id), &changed_fields(&changes), &now)?;
             get_contact(t, id)?.ok_or(StoreError::NotFound)
         })
         .await

@@ -20,7 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 14;
+const SCHEMA_VERSION: i64 = 15;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -398,6 +398,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 14,
         sql: "SELECT 1",
         step: Some(|t| widen_care_kinds(t, 5)),
+    },
+    // Version 15 indexes the audit log for its filters.
+    Migration {
+        version: 15,
+        sql: include_str!("schema_v15.sql"),
+        step: None,
     },
 ];
 

@@ -271,6 +271,48 @@ impl PeopleStore for SqliteStore {
         .await
     }
 
+    async fn change_password(
+        &self,
+        user_id: i64,
+        hash: &str,
+        keep: Option<&str>,
+        action: &str,
+        actor: Option<i64>,
+    ) -> Result<()> {
+        let (hash, keep, action) = (
+            hash.to_string(),
+            keep.map(str::to_string),
+            action.to_string(),
+        );
+        self.tx(move |t| {
+            let n = t
+                .execute(
+                    "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                    params![user_id, hash],
+                )
+                .map_err(sq)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let ended = t
+                .execute(
+                    "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
+                    params![user_id, keep],
+                )
+                .map_err(sq)?;
+            audit_row(
+                t,
+                actor,
+                &action,
+                "user",
+                Some(user_id),
+                &serde_json::json!({"sessions_ended": ended}),
+                &ts(Utc::now()),
+            )
+        })
+        .await
+    }
+
     async fn set_user_active(&self, user_id: i64, active: bool) -> Result<()> {
         self.tx(move |t| {
             let n = t
@@ -332,8 +374,8 @@ impl PeopleStore for SqliteStore {
             }
             ensure_region(t, new.region.as_deref())?;
             t.execute(
-                "UPDATE users SET role = ?2, team_id = ?3, region = ?4, active = ?5 WHERE id = ?1",
-                params![id, new.role.as_str(), new.team_id, new.region, new.active],
+                "UPDATE users SET role = ?2, team_id = ?3, region = ?4, active = ?5, display_name = ?6 WHERE id = ?1",
+                params![id, new.role.as_str(), new.team_id, new.region, new.active, new.display_name],
             )
             .map_err(sq)?;
             if !new.active {
@@ -447,21 +489,57 @@ impl PeopleStore for SqliteStore {
             let mut st = c
                 .prepare("SELECT id, at, user_id, action, entity, entity_id, detail FROM audit_log ORDER BY id DESC LIMIT ?1")
                 .map_err(sq)?;
-            let v = rows_of(&mut st, [limit], |r| {
-                    Ok(AuditEntry {
-                        id: r.get(0)?,
-                        at: parse_ts(&r.get::<_, String>(1)?)?,
-                        user_id: r.get(2)?,
-                        action: r.get(3)?,
-                        entity: r.get(4)?,
-                        entity_id: r.get(5)?,
-                        detail: json_col(&r.get::<_, String>(6)?)?,
-                    })
-                })?;
+            let v = rows_of(&mut st, [limit], audit_entry)?;
             Ok(v)
         })
         .await
     }
+
+    async fn audit_page(&self, f: &AuditFilter) -> Result<Page<AuditEntry>> {
+        let f = f.clone();
+        self.read(move |c| {
+            let limit = f.limit.clamp(1, 1000);
+            let offset = f.offset.max(0);
+            let mut p: Vec<SqlValue> = vec![];
+            let w = crate::audit_conditions(&f, &mut p, "");
+            let n = crate::list_count_limit(offset, limit);
+            let counted: i64 = c
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM audit_log {w} LIMIT {n})"
+                ))
+                .map_err(sq)?
+                .query_row(params_from_iter(p.iter()), |r| r.get(0))
+                .map_err(sq)?;
+            let (total, capped) = crate::capped_total(counted, n);
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT id, at, user_id, action, entity, entity_id, detail FROM audit_log {w}
+                     ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
+                ))
+                .map_err(sq)?;
+            let items = rows_of(&mut st, params_from_iter(p.iter()), audit_entry)?;
+            Ok(Page {
+                items,
+                total,
+                offset,
+                limit,
+                capped,
+            })
+        })
+        .await
+    }
+}
+
+fn audit_entry(r: &Row) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: parse_ts(&r.get::<_, String>(1)?)?,
+        user_id: r.get(2)?,
+        action: r.get(3)?,
+        entity: r.get(4)?,
+        entity_id: r.get(5)?,
+        detail: json_col(&r.get::<_, String>(6)?)?,
+    })
 }
 
 const USER_COLS: &str = "id, username, display_name, role, team_id, region, active";

@@ -22,7 +22,7 @@ use keqing_domain::contact::ContactInput;
 use keqing_domain::customer::CustomerInput;
 use keqing_domain::order::NewOrder;
 use keqing_domain::{Money, NewActivity};
-use people::{regions_and_teams, user_changes, users_and_sessions};
+use people::{audit_pages, password_changes, regions_and_teams, user_changes, users_and_sessions};
 use records::contacts_activities_orders;
 use serde_json::json;
 
@@ -103,4 +103,6 @@ pub async fn run_all(s: &dyn Store) {
     analysis_snapshots(s, &f).await;
     user_changes(s, &f).await;
     regions_and_teams(s, &f).await;
+    password_changes(s, &f).await;
+    audit_pages(s, &f).await;
 }

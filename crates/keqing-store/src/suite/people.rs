@@ -399,3 +399,250 @@ pub(super) async fn regions_and_teams(s: &dyn Store, f: &Fixture) {
         Err(StoreError::NotFound)
     ));
 }
+
+/// A password change ends the user's other sessions and keeps the one that
+/// made it; the change is in the audit log with the sessions it ended.
+pub(super) async fn password_changes(s: &dyn Store, f: &Fixture) {
+    let u = &f.manager_b;
+    let now = Utc::now();
+    let later = now + chrono::Duration::hours(1);
+    for t in ["pw-here", "pw-phone", "pw-laptop"] {
+        s.create_session(t, u.id, later).await.unwrap();
+    }
+    s.create_session("pw-other-user", f.manager_a.id, later)
+        .await
+        .unwrap();
+    s.change_password(
+        u.id,
+        "new-hash",
+        Some("pw-here"),
+        "password_change",
+        Some(u.id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.user_by_name("lijun").await.unwrap().unwrap().1,
+        "new-hash"
+    );
+    assert_eq!(
+        s.session_user("pw-here", now).await.unwrap().map(|x| x.id),
+        Some(u.id),
+        "the session that changed the password goes on"
+    );
+    for t in ["pw-phone", "pw-laptop"] {
+        assert_eq!(s.session_user(t, now).await.unwrap(), None, "{t} ended");
+    }
+    assert!(s
+        .session_user("pw-other-user", now)
+        .await
+        .unwrap()
+        .is_some());
+    let a = &s.audit_log(1).await.unwrap()[0];
+    assert_eq!(
+        (a.action.as_str(), a.entity.as_str(), a.entity_id, a.user_id),
+        ("password_change", "user", Some(u.id), Some(u.id))
+    );
+    assert_eq!(a.detail["sessions_ended"], 2);
+    // An administrator's reset keeps no session of the user.
+    s.change_password(u.id, "reset-hash", None, "password_reset", Some(f.admin.id))
+        .await
+        .unwrap();
+    assert_eq!(s.session_user("pw-here", now).await.unwrap(), None);
+    assert_eq!(s.audit_log(1).await.unwrap()[0].action, "password_reset");
+    assert!(matches!(
+        s.change_password(999_999, "h", None, "password_reset", None)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    // The display name is changed like any other field, audited old → new.
+    let renamed = s
+        .update_user(
+            u.id,
+            &UserChange {
+                display_name: Some("李军（杭州）".into()),
+                ..Default::default()
+            },
+            Some(f.admin.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.display_name, "李军（杭州）");
+    assert_eq!(
+        s.user(u.id).await.unwrap().unwrap().display_name,
+        "李军（杭州）"
+    );
+    let a = &s.audit_log(1).await.unwrap()[0];
+    assert_eq!(a.detail["old"]["display_name"], u.display_name.as_str());
+    assert_eq!(a.detail["new"]["display_name"], "李军（杭州）");
+}
+
+/// The audit log a page at a time, filtered by who, what, which record and
+/// when, newest first, with the count of what matches.
+pub(super) async fn audit_pages(s: &dyn Store, f: &Fixture) {
+    let (a, b) = (f.manager_a.id, f.manager_b.id);
+    // An instant after every earlier line and before these.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let before = Utc::now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    for i in 0..5 {
+        s.audit(
+            Some(a),
+            "audit_probe",
+            "customer",
+            Some(7000 + i % 2),
+            json!({"i": i}),
+        )
+        .await
+        .unwrap();
+    }
+    s.audit(
+        Some(b),
+        "audit_probe",
+        "customer",
+        Some(7000),
+        json!({"i": 5}),
+    )
+    .await
+    .unwrap();
+    s.audit(Some(b), "audit_other", "team", Some(7000), json!({"i": 6}))
+        .await
+        .unwrap();
+    let page = |f: AuditFilter| async move { s.audit_page(&f).await.unwrap() };
+    let probe = |u: Option<i64>| AuditFilter {
+        user_id: u,
+        action: Some("audit_probe".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    let all = page(probe(None)).await;
+    assert_eq!(all.total, 6);
+    let is: Vec<i64> = all
+        .items
+        .iter()
+        .map(|e| e.detail["i"].as_i64().unwrap())
+        .collect();
+    assert_eq!(is, [5, 4, 3, 2, 1, 0], "newest first");
+    assert_eq!(page(probe(Some(a))).await.total, 5);
+    assert_eq!(page(probe(Some(b))).await.total, 1);
+    // One record: the entity and its id.
+    let record = page(AuditFilter {
+        entity: Some("customer".into()),
+        entity_id: Some(7000),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    let is: Vec<i64> = record
+        .items
+        .iter()
+        .map(|e| e.detail["i"].as_i64().unwrap())
+        .collect();
+    assert_eq!(is, [5, 4, 2, 0], "the team of id 7000 is another record");
+    // Pages: offset and limit, the total of all that match.
+    let second = page(AuditFilter {
+        offset: 2,
+        limit: 2,
+        ..probe(None)
+    })
+    .await;
+    assert_eq!((second.total, second.offset, second.limit), (6, 2, 2));
+    let is: Vec<i64> = second
+        .items
+        .iter()
+        .map(|e| e.detail["i"].as_i64().unwrap())
+        .collect();
+    assert_eq!(is, [3, 2]);
+    // When: from an instant on, and before one.
+    assert_eq!(
+        page(AuditFilter {
+            since: Some(before),
+            user_id: Some(b),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .total,
+        2
+    );
+    assert_eq!(
+        page(AuditFilter {
+            until: Some(before),
+            action: Some("audit_probe".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .total,
+        0
+    );
+    assert_eq!(
+        page(AuditFilter {
+            since: Some(before + chrono::Duration::days(1)),
+            action: Some("audit_probe".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .items
+        .len(),
+        0
+    );
+    // A change to a customer or a contact: each field's old and new value.
+    let c = named_customer(s, "审计测试客户", Some(a), &f.manager_a).await;
+    let changed = customer(json!({"name": "审计测试客户", "city": "苏州"}));
+    let diff = keqing_domain::history::diff(&c.fields.to_json(), &changed.to_json());
+    s.update_customer(c.id, c.version, &changed, &diff, &f.manager_a)
+        .await
+        .unwrap();
+    let p = s
+        .create_contact(
+            c.id,
+            &contact(json!({"name": "王伟", "mobile": "13812345678"})),
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    s.update_contact(
+        p.id,
+        p.version,
+        &contact(json!({"name": "王伟", "mobile": "13912345678", "title": "总经理"})),
+        &f.manager_a,
+    )
+    .await
+    .unwrap();
+    let lines = page(AuditFilter {
+        user_id: Some(a),
+        action: Some("update".into()),
+        limit: 2,
+        ..Default::default()
+    })
+    .await
+    .items;
+    assert_eq!(
+        (lines[0].entity.as_str(), lines[0].entity_id),
+        ("contact", Some(p.id))
+    );
+    assert_eq!(lines[0].detail["old"]["mobile"], "13812345678");
+    assert_eq!(lines[0].detail["new"]["mobile"], "13912345678");
+    assert_eq!(lines[0].detail["old"]["title"], serde_json::Value::Null);
+    assert_eq!(lines[0].detail["new"]["title"], "总经理");
+    assert!(
+        lines[0].detail["old"].get("name").is_none(),
+        "only what changed"
+    );
+    assert_eq!(
+        (lines[1].entity.as_str(), lines[1].entity_id),
+        ("customer", Some(c.id))
+    );
+    assert_eq!(lines[1].detail["old"]["city"], serde_json::Value::Null);
+    assert_eq!(lines[1].detail["new"]["city"], "苏州");
+    // Nothing that matches: an empty page, not an error.
+    let none = page(AuditFilter {
+        action: Some("no such action".into()),
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!((none.total, none.items.len(), none.capped), (0, 0, false));
+}

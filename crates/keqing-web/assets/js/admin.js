@@ -6,7 +6,7 @@
 import { api } from './api.js';
 import { t, label, getLang } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, toast, id, checkedField, fieldErrors, errorLine } from './ui.js';
-import { dateTime } from './format.js';
+import { auditTab } from './audit.js';
 
 const ROLES = ['manager', 'supervisor', 'director', 'finance', 'agent', 'admin'];
 const TABS = [
@@ -60,11 +60,17 @@ function userEditor(app, u, teams, regions, done) {
   const active = check(t('adm.edit.active'), u.active, { 'data-testid': 'ue-active' });
   const activeError = errorLine(active.box);
   active.el.append(activeError);
-  const errors = { role: role.error, team_id: team.error, region: region.error, active: activeError };
+  const display = checkedField(t('adm.edit.display'), h('input', { value: u.display_name || '', maxlength: 32, required: true, 'data-testid': 'ue-display' }));
+  const password = checkedField(t('adm.edit.password'), h('input', { type: 'password', autocomplete: 'new-password', maxlength: 1024, 'data-testid': 'ue-password' }), t('adm.edit.password.hint'));
+  const errors = { display_name: display.error, role: role.error, team_id: team.error, region: region.error, active: activeError, password: password.error };
+  const controls = { display_name: display, role, team_id: team, region, password };
   const msg = h('div', { 'aria-live': 'polite' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t('common.save'));
   const changes = () => {
     const b = {};
+    const name = display.control.value.trim();
+    if (name !== (u.display_name || '')) b.display_name = name;
+    if (password.control.value) b.password = password.control.value;
     if (role.control.value !== u.role) b.role = role.control.value;
     const tid = team.control.value ? Number(team.control.value) : null;
     if (tid !== (u.team_id ?? null)) b.team_id = tid;
@@ -96,12 +102,12 @@ function userEditor(app, u, teams, regions, done) {
         // A refusal that is no one field's (409: the last administrator) goes beside the save button.
         if (left.length || !fieldErrors(e).size) msg.append(alertBox(left.length ? `${t('err.invalid')} — ${left.join('；')}` : errorText(e)));
         const bad = Object.keys(errors).find((f) => fieldErrors(e).has(f));
-        if (bad) (bad === 'active' ? active.box : { role, team_id: team, region }[bad].control).focus();
+        if (bad) (bad === 'active' ? active.box : controls[bad].control).focus();
         save.disabled = false;
       }
     },
   }, h('fieldset', { class: 'field-wide' }, h('legend', {}, t('adm.edit.title', { name: u.display_name || u.username })),
-    h('div', { class: 'def-grid' }, role.el, team.el, region.el, active.el)),
+    h('div', { class: 'def-grid' }, display.el, role.el, team.el, region.el, active.el, h('div', { class: 'field-wide' }, password.el))),
   msg,
   h('div', { class: 'actions' }, save, h('button', { type: 'button', class: 'btn', onclick: done }, t('common.cancel'))));
 }
@@ -130,7 +136,7 @@ function usersCard(app, users, teams, regions) {
     row.append(h('td', {}, edit));
     return [row, editRow];
   });
-  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'users' },
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'table users', 'data-testid': 'users' },
     h('thead', {}, h('tr', {}, heads.map((k) => h('th', { scope: 'col' }, t(k))), admin ? h('th', { scope: 'col' }, t('adm.edit.col')) : null)),
     h('tbody', {}, rows)));
   if (!app.isAdmin()) return card(t('adm.users'), table);
@@ -143,6 +149,14 @@ function usersCard(app, users, teams, regions) {
     region: regionSelect(regions, ''),
     password: h('input', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' }),
   };
+  // A new user is in their team's region unless another is chosen.
+  let regionChosen = false;
+  f.region.addEventListener('change', () => { regionChosen = !!f.region.value; });
+  f.team_id.addEventListener('change', () => {
+    if (regionChosen) return;
+    const tm = teams.find((x) => String(x.id) === f.team_id.value);
+    f.region.value = tm?.region && [...f.region.options].some((o) => o.value === tm.region) ? tm.region : '';
+  });
   const form = h('form', {
     class: 'form-grid',
     onsubmit: async (ev) => {
@@ -161,7 +175,7 @@ function usersCard(app, users, teams, regions) {
       } catch (e) { msg.append(alertBox(errorText(e))); }
     },
   }, msg, field(t('adm.username'), f.username), field(t('adm.display'), f.display_name), field(t('adm.role'), f.role),
-  field(t('adm.team'), f.team_id), field(t('adm.region'), f.region), field(t('adm.password'), f.password),
+  field(t('adm.team'), f.team_id), field(t('adm.region'), f.region, t('adm.region.fromteam')), field(t('adm.password'), f.password),
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('adm.adduser'))));
   return card(t('adm.users'), table, h('h3', {}, t('adm.adduser')), form);
 }
@@ -642,18 +656,7 @@ async function templatesTab(app) {
     card(t('tpl.placeholders'), h('p', { class: 'muted' }, t('tpl.signature')), placeholders));
 }
 
-// Audit log ---------------------------------------------------------------------------
-
-async function auditTab(app) {
-  const r = await api('/audit?limit=100');
-  return card(t('adm.audit'), h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-    h('thead', {}, h('tr', {}, ['adm.at', 'adm.who', 'adm.action', 'adm.entity'].map((k) => h('th', { scope: 'col' }, t(k))))),
-    h('tbody', {}, r.items.map((a) => h('tr', {},
-      h('td', {}, dateTime(a.at)), h('td', {}, a.user_id ? app.userName(a.user_id) : '—'), h('td', {}, a.action),
-      h('td', {}, `${a.entity}${a.entity_id ? ` #${a.entity_id}` : ''}`)))))));
-}
-
-export async function admin(app, { id: which }) {
+export async function admin(app, { id: which, params }) {
   const tabs = TABS.filter(([, , ok]) => ok(app));
   const current = tabs.find(([k]) => k === which)?.[0] || 'users';
   const nav = h('nav', { 'aria-label': t('adm.sections') }, h('ul', { class: 'tabs' }, tabs.map(([k, text]) => h('li', {},
@@ -664,6 +667,6 @@ export async function admin(app, { id: which }) {
   else if (current === 'fields') body = fieldsTab(app, (await api('/custom-fields')).fields || []);
   else if (current === 'care') body = await careTab(app);
   else if (current === 'templates') body = await templatesTab(app);
-  else body = await auditTab(app);
+  else body = await auditTab(app, params);
   return h('div', { class: 'page' }, h('h1', {}, t('adm.title')), nav, body);
 }

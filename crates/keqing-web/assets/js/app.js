@@ -1,6 +1,7 @@
 // The workbench shell: log-in state, navigation, the quick search (press "/"
 // and type a name, pinyin initials or a phone ending), and the hash router
-// (#/day, #/customers, #/import, #/analysis, #/compliance, #/admin).
+// (#/day, #/customers, #/import, #/analysis, #/compliance, #/admin,
+// #/account).
 import { api, whenSessionEnds } from './api.js';
 import { t, getLang, setLang } from './i18n.js';
 import { h, clear, errorText, alertBox, id } from './ui.js';
@@ -151,10 +152,23 @@ function shell(current) {
     nav,
     quickSearch(),
     h('div', { class: 'who' },
-      h('span', { class: 'muted', 'data-testid': 'whoami' }, app.user.display_name),
+      userMenu(),
       langButton(),
       h('button', { type: 'button', class: 'btn btn-ghost', onclick: logout }, t('nav.logout'))));
   return header;
+}
+
+/** The account menu under the user's name: 修改密码, for every role. */
+function userMenu() {
+  const menu = h('details', { class: 'user-menu' },
+    h('summary', { 'data-testid': 'whoami', title: t('acct.menu') }, app.user.display_name),
+    h('ul', { class: 'user-menu-list' },
+      h('li', {}, h('a', { href: '#/account', 'data-testid': 'menu-password' }, t('acct.password')))));
+  menu.addEventListener('click', (ev) => { if (ev.target.closest('a')) menu.open = false; });
+  menu.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && menu.open) { menu.open = false; menu.querySelector('summary').focus(); }
+  });
+  return menu;
 }
 
 async function logout() {
@@ -231,6 +245,7 @@ async function render() {
     import: pages.importer,
     admin: pages.admin,
     compliance: pages.compliance,
+    account: pages.account,
     analysis: app.user.role !== 'agent' ? pages.analysis : null,
   }[page];
   if (!view) { location.hash = '#/day'; return; }

@@ -167,8 +167,9 @@ export async function customers(app, { params }) {
   const exportBar = h('div', { class: 'actions' },
     listBtn,
     h('a', { class: 'btn', href: `/api/v1/exports/customers?format=csv&lang=${lang}`, download: true }, t('cust.export.csv')),
-    h('a', { class: 'btn', href: `/api/v1/exports/customers?format=xlsx&lang=${lang}`, download: true }, t('cust.export.xlsx')),
-    h('small', { class: 'muted', title: t('cust.export.note') }, t('cust.export.all')));
+    h('a', { class: 'btn', href: `/api/v1/exports/contacts?format=csv&lang=${lang}`, download: true, 'data-testid': 'export-contacts' }, t('exp.contacts.csv')),
+    h('a', { class: 'btn', href: `/api/v1/exports/customers?format=xlsx&lang=${lang}`, download: true, title: t('exp.xlsx.note') }, t('cust.export.xlsx')),
+    h('small', { class: 'muted', title: t('exp.note') }, t('cust.export.all')));
 
   load();
   return h('div', { class: 'page' },

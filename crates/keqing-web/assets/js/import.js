@@ -4,7 +4,7 @@
 // download the report and the bad rows to fix them and upload them again.
 import { api } from './api.js';
 import { t, has } from './i18n.js';
-import { h, clear, field, select, card, alertBox, errorText, download, csvCell } from './ui.js';
+import { h, clear, field, select, card, alertBox, errorText, download, csvCell, localText } from './ui.js';
 
 const KINDS = ['customers', 'contacts', 'orders'];
 
@@ -65,7 +65,7 @@ function report(r, file, kind, text, labels = {}) {
         type: 'button', class: 'btn', 'data-testid': 'dl-report',
         onclick: () => download(`${base}-errors.csv`, [
           [t('imp.line'), t('imp.column'), t('imp.field'), t('imp.message')].map(csvCell).join(','),
-          ...r.errors.map((e) => [e.line, e.column, e.field, e.message].map(csvCell).join(',')),
+          ...r.errors.map((e) => [e.line, e.column, e.field, localText(e.message)].map(csvCell).join(',')),
         ].join('\r\n')),
       }, t('imp.dl.report')),
       text !== null ? h('button', {
@@ -75,10 +75,10 @@ function report(r, file, kind, text, labels = {}) {
     parts.push(h('h3', {}, t('imp.errors')), h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'import-errors' },
       h('thead', {}, h('tr', {}, ['imp.line', 'imp.column', 'imp.field', 'imp.message'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, r.errors.map((e) => h('tr', {},
-        h('td', {}, String(e.line)), h('td', {}, e.column ?? ''), h('td', {}, fieldName(e.field, labels[e.field])), h('td', {}, e.message)))))));
+        h('td', {}, String(e.line)), h('td', {}, e.column ?? ''), h('td', {}, fieldName(e.field, labels[e.field])), h('td', {}, localText(e.message))))))));
   }
   if (r.warnings?.length) {
-    parts.push(h('h3', {}, t('imp.warnings')), h('ul', {}, r.warnings.map((w) => h('li', {}, typeof w === 'string' ? w : [w.line && `${t('imp.line')} ${w.line}`, w.message].filter(Boolean).join(t('common.colon'))))));
+    parts.push(h('h3', {}, t('imp.warnings')), h('ul', {}, r.warnings.map((w) => h('li', {}, typeof w === 'string' ? localText(w) : [w.line && `${t('imp.line')} ${w.line}`, localText(w.message)].filter(Boolean).join(t('common.colon'))))));
   }
   return card(`${t('imp.step2')} · ${file.name} (${t(`imp.kind.${kind}`)})`, ...parts);
 }
@@ -112,7 +112,7 @@ function previewCard(p, file, kind, onImport) {
     const labelOf = (f, i) => fieldName(f, p.missing_required_labels?.[i]);
     parts.push(h('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'preview-blocked' },
       p.missing_required?.length ? h('p', {}, t('imp.pv.missing', { fields: p.missing_required.map(labelOf).join('、') })) : null,
-      h('ul', {}, (p.file_errors || []).map((m) => h('li', {}, m))),
+      h('ul', {}, (p.file_errors || []).map((m) => h('li', {}, localText(m)))),
       h('p', {}, t('imp.pv.blocked'))));
   }
   const unknown = p.columns.filter((c) => c.status === 'unknown');
@@ -146,7 +146,7 @@ function previewCard(p, file, kind, onImport) {
         h('th', { scope: 'row' }, String(r.line)),
         fields.map((c) => h('td', bad.has(c.field) ? { class: 'cell-error', 'aria-invalid': 'true' } : {}, r.cells[c.field] ?? '')),
         h('td', {}, r.errors.length
-          ? h('ul', { class: 'plain' }, r.errors.map((e) => h('li', {}, [e.column || fieldName(e.field), e.message].filter(Boolean).join(t('common.colon')))))
+          ? h('ul', { class: 'plain' }, r.errors.map((e) => h('li', {}, [e.column || fieldName(e.field), localText(e.message)].filter(Boolean).join(t('common.colon')))))
           : h('span', { class: 'muted' }, t('imp.pv.ok'))));
     })))));
   if (p.note) parts.push(alertBox(t(`imp.pv.note.${kind}`), 'info'));

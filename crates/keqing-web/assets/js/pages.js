@@ -6,3 +6,4 @@ export { importer } from './import.js';
 export { admin } from './admin.js';
 export { compliance } from './compliance.js';
 export { analysis } from './analysis.js';
+export { account } from './account.js';

@@ -1,5 +1,5 @@
 // Small DOM helpers. Text from the API is always set as text, never as HTML.
-import { t, has } from './i18n.js';
+import { t, has, getLang } from './i18n.js';
 
 /** h('button', {class: 'x', onclick: f}, 'text', child) */
 export function h(tag, attrs = {}, ...children) {
@@ -62,10 +62,47 @@ export function checkedField(labelText, control, hint) {
   return { el, control, error };
 }
 
-/** The API's per-field errors of a 422 as a Map field → message. */
+// Chinese characters and full-width punctuation.
+const CJK = /[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]/;
+
+/**
+ * The half of a server message in the chosen language. The API writes
+ * "中文 English" (Chinese first, then the English as it was): the Chinese
+ * half ends at the first space after Chinese text that is followed by
+ * something that is not Chinese (outside “quotes”). The Chinese half gets
+ * the value the English half names (quoted, or a number at its end) when it lacks one
+ * (手机号码格式不正确 not a mobile number: "123" → 手机号码格式不正确：“123”).
+ * A message in one language only is shown as it is.
+ */
+export function localText(message) {
+  const s = String(message ?? '').trim();
+  let cut = -1;
+  let quoted = false;
+  for (let i = 0; i < s.length; i += 1) {
+    const ch = s[i];
+    if (ch === '“') quoted = true;
+    else if (ch === '”') quoted = false;
+    else if (ch === ' ' && !quoted && i + 1 < s.length && !CJK.test(s[i + 1]) && CJK.test(s.slice(0, i))) {
+      // A number after the Chinese belongs to it (表格超过行数上限 1048576 the sheet…).
+      const word = s.slice(i + 1).split(' ')[0];
+      if (/^[^A-Za-z"'{(]+$/.test(word) && s.indexOf(' ', i + 1) > 0) continue;
+      cut = i;
+      break;
+    }
+  }
+  if (cut < 0) return s;
+  const zh = s.slice(0, cut).trim();
+  const en = s.slice(cut + 1).trim();
+  if (getLang() === 'en') return en;
+  // The value the English half names: quoted, or a number at its end (…: 010-6234).
+  const value = en.match(/"([^"]+)"/)?.[1] ?? en.match(/: ([^A-Za-z\s]+)$/)?.[1];
+  return value && !zh.includes(value) ? `${zh}：“${value}”` : zh;
+}
+
+/** The API's per-field errors of a 422 as a Map field → message (in the chosen language). */
 export function fieldErrors(e) {
   const list = e?.details?.fields;
-  return new Map(Array.isArray(list) ? list.map((f) => [f.field, f.message]) : []);
+  return new Map(Array.isArray(list) ? list.map((f) => [f.field, localText(f.message)]) : []);
 }
 
 /** <select> with [value, text] options. */
@@ -73,16 +110,29 @@ export function select(options, value, attrs = {}) {
   return h('select', attrs, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
 }
 
-/** The user-facing text of an error: our words for its code, then the API's own message. */
+/** Whether two texts say the same (ignoring case, spaces and end punctuation). */
+function same(a, b) {
+  const norm = (x) => String(x).toLowerCase().replace(/[\s。.!！]+/g, '');
+  return norm(a) === norm(b);
+}
+
+/**
+ * The user-facing text of an error, in the chosen language only: our words
+ * for its code, then the API's own (per field when it names fields), never
+ * the same words twice.
+ */
 export function errorText(e) {
   const code = e?.code || 'generic';
   const ours = has(`err.${code}`) ? t(`err.${code}`) : t('err.generic');
-  // The API's own words: per field when it names fields, else its message.
   const list = e?.details?.fields;
   const theirs = Array.isArray(list) && list.length
-    ? list.map((f) => `${has(`f.${f.field}`) ? t(`f.${f.field}`) : f.field}: ${f.message}`).join('；')
-    : (e?.message && e.message !== ours ? e.message : '');
-  return [ours, theirs].filter(Boolean).join(' — ');
+    ? list.map((f) => `${has(`f.${f.field}`) ? t(`f.${f.field}`) : f.field}${t('common.colon')}${localText(f.message)}`).join(getLang() === 'en' ? '; ' : '；')
+    : localText(e?.message || '');
+  if (!theirs || same(theirs, ours) || same(theirs, `HTTP ${e?.status}`)) return ours;
+  // The server's words say ours and more (登录失败次数过多，请32秒后再试): theirs alone.
+  const norm = (x) => x.toLowerCase().replace(/\s+/g, '');
+  if (norm(theirs).startsWith(norm(ours).slice(0, 4))) return theirs;
+  return `${ours} — ${theirs}`;
 }
 
 /** An alert box inside the page (role=alert so screen readers say it). */
