@@ -84,6 +84,7 @@ test('a supervisor filters by province, by P(alive) sorted by the last purchase,
   await page.getByTestId('customer-search').waitFor();
   // 区域 offers the provinces of the caller's customers, 安徽 and 山东 too.
   const region = page.getByLabel('区域', { exact: true });
+  await page.locator('[data-testid=region-filter][data-loaded=true]').waitFor({ state: 'attached' });
   const options = await region.locator('option').allTextContents();
   for (const p of ['江苏', '安徽', '山东']) assert.ok(options.includes(p), options.join());
   await region.selectOption('安徽');

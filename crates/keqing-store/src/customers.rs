@@ -232,14 +232,19 @@ pub(crate) fn search_words(f: &CustomerFilter) -> Vec<&NameQuery> {
     words
 }
 
-/// Whether a word of a search is so short that its index query merges the
-/// entries of thousands of tokens (one character of a name, one or two
-/// letters of pinyin): as a further word it is only tested, not looked up.
-pub(crate) fn broad_word(q: &NameQuery) -> bool {
+/// Whether a further word of a search also narrows the driving word's index
+/// query (FTS5 intersects their entries), or is only tested on its
+/// candidates. Measured at a million customers (debug build, BENCHMARKS.md):
+/// a name part of any length and pinyin of two letters or more narrow
+/// (`南京 龙`, which has no match, went from about 100 ms to 1–8 ms); a
+/// single letter of pinyin does not: its prefix query merges the entries
+/// of thousands of tokens, where testing the candidates mostly fills the
+/// page first (`南京 h`).
+pub(crate) fn narrows(q: &NameQuery) -> bool {
     match q {
-        NameQuery::Text(t) => t.chars().count() <= 1,
-        NameQuery::Pinyin(p) => p.len() <= 2,
-        NameQuery::PhoneSuffix(_) => true,
+        NameQuery::Text(_) => true,
+        NameQuery::Pinyin(p) => p.len() >= 2,
+        NameQuery::PhoneSuffix(_) => false,
     }
 }
 
@@ -317,14 +322,35 @@ pub(crate) fn column_conditions(
     province_only
 }
 
-/// The facets as both backends answer them: provinces with most customers
-/// first, then by name; tags by name (the bytes of their text).
-pub(crate) fn facets(mut provinces: Vec<ProvinceCount>, mut tags: Vec<String>) -> CustomerFacets {
-    provinces.sort_by(|a, b| {
-        b.customers
-            .cmp(&a.customers)
-            .then_with(|| a.province.cmp(&b.province))
-    });
+/// The provinces of the live customers a scope's conditions (`scope`, on
+/// `customers`) let through, the same text in both dialects: each distinct
+/// province found by a seek on the index `customers_province` (the next
+/// one after the last), then one seek or a short scan in its range for a
+/// customer in scope. A million customers in some thirty provinces cost
+/// some sixty seeks, where a count of them read every one.
+pub(crate) fn provinces_sql(scope: &str) -> String {
+    format!(
+        "WITH RECURSIVE p(v) AS (
+           SELECT min(province) FROM customers WHERE deleted_at IS NULL AND province > ''
+           UNION ALL
+           SELECT (SELECT min(province) FROM customers WHERE deleted_at IS NULL AND province > p.v)
+           FROM p WHERE p.v IS NOT NULL)
+         SELECT v FROM p WHERE v IS NOT NULL
+           AND EXISTS (SELECT 1 FROM customers WHERE province = p.v AND {scope})"
+    )
+}
+
+/// The facets as both backends answer them: provinces by name; the tags
+/// of the distinct `tags` columns read (`|a|b|`), each once, by name (the
+/// bytes of their text).
+pub(crate) fn facets(mut provinces: Vec<String>, columns: Vec<String>) -> CustomerFacets {
+    provinces.sort();
+    let mut tags: Vec<String> = columns
+        .iter()
+        .flat_map(|c| c.split('|'))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
     tags.sort();
     tags.dedup();
     tags.truncate(FACET_TAGS_MAX);
@@ -355,8 +381,9 @@ mod tests {
         };
         assert_eq!(search_words(&phone_only).len(), 1);
         assert!(search_words(&CustomerFilter::default()).is_empty());
-        assert!(broad_word(&NameQuery::Text("江".into())));
-        assert!(!broad_word(&NameQuery::Text("江苏".into())));
-        assert!(broad_word(&NameQuery::Pinyin("js".into())));
+        assert!(narrows(&NameQuery::Text("江".into())));
+        assert!(narrows(&NameQuery::Pinyin("js".into())));
+        assert!(!narrows(&NameQuery::Pinyin("j".into())));
+        assert!(!narrows(&NameQuery::PhoneSuffix("1234".into())));
     }
 }

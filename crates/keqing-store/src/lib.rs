@@ -515,22 +515,15 @@ pub struct OwnershipEvent {
     pub note: Option<String>,
 }
 
-/// What a caller's customers hold, for the list's filters: each province
-/// with how many live customers in scope are there, and the tags in use.
+/// What a caller's customers hold, for the list's filters: the provinces
+/// of the live customers in scope, and the tags they carry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerFacets {
-    /// (province, customers), most customers first, then by name.
-    pub provinces: Vec<ProvinceCount>,
+    /// The provinces, by name.
+    pub provinces: Vec<String>,
     /// The tags in use, by name (at most [`FACET_TAGS_MAX`]).
     pub tags: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ProvinceCount {
-    pub province: String,
-    pub customers: i64,
 }
 
 /// Most tags [`CustomerStore::customer_facets`] lists.

@@ -440,31 +440,16 @@ impl CustomerStore for PgStore {
         let mut client = self.client().await?;
         let c = snapshot(&mut client).await?;
         let provinces = c
-            .query(
-                format!(
-                    "SELECT province, count(*) FROM customers
-                     WHERE {scope} AND province IS NOT NULL AND province <> '' GROUP BY province"
-                )
-                .as_str(),
-                &p.refs(),
-            )
+            .query(crate::customers::provinces_sql(&scope).as_str(), &p.refs())
             .await
             .map_err(pg)?
             .iter()
-            .map(|r| {
-                Ok(ProvinceCount {
-                    province: get(r, 0)?,
-                    customers: get(r, 1)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+            .map(|r| get(r, 0))
+            .collect::<Result<Vec<String>>>()?;
         let tags = c
             .query(
-                format!(
-                    "SELECT DISTINCT e COLLATE \"C\" FROM customers, jsonb_array_elements_text(doc->'tags') AS e
-                     WHERE {scope} AND tags <> '' ORDER BY 1 LIMIT {FACET_TAGS_MAX}"
-                )
-                .as_str(),
+                format!("SELECT DISTINCT tags FROM customers WHERE {scope} AND tags <> ''")
+                    .as_str(),
                 &p.refs(),
             )
             .await

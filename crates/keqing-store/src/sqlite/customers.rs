@@ -346,24 +346,17 @@ impl CustomerStore for SqliteStore {
             crate::customers::scope_conditions(&f, &mut w, &mut p);
             let scope = w.join(" AND ");
             let mut st = c
-                .prepare_cached(&format!(
-                    "SELECT province, count(*) FROM customers
-                     WHERE {scope} AND province IS NOT NULL AND province <> '' GROUP BY province"
-                ))
+                .prepare_cached(&crate::customers::provinces_sql(&scope))
                 .map_err(sq)?;
-            let provinces = rows_of(&mut st, params_from_iter(p.iter()), |r| {
-                Ok(ProvinceCount {
-                    province: r.get(0)?,
-                    customers: r.get(1)?,
-                })
-            })?;
+            let provinces = rows_of(&mut st, params_from_iter(p.iter()), |r| r.get(0))?;
             let mut st = c
                 .prepare_cached(&format!(
-                    "SELECT DISTINCT CAST(j.value AS TEXT) FROM customers, json_each(customers.doc, '$.tags') AS j
-                     WHERE {scope} AND customers.tags <> '' ORDER BY 1 LIMIT {FACET_TAGS_MAX}"
+                    "SELECT DISTINCT tags FROM customers INDEXED BY customers_tagged WHERE {scope} AND tags <> ''"
                 ))
                 .map_err(sq)?;
-            let tags = rows_of(&mut st, params_from_iter(p.iter()), |r| r.get(0))?;
+            let tags = rows_of(&mut st, params_from_iter(p.iter()), |r| {
+                r.get::<_, String>(0)
+            })?;
             Ok(crate::customers::facets(provinces, tags))
         })
         .await

@@ -871,8 +871,8 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     narrow &= !crate::customers::value_conditions(f, &mut w, &mut p);
     // A search of several words: the first drives (its index finds the
     // candidates); each other word is a condition like the others, tested
-    // on customers_scope, and where its index query is cheap it narrows
-    // the driving word's too (FTS5 intersects their entries).
+    // on customers_scope, and unless it is one letter of pinyin it narrows
+    // the driving word's index query too (`customers::narrows`).
     let words = crate::customers::search_words(f);
     let (driver, others) = match words.split_first() {
         Some((d, o)) => (Some(*d), o),
@@ -885,7 +885,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
             NameQuery::Text(t) => {
                 let a = arg(&mut p, format!("%{}%", like_escape(t)).into());
                 w.push(format!("name LIKE {a} ESCAPE '\\'"));
-                if let Some(m) = fts::text_match(t).filter(|_| !crate::customers::broad_word(q)) {
+                if let Some(m) = fts::text_match(t).filter(|_| crate::customers::narrows(q)) {
                     narrowing.push(m.fts5());
                 }
             }
@@ -899,8 +899,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
                 w.push(format!(
                     "(keqing_pinyin_matches(pinyin, {a}) OR initials LIKE {b} ESCAPE '\\')"
                 ));
-                if let Some(m) = fts::pinyin_match(&q1).filter(|_| !crate::customers::broad_word(q))
-                {
+                if let Some(m) = fts::pinyin_match(&q1).filter(|_| crate::customers::narrows(q)) {
                     narrowing.push(format!("({}) OR ({})", m.full.fts5(), m.initials.fts5()));
                 }
             }

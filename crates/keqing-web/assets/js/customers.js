@@ -32,15 +32,6 @@ function listQuery(state, extra) {
 
 export async function customers(app, { params }) {
   const state = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || '']));
-  // The region filter offers the provinces of the caller's customers (the
-  // API counts them in its scope), then the deployment's other regions.
-  const [facets, defined] = await Promise.all([
-    api('/customers/facets').catch(() => ({ provinces: [], tags: [] })),
-    api('/regions').then((r) => r.items.map((x) => x.name)).catch(() => []),
-  ]);
-  const regions = facets.provinces.map((p) => p.province);
-  for (const r of defined) if (!regions.includes(r)) regions.push(r);
-  if (state.region && !regions.includes(state.region)) regions.push(state.region);
   const selected = new Map();
   const results = h('div', { class: 'results', 'aria-live': 'polite' });
   const bulk = h('div', { class: 'bulk' });
@@ -81,7 +72,25 @@ export async function customers(app, { params }) {
     type: 'search', value: state.q, placeholder: t('cust.q.placeholder'), autocomplete: 'off', 'data-testid': 'customer-search',
     oninput: later('q', 150),
   });
-  const tagList = h('datalist', { id: id('tags') }, facets.tags.map((x) => h('option', { value: x })));
+  // The region filter offers the provinces of the caller's customers (the
+  // API finds them in its scope), then the deployment's other regions; the
+  // tag field suggests the tags in use. Both fill in when they come: the
+  // list does not wait for them.
+  const tagList = h('datalist', { id: id('tags') });
+  const regionSelect = choice('region', state.region ? [[state.region, state.region]] : []);
+  regionSelect.dataset.testid = 'region-filter';
+  Promise.all([
+    api('/customers/facets').catch(() => ({ provinces: [], tags: [] })),
+    api('/regions').then((r) => r.items.map((x) => x.name)).catch(() => []),
+  ]).then(([facets, defined]) => {
+    const regions = [...facets.provinces];
+    for (const r of defined) if (!regions.includes(r)) regions.push(r);
+    if (state.region && !regions.includes(state.region)) regions.push(state.region);
+    regionSelect.replaceChildren(...[['', t('common.all')], ...regions.map((r) => [r, r])]
+      .map(([v, text]) => h('option', { value: v, selected: v === state.region }, text)));
+    regionSelect.dataset.loaded = 'true';
+    tagList.replaceChildren(...facets.tags.map((x) => h('option', { value: x })));
+  });
   const owners = [...app.users.values()].filter((u) => ['manager', 'supervisor'].includes(u.role) || u.id === app.user.id);
   // Whoever owns customers may narrow the list to theirs (the others see
   // the pool, their team or everyone's beside them).
@@ -96,7 +105,7 @@ export async function customers(app, { params }) {
     field(t('f.tier'), typed('tier')),
     field(t('f.stage'), choice('stage', STAGES.map((x) => [x, label('stage', x)]))),
     field(t('f.tags'), typed('tag', { list: tagList.id, placeholder: t('list.tag.placeholder') })), tagList,
-    field(t('f.region'), choice('region', regions.map((r) => [r, r]))),
+    field(t('f.region'), regionSelect),
     owners.length > 1
       ? field(t('cust.owner'), select([['', t('common.all')], ...owners.map((u) => [u.id, u.display_name])], state.owner, { onchange: (e) => set('owner', e.target.value) }))
       : null,
