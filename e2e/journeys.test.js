@@ -62,7 +62,7 @@ test('log in, see an API error, log out, and come back after the session expired
   await page.getByLabel('密码').fill('wrong-password');
   await page.getByRole('button', { name: '登录' }).click();
   await page.getByRole('alert').filter({ hasText: '登录失败次数过多' }).waitFor();
-  assert.match(await page.getByRole('alert').textContent(), /too many failed logins/);
+  assert.match(await page.getByRole('alert').textContent(), /请\d+秒后再试/);
   await login(page, 'wangfang');
   assert.match(await page.getByTestId('whoami').textContent(), /王芳/);
   // English on a switch, and back.
@@ -291,6 +291,8 @@ test('a supervisor filters, selects and transfers customers in bulk', () => jour
   await bar.getByLabel('原因').fill('工作调整');
   await shot(page, '08-bulk-transfer');
   await bar.getByRole('button', { name: /移交所选 1 个客户/ }).click();
+  // Transfer asks to confirm first.
+  await page.getByRole('dialog').getByRole('button', { name: '确认移交' }).click();
   await page.getByText('已移交 1 个客户').waitFor();
   // Templates must be signed (000): the API's refusal is shown.
   await page.getByRole('link', { name: '管理', exact: true }).click();

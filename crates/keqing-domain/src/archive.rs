@@ -90,14 +90,45 @@ pub fn change_overdue(
     registered.is_none() && today > change_due(reported)
 }
 
-/// Public-pool rules (公海): days without follow-up before release, per class.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+/// Public-pool rules (公海, SPEC §1): days without follow-up before release,
+/// per class, and the claim limit. A deployment's are a setting an
+/// administrator changes (`keqing_app::pool`); these are the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PoolRules {
+    /// Days without follow-up before a customer of no listed class is released.
     pub default_days: i64,
+    /// Days for a class (A, B, C, D) that differs from the default.
     #[serde(default)]
     pub days_by_class: BTreeMap<String, i64>,
     /// The most customers one manager may own; a claim beyond it is refused.
     pub max_owned: i64,
+}
+
+/// The most days a pool rule may wait (ten years).
+pub const POOL_DAYS_MAX: i64 = 3650;
+/// The highest claim limit.
+pub const POOL_OWNED_MAX: i64 = 1_000_000;
+/// The longest reason of a transfer or a release by hand, in characters.
+pub const HAND_OVER_REASON_MAX: usize = 200;
+
+/// Why customers are handed over or released by hand: required, trimmed,
+/// at most [`HAND_OVER_REASON_MAX`] characters.
+pub fn hand_over_reason(text: Option<&str>) -> Result<String, crate::ValidationError> {
+    let t = text.unwrap_or("").trim();
+    if t.is_empty() {
+        return Err(crate::ValidationError::one(
+            "reason",
+            "请填写原因 give a reason (it is kept in the customer's ownership history)",
+        ));
+    }
+    if t.chars().count() > HAND_OVER_REASON_MAX {
+        return Err(crate::ValidationError::one(
+            "reason",
+            format!("原因最多{HAND_OVER_REASON_MAX}个字 at most {HAND_OVER_REASON_MAX} characters"),
+        ));
+    }
+    Ok(t.to_string())
 }
 
 impl Default for PoolRules {
@@ -111,6 +142,35 @@ impl Default for PoolRules {
 }
 
 impl PoolRules {
+    /// Refuses days outside 1..=[`POOL_DAYS_MAX`], a class other than A–D
+    /// and a claim limit outside 1..=[`POOL_OWNED_MAX`], naming each field.
+    pub fn check(&self) -> Result<(), crate::ValidationError> {
+        let mut c = crate::error::Collector::default();
+        let days = |d: i64| (1..=POOL_DAYS_MAX).contains(&d);
+        let days_msg =
+            format!("天数应为1到{POOL_DAYS_MAX} days must be between 1 and {POOL_DAYS_MAX}");
+        if !days(self.default_days) {
+            c.push("default_days", days_msg.clone());
+        }
+        for (class, d) in &self.days_by_class {
+            if !["A", "B", "C", "D"].contains(&class.as_str()) {
+                c.push(
+                    format!("days_by_class.{class}"),
+                    "客户等级应为 A、B、C 或 D the class must be A, B, C or D",
+                );
+            } else if !days(*d) {
+                c.push(format!("days_by_class.{class}"), days_msg.clone());
+            }
+        }
+        if !(1..=POOL_OWNED_MAX).contains(&self.max_owned) {
+            c.push(
+                "max_owned",
+                format!("认领上限应为1到{POOL_OWNED_MAX} the claim limit must be between 1 and {POOL_OWNED_MAX}"),
+            );
+        }
+        c.finish()
+    }
+
     pub fn days_for(&self, class: Option<&str>) -> i64 {
         class
             .and_then(|c| self.days_by_class.get(c))
@@ -127,6 +187,42 @@ impl PoolRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_rules_are_checked_field_by_field() {
+        assert!(PoolRules::default().check().is_ok());
+        let mut r = PoolRules {
+            default_days: 0,
+            max_owned: 0,
+            ..Default::default()
+        };
+        r.days_by_class.insert("A".into(), 90);
+        r.days_by_class.insert("B".into(), 5000);
+        r.days_by_class.insert("Z".into(), 10);
+        let e = r.check().unwrap_err();
+        let fields: Vec<&str> = e.errors.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "default_days",
+                "days_by_class.B",
+                "days_by_class.Z",
+                "max_owned"
+            ]
+        );
+        assert!(e.errors.iter().all(|f| !f.message.is_ascii()));
+    }
+
+    #[test]
+    fn a_hand_over_needs_a_reason() {
+        assert_eq!(hand_over_reason(Some("  离职交接 ")).unwrap(), "离职交接");
+        assert_eq!(
+            hand_over_reason(None).unwrap_err().errors[0].field,
+            "reason"
+        );
+        assert!(hand_over_reason(Some("   ")).is_err());
+        assert!(hand_over_reason(Some(&"长".repeat(201))).is_err());
+    }
 
     #[test]
     fn fifteen_day_deadline() {

@@ -152,6 +152,8 @@ pub struct Customer {
     /// P(alive): the probability that the customer is still buying (BG/NBD, 0..=1).
     pub p_alive: Option<f64>,
     pub last_follow_up_at: Option<DateTime<Utc>>,
+    /// When the customer last bought (the latest of its orders).
+    pub last_order_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,

@@ -116,10 +116,21 @@ pub(crate) fn visibility(
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// name part, pinyin, pinyin initials (in order) or the last digits of a phone
+    /// name part, pinyin, pinyin initials (in order) or the last digits of a
+    /// phone; several words separated by spaces must each match (`江苏 钢业`)
     q: Option<String>,
     /// owner user id
     owner: Option<i64>,
+    /// true: only the caller's own customers
+    mine: Option<bool>,
+    /// the RFM class the value analysis wrote (`important_retain`…)
+    rfm: Option<String>,
+    /// only customers whose P(alive) is below this (0–1); those without one are left out
+    p_alive_below: Option<f64>,
+    /// only customers who bought, but not in the last this many days
+    no_purchase_days: Option<i64>,
+    /// only customers without a follow-up in the last this many days (or ever)
+    no_follow_up_days: Option<i64>,
     /// a whole tag
     tag: Option<String>,
     /// province: a region of GET /regions
@@ -134,7 +145,9 @@ pub struct ListParams {
     pool: Option<bool>,
     /// true: only deleted customers (administrators)
     deleted: Option<bool>,
-    /// id, name, updated or follow_up
+    /// id, name, updated, follow_up (longest without a follow-up first),
+    /// purchase (longest without a purchase first, never bought last) or
+    /// p_alive (lowest first, none last)
     sort: Option<String>,
     /// 1-based page
     page: Option<i64>,
@@ -171,12 +184,27 @@ pub async fn list(
         visibility: visibility(&st, &u, Resource::Customer)?,
         ..Default::default()
     };
-    f.query = p.q.as_deref().and_then(classify).map(|q| match q {
-        Typed::PhoneDigits(d) => NameQuery::PhoneSuffix(d),
-        Typed::Pinyin(s) => NameQuery::Pinyin(s),
-        Typed::Text(s) => NameQuery::Text(s),
-    });
-    f.owner_id = p.owner;
+    let mut words = search_words(p.q.as_deref())?.into_iter();
+    f.query = words.next();
+    f.more_words = words.collect();
+    f.owner_id = if p.mine.unwrap_or(false) {
+        Some(u.id)
+    } else {
+        p.owner
+    };
+    f.rfm_class = p.rfm.filter(|r| !r.is_empty());
+    if let Some(v) = p.p_alive_below {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(ApiError::invalid(
+                "p_alive_below",
+                "P(alive) 应在0到1之间 p_alive_below must be between 0 and 1",
+            ));
+        }
+        f.p_alive_below = Some(v);
+    }
+    let now = Utc::now();
+    f.no_purchase_since = days_ago("no_purchase_days", p.no_purchase_days, now)?;
+    f.no_follow_up_since = days_ago("no_follow_up_days", p.no_follow_up_days, now)?;
     f.tag = p.tag;
     f.province = p.region;
     f.class = p.class.map(|c| c.to_ascii_uppercase());
@@ -208,11 +236,13 @@ pub async fn list(
         Some("name") => CustomerSort::NameAsc,
         Some("updated") => CustomerSort::UpdatedDesc,
         Some("follow_up") => CustomerSort::LastFollowUpAsc,
+        Some("purchase") => CustomerSort::LastPurchaseAsc,
+        Some("p_alive") => CustomerSort::PAliveAsc,
         Some(other) => {
             return Err(ApiError::invalid(
                 "sort",
                 format!(
-                    "排序方式不正确 unknown sort {other:?}; use id, name, updated or follow_up"
+                    "排序方式不正确 unknown sort {other:?}; use id, name, updated, follow_up, purchase or p_alive"
                 ),
             ))
         }
@@ -233,6 +263,60 @@ pub async fn list(
     f.offset = offset;
     let r = st.store.list_customers(&f).await?;
     Ok(Json(page_json(r, page, per_page)))
+}
+
+/// Most words one search takes.
+const SEARCH_WORDS_MAX: usize = 8;
+
+/// The words of a search, each as typed (name part, pinyin or initials,
+/// phone digits). Digits with spaces or dashes between them are one phone
+/// number (`138 0013`); otherwise every word separated by spaces must match.
+fn search_words(q: Option<&str>) -> Result<Vec<NameQuery>, ApiError> {
+    let typed = |q: Typed| match q {
+        Typed::PhoneDigits(d) => NameQuery::PhoneSuffix(d),
+        Typed::Pinyin(s) => NameQuery::Pinyin(s),
+        Typed::Text(s) => NameQuery::Text(s),
+    };
+    let Some(whole) = q.and_then(classify) else {
+        return Ok(vec![]);
+    };
+    if matches!(whole, Typed::PhoneDigits(_)) {
+        return Ok(vec![typed(whole)]);
+    }
+    let mut words: Vec<NameQuery> = vec![];
+    for w in q
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(classify)
+        .map(typed)
+    {
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    if words.len() > SEARCH_WORDS_MAX {
+        return Err(ApiError::invalid(
+            "q",
+            format!("搜索词最多{SEARCH_WORDS_MAX}个 at most {SEARCH_WORDS_MAX} words"),
+        ));
+    }
+    Ok(words)
+}
+
+/// The moment `days` days before `now` (a list's "not in the last N days").
+fn days_ago(
+    field: &str,
+    days: Option<i64>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<chrono::DateTime<Utc>>, ApiError> {
+    match days {
+        None => Ok(None),
+        Some(d) if (0..=36_500).contains(&d) => Ok(Some(now - chrono::Duration::days(d))),
+        Some(_) => Err(ApiError::invalid(
+            field,
+            "天数应为0到36500 days must be between 0 and 36500",
+        )),
+    }
 }
 
 /// `GET /customers?ids=…`: each named customer the caller may read (checked
@@ -331,6 +415,22 @@ pub async fn pool(
         page,
         per_page,
     )))
+}
+
+#[utoipa::path(
+    get,
+    path = "/customers/facets",
+    tag = "customers",
+    operation_id = "customers_facets",
+    description = "What the caller's customers hold, for the list's filters: the provinces present in the caller's scope with how many live customers each, most first, and the tags in use (at most 500), by name",
+    responses((status = 200, description = "The provinces and tags of the caller's customers", body = keqing_store::CustomerFacets))
+)]
+pub async fn facets(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+) -> Result<Json<keqing_store::CustomerFacets>, ApiError> {
+    let vis = visibility(&st, &u, Resource::Customer)?;
+    Ok(Json(st.store.customer_facets(&vis).await?))
 }
 
 #[utoipa::path(
@@ -906,7 +1006,7 @@ pub async fn claim(
     }
     authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
     Ok(Json(
-        st.store.claim(id, &u, st.config.pool.max_owned).await?,
+        keqing_app::pool::claim(st.store.as_ref(), id, &u).await?,
     ))
 }
 
@@ -914,6 +1014,8 @@ pub async fn claim(
 pub struct TransferBody {
     ids: Vec<i64>,
     to_user: i64,
+    /// why (required, at most 200 characters): kept in each customer's
+    /// ownership history and in the audit log
     #[serde(default)]
     reason: Option<String>,
 }
@@ -923,7 +1025,7 @@ pub struct TransferBody {
     path = "/customers/transfer",
     tag = "customers",
     operation_id = "customers_transfer",
-    description = "Hand customers over to another manager, with their history",
+    description = "Hand customers over to another manager, with their history; a reason is required (422 without one) and kept in the ownership history and the audit log",
     request_body = TransferBody,
     responses((status = 200, description = "How many customers were handed over", body = Transferred))
 )]
@@ -973,9 +1075,11 @@ pub async fn transfer(
     for id in &b.ids {
         authorized(&st, &u, *id, Resource::Customer, Action::Update).await?;
     }
+    // After the checks of who may do it: a refusal says no more than before.
+    let reason = archive::hand_over_reason(b.reason.as_deref())?;
     let n = st
         .store
-        .transfer_customers(&b.ids, target.id, b.reason.as_deref().unwrap_or(""), &u)
+        .transfer_customers(&b.ids, target.id, &reason, &u)
         .await?;
     Ok(Json(Transferred { transferred: n }))
 }
@@ -1215,14 +1319,8 @@ pub async fn release(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
 ) -> Result<Json<Released>, ApiError> {
-    let ids = keqing_app::pool::release_stale(
-        st.store.as_ref(),
-        &st.grants,
-        &st.config.pool,
-        Utc::now(),
-        &u,
-    )
-    .await?;
+    let ids =
+        keqing_app::pool::release_stale(st.store.as_ref(), &st.grants, Utc::now(), &u).await?;
     Ok(Json(Released { released: ids }))
 }
 

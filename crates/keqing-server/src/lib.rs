@@ -13,10 +13,10 @@ pub mod extract;
 pub mod imports;
 pub mod openapi;
 mod people;
+mod pool;
 
 use axum::Router;
 use keqing_domain::access::Grants;
-use keqing_domain::archive::PoolRules;
 use keqing_store::Store;
 use std::sync::Arc;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -30,7 +30,6 @@ pub struct ServerConfig {
     /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are
     /// believed (`serve --trusted-proxy`); none by default.
     pub trusted_proxies: Vec<auth::TrustedProxy>,
-    pub pool: PoolRules,
     /// The largest file `POST /imports/{kind}` takes, in bytes; a larger
     /// upload is refused with 413 as soon as it passes the limit.
     pub max_upload_bytes: u64,
@@ -57,7 +56,6 @@ impl Default for ServerConfig {
             session_ttl: chrono::Duration::hours(12),
             secure_cookies: auth::SecureCookies::Auto,
             trusted_proxies: Vec::new(),
-            pool: PoolRules::default(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             import_budget_bytes: DEFAULT_IMPORT_BUDGET_BYTES,
         }
@@ -116,6 +114,9 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::change_password))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(customers::transfer))
+        .routes(routes!(customers::facets))
+        .routes(routes!(pool::release_by_hand))
+        .routes(routes!(pool::get_rules, pool::put_rules))
         .routes(routes!(
             customers::get_one,
             customers::update,

@@ -726,6 +726,26 @@ async fn the_answers_fit_their_schemas() {
         ("GET", "/customers", "/customers?per_page=5".into(), None),
         (
             "GET",
+            "/customers",
+            "/customers?q=%E5%9B%BE%E5%BC%8F%20%E5%88%86%E6%9E%90&p_alive_below=0.9&no_purchase_days=1&sort=purchase".into(),
+            None,
+        ),
+        ("GET", "/customers/facets", "/customers/facets".into(), None),
+        ("GET", "/pool/rules", "/pool/rules".into(), None),
+        (
+            "PUT",
+            "/pool/rules",
+            "/pool/rules".into(),
+            Some(json!({"default_days": 45, "days_by_class": {"A": 90}, "max_owned": 200})),
+        ),
+        (
+            "POST",
+            "/customers/release",
+            "/customers/release".into(),
+            Some(json!({"ids": [first + 11], "reason": "图式：客户停业"})),
+        ),
+        (
+            "GET",
             "/customers/{id}",
             format!("/customers/{first}"),
             None,

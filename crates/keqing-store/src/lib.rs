@@ -396,6 +396,10 @@ pub enum NameQuery {
 pub struct CustomerFilter {
     pub visibility: Visibility,
     pub query: Option<NameQuery>,
+    /// The other words of a search of several (`江苏 钢业`): a customer
+    /// matches when `query` and each of these match it. The store decides
+    /// which word's index drives the search ([`customers::search_words`]).
+    pub more_words: Vec<NameQuery>,
     pub owner_id: Option<i64>,
     /// Only customers in the public pool.
     pub in_pool: bool,
@@ -414,6 +418,16 @@ pub struct CustomerFilter {
     pub class: Option<String>,
     pub tier: Option<String>,
     pub stage: Option<String>,
+    /// The RFM class the value analysis wrote (`important_retain`…).
+    pub rfm_class: Option<String>,
+    /// Only customers whose P(alive) (written by the value analysis) is
+    /// below this; those without one are left out.
+    pub p_alive_below: Option<f64>,
+    /// Only customers with no follow-up since this moment (or none ever).
+    pub no_follow_up_since: Option<DateTime<Utc>>,
+    /// Only customers who bought, but not since this moment (those who
+    /// never bought are left out: they are not slipping away).
+    pub no_purchase_since: Option<DateTime<Utc>>,
     pub include_deleted: bool,
     pub deleted_only: bool,
     pub sort: CustomerSort,
@@ -427,7 +441,12 @@ pub enum CustomerSort {
     IdAsc,
     NameAsc,
     UpdatedDesc,
+    /// The longest without a follow-up first (never followed up first of all).
     LastFollowUpAsc,
+    /// The longest without a purchase first; those who never bought last.
+    LastPurchaseAsc,
+    /// The lowest P(alive) first; those without one last.
+    PAliveAsc,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -502,7 +521,24 @@ pub struct OwnershipEvent {
     /// create, transfer, release, claim, merge
     pub reason: String,
     pub actor_id: Option<i64>,
+    /// Why, in the words of whoever handed the customer over or released
+    /// it (a transfer or a release by hand); `None` for the others.
+    pub note: Option<String>,
 }
+
+/// What a caller's customers hold, for the list's filters: the provinces
+/// of the live customers in scope, and the tags they carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomerFacets {
+    /// The provinces, by name.
+    pub provinces: Vec<String>,
+    /// The tags in use, by name (at most [`FACET_TAGS_MAX`]).
+    pub tags: Vec<String>,
+}
+
+/// Most tags [`CustomerStore::customer_facets`] lists.
+pub const FACET_TAGS_MAX: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

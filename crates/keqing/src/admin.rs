@@ -66,7 +66,6 @@ fn spawn_daily_jobs(state: AppState) {
             match keqing_app::pool::release_stale(
                 state.store.as_ref(),
                 &state.grants,
-                &state.config.pool,
                 chrono::Utc::now(),
                 &system_user(),
             )

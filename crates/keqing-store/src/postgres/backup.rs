@@ -243,6 +243,7 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("to_user", Int),
             ("reason", Text),
             ("actor_id", Int),
+            ("note", Text),
         ],
     ),
     (

@@ -208,6 +208,10 @@ impl CustomerStore for PgStore {
             (_, CustomerSort::LastFollowUpAsc) => {
                 "last_follow_up_at IS NOT NULL, last_follow_up_at, id"
             }
+            (_, CustomerSort::LastPurchaseAsc) => {
+                "(SELECT max(ordered_at) FROM orders WHERE orders.customer_id = customers.id) NULLS LAST, id"
+            }
+            (_, CustomerSort::PAliveAsc) => "p_alive IS NULL, p_alive, id",
         };
         let offset = f.offset.max(0);
         let l = p.push(limit);
@@ -337,7 +341,16 @@ impl CustomerStore for PgStore {
                 if from == Some(to_user) {
                     continue;
                 }
-                hand_to(&t, *id, from, to_user, team, "transfer", actor.id, now).await?;
+                hand_to(
+                    &t,
+                    *id,
+                    (from, to_user),
+                    team,
+                    ("transfer", Some(reason)),
+                    actor.id,
+                    now,
+                )
+                .await?;
                 n += 1;
             }
             audit_row(
@@ -352,6 +365,100 @@ impl CustomerStore for PgStore {
             .await?;
             Ok(n)
         })
+    }
+
+    async fn release_customers(&self, ids: &[i64], reason: &str, actor: &User) -> Result<Vec<i64>> {
+        in_tx!(self, |t| {
+            lock_customers(&t, ids).await?;
+            let now = Utc::now();
+            let mut released = vec![];
+            for &id in ids {
+                let row = query_opt(
+                    &t,
+                    "SELECT owner_id FROM customers WHERE id = $1 AND deleted_at IS NULL",
+                    &[&id],
+                )
+                .await?;
+                let owner: Option<i64> = match row {
+                    Some(r) => get(&r, 0)?,
+                    None => None,
+                };
+                let Some(owner) = owner else { continue };
+                if released.contains(&id) {
+                    continue;
+                }
+                execute(
+                    &t,
+                    "UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = $2, version = version + 1, updated_at = $2 WHERE id = $1",
+                    &[&id, &now],
+                )
+                .await?;
+                log_owner_note(
+                    &t,
+                    id,
+                    (Some(owner), None),
+                    ("release", Some(reason)),
+                    Some(actor.id),
+                    now,
+                )
+                .await?;
+                history_insert(
+                    &t,
+                    id,
+                    Some(actor.id),
+                    &one_change("owner_id", owner, serde_json::Value::Null),
+                    now,
+                )
+                .await?;
+                released.push(id);
+            }
+            if !released.is_empty() {
+                audit_row(
+                    &t,
+                    Some(actor.id),
+                    "release",
+                    "customer",
+                    None,
+                    &serde_json::json!({"ids": released, "reason": reason}),
+                    now,
+                )
+                .await?;
+            }
+            Ok(released)
+        })
+    }
+
+    async fn customer_facets(&self, visibility: &Visibility) -> Result<CustomerFacets> {
+        let f = CustomerFilter {
+            visibility: visibility.clone(),
+            ..Default::default()
+        };
+        let mut w = vec![];
+        let mut p = Params::default();
+        crate::customers::scope_conditions(&f, &mut w, &mut p);
+        let scope = w.join(" AND ");
+        let mut client = self.client().await?;
+        let c = snapshot(&mut client).await?;
+        let provinces = c
+            .query(crate::customers::provinces_sql(&scope).as_str(), &p.refs())
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(|r| get(r, 0))
+            .collect::<Result<Vec<String>>>()?;
+        let tags = c
+            .query(
+                format!("SELECT DISTINCT tags FROM customers WHERE {scope} AND tags <> ''")
+                    .as_str(),
+                &p.refs(),
+            )
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(|r| get(r, 0))
+            .collect::<Result<Vec<String>>>()?;
+        c.commit().await.map_err(pg)?;
+        Ok(crate::customers::facets(provinces, tags))
     }
 
     async fn release_stale(
@@ -444,7 +551,16 @@ impl CustomerStore for PgStore {
                 return Err(refuse::pool_limit(owned, max_owned));
             }
             let now = Utc::now();
-            hand_to(&t, customer_id, None, uid, team, "claim", uid, now).await?;
+            hand_to(
+                &t,
+                customer_id,
+                (None, uid),
+                team,
+                ("claim", None),
+                uid,
+                now,
+            )
+            .await?;
             audit_row(
                 &t,
                 Some(uid),
@@ -463,7 +579,7 @@ impl CustomerStore for PgStore {
         let c = self.client().await?;
         query(
             &c,
-            "SELECT id, customer_id, at, from_user, to_user, reason, actor_id FROM ownership_log WHERE customer_id = $1 ORDER BY id",
+            "SELECT id, customer_id, at, from_user, to_user, reason, actor_id, note FROM ownership_log WHERE customer_id = $1 ORDER BY id",
             &[&customer_id],
         )
         .await?
@@ -477,6 +593,7 @@ impl CustomerStore for PgStore {
                 to_user: get(r, 4)?,
                 reason: get(r, 5)?,
                 actor_id: get(r, 6)?,
+                note: get(r, 7)?,
             })
         })
         .collect()
@@ -776,15 +893,14 @@ async fn insert_customer_row<C: GenericClient>(
 }
 
 /// Hands a customer from `from` to `to` (of `team`) on `actor`'s word: the
-/// row, the ownership log and the history.
-#[allow(clippy::too_many_arguments)]
+/// row, the ownership log (why: the kind of change, and the actor's words)
+/// and the history.
 async fn hand_to<C: GenericClient>(
     t: &C,
     id: i64,
-    from: Option<i64>,
-    to: i64,
+    (from, to): (Option<i64>, i64),
     team: Option<i64>,
-    reason: &str,
+    (reason, note): (&str, Option<&str>),
     actor: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -794,7 +910,7 @@ async fn hand_to<C: GenericClient>(
         &[&id, &to, &team, &now],
     )
     .await?;
-    log_owner(t, id, from, Some(to), reason, Some(actor), now).await?;
+    log_owner_note(t, id, (from, Some(to)), (reason, note), Some(actor), now).await?;
     history_insert(t, id, Some(actor), &one_change("owner_id", from, to), now).await
 }
 
@@ -807,6 +923,19 @@ async fn log_owner<C: GenericClient>(
     actor: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    log_owner_note(t, customer, (from, to), (reason, None), actor, now).await
+}
+
+/// [`log_owner`] with why, in the actor's words (a transfer or a release
+/// by hand).
+async fn log_owner_note<C: GenericClient>(
+    t: &C,
+    customer: i64,
+    (from, to): (Option<i64>, Option<i64>),
+    (reason, note): (&str, Option<&str>),
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     // A customer created in the pool changed no hands: nothing to log (an
     // import of a million such customers wrote a million empty events).
     if from.is_none() && to.is_none() {
@@ -814,8 +943,8 @@ async fn log_owner<C: GenericClient>(
     }
     execute(
         t,
-        "INSERT INTO ownership_log (customer_id, at, from_user, to_user, reason, actor_id) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&customer, &now, &from, &to, &reason, &actor],
+        "INSERT INTO ownership_log (customer_id, at, from_user, to_user, reason, actor_id, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&customer, &now, &from, &to, &reason, &actor, &note],
     )
     .await?;
     Ok(())

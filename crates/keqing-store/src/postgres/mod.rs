@@ -143,6 +143,13 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v16.sql"),
         step: None,
     },
+    // Version 17 keeps why a customer changed hands, and indexes the
+    // provinces and tags the list's filters offer.
+    Migration {
+        version: 17,
+        sql: include_str!("schema_v17.sql"),
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 
@@ -335,7 +342,10 @@ impl PgStore {
     }
 }
 
-const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into, p_alive";
+/// A customer's columns as [`customer_row`] reads them (the last, its
+/// latest order, one seek on `orders_customer`).
+const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into, p_alive,
+    (SELECT max(ordered_at) FROM orders WHERE orders.customer_id = customers.id) AS last_order_at";
 
 fn customer_row(r: &Row) -> Result<Customer> {
     let doc: serde_json::Value = get(r, 2)?;
@@ -353,6 +363,7 @@ fn customer_row(r: &Row) -> Result<Customer> {
         deleted_at: get(r, 10)?,
         merged_into: get(r, 11)?,
         p_alive: get(r, 12)?,
+        last_order_at: get(r, 13)?,
     })
 }
 
@@ -508,6 +519,14 @@ impl crate::customers::BindCustomer for Params {
     fn opt_text(&mut self, v: Option<String>) -> String {
         self.push(v)
     }
+
+    fn real(&mut self, v: f64) -> String {
+        self.push(v)
+    }
+
+    fn time(&mut self, v: DateTime<Utc>) -> String {
+        self.push(v)
+    }
 }
 
 /// The WHERE clause and parameters of a customer list: SQLite's
@@ -519,42 +538,45 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
     let mut w: Vec<String> = vec![];
     let mut p = Params::default();
     crate::customers::scope_conditions(f, &mut w, &mut p);
-    match &f.query {
-        None => {}
-        // The tokens narrow the search to the customers holding them (the
-        // GIN index customers_search); the test after them decides, as on
-        // SQLite, where it confirms the FTS index's candidates.
-        Some(NameQuery::Text(t)) => {
-            if let Some(m) = fts::text_match(t) {
-                let a = p.push(m.tsquery());
-                w.push(format!("search @@ {a}::text::tsquery"));
+    // Every word of a search must match: each its tokens (which the GIN
+    // index intersects) and its test, as on SQLite.
+    for q in crate::customers::search_words(f) {
+        match q {
+            // The tokens narrow the search to the customers holding them (the
+            // GIN index customers_search); the test after them decides, as on
+            // SQLite, where it confirms the FTS index's candidates.
+            NameQuery::Text(t) => {
+                if let Some(m) = fts::text_match(t) {
+                    let a = p.push(m.tsquery());
+                    w.push(format!("search @@ {a}::text::tsquery"));
+                }
+                let a = p.push(format!("%{}%", like_escape(t)));
+                w.push(format!("name ILIKE {a} ESCAPE '\\'"));
             }
-            let a = p.push(format!("%{}%", like_escape(t)));
-            w.push(format!("name ILIKE {a} ESCAPE '\\'"));
-        }
-        Some(NameQuery::Pinyin(q)) => {
-            // Pinyin from a syllable's start (SQLite: keqing_pinyin_matches).
-            let q = q.to_ascii_lowercase();
-            if let Some(m) = fts::pinyin_match(&q) {
-                let a = p.push(format!("{} | {}", m.full.tsquery(), m.initials.tsquery()));
-                w.push(format!("search @@ {a}::text::tsquery"));
+            NameQuery::Pinyin(q) => {
+                // Pinyin from a syllable's start (SQLite: keqing_pinyin_matches).
+                let q = q.to_ascii_lowercase();
+                if let Some(m) = fts::pinyin_match(&q) {
+                    let a = p.push(format!("{} | {}", m.full.tsquery(), m.initials.tsquery()));
+                    w.push(format!("search @@ {a}::text::tsquery"));
+                }
+                let a = p.push(keqing_domain::search::pinyin_regex(&q));
+                let b = p.push(keqing_domain::search::subsequence_pattern(&like_escape(&q)));
+                w.push(format!("(pinyin ~ {a} OR initials LIKE {b} ESCAPE '\\')"));
             }
-            let a = p.push(keqing_domain::search::pinyin_regex(&q));
-            let b = p.push(keqing_domain::search::subsequence_pattern(&like_escape(&q)));
-            w.push(format!("(pinyin ~ {a} OR initials LIKE {b} ESCAPE '\\')"));
-        }
-        Some(NameQuery::PhoneSuffix(d)) => {
-            // Reversed digits: a suffix is a prefix, a range on the "C" index.
-            // SQLite's `range OR id IN (contacts)` as one IN over a UNION, so
-            // both ranges use their index (an OR with a subquery scans).
-            let r = rev(d);
-            let a = p.push(r.clone());
-            let b = p.push(format!("{r}:"));
-            w.push(format!(
-                "id IN (SELECT id FROM customers WHERE phone_rev >= {a} AND phone_rev < {b}
-                   UNION ALL SELECT customer_id FROM contacts
-                   WHERE deleted_at IS NULL AND mobile_rev >= {a} AND mobile_rev < {b})"
-            ));
+            NameQuery::PhoneSuffix(d) => {
+                // Reversed digits: a suffix is a prefix, a range on the "C" index.
+                // SQLite's `range OR id IN (contacts)` as one IN over a UNION, so
+                // both ranges use their index (an OR with a subquery scans).
+                let r = rev(d);
+                let a = p.push(r.clone());
+                let b = p.push(format!("{r}:"));
+                w.push(format!(
+                    "id IN (SELECT id FROM customers WHERE phone_rev >= {a} AND phone_rev < {b}
+                       UNION ALL SELECT customer_id FROM contacts
+                       WHERE deleted_at IS NULL AND mobile_rev >= {a} AND mobile_rev < {b})"
+                ));
+            }
         }
     }
     crate::customers::owner_conditions(f, &mut w, &mut p);
@@ -572,6 +594,7 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
         w.push(format!("tags ILIKE {a} ESCAPE '\\'"));
     }
     crate::customers::column_conditions(f, &mut w, &mut p);
+    crate::customers::value_conditions(f, &mut w, &mut p);
     let clause = if w.is_empty() {
         String::new()
     } else {

@@ -5,6 +5,11 @@ use crate::customers::{
     changed_fields, check_version, distinct_dups, one_change, refuse_duplicates, MERGE_MOVES,
 };
 
+/// The longest without a purchase first, those who never bought last.
+/// ([`LAST_ORDER_AT`] written out: a `const` cannot join texts.)
+const LAST_PURCHASE_ORDER: &str =
+    "(SELECT max(ordered_at) FROM orders WHERE orders.customer_id = customers.id) NULLS LAST, id";
+
 #[async_trait]
 impl CustomerStore for SqliteStore {
     async fn find_duplicates(&self, input: &CustomerInput) -> Result<Vec<i64>> {
@@ -166,6 +171,8 @@ impl CustomerStore for SqliteStore {
                 (_, CustomerSort::LastFollowUpAsc) => {
                     "last_follow_up_at IS NOT NULL, last_follow_up_at, id"
                 }
+                (_, CustomerSort::LastPurchaseAsc) => LAST_PURCHASE_ORDER,
+                (_, CustomerSort::PAliveAsc) => "p_alive IS NULL, p_alive, id",
             };
             p.push(limit.into());
             p.push(f.offset.max(0).into());
@@ -271,7 +278,15 @@ impl CustomerStore for SqliteStore {
                 if from == Some(to_user) {
                     continue;
                 }
-                hand_to(t, *id, from, to_user, team, "transfer", actor, &now)?;
+                hand_to(
+                    t,
+                    *id,
+                    (from, to_user),
+                    team,
+                    ("transfer", Some(&reason)),
+                    actor,
+                    &now,
+                )?;
                 n += 1;
             }
             audit_row(
@@ -284,6 +299,65 @@ impl CustomerStore for SqliteStore {
                 &now,
             )?;
             Ok(n)
+        })
+        .await
+    }
+
+    async fn release_customers(&self, ids: &[i64], reason: &str, actor: &User) -> Result<Vec<i64>> {
+        let (ids, reason, actor) = (ids.to_vec(), reason.to_string(), actor.id);
+        self.tx(move |t| {
+            let now = ts(Utc::now());
+            let mut released = vec![];
+            for id in ids {
+                let owner: Option<Option<i64>> = t
+                    .query_row(
+                        "SELECT owner_id FROM customers WHERE id = ?1 AND deleted_at IS NULL",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sq)?;
+                let Some(Some(owner)) = owner else { continue };
+                if released.contains(&id) {
+                    continue;
+                }
+                t.execute("UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1", params![id, now])
+                    .map_err(sq)?;
+                log_owner_note(t, id, (Some(owner), None), "release", Some(&reason), Some(actor), &now)?;
+                history_insert(t, id, Some(actor), &one_change("owner_id", owner, serde_json::Value::Null), &now)?;
+                released.push(id);
+            }
+            if !released.is_empty() {
+                audit_row(t, Some(actor), "release", "customer", None, &serde_json::json!({"ids": released, "reason": reason}), &now)?;
+            }
+            Ok(released)
+        })
+        .await
+    }
+
+    async fn customer_facets(&self, visibility: &Visibility) -> Result<CustomerFacets> {
+        let f = CustomerFilter {
+            visibility: visibility.clone(),
+            ..Default::default()
+        };
+        self.read(move |c| {
+            let mut w = vec![];
+            let mut p: Vec<SqlValue> = vec![];
+            crate::customers::scope_conditions(&f, &mut w, &mut p);
+            let scope = w.join(" AND ");
+            let mut st = c
+                .prepare_cached(&crate::customers::provinces_sql(&scope))
+                .map_err(sq)?;
+            let provinces = rows_of(&mut st, params_from_iter(p.iter()), |r| r.get(0))?;
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT DISTINCT tags FROM customers INDEXED BY customers_tagged WHERE {scope} AND tags <> ''"
+                ))
+                .map_err(sq)?;
+            let tags = rows_of(&mut st, params_from_iter(p.iter()), |r| {
+                r.get::<_, String>(0)
+            })?;
+            Ok(crate::customers::facets(provinces, tags))
         })
         .await
     }
@@ -344,7 +418,15 @@ impl CustomerStore for SqliteStore {
                 return Err(refuse::pool_limit(owned, max_owned));
             }
             let now = ts(Utc::now());
-            hand_to(t, customer_id, None, uid, team, "claim", uid, &now)?;
+            hand_to(
+                t,
+                customer_id,
+                (None, uid),
+                team,
+                ("claim", None),
+                uid,
+                &now,
+            )?;
             audit_row(
                 t,
                 Some(uid),
@@ -362,7 +444,7 @@ impl CustomerStore for SqliteStore {
     async fn ownership_log(&self, customer_id: i64) -> Result<Vec<OwnershipEvent>> {
         self.read(move |c| {
             let mut st = c
-                .prepare("SELECT id, customer_id, at, from_user, to_user, reason, actor_id FROM ownership_log WHERE customer_id = ?1 ORDER BY id")
+                .prepare("SELECT id, customer_id, at, from_user, to_user, reason, actor_id, note FROM ownership_log WHERE customer_id = ?1 ORDER BY id")
                 .map_err(sq)?;
             let v = rows_of(&mut st, [customer_id], |r| {
                     Ok(OwnershipEvent {
@@ -373,6 +455,7 @@ impl CustomerStore for SqliteStore {
                         to_user: r.get(4)?,
                         reason: r.get(5)?,
                         actor_id: r.get(6)?,
+                        note: r.get(7)?,
                     })
                 })?;
             Ok(v)
@@ -809,15 +892,14 @@ fn search_page(
 }
 
 /// Hands a customer from `from` to `to` (of `team`) on `actor`'s word: the
-/// row, the ownership log and the history.
-#[allow(clippy::too_many_arguments)]
+/// row, the ownership log (why: the kind of change, and the actor's words)
+/// and the history.
 fn hand_to(
     t: &Connection,
     id: i64,
-    from: Option<i64>,
-    to: i64,
+    (from, to): (Option<i64>, i64),
     team: Option<i64>,
-    reason: &str,
+    (reason, note): (&str, Option<&str>),
     actor: i64,
     now: &str,
 ) -> Result<()> {
@@ -826,7 +908,7 @@ fn hand_to(
         params![id, to, team, now],
     )
     .map_err(sq)?;
-    log_owner(t, id, from, Some(to), reason, Some(actor), now)?;
+    log_owner_note(t, id, (from, Some(to)), reason, note, Some(actor), now)?;
     history_insert(t, id, Some(actor), &one_change("owner_id", from, to), now)
 }
 

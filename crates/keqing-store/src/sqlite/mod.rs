@@ -20,7 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 15;
+const SCHEMA_VERSION: i64 = 16;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -405,6 +405,13 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v15.sql"),
         step: None,
     },
+    // Version 16 keeps why a customer changed hands, and indexes the
+    // provinces and tags the list's filters offer.
+    Migration {
+        version: 16,
+        sql: include_str!("schema_v16.sql"),
+        step: None,
+    },
 ];
 
 /// Lets `care_tasks.kind` go up to `last`: the CHECK constraint is changed
@@ -532,7 +539,10 @@ fn rebuild_search(t: &Connection) -> Result<()> {
     Ok(())
 }
 
-const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into, p_alive";
+/// A customer's columns as [`customer_row`] reads them (the last, its
+/// latest order, one seek on `orders_customer`).
+const CUSTOMER_COLS: &str = "id, version, doc, owner_id, team_id, rfm_class, clv, last_follow_up_at, created_at, updated_at, deleted_at, merged_into, p_alive,
+    (SELECT max(ordered_at) FROM orders WHERE orders.customer_id = customers.id) AS last_order_at";
 
 fn customer_row(r: &Row) -> rusqlite::Result<Customer> {
     let doc = json_col(&r.get::<_, String>(2)?)?;
@@ -554,6 +564,7 @@ fn customer_row(r: &Row) -> rusqlite::Result<Customer> {
         deleted_at: opt_ts(r.get(10)?)?,
         merged_into: r.get(11)?,
         p_alive: r.get(12)?,
+        last_order_at: opt_ts(r.get(13)?)?,
     })
 }
 
@@ -646,16 +657,30 @@ fn log_owner(
     actor: Option<i64>,
     now: &str,
 ) -> Result<()> {
+    log_owner_note(t, customer, (from, to), reason, None, actor, now)
+}
+
+/// [`log_owner`] with why, in the actor's words (a transfer or a release
+/// by hand).
+fn log_owner_note(
+    t: &Connection,
+    customer: i64,
+    (from, to): (Option<i64>, Option<i64>),
+    reason: &str,
+    note: Option<&str>,
+    actor: Option<i64>,
+    now: &str,
+) -> Result<()> {
     // A customer created in the pool changed no hands: nothing to log (an
     // import of a million such customers wrote a million empty events).
     if from.is_none() && to.is_none() {
         return Ok(());
     }
     t.prepare_cached(
-        "INSERT INTO ownership_log (customer_id, at, from_user, to_user, reason, actor_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO ownership_log (customer_id, at, from_user, to_user, reason, actor_id, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .map_err(sq)?
-    .execute(params![customer, now, from, to, reason, actor])
+    .execute(params![customer, now, from, to, reason, actor, note])
     .map_err(sq)?;
     Ok(())
 }
@@ -843,6 +868,25 @@ impl crate::customers::BindCustomer for Vec<SqlValue> {
     fn opt_text(&mut self, v: Option<String>) -> String {
         arg(self, v.map(SqlValue::from).unwrap_or(SqlValue::Null))
     }
+
+    fn real(&mut self, v: f64) -> String {
+        arg(self, v.into())
+    }
+
+    fn time(&mut self, v: DateTime<Utc>) -> String {
+        arg(self, ts(v).into())
+    }
+}
+
+/// The customers whose phone, or a live contact's mobile, ends in `digits`.
+fn phone_condition(p: &mut Vec<SqlValue>, digits: &str) -> String {
+    let r = rev(digits);
+    let a = arg(p, r.clone().into());
+    let b = arg(p, format!("{r}:").into());
+    format!(
+        "((phone_rev >= {a} AND phone_rev < {b}) OR id IN (SELECT customer_id FROM contacts
+           WHERE deleted_at IS NULL AND mobile_rev >= {a} AND mobile_rev < {b}))"
+    )
 }
 
 fn customer_where(f: &CustomerFilter) -> CustomerWhere {
@@ -869,6 +913,44 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
         narrow = false;
     }
     narrow &= crate::customers::column_conditions(f, &mut w, &mut p);
+    narrow &= !crate::customers::value_conditions(f, &mut w, &mut p);
+    // A search of several words: the first drives (its index finds the
+    // candidates); each other word is a condition like the others, tested
+    // on customers_scope, and unless it is one letter of pinyin it narrows
+    // the driving word's index query too (`customers::narrows`).
+    let words = crate::customers::search_words(f);
+    let (driver, others) = match words.split_first() {
+        Some((d, o)) => (Some(*d), o),
+        None => (None, &[][..]),
+    };
+    let mut narrowing: Vec<String> = vec![];
+    for q in others {
+        narrow = false;
+        match q {
+            NameQuery::Text(t) => {
+                let a = arg(&mut p, format!("%{}%", like_escape(t)).into());
+                w.push(format!("name LIKE {a} ESCAPE '\\'"));
+                if let Some(m) = fts::text_match(t).filter(|_| crate::customers::narrows(q)) {
+                    narrowing.push(m.fts5());
+                }
+            }
+            NameQuery::Pinyin(q0) => {
+                let q1 = q0.to_ascii_lowercase();
+                let a = arg(&mut p, q1.clone().into());
+                let b = arg(
+                    &mut p,
+                    keqing_domain::search::subsequence_pattern(&like_escape(&q1)).into(),
+                );
+                w.push(format!(
+                    "(keqing_pinyin_matches(pinyin, {a}) OR initials LIKE {b} ESCAPE '\\')"
+                ));
+                if let Some(m) = fts::pinyin_match(&q1).filter(|_| crate::customers::narrows(q)) {
+                    narrowing.push(format!("({}) OR ({})", m.full.fts5(), m.initials.fts5()));
+                }
+            }
+            NameQuery::PhoneSuffix(d) => w.push(phone_condition(&mut p, d)),
+        }
+    }
     let rest = w.join(" AND ");
     let rest_params = p.len();
     // The name search comes last: its parameters follow those of `rest`.
@@ -876,18 +958,18 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     let mut part = |q: fts::FtsQuery, check: Check, scan: bool| {
         let scan = scan.then(|| check.clone());
         let check = (!q.exact).then_some(check);
-        search.push(SearchPart {
-            fts: q.fts5(),
-            check,
-            scan,
-        });
+        let mut fts = q.fts5();
+        for n in &narrowing {
+            fts = format!("({fts}) AND ({n})");
+        }
+        search.push(SearchPart { fts, check, scan });
     };
     let like = |before: &'static str, v: String| Check {
         before,
         after: " ESCAPE '\\'",
         value: v.into(),
     };
-    match &f.query {
+    match driver {
         None => {}
         // The index finds the candidates; where its tokens are not exact,
         // the same test as on PostgreSQL decides (fts.rs), on the columns
@@ -934,13 +1016,7 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
             }
         }
         Some(NameQuery::PhoneSuffix(d)) => {
-            let r = rev(d);
-            let a = arg(&mut p, r.clone().into());
-            let b = arg(&mut p, format!("{r}:").into());
-            w.push(format!(
-                "((phone_rev >= {a} AND phone_rev < {b}) OR id IN (SELECT customer_id FROM contacts
-                   WHERE deleted_at IS NULL AND mobile_rev >= {a} AND mobile_rev < {b}))"
-            ));
+            w.push(phone_condition(&mut p, d));
             narrow = false;
         }
     }

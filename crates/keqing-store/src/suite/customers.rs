@@ -551,3 +551,257 @@ pub(super) async fn concurrent_edits(s: &dyn Store, f: &Fixture) {
     ));
     assert_eq!(s.customer(c.id).await.unwrap().unwrap().version, 2);
 }
+
+/// The list's slipping-away filters and sorts (issue 25): the RFM class
+/// and P(alive) the analysis wrote, days since the last purchase and the
+/// last follow-up; a search of several words; the facets of a scope.
+pub(super) async fn slipping_away(s: &dyn Store, f: &Fixture) {
+    let tag = "流失测试";
+    let make = |name: &str, province: &str, tags: &[&str]| {
+        let mut t = vec![tag.to_string()];
+        t.extend(tags.iter().map(|x| x.to_string()));
+        customer(json!({"name": name, "province": province, "tags": t}))
+    };
+    let mut ids = vec![];
+    for (name, province, tags) in [
+        ("安徽合肥钢业有限公司", "安徽", &["钢铁"][..]),
+        ("江苏常州钢业有限公司", "江苏", &["钢铁", "老客户"][..]),
+        ("江苏常州纺织有限公司", "江苏", &[][..]),
+        ("山东济南食品有限公司", "山东", &["食品"][..]),
+    ] {
+        let c = s
+            .create_customer(&make(name, province, tags), Some(f.manager_a.id), &f.admin)
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let (hefei, changzhou, textile, jinan) = (ids[0], ids[1], ids[2], ids[3]);
+    let now = Utc::now();
+    let days = |n: i64| now - chrono::Duration::days(n);
+    // Bought 200, 100 and 10 days ago; the textile firm never.
+    let order = |customer_id: i64, ext: &str, at: DateTime<Utc>| NewOrder {
+        external_id: Some(format!("slip-{ext}")),
+        customer_id,
+        ordered_at: at,
+        amount: keqing_domain::Money(10_000),
+        quantity: 1,
+        product: None,
+        channel: None,
+        store: None,
+        due_date: None,
+        paid_date: None,
+    };
+    s.add_orders(&[
+        order(hefei, "1", days(300)),
+        order(hefei, "2", days(200)),
+        order(changzhou, "3", days(100)),
+        order(jinan, "4", days(10)),
+    ])
+    .await
+    .unwrap();
+    // Followed up 50 days ago (Jinan) and today (Changzhou).
+    let visit = |at: DateTime<Utc>| {
+        let mut a = NewActivity::from_json(
+            json!({"kind": "visit", "summary": "拜访"})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        a.at = Some(at);
+        a
+    };
+    s.add_activity(jinan, &visit(days(50)), &f.manager_a)
+        .await
+        .unwrap();
+    s.add_activity(changzhou, &visit(now), &f.manager_a)
+        .await
+        .unwrap();
+    let value = |customer_id: i64, rfm: &str, p: f64| ValueUpdate {
+        customer_id,
+        class: None,
+        rfm_class: Some(rfm.into()),
+        tier: None,
+        clv: None,
+        p_alive: Some(p),
+    };
+    s.set_values(&[
+        value(hefei, "important_retain", 0.12),
+        value(changzhou, "important_keep", 0.45),
+        value(jinan, "general_value", 0.93),
+    ])
+    .await
+    .unwrap();
+
+    let list = |g: &dyn Fn(&mut CustomerFilter)| {
+        let mut q = CustomerFilter {
+            tag: Some(tag.into()),
+            limit: 50,
+            ..Default::default()
+        };
+        g(&mut q);
+        async move {
+            let p = s.list_customers(&q).await.unwrap();
+            assert_eq!(p.total, p.items.len() as i64);
+            p.items.into_iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    let c = s.customer(hefei).await.unwrap().unwrap();
+    let last = c
+        .last_order_at
+        .expect("the last purchase is read with the customer");
+    assert!((last - days(200)).num_seconds().abs() < 2, "{last}");
+    assert_eq!(
+        s.customer(textile).await.unwrap().unwrap().last_order_at,
+        None
+    );
+
+    assert_eq!(
+        list(&|q| q.rfm_class = Some("important_keep".into())).await,
+        [changzhou]
+    );
+    assert_eq!(
+        list(&|q| q.p_alive_below = Some(0.5)).await,
+        [hefei, changzhou]
+    );
+    // The lowest P(alive) first, those without one last.
+    assert_eq!(
+        list(&|q| q.sort = CustomerSort::PAliveAsc).await,
+        [hefei, changzhou, jinan, textile]
+    );
+    // No purchase for 90 days: those who bought before, not the one who never did.
+    assert_eq!(
+        list(&|q| q.no_purchase_since = Some(days(90))).await,
+        [hefei, changzhou]
+    );
+    // The longest without a purchase first, those who never bought last.
+    assert_eq!(
+        list(&|q| q.sort = CustomerSort::LastPurchaseAsc).await,
+        [hefei, changzhou, jinan, textile]
+    );
+    assert_eq!(
+        list(&|q| {
+            q.p_alive_below = Some(0.5);
+            q.sort = CustomerSort::LastPurchaseAsc;
+        })
+        .await,
+        [hefei, changzhou]
+    );
+    // No follow-up for 30 days: never followed up counts.
+    assert_eq!(
+        list(&|q| q.no_follow_up_since = Some(days(30))).await,
+        [hefei, textile, jinan]
+    );
+    assert_eq!(
+        list(&|q| q.no_follow_up_since = Some(days(60))).await,
+        [hefei, textile]
+    );
+
+    // Several words: each must match (name part, pinyin, initials).
+    let words = |first: NameQuery, more: Vec<NameQuery>| {
+        let q = CustomerFilter {
+            tag: Some(tag.into()),
+            query: Some(first),
+            more_words: more,
+            limit: 50,
+            ..Default::default()
+        };
+        async move {
+            let mut ids: Vec<i64> = s
+                .list_customers(&q)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let text = |t: &str| NameQuery::Text(t.into());
+    let py = |t: &str| NameQuery::Pinyin(t.into());
+    assert_eq!(words(text("江苏"), vec![text("钢业")]).await, [changzhou]);
+    assert_eq!(words(text("钢业"), vec![text("江苏")]).await, [changzhou]);
+    assert_eq!(words(text("常州"), vec![]).await, [changzhou, textile]);
+    assert_eq!(words(py("changzhou"), vec![py("fangzhi")]).await, [textile]);
+    assert_eq!(words(text("钢"), vec![py("ah")]).await, [hefei]);
+    assert_eq!(words(py("jsgy"), vec![text("州")]).await, [changzhou]);
+    assert!(words(text("江苏"), vec![text("食品")]).await.is_empty());
+    // With another filter and a sort that reads the table.
+    let mut q = CustomerFilter {
+        tag: Some(tag.into()),
+        query: Some(text("有限")),
+        more_words: vec![text("钢业")],
+        p_alive_below: Some(0.2),
+        sort: CustomerSort::LastPurchaseAsc,
+        limit: 50,
+        ..Default::default()
+    };
+    let only = |q: &CustomerFilter| {
+        let q = q.clone();
+        async move {
+            s.list_customers(&q)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(only(&q).await, [hefei]);
+    q.sort = CustomerSort::IdAsc;
+    assert_eq!(only(&q).await, [hefei]);
+
+    // The facets of a scope: its provinces, the tags in use.
+    let mine = s
+        .customer_facets(&Visibility::OwnerOrPool(f.manager_a.id))
+        .await
+        .unwrap();
+    for p in ["安徽", "江苏", "山东"] {
+        assert!(mine.provinces.iter().any(|x| x == p), "{p} in {mine:?}");
+    }
+    let mut sorted = mine.provinces.clone();
+    sorted.sort();
+    assert_eq!(sorted, mine.provinces);
+    for t in [tag, "钢铁", "老客户", "食品"] {
+        assert!(mine.tags.iter().any(|x| x == t), "{t} in {:?}", mine.tags);
+    }
+    let mut sorted = mine.tags.clone();
+    sorted.sort();
+    assert_eq!(sorted, mine.tags);
+    let theirs = s
+        .customer_facets(&Visibility::OwnerOrPool(f.manager_b.id))
+        .await
+        .unwrap();
+    assert!(!theirs.tags.iter().any(|x| x == "老客户"), "{theirs:?}");
+
+    // Released by hand, with the reason in the log and the audit.
+    let released = s
+        .release_customers(
+            &[textile, textile, hefei + 1_000_000],
+            "客户已停业",
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    assert_eq!(released, [textile]);
+    let log = s.ownership_log(textile).await.unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(
+        (last.reason.as_str(), last.note.as_deref(), last.to_user),
+        ("release", Some("客户已停业"), None)
+    );
+    assert_eq!(s.customer(textile).await.unwrap().unwrap().owner_id, None);
+    assert!(s
+        .release_customers(&[textile], "again", &f.manager_a)
+        .await
+        .unwrap()
+        .is_empty());
+    // A transfer's reason is kept too.
+    s.transfer_customers(&[jinan], f.manager_b.id, "区域调整", &f.admin)
+        .await
+        .unwrap();
+    let log = s.ownership_log(jinan).await.unwrap();
+    assert_eq!(log.last().unwrap().note.as_deref(), Some("区域调整"));
+}

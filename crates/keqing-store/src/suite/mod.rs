@@ -15,7 +15,7 @@ pub use backup::{backup_round_trip, HARD_FLOATS};
 use care::{care_tasks, care_tasks_follow_ownership, care_templates_and_settings};
 use customers::{
     change_deadline, concurrent_edits, customers_versions_history, duplicates_and_merge,
-    name_search, ownership_and_pool, search_and_filters,
+    name_search, ownership_and_pool, search_and_filters, slipping_away,
 };
 use imports::{import_is_idempotent, import_whose_rows_stop_early};
 use keqing_domain::contact::ContactInput;
@@ -92,6 +92,7 @@ pub async fn run_all(s: &dyn Store) {
     search_and_filters(s, &f).await;
     name_search(s, &f).await;
     ownership_and_pool(s, &f).await;
+    slipping_away(s, &f).await;
     contacts_activities_orders(s, &f).await;
     change_deadline(s, &f).await;
     import_is_idempotent(s, &f).await;

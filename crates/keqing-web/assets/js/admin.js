@@ -7,12 +7,14 @@ import { api } from './api.js';
 import { t, label, getLang } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, toast, id, checkedField, fieldErrors, errorLine } from './ui.js';
 import { auditTab } from './audit.js';
+import { poolTab } from './pool.js';
 
 const ROLES = ['manager', 'supervisor', 'director', 'finance', 'agent', 'admin'];
 const TABS = [
   ['users', 'adm.tab.users', () => true],
   ['roles', 'adm.tab.roles', () => true],
   ['fields', 'adm.tab.fields', () => true],
+  ['pool', 'adm.tab.pool', () => true],
   ['care', 'adm.tab.care', (app) => app.care],
   ['templates', 'adm.tab.templates', (app) => app.care],
   ['audit', 'adm.tab.audit', (app) => ['admin', 'director'].includes(app.user.role)],
@@ -665,6 +667,7 @@ export async function admin(app, { id: which, params }) {
   if (current === 'users') body = await usersTab(app);
   else if (current === 'roles') body = await rolesTab();
   else if (current === 'fields') body = fieldsTab(app, (await api('/custom-fields')).fields || []);
+  else if (current === 'pool') body = await poolTab(app);
   else if (current === 'care') body = await careTab(app);
   else if (current === 'templates') body = await templatesTab(app);
   else body = await auditTab(app, params);

@@ -6,6 +6,7 @@ import { t, label, getLang, has } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, toast, id, errorLine, fieldErrors } from './ui.js';
 import { date, dateTime, money, fen, yuanFromFen, today, daysBetween, month, num, percent, birthday } from './format.js';
 import { monthlyPurchases, sparkline } from './chart.js';
+import { releaseToPool } from './pool.js';
 
 const FILE_FIELDS = [
   ['name', 'text'], ['kind', ['company', 'individual'], 'kind'],
@@ -434,6 +435,21 @@ function logForm(app, ctx, contacts) {
   return card(t('c.log'), form);
 }
 
+/**
+ * 退回公海: for an owned customer and a role that may change it (its own
+ * manager, a supervisor, director or administrator); asks for a reason.
+ */
+function releaseButton(app, ctx) {
+  const c = ctx.customer;
+  const may = c.owner_id !== null && c.owner_id !== undefined && !c.deleted_at
+    && (app.isSupervisor() || (app.user.role === 'manager' && c.owner_id === app.user.id));
+  if (!may) return null;
+  return h('button', {
+    type: 'button', class: 'btn', 'data-testid': 'release-to-pool',
+    onclick: async () => { if (await releaseToPool([{ id: c.id, name: c.name }])) await ctx.reload(); },
+  }, t('pool.release.button'));
+}
+
 export async function customer(app, { id: cid }) {
   const root = h('div', { class: 'page' });
   const ctx = { customer: null };
@@ -475,7 +491,7 @@ export async function customer(app, { id: cid }) {
       ? alertBox(t('c.completeness', { fields: data.completeness.missing.map((m) => (getLang() === 'en' ? m.field : m.label_zh)).join('、') }), 'warn')
       : null;
     clear(root).append(...[
-      h('div', { class: 'page-head' }, h('h1', { 'data-testid': 'customer-name' }, c.name), badges),
+      h('div', { class: 'page-head' }, h('h1', { 'data-testid': 'customer-name' }, c.name), badges, releaseButton(app, ctx)),
       missing,
       h('div', { class: 'grid-360' },
         h('div', { class: 'col-main' },

@@ -1,19 +1,38 @@
-// 客户: search as you type, filters, sort, bulk transfer, export.
+// 客户: search as you type (every word must match), filters that apply as
+// they change (the slipping-away ones too: RFM class, P(alive), days since
+// the last purchase or follow-up), sort, bulk transfer and release to the
+// pool, export.
 import { api } from './api.js';
 import { t, label } from './i18n.js';
-import { h, clear, field, select, alertBox, errorText, toast, download, csvCell } from './ui.js';
+import { h, clear, field, select, alertBox, errorText, toast, download, csvCell, id } from './ui.js';
 import { date } from './format.js';
+import { releaseToPool, confirmTransfer } from './pool.js';
 
 const STAGES = ['to_identify', 'potential', 'opportunity', 'order_customer', 'user'];
-const SORTS = ['id', 'name', 'updated', 'follow_up'];
-const FILTERS = ['q', 'class', 'tier', 'stage', 'tag', 'region', 'owner', 'pool', 'sort', 'page'];
+const SORTS = ['id', 'name', 'updated', 'follow_up', 'purchase', 'p_alive'];
+const RFM = ['important_value', 'important_develop', 'important_keep', 'important_retain',
+  'general_value', 'general_develop', 'general_keep', 'general_retain'];
+const P_ALIVE = ['0.1', '0.2', '0.3', '0.5', '0.7'];
+const PURCHASE_DAYS = ['30', '60', '90', '180', '365'];
+const FOLLOW_UP_DAYS = ['7', '14', '30', '60', '90'];
+/** The list's state in the address, and which of it the API takes as it is. */
+const FILTERS = ['q', 'class', 'tier', 'stage', 'tag', 'region', 'owner', 'mine', 'pool', 'rfm', 'p_alive_below',
+  'no_purchase_days', 'no_follow_up_days', 'sort', 'page'];
+const API_KEYS = ['q', 'class', 'tier', 'stage', 'tag', 'region', 'owner', 'rfm', 'p_alive_below',
+  'no_purchase_days', 'no_follow_up_days', 'sort'];
+
+/** The list's query for the API as `state` says. */
+function listQuery(state, extra) {
+  const q = new URLSearchParams(extra);
+  for (const k of API_KEYS) if (state[k]) q.set(k, state[k]);
+  if (state.mine) q.set('mine', 'true');
+  if (state.pool) q.set('pool', 'true');
+  return q;
+}
 
 export async function customers(app, { params }) {
   const state = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || '']));
-  // The region filter picks from the deployment's regions (provinces).
-  const regions = await api('/regions').then((r) => r.items.map((x) => x.name)).catch(() => []);
-  if (state.region && !regions.includes(state.region)) regions.push(state.region);
-  const selected = new Set();
+  const selected = new Map();
   const results = h('div', { class: 'results', 'aria-live': 'polite' });
   const bulk = h('div', { class: 'bulk' });
 
@@ -25,9 +44,8 @@ export async function customers(app, { params }) {
   let seq = 0;
   async function load() {
     const mine = ++seq;
-    const q = new URLSearchParams({ per_page: '25' });
-    for (const k of ['q', 'class', 'tier', 'stage', 'tag', 'region', 'owner', 'sort', 'page']) if (state[k]) q.set(k, state[k]);
-    if (state.pool) q.set('pool', 'true');
+    const q = listQuery(state, { per_page: '25' });
+    if (state.page) q.set('page', state.page);
     try {
       const r = await api(`/customers?${q}`);
       if (mine !== seq) return;
@@ -45,26 +63,59 @@ export async function customers(app, { params }) {
     if (reload) load();
   };
 
-  let timer;
+  // Text applies a moment after the last keystroke; a choice at once.
+  const timers = {};
+  const later = (k, ms = 300) => (ev) => { clearTimeout(timers[k]); timers[k] = setTimeout(() => set(k, ev.target.value.trim()), ms); };
+  const typed = (k, attrs = {}) => h('input', { value: state[k], autocomplete: 'off', oninput: later(k), onchange: (e) => { clearTimeout(timers[k]); if (e.target.value.trim() !== state[k]) set(k, e.target.value.trim()); }, ...attrs });
+  const choice = (k, options) => select([['', t('common.all')], ...options], state[k], { onchange: (e) => set(k, e.target.value) });
   const qInput = h('input', {
     type: 'search', value: state.q, placeholder: t('cust.q.placeholder'), autocomplete: 'off', 'data-testid': 'customer-search',
-    oninput: (ev) => { clearTimeout(timer); timer = setTimeout(() => set('q', ev.target.value.trim()), 150); },
+    oninput: later('q', 150),
+  });
+  // The region filter offers the provinces of the caller's customers (the
+  // API finds them in its scope), then the deployment's other regions; the
+  // tag field suggests the tags in use. Both fill in when they come: the
+  // list does not wait for them.
+  const tagList = h('datalist', { id: id('tags') });
+  const regionSelect = choice('region', state.region ? [[state.region, state.region]] : []);
+  regionSelect.dataset.testid = 'region-filter';
+  Promise.all([
+    api('/customers/facets').catch(() => ({ provinces: [], tags: [] })),
+    api('/regions').then((r) => r.items.map((x) => x.name)).catch(() => []),
+  ]).then(([facets, defined]) => {
+    const regions = [...facets.provinces];
+    for (const r of defined) if (!regions.includes(r)) regions.push(r);
+    if (state.region && !regions.includes(state.region)) regions.push(state.region);
+    regionSelect.replaceChildren(...[['', t('common.all')], ...regions.map((r) => [r, r])]
+      .map(([v, text]) => h('option', { value: v, selected: v === state.region }, text)));
+    regionSelect.dataset.loaded = 'true';
+    tagList.replaceChildren(...facets.tags.map((x) => h('option', { value: x })));
   });
   const owners = [...app.users.values()].filter((u) => ['manager', 'supervisor'].includes(u.role) || u.id === app.user.id);
-  const filters = h('div', { class: 'filters' },
-    field(t('cust.q'), qInput),
-    field(t('f.class'), select([['', t('common.all')], ...['A', 'B', 'C', 'D'].map((c) => [c, c])], state.class, { onchange: (e) => set('class', e.target.value) })),
-    field(t('f.tier'), h('input', { value: state.tier, onchange: (e) => set('tier', e.target.value.trim()) })),
-    field(t('f.stage'), select([['', t('common.all')], ...STAGES.map((s) => [s, label('stage', s)])], state.stage, { onchange: (e) => set('stage', e.target.value) })),
-    field(t('f.tags'), h('input', { value: state.tag, onchange: (e) => set('tag', e.target.value.trim()) })),
-    field(t('f.region'), select([['', t('common.all')], ...regions.map((r) => [r, r])], state.region, { onchange: (e) => set('region', e.target.value) })),
+  // Whoever owns customers may narrow the list to theirs (the others see
+  // the pool, their team or everyone's beside them).
+  const mayOwn = !['finance', 'agent'].includes(app.user.role);
+  const checkbox = (k, text, testid) => {
+    const box = h('input', { type: 'checkbox', id: id('f'), checked: !!state[k], 'data-testid': testid, onchange: (e) => set(k, e.target.checked ? '1' : '') });
+    return h('div', { class: 'field field-check' }, box, h('label', { for: box.id }, text));
+  };
+  const filters = h('div', { class: 'filters', 'data-testid': 'customer-filters' },
+    field(t('cust.q'), qInput, t('cust.q.words')),
+    field(t('f.class'), choice('class', ['A', 'B', 'C', 'D'].map((c) => [c, c]))),
+    field(t('f.tier'), typed('tier')),
+    field(t('f.stage'), choice('stage', STAGES.map((x) => [x, label('stage', x)]))),
+    field(t('f.tags'), typed('tag', { list: tagList.id, placeholder: t('list.tag.placeholder') })), tagList,
+    field(t('f.region'), regionSelect),
     owners.length > 1
       ? field(t('cust.owner'), select([['', t('common.all')], ...owners.map((u) => [u.id, u.display_name])], state.owner, { onchange: (e) => set('owner', e.target.value) }))
       : null,
-    field(t('cust.sort'), select(SORTS.map((s) => [s, t(`cust.sort.${s}`)]), state.sort || 'id', { onchange: (e) => set('sort', e.target.value === 'id' ? '' : e.target.value) })),
-    h('div', { class: 'field field-check' },
-      h('input', { type: 'checkbox', id: 'f-pool', checked: !!state.pool, onchange: (e) => set('pool', e.target.checked ? '1' : '') }),
-      h('label', { for: 'f-pool' }, t('cust.pool'))),
+    field(t('list.rfm'), choice('rfm', RFM.map((r) => [r, t(`rfm.${r}`)]))),
+    field(t('list.p_alive'), select([['', t('list.any')], ...P_ALIVE.map((p) => [p, t('list.below', { p: `${Math.round(p * 100)}%` })])], state.p_alive_below, { onchange: (e) => set('p_alive_below', e.target.value) })),
+    field(t('list.no_purchase'), select([['', t('list.any')], ...PURCHASE_DAYS.map((d) => [d, t('list.days', { d })])], state.no_purchase_days, { onchange: (e) => set('no_purchase_days', e.target.value) })),
+    field(t('list.no_follow_up'), select([['', t('list.any')], ...FOLLOW_UP_DAYS.map((d) => [d, t('list.days', { d })])], state.no_follow_up_days, { onchange: (e) => set('no_follow_up_days', e.target.value) })),
+    field(t('cust.sort'), select(SORTS.map((x) => [x, t(`cust.sort.${x}`)]), state.sort || 'id', { onchange: (e) => set('sort', e.target.value === 'id' ? '' : e.target.value) })),
+    mayOwn ? checkbox('mine', t('list.mine'), 'filter-mine') : null,
+    checkbox('pool', t('cust.pool'), 'filter-pool'),
     h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => { for (const k of FILTERS) state[k] = ''; syncHash(); app.refresh(); } }, t('cust.reset')));
 
   function sortHeader(key, text) {
@@ -76,23 +127,40 @@ export async function customers(app, { params }) {
   function renderBulk() {
     clear(bulk);
     if (!app.isSupervisor() || !selected.size) return;
-    const to = select(owners.filter((u) => u.active !== false).map((u) => [u.id, u.display_name]), '');
-    const reason = h('input', {});
+    // No target until one is chosen: a transfer to oneself by mistake is
+    // as easy to make as any other.
+    const to = select([['', t('list.transfer.pick')], ...owners.filter((u) => u.active !== false).map((u) => [u.id, u.display_name])], '', { required: true, 'data-testid': 'transfer-to' });
+    const note = h('small', { class: 'field-error', role: 'alert', hidden: true });
+    const reason = h('input', { required: true, maxlength: 200, 'data-testid': 'transfer-reason', oninput: () => { note.hidden = true; } });
+    const complain = (text, el) => { note.textContent = text; note.hidden = false; el.focus(); };
     const go = h('button', {
       type: 'button', class: 'btn btn-primary',
       onclick: async () => {
-        go.disabled = true;
-        try {
-          const r = await api('/customers/transfer', { method: 'POST', body: { ids: [...selected], to_user: Number(to.value), reason: reason.value } });
-          toast(t('cust.transfer.done', { n: r.transferred }));
-          selected.clear();
-          renderBulk();
-          load();
-        } catch (e) { toast(errorText(e), 'error'); go.disabled = false; }
+        note.hidden = true;
+        if (!to.value) return complain(t('list.transfer.no_target'), to);
+        if (!reason.value.trim()) return complain(t('pool.reason.required'), reason);
+        const n = await confirmTransfer({
+          ids: [...selected.keys()], to: Number(to.value), toName: app.userName(Number(to.value)), why: reason.value.trim(),
+        });
+        if (n === null) return;
+        toast(t('cust.transfer.done', { n }));
+        selected.clear();
+        renderBulk();
+        load();
       },
     }, t('cust.transfer.go', { n: selected.size }));
+    const release = h('button', {
+      type: 'button', class: 'btn', 'data-testid': 'bulk-release',
+      onclick: async () => {
+        const done = await releaseToPool([...selected].map(([cid, name]) => ({ id: cid, name })));
+        if (done === null) return;
+        selected.clear();
+        renderBulk();
+        load();
+      },
+    }, t('list.release.go', { n: selected.size }));
     bulk.append(h('div', { class: 'bulk-bar', role: 'region', 'aria-label': t('cust.transfer') },
-      field(t('cust.transfer.to'), to), field(t('cust.transfer.reason'), reason), go));
+      field(t('cust.transfer.to'), to), field(t('cust.transfer.reason'), reason), go, release, note));
   }
 
   function renderTable(r) {
@@ -105,10 +173,11 @@ export async function customers(app, { params }) {
     const sup = app.isSupervisor();
     const all = sup ? h('input', {
       type: 'checkbox', 'aria-label': t('cust.selectall'),
-      onchange: (e) => { for (const c of r.items) e.target.checked ? selected.add(c.id) : selected.delete(c.id); renderTable(r); renderBulk(); },
+      onchange: (e) => { for (const c of r.items) e.target.checked ? selected.set(c.id, c.name) : selected.delete(c.id); renderTable(r); renderBulk(); },
       checked: r.items.every((c) => selected.has(c.id)),
     }) : null;
-    const table = h('table', { class: 'table' },
+    const pct = (p) => (p === null || p === undefined ? '—' : `${Math.round(p * 100)}%`);
+    const table = h('table', { class: 'table customer-list' },
       h('thead', {}, h('tr', {},
         sup ? h('th', { scope: 'col' }, all) : null,
         sortHeader('name', t('f.name')),
@@ -117,11 +186,14 @@ export async function customers(app, { params }) {
         h('th', { scope: 'col', class: 'hide-sm' }, t('f.stage')),
         h('th', { scope: 'col', class: 'hide-sm' }, t('f.region')),
         h('th', { scope: 'col' }, t('cust.owner')),
+        h('th', { scope: 'col', class: 'hide-sm' }, t('list.rfm')),
+        sortHeader('p_alive', t('list.col.p_alive')),
+        sortHeader('purchase', t('list.col.purchase')),
         sortHeader('follow_up', t('cust.lastfollow')))),
-      h('tbody', {}, r.items.map((c) => h('tr', {},
+      h('tbody', {}, r.items.map((c) => h('tr', { 'data-id': c.id, 'data-province': c.province || '' },
         sup ? h('td', {}, h('input', {
           type: 'checkbox', 'aria-label': t('cust.select', { name: c.name }), checked: selected.has(c.id),
-          onchange: (e) => { e.target.checked ? selected.add(c.id) : selected.delete(c.id); renderBulk(); },
+          onchange: (e) => { e.target.checked ? selected.set(c.id, c.name) : selected.delete(c.id); renderBulk(); },
         })) : null,
         h('td', {}, h('a', { href: `#/customers/${c.id}` }, c.name), c.key_customer ? h('span', { class: 'badge' }, '★') : null),
         h('td', {}, c.class || ''),
@@ -129,6 +201,9 @@ export async function customers(app, { params }) {
         h('td', { class: 'hide-sm' }, label('stage', c.stage)),
         h('td', { class: 'hide-sm' }, [c.province, c.city].filter(Boolean).join(' ')),
         h('td', {}, app.userName(c.owner_id)),
+        h('td', { class: 'hide-sm' }, c.rfm_class ? label('rfm', c.rfm_class) : '—'),
+        h('td', { class: 'num', 'data-p-alive': c.p_alive ?? '' }, pct(c.p_alive)),
+        h('td', { 'data-last-order': c.last_order_at || '' }, c.last_order_at ? date(c.last_order_at) : '—'),
         h('td', {}, c.last_follow_up_at ? date(c.last_follow_up_at) : '—')))));
     const page = Number(state.page || 1);
     results.append(h('div', { class: 'table-wrap' }, table),
@@ -144,9 +219,7 @@ export async function customers(app, { params }) {
     try {
       const rows = [];
       for (let page = 1; ; page += 1) {
-        const q = new URLSearchParams({ per_page: '200', page: String(page) });
-        for (const k of ['q', 'class', 'tier', 'stage', 'tag', 'region', 'owner', 'sort']) if (state[k]) q.set(k, state[k]);
-        if (state.pool) q.set('pool', 'true');
+        const q = listQuery(state, { per_page: '200', page: String(page) });
         const r = await api(`/customers?${q}`);
         rows.push(...r.items);
         if (r.items.length < 200 || (!r.total_capped && rows.length >= r.total)) break;
