@@ -403,6 +403,8 @@ pub struct CustomerFilter {
     pub class: Option<String>,
     pub tier: Option<String>,
     pub stage: Option<String>,
+    /// Only the members of this group customer (those whose `parent_id` it is).
+    pub parent_id: Option<i64>,
     pub include_deleted: bool,
     pub deleted_only: bool,
     pub sort: CustomerSort,

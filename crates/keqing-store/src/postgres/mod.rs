@@ -137,6 +137,11 @@ const MIGRATIONS: &[Migration] = &[
               CHECK (kind IN ('greeting', 'cadence', 'quota', 'deadline', 'order_day', 'follow_up'))",
         step: None,
     },
+    Migration {
+        version: 16,
+        sql: include_str!("schema_v16.sql"),
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 
@@ -564,6 +569,13 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
     if let Some(t) = &f.tag {
         let a = p.push(format!("%|{}|%", like_escape(t)));
         w.push(format!("tags ILIKE {a} ESCAPE '\\'"));
+    }
+    if let Some(parent) = f.parent_id {
+        // The expression and condition of the partial index customers_parent (schema_v15.sql).
+        let a = p.push(parent);
+        w.push(format!(
+            "doc ? 'parent_id' AND (doc->>'parent_id')::bigint = {a}"
+        ));
     }
     crate::customers::column_conditions(f, &mut w, &mut p);
     let clause = if w.is_empty() {

@@ -20,7 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 14;
+const SCHEMA_VERSION: i64 = 15;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -398,6 +398,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 14,
         sql: "SELECT 1",
         step: Some(|t| widen_care_kinds(t, 5)),
+    },
+    Migration {
+        version: 15,
+        sql: include_str!("schema_v15.sql"),
+        step: None,
     },
 ];
 
@@ -860,6 +865,12 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     if let Some(t) = &f.tag {
         let a = arg(&mut p, format!("%|{}|%", like_escape(t)).into());
         w.push(format!("tags LIKE {a} ESCAPE '\\'"));
+        narrow = false;
+    }
+    if let Some(parent) = f.parent_id {
+        // The expression of the partial index customers_parent (schema_v15.sql).
+        let a = arg(&mut p, parent.into());
+        w.push(format!("json_extract(customers.doc, '$.parent_id') = {a}"));
         narrow = false;
     }
     narrow &= crate::customers::column_conditions(f, &mut w, &mut p);
