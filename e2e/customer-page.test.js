@@ -253,6 +253,16 @@ test('an administrator deletes a customer and restores it', () => journey('a4-de
   await page.getByTestId('log-form').waitFor();
   assert.equal(await page.getByText('此客户已于').count(), 0);
   assert.equal((await api(`/customers/${c.id}`)).status, 200, 'back for its manager');
+
+  // A second file of the same company, merged into this one: its contact comes along.
+  const other = await api('/customers', { method: 'POST', body: JSON.stringify({ name: fresh('常州瑞达包装公司'), contacts: [{ name: '韩梅', mobile: mobile(4) }] }) });
+  assert.equal(other.status, 201);
+  const admin = page.getByTestId('customer-admin');
+  await admin.getByTestId('merge-open').click();
+  await admin.getByLabel('按名称查找要并入的客户').fill(other.body.name);
+  await admin.locator('li').filter({ hasText: other.body.name }).getByRole('button', { name: '选择' }).click();
+  await page.getByTestId('contacts').getByText('韩梅').waitFor();
+  assert.equal((await api(`/customers/${other.body.id}`)).status, 404, 'the merged file is gone');
 }));
 
 test('finance and service agents see only what they may do, and names instead of ids', () => journey('a5-roles', async (page) => {
