@@ -28,6 +28,7 @@ function fieldSet() {
   return {
     add(key, text, control, hint) {
       const line = errorLine(control);
+      line.control = control;
       lines.set(key, line);
       const el = field(text, control, hint);
       el.append(line);
@@ -43,8 +44,8 @@ function fieldSet() {
         const line = lines.get(k) || lines.get(k.replace(/^contacts\[0\]\./, 'contact.'));
         if (line) line.set(m); else all = false;
       }
-      const first = [...lines.entries()].find(([k]) => errs.has(k));
-      first?.[1].previousElementSibling?.focus?.();
+      const first = [...lines.entries()].find(([k]) => errs.has(k) || errs.has(k.replace(/^contact\./, 'contacts[0].')));
+      first?.[1].control.focus();
       return all;
     },
   };
