@@ -46,6 +46,12 @@ async function apiAs(username) {
   };
 }
 
+/** A screenshot of the whole page from its top (a sticky header stays at the top). */
+async function pageShot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, name);
+}
+
 const stamp = Date.now() % 1000000;
 /** A name no other journey (nor an earlier run) uses. */
 const fresh = (what) => `${what}${stamp}`;
@@ -67,9 +73,9 @@ test('a manager creates a customer with a contact and an order', () => journey('
   await page.getByTestId('customer-new').click();
   const form = page.getByTestId('new-customer-form');
   await form.waitFor();
-  await shot(page, 'a1-create-form-1366');
+  await pageShot(page, 'a1-create-form-1366');
   await page.setViewportSize({ width: 390, height: 844 });
-  await shot(page, 'a1-create-form-390');
+  await pageShot(page, 'a1-create-form-390');
   await page.setViewportSize({ width: 1366, height: 768 });
   // The name is required, and said so beside the field.
   await form.getByRole('button', { name: '创建客户' }).click();
@@ -110,7 +116,7 @@ test('a manager creates a customer with a contact and an order', () => journey('
   const stored = (await api(`/customers/${id}/orders`)).body.items;
   assert.equal(stored.length, 1);
   assert.deepEqual([stored[0].amount, stored[0].quantity, stored[0].unit, stored[0].product], ['1234.50', 12, 'case', '螺纹钢']);
-  await shot(page, 'a1-customer-page-1366');
+  await pageShot(page, 'a1-customer-page-1366');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.reload();
   await page.getByTestId('customer-name').waitFor();
@@ -122,7 +128,7 @@ test('a manager creates a customer with a contact and an order', () => journey('
   const contactsY = (await page.getByTestId('contacts').boundingBox()).y;
   const timelineY = (await page.getByTestId('timeline').boundingBox()).y;
   assert.ok(contactsY < timelineY, 'contacts before the timeline');
-  await shot(page, 'a1-customer-page-390');
+  await pageShot(page, 'a1-customer-page-390');
   await page.setViewportSize({ width: 1366, height: 768 });
 
   // The same customer again: the form shows the one on file, to open.
@@ -133,7 +139,7 @@ test('a manager creates a customer with a contact and an order', () => journey('
   const dup = page.getByTestId('duplicate');
   await dup.getByText(name).waitFor();
   assert.equal(await dup.getByTestId('dup-merge').count(), 0, 'a manager may not merge');
-  await shot(page, 'a1-duplicate');
+  await pageShot(page, 'a1-duplicate');
   await dup.getByTestId('dup-open').click();
   await page.getByTestId('customer-name').filter({ hasText: name }).waitFor();
   assert.equal(Number(page.url().match(/customers\/(\d+)/)[1]), id);
@@ -318,3 +324,55 @@ test('a group customer lists its members, added from its page', () => journey('a
   await kd.getByRole('button', { name: '保存' }).click();
   await kd.getByText('2008年6月18日').waitFor();
 }));
+
+/** Whether this build's activities take the follow-up date and the card's gift rules (the lead's change). */
+async function activitiesContract() {
+  const doc = await fetch(`${BASE}/api/v1/openapi.json`).then((r) => r.json());
+  const body = doc.components?.schemas?.ActivityBody?.properties || {};
+  return 'follow_up_on' in body && 'acknowledge_card' in body;
+}
+
+test('a visit with a next follow-up date, and a gift against the card confirmed', async (t) => {
+  if (!await activitiesContract()) {
+    t.skip('POST /customers/{id}/activities does not take follow_up_on and acknowledge_card in this build yet');
+    return;
+  }
+  const c = await wangfangsCustomer('泰州德诚建材有限公司');
+  const api = await apiAs('wangfang');
+  const now = (await api(`/customers/${c.id}`)).body;
+  const patched = await api(`/customers/${c.id}`, { method: 'PATCH', body: JSON.stringify({ version: now.version, card: { ...now.card, gifts_forbidden: true } }) });
+  assert.equal(patched.status, 200);
+  await journey('a7-follow-up-gift', async (page) => {
+    await login(page, 'wangfang');
+    await page.goto(`${BASE}/#/customers/${c.id}`);
+    const log = page.getByTestId('log-form');
+    // A visit, and the next follow-up today: a task on the owner's day.
+    const d = new Date();
+    const p = (n) => String(n).padStart(2, '0');
+    const today = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+    await log.getByLabel('内容', { exact: true }).fill('谈了明年的采购计划');
+    await log.getByLabel('下次跟进日期').fill(today);
+    await log.getByRole('button', { name: '保存' }).click();
+    await page.getByTestId('timeline').locator('li').filter({ hasText: '谈了明年的采购计划' }).waitFor();
+    const tasks = (await api(`/care/tasks?from=${today}&to=${today}&per_page=1000`)).body.items
+      .filter((x) => x.kind === 'follow_up' && x.customer_id === c.id);
+    assert.equal(tasks.length, 1, 'one follow-up task on that day');
+    // An empty entry is refused beside its field.
+    await log.getByRole('button', { name: '保存' }).click();
+    await log.locator('.field-error:not([hidden])').first().waitFor();
+    // A gift the card forbids: the warning says why, and saves only when confirmed.
+    await log.getByRole('radio', { name: '送礼' }).click();
+    await log.getByLabel('礼品', { exact: true }).fill('茶叶');
+    await log.getByLabel('礼品价值（元）').fill('300');
+    await log.getByRole('button', { name: '保存' }).click();
+    const warning = page.getByTestId('gift-warning');
+    await warning.waitFor();
+    assert.equal(await warning.getAttribute('data-rule'), 'forbidden');
+    assert.match(await warning.textContent(), /禁止送礼/);
+    await pageShot(page, 'a7-gift-warning');
+    assert.equal((await api(`/customers/${c.id}/activities`)).body.items.filter((a) => a.kind === 'gift').length, 0, 'not saved before the confirm');
+    await warning.getByTestId('gift-confirm').click();
+    await page.getByTestId('timeline').locator('li').filter({ hasText: '茶叶' }).waitFor();
+    assert.equal((await api(`/customers/${c.id}/activities`)).body.items.filter((a) => a.kind === 'gift').length, 1);
+  });
+});

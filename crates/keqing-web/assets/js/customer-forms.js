@@ -129,7 +129,7 @@ export async function newCustomerPage(app) {
   },
   h('h2', {}, t('nc.file')),
   h('datalist', { id: 'new-regions' }, regions.map((r) => h('option', { value: r }))),
-  h('div', { class: 'form-grid' },
+  h('div', { class: 'form-grid form-top' },
     fs.add('name', `${t('f.name')} *`, c.name),
     fs.add('kind', t('f.kind'), c.kind),
     fs.add('company_type', t('f.company_type'), c.company_type),
@@ -145,7 +145,7 @@ export async function newCustomerPage(app) {
     owner ? fs.add('owner_id', t('c.owner'), owner) : null),
   h('h2', {}, t('nc.contact')),
   h('p', { class: 'hint' }, t('nc.contact.hint')),
-  h('div', { class: 'form-grid' },
+  h('div', { class: 'form-grid form-top' },
     fs.add('contact.name', t('ct.name'), k.name),
     fs.add('contact.title', t('f.title'), k.title),
     fs.add('contact.mobile', t('f.mobile'), k.mobile),
@@ -275,7 +275,7 @@ function contactForm(customerId, contact, done, cancel) {
   const boxes = Object.fromEntries(CHANNELS.map((ch) => [ch, h('input', { type: 'checkbox', id: id(), checked: !!consent[ch], name: `consent_${ch}`, 'data-testid': `ct-consent-${ch}` })]));
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'ct-save' }, t('common.save'));
   const form = h('form', {
-    class: 'form-grid contact-form', 'data-testid': 'contact-form', novalidate: true,
+    class: 'form-grid form-top contact-form', 'data-testid': 'contact-form', novalidate: true,
     onsubmit: async (ev) => {
       ev.preventDefault();
       clear(msg);
@@ -393,7 +393,7 @@ export function orderCard(app, ctx) {
   };
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'order-save' }, t('od.save'));
   const form = h('form', {
-    class: 'form-grid', 'data-testid': 'order-form', novalidate: true,
+    class: 'form-grid form-top', 'data-testid': 'order-form', novalidate: true,
     onsubmit: async (ev) => {
       ev.preventDefault();
       clear(msg);
@@ -585,7 +585,7 @@ export async function changesCard(app, ctx) {
     const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'change-save' }, t('chg.save'));
     body.append(h('details', { class: 'chg-add' }, h('summary', { 'data-testid': 'change-open' }, t('chg.add')),
       h('form', {
-        class: 'form-grid', 'data-testid': 'change-form',
+        class: 'form-grid form-top', 'data-testid': 'change-form',
         onsubmit: async (ev) => {
           ev.preventDefault();
           clear(msg);
