@@ -347,9 +347,12 @@ test('a visit with a next follow-up date, and a gift against the card confirmed'
     await page.goto(`${BASE}/#/customers/${c.id}`);
     const log = page.getByTestId('log-form');
     // A visit, and the next follow-up today: a task on the owner's day.
-    const d = new Date();
-    const p = (n) => String(n).padStart(2, '0');
-    const today = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+    // Today where the user is (the browser's time zone, Asia/Shanghai).
+    const today = await page.evaluate(() => {
+      const d = new Date();
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+    });
     await log.getByLabel('内容', { exact: true }).fill('谈了明年的采购计划');
     await log.getByLabel('下次跟进日期').fill(today);
     await log.getByRole('button', { name: '保存' }).click();
@@ -357,6 +360,11 @@ test('a visit with a next follow-up date, and a gift against the card confirmed'
     const tasks = (await api(`/care/tasks?from=${today}&to=${today}&per_page=1000`)).body.items
       .filter((x) => x.kind === 'follow_up' && x.customer_id === c.id);
     assert.equal(tasks.length, 1, 'one follow-up task on that day');
+    await page.getByRole('link', { name: '我的一天' }).click();
+    await page.locator('[data-testid=care-task][data-kind=follow_up]').filter({ hasText: c.name }).waitFor();
+    await pageShot(page, 'a7-follow-up-on-my-day');
+    await page.goto(`${BASE}/#/customers/${c.id}`);
+    await page.getByTestId('customer-name').waitFor();
     // An empty entry is refused beside its field.
     await log.getByRole('button', { name: '保存' }).click();
     await log.locator('.field-error:not([hidden])').first().waitFor();
@@ -373,6 +381,25 @@ test('a visit with a next follow-up date, and a gift against the card confirmed'
     assert.equal((await api(`/customers/${c.id}/activities`)).body.items.filter((a) => a.kind === 'gift').length, 0, 'not saved before the confirm');
     await warning.getByTestId('gift-confirm').click();
     await page.getByTestId('timeline').locator('li').filter({ hasText: '茶叶' }).waitFor();
+    assert.equal((await api(`/customers/${c.id}/activities`)).body.items.filter((a) => a.kind === 'gift').length, 1);
+
+    // Gifts allowed up to an amount: a dearer one is warned of with the limit and the policy.
+    const card = page.getByTestId('card');
+    await card.getByTestId('card-edit').click();
+    await card.getByLabel('禁止送礼').uncheck();
+    await card.getByLabel('礼品政策').fill('单笔不超过200元');
+    await card.getByRole('button', { name: '保存' }).click();
+    await card.getByText('单笔不超过200元').waitFor();
+    await log.getByRole('radio', { name: '送礼' }).click();
+    await log.getByLabel('礼品', { exact: true }).fill('月饼礼盒');
+    await log.getByLabel('礼品价值（元）').fill('388');
+    await log.getByRole('button', { name: '保存' }).click();
+    await warning.waitFor();
+    assert.equal(await warning.getAttribute('data-rule'), 'over_limit');
+    assert.match(await warning.textContent(), /¥200\.00（单笔不超过200元）/);
+    // Cancelled: nothing saved.
+    await warning.getByRole('button', { name: '取消' }).click();
+    await warning.waitFor({ state: 'detached' });
     assert.equal((await api(`/customers/${c.id}/activities`)).body.items.filter((a) => a.kind === 'gift').length, 1);
   });
 });
