@@ -130,6 +130,7 @@ fn customer_orders(
             ordered_at,
             amount: Money(unit * quantity),
             quantity,
+            unit: None,
             product: Some(name.to_string()),
             channel: Some(ch.to_string()),
             store: Some(store(rng, ch, p.team).to_string()),

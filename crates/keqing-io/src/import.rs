@@ -114,6 +114,7 @@ impl OrderRow {
             ordered_at: china_to_utc(self.ordered_at),
             amount: self.amount,
             quantity: self.quantity,
+            unit: None,
             product: self.product.clone(),
             channel: self.channel.clone(),
             store: self.store.clone(),

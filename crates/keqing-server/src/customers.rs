@@ -16,6 +16,7 @@ use keqing_domain::{ContactInput, NewActivity, User};
 use keqing_store::{CustomerFilter, CustomerSort, NameQuery, Page, StoreError, Visibility};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 pub(crate) fn row(c: &Customer) -> RowOwner<'_> {
@@ -113,6 +114,47 @@ pub(crate) fn visibility(
     Ok(keqing_app::access::visibility(&st.grants, user, resource)?)
 }
 
+/// Display names of the users `ids`, for answers that name the owner or the
+/// author of rows the caller may read (a manager's `GET /users` lists only
+/// themselves, finance none). Only names of users who own or wrote those
+/// rows are given, nothing else about them.
+async fn user_names(
+    st: &AppState,
+    ids: Vec<Option<i64>>,
+) -> Result<HashMap<i64, String>, ApiError> {
+    let mut names = HashMap::new();
+    for id in ids.into_iter().flatten() {
+        if names.contains_key(&id) {
+            continue;
+        }
+        if let Some(u) = st.store.user(id).await? {
+            names.insert(id, u.display_name);
+        }
+    }
+    Ok(names)
+}
+
+/// A customer as the API answers it: the file, with its owner's name.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerView {
+    #[serde(flatten)]
+    pub customer: Customer,
+    /// the owner's display name (null: in the public pool)
+    pub owner_name: Option<String>,
+}
+
+/// Customers with their owners' names, in the same order.
+async fn views(st: &AppState, items: Vec<Customer>) -> Result<Vec<CustomerView>, ApiError> {
+    let names = user_names(st, items.iter().map(|c| c.owner_id).collect()).await?;
+    Ok(items
+        .into_iter()
+        .map(|c| CustomerView {
+            owner_name: c.owner_id.and_then(|o| names.get(&o).cloned()),
+            customer: c,
+        })
+        .collect())
+}
+
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
@@ -145,6 +187,8 @@ pub struct ListParams {
     pool: Option<bool>,
     /// true: only deleted customers (administrators)
     deleted: Option<bool>,
+    /// a group customer's id: only its members (customers whose parent it is)
+    parent: Option<i64>,
     /// id, name, updated, follow_up (longest without a follow-up first),
     /// purchase (longest without a purchase first, never bought last) or
     /// p_alive (lowest first, none last)
@@ -211,6 +255,7 @@ pub async fn list(
     f.tier = p.tier;
     f.stage = p.stage;
     f.in_pool = p.pool.unwrap_or(false);
+    f.parent_id = p.parent;
     if let Some(c) = &p.custom {
         let defs = custom_fields(&st).await?;
         let (k, v) = c
@@ -262,7 +307,7 @@ pub async fn list(
     f.limit = per_page;
     f.offset = offset;
     let r = st.store.list_customers(&f).await?;
-    Ok(Json(page_json(r, page, per_page)))
+    Ok(Json(page_json(&st, r, page, per_page).await?))
 }
 
 /// Most words one search takes.
@@ -355,7 +400,7 @@ async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<CustomerPage, ApiE
     let items: Vec<Customer> = ids.iter().filter_map(|id| found.remove(id)).collect();
     Ok(CustomerPage {
         total: items.len() as i64,
-        items,
+        items: views(st, items).await?,
         total_capped: false,
         page: 1,
         per_page: IDS_MAX as i64,
@@ -365,7 +410,7 @@ async fn by_ids(st: &AppState, u: &User, raw: &str) -> Result<CustomerPage, ApiE
 /// A page of customers as `GET /customers` and `GET /pool` answer it.
 #[derive(Serialize, ToSchema)]
 pub struct CustomerPage {
-    pub items: Vec<Customer>,
+    pub items: Vec<CustomerView>,
     /// how many match (see total_capped)
     pub total: i64,
     /// the list counted its first 10,000 rows only (a name search on SQLite: 1,000)
@@ -374,14 +419,19 @@ pub struct CustomerPage {
     pub per_page: i64,
 }
 
-fn page_json(r: Page<Customer>, page: i64, per_page: i64) -> CustomerPage {
-    CustomerPage {
-        items: r.items,
+async fn page_json(
+    st: &AppState,
+    r: Page<Customer>,
+    page: i64,
+    per_page: i64,
+) -> Result<CustomerPage, ApiError> {
+    Ok(CustomerPage {
+        items: views(st, r.items).await?,
         total: r.total,
         total_capped: r.capped,
         page,
         per_page,
-    }
+    })
 }
 
 #[utoipa::path(
@@ -410,11 +460,9 @@ pub async fn pool(
         offset,
         ..Default::default()
     };
-    Ok(Json(page_json(
-        st.store.list_customers(&f).await?,
-        page,
-        per_page,
-    )))
+    Ok(Json(
+        page_json(&st, st.store.list_customers(&f).await?, page, per_page).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -440,16 +488,16 @@ pub async fn facets(
     operation_id = "customers_get_one",
     description = "One customer",
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, description = "The customer", body = keqing_domain::Customer))
+    responses((status = 200, description = "The customer, with its owner's name", body = CustomerView))
 )]
 pub async fn get_one(
     State(st): State<AppState>,
     CurrentUser(u): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Customer>, ApiError> {
-    Ok(Json(
-        authorized(&st, &u, id, Resource::Customer, Action::Read).await?,
-    ))
+) -> Result<Json<CustomerView>, ApiError> {
+    let c = authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
+    let mut v = views(&st, vec![c]).await?;
+    Ok(Json(v.remove(0)))
 }
 
 /// Who a new customer belongs to: the caller, or a colleague in the caller's scope.
@@ -659,8 +707,16 @@ pub async fn history(
     Path(id): Path<i64>,
 ) -> Result<Json<HistoryList>, ApiError> {
     authorized(&st, &u, id, Resource::Customer, Action::Read).await?;
+    let items = st.store.history(id).await?;
+    let names = user_names(&st, items.iter().map(|h| h.user_id).collect()).await?;
     Ok(Json(HistoryList {
-        items: st.store.history(id).await?,
+        items: items
+            .into_iter()
+            .map(|entry| HistoryView {
+                user_name: entry.user_id.and_then(|u| names.get(&u).cloned()),
+                entry,
+            })
+            .collect(),
     }))
 }
 
@@ -813,8 +869,16 @@ pub async fn activities(
     Path(id): Path<i64>,
 ) -> Result<Json<ActivityList>, ApiError> {
     authorized(&st, &u, id, Resource::Activity, Action::Read).await?;
+    let items = st.store.activities(id).await?;
+    let names = user_names(&st, items.iter().map(|a| a.user_id).collect()).await?;
     Ok(Json(ActivityList {
-        items: st.store.activities(id).await?,
+        items: items
+            .into_iter()
+            .map(|activity| ActivityView {
+                user_name: activity.user_id.and_then(|u| names.get(&u).cloned()),
+                activity,
+            })
+            .collect(),
     }))
 }
 
@@ -981,6 +1045,38 @@ pub async fn orders(
     Ok(Json(OrderList {
         items: st.store.orders(id).await?,
     }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/orders",
+    tag = "customers",
+    operation_id = "customers_create_order",
+    description = "Record an order entered by hand: {customer_id, date (YYYY-MM-DD), amount (yuan string), quantity?, unit? (yuan, case, piece; 元, 箱, 件), product?, channel?}; it counts in the analysis as an imported order does. 422 names each wrong field",
+    request_body = crate::openapi::OrderBody,
+    responses((status = 201, description = "The order stored, with its id", body = keqing_domain::Order), (status = 422, description = "invalid: the fields that are wrong", body = crate::openapi::ErrorBody))
+)]
+pub async fn create_order(
+    State(st): State<AppState>,
+    CurrentUser(u): CurrentUser,
+    JsonObject(body, _): JsonObject<crate::openapi::OrderBody>,
+) -> Result<(StatusCode, Json<keqing_domain::Order>), ApiError> {
+    let o = keqing_domain::NewOrder::from_json(&body)?;
+    // An order is recorded after it was placed: its day is not after
+    // today in China, where the users are (a day ahead of UTC for 8 hours).
+    let today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
+    if o.ordered_at.date_naive() > today {
+        return Err(ApiError::invalid(
+            "date",
+            format!("下单日期不能晚于今天 the order date cannot be after today ({today})"),
+        ));
+    }
+    authorized(&st, &u, o.customer_id, Resource::Order, Action::Create).await?;
+    let order = st.store.create_order(&o, &u).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("customer"),
+        e => e.into(),
+    })?;
+    Ok((StatusCode::CREATED, Json(order)))
 }
 
 #[utoipa::path(
@@ -1386,7 +1482,16 @@ pub async fn put_custom_fields(
 /// `{items}`: a customer's field-level changes.
 #[derive(Serialize, ToSchema)]
 pub struct HistoryList {
-    pub items: Vec<keqing_store::HistoryEntry>,
+    pub items: Vec<HistoryView>,
+}
+
+/// A field-level change, with the name of who made it.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryView {
+    #[serde(flatten)]
+    pub entry: keqing_store::HistoryEntry,
+    /// the display name of `user_id` (null: none, or an import)
+    pub user_name: Option<String>,
 }
 
 /// `{items}`: who owned a customer when.
@@ -1404,7 +1509,16 @@ pub struct ContactList {
 /// `{items}`: a customer's activities.
 #[derive(Serialize, ToSchema)]
 pub struct ActivityList {
-    pub items: Vec<keqing_domain::Activity>,
+    pub items: Vec<ActivityView>,
+}
+
+/// An activity, with the name of who logged it.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityView {
+    #[serde(flatten)]
+    pub activity: keqing_domain::Activity,
+    /// the display name of `user_id` (null: none, or an import)
+    pub user_name: Option<String>,
 }
 
 /// `{items}`: a customer's orders.

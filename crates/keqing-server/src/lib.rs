@@ -128,6 +128,7 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(customers::contacts, customers::create_contact))
         .routes(routes!(customers::activities, customers::add_activity))
         .routes(routes!(customers::orders))
+        .routes(routes!(customers::create_order))
         .routes(routes!(customers::claim))
         .routes(routes!(customers::merge))
         .routes(routes!(customers::completeness))

@@ -131,6 +131,23 @@ pub struct ActivityBody {
     pub acknowledge_card: Option<bool>,
 }
 
+/// An order entered by hand (`keqing_domain::NewOrder::from_json`, which
+/// names every wrong field in one 422).
+#[derive(ToSchema)]
+pub struct OrderBody {
+    pub customer_id: i64,
+    /// the day ordered, YYYY-MM-DD; not after today (China time)
+    pub date: chrono::NaiveDate,
+    /// the amount in yuan, a decimal string above zero such as "1234.50"
+    pub amount: Money,
+    /// a whole number above zero; 1 when left out
+    pub quantity: Option<i64>,
+    /// what the quantity counts (元, 箱, 件 are taken too)
+    pub unit: Option<keqing_domain::OrderUnit>,
+    pub product: Option<String>,
+    pub channel: Option<String>,
+}
+
 /// Changes to a user (administrators): any of the fields.
 #[derive(ToSchema)]
 pub struct UserPatch {

@@ -655,19 +655,21 @@ async fn the_customer_schema_names_every_field() {
         .call(&t, "GET", &format!("/customers/{}", c["id"]), None)
         .await;
     let (_, doc) = app.call("", "GET", "/openapi.json", None).await;
-    let props = doc["components"]["schemas"]["Customer"]["properties"]
+    // A customer is answered with its owner's name (CustomerView: Customer and owner_name).
+    let props = doc["components"]["schemas"]["CustomerView"]["properties"]
         .as_object()
         .unwrap();
     for key in c.as_object().unwrap().keys() {
         assert!(
             props.contains_key(key),
-            "{key} is not in the Customer schema"
+            "{key} is not in the CustomerView schema"
         );
     }
+    assert_eq!(c["owner_name"], "admin");
     assert_eq!(props["p_alive"]["type"], "number");
     let one = &doc["paths"]["/api/v1/customers/{id}"]["get"]["responses"]["200"];
     assert_eq!(
         one["content"]["application/json"]["schema"]["$ref"],
-        "#/components/schemas/Customer"
+        "#/components/schemas/CustomerView"
     );
 }

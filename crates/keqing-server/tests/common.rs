@@ -183,6 +183,7 @@ pub fn order(
         ordered_at: day.and_hms_opt(10, 0, 0).unwrap().and_utc(),
         amount,
         quantity: 1,
+        unit: None,
         product: None,
         channel: None,
         store: None,

@@ -280,6 +280,17 @@ async fn the_schemas_name_every_member_of_the_answers() {
     let id = c["id"].as_i64().unwrap();
     let (_, list) = app.call(&t, "GET", "/customers", None).await;
     check("CustomerPage", &list);
+    check("CustomerView", &list["items"][0]);
+    let (s, order) = app
+        .call(
+            &t,
+            "POST",
+            "/orders",
+            Some(json!({"customer_id": id, "date": "2026-03-02", "amount": "10", "unit": "件"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{order}");
+    check("Order", &order);
     let (_, contacts) = app
         .call(&t, "GET", &format!("/customers/{id}/contacts"), None)
         .await;
@@ -777,6 +788,14 @@ async fn the_answers_fit_their_schemas() {
             "/customers/{id}/activities",
             format!("/customers/{first}/activities"),
             None,
+        ),
+        (
+            "POST",
+            "/orders",
+            "/orders".into(),
+            Some(
+                json!({"customer_id": first, "date": "2026-03-02", "amount": "1234.50", "quantity": 12, "unit": "箱", "product": "黄酒", "channel": "门店"}),
+            ),
         ),
         (
             "GET",

@@ -428,6 +428,8 @@ pub struct CustomerFilter {
     /// Only customers who bought, but not since this moment (those who
     /// never bought are left out: they are not slipping away).
     pub no_purchase_since: Option<DateTime<Utc>>,
+    /// Only the members of this group customer (those whose `parent_id` it is).
+    pub parent_id: Option<i64>,
     pub include_deleted: bool,
     pub deleted_only: bool,
     pub sort: CustomerSort,

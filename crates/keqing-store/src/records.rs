@@ -28,6 +28,12 @@ pub trait RecordStore: Send + Sync {
 
     async fn add_orders(&self, orders: &[NewOrder]) -> Result<OrderImportOutcome>;
 
+    /// Records one order entered by hand, audited (`create order`) in the
+    /// same transaction; [`StoreError::NotFound`] when the customer does not
+    /// exist or is deleted. The order counts in the analysis as an imported
+    /// one does ([`RecordStore::order_facts`]).
+    async fn create_order(&self, order: &NewOrder, actor: &User) -> Result<Order>;
+
     async fn orders(&self, customer_id: i64) -> Result<Vec<Order>>;
 
     async fn order_facts(&self) -> Result<Vec<OrderFact>>;

@@ -219,6 +219,7 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("store", Text),
             ("due_date", Date),
             ("paid_date", Date),
+            ("unit", Text),
         ],
     ),
     (

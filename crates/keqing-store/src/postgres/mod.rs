@@ -150,6 +150,13 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v17.sql"),
         step: None,
     },
+    // Version 18 gives orders entered by hand their unit, and indexes a
+    // group's members by their parent.
+    Migration {
+        version: 18,
+        sql: include_str!("schema_v18.sql"),
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 
@@ -592,6 +599,13 @@ fn customer_where(f: &CustomerFilter) -> (String, Params) {
     if let Some(t) = &f.tag {
         let a = p.push(format!("%|{}|%", like_escape(t)));
         w.push(format!("tags ILIKE {a} ESCAPE '\\'"));
+    }
+    if let Some(parent) = f.parent_id {
+        // The expression and condition of the partial index customers_parent (schema_v18.sql).
+        let a = p.push(parent);
+        w.push(format!(
+            "doc ? 'parent_id' AND (doc->>'parent_id')::bigint = {a}"
+        ));
     }
     crate::customers::column_conditions(f, &mut w, &mut p);
     crate::customers::value_conditions(f, &mut w, &mut p);

@@ -61,8 +61,8 @@ impl RecordStore for PgStore {
                     // A concurrent import of the same order waits, then does nothing.
                     let n = execute(
                         &t,
-                        "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (external_id) DO NOTHING",
+                        "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (external_id) DO NOTHING",
                         &[
                             &o.customer_id,
                             &o.external_id,
@@ -74,6 +74,7 @@ impl RecordStore for PgStore {
                             &o.store,
                             &o.due_date,
                             &o.paid_date,
+                            &o.unit.map(|u| u.as_str()),
                         ],
                     )
                     .await?;
@@ -91,11 +92,61 @@ impl RecordStore for PgStore {
         Ok(out)
     }
 
+    async fn create_order(&self, o: &NewOrder, actor: &User) -> Result<Order> {
+        in_tx!(self, |t| {
+            // FOR SHARE: a concurrent delete of the customer waits for this order.
+            let live = query_opt(
+                &t,
+                "SELECT deleted_at IS NULL FROM customers WHERE id = $1 FOR SHARE",
+                &[&o.customer_id],
+            )
+            .await?;
+            match live {
+                Some(r) if get::<bool>(&r, 0)? => {}
+                _ => return Err(StoreError::NotFound),
+            }
+            let row = query_one(
+                &t,
+                "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                &[
+                    &o.customer_id,
+                    &o.external_id,
+                    &o.ordered_at,
+                    &o.amount.fen(),
+                    &o.quantity,
+                    &o.product,
+                    &o.channel,
+                    &o.store,
+                    &o.due_date,
+                    &o.paid_date,
+                    &o.unit.map(|u| u.as_str()),
+                ],
+            )
+            .await?;
+            let id: i64 = get(&row, 0)?;
+            audit_row(
+                &t,
+                Some(actor.id),
+                "create",
+                "order",
+                Some(id),
+                &serde_json::json!({"customer_id": o.customer_id, "amount": o.amount}),
+                Utc::now(),
+            )
+            .await?;
+            Ok(Order {
+                id,
+                fields: o.clone(),
+            })
+        })
+    }
+
     async fn orders(&self, customer_id: i64) -> Result<Vec<Order>> {
         let c = self.client().await?;
         query(
             &c,
-            "SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date
+            "SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit
              FROM orders WHERE customer_id = $1 ORDER BY ordered_at DESC, id DESC",
             &[&customer_id],
         )
@@ -110,6 +161,9 @@ impl RecordStore for PgStore {
                     ordered_at: get(r, 3)?,
                     amount: keqing_domain::Money(get(r, 4)?),
                     quantity: get(r, 5)?,
+                    unit: get::<Option<String>>(r, 11)?
+                        .map(|u| keqing_domain::OrderUnit::parse(&u).map_err(db_err))
+                        .transpose()?,
                     product: get(r, 6)?,
                     channel: get(r, 7)?,
                     store: get(r, 8)?,

@@ -20,7 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 16;
+const SCHEMA_VERSION: i64 = 17;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -410,6 +410,13 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 16,
         sql: include_str!("schema_v16.sql"),
+        step: None,
+    },
+    // Version 17 gives orders entered by hand their unit, and indexes a
+    // group's members by their parent.
+    Migration {
+        version: 17,
+        sql: include_str!("schema_v17.sql"),
         step: None,
     },
 ];
@@ -910,6 +917,12 @@ fn customer_where(f: &CustomerFilter) -> CustomerWhere {
     if let Some(t) = &f.tag {
         let a = arg(&mut p, format!("%|{}|%", like_escape(t)).into());
         w.push(format!("tags LIKE {a} ESCAPE '\\'"));
+        narrow = false;
+    }
+    if let Some(parent) = f.parent_id {
+        // The expression of the partial index customers_parent (schema_v17.sql).
+        let a = arg(&mut p, parent.into());
+        w.push(format!("json_extract(customers.doc, '$.parent_id') = {a}"));
         narrow = false;
     }
     narrow &= crate::customers::column_conditions(f, &mut w, &mut p);

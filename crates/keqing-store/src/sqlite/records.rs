@@ -61,8 +61,8 @@ impl RecordStore for SqliteStore {
                 .tx(move |t| {
                     let mut st = t
                         .prepare_cached(
-                            "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING",
+                            "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (external_id) DO NOTHING",
                         )
                         .map_err(sq)?;
                     let (mut i, mut e) = (0u64, 0u64);
@@ -78,7 +78,8 @@ impl RecordStore for SqliteStore {
                                 o.channel,
                                 o.store,
                                 o.due_date.map(|d| d.to_string()),
-                                o.paid_date.map(|d| d.to_string())
+                                o.paid_date.map(|d| d.to_string()),
+                                o.unit.map(|u| u.as_str())
                             ])
                             .map_err(sq)?;
                         if n == 1 { i += 1 } else { e += 1 }
@@ -92,10 +93,58 @@ impl RecordStore for SqliteStore {
         Ok(out)
     }
 
+    async fn create_order(&self, o: &NewOrder, actor: &User) -> Result<Order> {
+        let (o, actor) = (o.clone(), actor.id);
+        self.tx(move |t| {
+            let live: Option<Option<String>> = t
+                .query_row(
+                    "SELECT deleted_at FROM customers WHERE id = ?1",
+                    [o.customer_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sq)?;
+            if !matches!(live, Some(None)) {
+                return Err(StoreError::NotFound);
+            }
+            t.execute(
+                "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    o.customer_id,
+                    o.external_id,
+                    ts(o.ordered_at),
+                    o.amount.fen(),
+                    o.quantity,
+                    o.product,
+                    o.channel,
+                    o.store,
+                    o.due_date.map(|d| d.to_string()),
+                    o.paid_date.map(|d| d.to_string()),
+                    o.unit.map(|u| u.as_str())
+                ],
+            )
+            .map_err(sq)?;
+            let id = t.last_insert_rowid();
+            let now = ts(Utc::now());
+            audit_row(
+                t,
+                Some(actor),
+                "create",
+                "order",
+                Some(id),
+                &serde_json::json!({"customer_id": o.customer_id, "amount": o.amount}),
+                &now,
+            )?;
+            Ok(Order { id, fields: o })
+        })
+        .await
+    }
+
     async fn orders(&self, customer_id: i64) -> Result<Vec<Order>> {
         self.read(move |c| {
             let mut st = c
-                .prepare_cached("SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date FROM orders WHERE customer_id = ?1 ORDER BY ordered_at DESC, id DESC")
+                .prepare_cached("SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit FROM orders WHERE customer_id = ?1 ORDER BY ordered_at DESC, id DESC")
                 .map_err(sq)?;
             let v = rows_of(&mut st, [customer_id], |r| {
                     Ok(Order {
@@ -106,6 +155,7 @@ impl RecordStore for SqliteStore {
                             ordered_at: parse_ts(&r.get::<_, String>(3)?)?,
                             amount: keqing_domain::Money(r.get(4)?),
                             quantity: r.get(5)?,
+                            unit: order_unit(r.get::<_, Option<String>>(11)?)?,
                             product: r.get(6)?,
                             channel: r.get(7)?,
                             store: r.get(8)?,
@@ -129,4 +179,14 @@ impl RecordStore for SqliteStore {
         })
         .await
     }
+}
+
+/// A stored order unit (`yuan`, `case`, `piece`, or NULL).
+fn order_unit(v: Option<String>) -> rusqlite::Result<Option<keqing_domain::OrderUnit>> {
+    v.map(|s| {
+        keqing_domain::OrderUnit::parse(&s).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
 }

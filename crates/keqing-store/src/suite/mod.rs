@@ -23,7 +23,7 @@ use keqing_domain::customer::CustomerInput;
 use keqing_domain::order::NewOrder;
 use keqing_domain::{Money, NewActivity};
 use people::{audit_pages, password_changes, regions_and_teams, user_changes, users_and_sessions};
-use records::contacts_activities_orders;
+use records::{contacts_activities_orders, group_members, orders_entered_by_hand};
 use serde_json::json;
 
 /// A customer that has only a name, owned by `owner`, created by `actor`.
@@ -94,6 +94,8 @@ pub async fn run_all(s: &dyn Store) {
     ownership_and_pool(s, &f).await;
     slipping_away(s, &f).await;
     contacts_activities_orders(s, &f).await;
+    orders_entered_by_hand(s, &f).await;
+    group_members(s, &f).await;
     change_deadline(s, &f).await;
     import_is_idempotent(s, &f).await;
     import_whose_rows_stop_early(s, &f).await;

@@ -52,6 +52,7 @@ pub(super) async fn contacts_activities_orders(s: &dyn Store, f: &Fixture) {
             .and_utc(),
         amount: Money(fen),
         quantity: 1,
+        unit: None,
         product: Some("螺纹钢".into()),
         channel: None,
         store: None,
@@ -135,4 +136,134 @@ pub(super) async fn contacts_activities_orders(s: &dyn Store, f: &Fixture) {
     };
     by.query = Some(NameQuery::Text("订单".into()));
     assert_eq!(s.list_customers(&by).await.unwrap().total, 1);
+}
+
+/// An order entered by hand: stored with its unit, audited, listed and
+/// counted by the analysis as an imported one is; refused for a customer
+/// that is gone.
+pub(super) async fn orders_entered_by_hand(s: &dyn Store, f: &Fixture) {
+    use keqing_domain::OrderUnit;
+    let c = named_customer(s, "手录订单客户", Some(f.manager_a.id), &f.admin).await;
+    let entry = |v: serde_json::Value| NewOrder::from_json(v.as_object().unwrap()).unwrap();
+    let o = s
+        .create_order(
+            &entry(json!({"customer_id": c.id, "date": "2026-10-08", "amount": "2500.50", "quantity": 12, "unit": "箱", "product": "黄酒", "channel": "门店"})),
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    assert!(o.id > 0);
+    assert_eq!(o.fields.unit, Some(OrderUnit::Case));
+    let listed = s.orders(c.id).await.unwrap();
+    assert_eq!(listed, vec![o.clone()], "read back as stored");
+    let facts: Vec<_> = s
+        .order_facts()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.customer_id == c.id)
+        .collect();
+    assert_eq!(facts.len(), 1);
+    assert_eq!(
+        (facts[0].date, facts[0].amount_fen),
+        (
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 8).unwrap(),
+            250_050
+        ),
+        "the day entered, in the analysis"
+    );
+    let audit = s.audit_log(20).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "create"
+            && a.entity == "order"
+            && a.entity_id == Some(o.id)
+            && a.user_id == Some(f.manager_a.id)),
+        "{audit:?}"
+    );
+    // Without a unit, as imported rows are.
+    let plain = s
+        .create_order(
+            &entry(json!({"customer_id": c.id, "date": "2026-10-09", "amount": "1"})),
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    assert_eq!((plain.fields.unit, plain.fields.quantity), (None, 1));
+    assert_eq!(s.orders(c.id).await.unwrap()[0], plain, "newest first");
+    assert!(matches!(
+        s.create_order(
+            &entry(json!({"customer_id": 987_654, "date": "2026-10-09", "amount": "1"})),
+            &f.admin
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    s.delete_customer(c.id, &f.admin).await.unwrap();
+    assert!(matches!(
+        s.create_order(
+            &entry(json!({"customer_id": c.id, "date": "2026-10-09", "amount": "1"})),
+            &f.admin
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// A group customer's members: the customers whose parent it is, in scope.
+pub(super) async fn group_members(s: &dyn Store, f: &Fixture) {
+    let group = named_customer(s, "集团总部", Some(f.manager_a.id), &f.admin).await;
+    let other = named_customer(s, "别的集团", Some(f.manager_a.id), &f.admin).await;
+    let member = |name: &str, parent: i64| customer(json!({"name": name, "parent_id": parent}));
+    let a = s
+        .create_customer(
+            &member("集团一厂", group.id),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let b = s
+        .create_customer(
+            &member("集团二厂", group.id),
+            Some(f.manager_b.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    s.create_customer(
+        &member("别家分厂", other.id),
+        Some(f.manager_a.id),
+        &f.admin,
+    )
+    .await
+    .unwrap();
+    let of = |parent: i64, visibility: Visibility| CustomerFilter {
+        parent_id: Some(parent),
+        visibility,
+        limit: 50,
+        ..Default::default()
+    };
+    let all = s
+        .list_customers(&of(group.id, Visibility::All))
+        .await
+        .unwrap();
+    let mut ids: Vec<i64> = all.items.iter().map(|c| c.id).collect();
+    ids.sort();
+    assert_eq!((all.total, ids), (2, vec![a.id, b.id]));
+    let mine = s
+        .list_customers(&of(group.id, Visibility::OwnerOrPool(f.manager_a.id)))
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![a.id],
+        "a manager sees only the members they may read"
+    );
+    assert_eq!(
+        s.list_customers(&of(a.id, Visibility::All))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }

@@ -6,17 +6,24 @@ import { api, whenSessionEnds } from './api.js';
 import { t, getLang, setLang } from './i18n.js';
 import { h, clear, errorText, alertBox, id } from './ui.js';
 import * as pages from './pages.js';
+import { grantsOf, allows } from './access.js';
 
 const app = {
   user: null,
   users: new Map(),
   teams: [],
   care: false,
-  /** Display name of a user id. */
-  userName(uid) {
+  /** Display name of a user id; `known` is the name an answer gave with it. */
+  userName(uid, known) {
     if (uid === null || uid === undefined) return t('common.pool');
-    return app.users.get(uid)?.display_name || `#${uid}`;
+    return app.users.get(uid)?.display_name || known || `#${uid}`;
   },
+  /** The user's grants (GET /roles): "resource.action" → scope. */
+  grants: new Map(),
+  /** Whether the user may do `action` on `resource` (on `row`, a customer, when given). */
+  can(resource, action, row) { return allows(app.grants, app.user, resource, action, row); },
+  /** The user's scope for `resource` and `action` (own, team, region, all), or undefined. */
+  scope(resource, action) { return app.grants.get(`${resource}.${action}`); },
   isSupervisor() { return ['supervisor', 'director', 'admin'].includes(app.user?.role); },
   isAdmin() { return app.user?.role === 'admin'; },
   go(hash) { location.hash = hash; },
@@ -39,7 +46,8 @@ async function loadSession() {
     app.user = null;
     return;
   }
-  const [users, teams] = await Promise.allSettled([api('/users'), api('/teams')]);
+  const [users, teams, roles] = await Promise.allSettled([api('/users'), api('/teams'), api('/roles')]);
+  app.grants = grantsOf(roles.value, app.user.role);
   app.users = new Map((users.value?.items || []).map((u) => [u.id, u]));
   app.users.set(app.user.id, app.user);
   app.teams = teams.value?.items || [];

@@ -4,9 +4,10 @@
 import { api } from './api.js';
 import { t, label, getLang, has } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, toast, id, errorLine, fieldErrors } from './ui.js';
-import { date, dateTime, money, fen, yuanFromFen, today, daysBetween, month, num, percent, birthday } from './format.js';
+import { date, dateTime, money, fen, yuanFromFen, today, daysBetween, month, num, percent } from './format.js';
 import { monthlyPurchases, sparkline } from './chart.js';
 import { releaseToPool } from './pool.js';
+import { newCustomerPage, contactsCard, orderCard, keyDatesCard, membersCard, changesCard, adminCard } from './customer-forms.js';
 
 const FILE_FIELDS = [
   ['name', 'text'], ['kind', ['company', 'individual'], 'kind'],
@@ -56,11 +57,14 @@ function read(el, spec) {
 function editableCard(app, ctx, title, fields, values, patch, testid) {
   const body = h('div', {});
   const msg = h('div', { 'aria-live': 'polite' });
-  const editBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': `${testid}-edit`, onclick: () => edit() }, t('common.edit'));
+  // Shown only where the role may change this customer (the server refuses otherwise).
+  const editBtn = app.can('customer', 'update', ctx.customer) && !ctx.customer.deleted_at
+    ? h('button', { type: 'button', class: 'btn btn-small', 'data-testid': `${testid}-edit`, onclick: () => edit() }, t('common.edit'))
+    : null;
   const view = () => {
     clear(body).append(h('dl', { class: 'dl' }, fields.map(([k, spec, prefix]) => [
       h('dt', {}, t(`f.${k}`)), h('dd', {}, shown(values[k], spec, prefix))])));
-    editBtn.hidden = false;
+    if (editBtn) editBtn.hidden = false;
   };
   const edit = () => {
     editBtn.hidden = true;
@@ -108,17 +112,8 @@ function editableCard(app, ctx, title, fields, values, patch, testid) {
   view();
   const c = card(title, msg, body);
   c.dataset.testid = testid;
-  c.querySelector('h2').append(' ', editBtn);
+  if (editBtn) c.querySelector('h2').append(' ', editBtn);
   return c;
-}
-
-function contactsCard(contacts) {
-  if (!contacts.length) return card(t('c.contacts'), h('p', { class: 'muted' }, t('c.contacts.none')));
-  return card(t('c.contacts'), h('ul', { class: 'list' }, contacts.map((k) => h('li', {},
-    h('strong', {}, k.name), k.title ? ` · ${k.title}` : '', k.level ? ` · ${label('level', k.level)}` : '',
-    h('div', { class: 'muted' }, [k.mobile, k.phone, k.wechat && `${t('f.wechat')} ${k.wechat}`].filter(Boolean).join(' · ')),
-    k.birthday ? h('div', {}, t('c.birthday', { date: birthday(k.birthday) })) : null,
-    k.hobbies ? h('div', { class: 'muted' }, t('common.labelled', { label: t('f.interests'), value: k.hobbies })) : null))));
 }
 
 /** A custom value as shown: a list joined, a date in words, a number grouped. */
@@ -159,15 +154,17 @@ function customControl(def, value) {
 }
 
 /** The deployment's own profile fields, edited in place, sent as `custom` with the version read. */
-function customCard(ctx, defs) {
+function customCard(app, ctx, defs) {
   const c = ctx.customer;
   const values = c.custom || {};
   const body = h('div', {});
   const msg = h('div', { 'aria-live': 'polite' });
-  const editBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'custom-edit', onclick: () => edit() }, t('common.edit'));
+  const editBtn = app.can('customer', 'update', c)
+    ? h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'custom-edit', onclick: () => edit() }, t('common.edit'))
+    : null;
   const view = () => {
     clear(body).append(h('dl', { class: 'dl' }, defs.map((d) => [h('dt', {}, d.label), h('dd', { 'data-custom': d.key }, customShown(d, values[d.key]))])));
-    editBtn.hidden = false;
+    if (editBtn) editBtn.hidden = false;
   };
   const edit = () => {
     editBtn.hidden = true;
@@ -217,7 +214,7 @@ function customCard(ctx, defs) {
   view();
   const el = card(t('c.custom'), msg, body);
   el.dataset.testid = 'custom';
-  el.querySelector('h2').append(' ', editBtn);
+  if (editBtn) el.querySelector('h2').append(' ', editBtn);
   return el;
 }
 
@@ -263,7 +260,7 @@ function fieldName(key) {
 /** One timeline entry per changed field; the relationship card is opened up field by field. */
 function changeEntries(c) {
   const entry = (field, old, now) => ({
-    at: c.at, kind: 'change', text: '', who: c.user_id,
+    at: c.at, kind: 'change', text: '', who: c.user_id, whoName: c.user_name,
     title: t('c.tl.change', { field: fieldName(field), old: plain(old), new: plain(now) }),
   });
   const isObj = (v) => v && typeof v === 'object' && !Array.isArray(v);
@@ -285,15 +282,19 @@ function timelineCard(app, activities, orders, history, contacts) {
       title: label('act', a.kind),
       text: [a.contact_id ? names.get(a.contact_id) : null, a.help_kind && label('help', a.help_kind), a.matter && label('matter', a.matter),
         a.feedback_kind && label('fb', a.feedback_kind), a.gift_item, a.gift_value && money(a.gift_value), a.summary].filter(Boolean).join(' · '),
-      who: a.user_id,
+      who: a.user_id, whoName: a.user_name,
     })),
     ...orders.map((o) => ({
-      at: o.ordered_at, kind: 'order', title: t('c.tl.order', { amount: money(o.amount) }),
-      text: [o.product, o.quantity > 1 ? `×${o.quantity}` : null, o.channel, o.store].filter(Boolean).join(' · '),
+      at: o.ordered_at, kind: 'order', title: t('c.tl.order', { amount: money(o.amount) }), testid: `order-${o.id}`,
+      text: [o.product, o.unit ? t('od.qty', { n: o.quantity, unit: label('unit', o.unit) }) : (o.quantity > 1 ? `×${o.quantity}` : null), o.channel, o.store].filter(Boolean).join(' · '),
     })),
     ...history.flatMap(changeEntries),
   ].sort((a, b) => (a.at < b.at ? 1 : -1));
-  if (!items.length) return card(t('c.timeline'), h('p', { class: 'muted' }, t('c.timeline.none')));
+  if (!items.length) {
+    const empty = card(t('c.timeline'), h('p', { class: 'muted' }, t('c.timeline.none')));
+    empty.classList.add('c-timeline');
+    return empty;
+  }
   const list = h('ol', { class: 'timeline', 'data-testid': 'timeline' });
   const more = h('button', { type: 'button', class: 'btn btn-small' }, t('c.timeline.more'));
   let shownCount = 0;
@@ -302,14 +303,16 @@ function timelineCard(app, activities, orders, history, contacts) {
   const showMore = () => {
     list.append(...items.slice(shownCount, shownCount + step).map((it) => h('li', { class: `tl tl-${it.kind}`, 'data-testid': it.testid || null },
       h('div', { class: 'tl-when muted' }, dateTime(it.at)),
-      h('div', {}, h('strong', {}, it.title), it.who ? h('span', { class: 'muted' }, ' · ', app.userName(it.who)) : null,
+      h('div', {}, h('strong', {}, it.title), it.who ? h('span', { class: 'muted' }, ' · ', app.userName(it.who, it.whoName)) : null,
         it.text ? h('div', {}, it.text) : null))));
     shownCount += step;
     more.hidden = shownCount >= items.length;
   };
   more.addEventListener('click', showMore);
   showMore();
-  return card(t('c.timeline'), list, more);
+  const el = card(t('c.timeline'), list, more);
+  el.classList.add('c-timeline');
+  return el;
 }
 
 const SPARK_MONTHS = 24;
@@ -360,20 +363,40 @@ function valueCard(c, orders) {
   return el;
 }
 
+/** A local date-time for <input type=datetime-local>: 2026-11-23T14:30. */
+function localDateTime(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** What the card's rule says about a gift the server warned of (409 gift_against_card). */
+function giftWarning(e) {
+  const d = e.details || {};
+  if (d.rule === 'forbidden') return t('c.log.gift.forbidden');
+  return t('c.log.gift.over', { limit: d.limit ? money(d.limit) : '—', policy: d.policy || '—' });
+}
+
 function logForm(app, ctx, contacts) {
   const kinds = h('div', { class: 'chips', role: 'radiogroup', 'aria-label': t('c.log.kind') });
   let kind = 'visit';
   const extra = h('div', { class: 'form-grid' });
   const contact = select([['', '—'], ...contacts.map((k) => [k.id, k.name])], contacts[0]?.id ?? '');
-  const summary = h('textarea', { rows: 2, name: 'summary' });
-  const msg = h('div', { 'aria-live': 'polite' });
+  const summary = h('textarea', { rows: 2, name: 'summary', 'data-testid': 'log-summary' });
+  const summaryError = errorLine(summary);
+  // When it happened (yesterday's visit is logged today) and the next follow-up.
+  const now = localDateTime(new Date());
+  const at = h('input', { type: 'datetime-local', name: 'at', value: now, max: now, 'data-testid': 'log-at' });
+  const atError = errorLine(at);
+  const followUp = h('input', { type: 'date', name: 'follow_up_on', min: today(), 'data-testid': 'log-follow-up' });
+  const followUpError = errorLine(followUp);
+  const msg = h('div', { 'aria-live': 'polite', 'data-testid': 'log-msg' });
   const ctl = {};
   const renderExtra = () => {
     clear(extra);
     for (const k of Object.keys(ctl)) delete ctl[k];
     if (kind === 'gift') {
-      ctl.gift_item = h('input', { name: 'gift_item', required: true });
-      ctl.gift_value = h('input', { name: 'gift_value', inputmode: 'decimal', pattern: '\\d+(\\.\\d{1,2})?' });
+      ctl.gift_item = h('input', { name: 'gift_item', required: true, 'data-testid': 'log-gift-item' });
+      ctl.gift_value = h('input', { name: 'gift_value', inputmode: 'decimal', pattern: '\\d+(\\.\\d{1,2})?', 'data-testid': 'log-gift-value' });
       extra.append(field(t('c.log.gift_item'), ctl.gift_item), field(t('c.log.gift_value'), ctl.gift_value));
     }
     if (kind === 'help') {
@@ -410,29 +433,85 @@ function logForm(app, ctx, contacts) {
   }, label('act', k)));
   kinds.append(...chipButtons);
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'log-save' }, t('common.save'));
+  const send = async (body) => {
+    save.disabled = true;
+    try {
+      await api(`/customers/${ctx.customer.id}/activities`, { method: 'POST', body });
+      toast(body.follow_up_on ? t('c.log.saved.follow', { date: date(body.follow_up_on) }) : t('c.log.saved'));
+      ctx.reload();
+    } catch (e) {
+      save.disabled = false;
+      if (e.code === 'gift_against_card') {
+        // The card says no gifts, or a smaller one: say so, and save only when confirmed.
+        const confirmBtn = h('button', {
+          type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'gift-confirm',
+          onclick: () => { clear(msg); send({ ...body, acknowledge_card: true }); },
+        }, t('c.log.gift.confirm'));
+        const box = alertBox('', 'warn');
+        box.setAttribute('role', 'alert');
+        box.dataset.testid = 'gift-warning';
+        box.dataset.rule = e.details?.rule || '';
+        box.append(h('strong', {}, t('c.log.gift.title')), ' ', giftWarning(e), ' ', confirmBtn,
+          ' ', h('button', { type: 'button', class: 'btn btn-small', onclick: () => clear(msg) }, t('common.cancel')));
+        msg.append(box);
+        confirmBtn.focus();
+        return;
+      }
+      const errs = fieldErrors(e);
+      let placed = false;
+      for (const [f, line] of [['summary', summaryError], ['at', atError], ['follow_up_on', followUpError]]) {
+        if (errs.has(f)) { line.set(errs.get(f)); placed = true; }
+      }
+      if (!placed || errs.size > [...errs.keys()].filter((f) => ['summary', 'at', 'follow_up_on'].includes(f)).length) msg.append(alertBox(errorText(e)));
+    }
+  };
   const form = h('form', {
-    'data-testid': 'log-form',
+    'data-testid': 'log-form', novalidate: true,
     onsubmit: async (ev) => {
       ev.preventDefault();
       clear(msg);
+      for (const l of [summaryError, atError, followUpError]) l.set('');
       const body = { kind };
       if (contact.value) body.contact_id = Number(contact.value);
       if (summary.value.trim()) body.summary = summary.value.trim();
       for (const [k, el] of Object.entries(ctl)) if (el.value.trim()) body[k] = el.value.trim();
-      save.disabled = true;
-      try {
-        await api(`/customers/${ctx.customer.id}/activities`, { method: 'POST', body });
-        toast(t('c.log.saved'));
-        ctx.reload();
-      } catch (e) {
-        save.disabled = false;
-        msg.append(alertBox(errorText(e)));
+      if (at.value) {
+        const when = new Date(at.value);
+        if (Number.isNaN(when.getTime())) { atError.set(t('c.log.at.bad')); return; }
+        if (when.getTime() > Date.now() + 60000) { atError.set(t('c.log.at.future')); at.focus(); return; }
+        // Logged now: the server's clock says when; an earlier time is sent as it is.
+        if (at.value !== now) body.at = when.toISOString();
       }
+      if (followUp.value) {
+        if (followUp.value < today()) { followUpError.set(t('c.log.follow.past')); followUp.focus(); return; }
+        body.follow_up_on = followUp.value;
+      }
+      await send(body);
     },
   }, msg, h('fieldset', {}, h('legend', {}, t('c.log.kind')), kinds), extra,
   contacts.length ? field(t('c.log.contact'), contact) : null,
-  field(t('c.log.summary'), summary), h('div', { class: 'actions' }, save));
-  return card(t('c.log'), form);
+  h('div', {}, field(t('c.log.summary'), summary), summaryError),
+  h('div', { class: 'form-grid log-when' },
+    h('div', {}, field(t('c.log.at'), at), atError),
+    h('div', {}, field(t('c.log.follow'), followUp, t('c.log.follow.hint')), followUpError)),
+  h('div', { class: 'actions' }, save));
+  const el = card(t('c.log'), form);
+  el.classList.add('c-log');
+  return el;
+}
+
+/** A pool customer on its page: claim it, where the role may. */
+function claimBar(app, ctx) {
+  const c = ctx.customer;
+  if (c.owner_id !== null && c.owner_id !== undefined) return null;
+  if (!app.scope('customer', 'update')) return null;
+  return alertBox([t('c.claim.text'), ' ', h('button', {
+    type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'customer-claim',
+    onclick: async (ev) => {
+      ev.target.disabled = true;
+      try { await api(`/customers/${c.id}/claim`, { method: 'POST' }); toast(t('day.pool.claimed', { name: c.name })); ctx.reload(); } catch (e) { ev.target.disabled = false; toast(errorText(e), 'error'); }
+    },
+  }, t('day.pool.claim'))], 'info');
 }
 
 /**
@@ -442,7 +521,7 @@ function logForm(app, ctx, contacts) {
 function releaseButton(app, ctx) {
   const c = ctx.customer;
   const may = c.owner_id !== null && c.owner_id !== undefined && !c.deleted_at
-    && (app.isSupervisor() || (app.user.role === 'manager' && c.owner_id === app.user.id));
+      && (app.isSupervisor() || (app.user.role === 'manager' && c.owner_id === app.user.id));
   if (!may) return null;
   return h('button', {
     type: 'button', class: 'btn', 'data-testid': 'release-to-pool',
@@ -451,6 +530,7 @@ function releaseButton(app, ctx) {
 }
 
 export async function customer(app, { id: cid }) {
+  if (cid === 'new') return newCustomerPage(app);
   const root = h('div', { class: 'page' });
   const ctx = { customer: null };
   let data;
@@ -474,6 +554,9 @@ export async function customer(app, { id: cid }) {
     ]);
     data = { contacts, activities, orders, history, completeness, defs, occasions };
     customLabels = new Map(defs.map((d) => [d.key, d.label]));
+    // The cards that read more of the API: the group's members, the open change reports.
+    const c = ctx.customer;
+    [data.members, data.changes] = c.deleted_at ? [null, null] : await Promise.all([membersCard(app, ctx), changesCard(app, ctx)]);
     ctx.rerender();
   };
   ctx.rerender = () => {
@@ -485,25 +568,45 @@ export async function customer(app, { id: cid }) {
       c.tier ? h('span', { class: 'badge' }, c.tier) : null,
       h('span', { class: 'badge' }, label('stage', c.stage)),
       c.key_customer ? h('span', { class: 'badge badge-warn' }, t('f.key_customer')) : null,
-      h('span', { class: 'muted' }, t('common.labelled', { label: t('c.owner'), value: app.userName(c.owner_id) })),
+      h('span', { class: 'muted', 'data-testid': 'customer-owner' }, t('common.labelled', { label: t('c.owner'), value: app.userName(c.owner_id, c.owner_name) })),
       ...(c.tags || []).map((tg) => h('span', { class: 'tag' }, tg)));
     const missing = data.completeness && data.completeness.required && !data.completeness.complete
       ? alertBox(t('c.completeness', { fields: data.completeness.missing.map((m) => (getLang() === 'en' ? m.field : m.label_zh)).join('、') }), 'warn')
       : null;
+    const head = h('div', { class: 'page-head' }, h('h1', { 'data-testid': 'customer-name' }, c.name), badges, releaseButton(app, ctx));
+    if (c.deleted_at) {
+      // A deleted file, as an administrator sees it: what it was, and the way back.
+      clear(root).append(head,
+        alertBox(t('c.deleted', { date: dateTime(c.deleted_at) }), 'warn'),
+        h('div', { class: 'grid-360' },
+          h('div', { class: 'col-main' }, adminCard(app, ctx), contactsCard(app, ctx, data.contacts)),
+          h('div', { class: 'col-side' }, editableCard(app, ctx, t('c.file'), FILE_FIELDS, fileValues, (v) => v, 'file'))));
+      root.dataset.testid = 'customer-deleted';
+      return;
+    }
+    delete root.dataset.testid;
+    const mayLog = app.can('activity', 'create', c);
+    const mayOrder = app.can('order', 'create', c);
     clear(root).append(...[
-      h('div', { class: 'page-head' }, h('h1', { 'data-testid': 'customer-name' }, c.name), badges, releaseButton(app, ctx)),
+      head,
+      claimBar(app, ctx),
       missing,
       h('div', { class: 'grid-360' },
         h('div', { class: 'col-main' },
-          logForm(app, ctx, data.contacts),
+          mayLog ? logForm(app, ctx, data.contacts) : null,
+          contactsCard(app, ctx, data.contacts),
+          mayOrder ? orderCard(app, ctx) : null,
           timelineCard(app, data.activities, data.orders, data.history, data.contacts)),
         h('div', { class: 'col-side' },
           editableCard(app, ctx, t('c.card'), CARD_FIELDS, c.card || {}, (v) => ({ card: { ...(c.card || {}), ...v } }), 'card'),
           data.occasions ? occasionsCard(data.occasions) : null,
-          data.defs.length ? customCard(ctx, data.defs) : null,
+          keyDatesCard(app, ctx),
+          data.members,
+          data.changes,
+          data.defs.length ? customCard(app, ctx, data.defs) : null,
           valueCard(c, data.orders),
-          contactsCard(data.contacts),
-          editableCard(app, ctx, t('c.file'), FILE_FIELDS, fileValues, (v) => v, 'file')))].filter(Boolean));
+          editableCard(app, ctx, t('c.file'), FILE_FIELDS, fileValues, (v) => v, 'file'),
+          adminCard(app, ctx)))].filter(Boolean));
   };
   await ctx.reload();
   return root;

@@ -200,7 +200,7 @@ export async function customers(app, { params }) {
         h('td', { class: 'hide-sm' }, c.tier || ''),
         h('td', { class: 'hide-sm' }, label('stage', c.stage)),
         h('td', { class: 'hide-sm' }, [c.province, c.city].filter(Boolean).join(' ')),
-        h('td', {}, app.userName(c.owner_id)),
+        h('td', {}, app.userName(c.owner_id, c.owner_name)),
         h('td', { class: 'hide-sm' }, c.rfm_class ? label('rfm', c.rfm_class) : '—'),
         h('td', { class: 'num', 'data-p-alive': c.p_alive ?? '' }, pct(c.p_alive)),
         h('td', { 'data-last-order': c.last_order_at || '' }, c.last_order_at ? date(c.last_order_at) : '—'),
@@ -226,7 +226,7 @@ export async function customers(app, { params }) {
       }
       const head = ['ID', t('f.name'), t('f.class'), t('f.tier'), t('f.stage'), t('f.province'), t('f.city'), t('f.phone'), t('cust.owner'), t('cust.lastfollow'), t('f.tags')];
       const body = rows.map((c) => [c.id, c.name, c.class, c.tier, label('stage', c.stage), c.province, c.city, c.phone,
-        app.userName(c.owner_id), c.last_follow_up_at ? date(c.last_follow_up_at) : '', (c.tags || []).join('、')].map(csvCell).join(','));
+        app.userName(c.owner_id, c.owner_name), c.last_follow_up_at ? date(c.last_follow_up_at) : '', (c.tags || []).join('、')].map(csvCell).join(','));
       download('customers-list.csv', [head.map(csvCell).join(','), ...body].join('\r\n'));
     } catch (e) {
       toast(errorText(e), 'error');
@@ -246,6 +246,8 @@ export async function customers(app, { params }) {
 
   load();
   return h('div', { class: 'page' },
-    h('div', { class: 'page-head' }, h('h1', {}, t('cust.title')), exportBar),
+    h('div', { class: 'page-head' }, h('h1', {}, t('cust.title')),
+      app.can('customer', 'create') ? h('a', { class: 'btn btn-primary', href: '#/customers/new', 'data-testid': 'customer-new' }, t('nc.button')) : null,
+      exportBar),
     filters, bulk, results);
 }
