@@ -585,6 +585,7 @@ pub(super) async fn slipping_away(s: &dyn Store, f: &Fixture) {
         ordered_at: at,
         amount: keqing_domain::Money(10_000),
         quantity: 1,
+        unit: None,
         product: None,
         channel: None,
         store: None,
