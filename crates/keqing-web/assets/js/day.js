@@ -127,7 +127,7 @@ async function teamDay(app) {
       behind: sum((m) => m.cadence.customers_behind.length),
     })),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'team-day' },
-      h('thead', {}, h('tr', {}, heads.map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('thead', {}, h('tr', {}, heads.map((k, i) => h('th', { scope: 'col', class: i >= heads.length - 5 ? 'num' : null }, t(k))))),
       h('tbody', {}, rows))));
 }
 
