@@ -6,32 +6,9 @@
 // so the demo's stay as the other journeys expect them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, login, shot, BASE, PASSWORD } from './lib.js';
+import { login, shot, BASE, PASSWORD, journey } from './lib.js';
 
 const stamp = Date.now().toString(36).slice(-5);
-
-/** Runs a journey in a fresh browser and checks the guards afterwards. */
-async function journey(name, fn, { width = 1366 } = {}) {
-  const s = await launch();
-  let unlabelled = [];
-  try {
-    if (width !== 1366) await s.page.setViewportSize({ width, height: 844 });
-    await fn(s.page, s);
-    await shot(s.page, name);
-    unlabelled = await s.page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
-      .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
-      .filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
-      .map((el) => el.outerHTML.slice(0, 80)));
-  } catch (e) {
-    await shot(s.page, `${name}-FAILED`).catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-  assert.deepEqual(s.offsite, [], 'requests to other hosts');
-  assert.deepEqual(s.errors, [], 'script errors');
-  assert.deepEqual(unlabelled, [], 'inputs without a label');
-}
 
 /** The JSON API as a user, from node: (path, {method, body}) → {status, body}. */
 async function apiAs(username, password = PASSWORD) {

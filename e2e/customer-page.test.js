@@ -6,45 +6,7 @@
 // are left as they were.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, login, shot, BASE, PASSWORD } from './lib.js';
-
-/** Runs a journey in a fresh browser and checks the guards afterwards. */
-async function journey(name, fn) {
-  const s = await launch();
-  let unlabelled = [];
-  try {
-    await fn(s.page, s);
-    await shot(s.page, name);
-    unlabelled = await s.page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
-      .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
-      .filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
-      .map((el) => el.outerHTML.slice(0, 80)));
-  } catch (e) {
-    await shot(s.page, `${name}-FAILED`).catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-  assert.deepEqual(s.offsite, [], 'requests to other hosts');
-  assert.deepEqual(s.errors, [], 'script errors');
-  assert.deepEqual(unlabelled, [], 'inputs without a label');
-}
-
-/** The JSON API as a user, from node (for setting up and checking). */
-async function apiAs(username) {
-  const r = await fetch(`${BASE}/api/v1/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  assert.equal(r.status, 200);
-  const { token } = await r.json();
-  return async (path, opts = {}) => {
-    const res = await fetch(`${BASE}/api/v1${path}`, {
-      ...opts,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(opts.headers || {}) },
-    });
-    return { status: res.status, body: res.status === 204 ? null : await res.json() };
-  };
-}
+import { login, shot, BASE, journey, apiAs } from './lib.js';
 
 /** A screenshot of the whole page from its top (a sticky header stays at the top). */
 async function pageShot(page, name) {

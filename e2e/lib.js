@@ -2,6 +2,7 @@
 // helper, and guards that fail a journey on a script error or on any request
 // to a host other than the server under test.
 import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -59,4 +60,47 @@ export async function login(page, username) {
 
 export async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Runs a journey in a fresh browser (`width` px wide) and checks the guards
+ * afterwards: no script error, no request to another host, and every
+ * visible input on the page it ends on labelled.
+ */
+export async function journey(name, fn, { width = 1366 } = {}) {
+  const s = await launch();
+  let unlabelled = [];
+  try {
+    if (width !== 1366) await s.page.setViewportSize({ width, height: 844 });
+    await fn(s.page, s);
+    await shot(s.page, name);
+    unlabelled = await s.page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+      .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
+      .filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+      .map((el) => el.outerHTML.slice(0, 80)));
+  } catch (e) {
+    await shot(s.page, `${name}-FAILED`).catch(() => {});
+    throw e;
+  } finally {
+    await s.close();
+  }
+  assert.deepEqual(s.offsite, [], 'requests to other hosts');
+  assert.deepEqual(s.errors, [], 'script errors');
+  assert.deepEqual(unlabelled, [], 'inputs without a label');
+}
+
+/** The JSON API as a user, from node (for setting up and checking). */
+export async function apiAs(username) {
+  const r = await fetch(`${BASE}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  assert.equal(r.status, 200);
+  const { token } = await r.json();
+  return async (path, opts = {}) => {
+    const res = await fetch(`${BASE}/api/v1${path}`, {
+      ...opts,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(opts.headers || {}) },
+    });
+    return { status: res.status, body: res.status === 204 ? null : await res.json() };
+  };
 }

@@ -7,43 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launch, login, shot, SHOTS, BASE, PASSWORD } from './lib.js';
-
-async function journey(name, fn) {
-  const s = await launch();
-  let unlabelled = [];
-  try {
-    await fn(s.page, s);
-    await shot(s.page, name);
-    unlabelled = await s.page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
-      .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
-      .filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
-      .map((el) => el.outerHTML.slice(0, 80)));
-  } catch (e) {
-    await shot(s.page, `${name}-FAILED`).catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-  assert.deepEqual(s.offsite, [], 'requests to other hosts');
-  assert.deepEqual(s.errors, [], 'script errors');
-  assert.deepEqual(unlabelled, [], 'inputs without a label');
-}
-
-async function apiAs(username) {
-  const r = await fetch(`${BASE}/api/v1/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  assert.equal(r.status, 200);
-  const { token } = await r.json();
-  return async (path, opts = {}) => {
-    const res = await fetch(`${BASE}/api/v1${path}`, {
-      ...opts,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(opts.headers || {}) },
-    });
-    return { status: res.status, body: res.status === 204 ? null : await res.json() };
-  };
-}
+import { login, shot, SHOTS, journey, apiAs } from './lib.js';
 
 /** Both widths of a page: 1366 px, then 390 px (a phone), then back. */
 async function shots(page, name) {
@@ -68,11 +32,11 @@ async function rows(page) {
 }
 
 /** Waits until the list has at least `min` rows and every one passes `check`. */
-async function rowsWhere(page, check, min = 1) {
+async function rowsWhere(page, check, min = 1, whole = () => true) {
   const deadline = Date.now() + 20000;
   for (;;) {
     const r = await rows(page).catch(() => []);
-    if (r.length >= min && r.every(check)) return r;
+    if (r.length >= min && r.every(check) && whole(r)) return r;
     if (Date.now() > deadline) assert.fail(`rows never matched: ${JSON.stringify(r.slice(0, 5))}`);
     await page.waitForTimeout(100);
   }
@@ -95,7 +59,11 @@ test('a supervisor filters by province, by P(alive) sorted by the last purchase,
   // P(alive) below 30%, the longest without a purchase first.
   await page.getByLabel('仍活跃概率', { exact: true }).selectOption({ label: '低于 30%' });
   await page.getByLabel('排序').selectOption({ label: '最久未购买' });
-  const slipping = await rowsWhere(page, (r) => r.pAlive !== '' && Number(r.pAlive) < 0.3, 2);
+  // The list redraws once per change: wait for the sorted one, not the
+  // filtered one before it.
+  await page.waitForFunction(() => /sort=purchase/.test(location.hash));
+  const sorted = (rs) => rs.every((r, i) => i === 0 || rs[i - 1].lastOrder <= r.lastOrder);
+  const slipping = await rowsWhere(page, (r) => r.pAlive !== '' && Number(r.pAlive) < 0.3, 2, sorted);
   const dates = slipping.map((r) => r.lastOrder);
   assert.ok(dates.every((d) => d), dates.join());
   assert.deepEqual([...dates].sort(), dates, 'the longest without a purchase first');
