@@ -512,6 +512,8 @@ function customerPicker(placeholder, onPick, exclude = []) {
 /** A group customer's parent and members; members are added and removed here. */
 export async function membersCard(app, ctx) {
   const c = ctx.customer;
+  // A person is not a group: no card, unless the file says it belongs to one.
+  if (c.kind === 'individual' && !c.parent_id) return null;
   const [members, parent] = await Promise.all([
     api(`/customers?parent=${c.id}&per_page=200&sort=name`).then((r) => r.items).catch(() => []),
     c.parent_id ? api(`/customers?ids=${c.parent_id}`).then((r) => r.items[0] || null).catch(() => null) : null,
