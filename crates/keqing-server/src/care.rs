@@ -200,7 +200,7 @@ pub struct TaskList {
     pub per_page: i64,
 }
 
-fn parse_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+pub(crate) fn parse_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
     s.map(|s| {
         NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
             ApiError::invalid(

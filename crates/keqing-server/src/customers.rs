@@ -923,28 +923,15 @@ pub async fn add_activity(
     let today = keqing_app::care::local_date(now);
     let follow_up_on = match follow_up_on {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-            Ok(d) if d >= today => Some(d),
-            Ok(_) => {
-                return Err(ApiError::invalid(
-                    "follow_up_on",
-                    "下次跟进日期不能早于今天 the next follow-up cannot be before today",
-                ))
-            }
-            Err(_) => {
-                return Err(ApiError::invalid(
-                    "follow_up_on",
-                    "日期格式应为 YYYY-MM-DD a date such as 2026-12-24",
-                ))
-            }
-        },
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "follow_up_on",
-                "日期格式应为 YYYY-MM-DD a date such as 2026-12-24",
-            ))
-        }
+        Some(Value::String(s)) => crate::care::parse_date("follow_up_on", Some(&s))?,
+        Some(v) => crate::care::parse_date("follow_up_on", Some(&v.to_string()))?,
     };
+    if follow_up_on.is_some_and(|d| d < today) {
+        return Err(ApiError::invalid(
+            "follow_up_on",
+            "下次跟进日期不能早于今天 the next follow-up cannot be before today",
+        ));
+    }
     if let Some(cid) = a.contact_id {
         let k = st.store.contact(cid).await?;
         if k.is_none_or(|k| k.customer_id != id || k.deleted_at.is_some()) {

@@ -338,6 +338,16 @@ pub struct ExportParams {
     lang: Option<String>,
 }
 
+/// An export's language and format (csv, the default, or xlsx).
+fn export_choice(p: &ExportParams) -> Result<(keqing_io::Lang, &str), ApiError> {
+    let lang = export_lang(p.lang.as_deref())?;
+    let format = p.format.as_deref().unwrap_or("csv");
+    if !matches!(format, "csv" | "xlsx") {
+        return Err(bad_format(format));
+    }
+    Ok((lang, format))
+}
+
 /// The header language of an export (`lang`).
 fn export_lang(lang: Option<&str>) -> Result<keqing_io::Lang, ApiError> {
     match lang {
@@ -428,11 +438,7 @@ pub async fn export_customers(
     CurrentUser(u): CurrentUser,
     Query(p): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let lang = export_lang(p.lang.as_deref())?;
-    let format = p.format.as_deref().unwrap_or("csv");
-    if !matches!(format, "csv" | "xlsx") {
-        return Err(bad_format(format));
-    }
+    let (lang, format) = export_choice(&p)?;
     let export = customer_export(st.store.as_ref(), &st.grants, &u).await?;
     let custom = custom_fields_in(st.store.as_ref()).await?;
     let file = if format == "xlsx" {
@@ -470,11 +476,7 @@ pub async fn export_contacts(
     CurrentUser(u): CurrentUser,
     Query(p): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let lang = export_lang(p.lang.as_deref())?;
-    let format = p.format.as_deref().unwrap_or("csv");
-    if !matches!(format, "csv" | "xlsx") {
-        return Err(bad_format(format));
-    }
+    let (lang, format) = export_choice(&p)?;
     let contacts = customer_export(st.store.as_ref(), &st.grants, &u)
         .await?
         .contact_rows();

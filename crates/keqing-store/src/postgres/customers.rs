@@ -387,29 +387,7 @@ impl CustomerStore for PgStore {
                 if released.contains(&id) {
                     continue;
                 }
-                execute(
-                    &t,
-                    "UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = $2, version = version + 1, updated_at = $2 WHERE id = $1",
-                    &[&id, &now],
-                )
-                .await?;
-                log_owner_note(
-                    &t,
-                    id,
-                    (Some(owner), None),
-                    ("release", Some(reason)),
-                    Some(actor.id),
-                    now,
-                )
-                .await?;
-                history_insert(
-                    &t,
-                    id,
-                    Some(actor.id),
-                    &one_change("owner_id", owner, serde_json::Value::Null),
-                    now,
-                )
-                .await?;
+                release_one(&t, id, owner, Some(reason), actor.id, now).await?;
                 released.push(id);
             }
             if !released.is_empty() {
@@ -485,21 +463,7 @@ impl CustomerStore for PgStore {
                 let (id, owner, class, last): (i64, i64, Option<String>, DateTime<Utc>) =
                     (get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?);
                 if last < rules.cutoff(class.as_deref(), now) {
-                    execute(
-                        &t,
-                        "UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = $2, version = version + 1, updated_at = $2 WHERE id = $1",
-                        &[&id, &now],
-                    )
-                    .await?;
-                    log_owner(&t, id, Some(owner), None, "release", Some(actor.id), now).await?;
-                    history_insert(
-                        &t,
-                        id,
-                        Some(actor.id),
-                        &one_change("owner_id", owner, serde_json::Value::Null),
-                        now,
-                    )
-                    .await?;
+                    release_one(&t, id, owner, None, actor.id, now).await?;
                     released.push(id);
                 }
             }
@@ -948,6 +912,41 @@ async fn log_owner_note<C: GenericClient>(
     )
     .await?;
     Ok(())
+}
+
+/// Puts customer `id`, owned by `owner`, back in the pool: the row, the
+/// ownership log (with why, when said by hand) and the history.
+async fn release_one<C: GenericClient>(
+    t: &C,
+    id: i64,
+    owner: i64,
+    note: Option<&str>,
+    actor: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    execute(
+        t,
+        "UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = $2, version = version + 1, updated_at = $2 WHERE id = $1",
+        &[&id, &now],
+    )
+    .await?;
+    log_owner_note(
+        t,
+        id,
+        (Some(owner), None),
+        ("release", note),
+        Some(actor),
+        now,
+    )
+    .await?;
+    history_insert(
+        t,
+        id,
+        Some(actor),
+        &one_change("owner_id", owner, serde_json::Value::Null),
+        now,
+    )
+    .await
 }
 
 async fn history_insert<C: GenericClient>(

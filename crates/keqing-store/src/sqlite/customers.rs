@@ -321,14 +321,19 @@ impl CustomerStore for SqliteStore {
                 if released.contains(&id) {
                     continue;
                 }
-                t.execute("UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1", params![id, now])
-                    .map_err(sq)?;
-                log_owner_note(t, id, (Some(owner), None), "release", Some(&reason), Some(actor), &now)?;
-                history_insert(t, id, Some(actor), &one_change("owner_id", owner, serde_json::Value::Null), &now)?;
+                release_one(t, id, owner, Some(&reason), actor, &now)?;
                 released.push(id);
             }
             if !released.is_empty() {
-                audit_row(t, Some(actor), "release", "customer", None, &serde_json::json!({"ids": released, "reason": reason}), &now)?;
+                audit_row(
+                    t,
+                    Some(actor),
+                    "release",
+                    "customer",
+                    None,
+                    &serde_json::json!({"ids": released, "reason": reason}),
+                    &now,
+                )?;
             }
             Ok(released)
         })
@@ -379,10 +384,7 @@ impl CustomerStore for SqliteStore {
             for (id, owner, class, last) in rows {
                 let last = parse_ts(&last).map_err(sq)?;
                 if last < rules.cutoff(class.as_deref(), now) {
-                    t.execute("UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1", params![id, stamp])
-                        .map_err(sq)?;
-                    log_owner(t, id, Some(owner), None, "release", Some(actor), &stamp)?;
-                    history_insert(t, id, Some(actor), &one_change("owner_id", owner, serde_json::Value::Null), &stamp)?;
+                    release_one(t, id, owner, None, actor, &stamp)?;
                     released.push(id);
                 }
             }
@@ -1003,4 +1005,37 @@ fn change_report(c: &Connection, id: i64) -> Result<ChangeReport> {
         },
     )
     .map_err(sq)
+}
+
+/// Puts customer `id`, owned by `owner`, back in the pool: the row, the
+/// ownership log (with why, when said by hand) and the history.
+fn release_one(
+    t: &Connection,
+    id: i64,
+    owner: i64,
+    note: Option<&str>,
+    actor: i64,
+    now: &str,
+) -> Result<()> {
+    t.execute(
+        "UPDATE customers SET owner_id = NULL, team_id = NULL, owned_since = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )
+    .map_err(sq)?;
+    log_owner_note(
+        t,
+        id,
+        (Some(owner), None),
+        "release",
+        note,
+        Some(actor),
+        now,
+    )?;
+    history_insert(
+        t,
+        id,
+        Some(actor),
+        &one_change("owner_id", owner, serde_json::Value::Null),
+        now,
+    )
 }
