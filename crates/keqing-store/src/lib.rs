@@ -33,7 +33,8 @@ use keqing_domain::archive::PoolRules;
 use keqing_domain::contact::{Contact, ContactInput};
 use keqing_domain::customer::{Customer, CustomerInput};
 use keqing_domain::history::FieldChange;
-use keqing_domain::order::{NewOrder, Order};
+use keqing_domain::order::{NewOrder, NewPayment, Order, Payment};
+use keqing_domain::Money;
 use keqing_domain::{Role, User};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -46,7 +47,10 @@ pub use customers::CustomerStore;
 pub use imports::ImportStore;
 pub use people::PeopleStore;
 pub use postgres::PgStore;
-pub use records::RecordStore;
+pub use records::{
+    CustomerReceivable, ReceivableBucket, Receivables, ReceivablesQuery, ReceivablesSubject,
+    RecordStore, RECEIVABLE_BUCKETS,
+};
 pub use sqlite::SqliteStore;
 pub use verify::DIFFERENCES_SHOWN;
 
@@ -63,6 +67,10 @@ pub enum StoreError {
     /// A rule the store enforces atomically (e.g. the pool claim limit).
     #[error("{0}")]
     Refused(String),
+    /// A value refused by a rule checked where it is written (a payment
+    /// larger than what is still owed): 422 naming the field.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error("database: {0}")]
     Db(String),
 }
@@ -800,6 +808,7 @@ pub const TABLES: &[&str] = &[
     "contacts",
     "activities",
     "orders",
+    "payments",
     "customer_history",
     "ownership_log",
     "change_reports",

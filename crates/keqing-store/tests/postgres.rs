@@ -402,3 +402,11 @@ async fn a_version_3_schema_keeps_its_care_tasks() {
         "every customer has tokens, and they are indexed"
     );
 }
+
+#[tokio::test]
+async fn receivables_are_aged_by_due_day() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    suite::receivable_buckets(&s).await;
+}

@@ -220,6 +220,22 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("due_date", Date),
             ("paid_date", Date),
             ("unit", Text),
+            // The foundation's (placeholder until merged).
+            ("seller_id", Int),
+            ("version", Int),
+        ],
+    ),
+    (
+        "payments",
+        &[
+            ("id", Int),
+            ("order_id", Int),
+            ("amount_fen", Int),
+            ("due_date", Date),
+            ("paid_date", Date),
+            ("version", Int),
+            ("created_at", Ts),
+            ("created_by", Int),
         ],
     ),
     (

@@ -157,6 +157,20 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v18.sql"),
         step: None,
     },
+    // Version 19 is the performance foundation's (orders.seller_id,
+    // perf_daily); a placeholder until it is merged.
+    Migration {
+        version: 19,
+        sql: include_str!("schema_v19.sql"),
+        step: None,
+    },
+    // Version 20 versions orders and pays them in instalments (payments),
+    // whose paid amounts feed the receivables metric.
+    Migration {
+        version: 20,
+        sql: include_str!("schema_v20.sql"),
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 

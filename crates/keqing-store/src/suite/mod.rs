@@ -6,6 +6,7 @@ mod backup;
 mod care;
 mod customers;
 mod imports;
+mod payments;
 mod people;
 mod records;
 
@@ -22,6 +23,8 @@ use keqing_domain::contact::ContactInput;
 use keqing_domain::customer::CustomerInput;
 use keqing_domain::order::NewOrder;
 use keqing_domain::{Money, NewActivity};
+pub use payments::receivable_buckets;
+use payments::{orders_and_payments, receivables};
 use people::{audit_pages, password_changes, regions_and_teams, user_changes, users_and_sessions};
 use records::{contacts_activities_orders, group_members, orders_entered_by_hand};
 use serde_json::json;
@@ -95,6 +98,8 @@ pub async fn run_all(s: &dyn Store) {
     slipping_away(s, &f).await;
     contacts_activities_orders(s, &f).await;
     orders_entered_by_hand(s, &f).await;
+    orders_and_payments(s, &f).await;
+    receivables(s, &f).await;
     group_members(s, &f).await;
     change_deadline(s, &f).await;
     import_is_idempotent(s, &f).await;
