@@ -18,6 +18,7 @@ pub mod exports;
 pub mod imports;
 pub mod password;
 pub mod pool;
+pub mod receivables;
 
 pub use error::AppError;
 
