@@ -14,6 +14,7 @@ pub mod imports;
 pub mod openapi;
 pub mod orders;
 mod people;
+pub mod performance;
 mod pool;
 
 use axum::Router;
@@ -183,6 +184,14 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(care::get_settings, care::put_settings))
         .routes(routes!(care::compliance))
         .routes(routes!(care::run))
+        .routes(routes!(
+            performance::list_targets,
+            performance::create_target
+        ))
+        .routes(routes!(performance::revise_target))
+        .routes(routes!(performance::get))
+        .routes(routes!(performance::series))
+        .routes(routes!(performance::board))
         .routes(routes!(openapi::document))
 }
 

@@ -18,6 +18,7 @@ mod doc;
 mod fts;
 pub mod imports;
 pub mod people;
+pub mod performance;
 mod postgres;
 pub mod records;
 mod search_build;
@@ -46,6 +47,7 @@ pub use care::CareStore;
 pub use customers::CustomerStore;
 pub use imports::ImportStore;
 pub use people::PeopleStore;
+pub use performance::{ActualRow, Grain, PerformanceStore};
 pub use postgres::PgStore;
 pub use records::{
     CustomerReceivable, ReceivableBucket, Receivables, ReceivablesQuery, ReceivablesSubject,
@@ -792,6 +794,7 @@ pub trait Store:
     + CareStore
     + AnalysisStore
     + BackupStore
+    + PerformanceStore
     + Send
     + Sync
 {
@@ -819,6 +822,8 @@ pub const TABLES: &[&str] = &[
     "care_settings",
     "analysis_snapshots",
     "analysis_snapshot_members",
+    "targets",
+    "target_revisions",
 ];
 
 pub(crate) fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
@@ -906,7 +911,7 @@ pub const IMPORT_BATCH: usize = 10_000;
 
 /// Columns that hold JSON documents in every table.
 pub(crate) const JSON_COLUMNS: &[&str] = &[
-    "doc", "detail", "old", "new", "value", "params", "summary", "data",
+    "doc", "detail", "old", "new", "value", "params", "summary", "data", "months",
 ];
 
 /// Reads a backup's JSON lines, naming the line of any that is not JSON.
@@ -1507,6 +1512,6 @@ mod birthday_key_tests {
 pub mod prelude {
     pub use crate::{
         AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PeopleStore,
-        RecordStore, Store,
+        PerformanceStore, RecordStore, Store,
     };
 }

@@ -410,3 +410,11 @@ async fn receivables_are_aged_by_due_day() {
     let s = schemas.store().await;
     suite::receivable_buckets(&s).await;
 }
+
+#[tokio::test]
+async fn receivables_feed_the_daily_totals() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    suite::receivables_metric(&s).await;
+}

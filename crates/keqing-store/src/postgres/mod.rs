@@ -157,8 +157,8 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v18.sql"),
         step: None,
     },
-    // Version 19 is the performance foundation's (orders.seller_id,
-    // perf_daily); a placeholder until it is merged.
+    // Version 19: orders credited to their seller, the daily performance
+    // totals and their triggers, targets and their revisions.
     Migration {
         version: 19,
         sql: include_str!("schema_v19.sql"),
@@ -260,6 +260,7 @@ mod care;
 mod customers;
 mod imports;
 mod people;
+mod performance;
 mod records;
 
 impl PgStore {

@@ -62,17 +62,11 @@ impl RecordStore for PgStore {
                     // A concurrent import of the same order waits, then does
                     // nothing. An order paid already was paid in full: its
                     // one payment is stored with it.
-                    let n = execute(
+                    let id = query_opt(
                         &t,
-                        "WITH o AS (
-                           INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
-                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (external_id) DO NOTHING
-                           RETURNING id, amount_fen, due_date, paid_date),
-                         p AS (
-                           INSERT INTO payments (order_id, amount_fen, due_date, paid_date, version, created_at, created_by)
-                           SELECT id, amount_fen, due_date, paid_date, 1, $12, NULL FROM o
-                           WHERE paid_date IS NOT NULL AND amount_fen > 0)
-                         SELECT 1 FROM o",
+                        "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit, seller_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT owner_id FROM customers WHERE id = $1)) ON CONFLICT (external_id) DO NOTHING
+                         RETURNING id",
                         &[
                             &o.customer_id,
                             &o.external_id,
@@ -85,10 +79,15 @@ impl RecordStore for PgStore {
                             &o.due_date,
                             &o.paid_date,
                             &o.unit.map(|u| u.as_str()),
-                            &now,
                         ],
                     )
-                    .await?;
+                    .await?
+                    .map(|r| get::<i64>(&r, 0))
+                    .transpose()?;
+                    if let (Some(id), Some(_)) = (id, o.paid_date) {
+                        execute(&t, INSERT_FULL_PAYMENT, &[&id, &now]).await?;
+                    }
+                    let n = u64::from(id.is_some());
                     if n == 1 {
                         i += 1
                     } else {
@@ -118,8 +117,8 @@ impl RecordStore for PgStore {
             }
             let row = query_one(
                 &t,
-                "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit, seller_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT owner_id FROM customers WHERE id = $1)) RETURNING id",
                 &[
                     &o.customer_id,
                     &o.external_id,

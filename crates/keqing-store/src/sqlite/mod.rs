@@ -10,6 +10,7 @@ mod care;
 mod customers;
 mod imports;
 mod people;
+mod performance;
 mod records;
 
 use crate::search_build::{self, SideIndex};
@@ -419,8 +420,8 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v17.sql"),
         step: None,
     },
-    // Version 18 is the performance foundation's (orders.seller_id,
-    // perf_daily); a placeholder until it is merged.
+    // Version 18: orders credited to their seller, the daily performance
+    // totals and their triggers, targets and their revisions.
     Migration {
         version: 18,
         sql: include_str!("schema_v18.sql"),

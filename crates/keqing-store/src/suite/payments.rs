@@ -460,3 +460,116 @@ pub async fn receivable_buckets(s: &dyn Store) {
     assert_eq!((r.outstanding, r.overdue), (Money(100_000), Money(70_000)));
     assert_eq!(r.customers[0].oldest_due, Some(day("2026-01-05")));
 }
+
+/// Receivables (metric 3) kept right by the payments' triggers: a paid
+/// payment counts for the order's seller on its paid day, an unpaid one
+/// nowhere; moving the paid day, changing the amount and unpaying move the
+/// figure; an import with a paid date counts its full amount; a pool
+/// customer's payments count for nobody (user 0).
+pub async fn receivables_metric(s: &dyn Store) {
+    use crate::performance::Grain;
+    use keqing_domain::performance::Metric;
+    let f = fixture(s).await;
+    let got = |user: i64| async move {
+        s.actuals(
+            Metric::Receivables,
+            day("2025-01-01"),
+            day("2025-12-31"),
+            Grain::Day,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.user_id == user && r.value != 0)
+        .map(|r| (r.period.to_string(), r.value))
+        .collect::<Vec<_>>()
+    };
+    let mine = named_customer(s, "回款指标", Some(f.manager_a.id), &f.admin).await;
+    let o = s
+        .create_order(
+            &entry(json!({"customer_id": mine.id, "date": "2025-03-01", "amount": "1000"})),
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    let a = f.manager_a.id;
+    assert!(got(a).await.is_empty(), "an order is no payment");
+    let p = s
+        .add_payment(o.id, &pay(30_000, None, Some("2025-03-05")), &f.manager_a)
+        .await
+        .unwrap();
+    let due = s
+        .add_payment(o.id, &pay(20_000, Some("2025-04-01"), None), &f.manager_a)
+        .await
+        .unwrap();
+    assert_eq!(got(a).await, [("2025-03-05".to_string(), 30_000)]);
+    // The unpaid one paid; the first moved a day and grown.
+    s.update_payment(
+        due.id,
+        1,
+        &pay(20_000, Some("2025-04-01"), Some("2025-04-02")),
+        &f.manager_a,
+    )
+    .await
+    .unwrap();
+    s.update_payment(
+        p.id,
+        1,
+        &pay(35_000, None, Some("2025-03-06")),
+        &f.manager_a,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        got(a).await,
+        [
+            ("2025-03-06".to_string(), 35_000),
+            ("2025-04-02".to_string(), 20_000)
+        ]
+    );
+    // Unpaid again: it leaves the metric.
+    s.update_payment(
+        due.id,
+        2,
+        &pay(20_000, Some("2025-04-01"), None),
+        &f.manager_a,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got(a).await, [("2025-03-06".to_string(), 35_000)]);
+    // A refused over-payment writes nothing.
+    assert!(s
+        .add_payment(o.id, &pay(45_001, None, Some("2025-03-06")), &f.manager_a)
+        .await
+        .is_err());
+    assert_eq!(got(a).await, [("2025-03-06".to_string(), 35_000)]);
+    // An import paid already: its full amount on its paid day.
+    let imported = NewOrder {
+        external_id: Some("RCV-1".into()),
+        due_date: Some(day("2025-05-10")),
+        paid_date: Some(day("2025-05-20")),
+        ..entry(json!({"customer_id": mine.id, "date": "2025-05-01", "amount": "12.34"}))
+    };
+    s.add_orders(std::slice::from_ref(&imported)).await.unwrap();
+    s.add_orders(&[imported]).await.unwrap();
+    assert_eq!(
+        got(a).await,
+        [
+            ("2025-03-06".to_string(), 35_000),
+            ("2025-05-20".to_string(), 1_234)
+        ]
+    );
+    // A customer in the pool: its payments count for nobody.
+    let pool = named_customer(s, "公海回款", None, &f.admin).await;
+    let po = s
+        .create_order(
+            &entry(json!({"customer_id": pool.id, "date": "2025-06-01", "amount": "5"})),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    s.add_payment(po.id, &pay(500, None, Some("2025-06-02")), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(got(0).await, [("2025-06-02".to_string(), 500)]);
+}
