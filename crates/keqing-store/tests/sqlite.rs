@@ -1167,3 +1167,80 @@ async fn version_19_pays_the_orders_paid_before_it() {
         .collect();
     assert_eq!(mine, [(day("2025-02-18"), 88_800)]);
 }
+
+/// A backup from before payments restores with its paid orders paid: one
+/// payment each of the full amount, version 1 on every order.
+#[tokio::test]
+async fn a_backup_from_before_payments_restores_them() {
+    use keqing_domain::{Money, NewOrder};
+    use keqing_store::prelude::*;
+    let s = SqliteStore::open(":memory:").await.unwrap();
+    let f = suite::fixture(&s).await;
+    let c = s
+        .create_customer(
+            &keqing_domain::CustomerInput::from_json(
+                serde_json::json!({"name": "旧备份回款"})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap(),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let order = |ext: &str, paid: Option<&str>| NewOrder {
+        external_id: Some(ext.into()),
+        customer_id: c.id,
+        ordered_at: day("2025-02-01").and_hms_opt(4, 0, 0).unwrap().and_utc(),
+        amount: Money(5_000),
+        quantity: 1,
+        unit: None,
+        product: None,
+        channel: None,
+        store: None,
+        due_date: Some(day("2025-02-20")),
+        paid_date: paid.map(day),
+    };
+    s.add_orders(&[order("B-1", Some("2025-02-10")), order("B-2", None)])
+        .await
+        .unwrap();
+    let mut buf = vec![];
+    s.export_all(&mut buf).await.unwrap();
+    // As an older keqing wrote it: no payments, orders without a version.
+    let text: String = String::from_utf8(buf)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["table"] == "payments" {
+                return None;
+            }
+            if v["table"] == "orders" {
+                v["row"].as_object_mut().unwrap().remove("version");
+            }
+            Some(format!("{v}\n"))
+        })
+        .collect();
+    let copy = SqliteStore::open(":memory:").await.unwrap();
+    copy.import_all(&mut std::io::Cursor::new(text.into_bytes()))
+        .await
+        .unwrap();
+    let orders = copy.orders(c.id).await.unwrap();
+    let paid = orders
+        .iter()
+        .find(|o| o.fields.external_id.as_deref() == Some("B-1"))
+        .unwrap();
+    assert_eq!((paid.version, paid.payments.len()), (1, 1));
+    assert_eq!(
+        (paid.payments[0].amount, paid.payments[0].paid_date),
+        (Money(5_000), Some(day("2025-02-10")))
+    );
+    let open = orders
+        .iter()
+        .find(|o| o.fields.external_id.as_deref() == Some("B-2"))
+        .unwrap();
+    assert!(open.payments.is_empty());
+    assert_eq!(open.outstanding, Money(5_000));
+}
