@@ -418,3 +418,11 @@ async fn receivables_feed_the_daily_totals() {
     let s = schemas.store().await;
     suite::receivables_metric(&s).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_payments_never_pass_the_amount() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    suite::concurrent_payments(&s).await;
+}

@@ -1244,3 +1244,12 @@ async fn a_backup_from_before_payments_restores_them() {
     assert!(open.payments.is_empty());
     assert_eq!(open.outstanding, Money(5_000));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_payments_never_pass_the_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("k.db").to_str().unwrap())
+        .await
+        .unwrap();
+    suite::concurrent_payments(&s).await;
+}

@@ -573,3 +573,33 @@ pub async fn receivables_metric(s: &dyn Store) {
         .unwrap();
     assert_eq!(got(0).await, [("2025-06-02".to_string(), 500)]);
 }
+
+/// Payments of one order recorded at once: together they never pass its
+/// amount (the check holds the order while it writes).
+pub async fn concurrent_payments(s: &dyn Store) {
+    let f = fixture(s).await;
+    let c = named_customer(s, "并发回款", Some(f.manager_a.id), &f.admin).await;
+    let o = s
+        .create_order(
+            &entry(json!({"customer_id": c.id, "date": "2025-03-01", "amount": "1000"})),
+            &f.manager_a,
+        )
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        let p = pay(60_000, None, None);
+        let (a, b, c2) = tokio::join!(
+            s.add_payment(o.id, &p, &f.manager_a),
+            s.add_payment(o.id, &p, &f.manager_a),
+            s.add_payment(o.id, &p, &f.admin),
+        );
+        let ok = [a.is_ok(), b.is_ok(), c2.is_ok()]
+            .iter()
+            .filter(|x| **x)
+            .count();
+        assert!(ok <= 1, "{ok} payments of 600 on an order of 1000");
+    }
+    let after = s.order(o.id).await.unwrap().unwrap();
+    assert_eq!(after.payments.len(), 1);
+    assert_eq!(after.unscheduled, Money(40_000));
+}
