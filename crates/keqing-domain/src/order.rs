@@ -31,6 +31,9 @@ pub struct NewOrder {
     pub channel: Option<String>,
     pub store: Option<String>,
     pub due_date: Option<NaiveDate>,
+    /// The day the order was paid in full (null while anything is owed):
+    /// an import's paid date (one payment of the full amount), or the last
+    /// payment's day once the payments reach the amount.
     pub paid_date: Option<NaiveDate>,
 }
 

@@ -260,3 +260,13 @@ pub(crate) fn below_payments(recorded_fen: i64) -> StoreError {
         ),
     }
 }
+
+/// Keeps an order's `paid_date` the day it was paid in full (the last paid
+/// day, once the paid payments reach its amount), NULL while anything is
+/// owed: the receivables read only the orders open on their day. The same
+/// text in both dialects, the order's id its one parameter.
+pub(crate) const SETTLE_ORDER: &str = "UPDATE orders SET paid_date = CASE
+        WHEN (SELECT COALESCE(sum(amount_fen), 0) FROM payments WHERE order_id = orders.id AND paid_date IS NOT NULL) >= amount_fen
+        THEN (SELECT max(paid_date) FROM payments WHERE order_id = orders.id)
+        ELSE NULL END
+    WHERE id = {id} AND EXISTS (SELECT 1 FROM payments WHERE order_id = orders.id)";

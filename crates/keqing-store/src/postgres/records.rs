@@ -227,6 +227,7 @@ impl RecordStore for PgStore {
                 ],
             )
             .await?;
+            settle(&t, id).await?;
             audit_row(
                 &t,
                 Some(actor.id),
@@ -282,6 +283,7 @@ impl RecordStore for PgStore {
             )
             .await?;
             let id: i64 = get(&row, 0)?;
+            settle(&t, order_id).await?;
             let mut detail = p.to_json();
             detail.insert("order_id".into(), order_id.into());
             audit_row(
@@ -345,6 +347,7 @@ impl RecordStore for PgStore {
                 &[&id, &p.amount.fen(), &p.due_date, &p.paid_date],
             )
             .await?;
+            settle(&t, order_id).await?;
             audit_row(
                 &t,
                 Some(actor.id),
@@ -368,7 +371,12 @@ impl RecordStore for PgStore {
              os AS (SELECT o.id, o.customer_id, o.amount_fen,
                            COALESCE(o.due_date, (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date) AS due
                     FROM orders o JOIN cs ON cs.id = o.customer_id
-                    WHERE (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date <= {as_of}::date),
+                    WHERE o.paid_date IS NULL AND (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date <= {as_of}::date
+                    UNION ALL
+                    SELECT o.id, o.customer_id, o.amount_fen,
+                           COALESCE(o.due_date, (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date)
+                    FROM orders o JOIN cs ON cs.id = o.customer_id
+                    WHERE o.paid_date > {as_of}::date AND (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date <= {as_of}::date),
              pieces AS (
                 SELECT os.customer_id, p.amount_fen AS amount, COALESCE(p.due_date, os.due) AS due
                 FROM os JOIN payments p ON p.order_id = os.id
@@ -530,4 +538,15 @@ async fn recorded_fen<C: GenericClient>(c: &C, order_id: i64) -> Result<i64> {
         .await?,
         0,
     )
+}
+
+/// [`crate::records::SETTLE_ORDER`] for one order.
+async fn settle<C: GenericClient>(c: &C, order_id: i64) -> Result<()> {
+    execute(
+        c,
+        &crate::records::SETTLE_ORDER.replace("{id}", "$1"),
+        &[&order_id],
+    )
+    .await?;
+    Ok(())
 }

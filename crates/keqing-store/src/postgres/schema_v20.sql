@@ -16,6 +16,10 @@ CREATE TABLE payments (
     created_by BIGINT
 );
 CREATE INDEX payments_order ON payments(order_id);
+-- An order's paid_date is the day it was paid in full (NULL while anything
+-- is owed; the store keeps it as payments are recorded): receivables read
+-- the open orders through this index, never the settled ones.
+CREATE INDEX orders_open ON orders(customer_id) WHERE paid_date IS NULL;
 
 CREATE FUNCTION payments_receivables() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

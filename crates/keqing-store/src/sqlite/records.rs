@@ -196,6 +196,7 @@ impl RecordStore for SqliteStore {
                 params![id, ts(o.ordered_at), o.amount.fen(), o.quantity, o.unit.map(|u| u.as_str()), o.product, o.channel],
             )
             .map_err(sq)?;
+            settle(t, id)?;
             audit_row(
                 t,
                 Some(actor),
@@ -246,6 +247,7 @@ impl RecordStore for SqliteStore {
             )
             .map_err(sq)?;
             let id = t.last_insert_rowid();
+            settle(t, order_id)?;
             let mut detail = p.to_json();
             detail.insert("order_id".into(), order_id.into());
             audit_row(t, Some(actor), "create", "payment", Some(id), &detail.into(), &now)?;
@@ -288,6 +290,7 @@ impl RecordStore for SqliteStore {
                 params![id, p.amount.fen(), p.due_date.map(|d| d.to_string()), p.paid_date.map(|d| d.to_string())],
             )
             .map_err(sq)?;
+            settle(t, before.order_id)?;
             audit_row(
                 t,
                 Some(actor),
@@ -313,7 +316,12 @@ impl RecordStore for SqliteStore {
                  os AS (SELECT o.id, o.customer_id, o.amount_fen,
                                COALESCE(o.due_date, date(o.ordered_at, '+8 hours')) AS due
                         FROM orders o JOIN cs ON cs.id = o.customer_id
-                        WHERE date(o.ordered_at, '+8 hours') <= {as_of}),
+                        WHERE o.paid_date IS NULL AND date(o.ordered_at, '+8 hours') <= {as_of}
+                        UNION ALL
+                        SELECT o.id, o.customer_id, o.amount_fen,
+                               COALESCE(o.due_date, date(o.ordered_at, '+8 hours'))
+                        FROM orders o JOIN cs ON cs.id = o.customer_id
+                        WHERE o.paid_date > {as_of} AND date(o.ordered_at, '+8 hours') <= {as_of}),
                  pieces AS (
                     SELECT os.customer_id, p.amount_fen AS amount, COALESCE(p.due_date, os.due) AS due
                     FROM os JOIN payments p ON p.order_id = os.id
@@ -476,4 +484,13 @@ fn recorded_fen(c: &Connection, order_id: i64) -> Result<i64> {
         |r| r.get(0),
     )
     .map_err(sq)
+}
+
+/// [`crate::records::SETTLE_ORDER`] for one order.
+fn settle(c: &Connection, order_id: i64) -> Result<()> {
+    c.prepare_cached(&crate::records::SETTLE_ORDER.replace("{id}", "?1"))
+        .map_err(sq)?
+        .execute([order_id])
+        .map_err(sq)?;
+    Ok(())
 }

@@ -16,6 +16,10 @@ CREATE TABLE IF NOT EXISTS payments (
     created_by INTEGER
 );
 CREATE INDEX IF NOT EXISTS payments_order ON payments(order_id);
+-- An order's paid_date is the day it was paid in full (NULL while anything
+-- is owed; the store keeps it as payments are recorded): receivables read
+-- the open orders through this index, never the settled ones.
+CREATE INDEX IF NOT EXISTS orders_open ON orders(customer_id) WHERE paid_date IS NULL;
 
 CREATE TRIGGER IF NOT EXISTS payments_receivables_insert AFTER INSERT ON payments
 WHEN NEW.paid_date IS NOT NULL

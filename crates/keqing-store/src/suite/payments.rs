@@ -157,6 +157,12 @@ pub(super) async fn orders_and_payments(s: &dyn Store, f: &Fixture) {
     assert_eq!(s.payment(p2.id).await.unwrap().unwrap(), p2c);
     let o3 = s.order(o.id).await.unwrap().unwrap();
     assert_eq!((o3.paid, o3.outstanding), (Money(80_000), Money(0)));
+    assert_eq!(
+        o3.fields.paid_date,
+        Some(day("2026-10-09")),
+        "paid in full on the last payment's day"
+    );
+    assert_eq!(l.fields.paid_date, None, "not while anything is owed");
 
     // The history: the order's edit and its payments, oldest first.
     let h = s.order_history(o.id).await.unwrap();
