@@ -270,3 +270,8 @@ pub(crate) const SETTLE_ORDER: &str = "UPDATE orders SET paid_date = CASE
         THEN (SELECT max(paid_date) FROM payments WHERE order_id = orders.id)
         ELSE NULL END
     WHERE id = {id} AND EXISTS (SELECT 1 FROM payments WHERE order_id = orders.id)";
+
+/// Today in China (UTC+8), where paid days are recorded.
+pub(crate) fn china_today() -> NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+}

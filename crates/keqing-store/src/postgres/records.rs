@@ -366,17 +366,23 @@ impl RecordStore for PgStore {
         let mut p = Params::default();
         let scope = crate::records::receivable_customers(q, &mut p);
         let as_of = p.push(q.as_of);
+        // Orders paid in full after `as_of` were open on it; none are when
+        // `as_of` is today or later (a paid day is never after today), and
+        // then only the open orders are read (the index orders_open).
+        let settled_after = if q.as_of < crate::records::china_today() {
+            format!(
+                " UNION ALL SELECT o.id, o.customer_id, o.amount_fen, COALESCE(o.due_date, (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date)
+                     FROM orders o JOIN cs ON cs.id = o.customer_id WHERE o.paid_date > {as_of}::date AND (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date <= {as_of}::date"
+            )
+        } else {
+            String::new()
+        };
         let sql = format!(
             "WITH cs AS (SELECT id, name, owner_id FROM customers WHERE {scope}),
              os AS (SELECT o.id, o.customer_id, o.amount_fen,
                            COALESCE(o.due_date, (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date) AS due
                     FROM orders o JOIN cs ON cs.id = o.customer_id
-                    WHERE o.paid_date IS NULL AND (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date <= {as_of}::date
-                    UNION ALL
-                    SELECT o.id, o.customer_id, o.amount_fen,
-                           COALESCE(o.due_date, (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date)
-                    FROM orders o JOIN cs ON cs.id = o.customer_id
-                    WHERE o.paid_date > {as_of}::date AND (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date <= {as_of}::date),
+                    WHERE o.paid_date IS NULL AND (o.ordered_at AT TIME ZONE 'Asia/Shanghai')::date <= {as_of}::date{settled_after}),
              pieces AS (
                 SELECT os.customer_id, p.amount_fen AS amount, COALESCE(p.due_date, os.due) AS due
                 FROM os JOIN payments p ON p.order_id = os.id

@@ -311,17 +311,23 @@ impl RecordStore for SqliteStore {
             let mut p: Vec<SqlValue> = vec![];
             let scope = crate::records::receivable_customers(&q, &mut p);
             let as_of = arg(&mut p, q.as_of.to_string().into());
+            // Orders paid in full after `as_of` were open on it; none are when
+            // `as_of` is today or later (a paid day is never after today), and
+            // then only the open orders are read (the index orders_open).
+            let settled_after = if q.as_of < crate::records::china_today() {
+                format!(
+                    " UNION ALL SELECT o.id, o.customer_id, o.amount_fen, COALESCE(o.due_date, date(o.ordered_at, '+8 hours'))
+                     FROM orders o JOIN cs ON cs.id = o.customer_id WHERE o.paid_date > {as_of} AND date(o.ordered_at, '+8 hours') <= {as_of}"
+                )
+            } else {
+                String::new()
+            };
             let sql = format!(
                 "WITH cs AS (SELECT id, name, owner_id FROM customers WHERE {scope}),
                  os AS (SELECT o.id, o.customer_id, o.amount_fen,
                                COALESCE(o.due_date, date(o.ordered_at, '+8 hours')) AS due
                         FROM orders o JOIN cs ON cs.id = o.customer_id
-                        WHERE o.paid_date IS NULL AND date(o.ordered_at, '+8 hours') <= {as_of}
-                        UNION ALL
-                        SELECT o.id, o.customer_id, o.amount_fen,
-                               COALESCE(o.due_date, date(o.ordered_at, '+8 hours'))
-                        FROM orders o JOIN cs ON cs.id = o.customer_id
-                        WHERE o.paid_date > {as_of} AND date(o.ordered_at, '+8 hours') <= {as_of}),
+                        WHERE o.paid_date IS NULL AND date(o.ordered_at, '+8 hours') <= {as_of}{settled_after}),
                  pieces AS (
                     SELECT os.customer_id, p.amount_fen AS amount, COALESCE(p.due_date, os.due) AS due
                     FROM os JOIN payments p ON p.order_id = os.id
