@@ -17,6 +17,7 @@ pub mod customers;
 mod doc;
 mod fts;
 pub mod imports;
+pub mod pay;
 pub mod people;
 mod postgres;
 pub mod records;
@@ -44,6 +45,7 @@ pub use backup::BackupStore;
 pub use care::CareStore;
 pub use customers::CustomerStore;
 pub use imports::ImportStore;
+pub use pay::PayStore;
 pub use people::PeopleStore;
 pub use postgres::PgStore;
 pub use records::RecordStore;
@@ -784,6 +786,7 @@ pub trait Store:
     + CareStore
     + AnalysisStore
     + BackupStore
+    + PayStore
     + Send
     + Sync
 {
@@ -810,6 +813,12 @@ pub const TABLES: &[&str] = &[
     "care_settings",
     "analysis_snapshots",
     "analysis_snapshot_members",
+    "pay_settings",
+    "pay_bases",
+    "pay_rates",
+    "pay_scores",
+    "pay_runs",
+    "pay_lines",
 ];
 
 pub(crate) fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
@@ -1497,7 +1506,7 @@ mod birthday_key_tests {
 /// backend (`SqliteStore`, `PgStore`); a `dyn Store` needs none of them.
 pub mod prelude {
     pub use crate::{
-        AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PeopleStore,
+        AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PayStore, PeopleStore,
         RecordStore, Store,
     };
 }
