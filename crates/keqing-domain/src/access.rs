@@ -29,6 +29,7 @@ labeled_enum!(Resource {
     Order = "order", "订单";
     User = "user", "用户";
     Audit = "audit", "审计";
+    Pay = "pay", "薪酬";
 });
 
 labeled_enum!(Scope {
@@ -126,6 +127,12 @@ impl Default for Grants {
         // Service agents read customers and record what happened.
         grant(Agent, &[Resource::Customer, Contact, Order], &[Read], All);
         grant(Agent, &[Activity], &[Create, Read], All);
+        // Pay (issue 26): finance keeps the runs; supervisors score and review their team.
+        grant(Admin, &[Pay], &crud, All);
+        grant(Director, &[Pay], &[Read], All);
+        grant(Supervisor, &[Pay], &[Read, Update], Team);
+        grant(Manager, &[Pay], &[Read], Own);
+        grant(Finance, &[Pay], &crud, All);
         Grants { table: t }
     }
 }
