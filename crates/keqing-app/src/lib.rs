@@ -17,6 +17,8 @@ mod error;
 pub mod exports;
 pub mod imports;
 pub mod password;
+pub mod pay;
+pub mod performance;
 pub mod pool;
 
 pub use error::AppError;
