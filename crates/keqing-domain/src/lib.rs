@@ -18,6 +18,7 @@ pub mod history;
 pub mod money;
 pub mod order;
 pub mod pay;
+pub mod performance;
 pub mod phone;
 #[cfg(feature = "openapi")]
 mod schema;
@@ -34,5 +35,6 @@ pub use fields::{FieldList, Fields};
 pub use history::FieldChange;
 pub use money::Money;
 pub use order::{NewOrder, Order, OrderUnit};
+pub use performance::{Kpi, Level, Metric, Target, TargetRevision};
 pub use phone::{Email, Phone};
 pub use user::{Actor, User};

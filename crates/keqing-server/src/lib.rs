@@ -14,6 +14,7 @@ pub mod imports;
 pub mod openapi;
 mod pay;
 mod people;
+pub mod performance;
 mod pool;
 
 use axum::Router;
@@ -199,6 +200,14 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(pay::lock_bonus))
         .routes(routes!(pay::put_scores))
         .routes(routes!(pay::rankings))
+        .routes(routes!(
+            performance::list_targets,
+            performance::create_target
+        ))
+        .routes(routes!(performance::revise_target))
+        .routes(routes!(performance::get))
+        .routes(routes!(performance::series))
+        .routes(routes!(performance::board))
         .routes(routes!(openapi::document))
 }
 

@@ -168,6 +168,31 @@ async fn a_month_of_pay_role_by_role() {
     assert_eq!(s, 422);
     assert_eq!(fields(&v), vec!["scores[0].score", "scores[1].no"]);
 
+    // The 000 fixture: a plan of 80,000 for October (960,000 a year, even
+    // months) and an actual of 100,000 give B = 18,750.
+    let (s, v) = app
+        .call(&admin, "POST", "/targets", Some(json!({"level": "user", "subject_id": wang.id, "metric": "sales_amount", "year": 2026, "amount": "960000"})))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, c) = app
+        .call(
+            &mgr,
+            "POST",
+            "/customers",
+            Some(json!({"name": "薪酬测试烟酒店"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let (s, v) = app
+        .call(
+            &mgr,
+            "POST",
+            "/orders",
+            Some(json!({"customer_id": c["id"], "date": "2026-10-15", "amount": "100000.00"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
     // Finance creates the run: every line with its formula.
     let (s, _) = app
         .call(&sup, "POST", "/pay/runs", Some(json!({"month": "2026-10"})))
@@ -186,14 +211,21 @@ async fn a_month_of_pay_role_by_role() {
     let w = line(&run, wang.id);
     assert_eq!(
         w["formula"]["text"],
-        "P = A + B + C = 5000.00 + 0.00 + 800.00 = 5800.00"
+        "P = A + B + C = 5000.00 + 18750.00 + 800.00 = 24550.00"
     );
-    assert_eq!(w["total"], "5800.00");
+    assert_eq!(w["total"], "24550.00");
     assert_eq!(w["formula"]["inputs"]["rate"], "0.15");
-    assert!(w["formula"]["inputs"]["hard"]
-        .as_str()
-        .unwrap()
-        .contains("没有计划"));
+    assert_eq!(w["formula"]["inputs"]["plan"], "80000.00");
+    assert_eq!(w["formula"]["inputs"]["actual"], "100000.00");
+    let l = line(&run, li.id);
+    assert!(
+        l["formula"]["inputs"]["hard"]
+            .as_str()
+            .unwrap()
+            .contains("没有计划"),
+        "{l}"
+    );
+    assert_eq!(l["hard"], "0.00");
     assert_eq!(w["formula"]["inputs"]["duties"][0]["earned"], "80.00");
     assert_eq!(users_of(&run), {
         let mut v = vec![chen.id, wang.id, li.id];
@@ -350,7 +382,7 @@ async fn a_month_of_pay_role_by_role() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         (v["status"].as_str(), v["total"].as_str()),
-        (Some("locked"), Some("6000.00"))
+        (Some("locked"), Some("24750.00"))
     );
     let (s, _) = app
         .call(
@@ -408,7 +440,9 @@ async fn a_month_of_pay_role_by_role() {
         .find(|x| x["user_id"] == wang.id)
         .unwrap()
         .clone();
-    assert_eq!(share["pay"], "6000.00");
+    assert_eq!(share["pay"], "24750.00");
+    assert_eq!(v["sales"], "100000.00");
+    assert_eq!(v["pool"], "5000.00");
     assert!(share["factor"].as_f64().unwrap() <= 1.0);
     let (s, bonus) = app
         .call(&fin, "POST", "/bonus/runs", Some(json!({"year": 2026})))

@@ -19,6 +19,7 @@ mod fts;
 pub mod imports;
 pub mod pay;
 pub mod people;
+pub mod performance;
 mod postgres;
 pub mod records;
 mod search_build;
@@ -47,6 +48,7 @@ pub use customers::CustomerStore;
 pub use imports::ImportStore;
 pub use pay::PayStore;
 pub use people::PeopleStore;
+pub use performance::{ActualRow, Grain, PerformanceStore};
 pub use postgres::PgStore;
 pub use records::RecordStore;
 pub use sqlite::SqliteStore;
@@ -786,6 +788,7 @@ pub trait Store:
     + CareStore
     + AnalysisStore
     + BackupStore
+    + PerformanceStore
     + PayStore
     + Send
     + Sync
@@ -813,6 +816,8 @@ pub const TABLES: &[&str] = &[
     "care_settings",
     "analysis_snapshots",
     "analysis_snapshot_members",
+    "targets",
+    "target_revisions",
     "pay_settings",
     "pay_bases",
     "pay_rates",
@@ -906,7 +911,7 @@ pub const IMPORT_BATCH: usize = 10_000;
 
 /// Columns that hold JSON documents in every table.
 pub(crate) const JSON_COLUMNS: &[&str] = &[
-    "doc", "detail", "old", "new", "value", "params", "summary", "data",
+    "doc", "detail", "old", "new", "value", "params", "summary", "data", "months",
 ];
 
 /// Reads a backup's JSON lines, naming the line of any that is not JSON.
@@ -1507,6 +1512,6 @@ mod birthday_key_tests {
 pub mod prelude {
     pub use crate::{
         AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PayStore, PeopleStore,
-        RecordStore, Store,
+        PerformanceStore, RecordStore, Store,
     };
 }

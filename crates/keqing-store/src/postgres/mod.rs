@@ -157,6 +157,13 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v18.sql"),
         step: None,
     },
+    // Version 19: orders credited to their seller, the daily performance
+    // totals and their triggers, targets and their revisions.
+    Migration {
+        version: 19,
+        sql: include_str!("schema_v19.sql"),
+        step: None,
+    },
     // Version 21 stores pay: bases, rates, settings, scores, runs, lines.
     Migration {
         version: 21,
@@ -253,6 +260,7 @@ mod customers;
 mod imports;
 mod pay;
 mod people;
+mod performance;
 mod records;
 
 impl PgStore {

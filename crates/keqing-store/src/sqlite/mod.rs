@@ -11,6 +11,7 @@ mod customers;
 mod imports;
 mod pay;
 mod people;
+mod performance;
 mod records;
 
 use crate::search_build::{self, SideIndex};
@@ -418,6 +419,13 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 17,
         sql: include_str!("schema_v17.sql"),
+        step: None,
+    },
+    // Version 18: orders credited to their seller, the daily performance
+    // totals and their triggers, targets and their revisions.
+    Migration {
+        version: 18,
+        sql: include_str!("schema_v18.sql"),
         step: None,
     },
     // Version 20 stores pay: bases, rates, settings, scores, runs, lines.

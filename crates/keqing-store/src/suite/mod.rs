@@ -8,6 +8,7 @@ mod customers;
 mod imports;
 mod pay;
 mod people;
+mod performance;
 mod records;
 
 use crate::*;
@@ -25,6 +26,7 @@ use keqing_domain::order::NewOrder;
 use keqing_domain::{Money, NewActivity};
 use pay::{pay_bases_rates_settings_scores, pay_evidence_of_a_month, pay_runs_lock_and_adjust};
 use people::{audit_pages, password_changes, regions_and_teams, user_changes, users_and_sessions};
+use performance::{daily_totals, targets_and_revisions};
 use records::{contacts_activities_orders, group_members, orders_entered_by_hand};
 use serde_json::json;
 
@@ -113,4 +115,6 @@ pub async fn run_all(s: &dyn Store) {
     pay_bases_rates_settings_scores(s, &f).await;
     pay_runs_lock_and_adjust(s, &f).await;
     pay_evidence_of_a_month(s, &f).await;
+    daily_totals(s, &f).await;
+    targets_and_revisions(s, &f).await;
 }
