@@ -962,7 +962,8 @@ pub async fn checklist(
         .into_iter()
         .filter(|u| covers(scope, caller, u))
         .map(|u| {
-            let scores = inputs.scores.get(&u.id).cloned().unwrap_or_default();
+            let mut scores = inputs.scores.get(&u.id).cloned().unwrap_or_default();
+            scores.sort_by_key(|s| s.no);
             let (soft, _) = rules::soft_pay(&inputs.duties, &scores);
             let e = evidence.get(&u.id).cloned().unwrap_or_default();
             ChecklistMember {
