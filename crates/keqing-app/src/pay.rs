@@ -961,6 +961,8 @@ pub async fn checklist(
         .payroll()
         .into_iter()
         .filter(|u| covers(scope, caller, u))
+        // A supervisor scores their members, not themself.
+        .filter(|u| scope == Scope::All || u.id != caller.id || scope == Scope::Own)
         .map(|u| {
             let mut scores = inputs.scores.get(&u.id).cloned().unwrap_or_default();
             scores.sort_by_key(|s| s.no);
@@ -1013,6 +1015,9 @@ pub async fn score_duties(
     };
     if !covers(scope, actor, &person) {
         return Err(AppError::forbidden("score someone outside your team"));
+    }
+    if person.id == actor.id && scope != Scope::All {
+        return Err(AppError::forbidden("score yourself"));
     }
     let (duties, _) = duties(store).await?;
     let mut errors = keqing_domain::error::Collector::default();
@@ -1359,6 +1364,9 @@ pub async fn score_card(
     };
     if !covers(scope, actor, &person) {
         return Err(AppError::forbidden("score someone outside your team"));
+    }
+    if person.id == actor.id && scope != Scope::All {
+        return Err(AppError::forbidden("score yourself"));
     }
     let (items, _) = score_items(store).await?;
     let mut errors = keqing_domain::error::Collector::default();

@@ -162,6 +162,10 @@ async fn a_month_of_pay_role_by_role() {
         .call(&mgr, "PUT", "/pay/checklist", Some(json!({"month": "2026-10", "user_id": wang.id, "scores": [{"no": 1, "score": 100}]})))
         .await;
     assert_eq!(s, 403, "a manager does not score themself");
+    let (s, _) = app
+        .call(&sup, "PUT", "/pay/checklist", Some(json!({"month": "2026-10", "user_id": chen.id, "scores": [{"no": 1, "score": 100}]})))
+        .await;
+    assert_eq!(s, 403, "nor does a supervisor");
     let (s, v) = app
         .call(&sup, "PUT", "/pay/checklist", Some(json!({"month": "2026-10", "user_id": wang.id, "scores": [{"no": 1, "score": 101}, {"no": 11, "score": 1}]})))
         .await;
@@ -522,7 +526,7 @@ async fn a_month_of_pay_role_by_role() {
     assert_eq!(s, 204, "{v}");
     let (s, _) = app
         .call(
-            &sup,
+            &admin,
             "PUT",
             "/scorecard/scores",
             Some(json!({"month": "2026-10", "user_id": chen.id, "scores": card(70)})),
