@@ -88,4 +88,12 @@ test('finance approves and locks a run; a change then answers 409 and the page s
   await page.locator('tr.adjustment').first().waitFor();
   assert.equal(await status.getAttribute('data-status'), 'locked');
   await shots(page, '41-pay-run');
+  // The scorecard's weights must add up to 100: the page shows the server's words.
+  await page.getByRole('link', { name: '← 全部工资单' }).click();
+  await page.getByTestId('items-save').waitFor();
+  const w = page.getByTestId('item-weight-area_sales');
+  await w.fill(String(Number(await w.inputValue()) + 1));
+  await page.getByTestId('items-save').click();
+  await page.getByTestId('settings-msg').getByRole('alert').waitFor();
+  assert.match(await page.getByTestId('settings-msg').textContent(), /101/);
 }));

@@ -1049,6 +1049,15 @@ const M = {
   'tp.rank.l': ['定性', 'Qualitative'],
   'tp.rank.total': ['总分', 'Total'],
   'tp.rank.none': ['本月还没有评分', 'No scores this month yet'],
+  'pay.set.title': ['考核设置', 'Pay settings'],
+  'pay.set.intro': ['十项职责的权重与满分金额、考核评分各项的权重；两组权重各自合计须为 100。', 'The ten duties\' weights and full-score amounts, and the scorecard items\' weights; each set of weights must add up to 100.'],
+  'pay.set.weight': ['权重 %', 'Weight %'],
+  'pay.set.item': ['评分项', 'Item'],
+  'pay.set.weight.of': ['{name} 的权重', 'Weight of {name}'],
+  'pay.set.amount.of': ['{name} 的满分金额', 'Full-score amount of {name}'],
+  'pay.set.save.duties': ['保存职责设置', 'Save the duties'],
+  'pay.set.save.items': ['保存评分项权重', 'Save the scorecard weights'],
+  'pay.set.saved': ['设置已保存', 'Settings saved'],
 };
 
 const LANGS = ['zh-CN', 'en'];

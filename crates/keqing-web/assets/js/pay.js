@@ -152,6 +152,49 @@ function bonusCard(app) {
     out);
 }
 
+
+/** Finance's settings: the duties' weights and amounts, the scorecard's weights (each must add up to 100). */
+async function settingsCard() {
+  const st = await api('/pay/settings');
+  let dv = st.duties_version;
+  let iv = st.items_version;
+  const msg = h('div', { 'aria-live': 'polite', 'data-testid': 'settings-msg' });
+  const num = (v, label, testid) => h('input', { type: 'number', min: '0', max: '100', step: '1', value: String(v), 'aria-label': label, 'data-testid': testid });
+  const dRows = st.duties.map((d) => ({
+    d,
+    weight: num(d.weight, t('pay.set.weight.of', { name: `${d.no}. ${d.title}` }), `duty-weight-${d.no}`),
+    amount: h('input', { inputmode: 'decimal', value: d.amount, 'aria-label': t('pay.set.amount.of', { name: `${d.no}. ${d.title}` }) }),
+  }));
+  const iRows = st.items.map((it) => ({ it, weight: num(it.weight, t('pay.set.weight.of', { name: it.name }), `item-weight-${it.key}`) }));
+  const save = async (path, body, after) => {
+    clear(msg);
+    try { after(await api(path, { method: 'PUT', body })); toast(t('pay.set.saved')); } catch (e) { msg.append(alertBox(errorText(e))); }
+  };
+  return card(t('pay.set.title'),
+    h('p', { class: 'muted' }, t('pay.set.intro')),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+      h('thead', {}, h('tr', {}, [t('tp.duty'), t('pay.set.weight'), t('tp.amount')].map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, dRows.map((r) => h('tr', {}, h('td', {}, `${r.d.no}. ${r.d.title}`), h('td', {}, r.weight), h('td', {}, r.amount)))))),
+    h('div', { class: 'actions' }, h('button', {
+      type: 'button', class: 'btn', 'data-testid': 'duties-save',
+      onclick: () => save('/pay/duties', {
+        version: dv,
+        duties: dRows.map((r) => ({ ...r.d, weight: Number(r.weight.value), amount: r.amount.value.trim() })),
+      }, (a) => { dv = a.version; }),
+    }, t('pay.set.save.duties'))),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+      h('thead', {}, h('tr', {}, [t('pay.set.item'), t('pay.set.weight')].map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, iRows.map((r) => h('tr', {}, h('td', {}, `${r.it.name}（${label('tp.group', r.it.group)}）`), h('td', {}, r.weight)))))),
+    h('div', { class: 'actions' }, h('button', {
+      type: 'button', class: 'btn', 'data-testid': 'items-save',
+      onclick: () => save('/scorecard/items', {
+        version: iv,
+        items: iRows.map((r) => ({ ...r.it, weight: Number(r.weight.value) })),
+      }, (a) => { iv = a.version; }),
+    }, t('pay.set.save.items'))),
+    msg);
+}
+
 /** #/pay: the runs, a new run, the bonus; #/pay/ID: one run. */
 export async function pay(app, { id }) {
   if (id) return runPage(app, id);
@@ -178,5 +221,6 @@ export async function pay(app, { id }) {
   return h('div', { class: 'stack' },
     h('h1', {}, t('pay.title')),
     card(t('pay.runs'), h('p', { class: 'muted' }, t('pay.intro')), create, msg, list),
-    app.scope('pay', 'read') === 'all' ? bonusCard(app) : null);
+    app.scope('pay', 'read') === 'all' ? bonusCard(app) : null,
+    keeper(app) ? await settingsCard() : null);
 }
