@@ -1570,6 +1570,46 @@ pub async fn load_demo(store: &dyn Store, admin: &User, today: NaiveDate) -> Res
         .iter()
         .filter(|u| matches!(u.role, Role::Manager | Role::Supervisor))
         .collect();
+    // B needs a plan: when the demo has no sales targets for a year yet,
+    // each salesperson gets one a little under what they sold (so the runs
+    // show real figures); the demo's own targets, loaded first, win.
+    let mut years: Vec<i32> = months.iter().map(|m| m.year()).collect();
+    years.dedup();
+    for year in years {
+        if !store
+            .targets(year, Some(keqing_domain::performance::Metric::SalesAmount))
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        let mut plan: HashMap<i64, [i64; 12]> = HashMap::new();
+        for month in 1..=12u32 {
+            for f in month_figures(store, year, month).await? {
+                // 95% of the month's sales, to the hundred yuan (10,000 fen).
+                let fen = f.actual_fen.max(0) * 95 / 100 / 10_000 * 10_000;
+                plan.entry(f.user_id).or_insert([0; 12])[month as usize - 1] = fen;
+            }
+        }
+        for u in &scored {
+            let Some(months) = plan.get(&u.id).copied() else {
+                continue;
+            };
+            let amount: i64 = months.iter().sum();
+            if amount == 0 {
+                continue;
+            }
+            let target = keqing_domain::performance::TargetInput {
+                level: keqing_domain::performance::Level::User,
+                subject_id: Some(u.id),
+                metric: keqing_domain::performance::Metric::SalesAmount,
+                year,
+                amount,
+                months,
+            };
+            store.create_target(&target, admin).await?;
+        }
+    }
     for m in &months {
         let key = m.format("%Y-%m").to_string();
         for u in &scored {
