@@ -105,6 +105,9 @@ pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<User, AppE
             store.set_user_since(u.id, began).await?;
         }
     }
+    // Pay (issue 26): bases, two locked runs, the checklist and a scorecard.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    crate::pay::load_demo(store, &admin, today).await?;
     Ok(admin)
 }
 

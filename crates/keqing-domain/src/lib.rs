@@ -17,6 +17,7 @@ pub mod fields;
 pub mod history;
 pub mod money;
 pub mod order;
+pub mod pay;
 pub mod performance;
 pub mod phone;
 #[cfg(feature = "openapi")]

@@ -17,6 +17,7 @@ pub mod customers;
 mod doc;
 mod fts;
 pub mod imports;
+pub mod pay;
 pub mod people;
 pub mod performance;
 mod postgres;
@@ -46,6 +47,7 @@ pub use backup::BackupStore;
 pub use care::CareStore;
 pub use customers::CustomerStore;
 pub use imports::ImportStore;
+pub use pay::PayStore;
 pub use people::PeopleStore;
 pub use performance::{ActualRow, Grain, PerformanceStore};
 pub use postgres::PgStore;
@@ -795,6 +797,7 @@ pub trait Store:
     + AnalysisStore
     + BackupStore
     + PerformanceStore
+    + PayStore
     + Send
     + Sync
 {
@@ -824,6 +827,12 @@ pub const TABLES: &[&str] = &[
     "analysis_snapshot_members",
     "targets",
     "target_revisions",
+    "pay_settings",
+    "pay_bases",
+    "pay_rates",
+    "pay_scores",
+    "pay_runs",
+    "pay_lines",
 ];
 
 pub(crate) fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
@@ -1554,7 +1563,7 @@ mod birthday_key_tests {
 /// backend (`SqliteStore`, `PgStore`); a `dyn Store` needs none of them.
 pub mod prelude {
     pub use crate::{
-        AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PeopleStore,
+        AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PayStore, PeopleStore,
         PerformanceStore, RecordStore, Store,
     };
 }

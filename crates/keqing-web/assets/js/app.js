@@ -68,6 +68,8 @@ const NAV = [
   ['import', 'nav.import', () => app.care],
   ['analysis', 'nav.analysis', () => app.user?.role !== 'agent'],
   ['compliance', 'nav.compliance', () => app.isSupervisor() && app.care],
+  ['team-pay', 'nav.teampay', () => ['supervisor', 'admin'].includes(app.user?.role)],
+  ['pay', 'nav.pay', () => ['finance', 'admin', 'director'].includes(app.user?.role)],
   ['admin', 'nav.admin', () => app.isSupervisor()],
 ];
 
@@ -255,6 +257,8 @@ async function render() {
     compliance: pages.compliance,
     account: pages.account,
     analysis: app.user.role !== 'agent' ? pages.analysis : null,
+    pay: app.scope('pay', 'read') ? pages.pay : null,
+    'team-pay': app.scope('pay', 'read') ? pages.teamPay : null,
   }[page];
   if (!view) { location.hash = '#/day'; return; }
   main.append(h('p', { class: 'muted' }, t('common.loading')));
