@@ -275,3 +275,12 @@ pub(crate) const SETTLE_ORDER: &str = "UPDATE orders SET paid_date = CASE
 pub(crate) fn china_today() -> NaiveDate {
     (Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
+
+/// An update's audit detail as a customer's has it (the fields, their old
+/// and new values: the audit page shows old → new), with the id of the
+/// record it belongs to (`customer_id` of an order, `order_id` of a payment).
+pub(crate) fn with_ids(changes: &[FieldChange], key: &str, id: i64) -> serde_json::Value {
+    let mut d = crate::customers::changed_fields(changes);
+    d[key] = id.into();
+    d
+}

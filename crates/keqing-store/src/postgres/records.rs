@@ -1,6 +1,7 @@
 //! Activities and orders (SPEC §2).
 
 use super::*;
+use crate::records::with_ids;
 
 #[async_trait]
 impl RecordStore for PgStore {
@@ -234,7 +235,7 @@ impl RecordStore for PgStore {
                 "update",
                 "order",
                 Some(id),
-                &serde_json::json!({"customer_id": o.customer_id, "changes": changes}),
+                &with_ids(changes, "customer_id", o.customer_id),
                 Utc::now(),
             )
             .await?;
@@ -354,7 +355,7 @@ impl RecordStore for PgStore {
                 "update",
                 "payment",
                 Some(id),
-                &serde_json::json!({"order_id": order_id, "changes": changes}),
+                &with_ids(&changes, "order_id", order_id),
                 Utc::now(),
             )
             .await?;

@@ -1,6 +1,7 @@
 //! Activities and orders (SPEC §2).
 
 use super::*;
+use crate::records::with_ids;
 
 #[async_trait]
 impl RecordStore for SqliteStore {
@@ -203,7 +204,7 @@ impl RecordStore for SqliteStore {
                 "update",
                 "order",
                 Some(id),
-                &serde_json::json!({"customer_id": o.customer_id, "changes": changes}),
+                &with_ids(&changes, "customer_id", o.customer_id),
                 &ts(Utc::now()),
             )?;
             order_in(t, id)?.ok_or(StoreError::NotFound)
@@ -297,7 +298,7 @@ impl RecordStore for SqliteStore {
                 "update",
                 "payment",
                 Some(id),
-                &serde_json::json!({"order_id": before.order_id, "changes": changes}),
+                &with_ids(&changes, "order_id", before.order_id),
                 &now,
             )?;
             payment_in(t, id)?.ok_or(StoreError::NotFound)
