@@ -7,3 +7,5 @@ export { admin } from './admin.js';
 export { compliance } from './compliance.js';
 export { analysis } from './analysis.js';
 export { account } from './account.js';
+export { performance } from './performance.js';
+export { dashboard } from './dashboard.js';
