@@ -49,8 +49,11 @@ function completionBars(el, items, timeProgress) {
   });
 }
 
-/** The board as a table: rank, name, plan, actual, completion, points ahead. */
-function boardTable(metric, items, testid, meId) {
+/**
+ * The board as a table: rank, name, plan, actual, completion, points ahead;
+ * people's names open their 我的业绩 (`people`).
+ */
+function boardTable(metric, items, testid, meId, people = false) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': testid },
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col', class: 'num' }, t('dash.rank')),
@@ -61,7 +64,7 @@ function boardTable(metric, items, testid, meId) {
       h('th', { scope: 'col' }, t('perf.points')))),
     h('tbody', {}, items.map((r) => h('tr', { class: meId !== undefined && r.subject_id === meId ? 'me' : null },
       h('td', { class: 'num' }, r.rank ?? '—'),
-      h('th', { scope: 'row' }, r.name),
+      h('th', { scope: 'row' }, people ? h('a', { href: `#/performance?user_id=${r.subject_id}` }, r.name) : r.name),
       h('td', { class: 'num' }, figure(metric, r.plan)),
       h('td', { class: 'num' }, figure(metric, r.actual)),
       h('td', { class: 'num' }, ratio(r.completion)),
@@ -183,7 +186,7 @@ export async function dashboard(app, { params }) {
   else {
     const rows = supervisor ? people.items : leaders(people.items, app.user.id);
     peopleCard = card(supervisor ? t('dash.board.team') : t('dash.board'),
-      boardTable(metric, rows, 'leaderboard', app.user.id),
+      boardTable(metric, rows, 'leaderboard', app.user.id, true),
       h('p', { class: 'hint' }, h('a', { href: '#/performance' }, t('dash.board.mine'))));
   }
   return h('div', { class: 'page dash' },

@@ -43,7 +43,8 @@ export function ratio(x) { return percent(x, { digits: 1 }); }
  */
 export function pointsBadge(points) {
   if (points === null || points === undefined) return h('span', { class: 'muted' }, '—');
-  const p = Number(points) * 100;
+  // In tenths of a point, as shown: −0.0 is level, not behind.
+  const p = Math.round(Number(points) * 1000) / 10;
   const ahead = p >= 0;
   return h('span', {
     class: `badge ${ahead ? 'badge-ahead' : 'badge-behind'}`,
