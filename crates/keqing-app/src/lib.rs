@@ -17,6 +17,7 @@ mod error;
 pub mod exports;
 pub mod imports;
 pub mod password;
+pub mod performance;
 pub mod pool;
 
 pub use error::AppError;

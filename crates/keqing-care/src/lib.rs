@@ -13,6 +13,8 @@
 //!   [`template::Template`], [`cadence::cadence_report`],
 //!   [`quota::quota_progress`], [`cap::apply_frequency_cap`],
 //!   [`order_day::order_day_reminders`], [`deadline::overdue_change_tasks`];
+//! - [`workday`]: working days on the statutory calendar (holidays and
+//!   make-up days 调休 from `tyme4rs`), for time progress (SPEC §6);
 //! - [`task`]: task kinds, idempotency keys ([`task::TaskKey`]) and the
 //!   status life cycle ([`task::TaskStatus::apply`]);
 //! - `cli` (feature `cli`): `keqing calendar`.
@@ -33,9 +35,11 @@ pub mod order_day;
 pub mod quota;
 pub mod task;
 pub mod template;
+pub mod workday;
 
 #[cfg(feature = "cli")]
 pub mod cli;
 
 pub use calendar::{occasions, Calendar, CalendarConfig, Occasion};
 pub use error::{CareError, Result};
+pub use workday::{holidays_known, is_working_day, working_days};

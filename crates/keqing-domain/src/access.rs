@@ -29,6 +29,9 @@ labeled_enum!(Resource {
     Order = "order", "订单";
     User = "user", "用户";
     Audit = "audit", "审计";
+    Target = "target", "目标";
+    Performance = "performance", "业绩";
+    Pay = "pay", "薪酬";
 });
 
 labeled_enum!(Scope {
@@ -102,6 +105,9 @@ impl Default for Grants {
                 Order,
                 Resource::User,
                 Audit,
+                Target,
+                Performance,
+                Pay,
             ],
             &crud,
             All,
@@ -109,12 +115,21 @@ impl Default for Grants {
         // Directors see all data (SPEC §9); deleting is an administrator's act.
         grant(Director, &archive, &[Create, Read, Update], All);
         grant(Director, &[Resource::User, Audit], &[Read], All);
+        // Directors set targets for everyone and read every figure and pay.
+        grant(Director, &[Target], &[Create, Read, Update], All);
+        grant(Director, &[Performance, Pay], &[Read], All);
         // Supervisors manage their team's customers, hand them over, remove them.
         grant(Supervisor, &archive, &crud, Team);
         grant(Supervisor, &[Resource::User], &[Read], Team);
+        // Supervisors split their team's targets, score and review its pay.
+        grant(Supervisor, &[Target], &[Create, Read, Update], Team);
+        grant(Supervisor, &[Performance], &[Read], Team);
+        grant(Supervisor, &[Pay], &[Read, Update], Team);
         // Customer managers work their own customers and the pool.
         grant(Manager, &archive, &[Create, Read, Update], Own);
         grant(Manager, &[Resource::User], &[Read], Own);
+        // Customer managers see their own targets, figures and pay slip.
+        grant(Manager, &[Target, Performance, Pay], &[Read], Own);
         // Finance reads every customer and keeps orders and payments.
         grant(
             Finance,
@@ -123,6 +138,9 @@ impl Default for Grants {
             All,
         );
         grant(Finance, &[Order], &crud, All);
+        // Finance reads every figure and runs, approves and locks pay.
+        grant(Finance, &[Target, Performance], &[Read], All);
+        grant(Finance, &[Pay], &crud, All);
         // Service agents read customers and record what happened.
         grant(Agent, &[Resource::Customer, Contact, Order], &[Read], All);
         grant(Agent, &[Activity], &[Create, Read], All);

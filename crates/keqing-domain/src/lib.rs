@@ -17,6 +17,7 @@ pub mod fields;
 pub mod history;
 pub mod money;
 pub mod order;
+pub mod performance;
 pub mod phone;
 #[cfg(feature = "openapi")]
 mod schema;
@@ -33,5 +34,6 @@ pub use fields::{FieldList, Fields};
 pub use history::FieldChange;
 pub use money::Money;
 pub use order::{NewOrder, Order, OrderUnit};
+pub use performance::{Kpi, Level, Metric, Target, TargetRevision};
 pub use phone::{Email, Phone};
 pub use user::{Actor, User};

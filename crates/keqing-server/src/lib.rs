@@ -13,6 +13,7 @@ pub mod extract;
 pub mod imports;
 pub mod openapi;
 mod people;
+pub mod performance;
 mod pool;
 
 use axum::Router;
@@ -177,6 +178,14 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(care::get_settings, care::put_settings))
         .routes(routes!(care::compliance))
         .routes(routes!(care::run))
+        .routes(routes!(
+            performance::list_targets,
+            performance::create_target
+        ))
+        .routes(routes!(performance::revise_target))
+        .routes(routes!(performance::get))
+        .routes(routes!(performance::series))
+        .routes(routes!(performance::board))
         .routes(routes!(openapi::document))
 }
 

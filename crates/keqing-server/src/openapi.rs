@@ -217,6 +217,10 @@ const TAGS: &[(&str, &str)] = &[
     ),
     ("analysis", "价值分析 value analysis (SPEC §3)"),
     ("care", "客情维护 relationship care (SPEC §4)"),
+    (
+        "performance",
+        "业绩考核 targets, KPIs against time progress, leaderboards (SPEC §6)",
+    ),
     ("people", "用户与权限 users, teams, regions, roles, audit (SPEC §9)"),
     ("files", "导入导出 imports and exports"),
     ("meta", "this document"),

@@ -1087,3 +1087,75 @@ async fn accounts_audit_and_exports_answer_as_described() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Targets, KPI figures, series and boards answer as their schemas say.
+#[tokio::test]
+async fn performance_answers_as_described() {
+    let app = App::start().await;
+    let doc = doc();
+    let boss = app.user("boss", keqing_domain::Role::Admin, None).await;
+    let t = app.login("boss").await;
+    let mut problems = vec![];
+    let body = json!({"level": "user", "subject_id": boss.id, "metric": "sales_amount", "year": 2026, "amount": "120000"});
+    let (s, v) = app.call(&t, "POST", "/targets", Some(body)).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let cases: Vec<(&str, &str, String, Option<Value>)> = vec![
+        (
+            "POST",
+            "/targets",
+            "/targets".into(),
+            Some(json!({"level": "company", "metric": "visits", "year": 2026, "amount": -1})),
+        ),
+        (
+            "PATCH",
+            "/targets/{id}",
+            format!("/targets/{id}"),
+            Some(
+                json!({"version": 1, "amount": "130000", "effective_from": "2026-06-01", "reason": "上调"}),
+            ),
+        ),
+        ("GET", "/targets", "/targets?year=2026".into(), None),
+        (
+            "GET",
+            "/performance",
+            "/performance?from=2026-01-01&to=2026-12-31&as_of=2026-06-30".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/performance",
+            "/performance?level=company&metric=visits".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/performance/series",
+            "/performance/series?year=2026".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/performance/board",
+            "/performance/board?level=team".into(),
+            None,
+        ),
+        (
+            "GET",
+            "/performance/board",
+            "/performance/board?level=company".into(),
+            None,
+        ),
+    ];
+    for (method, template, path, body) in cases {
+        let (s, v) = app.call(&t, method, &path, body).await;
+        misfits(
+            &doc,
+            &answer_schema(&doc, method, template, s),
+            &v,
+            &format!("{method} {path} {s}"),
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -18,6 +18,7 @@ mod doc;
 mod fts;
 pub mod imports;
 pub mod people;
+pub mod performance;
 mod postgres;
 pub mod records;
 mod search_build;
@@ -45,6 +46,7 @@ pub use care::CareStore;
 pub use customers::CustomerStore;
 pub use imports::ImportStore;
 pub use people::PeopleStore;
+pub use performance::{ActualRow, Grain, PerformanceStore};
 pub use postgres::PgStore;
 pub use records::RecordStore;
 pub use sqlite::SqliteStore;
@@ -784,6 +786,7 @@ pub trait Store:
     + CareStore
     + AnalysisStore
     + BackupStore
+    + PerformanceStore
     + Send
     + Sync
 {
@@ -810,6 +813,8 @@ pub const TABLES: &[&str] = &[
     "care_settings",
     "analysis_snapshots",
     "analysis_snapshot_members",
+    "targets",
+    "target_revisions",
 ];
 
 pub(crate) fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
@@ -897,7 +902,7 @@ pub const IMPORT_BATCH: usize = 10_000;
 
 /// Columns that hold JSON documents in every table.
 pub(crate) const JSON_COLUMNS: &[&str] = &[
-    "doc", "detail", "old", "new", "value", "params", "summary", "data",
+    "doc", "detail", "old", "new", "value", "params", "summary", "data", "months",
 ];
 
 /// Reads a backup's JSON lines, naming the line of any that is not JSON.
@@ -1498,6 +1503,6 @@ mod birthday_key_tests {
 pub mod prelude {
     pub use crate::{
         AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PeopleStore,
-        RecordStore, Store,
+        PerformanceStore, RecordStore, Store,
     };
 }

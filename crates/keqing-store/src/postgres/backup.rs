@@ -220,6 +220,7 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("due_date", Date),
             ("paid_date", Date),
             ("unit", Text),
+            ("seller_id", Int),
         ],
     ),
     (
@@ -330,6 +331,33 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("customer_id", Int),
             ("class", Text),
             ("data", Json),
+        ],
+    ),
+    (
+        "targets",
+        &[
+            ("id", Int),
+            ("level", Text),
+            ("subject_id", Int),
+            ("metric", Text),
+            ("year", Int),
+            ("version", Int),
+            ("created_at", Ts),
+            ("created_by", Int),
+        ],
+    ),
+    (
+        "target_revisions",
+        &[
+            ("id", Int),
+            ("target_id", Int),
+            ("version", Int),
+            ("amount", Int),
+            ("months", Json),
+            ("effective_from", Date),
+            ("reason", Text),
+            ("user_id", Int),
+            ("at", Ts),
         ],
     ),
 ];

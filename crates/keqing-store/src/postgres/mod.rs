@@ -157,6 +157,13 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v18.sql"),
         step: None,
     },
+    // Version 19: orders credited to their seller, the daily performance
+    // totals and their triggers, targets and their revisions.
+    Migration {
+        version: 19,
+        sql: include_str!("schema_v19.sql"),
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 
@@ -246,6 +253,7 @@ mod care;
 mod customers;
 mod imports;
 mod people;
+mod performance;
 mod records;
 
 impl PgStore {

@@ -61,8 +61,8 @@ impl RecordStore for PgStore {
                     // A concurrent import of the same order waits, then does nothing.
                     let n = execute(
                         &t,
-                        "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (external_id) DO NOTHING",
+                        "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit, seller_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT owner_id FROM customers WHERE id = $1)) ON CONFLICT (external_id) DO NOTHING",
                         &[
                             &o.customer_id,
                             &o.external_id,
@@ -107,8 +107,8 @@ impl RecordStore for PgStore {
             }
             let row = query_one(
                 &t,
-                "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit, seller_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT owner_id FROM customers WHERE id = $1)) RETURNING id",
                 &[
                     &o.customer_id,
                     &o.external_id,

@@ -10,6 +10,7 @@ mod care;
 mod customers;
 mod imports;
 mod people;
+mod performance;
 mod records;
 
 use crate::search_build::{self, SideIndex};
@@ -20,7 +21,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 17;
+const SCHEMA_VERSION: i64 = 18;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -417,6 +418,13 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 17,
         sql: include_str!("schema_v17.sql"),
+        step: None,
+    },
+    // Version 18: orders credited to their seller, the daily performance
+    // totals and their triggers, targets and their revisions.
+    Migration {
+        version: 18,
+        sql: include_str!("schema_v18.sql"),
         step: None,
     },
 ];

@@ -61,8 +61,8 @@ impl RecordStore for SqliteStore {
                 .tx(move |t| {
                     let mut st = t
                         .prepare_cached(
-                            "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (external_id) DO NOTHING",
+                            "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit, seller_id)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT owner_id FROM customers WHERE id = ?1)) ON CONFLICT (external_id) DO NOTHING",
                         )
                         .map_err(sq)?;
                     let (mut i, mut e) = (0u64, 0u64);
@@ -108,8 +108,8 @@ impl RecordStore for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             t.execute(
-                "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT INTO orders (customer_id, external_id, ordered_at, amount_fen, quantity, product, channel, store, due_date, paid_date, unit, seller_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT owner_id FROM customers WHERE id = ?1))",
                 params![
                     o.customer_id,
                     o.external_id,

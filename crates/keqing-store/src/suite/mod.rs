@@ -7,6 +7,7 @@ mod care;
 mod customers;
 mod imports;
 mod people;
+mod performance;
 mod records;
 
 use crate::*;
@@ -23,6 +24,7 @@ use keqing_domain::customer::CustomerInput;
 use keqing_domain::order::NewOrder;
 use keqing_domain::{Money, NewActivity};
 use people::{audit_pages, password_changes, regions_and_teams, user_changes, users_and_sessions};
+use performance::{daily_totals, targets_and_revisions};
 use records::{contacts_activities_orders, group_members, orders_entered_by_hand};
 use serde_json::json;
 
@@ -108,4 +110,6 @@ pub async fn run_all(s: &dyn Store) {
     regions_and_teams(s, &f).await;
     password_changes(s, &f).await;
     audit_pages(s, &f).await;
+    daily_totals(s, &f).await;
+    targets_and_revisions(s, &f).await;
 }
