@@ -33,7 +33,8 @@ function completionBars(el, items, timeProgress) {
     grid: { left: 8, right: 24, top: 24, bottom: 8, containLabel: true },
     tooltip: { trigger: 'axis', confine: true, valueFormatter: (v) => (v === null ? '—' : `${num(v, 1)}%`) },
     xAxis: { type: 'category', data: rows.map((r) => r.name), axisLabel: { interval: 0, rotate: rows.length > 6 ? 30 : 0 } },
-    yAxis: { type: 'value', min: 0, axisLabel: { formatter: '{value}%' } },
+    // Up to the time progress at least, so its line always shows.
+    yAxis: { type: 'value', min: 0, max: (v) => Math.ceil(Math.max(v.max, tp ?? 0, 10) / 10) * 10, axisLabel: { formatter: '{value}%' } },
     series: [{
       type: 'bar', name: t('perf.completion'), barMaxWidth: 36,
       data: rows.map((r) => ({
