@@ -54,8 +54,10 @@ test('a manager sees their targets, the completion chart, points ahead and the p
   if (slip.status === 200) await page.getByTestId('pay-slip').waitFor();
   else await page.getByTestId('no-slip').filter({ hasText: '尚未核算' }).waitFor();
   // Another metric: visits.
+  const visits = (await api('/performance?level=user&metric=visits')).body;
   await page.getByTestId('perf-metric').selectOption('visits');
-  await page.locator('[data-testid=perf-metric] option[value=visits]:checked').waitFor();
+  await page.waitForURL(/metric=visits/);
+  await page.locator(`[data-testid=kpi-month-plan][data-value="${visits.plan}"]`).waitFor();
   await drawn(page, 'perf-chart');
   await shots(page, 'b1-my-performance');
   // A manager cannot read someone else's figures.
@@ -82,8 +84,11 @@ test('a director lands on the company dashboard with its charts drawn', () => jo
   assert.ok(rows >= 1 && rows <= 11, `top 10 (and the caller): ${rows}`);
   await page.getByTestId('by-team').locator('tbody tr').first().waitFor();
   // The period and the metric pickers redraw.
+  const whole = (await api(`/performance?level=company&metric=sales_amount&from=${year}-01-01&to=${year}-12-31`)).body;
   await page.getByTestId('dash-period').selectOption('year');
-  await page.locator('[data-testid=dash-period] option[value=year]:checked').waitFor();
+  await page.waitForURL(/period=year/);
+  await page.locator(`[data-testid=dash-kpi-plan][data-value="${whole.plan}"]`).waitFor();
+  await drawn(page, 'by-team-chart');
   await drawn(page, 'trend-chart');
   await shots(page, 'b2-dashboard');
   // Finance reads it too; a manager lands on their day and has no dashboard link.

@@ -1,6 +1,5 @@
--- perf_daily's order metrics as the triggers made them for the orders so far,
--- against the GROUP BY of fill-sqlite.sql over the same orders: both
--- differences must be empty. (Metric 1 sales in fen, 2 quantity; user 0 =
+-- perf_daily's order metrics as the triggers made them, against one GROUP BY
+-- over all the orders: both differences must be empty. (Metric 1 sales in fen, 2 quantity; user 0 =
 -- no seller; the China day of ordered_at.)
 CREATE TEMP TABLE g AS
     SELECT coalesce(seller_id, 0) AS u, date(ordered_at, '+8 hours') AS d,

@@ -6,13 +6,8 @@
 -- Generated inside the database (recursive CTEs), deterministic: order i
 -- goes to customer 1 + (i * 7919) % @CUSTOMERS@, whose owner is the seller.
 --
--- perf_daily is what the triggers keep. They run for the customers, the
--- visits and the first @CHECKED@ orders; then the orders' triggers are
--- dropped, the rest of the orders is inserted in one statement, perf_daily's
--- order metrics are refilled by one INSERT … SELECT … GROUP BY and the
--- triggers are put back as they were (their SQL saved from sqlite_master).
--- check-sqlite.sql proves the GROUP BY gives what the triggers gave on the
--- first orders (run.sh runs it between the two phases).
+-- perf_daily is kept by the schema's triggers (those of customers and
+-- visits here, of orders in orders-sqlite.sql); check-sqlite.sql checks it.
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = OFF;
 PRAGMA cache_size = -500000;

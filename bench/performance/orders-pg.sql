@@ -1,8 +1,7 @@
--- Orders @FROM@ … @TO@, the same as orders-sqlite.sql's. With @REPLICA@ the
--- session does not fire triggers (session_replication_role = replica: the
--- bulk phase; perf_daily is refilled by fill-pg.sql afterwards).
+-- Orders @FROM@ … @TO@, the same as orders-sqlite.sql's, in one statement:
+-- the schema's statement trigger adds them to perf_daily from its
+-- transition table.
 \set ON_ERROR_STOP on
-SET session_replication_role = @REPLICA@;
 INSERT INTO orders (customer_id, ordered_at, amount_fen, quantity, product, channel, seller_id)
     SELECT 1 + (i * 7919) % @CUSTOMERS@,
            to_timestamp(1735660800 + (i * 2246822519) % 60912000),

@@ -2,6 +2,7 @@
 -- customer 1 + (i * 7919) % @CUSTOMERS@'s, sold by that customer's owner,
 -- on a China day of 2025-01-01 … 2026-12-06; its amount depends on the
 -- seller (70–130% of the mean), so completions differ and the board ranks.
+-- The schema's row triggers add each to perf_daily.
 PRAGMA synchronous = OFF;
 PRAGMA cache_size = -500000;
 BEGIN;
