@@ -55,7 +55,8 @@ export async function login(page, username) {
   await page.getByLabel('用户名').fill(username);
   await page.getByLabel('密码').fill(PASSWORD);
   await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('heading', { name: '我的一天' }).waitFor();
+  // Directors and administrators land on the dashboard, the others on their day.
+  await page.getByRole('heading', { level: 1, name: /^(我的一天|经营看板)$/ }).waitFor();
 }
 
 export async function shot(page, name) {

@@ -105,6 +105,7 @@ pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<User, AppE
             store.set_user_since(u.id, began).await?;
         }
     }
+    load_targets(store, company, &users, &teams).await?;
     // Pay (issue 26): bases, two locked runs, the checklist and a scorecard.
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     crate::pay::load_demo(store, &admin, today).await?;
@@ -158,6 +159,74 @@ async fn part_payments(
                 paid_date: Some(paid),
             };
             store.add_payment(o.id, &p, by).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The demo's yearly targets (keqing-demo's `targets`), set by its director
+/// through the store as `POST /targets` would, each parsed by the domain;
+/// then the company's revision (市局修正任务) as `PATCH /targets/{id}`.
+async fn load_targets(
+    store: &dyn Store,
+    company: &DemoCompany,
+    users: &HashMap<String, User>,
+    teams: &HashMap<String, i64>,
+) -> Result<(), AppError> {
+    use keqing_demo::DemoSubject;
+    use keqing_domain::performance::{RevisionInput, TargetInput};
+    let Some(director) = users
+        .values()
+        .find(|u| u.role == keqing_domain::Role::Director)
+    else {
+        return Ok(());
+    };
+    let regions: HashMap<String, i64> = store
+        .regions()
+        .await?
+        .into_iter()
+        .map(|r| (r.name, r.id))
+        .collect();
+    let missing = |what: &str| AppError::NotFound(format!("the demo's {what}"));
+    for d in &company.targets {
+        let subject = match &d.subject {
+            DemoSubject::Company => None,
+            DemoSubject::Team(name) => Some(*teams.get(name).ok_or_else(|| missing(name))?),
+            DemoSubject::Region(name) => Some(*regions.get(name).ok_or_else(|| missing(name))?),
+            DemoSubject::User(name) => Some(users.get(name).ok_or_else(|| missing(name))?.id),
+        };
+        let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
+        let amount = if d.metric == "visits" {
+            serde_json::json!(d.amount)
+        } else {
+            serde_json::json!(yuan(d.amount))
+        };
+        let body = serde_json::json!({
+            "level": d.subject.level(),
+            "subject_id": subject,
+            "metric": d.metric,
+            "year": d.year,
+            "amount": amount,
+            "months": d.months,
+        });
+        let serde_json::Value::Object(body) = body else {
+            unreachable!("a JSON object")
+        };
+        let input = TargetInput::from_json(&body)?;
+        let mut target = store.create_target(&input, director).await?;
+        for r in &d.revisions {
+            let by = users.get(&r.by).unwrap_or(director);
+            let revision = RevisionInput {
+                version: target.version,
+                amount: r.amount,
+                months: None,
+                effective_from: r.effective_from,
+                reason: r.reason.clone(),
+            };
+            let months = revision.months_from(&target.current().months);
+            target = store
+                .revise_target(target.id, &revision, months, by)
+                .await?;
         }
     }
     Ok(())

@@ -30,6 +30,11 @@ pub struct Org {
     pub users: Vec<User>,
     pub teams: Vec<Team>,
     pub regions: Vec<Region>,
+    /// Positions in `users` and `teams` by id, region ids by name: a board
+    /// of hundreds of people looks each one up many times.
+    user_at: HashMap<i64, usize>,
+    team_at: HashMap<i64, usize>,
+    region_at: HashMap<String, i64>,
 }
 
 /// One subject of a figure: a person, a team, a region or the company.
@@ -42,20 +47,47 @@ pub struct Subject {
 
 impl Org {
     pub async fn load(store: &dyn Store) -> Result<Org, AppError> {
-        Ok(Org {
-            users: store.users().await?,
-            teams: store.teams().await?,
-            regions: store.regions().await?,
-        })
+        Ok(Org::new(
+            store.users().await?,
+            store.teams().await?,
+            store.regions().await?,
+        ))
+    }
+
+    pub fn new(users: Vec<User>, teams: Vec<Team>, regions: Vec<Region>) -> Org {
+        // The first of equal ids or names, as a search from the start finds.
+        let mut user_at = HashMap::with_capacity(users.len());
+        for (i, u) in users.iter().enumerate() {
+            user_at.entry(u.id).or_insert(i);
+        }
+        let mut team_at = HashMap::with_capacity(teams.len());
+        for (i, t) in teams.iter().enumerate() {
+            team_at.entry(t.id).or_insert(i);
+        }
+        let mut region_at = HashMap::with_capacity(regions.len());
+        for r in &regions {
+            region_at.entry(r.name.clone()).or_insert(r.id);
+        }
+        Org {
+            users,
+            teams,
+            regions,
+            user_at,
+            team_at,
+            region_at,
+        }
+    }
+
+    fn user(&self, id: i64) -> Option<&User> {
+        self.user_at.get(&id).map(|&i| &self.users[i])
     }
 
     fn team(&self, id: i64) -> Option<&Team> {
-        self.teams.iter().find(|t| t.id == id)
+        self.team_at.get(&id).map(|&i| &self.teams[i])
     }
 
     fn region_id(&self, name: Option<&str>) -> Option<i64> {
-        let name = name?;
-        self.regions.iter().find(|r| r.name == name).map(|r| r.id)
+        self.region_at.get(name?).copied()
     }
 
     /// A person's region: their team's, else their own.
@@ -85,7 +117,7 @@ impl Org {
                     }),
             ),
             (Level::User, Some(id)) => {
-                let Some(u) = self.users.iter().find(|u| u.id == id) else {
+                let Some(u) = self.user(id) else {
                     return Some(company);
                 };
                 if let Some(t) = u.team_id.filter(|t| self.team(*t).is_some()) {
@@ -130,9 +162,7 @@ impl Org {
         match (s.level, s.id) {
             (Level::Company, _) => "全公司".into(),
             (Level::User, Some(id)) => self
-                .users
-                .iter()
-                .find(|u| u.id == id)
+                .user(id)
                 .map_or_else(|| format!("#{id}"), |u| u.display_name.clone()),
             (Level::Team, Some(id)) => self
                 .team(id)
@@ -150,7 +180,7 @@ impl Org {
     fn exists(&self, s: Subject) -> bool {
         match (s.level, s.id) {
             (Level::Company, None) => true,
-            (Level::User, Some(id)) => self.users.iter().any(|u| u.id == id),
+            (Level::User, Some(id)) => self.user(id).is_some(),
             (Level::Team, Some(id)) => self.team(id).is_some(),
             (Level::Region, Some(id)) => self.regions.iter().any(|r| r.id == id),
             _ => false,
@@ -168,10 +198,7 @@ impl Org {
             (Scope::Team, Level::User, Some(id)) => {
                 id == caller.id
                     || (caller.team_id.is_some()
-                        && self
-                            .users
-                            .iter()
-                            .any(|u| u.id == id && u.team_id == caller.team_id))
+                        && self.user(id).is_some_and(|u| u.team_id == caller.team_id))
             }
             (Scope::Team, Level::Team, Some(id)) => caller.team_id == Some(id),
             (Scope::Team, _, _) => false,
@@ -240,6 +267,9 @@ struct Plans {
     as_of: NaiveDate,
     /// Each subject's children, built once.
     children: HashMap<Subject, Vec<Subject>>,
+    /// Working days of the spans asked so far: hundreds of people's plans
+    /// ask the same months.
+    working: std::sync::Mutex<HashMap<(NaiveDate, NaiveDate), u32>>,
 }
 
 impl Plans {
@@ -271,7 +301,15 @@ impl Plans {
             targets,
             as_of,
             children,
+            working: Default::default(),
         }
+    }
+
+    fn working_days(&self, from: NaiveDate, to: NaiveDate) -> u32 {
+        let mut seen = self.working.lock().unwrap_or_else(|e| e.into_inner());
+        *seen
+            .entry((from, to))
+            .or_insert_with(|| keqing_care::working_days(from, to))
     }
 
     /// A target's share of `from..=to`: each month's figure in force at
@@ -288,8 +326,8 @@ impl Plans {
             for (m, a, b) in perf::months_in(year, from, to) {
                 let amount = months.get(m as usize - 1).copied().unwrap_or(0);
                 let first = NaiveDate::from_ymd_opt(year, m, 1).expect("a month's first day");
-                let all = keqing_care::working_days(first, perf::month_end(first));
-                total += perf::prorate(amount, keqing_care::working_days(a, b), all);
+                let all = self.working_days(first, perf::month_end(first));
+                total += perf::prorate(amount, self.working_days(a, b), all);
             }
         }
         found.then_some(total)
@@ -308,13 +346,39 @@ impl Plans {
     }
 }
 
-/// The actual of each subject at `level` from per-person totals.
+/// The actual of each subject at `level` from per-person totals: each
+/// person's total goes to the subjects above them (what [`Org::contains`]
+/// says), found by walking up from the person once rather than asking every
+/// subject about every person.
 fn sum_actuals(org: &Org, subjects: &[Subject], rows: &[(i64, i64)]) -> HashMap<Subject, i64> {
     let mut out: HashMap<Subject, i64> = subjects.iter().map(|s| (*s, 0)).collect();
+    let company = Subject {
+        level: Level::Company,
+        id: None,
+    };
     for &(user, value) in rows {
-        for s in subjects {
-            if org.contains(*s, user) {
-                *out.get_mut(s).expect("listed") += value;
+        if user == 0 {
+            // Nobody's (a pool customer's order): the company's only.
+            if let Some(v) = out.get_mut(&company) {
+                *v += value;
+            }
+            continue;
+        }
+        let mut at = Some(Subject {
+            level: Level::User,
+            id: Some(user),
+        });
+        let mut reached_company = false;
+        while let Some(x) = at {
+            reached_company |= x == company;
+            if let Some(v) = out.get_mut(&x) {
+                *v += value;
+            }
+            at = org.parent(x);
+        }
+        if !reached_company {
+            if let Some(v) = out.get_mut(&company) {
+                *v += value;
             }
         }
     }

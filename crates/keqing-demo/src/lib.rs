@@ -20,7 +20,10 @@
 //!   lunar, a few on a lunar 30th or in a leap month, some today or within
 //!   the week);
 //! - follow-up activities over the last months, most recent within 30 days,
-//!   some older: candidates for release to the pool.
+//!   some older: candidates for release to the pool;
+//! - yearly targets (last year's and this year's) for the company, each team,
+//!   each region and each manager, on sales and visits, made from the demo's
+//!   own figures; the company's revised once (市局修正任务).
 //!
 //! Every customer, contact and activity is built through the domain's own
 //! parsers (`CustomerInput::from_json`, `ContactInput::from_json`,
@@ -38,7 +41,10 @@ mod activities;
 mod archive;
 mod orders;
 mod rng;
+mod targets;
 mod vocab;
+
+pub use targets::{DemoRevision, DemoSubject, DemoTarget, COMPANY_MONTH_WEIGHTS, REVISION_REASON};
 
 use chrono::NaiveDate;
 use keqing_domain::{ContactInput, CustomerInput, NewActivity, NewOrder, Role};
@@ -62,6 +68,10 @@ pub struct DemoCompany {
     pub teams: Vec<DemoTeam>,
     pub users: Vec<DemoUser>,
     pub customers: Vec<DemoCustomer>,
+    /// Yearly targets for last year and this: the company, each team, each
+    /// region and each customer manager, on sales and visits; the company's
+    /// sales this year split by month weights and revised once.
+    pub targets: Vec<DemoTarget>,
 }
 
 /// A sales team (销售团队) and the province it is responsible for.
@@ -308,12 +318,24 @@ pub fn generate(seed: u64, today: NaiveDate, customers: usize) -> DemoCompany {
             orders: o,
             activities: acts,
         })
+        .collect::<Vec<DemoCustomer>>();
+    let made: Vec<_> = customers
+        .iter()
+        .map(|c| {
+            (
+                c.owner.clone(),
+                c.orders.as_slice(),
+                c.activities.as_slice(),
+            )
+        })
         .collect();
+    let targets = targets::generate(today, TEAMS, USERS, &made);
     DemoCompany {
         name: COMPANY_NAME.to_string(),
         teams,
         users,
         customers,
+        targets,
     }
 }
 

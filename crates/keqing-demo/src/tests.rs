@@ -492,3 +492,106 @@ fn seeds_stats() {
         );
     }
 }
+
+#[test]
+fn targets_for_every_level_on_sales_and_visits() {
+    let d = demo();
+    let this = today().year();
+    for year in [this - 1, this] {
+        for metric in ["sales_amount", "visits"] {
+            let of = |s: &DemoSubject| {
+                d.targets
+                    .iter()
+                    .filter(|x| &x.subject == s && x.metric == metric && x.year == year)
+                    .count()
+            };
+            assert_eq!(of(&DemoSubject::Company), 1, "{year} {metric}");
+            for t in &d.teams {
+                assert_eq!(of(&DemoSubject::Team(t.name.clone())), 1);
+                assert_eq!(of(&DemoSubject::Region(t.region.clone())), 1);
+            }
+            for u in d.users.iter().filter(|u| u.role == Role::Manager) {
+                assert_eq!(
+                    of(&DemoSubject::User(u.username.clone())),
+                    1,
+                    "{}",
+                    u.username
+                );
+            }
+        }
+    }
+    assert!(d.targets.iter().all(|x| x.amount > 0));
+    // A team's own target asks a little more than its members' sum (the gap shows).
+    let team = &d.teams[0];
+    let members: i64 = d
+        .users
+        .iter()
+        .filter(|u| u.team.as_deref() == Some(&team.name) && u.role == Role::Manager)
+        .map(|u| {
+            d.targets
+                .iter()
+                .find(|x| {
+                    x.subject == DemoSubject::User(u.username.clone())
+                        && x.metric == "sales_amount"
+                        && x.year == this
+                })
+                .unwrap()
+                .amount
+        })
+        .sum();
+    let own = d
+        .targets
+        .iter()
+        .find(|x| {
+            x.subject == DemoSubject::Team(team.name.clone())
+                && x.metric == "sales_amount"
+                && x.year == this
+        })
+        .unwrap()
+        .amount;
+    assert!(own > members, "{own} > {members}");
+    // This year's sales target is a stretch over last year's actual.
+    let wang_last: i64 = d
+        .customers
+        .iter()
+        .filter(|c| c.owner.as_deref() == Some("wangfang"))
+        .flat_map(|c| &c.orders)
+        .filter(|o| (o.ordered_at + Duration::hours(8)).year() == this - 1)
+        .map(|o| o.amount.fen())
+        .sum();
+    let wang = d
+        .targets
+        .iter()
+        .find(|x| {
+            x.subject == DemoSubject::User("wangfang".into())
+                && x.metric == "sales_amount"
+                && x.year == this
+        })
+        .unwrap();
+    assert!(
+        wang.amount >= wang_last * 108 / 100 && wang.amount < wang_last * 108 / 100 + 1_000_000
+    );
+}
+
+#[test]
+fn the_company_target_is_split_by_month_and_revised_once() {
+    let d = demo();
+    let this = today().year();
+    let c = d
+        .targets
+        .iter()
+        .find(|x| x.subject == DemoSubject::Company && x.metric == "sales_amount" && x.year == this)
+        .unwrap();
+    let weights = c.months.expect("month weights");
+    assert_eq!(weights.iter().sum::<u32>(), 100);
+    assert_eq!(c.revisions.len(), 1);
+    let r = &c.revisions[0];
+    assert_eq!(r.reason, REVISION_REASON);
+    assert_eq!(
+        r.effective_from,
+        NaiveDate::from_ymd_opt(this, 7, 1).unwrap()
+    );
+    // Upward by 2%, as 2.5万 → 2.55万.
+    assert!(r.amount > c.amount && r.amount <= c.amount * 102 / 100 + 1_000_000);
+    assert!(d.user(&r.by).is_some_and(|u| u.role == Role::Director));
+}

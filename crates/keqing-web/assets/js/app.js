@@ -1,7 +1,8 @@
 // The workbench shell: log-in state, navigation, the quick search (press "/"
 // and type a name, pinyin initials or a phone ending), and the hash router
-// (#/day, #/customers, #/import, #/analysis, #/compliance, #/admin,
-// #/account).
+// (#/dashboard, #/day, #/performance, #/customers, #/import, #/analysis,
+// #/compliance, #/admin, #/account). Directors and administrators land on
+// the dashboard, everyone else on their day.
 import { api, whenSessionEnds } from './api.js';
 import { t, getLang, setLang } from './i18n.js';
 import { h, clear, errorText, alertBox, id } from './ui.js';
@@ -26,6 +27,12 @@ const app = {
   scope(resource, action) { return app.grants.get(`${resource}.${action}`); },
   isSupervisor() { return ['supervisor', 'director', 'admin'].includes(app.user?.role); },
   isAdmin() { return app.user?.role === 'admin'; },
+  /** Where the user lands: directors and administrators on the company's numbers, the rest on their day. */
+  home() { return ['director', 'admin'].includes(app.user?.role) ? '#/dashboard' : '#/day'; },
+  /** Whether the user may read performance figures (every role but service agents). */
+  seesPerformance() { return !!app.user && app.user.role !== 'agent'; },
+  /** Whether the user gets the dashboard: those who read more than their own figures. */
+  seesDashboard() { return ['director', 'admin', 'finance', 'supervisor'].includes(app.user?.role); },
   go(hash) { location.hash = hash; },
   refresh() { render(); },
 };
@@ -63,7 +70,9 @@ function parseHash() {
 }
 
 const NAV = [
+  ['dashboard', 'nav.dashboard', () => app.seesDashboard()],
   ['day', 'nav.day', () => true],
+  ['performance', 'nav.performance', () => app.seesPerformance()],
   ['customers', 'nav.customers', () => true],
   ['import', 'nav.import', () => app.care],
   ['analysis', 'nav.analysis', () => app.user?.role !== 'agent'],
@@ -158,7 +167,7 @@ function shell(current) {
     h('ul', {}, NAV.filter(([, , ok]) => ok()).map(([key, label]) =>
       h('li', {}, h('a', { href: `#/${key}`, 'aria-current': current === key ? 'page' : null }, t(label))))));
   const header = h('header', { class: 'top' },
-    h('a', { href: '#/day', class: 'brand' }, t('app.name')),
+    h('a', { href: app.home(), class: 'brand' }, t('app.name')),
     nav,
     quickSearch(),
     h('div', { class: 'who' },
@@ -203,7 +212,7 @@ function loginPage(root) {
       try {
         await api('/auth/login', { method: 'POST', body: { username: user.value.trim(), password: pass.value } });
         await loadSession();
-        location.hash = '#/day';
+        location.hash = app.home();
       } catch (e) {
         msg.append(alertBox(errorText(e)));
         pass.select();
@@ -233,13 +242,13 @@ async function render() {
   document.title = t('app.name');
   const root = document.getElementById('app');
   const { parts, params } = parseHash();
-  const page = parts[0] || 'day';
+  const page = parts[0] || (app.user ? app.home().slice(2) : 'day');
   if (page === 'login' || !app.user) {
     if (page !== 'login') {
       location.hash = '#/login';
       return;
     }
-    if (app.user) { location.hash = '#/day'; return; }
+    if (app.user) { location.hash = app.home(); return; }
     clear(root);
     loginPage(root);
     return;
@@ -259,8 +268,10 @@ async function render() {
     analysis: app.user.role !== 'agent' ? pages.analysis : null,
     pay: app.scope('pay', 'read') ? pages.pay : null,
     'team-pay': app.scope('pay', 'read') ? pages.teamPay : null,
+    performance: app.seesPerformance() ? pages.performance : null,
+    dashboard: app.seesDashboard() ? pages.dashboard : null,
   }[page];
-  if (!view) { location.hash = '#/day'; return; }
+  if (!view) { location.hash = app.home(); return; }
   main.append(h('p', { class: 'muted' }, t('common.loading')));
   try {
     const content = await view(app, { id: parts[1], params });
