@@ -20,6 +20,7 @@ pub mod password;
 pub mod pay;
 pub mod performance;
 pub mod pool;
+pub mod receivables;
 
 pub use error::AppError;
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod imports;
 pub mod openapi;
+pub mod orders;
 mod pay;
 mod people;
 pub mod performance;
@@ -131,6 +132,11 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(customers::activities, customers::add_activity))
         .routes(routes!(customers::orders))
         .routes(routes!(customers::create_order))
+        .routes(routes!(orders::update))
+        .routes(routes!(orders::history))
+        .routes(routes!(orders::create_payment))
+        .routes(routes!(orders::update_payment))
+        .routes(routes!(orders::receivables))
         .routes(routes!(customers::claim))
         .routes(routes!(customers::merge))
         .routes(routes!(customers::completeness))

@@ -1160,6 +1160,112 @@ async fn performance_answers_as_described() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Issue 26's orders, payments and receivables answer as described,
+/// successes and refusals alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_payments_and_receivables_answer_as_described() {
+    let app = App::start().await;
+    let doc = doc();
+    app.user("boss", keqing_domain::Role::Admin, None).await;
+    let t = app.login("boss").await;
+    let (s, c) = app
+        .call(&t, "POST", "/customers", Some(json!({"name": "图式回款"})))
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let (s, o) = app
+        .call(
+            &t,
+            "POST",
+            "/orders",
+            Some(json!({"customer_id": c["id"], "date": "2026-03-02", "amount": "500", "unit": "箱"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{o}");
+    let oid = o["id"].as_i64().unwrap();
+    let (s, p) = app
+        .call(
+            &t,
+            "POST",
+            &format!("/orders/{oid}/payments"),
+            Some(json!({"amount": "100", "due_date": "2026-04-01", "paid_date": "2026-03-30"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    let pid = p["id"].as_i64().unwrap();
+    let cases: Vec<(&str, &str, String, Option<Value>, u16)> = vec![
+        (
+            "PATCH",
+            "/orders/{id}",
+            format!("/orders/{oid}"),
+            Some(json!({"version": 1, "product": "黄酒", "quantity": 3})),
+            200,
+        ),
+        (
+            "PATCH",
+            "/orders/{id}",
+            format!("/orders/{oid}"),
+            Some(json!({"version": 1, "product": "啤酒"})),
+            409,
+        ),
+        (
+            "GET",
+            "/orders/{id}/history",
+            format!("/orders/{oid}/history"),
+            None,
+            200,
+        ),
+        (
+            "POST",
+            "/orders/{id}/payments",
+            format!("/orders/{oid}/payments"),
+            Some(json!({"amount": "100", "due_date": "2026-05-01"})),
+            201,
+        ),
+        (
+            "POST",
+            "/orders/{id}/payments",
+            format!("/orders/{oid}/payments"),
+            Some(json!({"amount": "9999"})),
+            422,
+        ),
+        (
+            "PATCH",
+            "/payments/{id}",
+            format!("/payments/{pid}"),
+            Some(json!({"version": 1, "paid_date": "2026-03-31"})),
+            200,
+        ),
+        (
+            "GET",
+            "/customers/{id}/orders",
+            format!("/customers/{}/orders", c["id"]),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/receivables",
+            "/receivables?level=company&as_of=2026-06-01".into(),
+            None,
+            200,
+        ),
+        ("GET", "/receivables", "/receivables".into(), None, 200),
+    ];
+    let mut problems = vec![];
+    for (method, template, path, body, status) in cases {
+        let (s, v) = app.call(&t, method, &path, body).await;
+        assert_eq!(s, status, "{method} {path}: {v}");
+        misfits(
+            &doc,
+            &answer_schema(&doc, method, template, s),
+            &v,
+            &format!("{method} {path}"),
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// Every answer of the pay area (issue 26) fits the schema the document
 /// states for it, member by member.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

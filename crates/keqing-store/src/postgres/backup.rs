@@ -221,6 +221,20 @@ const COLUMNS: &[(&str, &[(&str, Kind)])] = &[
             ("paid_date", Date),
             ("unit", Text),
             ("seller_id", Int),
+            ("version", Int),
+        ],
+    ),
+    (
+        "payments",
+        &[
+            ("id", Int),
+            ("order_id", Int),
+            ("amount_fen", Int),
+            ("due_date", Date),
+            ("paid_date", Date),
+            ("version", Int),
+            ("created_at", Ts),
+            ("created_by", Int),
         ],
     ),
     (

@@ -164,6 +164,13 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v19.sql"),
         step: None,
     },
+    // Version 20 versions orders and pays them in instalments (payments),
+    // whose paid amounts feed the receivables metric.
+    Migration {
+        version: 20,
+        sql: include_str!("schema_v20.sql"),
+        step: None,
+    },
     // Version 21 stores pay: bases, rates, settings, scores, runs, lines.
     Migration {
         version: 21,

@@ -428,6 +428,13 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v18.sql"),
         step: None,
     },
+    // Version 19 versions orders and pays them in instalments (payments),
+    // whose paid amounts feed the receivables metric.
+    Migration {
+        version: 19,
+        sql: include_str!("schema_v19.sql"),
+        step: None,
+    },
     // Version 20 stores pay: bases, rates, settings, scores, runs, lines.
     Migration {
         version: 20,
