@@ -19,27 +19,27 @@ export function lastMonth() {
 function keeper(app) { return ['finance', 'admin'].includes(app.user.role); }
 
 function statusBadge(status) {
-  return h('span', { class: `badge badge-${status}`, 'data-testid': 'run-status', 'data-status': status }, label('pay.status', status));
+  return h('span', { class: `badge badge-${status}`, 'data-testid': 'run-status', 'data-status': status }, label('payroll.status', status));
 }
 
 /** The lines of a run as a table, each with its formula. */
 export function linesTable(lines) {
-  if (!lines.length) return h('p', { class: 'muted' }, t('pay.lines.none'));
+  if (!lines.length) return h('p', { class: 'muted' }, t('payroll.lines.none'));
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'pay-lines' },
     h('thead', {}, h('tr', {},
-      [t('pay.col.name'), t('pay.col.base'), t('pay.col.hard'), t('pay.col.soft'), t('pay.col.total'), t('pay.col.formula'), t('pay.col.reviewed')]
+      [t('payroll.col.name'), t('payroll.col.base'), t('payroll.col.hard'), t('payroll.col.soft'), t('payroll.col.total'), t('payroll.col.formula'), t('payroll.col.reviewed')]
         .map((x, i) => h('th', { scope: 'col', class: i >= 1 && i <= 4 ? 'num' : null }, x)))),
     h('tbody', {}, lines.map((l) => h('tr', { 'data-user': l.user_id, class: l.adjustment ? 'adjustment' : null },
-      h('td', {}, l.name, l.adjustment ? h('span', { class: 'badge' }, ` ${t('pay.adjustment')}`) : null),
+      h('td', {}, l.name, l.adjustment ? h('span', { class: 'badge' }, ` ${t('payroll.adjustment')}`) : null),
       h('td', { class: 'num' }, l.adjustment ? '' : money(l.base)),
       h('td', { class: 'num' }, l.adjustment ? '' : money(l.hard)),
       h('td', { class: 'num' }, l.adjustment ? '' : money(l.soft)),
       h('td', { class: 'num', 'data-testid': 'line-total' }, money(l.total)),
       h('td', {},
         h('code', { class: 'formula' }, l.formula.text),
-        l.formula.inputs ? h('details', {}, h('summary', {}, t('pay.inputs')),
+        l.formula.inputs ? h('details', {}, h('summary', {}, t('payroll.inputs')),
           h('p', { class: 'muted' }, l.formula.inputs.hard),
-          h('p', { class: 'muted' }, t('pay.inputs.rate', { rate: l.formula.inputs.rate, source: l.formula.inputs.rate_source })),
+          h('p', { class: 'muted' }, t('payroll.inputs.rate', { rate: l.formula.inputs.rate, source: l.formula.inputs.rate_source })),
           h('ul', { class: 'plain' }, l.formula.inputs.duties.map((d) =>
             h('li', {}, `${d.no}. ${d.title} — ${d.score}% × ${money(d.amount)} = ${money(d.earned)}`)))) : null),
       h('td', {}, l.adjustment ? '' : (l.reviewed ? '✓' : '—')))))));
@@ -55,19 +55,19 @@ async function runPage(app, id) {
         clear(msg);
         try {
           const next = await api(`/pay/runs/${run.id}/${path}`, { method: 'POST', body: { version: run.version } });
-          toast(t('pay.done'));
+          toast(t('payroll.done'));
           draw(next);
         } catch (e) { msg.append(alertBox(errorText(e))); }
       },
     }, text);
     const actions = [];
     if (keeper(app)) {
-      actions.push(act('recompute', t('pay.recompute'), 'run-recompute'));
-      if (app.user.role === 'admin' || app.user.role === 'finance') actions.push(act('review', t('pay.review.all'), 'run-review'));
-      actions.push(act('approve', t('pay.approve'), 'run-approve'));
-      actions.push(act('lock', t('pay.lock'), 'run-lock'));
+      actions.push(act('recompute', t('payroll.recompute'), 'run-recompute'));
+      if (app.user.role === 'admin' || app.user.role === 'finance') actions.push(act('review', t('payroll.review.all'), 'run-review'));
+      actions.push(act('approve', t('payroll.approve'), 'run-approve'));
+      actions.push(act('lock', t('payroll.lock'), 'run-lock'));
     }
-    actions.push(h('a', { class: 'btn', href: `/api/v1/pay/runs/${run.id}/export.xlsx`, download: `pay-${run.month}.xlsx`, 'data-testid': 'run-export' }, t('pay.export')));
+    actions.push(h('a', { class: 'btn', href: `/api/v1/pay/runs/${run.id}/export.xlsx`, download: `pay-${run.month}.xlsx`, 'data-testid': 'run-export' }, t('payroll.export')));
     const who = [
       ['reviewed', run.reviewed_by, run.reviewed_at],
       ['approved', run.approved_by, run.approved_at],
@@ -75,10 +75,10 @@ async function runPage(app, id) {
     ].filter(([, by]) => by).map(([k, by, at]) => h('li', {}, t(`pay.who.${k}`, { name: app.userName(by), at: dateTime(at) })));
     const adjust = keeper(app) ? adjustForm(app, run, draw, msg) : null;
     clear(root).append(
-      h('p', {}, h('a', { href: '#/pay' }, t('pay.back'))),
-      card(t('pay.run.title', { month: run.month }),
-        h('p', {}, statusBadge(run.status), ' ', t('pay.run.total', { total: money(run.total) }), ' ', h('span', { class: 'muted' }, t('pay.version', { v: run.version }))),
-        run.status === 'locked' ? alertBox(t('pay.locked.note'), 'info') : null,
+      h('p', {}, h('a', { href: '#/pay' }, t('payroll.back'))),
+      card(t('payroll.run.title', { month: run.month }),
+        h('p', {}, statusBadge(run.status), ' ', t('payroll.run.total', { total: money(run.total) }), ' ', h('span', { class: 'muted' }, t('payroll.version', { v: run.version }))),
+        run.status === 'locked' ? alertBox(t('payroll.locked.note'), 'info') : null,
         who.length ? h('ul', { class: 'plain muted' }, who) : null,
         h('div', { class: 'actions wrap' }, actions),
         msg,
@@ -94,8 +94,8 @@ function adjustForm(app, run, draw, msg) {
   const who = select(people.map(([uid, name]) => [uid, name]), people[0]?.[0], { 'data-testid': 'adj-user' });
   const amount = h('input', { inputmode: 'decimal', placeholder: '-200.00', 'data-testid': 'adj-amount', required: true });
   const reason = h('input', { maxlength: 500, 'data-testid': 'adj-reason', required: true });
-  return card(t('pay.adjust.title'),
-    h('p', { class: 'muted' }, t('pay.adjust.intro')),
+  return card(t('payroll.adjust.title'),
+    h('p', { class: 'muted' }, t('payroll.adjust.intro')),
     h('form', {
       class: 'form-grid', novalidate: true,
       onsubmit: async (ev) => {
@@ -103,12 +103,12 @@ function adjustForm(app, run, draw, msg) {
         clear(msg);
         try {
           draw(await api(`/pay/runs/${run.id}/adjustments`, { method: 'POST', body: { user_id: Number(who.value), amount: amount.value.trim(), reason: reason.value.trim() } }));
-          toast(t('pay.adjust.done'));
+          toast(t('payroll.adjust.done'));
         } catch (e) { msg.append(alertBox(errorText(e))); msg.scrollIntoView({ block: 'nearest' }); }
       },
     },
-    field(t('pay.col.name'), who), field(t('pay.adjust.amount'), amount), field(t('pay.adjust.reason'), reason),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'adj-submit' }, t('pay.adjust.submit')))));
+    field(t('payroll.col.name'), who), field(t('payroll.adjust.amount'), amount), field(t('payroll.adjust.reason'), reason),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'adj-submit' }, t('payroll.adjust.submit')))));
 }
 
 function bonusCard(app) {
@@ -123,10 +123,10 @@ function bonusCard(app) {
       },
     }, text);
     clear(out).append(
-      h('p', {}, t('pay.bonus.summary', { sales: money(b.sales), rate: b.rate, pool: money(b.pool), pay: money(b.total_pay) }), ' ',
-        stored ? statusBadge(b.status) : h('span', { class: 'badge' }, t('pay.bonus.simulation'))),
+      h('p', {}, t('payroll.bonus.summary', { sales: money(b.sales), rate: b.rate, pool: money(b.pool), pay: money(b.total_pay) }), ' ',
+        stored ? statusBadge(b.status) : h('span', { class: 'badge' }, t('payroll.bonus.simulation'))),
       h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-        h('thead', {}, h('tr', {}, [t('pay.col.name'), t('pay.bonus.pay'), t('pay.bonus.months'), t('pay.bonus.factor'), t('pay.bonus.bonus')].map((x) => h('th', { scope: 'col' }, x)))),
+        h('thead', {}, h('tr', {}, [t('payroll.col.name'), t('payroll.bonus.pay'), t('payroll.bonus.months'), t('payroll.bonus.factor'), t('payroll.bonus.bonus')].map((x) => h('th', { scope: 'col' }, x)))),
         h('tbody', {}, b.shares.map((s) => h('tr', {},
           h('td', {}, s.name), h('td', { class: 'num' }, money(s.pay)), h('td', { class: 'num' }, String(s.months_of_service)),
           h('td', { class: 'num' }, `${Math.round(s.factor * 100)}%`), h('td', { class: 'num' }, money(s.bonus))))))),
@@ -135,20 +135,20 @@ function bonusCard(app) {
           type: 'button', class: 'btn', onclick: async () => {
             try { show(await api('/bonus/runs', { method: 'POST', body: { year: Number(year.value), rate: rate.value.trim() || undefined } })); } catch (e) { out.append(alertBox(errorText(e))); }
           },
-        }, t('pay.bonus.save')) : null,
-        stored && b.status === 'draft' ? step('approve', t('pay.approve')) : null,
-        stored && b.status === 'approved' ? step('lock', t('pay.lock')) : null) : null);
+        }, t('payroll.bonus.save')) : null,
+        stored && b.status === 'draft' ? step('approve', t('payroll.approve')) : null,
+        stored && b.status === 'approved' ? step('lock', t('payroll.lock')) : null) : null);
   };
-  return card(t('pay.bonus.title'),
-    h('p', { class: 'muted' }, t('pay.bonus.intro')),
-    h('div', { class: 'form-grid' }, field(t('pay.bonus.year'), year), field(t('pay.bonus.rate'), rate),
+  return card(t('payroll.bonus.title'),
+    h('p', { class: 'muted' }, t('payroll.bonus.intro')),
+    h('div', { class: 'form-grid' }, field(t('payroll.bonus.year'), year), field(t('payroll.bonus.rate'), rate),
       h('div', { class: 'actions' }, h('button', {
         type: 'button', class: 'btn btn-primary', 'data-testid': 'bonus-simulate',
         onclick: async () => {
           clear(out);
           try { show(await api('/bonus/simulate', { method: 'POST', body: { year: Number(year.value), rate: rate.value.trim() || undefined } })); } catch (e) { out.append(alertBox(errorText(e))); }
         },
-      }, t('pay.bonus.simulate')))),
+      }, t('payroll.bonus.simulate')))),
     out);
 }
 
@@ -162,18 +162,18 @@ async function settingsCard() {
   const num = (v, label, testid) => h('input', { type: 'number', min: '0', max: '100', step: '1', value: String(v), 'aria-label': label, 'data-testid': testid });
   const dRows = st.duties.map((d) => ({
     d,
-    weight: num(d.weight, t('pay.set.weight.of', { name: `${d.no}. ${d.title}` }), `duty-weight-${d.no}`),
-    amount: h('input', { inputmode: 'decimal', value: d.amount, 'aria-label': t('pay.set.amount.of', { name: `${d.no}. ${d.title}` }) }),
+    weight: num(d.weight, t('payroll.set.weight.of', { name: `${d.no}. ${d.title}` }), `duty-weight-${d.no}`),
+    amount: h('input', { inputmode: 'decimal', value: d.amount, 'aria-label': t('payroll.set.amount.of', { name: `${d.no}. ${d.title}` }) }),
   }));
-  const iRows = st.items.map((it) => ({ it, weight: num(it.weight, t('pay.set.weight.of', { name: it.name }), `item-weight-${it.key}`) }));
+  const iRows = st.items.map((it) => ({ it, weight: num(it.weight, t('payroll.set.weight.of', { name: it.name }), `item-weight-${it.key}`) }));
   const save = async (path, body, after) => {
     clear(msg);
-    try { after(await api(path, { method: 'PUT', body })); toast(t('pay.set.saved')); } catch (e) { msg.append(alertBox(errorText(e))); }
+    try { after(await api(path, { method: 'PUT', body })); toast(t('payroll.set.saved')); } catch (e) { msg.append(alertBox(errorText(e))); }
   };
-  return card(t('pay.set.title'),
-    h('p', { class: 'muted' }, t('pay.set.intro')),
+  return card(t('payroll.set.title'),
+    h('p', { class: 'muted' }, t('payroll.set.intro')),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-      h('thead', {}, h('tr', {}, [t('tp.duty'), t('pay.set.weight'), t('tp.amount')].map((x) => h('th', { scope: 'col' }, x)))),
+      h('thead', {}, h('tr', {}, [t('tp.duty'), t('payroll.set.weight'), t('tp.amount')].map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, dRows.map((r) => h('tr', {}, h('td', {}, `${r.d.no}. ${r.d.title}`), h('td', {}, r.weight), h('td', {}, r.amount)))))),
     h('div', { class: 'actions' }, h('button', {
       type: 'button', class: 'btn', 'data-testid': 'duties-save',
@@ -181,9 +181,9 @@ async function settingsCard() {
         version: dv,
         duties: dRows.map((r) => ({ ...r.d, weight: Number(r.weight.value), amount: r.amount.value.trim() })),
       }, (a) => { dv = a.version; }),
-    }, t('pay.set.save.duties'))),
+    }, t('payroll.set.save.duties'))),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-      h('thead', {}, h('tr', {}, [t('pay.set.item'), t('pay.set.weight')].map((x) => h('th', { scope: 'col' }, x)))),
+      h('thead', {}, h('tr', {}, [t('payroll.set.item'), t('payroll.set.weight')].map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, iRows.map((r) => h('tr', {}, h('td', {}, `${r.it.name}（${label('tp.group', r.it.group)}）`), h('td', {}, r.weight)))))),
     h('div', { class: 'actions' }, h('button', {
       type: 'button', class: 'btn', 'data-testid': 'items-save',
@@ -191,7 +191,7 @@ async function settingsCard() {
         version: iv,
         items: iRows.map((r) => ({ ...r.it, weight: Number(r.weight.value) })),
       }, (a) => { iv = a.version; }),
-    }, t('pay.set.save.items'))),
+    }, t('payroll.set.save.items'))),
     msg);
 }
 
@@ -211,16 +211,16 @@ export async function pay(app, { id }) {
         app.go(`#/pay/${run.id}`);
       } catch (e) { msg.append(alertBox(errorText(e))); }
     },
-  }, field(t('pay.month'), month), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'run-create' }, t('pay.create')))) : null;
+  }, field(t('payroll.month'), month), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'run-create' }, t('payroll.create')))) : null;
   const list = runs.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'pay-runs' },
-    h('thead', {}, h('tr', {}, [t('pay.month'), t('pay.status'), t('pay.col.updated')].map((x) => h('th', { scope: 'col' }, x)))),
+    h('thead', {}, h('tr', {}, [t('payroll.month'), t('payroll.status'), t('payroll.col.updated')].map((x) => h('th', { scope: 'col' }, x)))),
     h('tbody', {}, runs.map((r) => h('tr', {},
       h('td', {}, h('a', { href: `#/pay/${r.id}` }, r.month)),
       h('td', {}, statusBadge(r.status)),
-      h('td', {}, dateTime(r.locked_at || r.approved_at || r.reviewed_at || r.created_at))))))) : h('p', { class: 'muted' }, t('pay.runs.none'));
+      h('td', {}, dateTime(r.locked_at || r.approved_at || r.reviewed_at || r.created_at))))))) : h('p', { class: 'muted' }, t('payroll.runs.none'));
   return h('div', { class: 'stack' },
-    h('h1', {}, t('pay.title')),
-    card(t('pay.runs'), h('p', { class: 'muted' }, t('pay.intro')), create, msg, list),
+    h('h1', {}, t('payroll.title')),
+    card(t('payroll.runs'), h('p', { class: 'muted' }, t('payroll.intro')), create, msg, list),
     app.scope('pay', 'read') === 'all' ? bonusCard(app) : null,
     keeper(app) ? await settingsCard() : null);
 }

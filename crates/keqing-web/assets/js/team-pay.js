@@ -65,7 +65,7 @@ async function reviewCard(app, month) {
   const msg = h('div', { 'aria-live': 'polite', 'data-testid': 'review-msg' });
   const draw = (run) => {
     clear(box).append(
-      h('p', {}, h('span', { class: 'badge', 'data-testid': 'run-status', 'data-status': run.status }, label('pay.status', run.status))),
+      h('p', {}, h('span', { class: 'badge', 'data-testid': 'run-status', 'data-status': run.status }, label('payroll.status', run.status))),
       app.can('pay', 'update') && run.status === 'draft' ? h('button', {
         type: 'button', class: 'btn btn-primary', 'data-testid': 'team-review',
         onclick: async () => {
@@ -86,7 +86,7 @@ async function scorecardCard(app, month, members, editable) {
   const table = h('div', {});
   const level = select([['team', t('tp.level.team')], ['region', t('tp.level.region')], ['company', t('tp.level.company')]], 'team', { 'data-testid': 'rank-level' });
   const drawRanks = (r) => clear(table).append(r.ranked.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'rankings' },
-    h('thead', {}, h('tr', {}, [t('tp.rank.group'), t('tp.rank.rank'), t('pay.col.name'), t('tp.rank.q'), t('tp.rank.l'), t('tp.rank.total')].map((x) => h('th', { scope: 'col' }, x)))),
+    h('thead', {}, h('tr', {}, [t('tp.rank.group'), t('tp.rank.rank'), t('payroll.col.name'), t('tp.rank.q'), t('tp.rank.l'), t('tp.rank.total')].map((x) => h('th', { scope: 'col' }, x)))),
     h('tbody', {}, r.ranked.map((c) => h('tr', {},
       h('td', {}, c.group), h('td', { class: 'num' }, String(c.rank)), h('td', {}, c.name),
       h('td', { class: 'num' }, c.quantitative.toFixed(2)), h('td', { class: 'num' }, c.qualitative.toFixed(2)),
@@ -109,7 +109,7 @@ async function scorecardCard(app, month, members, editable) {
       } catch (e) { msg.append(alertBox(errorText(e))); }
     },
   },
-  field(t('pay.col.name'), who),
+  field(t('payroll.col.name'), who),
   h('div', { class: 'form-grid' }, items.map((it, i) => field(`${it.name}（${label('tp.group', it.group)} ${it.weight}%）`, inputs[i]))),
   msg,
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'card-save' }, t('tp.card.save')))) : null;
@@ -124,7 +124,7 @@ export async function teamPay(app, { params }) {
   const pick = h('input', { type: 'month', value: month, 'data-testid': 'tp-month', onchange: (ev) => app.go(`#/team-pay?month=${ev.target.value}`) });
   return h('div', { class: 'stack' },
     h('h1', {}, t('tp.title')),
-    field(t('pay.month'), pick),
+    field(t('payroll.month'), pick),
     card(t('tp.checklist'), h('p', { class: 'muted' }, t('tp.checklist.intro')),
       list.members.length ? list.members.map((m) => memberCard(app, month, list.duties, m, editable)) : h('p', { class: 'muted' }, t('tp.members.none'))),
     await reviewCard(app, month),
