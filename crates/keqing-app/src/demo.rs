@@ -83,7 +83,15 @@ pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<User, AppE
             orders.push(o);
         }
     }
+    // 回款: an order without a credit term was paid at the till on its day
+    // (China); an imported paid order gets its one full payment.
+    for o in orders.iter_mut() {
+        if o.due_date.is_none() && o.paid_date.is_none() {
+            o.paid_date = Some(china_day(o.ordered_at));
+        }
+    }
     store.add_orders(&orders).await?;
+    part_payments(store, company, &ids, &users, &admin).await?;
     // The demo's people have worked there since its history began: their
     // quotas count from then, not from the day the demo was loaded.
     let began = company
@@ -98,7 +106,62 @@ pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<User, AppE
         }
     }
     load_targets(store, company, &users, &teams).await?;
+    // Pay (issue 26): bases, two locked runs, the checklist and a scorecard.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    crate::pay::load_demo(store, &admin, today).await?;
     Ok(admin)
+}
+
+/// The day in China (UTC+8) of an instant.
+fn china_day(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    (at + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Part-payments (回款 in instalments): of the credit orders still open,
+/// every other one (by id) got 40% a week after it was placed (or today),
+/// recorded by finance; the rest stay wholly owed, overdue when their due
+/// day has passed. Receivables have real figures on first start.
+async fn part_payments(
+    store: &dyn Store,
+    company: &DemoCompany,
+    ids: &[i64],
+    users: &HashMap<String, User>,
+    admin: &User,
+) -> Result<(), AppError> {
+    let by = users
+        .values()
+        .find(|u| u.role == keqing_domain::Role::Finance)
+        .unwrap_or(admin);
+    let today = china_day(chrono::Utc::now());
+    for (c, &id) in company.customers.iter().zip(ids) {
+        if !c
+            .orders
+            .iter()
+            .any(|o| o.due_date.is_some() && o.paid_date.is_none())
+        {
+            continue;
+        }
+        for o in store.orders(id).await? {
+            let open = o.payments.is_empty() && o.fields.paid_date.is_none();
+            if !open || o.fields.due_date.is_none() || o.id % 2 == 0 {
+                continue;
+            }
+            // 40%, in whole yuan when the order is large enough.
+            let fen = o.fields.amount.fen() * 2 / 5;
+            let fen = if fen >= 100 { fen / 100 * 100 } else { fen };
+            if fen <= 0 {
+                continue;
+            }
+            let paid = (china_day(o.fields.ordered_at) + chrono::Duration::days(7)).min(today);
+            let p = keqing_domain::NewPayment {
+                amount: keqing_domain::Money(fen),
+                due_date: o.fields.due_date,
+                paid_date: Some(paid),
+            };
+            store.add_payment(o.id, &p, by).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The demo's yearly targets (keqing-demo's `targets`), set by its director

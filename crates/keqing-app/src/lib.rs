@@ -17,8 +17,10 @@ mod error;
 pub mod exports;
 pub mod imports;
 pub mod password;
+pub mod pay;
 pub mod performance;
 pub mod pool;
+pub mod receivables;
 
 pub use error::AppError;
 

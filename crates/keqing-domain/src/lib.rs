@@ -17,6 +17,7 @@ pub mod fields;
 pub mod history;
 pub mod money;
 pub mod order;
+pub mod pay;
 pub mod performance;
 pub mod phone;
 #[cfg(feature = "openapi")]
@@ -33,7 +34,7 @@ pub use error::{FieldError, ValidationError};
 pub use fields::{FieldList, Fields};
 pub use history::FieldChange;
 pub use money::Money;
-pub use order::{NewOrder, Order, OrderUnit};
+pub use order::{NewOrder, NewPayment, Order, OrderUnit, Payment};
 pub use performance::{Kpi, Level, Metric, Target, TargetRevision};
 pub use phone::{Email, Phone};
 pub use user::{Actor, User};

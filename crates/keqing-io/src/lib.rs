@@ -46,6 +46,7 @@ pub mod error;
 pub mod export;
 pub mod fields;
 pub mod import;
+pub mod pay;
 pub mod preview;
 pub mod table;
 pub mod testdata;
@@ -64,6 +65,7 @@ pub use import::{
     import_contacts, import_contacts_to, import_customers, import_customers_to, import_orders,
     ContactRow, CustomerRef, CustomerRow, ImportBatch, ImportOptions, OrderRow,
 };
+pub use pay::{write_pay_run_xlsx, PayRow};
 pub use preview::{
     preview, Preview, SampleRow, PREVIEW_CELL_CHARS, PREVIEW_MESSAGE_CHARS, PREVIEW_ROWS,
 };

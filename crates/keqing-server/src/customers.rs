@@ -118,7 +118,7 @@ pub(crate) fn visibility(
 /// author of rows the caller may read (a manager's `GET /users` lists only
 /// themselves, finance none). Only names of users who own or wrote those
 /// rows are given, nothing else about them.
-async fn user_names(
+pub(crate) async fn user_names(
     st: &AppState,
     ids: Vec<Option<i64>>,
 ) -> Result<HashMap<i64, String>, ApiError> {

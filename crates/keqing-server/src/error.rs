@@ -139,6 +139,7 @@ impl From<StoreError> for ApiError {
                 "duplicate",
                 "记录已存在 a record with the same key exists already",
             ),
+            StoreError::Invalid { field, message } => ApiError::invalid(&field, message),
             StoreError::Refused(m) => {
                 ApiError::new(StatusCode::CONFLICT, "refused", format!("操作被拒绝 {m}"))
             }

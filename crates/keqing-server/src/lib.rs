@@ -12,6 +12,8 @@ pub mod error;
 pub mod extract;
 pub mod imports;
 pub mod openapi;
+pub mod orders;
+mod pay;
 mod people;
 pub mod performance;
 mod pool;
@@ -130,6 +132,11 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(customers::activities, customers::add_activity))
         .routes(routes!(customers::orders))
         .routes(routes!(customers::create_order))
+        .routes(routes!(orders::update))
+        .routes(routes!(orders::history))
+        .routes(routes!(orders::create_payment))
+        .routes(routes!(orders::update_payment))
+        .routes(routes!(orders::receivables))
         .routes(routes!(customers::claim))
         .routes(routes!(customers::merge))
         .routes(routes!(customers::completeness))
@@ -178,6 +185,27 @@ pub fn api_routes(max_upload_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(care::get_settings, care::put_settings))
         .routes(routes!(care::compliance))
         .routes(routes!(care::run))
+        .routes(routes!(pay::get_settings))
+        .routes(routes!(pay::put_duties))
+        .routes(routes!(pay::put_items))
+        .routes(routes!(pay::list_bases, pay::add_base, pay::put_base))
+        .routes(routes!(pay::list_rates, pay::add_rate))
+        .routes(routes!(pay::list_runs, pay::create_run))
+        .routes(routes!(pay::get_run))
+        .routes(routes!(pay::recompute_run))
+        .routes(routes!(pay::review_run))
+        .routes(routes!(pay::approve_run))
+        .routes(routes!(pay::lock_run))
+        .routes(routes!(pay::adjust_run))
+        .routes(routes!(pay::export_run))
+        .routes(routes!(pay::slip))
+        .routes(routes!(pay::checklist, pay::score_duties))
+        .routes(routes!(pay::simulate_bonus))
+        .routes(routes!(pay::list_bonus, pay::create_bonus))
+        .routes(routes!(pay::approve_bonus))
+        .routes(routes!(pay::lock_bonus))
+        .routes(routes!(pay::put_scores))
+        .routes(routes!(pay::rankings))
         .routes(routes!(
             performance::list_targets,
             performance::create_target

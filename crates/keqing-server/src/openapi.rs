@@ -223,6 +223,10 @@ const TAGS: &[(&str, &str)] = &[
     ),
     ("people", "用户与权限 users, teams, regions, roles, audit (SPEC §9)"),
     ("files", "导入导出 imports and exports"),
+    (
+        "pay",
+        "薪酬 monthly pay P = A + B + C, pay runs, the year-end bonus, the 70/30 scorecard (issue 26)",
+    ),
     ("meta", "this document"),
 ];
 

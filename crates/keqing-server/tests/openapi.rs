@@ -1159,3 +1159,295 @@ async fn performance_answers_as_described() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Issue 26's orders, payments and receivables answer as described,
+/// successes and refusals alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_payments_and_receivables_answer_as_described() {
+    let app = App::start().await;
+    let doc = doc();
+    app.user("boss", keqing_domain::Role::Admin, None).await;
+    let t = app.login("boss").await;
+    let (s, c) = app
+        .call(&t, "POST", "/customers", Some(json!({"name": "图式回款"})))
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let (s, o) = app
+        .call(
+            &t,
+            "POST",
+            "/orders",
+            Some(json!({"customer_id": c["id"], "date": "2026-03-02", "amount": "500", "unit": "箱"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{o}");
+    let oid = o["id"].as_i64().unwrap();
+    let (s, p) = app
+        .call(
+            &t,
+            "POST",
+            &format!("/orders/{oid}/payments"),
+            Some(json!({"amount": "100", "due_date": "2026-04-01", "paid_date": "2026-03-30"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    let pid = p["id"].as_i64().unwrap();
+    let cases: Vec<(&str, &str, String, Option<Value>, u16)> = vec![
+        (
+            "PATCH",
+            "/orders/{id}",
+            format!("/orders/{oid}"),
+            Some(json!({"version": 1, "product": "黄酒", "quantity": 3})),
+            200,
+        ),
+        (
+            "PATCH",
+            "/orders/{id}",
+            format!("/orders/{oid}"),
+            Some(json!({"version": 1, "product": "啤酒"})),
+            409,
+        ),
+        (
+            "GET",
+            "/orders/{id}/history",
+            format!("/orders/{oid}/history"),
+            None,
+            200,
+        ),
+        (
+            "POST",
+            "/orders/{id}/payments",
+            format!("/orders/{oid}/payments"),
+            Some(json!({"amount": "100", "due_date": "2026-05-01"})),
+            201,
+        ),
+        (
+            "POST",
+            "/orders/{id}/payments",
+            format!("/orders/{oid}/payments"),
+            Some(json!({"amount": "9999"})),
+            422,
+        ),
+        (
+            "PATCH",
+            "/payments/{id}",
+            format!("/payments/{pid}"),
+            Some(json!({"version": 1, "paid_date": "2026-03-31"})),
+            200,
+        ),
+        (
+            "GET",
+            "/customers/{id}/orders",
+            format!("/customers/{}/orders", c["id"]),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/receivables",
+            "/receivables?level=company&as_of=2026-06-01".into(),
+            None,
+            200,
+        ),
+        ("GET", "/receivables", "/receivables".into(), None, 200),
+    ];
+    let mut problems = vec![];
+    for (method, template, path, body, status) in cases {
+        let (s, v) = app.call(&t, method, &path, body).await;
+        assert_eq!(s, status, "{method} {path}: {v}");
+        misfits(
+            &doc,
+            &answer_schema(&doc, method, template, s),
+            &v,
+            &format!("{method} {path}"),
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every answer of the pay area (issue 26) fits the schema the document
+/// states for it, member by member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_answers_fit_their_schemas() {
+    use keqing_domain::Role;
+    let app = App::start().await;
+    let doc = doc();
+    let team = app
+        .store
+        .create_team("南京一部", Some("江苏"))
+        .await
+        .unwrap();
+    app.user("boss", Role::Admin, None).await;
+    let m = app.user("wangfang", Role::Manager, Some(team.id)).await;
+    let t = app.login("boss").await;
+    let all: Vec<Value> = (1..=10).map(|no| json!({"no": no, "score": 60})).collect();
+    let (_, settings) = app.call(&t, "GET", "/pay/settings", None).await;
+    let card: Vec<Value> = settings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| json!({"key": i["key"], "score": 75}))
+        .collect();
+    let mut problems = vec![];
+    let mut run = 0;
+    let mut bonus = 0;
+    let steps: Vec<(&str, &str, &str, Option<Value>)> = vec![
+        ("GET", "/pay/settings", "/pay/settings", None),
+        (
+            "PUT",
+            "/pay/duties",
+            "/pay/duties",
+            Some(json!({"version": 0, "duties": settings["duties"]})),
+        ),
+        (
+            "PUT",
+            "/scorecard/items",
+            "/scorecard/items",
+            Some(json!({"version": 0, "items": settings["items"]})),
+        ),
+        (
+            "POST",
+            "/pay/bases",
+            "/pay/bases",
+            Some(json!({"user_id": m.id, "amount": "5000", "effective_from": "2026-01-01"})),
+        ),
+        (
+            "PUT",
+            "/pay/bases",
+            "/pay/bases",
+            Some(json!({"user_id": m.id, "amount": "5200"})),
+        ),
+        ("GET", "/pay/bases", "/pay/bases", None),
+        (
+            "POST",
+            "/pay/rates",
+            "/pay/rates",
+            Some(json!({"role": "manager", "rate": "0.15", "effective_from": "2026-01-01"})),
+        ),
+        ("GET", "/pay/rates", "/pay/rates", None),
+        (
+            "PUT",
+            "/pay/checklist",
+            "/pay/checklist",
+            Some(json!({"month": "2026-10", "user_id": m.id, "scores": all})),
+        ),
+        (
+            "GET",
+            "/pay/checklist",
+            "/pay/checklist?month=2026-10",
+            None,
+        ),
+        (
+            "POST",
+            "/pay/runs",
+            "/pay/runs",
+            Some(json!({"month": "2026-10"})),
+        ),
+        ("GET", "/pay/runs", "/pay/runs", None),
+        ("GET", "/pay/runs/{id}", "/pay/runs/RUN", None),
+        (
+            "POST",
+            "/pay/runs/{id}/recompute",
+            "/pay/runs/RUN/recompute",
+            Some(json!({"version": 1})),
+        ),
+        (
+            "POST",
+            "/pay/runs/{id}/review",
+            "/pay/runs/RUN/review",
+            Some(json!({"version": 2})),
+        ),
+        (
+            "POST",
+            "/pay/runs/{id}/approve",
+            "/pay/runs/RUN/approve",
+            Some(json!({"version": 3})),
+        ),
+        (
+            "POST",
+            "/pay/runs/{id}/lock",
+            "/pay/runs/RUN/lock",
+            Some(json!({"version": 4})),
+        ),
+        (
+            "POST",
+            "/pay/runs/{id}/adjustments",
+            "/pay/runs/RUN/adjustments",
+            Some(json!({"user_id": m.id, "amount": "-10.00", "reason": "扣款"})),
+        ),
+        (
+            "GET",
+            "/pay/slip",
+            "/pay/slip?month=2026-10&user_id=USER",
+            None,
+        ),
+        (
+            "GET",
+            "/pay/slip",
+            "/pay/slip?month=2026-11&user_id=USER",
+            None,
+        ),
+        (
+            "POST",
+            "/bonus/simulate",
+            "/bonus/simulate",
+            Some(json!({"year": 2026})),
+        ),
+        (
+            "POST",
+            "/bonus/runs",
+            "/bonus/runs",
+            Some(json!({"year": 2026, "rate": "0.05"})),
+        ),
+        ("GET", "/bonus/runs", "/bonus/runs", None),
+        (
+            "POST",
+            "/bonus/runs/{id}/approve",
+            "/bonus/runs/BONUS/approve",
+            Some(json!({"version": 1})),
+        ),
+        (
+            "POST",
+            "/bonus/runs/{id}/lock",
+            "/bonus/runs/BONUS/lock",
+            Some(json!({"version": 2})),
+        ),
+        (
+            "PUT",
+            "/scorecard/scores",
+            "/scorecard/scores",
+            Some(json!({"month": "2026-10", "user_id": m.id, "scores": card})),
+        ),
+        (
+            "GET",
+            "/scorecard/rankings",
+            "/scorecard/rankings?month=2026-10&level=region",
+            None,
+        ),
+    ];
+    for (method, template, path, body) in steps {
+        let path = path
+            .replace("RUN", &run.to_string())
+            .replace("BONUS", &bonus.to_string())
+            .replace("USER", &m.id.to_string());
+        let (s, v) = app.call(&t, method, &path, body).await;
+        assert!((200..300).contains(&s), "{method} {path}: {s} {v}");
+        if template == "/pay/runs" && method == "POST" {
+            run = v["id"].as_i64().unwrap();
+        }
+        if template == "/bonus/runs" && method == "POST" {
+            bonus = v["id"].as_i64().unwrap();
+        }
+        if s != 204 {
+            misfits(
+                &doc,
+                &answer_schema(&doc, method, template, s),
+                &v,
+                &format!("{method} {path}"),
+                &mut problems,
+            );
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

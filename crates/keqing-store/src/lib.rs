@@ -17,6 +17,7 @@ pub mod customers;
 mod doc;
 mod fts;
 pub mod imports;
+pub mod pay;
 pub mod people;
 pub mod performance;
 mod postgres;
@@ -34,7 +35,8 @@ use keqing_domain::archive::PoolRules;
 use keqing_domain::contact::{Contact, ContactInput};
 use keqing_domain::customer::{Customer, CustomerInput};
 use keqing_domain::history::FieldChange;
-use keqing_domain::order::{NewOrder, Order};
+use keqing_domain::order::{NewOrder, NewPayment, Order, Payment};
+use keqing_domain::Money;
 use keqing_domain::{Role, User};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -45,10 +47,14 @@ pub use backup::BackupStore;
 pub use care::CareStore;
 pub use customers::CustomerStore;
 pub use imports::ImportStore;
+pub use pay::PayStore;
 pub use people::PeopleStore;
 pub use performance::{ActualRow, Grain, PerformanceStore};
 pub use postgres::PgStore;
-pub use records::RecordStore;
+pub use records::{
+    CustomerReceivable, ReceivableBucket, Receivables, ReceivablesQuery, ReceivablesSubject,
+    RecordStore, RECEIVABLE_BUCKETS,
+};
 pub use sqlite::SqliteStore;
 pub use verify::DIFFERENCES_SHOWN;
 
@@ -65,6 +71,10 @@ pub enum StoreError {
     /// A rule the store enforces atomically (e.g. the pool claim limit).
     #[error("{0}")]
     Refused(String),
+    /// A value refused by a rule checked where it is written (a payment
+    /// larger than what is still owed): 422 naming the field.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error("database: {0}")]
     Db(String),
 }
@@ -787,6 +797,7 @@ pub trait Store:
     + AnalysisStore
     + BackupStore
     + PerformanceStore
+    + PayStore
     + Send
     + Sync
 {
@@ -803,6 +814,7 @@ pub const TABLES: &[&str] = &[
     "contacts",
     "activities",
     "orders",
+    "payments",
     "customer_history",
     "ownership_log",
     "change_reports",
@@ -815,6 +827,12 @@ pub const TABLES: &[&str] = &[
     "analysis_snapshot_members",
     "targets",
     "target_revisions",
+    "pay_settings",
+    "pay_bases",
+    "pay_rates",
+    "pay_scores",
+    "pay_runs",
+    "pay_lines",
 ];
 
 pub(crate) fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
@@ -933,6 +951,49 @@ pub(crate) fn read_backup(
 pub(crate) fn upgrade_backup(rows: &mut Vec<serde_json::Value>) {
     upgrade_regions(rows);
     upgrade_care_tasks(rows);
+    upgrade_payments(rows);
+}
+
+/// A backup written before payments (SQLite 19, PostgreSQL 20) has orders
+/// without a version and no `payments` rows: each order gets version 1, and
+/// each paid one its one payment of its full amount (due as the order
+/// says), as the migration makes them, placed after the last order.
+fn upgrade_payments(rows: &mut Vec<serde_json::Value>) {
+    use serde_json::json;
+    if rows.iter().any(|v| v["table"] == "payments") {
+        return;
+    }
+    let old = |v: &serde_json::Value| v["table"] == "orders" && v["row"].get("version").is_none();
+    if !rows.iter().any(old) {
+        return;
+    }
+    let now = crate::sqlite::ts(chrono::Utc::now());
+    let mut payments = vec![];
+    for v in rows.iter_mut().filter(|v| old(v)) {
+        let Some(row) = v["row"].as_object_mut() else {
+            continue;
+        };
+        row.insert("version".into(), json!(1));
+        let paid = row.get("paid_date").filter(|d| !d.is_null()).cloned();
+        let amount = row.get("amount_fen").and_then(|a| a.as_i64()).unwrap_or(0);
+        if let Some(paid) = paid.filter(|_| amount > 0) {
+            payments.push(json!({"table": "payments", "row": {
+                "id": payments.len() as i64 + 1,
+                "order_id": row.get("id").cloned().unwrap_or_default(),
+                "amount_fen": amount,
+                "due_date": row.get("due_date").cloned().unwrap_or_default(),
+                "paid_date": paid,
+                "version": 1,
+                "created_at": now,
+                "created_by": null,
+            }}));
+        }
+    }
+    let at = rows
+        .iter()
+        .rposition(|v| v["table"] == "orders")
+        .map_or(rows.len(), |i| i + 1);
+    rows.splice(at..at, payments);
 }
 
 /// A backup written before schema version 9 has no `regions` rows: they are
@@ -1502,7 +1563,7 @@ mod birthday_key_tests {
 /// backend (`SqliteStore`, `PgStore`); a `dyn Store` needs none of them.
 pub mod prelude {
     pub use crate::{
-        AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PeopleStore,
+        AnalysisStore, BackupStore, CareStore, CustomerStore, ImportStore, PayStore, PeopleStore,
         PerformanceStore, RecordStore, Store,
     };
 }

@@ -16,6 +16,7 @@ pub const DIFFERENCES_SHOWN: usize = 10;
 pub(crate) fn key_column(table: &str) -> &'static str {
     match table {
         "care_settings" => "key",
+        "pay_settings" => "name",
         _ => "id",
     }
 }

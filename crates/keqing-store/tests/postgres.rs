@@ -402,3 +402,27 @@ async fn a_version_3_schema_keeps_its_care_tasks() {
         "every customer has tokens, and they are indexed"
     );
 }
+
+#[tokio::test]
+async fn receivables_are_aged_by_due_day() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    suite::receivable_buckets(&s).await;
+}
+
+#[tokio::test]
+async fn receivables_feed_the_daily_totals() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    suite::receivables_metric(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_payments_never_pass_the_amount() {
+    let Some(url) = pg_url() else { return };
+    let mut schemas = Schemas::new(&url);
+    let s = schemas.store().await;
+    suite::concurrent_payments(&s).await;
+}

@@ -64,7 +64,7 @@ async fn a_version_1_database_migrates_to_version_2() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 18, "a version 1 database migrates to the latest version");
+    assert_eq!(v, 20, "a version 1 database migrates to the latest version");
     let left: Vec<String> = c
         .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'customer_search%' ORDER BY name")
         .unwrap()
@@ -467,7 +467,7 @@ async fn a_version_6_database_keeps_its_care_tasks() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        v, 18,
+        v, 20,
         "version 6 migrates through 7 (care tasks) to the latest"
     );
     // Version 14 widened the kinds in place: the file is sound, and a
@@ -1045,4 +1045,211 @@ async fn a_search_index_built_beside_a_bulk_import_answers_as_one_built_row_by_r
     );
     assert_eq!(after[11].0, 2, "中山: the new one and the renamed one");
     search_index_is_sound(&side_path);
+}
+
+#[tokio::test]
+async fn receivables_are_aged_by_due_day() {
+    let s = SqliteStore::open(":memory:").await.unwrap();
+    suite::receivable_buckets(&s).await;
+}
+
+#[tokio::test]
+async fn receivables_feed_the_daily_totals() {
+    let s = SqliteStore::open(":memory:").await.unwrap();
+    suite::receivables_metric(&s).await;
+}
+
+/// Version 19 turns each order paid before payments existed into one
+/// payment of its full amount (due as the order says), and the receivables
+/// metric counts it.
+#[tokio::test]
+async fn version_19_pays_the_orders_paid_before_it() {
+    use keqing_domain::performance::Metric;
+    use keqing_domain::{Money, NewOrder};
+    use keqing_store::prelude::*;
+    use keqing_store::Grain;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v18.db");
+    let p = path.to_str().unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let owner;
+    {
+        let s = SqliteStore::open(p).await.unwrap();
+        let f = suite::fixture(&s).await;
+        owner = f.manager_a.id;
+        let c = s
+            .create_customer(
+                &keqing_domain::CustomerInput::from_json(
+                    serde_json::json!({"name": "迁移回款"}).as_object().unwrap(),
+                )
+                .unwrap(),
+                Some(owner),
+                &f.admin,
+            )
+            .await
+            .unwrap();
+        let order = |ext: &str, paid: Option<&str>| NewOrder {
+            external_id: Some(ext.into()),
+            customer_id: c.id,
+            ordered_at: day("2025-02-01").and_hms_opt(4, 0, 0).unwrap().and_utc(),
+            amount: Money(88_800),
+            quantity: 1,
+            unit: None,
+            product: None,
+            channel: None,
+            store: None,
+            due_date: Some(day("2025-02-20")),
+            paid_date: paid.map(day),
+        };
+        s.add_orders(&[order("M-1", Some("2025-02-18")), order("M-2", None)])
+            .await
+            .unwrap();
+    }
+    // Back to version 18: no payments, no order versions, no receivables.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER payments_receivables_insert; DROP TRIGGER payments_receivables_update;
+             DROP TRIGGER payments_receivables_delete; DROP TABLE payments;
+             ALTER TABLE orders DROP COLUMN version; DELETE FROM perf_daily WHERE metric = 3;
+             PRAGMA user_version = 18;",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(p).await.unwrap();
+    let c = s
+        .list_customers(&keqing_store::CustomerFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|c| c.fields.name == "迁移回款")
+        .unwrap();
+    let orders = s.orders(c.id).await.unwrap();
+    let paid = orders
+        .iter()
+        .find(|o| o.fields.external_id.as_deref() == Some("M-1"))
+        .unwrap();
+    assert_eq!(paid.version, 1);
+    assert_eq!(paid.payments.len(), 1);
+    let pay = &paid.payments[0];
+    assert_eq!(
+        (pay.amount, pay.due_date, pay.paid_date, pay.created_by),
+        (
+            Money(88_800),
+            Some(day("2025-02-20")),
+            Some(day("2025-02-18")),
+            None
+        )
+    );
+    assert_eq!(paid.outstanding, Money(0));
+    let open = orders
+        .iter()
+        .find(|o| o.fields.external_id.as_deref() == Some("M-2"))
+        .unwrap();
+    assert!(open.payments.is_empty());
+    let r = s
+        .actuals(
+            Metric::Receivables,
+            day("2025-01-01"),
+            day("2025-12-31"),
+            Grain::Day,
+        )
+        .await
+        .unwrap();
+    let mine: Vec<_> = r
+        .iter()
+        .filter(|x| x.user_id == owner && x.value != 0)
+        .map(|x| (x.period, x.value))
+        .collect();
+    assert_eq!(mine, [(day("2025-02-18"), 88_800)]);
+}
+
+/// A backup from before payments restores with its paid orders paid: one
+/// payment each of the full amount, version 1 on every order.
+#[tokio::test]
+async fn a_backup_from_before_payments_restores_them() {
+    use keqing_domain::{Money, NewOrder};
+    use keqing_store::prelude::*;
+    let s = SqliteStore::open(":memory:").await.unwrap();
+    let f = suite::fixture(&s).await;
+    let c = s
+        .create_customer(
+            &keqing_domain::CustomerInput::from_json(
+                serde_json::json!({"name": "旧备份回款"})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap(),
+            Some(f.manager_a.id),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let order = |ext: &str, paid: Option<&str>| NewOrder {
+        external_id: Some(ext.into()),
+        customer_id: c.id,
+        ordered_at: day("2025-02-01").and_hms_opt(4, 0, 0).unwrap().and_utc(),
+        amount: Money(5_000),
+        quantity: 1,
+        unit: None,
+        product: None,
+        channel: None,
+        store: None,
+        due_date: Some(day("2025-02-20")),
+        paid_date: paid.map(day),
+    };
+    s.add_orders(&[order("B-1", Some("2025-02-10")), order("B-2", None)])
+        .await
+        .unwrap();
+    let mut buf = vec![];
+    s.export_all(&mut buf).await.unwrap();
+    // As an older keqing wrote it: no payments, orders without a version.
+    let text: String = String::from_utf8(buf)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["table"] == "payments" {
+                return None;
+            }
+            if v["table"] == "orders" {
+                v["row"].as_object_mut().unwrap().remove("version");
+            }
+            Some(format!("{v}\n"))
+        })
+        .collect();
+    let copy = SqliteStore::open(":memory:").await.unwrap();
+    copy.import_all(&mut std::io::Cursor::new(text.into_bytes()))
+        .await
+        .unwrap();
+    let orders = copy.orders(c.id).await.unwrap();
+    let paid = orders
+        .iter()
+        .find(|o| o.fields.external_id.as_deref() == Some("B-1"))
+        .unwrap();
+    assert_eq!((paid.version, paid.payments.len()), (1, 1));
+    assert_eq!(
+        (paid.payments[0].amount, paid.payments[0].paid_date),
+        (Money(5_000), Some(day("2025-02-10")))
+    );
+    let open = orders
+        .iter()
+        .find(|o| o.fields.external_id.as_deref() == Some("B-2"))
+        .unwrap();
+    assert!(open.payments.is_empty());
+    assert_eq!(open.outstanding, Money(5_000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_payments_never_pass_the_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("k.db").to_str().unwrap())
+        .await
+        .unwrap();
+    suite::concurrent_payments(&s).await;
 }

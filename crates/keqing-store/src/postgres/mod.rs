@@ -164,6 +164,19 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v19.sql"),
         step: None,
     },
+    // Version 20 versions orders and pays them in instalments (payments),
+    // whose paid amounts feed the receivables metric.
+    Migration {
+        version: 20,
+        sql: include_str!("schema_v20.sql"),
+        step: None,
+    },
+    // Version 21 stores pay: bases, rates, settings, scores, runs, lines.
+    Migration {
+        version: 21,
+        sql: include_str!("schema_v21.sql"),
+        step: None,
+    },
 ];
 const POOL_SIZE: usize = 8;
 
@@ -252,6 +265,7 @@ mod backup;
 mod care;
 mod customers;
 mod imports;
+mod pay;
 mod people;
 mod performance;
 mod records;

@@ -482,7 +482,7 @@ impl PeopleStore for PgStore {
     }
 }
 
-fn audit_entry(r: &Row) -> Result<AuditEntry> {
+pub(super) fn audit_entry(r: &Row) -> Result<AuditEntry> {
     Ok(AuditEntry {
         id: get(r, 0)?,
         at: get(r, 1)?,

@@ -9,6 +9,7 @@ mod backup;
 mod care;
 mod customers;
 mod imports;
+mod pay;
 mod people;
 mod performance;
 mod records;
@@ -21,7 +22,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const SCHEMA_VERSION: i64 = 18;
+const SCHEMA_VERSION: i64 = 20;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -425,6 +426,19 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 18,
         sql: include_str!("schema_v18.sql"),
+        step: None,
+    },
+    // Version 19 versions orders and pays them in instalments (payments),
+    // whose paid amounts feed the receivables metric.
+    Migration {
+        version: 19,
+        sql: include_str!("schema_v19.sql"),
+        step: None,
+    },
+    // Version 20 stores pay: bases, rates, settings, scores, runs, lines.
+    Migration {
+        version: 20,
+        sql: include_str!("schema_v20.sql"),
         step: None,
     },
 ];

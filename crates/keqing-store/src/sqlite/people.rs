@@ -530,7 +530,7 @@ impl PeopleStore for SqliteStore {
     }
 }
 
-fn audit_entry(r: &Row) -> rusqlite::Result<AuditEntry> {
+pub(super) fn audit_entry(r: &Row) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: parse_ts(&r.get::<_, String>(1)?)?,

@@ -6,6 +6,8 @@ mod backup;
 mod care;
 mod customers;
 mod imports;
+mod pay;
+mod payments;
 mod people;
 mod performance;
 mod records;
@@ -23,6 +25,9 @@ use keqing_domain::contact::ContactInput;
 use keqing_domain::customer::CustomerInput;
 use keqing_domain::order::NewOrder;
 use keqing_domain::{Money, NewActivity};
+use pay::{pay_bases_rates_settings_scores, pay_evidence_of_a_month, pay_runs_lock_and_adjust};
+pub use payments::{concurrent_payments, receivable_buckets, receivables_metric};
+use payments::{orders_and_payments, receivables};
 use people::{audit_pages, password_changes, regions_and_teams, user_changes, users_and_sessions};
 use performance::{daily_totals, targets_and_revisions};
 use records::{contacts_activities_orders, group_members, orders_entered_by_hand};
@@ -97,6 +102,8 @@ pub async fn run_all(s: &dyn Store) {
     slipping_away(s, &f).await;
     contacts_activities_orders(s, &f).await;
     orders_entered_by_hand(s, &f).await;
+    orders_and_payments(s, &f).await;
+    receivables(s, &f).await;
     group_members(s, &f).await;
     change_deadline(s, &f).await;
     import_is_idempotent(s, &f).await;
@@ -110,6 +117,9 @@ pub async fn run_all(s: &dyn Store) {
     regions_and_teams(s, &f).await;
     password_changes(s, &f).await;
     audit_pages(s, &f).await;
+    pay_bases_rates_settings_scores(s, &f).await;
+    pay_runs_lock_and_adjust(s, &f).await;
+    pay_evidence_of_a_month(s, &f).await;
     daily_totals(s, &f).await;
     targets_and_revisions(s, &f).await;
 }

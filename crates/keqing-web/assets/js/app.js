@@ -77,6 +77,8 @@ const NAV = [
   ['import', 'nav.import', () => app.care],
   ['analysis', 'nav.analysis', () => app.user?.role !== 'agent'],
   ['compliance', 'nav.compliance', () => app.isSupervisor() && app.care],
+  ['team-pay', 'nav.teampay', () => ['supervisor', 'admin'].includes(app.user?.role)],
+  ['pay', 'nav.pay', () => ['finance', 'admin', 'director'].includes(app.user?.role)],
   ['admin', 'nav.admin', () => app.isSupervisor()],
 ];
 
@@ -264,6 +266,8 @@ async function render() {
     compliance: pages.compliance,
     account: pages.account,
     analysis: app.user.role !== 'agent' ? pages.analysis : null,
+    pay: app.scope('pay', 'read') ? pages.pay : null,
+    'team-pay': app.scope('pay', 'read') ? pages.teamPay : null,
     performance: app.seesPerformance() ? pages.performance : null,
     dashboard: app.seesDashboard() ? pages.dashboard : null,
   }[page];

@@ -14,7 +14,7 @@ const ACTIONS = ['create', 'update', 'delete', 'restore', 'merge', 'transfer', '
   'login', 'logout', 'login_failed', 'login_throttled', 'password_change', 'password_reset', 'register_change',
   'run', 'done', 'skipped', 'snoozed', 'apply_analysis'];
 const ENTITIES = ['customer', 'contact', 'user', 'team', 'region', 'care_task', 'care_tasks', 'care_template',
-  'care_settings', 'analysis_snapshot', 'custom_fields', 'change_report'];
+  'care_settings', 'analysis_snapshot', 'custom_fields', 'change_report', 'order', 'payment'];
 const FILTERS = ['user_id', 'action', 'entity', 'entity_id', 'from', 'to'];
 /** Detail members shown otherwise (the record's name, the old and new values). */
 const SHOWN = new Set(['old', 'new', 'fields', 'name', 'username', 'ids', 'merged', 'to', 'customer_id']);

@@ -6,7 +6,7 @@
 import { api } from './api.js';
 import { t, label } from './i18n.js';
 import { h, clear, field, select, card, alertBox, errorText, toast, id, errorLine, fieldErrors } from './ui.js';
-import { date, money, today, birthday } from './format.js';
+import { date, money, today, birthday, fen } from './format.js';
 
 const KINDS = ['company', 'individual'];
 const CTYPES = ['state_owned', 'private', 'foreign', 'institution', 'government', 'other'];
@@ -422,6 +422,146 @@ export function orderCard(app, ctx) {
   const el = card(t('od.title'), form);
   el.dataset.testid = 'order-card';
   return el;
+}
+
+// --- 订单与回款 (issue 26) ---------------------------------------------------
+
+/**
+ * The customer's orders, each with its unit, what was paid and what is
+ * still owed, and its payments (回款); with Order update: a form to edit an
+ * order (sending the version read), to record a payment, and a button to
+ * mark a payment paid today. A 422's words stand beside their field.
+ */
+export function ordersCard(app, ctx, orders) {
+  const mayEdit = app.can('order', 'update', ctx.customer);
+  const body = h('div', {});
+  const list = h('ul', { class: 'list orders-list', 'data-testid': 'orders-list' });
+  const openForm = (li, form) => {
+    for (const f of list.querySelectorAll('form')) f.remove();
+    li.append(form);
+    form.querySelector('input')?.focus();
+  };
+  for (const o of orders) {
+    const qty = o.unit ? t('od.qty', { n: o.quantity, unit: label('unit', o.unit) }) : (o.quantity > 1 ? `×${o.quantity}` : null);
+    const pays = h('ul', { class: 'list pay-list', 'data-testid': `payments-${o.id}` }, (o.payments || []).map((p) => h('li', { 'data-testid': `payment-${p.id}` },
+      h('span', {}, money(p.amount)),
+      h('span', { class: 'muted' }, p.due_date ? t('pay.due', { date: date(p.due_date) }) : ''),
+      p.paid_date
+        ? h('span', { class: 'badge' }, t('pay.paid_on', { date: date(p.paid_date) }))
+        : h('span', { class: 'badge badge-warn' }, t('pay.unpaid')),
+      mayEdit && !p.paid_date ? h('button', {
+        type: 'button', class: 'btn btn-small', 'data-testid': `payment-mark-${p.id}`,
+        onclick: async (ev) => {
+          ev.target.disabled = true;
+          try {
+            await api(`/payments/${p.id}`, { method: 'PATCH', body: { version: p.version, paid_date: today() } });
+            toast(t('pay.marked'));
+            ctx.reload();
+          } catch (e) {
+            ev.target.disabled = false;
+            toast(errorText(e), 'error');
+          }
+        },
+      }, t('pay.mark')) : null)));
+    const li = h('li', { class: 'order-row', 'data-testid': `order-row-${o.id}` },
+      h('div', { class: 'order-head' },
+        h('strong', {}, money(o.amount)),
+        h('span', { class: 'muted' }, date(o.ordered_at)),
+        h('span', {}, [o.product, qty, o.channel].filter(Boolean).join(' · '))),
+      h('div', { class: 'order-figures' },
+        h('span', { 'data-testid': `order-paid-${o.id}` }, t('pay.paid', { amount: money(o.paid) })),
+        h('span', { 'data-testid': `order-outstanding-${o.id}`, class: fen(o.outstanding) > 0n ? 'warn-text' : 'muted' }, t('pay.outstanding', { amount: money(o.outstanding) })),
+        mayEdit ? h('button', { type: 'button', class: 'btn btn-small', 'data-testid': `order-edit-${o.id}`, onclick: () => openForm(li, orderEditForm(ctx, o)) }, t('common.edit')) : null,
+        mayEdit && fen(o.unscheduled) > 0n ? h('button', { type: 'button', class: 'btn btn-small', 'data-testid': `payment-add-${o.id}`, onclick: () => openForm(li, paymentForm(ctx, o)) }, t('pay.add')) : null),
+      o.payments?.length ? pays : null);
+    list.append(li);
+  }
+  body.append(orders.length ? list : h('p', { class: 'muted' }, t('pay.none')));
+  const el = card(t('pay.title'), body);
+  el.dataset.testid = 'orders-card';
+  return el;
+}
+
+/** Editing an order: its fields as read, sent with its version. */
+function orderEditForm(ctx, o) {
+  const fs = fieldSet();
+  const msg = h('div', { 'aria-live': 'polite' });
+  const c = {
+    date: h('input', { name: 'date', type: 'date', value: String(o.ordered_at).slice(0, 10), max: today(), required: true, 'data-testid': 'order-edit-date' }),
+    amount: h('input', { name: 'amount', inputmode: 'decimal', value: o.amount, required: true, 'data-testid': 'order-edit-amount' }),
+    quantity: h('input', { name: 'quantity', type: 'number', min: '1', step: '1', value: o.quantity, 'data-testid': 'order-edit-quantity' }),
+    unit: select(options('unit', UNITS), o.unit ?? '', { name: 'unit', 'data-testid': 'order-edit-unit' }),
+    product: h('input', { name: 'product', value: o.product ?? '' }),
+    channel: h('input', { name: 'channel', value: o.channel ?? '' }),
+  };
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'order-edit-save' }, t('common.save'));
+  return h('form', {
+    class: 'form-grid form-top', 'data-testid': 'order-edit-form', novalidate: true,
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      clear(msg);
+      fs.clear();
+      const body = { version: o.version };
+      for (const [k, el] of Object.entries(c)) body[k] = text(el) === null ? null : (k === 'quantity' ? Number(text(el)) : text(el));
+      if (body.date === null) delete body.date;
+      if (body.amount === null) delete body.amount;
+      if (body.quantity === null) delete body.quantity;
+      save.disabled = true;
+      try {
+        await api(`/orders/${o.id}`, { method: 'PATCH', body });
+        toast(t('od.updated'));
+        ctx.reload();
+      } catch (e) {
+        save.disabled = false;
+        if (e.status === 409) msg.append(alertBox(t('od.stale')));
+        else if (!fs.show(e)) msg.append(alertBox(errorText(e)));
+      }
+    },
+  },
+  fs.add('date', `${t('od.date')} *`, c.date),
+  fs.add('amount', `${t('od.amount')} *`, c.amount),
+  fs.add('quantity', t('od.quantity'), c.quantity),
+  fs.add('unit', t('od.unit'), c.unit),
+  fs.add('product', t('od.product'), c.product),
+  fs.add('channel', t('od.channel'), c.channel),
+  msg,
+  h('div', { class: 'actions' }, save));
+}
+
+/** Recording a payment of an order: paid (a day not after today) or due. */
+function paymentForm(ctx, o) {
+  const fs = fieldSet();
+  const msg = h('div', { 'aria-live': 'polite' });
+  const c = {
+    amount: h('input', { name: 'amount', inputmode: 'decimal', value: o.unscheduled, required: true, 'data-testid': 'payment-amount' }),
+    due_date: h('input', { name: 'due_date', type: 'date', 'data-testid': 'payment-due' }),
+    paid_date: h('input', { name: 'paid_date', type: 'date', value: today(), max: today(), 'data-testid': 'payment-paid' }),
+  };
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'payment-save' }, t('pay.save'));
+  return h('form', {
+    class: 'form-grid form-top', 'data-testid': 'payment-form', novalidate: true,
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      clear(msg);
+      fs.clear();
+      const body = {};
+      for (const [k, el] of Object.entries(c)) if (text(el) !== null) body[k] = text(el);
+      save.disabled = true;
+      try {
+        const p = await api(`/orders/${o.id}/payments`, { method: 'POST', body });
+        toast(t('pay.saved', { amount: money(p.amount) }));
+        ctx.reload();
+      } catch (e) {
+        save.disabled = false;
+        if (!fs.show(e)) msg.append(alertBox(errorText(e)));
+      }
+    },
+  },
+  fs.add('amount', `${t('pay.amount')} *`, c.amount, t('pay.owed', { amount: money(o.unscheduled) })),
+  fs.add('due_date', t('pay.due_date'), c.due_date),
+  fs.add('paid_date', t('pay.paid_date'), c.paid_date, t('pay.paid_hint')),
+  msg,
+  h('div', { class: 'actions' }, save));
 }
 
 // --- 重要日期 ---------------------------------------------------------------

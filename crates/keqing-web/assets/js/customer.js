@@ -7,7 +7,7 @@ import { h, clear, field, select, card, alertBox, errorText, toast, id, errorLin
 import { date, dateTime, money, fen, yuanFromFen, today, daysBetween, month, num, percent } from './format.js';
 import { monthlyPurchases, sparkline } from './chart.js';
 import { releaseToPool } from './pool.js';
-import { newCustomerPage, contactsCard, orderCard, keyDatesCard, membersCard, changesCard, adminCard } from './customer-forms.js';
+import { newCustomerPage, contactsCard, orderCard, ordersCard, keyDatesCard, membersCard, changesCard, adminCard } from './customer-forms.js';
 
 const FILE_FIELDS = [
   ['name', 'text'], ['kind', ['company', 'individual'], 'kind'],
@@ -596,6 +596,7 @@ export async function customer(app, { id: cid }) {
           mayLog ? logForm(app, ctx, data.contacts) : null,
           contactsCard(app, ctx, data.contacts),
           mayOrder ? orderCard(app, ctx) : null,
+          ordersCard(app, ctx, data.orders),
           timelineCard(app, data.activities, data.orders, data.history, data.contacts)),
         h('div', { class: 'col-side' },
           editableCard(app, ctx, t('c.card'), CARD_FIELDS, c.card || {}, (v) => ({ card: { ...(c.card || {}), ...v } }), 'card'),

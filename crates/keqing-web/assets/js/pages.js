@@ -7,5 +7,7 @@ export { admin } from './admin.js';
 export { compliance } from './compliance.js';
 export { analysis } from './analysis.js';
 export { account } from './account.js';
+export { pay } from './pay.js';
+export { teamPay } from './team-pay.js';
 export { performance } from './performance.js';
 export { dashboard } from './dashboard.js';
