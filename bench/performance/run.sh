@@ -100,7 +100,7 @@ sql_times_pg() {
 
 exec > >(tee -a "$DATA/results.txt") 2>&1
 echo "keqing performance benchmark: $SELLERS sellers, $ORDERS orders, $(nproc) cores, $(date -u '+%F %H:%M') UTC, $KEQING, load $(cut -d' ' -f1-3 /proc/loadavg)"
-PORT=18191
+PORT=${PORT:-18191}
 . bench/platform/serve.sh
 for backend in $BACKENDS; do
     case $backend in

@@ -876,3 +876,85 @@ pub async fn year_sales_fen(store: &dyn Store, year: i32) -> Result<i64, AppErro
         .map(|(_, v)| v)
         .sum())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keqing_domain::Role;
+
+    /// Two regions; team 1 in 江苏, team 2 in 浙江, team 3 in no region;
+    /// people in teams, one with only a region, one with neither.
+    fn org() -> Org {
+        let user = |id: i64, team: Option<i64>, region: Option<&str>| User {
+            id,
+            username: format!("u{id}"),
+            display_name: format!("U{id}"),
+            role: Role::Manager,
+            team_id: team,
+            region: region.map(str::to_string),
+            active: true,
+        };
+        let team = |id: i64, region: Option<&str>| Team {
+            id,
+            name: format!("T{id}"),
+            region: region.map(str::to_string),
+        };
+        let region = |id: i64, name: &str| Region {
+            id,
+            name: name.into(),
+            users: 0,
+            teams: 0,
+        };
+        Org::new(
+            vec![
+                user(1, Some(1), None),
+                user(2, Some(1), Some("浙江")),
+                user(3, Some(2), None),
+                user(4, Some(3), None),
+                user(5, None, Some("浙江")),
+                user(6, None, None),
+                user(7, Some(99), Some("江苏")),
+            ],
+            vec![team(1, Some("江苏")), team(2, Some("浙江")), team(3, None)],
+            vec![region(10, "江苏"), region(20, "浙江")],
+        )
+    }
+
+    #[test]
+    fn sums_walk_up_as_contains_says() {
+        let org = org();
+        let mut subjects = vec![Subject {
+            level: Level::Company,
+            id: None,
+        }];
+        for level in [Level::User, Level::Team, Level::Region] {
+            subjects.extend(org.subjects(level));
+        }
+        // Person 0 (nobody), the seven people and one the org does not know.
+        let rows: Vec<(i64, i64)> = [0, 1, 2, 3, 4, 5, 6, 7, 42]
+            .iter()
+            .enumerate()
+            .map(|(i, &u)| (u, 10i64.pow(i as u32)))
+            .collect();
+        let got = sum_actuals(&org, &subjects, &rows);
+        for s in &subjects {
+            let want: i64 = rows
+                .iter()
+                .filter(|(u, _)| org.contains(*s, *u))
+                .map(|(_, v)| v)
+                .sum();
+            assert_eq!(got[s], want, "{s:?}");
+        }
+        let team1 = Subject {
+            level: Level::Team,
+            id: Some(1),
+        };
+        assert_eq!(got[&team1], 10 + 100, "people 1 and 2");
+        let jiangsu = Subject {
+            level: Level::Region,
+            id: Some(10),
+        };
+        // Team 1's people, and person 7 (an unknown team: their region).
+        assert_eq!(got[&jiangsu], 10 + 100 + 10_000_000);
+    }
+}
