@@ -488,15 +488,28 @@ async fn year_targets(
     Ok(all)
 }
 
-/// Per-person totals of `metric` over the period, summed.
+/// The people whose figures make `s`'s (none: everyone's, the company's).
+fn members(org: &Org, s: Subject) -> Option<Vec<i64>> {
+    (s.level != Level::Company).then(|| {
+        org.users
+            .iter()
+            .map(|u| u.id)
+            .filter(|&id| org.contains(s, id))
+            .collect()
+    })
+}
+
+/// Per-person totals of `metric` over the period, summed (of `users`
+/// alone, when given).
 async fn person_totals(
     store: &dyn Store,
     metric: Metric,
     from: NaiveDate,
     to: NaiveDate,
+    users: Option<Vec<i64>>,
 ) -> Result<Vec<(i64, i64)>, AppError> {
     Ok(store
-        .actuals(metric, from, to, Grain::Total)
+        .actuals(metric, from, to, Grain::Total, users)
         .await?
         .into_iter()
         .map(|r| (r.user_id, r.value))
@@ -523,7 +536,7 @@ pub async fn performance(
         q.as_of,
     );
     let plan = plans.plan(subject, q.from, q.to);
-    let totals = person_totals(store, q.metric, q.from, q.to).await?;
+    let totals = person_totals(store, q.metric, q.from, q.to, members(&org, subject)).await?;
     let actual = sum_actuals(&org, &[subject], &totals)[&subject];
     Ok(Performance {
         subject,
@@ -568,7 +581,9 @@ pub async fn series(
     }
     let (from, to) = year_bounds(year)?;
     let plans = Plans::new(&org, store.targets(year, Some(metric)).await?, as_of);
-    let rows = store.actuals(metric, from, to, Grain::Month).await?;
+    let rows = store
+        .actuals(metric, from, to, Grain::Month, members(&org, subject))
+        .await?;
     let mut by_month: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     for r in rows {
         if org.contains(subject, r.user_id) {
@@ -633,7 +648,7 @@ pub async fn board(
     let org = Org::load(store).await?;
     let sc = scope(grants, caller, Resource::Performance, Action::Read)?;
     let plans = Plans::new(&org, year_targets(store, metric, from, to).await?, as_of);
-    let totals = person_totals(store, metric, from, to).await?;
+    let totals = person_totals(store, metric, from, to, None).await?;
     let subjects: Vec<Subject> = org
         .subjects(level)
         .into_iter()
@@ -841,7 +856,7 @@ pub async fn month_figures(
         store.targets(year, Some(Metric::SalesAmount)).await?,
         last,
     );
-    let totals: HashMap<i64, i64> = person_totals(store, Metric::SalesAmount, first, last)
+    let totals: HashMap<i64, i64> = person_totals(store, Metric::SalesAmount, first, last, None)
         .await?
         .into_iter()
         .collect();
@@ -870,7 +885,7 @@ pub async fn month_figures(
 /// The company's actual sales in `year`, in fen (the bonus pool's base).
 pub async fn year_sales_fen(store: &dyn Store, year: i32) -> Result<i64, AppError> {
     let (from, to) = year_bounds(year)?;
-    Ok(person_totals(store, Metric::SalesAmount, from, to)
+    Ok(person_totals(store, Metric::SalesAmount, from, to, None)
         .await?
         .iter()
         .map(|(_, v)| v)

@@ -2,6 +2,7 @@
 //! totals KPI figures are read from.
 
 use crate::*;
+use chrono::Datelike;
 use keqing_domain::performance::{Metric, RevisionInput, Target, TargetInput};
 
 /// How [`PerformanceStore::actuals`] sums the daily totals.
@@ -52,11 +53,93 @@ pub trait PerformanceStore: Send + Sync {
     /// The daily totals of `metric` from `from` to `to` (both included, days
     /// in China), summed by person and `grain`, read from the totals the
     /// database keeps (never from the orders themselves).
+    ///
+    /// `users` narrows it to those people (a team's, a person's figures);
+    /// `None` reads everyone's, nobody (user 0) included. Whole months come
+    /// from the monthly totals, the days around them from the daily ones.
     async fn actuals(
         &self,
         metric: Metric,
         from: NaiveDate,
         to: NaiveDate,
         grain: Grain,
+        users: Option<Vec<i64>>,
     ) -> Result<Vec<ActualRow>>;
+}
+
+/// A range cut where the monthly totals can answer: the whole months in it
+/// (their first days, `from..=to`; empty when `from > to`) and the days
+/// before and after them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub months: (NaiveDate, NaiveDate),
+    pub days: [(NaiveDate, NaiveDate); 2],
+}
+
+/// The bounds of an empty range, which both databases store as dates.
+pub(crate) fn never() -> (NaiveDate, NaiveDate) {
+    (
+        NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date"),
+        NaiveDate::from_ymd_opt(1, 1, 1).expect("a date"),
+    )
+}
+
+fn first_of(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+fn last_of(d: NaiveDate) -> NaiveDate {
+    keqing_domain::performance::month_end(d)
+}
+
+pub(crate) fn span(from: NaiveDate, to: NaiveDate) -> Span {
+    let start = if from.day() == 1 {
+        from
+    } else {
+        last_of(from).succ_opt().unwrap_or(never().0)
+    };
+    let end = if to == last_of(to) {
+        to
+    } else {
+        first_of(to).pred_opt().unwrap_or(never().1)
+    };
+    if start > end || to < from {
+        // No whole month: the days alone.
+        return Span {
+            months: never(),
+            days: [(from, to), never()],
+        };
+    }
+    Span {
+        months: (start, first_of(end)),
+        days: [
+            (from, start.pred_opt().unwrap_or(never().1)),
+            (end.succ_opt().unwrap_or(never().0), to),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_range_is_cut_at_whole_months() {
+        let s = span(d("2026-01-15"), d("2026-04-10"));
+        assert_eq!(s.months, (d("2026-02-01"), d("2026-03-01")));
+        assert_eq!(s.days[0], (d("2026-01-15"), d("2026-01-31")));
+        assert_eq!(s.days[1], (d("2026-04-01"), d("2026-04-10")));
+        let year = span(d("2026-01-01"), d("2026-12-31"));
+        assert_eq!(year.months, (d("2026-01-01"), d("2026-12-01")));
+        assert!(year.days.iter().all(|(a, b)| a > b), "no days: {year:?}");
+        let inside = span(d("2026-02-03"), d("2026-02-20"));
+        assert!(inside.months.0 > inside.months.1);
+        assert_eq!(inside.days[0], (d("2026-02-03"), d("2026-02-20")));
+        let one = span(d("2026-02-01"), d("2026-02-28"));
+        assert_eq!(one.months, (d("2026-02-01"), d("2026-02-01")));
+    }
 }

@@ -1157,6 +1157,7 @@ async fn version_19_pays_the_orders_paid_before_it() {
             day("2025-01-01"),
             day("2025-12-31"),
             Grain::Day,
+            None,
         )
         .await
         .unwrap();

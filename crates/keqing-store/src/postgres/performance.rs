@@ -1,7 +1,7 @@
 //! Targets and the daily performance totals (SPEC §6).
 
 use super::*;
-use crate::performance::{ActualRow, Grain, PerformanceStore};
+use crate::performance::{never, ActualRow, Grain, PerformanceStore};
 use keqing_domain::performance::{
     Level, Metric, RevisionInput, Target, TargetInput, TargetRevision,
 };
@@ -197,21 +197,43 @@ impl PerformanceStore for PgStore {
         from: NaiveDate,
         to: NaiveDate,
         grain: Grain,
+        users: Option<Vec<i64>>,
     ) -> Result<Vec<ActualRow>> {
         let c = self.client().await?;
-        let period = match grain {
-            Grain::Day => "day",
-            Grain::Month => "date_trunc('month', day)::date",
-            Grain::Total => "$2::date",
+        let cut = crate::performance::span(from, to);
+        let (months, days) = match grain {
+            Grain::Day => (never(), [(from, to), never()]),
+            _ => (cut.months, cut.days),
+        };
+        let (month_of_day, month_of_month) = match grain {
+            Grain::Day => ("day", "month"),
+            Grain::Month => ("date_trunc('month', day)::date", "month"),
+            Grain::Total => ("$2::date", "$2::date"),
         };
         let rows = query(
             &c,
             &format!(
-                "SELECT user_id, {period} AS period, sum(value)::bigint FROM perf_daily
-                 WHERE metric = $1 AND day BETWEEN $2 AND $3
-                 GROUP BY 1, 2 HAVING sum(value) <> 0 ORDER BY 2, 1"
+                "SELECT user_id, period, sum(value)::bigint FROM (
+                    SELECT user_id, {month_of_month} AS period, value FROM perf_monthly
+                    WHERE metric = $1 AND month BETWEEN $3 AND $4
+                      AND ($8::bigint[] IS NULL OR user_id = ANY($8))
+                    UNION ALL
+                    SELECT user_id, {month_of_day} AS period, value FROM perf_daily
+                    WHERE metric = $1 AND (day BETWEEN $5 AND $6 OR day BETWEEN $7 AND $9)
+                      AND ($8::bigint[] IS NULL OR user_id = ANY($8))
+                 ) x GROUP BY 1, 2 HAVING sum(value) <> 0 AND $2::date IS NOT NULL ORDER BY 2, 1"
             ),
-            &[&(metric.code() as i16), &from, &to],
+            &[
+                &(metric.code() as i16),
+                &from,
+                &months.0,
+                &months.1,
+                &days[0].0,
+                &days[0].1,
+                &days[1].0,
+                &users,
+                &days[1].1,
+            ],
         )
         .await?;
         rows.iter()

@@ -1,7 +1,7 @@
 //! Targets and the daily performance totals (SPEC §6).
 
 use super::*;
-use crate::performance::{ActualRow, Grain, PerformanceStore};
+use crate::performance::{never, ActualRow, Grain, PerformanceStore};
 use keqing_domain::performance::{
     Level, Metric, RevisionInput, Target, TargetInput, TargetRevision,
 };
@@ -183,22 +183,50 @@ impl PerformanceStore for SqliteStore {
         from: NaiveDate,
         to: NaiveDate,
         grain: Grain,
+        users: Option<Vec<i64>>,
     ) -> Result<Vec<ActualRow>> {
         self.read(move |c| {
-            let period = match grain {
-                Grain::Day => "day",
-                Grain::Month => "substr(day, 1, 8) || '01'",
-                Grain::Total => "?2",
+            let cut = crate::performance::span(from, to);
+            let (month_of_day, month_of_month) = match grain {
+                Grain::Day => ("day", "month"),
+                Grain::Month => ("substr(day, 1, 8) || '01'", "month"),
+                Grain::Total => ("?2", "?2"),
+            };
+            // Days alone when days are asked for: no whole month is read.
+            let (months, days) = match grain {
+                Grain::Day => (never(), [(from, to), never()]),
+                _ => (cut.months, cut.days),
+            };
+            let who = if users.is_some() {
+                "AND user_id IN (SELECT value FROM json_each(?8))"
+            } else {
+                "AND ?8 IS NULL"
             };
             let sql = format!(
-                "SELECT user_id, {period} AS period, sum(value) FROM perf_daily
-                 WHERE metric = ?1 AND day BETWEEN ?2 AND ?3
-                 GROUP BY user_id, period HAVING sum(value) <> 0 ORDER BY period, user_id"
+                "SELECT user_id, period, sum(value) FROM (
+                    SELECT user_id, {month_of_month} AS period, value FROM perf_monthly
+                    WHERE metric = ?1 AND month BETWEEN ?3 AND ?4 {who}
+                    UNION ALL
+                    SELECT user_id, {month_of_day} AS period, value FROM perf_daily
+                    WHERE metric = ?1 AND (day BETWEEN ?5 AND ?6 OR day BETWEEN ?7 AND ?9) {who}
+                 ) GROUP BY user_id, period HAVING sum(value) <> 0 ORDER BY period, user_id"
             );
+            let text = |d: NaiveDate| d.to_string();
+            let ids = users.map(|u| serde_json::to_string(&u).expect("ids serialise"));
             let mut st = c.prepare_cached(&sql).map_err(sq)?;
             let rows = st
                 .query_map(
-                    params![metric.code(), from.to_string(), to.to_string()],
+                    params![
+                        metric.code(),
+                        text(from),
+                        text(months.0),
+                        text(months.1),
+                        text(days[0].0),
+                        text(days[0].1),
+                        text(days[1].0),
+                        ids,
+                        text(days[1].1)
+                    ],
                     |r| {
                         let p: String = r.get(1)?;
                         Ok((r.get::<_, i64>(0)?, p, r.get::<_, i64>(2)?))

@@ -18,6 +18,28 @@ CREATE TABLE IF NOT EXISTS perf_daily (
     value INTEGER NOT NULL,
     PRIMARY KEY (metric, user_id, day)
 ) WITHOUT ROWID;
+-- Each metric's monthly total per person, kept from perf_daily by its own
+-- triggers, so a year's figures read 12 rows a person, not 365; `month` is
+-- the month's first day.
+CREATE TABLE IF NOT EXISTS perf_monthly (
+    metric INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    month TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (metric, user_id, month)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS perf_daily_month_insert AFTER INSERT ON perf_daily BEGIN
+    INSERT INTO perf_monthly VALUES (NEW.metric, NEW.user_id, substr(NEW.day, 1, 8) || '01', NEW.value)
+        ON CONFLICT DO UPDATE SET value = value + excluded.value;
+END;
+CREATE TRIGGER IF NOT EXISTS perf_daily_month_update AFTER UPDATE OF value ON perf_daily BEGIN
+    UPDATE perf_monthly SET value = value + NEW.value - OLD.value
+        WHERE metric = NEW.metric AND user_id = NEW.user_id AND month = substr(NEW.day, 1, 8) || '01';
+END;
+CREATE TRIGGER IF NOT EXISTS perf_daily_month_delete AFTER DELETE ON perf_daily BEGIN
+    UPDATE perf_monthly SET value = value - OLD.value
+        WHERE metric = OLD.metric AND user_id = OLD.user_id AND month = substr(OLD.day, 1, 8) || '01';
+END;
 INSERT INTO perf_daily (metric, user_id, day, value)
     SELECT 1, COALESCE(seller_id, 0), date(ordered_at, '+8 hours'), sum(amount_fen)
     FROM orders GROUP BY 2, 3;

@@ -154,6 +154,7 @@ async fn day_range(s: &dyn Store) -> Vec<crate::performance::ActualRow> {
             d(2000),
             d(2100),
             crate::performance::Grain::Day,
+            None,
         )
         .await
         .unwrap();

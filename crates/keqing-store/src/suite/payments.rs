@@ -482,6 +482,7 @@ pub async fn receivables_metric(s: &dyn Store) {
             day("2025-01-01"),
             day("2025-12-31"),
             Grain::Day,
+            None,
         )
         .await
         .unwrap()

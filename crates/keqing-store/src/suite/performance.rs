@@ -59,7 +59,7 @@ pub(super) async fn daily_totals(s: &dyn Store, f: &Fixture) {
     let (from, to) = (day("2019-01-01"), day("2019-12-31"));
     assert_eq!(
         mine_only(
-            s.actuals(Metric::SalesAmount, from, to, Grain::Day)
+            s.actuals(Metric::SalesAmount, from, to, Grain::Day, None)
                 .await
                 .unwrap()
         ),
@@ -72,7 +72,7 @@ pub(super) async fn daily_totals(s: &dyn Store, f: &Fixture) {
     );
     assert_eq!(
         mine_only(
-            s.actuals(Metric::SalesAmount, from, to, Grain::Month)
+            s.actuals(Metric::SalesAmount, from, to, Grain::Month, None)
                 .await
                 .unwrap()
         ),
@@ -83,7 +83,7 @@ pub(super) async fn daily_totals(s: &dyn Store, f: &Fixture) {
     );
     assert_eq!(
         mine_only(
-            s.actuals(Metric::Quantity, from, to, Grain::Total)
+            s.actuals(Metric::Quantity, from, to, Grain::Total, None)
                 .await
                 .unwrap()
         ),
@@ -95,6 +95,7 @@ pub(super) async fn daily_totals(s: &dyn Store, f: &Fixture) {
             day("2019-03-01"),
             day("2019-03-31"),
             Grain::Total,
+            None,
         )
         .await
         .unwrap();
@@ -106,6 +107,67 @@ pub(super) async fn daily_totals(s: &dyn Store, f: &Fixture) {
         }),
         "a pool customer's order counts for nobody, and for the company: {march:?}"
     );
+    // Whole months from the monthly totals, the days around them from the
+    // daily ones; and one person's figures alone.
+    let total = |rows: Vec<ActualRow>| -> i64 {
+        rows.iter()
+            .filter(|r| r.user_id == seller.id)
+            .map(|r| r.value)
+            .sum()
+    };
+    assert_eq!(
+        total(
+            s.actuals(
+                Metric::SalesAmount,
+                day("2019-03-01"),
+                day("2019-04-10"),
+                Grain::Total,
+                None
+            )
+            .await
+            .unwrap()
+        ),
+        16_000,
+        "March whole, then 1–10 April"
+    );
+    assert_eq!(
+        mine_only(
+            s.actuals(
+                Metric::SalesAmount,
+                day("2019-03-02"),
+                day("2019-04-30"),
+                Grain::Month,
+                None
+            )
+            .await
+            .unwrap()
+        ),
+        [("2019-04-01".to_string(), 7_500)],
+        "1 March left out, April whole"
+    );
+    let alone = s
+        .actuals(
+            Metric::SalesAmount,
+            from,
+            to,
+            Grain::Total,
+            Some(vec![seller.id]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        alone,
+        [ActualRow {
+            user_id: seller.id,
+            period: from,
+            value: 18_500
+        }]
+    );
+    assert!(s
+        .actuals(Metric::SalesAmount, from, to, Grain::Month, Some(vec![]))
+        .await
+        .unwrap()
+        .is_empty());
     // A visit counts for who made it; a call does not.
     for (kind, at) in [
         ("visit", "2019-03-05T02:00:00Z"),
@@ -121,7 +183,7 @@ pub(super) async fn daily_totals(s: &dyn Store, f: &Fixture) {
     }
     assert_eq!(
         mine_only(
-            s.actuals(Metric::Visits, from, to, Grain::Total)
+            s.actuals(Metric::Visits, from, to, Grain::Total, None)
                 .await
                 .unwrap()
         ),
@@ -130,7 +192,7 @@ pub(super) async fn daily_totals(s: &dyn Store, f: &Fixture) {
     // A new customer counts for its owner on the day it was created.
     let today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
     let news = s
-        .actuals(Metric::NewCustomers, today, today, Grain::Total)
+        .actuals(Metric::NewCustomers, today, today, Grain::Total, None)
         .await
         .unwrap();
     assert!(
