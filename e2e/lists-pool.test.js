@@ -80,7 +80,10 @@ test('a supervisor filters by province, by P(alive) sorted by the last purchase,
   await page.getByLabel('仍活跃概率', { exact: true }).selectOption({ label: '低于 10%' });
   await page.getByLabel('未购买至少').selectOption({ label: '365 天' });
   await page.getByLabel('排序').selectOption({ label: '最久未购买' });
-  await rowsWhere(page, (r) => Number(r.pAlive) < 0.1, 3);
+  // Each change redraws the list: wait for the last one's (all three in the
+  // address, rows sorted), or the row read may be gone before the click.
+  await page.waitForFunction(() => /no_purchase_days=365/.test(location.hash) && /sort=purchase/.test(location.hash));
+  await rowsWhere(page, (r) => Number(r.pAlive) < 0.1, 3, sorted);
   const owned = page.locator('tbody tr[data-id]').filter({ hasNotText: '公海' });
   const first = owned.first();
   const name = await first.locator('a').first().textContent();

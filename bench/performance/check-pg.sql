@@ -17,3 +17,14 @@ SELECT format('perf_daily rows made by the triggers: %s, by the GROUP BY: %s, di
         UNION ALL
         (SELECT metric, user_id, day, value FROM grouped
          EXCEPT SELECT metric, user_id, day, value FROM perf_daily WHERE metric IN (1, 2))) x));
+-- perf_monthly as its triggers made it, against perf_daily summed by month.
+SELECT format('perf_monthly rows: %s, differing from perf_daily by month: %s',
+    (SELECT count(*) FROM perf_monthly WHERE value <> 0),
+    (SELECT count(*) FROM (
+        (SELECT metric, user_id, month, value FROM perf_monthly WHERE value <> 0
+         EXCEPT SELECT metric, user_id, date_trunc('month', day)::date, sum(value)::bigint FROM perf_daily
+            GROUP BY 1, 2, 3 HAVING sum(value) <> 0)
+        UNION ALL
+        (SELECT metric, user_id, date_trunc('month', day)::date, sum(value)::bigint FROM perf_daily
+            GROUP BY 1, 2, 3 HAVING sum(value) <> 0
+         EXCEPT SELECT metric, user_id, month, value FROM perf_monthly WHERE value <> 0)) x));

@@ -15,3 +15,9 @@ SELECT 'perf_daily rows made by the triggers: ' || (SELECT count(*) FROM perf_da
       + (SELECT count(*) FROM (
         SELECT metric, user_id, day, value FROM grouped
         EXCEPT SELECT metric, user_id, day, value FROM perf_daily WHERE metric IN (1, 2))));
+-- perf_monthly as its triggers made it, against perf_daily summed by month.
+SELECT 'perf_monthly rows: ' || (SELECT count(*) FROM perf_monthly WHERE value <> 0)
+    || ', differing from perf_daily by month: ' || (SELECT count(*) FROM (
+        SELECT metric, user_id, month, value FROM perf_monthly WHERE value <> 0
+        EXCEPT SELECT metric, user_id, substr(day, 1, 8) || '01', sum(value) FROM perf_daily
+            GROUP BY 1, 2, 3 HAVING sum(value) <> 0));

@@ -117,7 +117,7 @@ for backend in $BACKENDS; do
     echo "  KPI figures (API, one keep-alive connection, after a warm-up):"
     python3 -u $HERE/kpi.py 127.0.0.1 $PORT "$TOKEN" "$SELLERS" kpi "$RUNS" | grep -v '^{' | sed 's/^/    /'
     echo "  every seller × 12 months of 2026 in SQL (the sqlite3 / psql shell's wall time):"
-    echo "    store = the store's actuals query on perf_daily; peer = one GROUP BY over the raw orders"
+    echo "    store = the store's actuals query (perf_monthly, perf_daily); peer = one GROUP BY over the raw orders"
     if [ "$backend" = sqlite ]; then
         echo "    store: $(sql_times_sqlite "$DATA/bench.db" $HERE/actuals-sqlite.sql)"
         echo "    peer:  $(sql_times_sqlite "$DATA/bench.db" $HERE/peer-sqlite.sql)"

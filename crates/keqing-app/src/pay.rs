@@ -1540,18 +1540,23 @@ pub async fn load_demo(store: &dyn Store, admin: &User, today: NaiveDate) -> Res
         .cloned()
         .unwrap_or_else(|| admin.clone());
     let start = NaiveDate::from_ymd_opt(today.year() - 1, 1, 1).expect("a day");
+    // The sales payroll (000's 业务员月工资): customer managers and their
+    // supervisors; the other roles are paid outside it.
     for u in &users {
         let yuan = match u.role {
-            Role::Admin => 8000,
-            Role::Director => 12_000,
             Role::Supervisor => 7000,
             Role::Manager => 5000,
-            Role::Finance => 6000,
-            Role::Agent => 4500,
+            _ => continue,
         } + (u.id % 5) * 200;
         store
             .add_pay_base(u.id, start, Money::from_yuan(yuan), &finance_user)
             .await?;
+    }
+    // The demo company sells wholesale, millions a month a person: 000's
+    // 15% suits a shop's takings, so its finance set B's rate at 1% for
+    // both sales roles (a rate per role, as a deployment may).
+    for role in ["role:manager", "role:supervisor"] {
+        store.add_pay_rate(role, start, 100, &finance_user).await?;
     }
     let (duties, _) = duties(store).await?;
     let (items, _) = score_items(store).await?;
