@@ -127,7 +127,7 @@ test('the audit page filtered by user and by action shows names, Chinese actions
   assert.equal(changed.status, 200, JSON.stringify(changed.body));
 
   await login(page, 'admin');
-  await page.getByRole('link', { name: '管理' }).click();
+  await page.getByRole('link', { name: '管理', exact: true }).click();
   await page.getByRole('link', { name: '审计日志' }).click();
   await page.getByTestId('audit').waitFor();
   // By user: their login, the creation and the change, newest first.

@@ -248,6 +248,11 @@ pub struct PerfParams {
     /// progress counts working days up to it, and each target's figure in
     /// force on it is used
     as_of: Option<NaiveDate>,
+    /// true: also the average price (sales ÷ quantity), actual and planned
+    average_price: Option<bool>,
+    /// products, comma-separated (at most 50): also their share of the
+    /// subject's sales or quantity (a sub-metric, such as 省外烟 of all)
+    share_of: Option<String>,
 }
 
 /// KPI figures of one subject for one period (003 A7).
@@ -284,6 +289,34 @@ pub struct PerformanceAnswer {
     pub members_plan: String,
     /// own_plan − members_plan, when its own is set
     pub gap: Option<String>,
+    /// with `average_price=true`: sales ÷ quantity, actual and planned
+    pub average_price: Option<AveragePriceAnswer>,
+    /// with `share_of`: the products' part of the actual
+    pub share: Option<ShareAnswer>,
+}
+
+/// Sales ÷ quantity, in yuan a unit (003: 10655 against the plan's 10749).
+#[derive(Serialize, ToSchema)]
+pub struct AveragePriceAnswer {
+    /// none without quantity
+    pub actual: Option<String>,
+    /// none without a quantity plan
+    pub plan: Option<String>,
+    /// actual − plan (−94 in 003)
+    pub gap: Option<String>,
+}
+
+/// A sub-metric's part of the whole.
+#[derive(Serialize, ToSchema)]
+pub struct ShareAnswer {
+    /// the products named
+    pub products: Vec<String>,
+    /// their sales or quantity in the period (the subject's orders)
+    pub part: String,
+    /// all of the subject's (`actual`)
+    pub whole: String,
+    /// part ÷ whole (none when the whole is 0)
+    pub share: Option<f64>,
 }
 
 fn ratio_answer(k: &Kpi) -> (Option<f64>, f64, Option<f64>) {
@@ -308,7 +341,7 @@ fn period(p: &PerfParams) -> (NaiveDate, NaiveDate, NaiveDate) {
     path = "/performance",
     tag = "performance",
     operation_id = "performance_get",
-    description = "One subject's plan, actual, completion, time progress (working days on the statutory calendar), points ahead and run-rate forecast for a period, within the caller's scope (403 outside it). Aggregated in the database from daily totals; no order is read.",
+    description = "One subject's plan, actual, completion, time progress (working days on the statutory calendar), points ahead and run-rate forecast for a period, within the caller's scope (403 outside it); on request the average price against the plan's (`average_price=true`) and a sub-metric's share (`share_of=省外烟,…`: those products' orders against all). Aggregated in the database from daily and monthly totals; only a share reads orders, through their product index.",
     params(PerfParams),
     responses((status = 200, description = "The figures", body = PerformanceAnswer), (status = 422, description = "invalid parameters", body = crate::openapi::ErrorBody))
 )]
@@ -327,6 +360,34 @@ pub async fn get(
         as_of,
     };
     let r = app::performance(st.store.as_ref(), &st.grants, &u, q).await?;
+    let average_price = if p.average_price == Some(true) {
+        let a = app::average_price(st.store.as_ref(), &st.grants, &u, q).await?;
+        let yuan = |f: i64| Metric::SalesAmount.format(f);
+        Some(AveragePriceAnswer {
+            actual: a.actual.map(yuan),
+            plan: a.plan.map(yuan),
+            gap: a.actual.zip(a.plan).map(|(x, y)| yuan(x - y)),
+        })
+    } else {
+        None
+    };
+    let share = match p.share_of.as_deref() {
+        None => None,
+        Some(list) => {
+            let products: Vec<String> = list
+                .split([',', '，'])
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect();
+            let s = app::share(st.store.as_ref(), &st.grants, &u, q, products).await?;
+            Some(ShareAnswer {
+                products: s.products,
+                part: q.metric.format(s.part),
+                whole: q.metric.format(s.whole),
+                share: s.share.map(|x| (x * 10_000.0).round() / 10_000.0),
+            })
+        }
+    };
     let m = r.metric;
     let (completion, time_progress, points_ahead) = ratio_answer(&r.kpi);
     Ok(Json(PerformanceAnswer {
@@ -348,6 +409,8 @@ pub async fn get(
         own_plan: r.plan.own.map(|x| m.format(x)),
         members_plan: m.format(r.plan.members),
         gap: r.plan.gap().map(|x| m.format(x)),
+        average_price,
+        share,
     }))
 }
 
@@ -516,6 +579,8 @@ pub async fn board(
         from: p.from,
         to: p.to,
         as_of: p.as_of,
+        average_price: None,
+        share_of: None,
     });
     let q = PerfQuery {
         level,

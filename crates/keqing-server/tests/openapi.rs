@@ -1130,6 +1130,12 @@ async fn performance_answers_as_described() {
         ),
         (
             "GET",
+            "/performance",
+            "/performance?metric=quantity&average_price=true&share_of=省外烟,重点品牌".into(),
+            None,
+        ),
+        (
+            "GET",
             "/performance/series",
             "/performance/series?year=2026".into(),
             None,

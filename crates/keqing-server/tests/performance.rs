@@ -377,3 +377,86 @@ async fn the_month_figures_pay_reads() {
         15_000_000
     );
 }
+
+/// 003's report through the API: 3082 of 3017 cases, 省外烟 807 of them
+/// (26%), an average price of 10655 yuan a case against the plan's 10749.
+#[tokio::test]
+async fn the_tobacco_report_through_the_api() {
+    let w = world().await;
+    let app = &w.app;
+    let director = app.login("zhaomin").await;
+    let admin = app.store.user_by_name("boss").await.unwrap().unwrap().0;
+    let input =
+        CustomerInput::from_json(json!({"name": "县营销部零售户"}).as_object().unwrap()).unwrap();
+    let c = app
+        .store
+        .create_customer(&input, Some(w.ma.id), &admin)
+        .await
+        .unwrap();
+    let case = |ext: &str, cases: i64, product: &str| keqing_domain::order::NewOrder {
+        product: Some(product.into()),
+        quantity: cases,
+        unit: Some(keqing_domain::OrderUnit::Case),
+        ..common::order(
+            ext.into(),
+            c.id,
+            chrono::NaiveDate::from_ymd_opt(2025, 2, 20).unwrap(),
+            Money(cases * 10_655 * 100),
+        )
+    };
+    app.store
+        .add_orders(&[case("T-1", 807, "省外烟"), case("T-2", 2275, "省内烟")])
+        .await
+        .unwrap();
+    // February alone (January holds the world's own orders).
+    let mut months = vec![json!(0), json!(3017)];
+    months.extend(std::iter::repeat_n(json!(0), 10));
+    let mut sales = vec![json!(0), json!(format!("{}", 3017 * 10_749))];
+    sales.extend(std::iter::repeat_n(json!(0), 10));
+    for (metric, amount, months) in [
+        ("quantity", json!(3017), months),
+        ("sales_amount", json!(format!("{}", 3017 * 10_749)), sales),
+    ] {
+        let (s, v) = app
+            .call(
+                &director,
+                "POST",
+                "/targets",
+                Some(json!({"level": "user", "subject_id": w.ma.id, "metric": metric, "year": 2025, "amount": amount, "months": months})),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, p) = get(
+        app,
+        &director,
+        &format!(
+            "/performance?subject_id={}&metric=quantity&from=2025-02-01&to=2025-02-28&as_of=2025-02-28&average_price=true&share_of=省外烟",
+            w.ma.id
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        (p["plan"].as_str(), p["actual"].as_str()),
+        (Some("3017"), Some("3082"))
+    );
+    assert_eq!(p["completion"], 1.0215, "102%");
+    assert_eq!(p["share"]["part"], "807");
+    assert_eq!(p["share"]["whole"], "3082");
+    assert_eq!(p["share"]["share"], 0.2618, "26%");
+    assert_eq!(p["average_price"]["actual"], "10655.00");
+    assert_eq!(p["average_price"]["plan"], "10749.00");
+    assert_eq!(p["average_price"]["gap"], "-94.00");
+    let (s, v) = get(
+        app,
+        &director,
+        &format!(
+            "/performance?subject_id={}&metric=visits&share_of=省外烟",
+            w.ma.id
+        ),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["details"]["fields"][0]["field"], "share_of");
+}

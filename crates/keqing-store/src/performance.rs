@@ -65,6 +65,29 @@ pub trait PerformanceStore: Send + Sync {
         grain: Grain,
         users: Option<Vec<i64>>,
     ) -> Result<Vec<ActualRow>>;
+
+    /// The sales (fen) or quantity of the orders of `products` from `from`
+    /// to `to` (days in China), of `users`' orders when given: the part of
+    /// a sub-metric (003: 省外烟 807 of 3082 cases). Read from the orders
+    /// through their product index; other metrics have no products
+    /// ([`StoreError::Refused`]).
+    async fn product_actual(
+        &self,
+        metric: Metric,
+        products: Vec<String>,
+        from: NaiveDate,
+        to: NaiveDate,
+        users: Option<Vec<i64>>,
+    ) -> Result<i64>;
+}
+
+/// The instants (UTC) a range of China's days spans: from its first day's
+/// midnight in China to the midnight after its last.
+pub(crate) fn china_span(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - chrono::Duration::hours(8)
+    };
+    (midnight(from), midnight(to.succ_opt().unwrap_or(to)))
 }
 
 /// A range cut where the monthly totals can answer: the whole months in it

@@ -246,4 +246,37 @@ impl PerformanceStore for PgStore {
             })
             .collect()
     }
+
+    async fn product_actual(
+        &self,
+        metric: Metric,
+        products: Vec<String>,
+        from: NaiveDate,
+        to: NaiveDate,
+        users: Option<Vec<i64>>,
+    ) -> Result<i64> {
+        let column = match metric {
+            Metric::SalesAmount => "amount_fen",
+            Metric::Quantity => "quantity",
+            m => {
+                return Err(StoreError::Refused(format!(
+                    "{} 不按产品统计 is not counted by product",
+                    m.as_str()
+                )))
+            }
+        };
+        let (a, b) = crate::performance::china_span(from, to);
+        let c = self.client().await?;
+        let row = query_one(
+            &c,
+            &format!(
+                "SELECT COALESCE(sum({column}), 0)::bigint FROM orders
+                 WHERE product = ANY($1) AND ordered_at >= $2 AND ordered_at < $3
+                   AND ($4::bigint[] IS NULL OR COALESCE(seller_id, 0) = ANY($4))"
+            ),
+            &[&products, &a, &b, &users],
+        )
+        .await?;
+        get(&row, 0)
+    }
 }

@@ -246,4 +246,43 @@ impl PerformanceStore for SqliteStore {
         })
         .await
     }
+
+    async fn product_actual(
+        &self,
+        metric: Metric,
+        products: Vec<String>,
+        from: NaiveDate,
+        to: NaiveDate,
+        users: Option<Vec<i64>>,
+    ) -> Result<i64> {
+        let column = match metric {
+            Metric::SalesAmount => "amount_fen",
+            Metric::Quantity => "quantity",
+            m => {
+                return Err(StoreError::Refused(format!(
+                    "{} 不按产品统计 is not counted by product",
+                    m.as_str()
+                )))
+            }
+        };
+        let (a, b) = crate::performance::china_span(from, to);
+        self.read(move |c| {
+            let who = if users.is_some() {
+                "AND COALESCE(seller_id, 0) IN (SELECT value FROM json_each(?4))"
+            } else {
+                "AND ?4 IS NULL"
+            };
+            let sql = format!(
+                "SELECT COALESCE(sum({column}), 0) FROM orders
+                 WHERE product IN (SELECT value FROM json_each(?1)) AND ordered_at >= ?2 AND ordered_at < ?3 {who}"
+            );
+            let names = serde_json::to_string(&products).expect("names serialise");
+            let ids = users.map(|u| serde_json::to_string(&u).expect("ids serialise"));
+            c.prepare_cached(&sql)
+                .map_err(sq)?
+                .query_row(params![names, ts(a), ts(b), ids], |r| r.get(0))
+                .map_err(sq)
+        })
+        .await
+    }
 }

@@ -120,3 +120,6 @@ CREATE TABLE IF NOT EXISTS target_revisions (
     UNIQUE (target_id, version)
 );
 CREATE INDEX IF NOT EXISTS targets_year ON targets(year, metric);
+-- A product's sales over a period (the share of a sub-metric such as 003's
+-- 省外烟 807 of 3082 cases), read without the other products' orders.
+CREATE INDEX IF NOT EXISTS orders_product ON orders(product, ordered_at) WHERE product IS NOT NULL;

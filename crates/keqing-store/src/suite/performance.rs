@@ -168,6 +168,37 @@ pub(super) async fn daily_totals(s: &dyn Store, f: &Fixture) {
         .await
         .unwrap()
         .is_empty());
+    // A product's part: 003's 省外烟 of all the cases.
+    let part = |o: &str, at: &str, qty: i64, product: &str| NewOrder {
+        product: Some(product.into()),
+        ..order(o, mine.id, at, 1_000, qty)
+    };
+    s.add_orders(&[
+        part("perf-p1", "2019-05-02T04:00:00Z", 807, "省外烟"),
+        part("perf-p2", "2019-05-03T04:00:00Z", 2275, "省内烟"),
+        // 16:30 UTC on 31 May is 1 June in China: outside May.
+        part("perf-p3", "2019-05-31T16:30:00Z", 9, "省外烟"),
+    ])
+    .await
+    .unwrap();
+    let may = (day("2019-05-01"), day("2019-05-31"));
+    let p = |names: &[&str], users: Option<Vec<i64>>| {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        s.product_actual(Metric::Quantity, names, may.0, may.1, users)
+    };
+    assert_eq!(p(&["省外烟"], None).await.unwrap(), 807);
+    assert_eq!(
+        p(&["省外烟", "省内烟"], Some(vec![seller.id]))
+            .await
+            .unwrap(),
+        3082
+    );
+    assert_eq!(p(&["省外烟"], Some(vec![f.manager_b.id])).await.unwrap(), 0);
+    assert!(matches!(
+        s.product_actual(Metric::Visits, vec![], may.0, may.1, None)
+            .await,
+        Err(StoreError::Refused(_))
+    ));
     // A visit counts for who made it; a call does not.
     for (kind, at) in [
         ("visit", "2019-03-05T02:00:00Z"),

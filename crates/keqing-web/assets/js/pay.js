@@ -23,6 +23,23 @@ function statusBadge(status) {
 }
 
 /** The lines of a run as a table, each with its formula. */
+/**
+ * A pay line's inputs as people read them: B's formula with its plan and
+ * actual, the rate and where it comes from, each duty's score × amount.
+ */
+export function inputsView(inputs) {
+  const rate = Number(inputs.rate);
+  return [
+    inputs.hard ? h('p', { class: 'muted' }, inputs.hard) : null,
+    inputs.rate != null ? h('p', { class: 'muted' }, t('payroll.inputs.rate', {
+      rate: Number.isFinite(rate) ? `${+(rate * 100).toFixed(2)}%` : inputs.rate,
+      source: inputs.rate_source ?? '',
+    })) : null,
+    Array.isArray(inputs.duties) ? h('ul', { class: 'plain' }, inputs.duties.map((d) =>
+      h('li', {}, `${d.no}. ${d.title} — ${d.score}% × ${money(d.amount)} = ${money(d.earned)}`))) : null,
+  ];
+}
+
 export function linesTable(lines) {
   if (!lines.length) return h('p', { class: 'muted' }, t('payroll.lines.none'));
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'pay-lines' },
@@ -37,11 +54,7 @@ export function linesTable(lines) {
       h('td', { class: 'num', 'data-testid': 'line-total' }, money(l.total)),
       h('td', {},
         h('code', { class: 'formula' }, l.formula.text),
-        l.formula.inputs ? h('details', {}, h('summary', {}, t('payroll.inputs')),
-          h('p', { class: 'muted' }, l.formula.inputs.hard),
-          h('p', { class: 'muted' }, t('payroll.inputs.rate', { rate: l.formula.inputs.rate, source: l.formula.inputs.rate_source })),
-          h('ul', { class: 'plain' }, l.formula.inputs.duties.map((d) =>
-            h('li', {}, `${d.no}. ${d.title} — ${d.score}% × ${money(d.amount)} = ${money(d.earned)}`)))) : null),
+        l.formula.inputs ? h('details', {}, h('summary', {}, t('payroll.inputs')), ...inputsView(l.formula.inputs)) : null),
       h('td', {}, l.adjustment ? '' : (l.reviewed ? '✓' : '—')))))));
 }
 
@@ -74,7 +87,8 @@ async function runPage(app, id) {
       ['locked', run.locked_by, run.locked_at],
     ].filter(([, by]) => by).map(([k, by, at]) => h('li', {}, t(`pay.who.${k}`, { name: app.userName(by), at: dateTime(at) })));
     const adjust = keeper(app) ? adjustForm(app, run, draw, msg) : null;
-    clear(root).append(
+    // (append writes a null as the text "null": leave the absent out.)
+    clear(root).append(...[
       h('p', {}, h('a', { href: '#/pay' }, t('payroll.back'))),
       card(t('payroll.run.title', { month: run.month }),
         h('p', {}, statusBadge(run.status), ' ', t('payroll.run.total', { total: money(run.total) }), ' ', h('span', { class: 'muted' }, t('payroll.version', { v: run.version }))),
@@ -83,7 +97,7 @@ async function runPage(app, id) {
         h('div', { class: 'actions wrap' }, actions),
         msg,
         linesTable(run.lines)),
-      adjust);
+      adjust].filter(Boolean));
   };
   draw(await api(`/pay/runs/${id}`));
   return root;
@@ -122,7 +136,7 @@ function bonusCard(app) {
         try { show(await api(`/bonus/runs/${b.id}/${path}`, { method: 'POST', body: { version: b.version } })); } catch (e) { out.append(alertBox(errorText(e))); }
       },
     }, text);
-    clear(out).append(
+    clear(out).append(...[
       h('p', {}, t('payroll.bonus.summary', { sales: money(b.sales), rate: b.rate, pool: money(b.pool), pay: money(b.total_pay) }), ' ',
         stored ? statusBadge(b.status) : h('span', { class: 'badge' }, t('payroll.bonus.simulation'))),
       h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
@@ -137,7 +151,7 @@ function bonusCard(app) {
           },
         }, t('payroll.bonus.save')) : null,
         stored && b.status === 'draft' ? step('approve', t('payroll.approve')) : null,
-        stored && b.status === 'approved' ? step('lock', t('payroll.lock')) : null) : null);
+        stored && b.status === 'approved' ? step('lock', t('payroll.lock')) : null) : null].filter(Boolean));
   };
   return card(t('payroll.bonus.title'),
     h('p', { class: 'muted' }, t('payroll.bonus.intro')),

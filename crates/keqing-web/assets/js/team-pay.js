@@ -64,7 +64,8 @@ async function reviewCard(app, month) {
   const box = h('div', {});
   const msg = h('div', { 'aria-live': 'polite', 'data-testid': 'review-msg' });
   const draw = (run) => {
-    clear(box).append(
+    // (append writes a null as the text "null": leave the absent out.)
+    clear(box).append(...[
       h('p', {}, h('span', { class: 'badge', 'data-testid': 'run-status', 'data-status': run.status }, label('payroll.status', run.status))),
       app.can('pay', 'update') && run.status === 'draft' ? h('button', {
         type: 'button', class: 'btn btn-primary', 'data-testid': 'team-review',
@@ -74,7 +75,7 @@ async function reviewCard(app, month) {
         },
       }, t('tp.review')) : null,
       msg,
-      linesTable(run.lines));
+      linesTable(run.lines)].filter(Boolean));
   };
   draw(await api(`/pay/runs/${meta.id}`));
   return card(t('tp.run.title'), box);
