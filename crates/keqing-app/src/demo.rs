@@ -2,6 +2,7 @@
 
 use crate::AppError;
 use keqing_demo::DemoCompany;
+use keqing_domain::day::{china_day, china_today};
 use keqing_domain::User;
 use keqing_store::{CustomerFilter, Store};
 use std::collections::HashMap;
@@ -107,14 +108,9 @@ pub async fn load(store: &dyn Store, company: &DemoCompany) -> Result<User, AppE
     }
     load_targets(store, company, &users, &teams).await?;
     // Pay (issue 26): bases, two locked runs, the checklist and a scorecard.
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = china_today();
     crate::pay::load_demo(store, &admin, today).await?;
     Ok(admin)
-}
-
-/// The day in China (UTC+8) of an instant.
-fn china_day(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
-    (at + chrono::Duration::hours(8)).date_naive()
 }
 
 /// Part-payments (回款 in instalments): of the credit orders still open,
@@ -132,7 +128,7 @@ async fn part_payments(
         .values()
         .find(|u| u.role == keqing_domain::Role::Finance)
         .unwrap_or(admin);
-    let today = china_day(chrono::Utc::now());
+    let today = china_today();
     for (c, &id) in company.customers.iter().zip(ids) {
         if !c
             .orders

@@ -1127,7 +1127,7 @@ async fn simulate(store: &dyn Store, year: i32, rate_bp: i64) -> Result<Bonus, A
         .map(|(id, p)| {
             let start = starts
                 .get(&id)
-                .map(|t| (*t + chrono::Duration::hours(8)).date_naive())
+                .map(|t| keqing_domain::day::china_day(*t))
                 .unwrap_or(NaiveDate::MIN);
             let months = rules::months_of_service(start, year);
             let factor = rules::service_factor(months);

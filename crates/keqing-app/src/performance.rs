@@ -10,8 +10,9 @@
 //! company.
 
 use crate::AppError;
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use keqing_domain::access::{Action, Grants, Resource, Scope};
+use keqing_domain::day::china_today;
 use keqing_domain::performance::{
     self as perf, Kpi, Level, Metric, RevisionInput, Target, TargetInput,
 };
@@ -19,11 +20,6 @@ use keqing_domain::{User, ValidationError};
 use keqing_store::{Grain, Region, Store, StoreError, Team};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
-
-/// Today in China (UTC+8), where keqing's users are.
-pub fn china_today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
 
 /// Who belongs where: the company's people, teams and regions.
 pub struct Org {
@@ -604,20 +600,19 @@ pub struct Share {
 /// Products of one sub-metric a share may name.
 pub const SHARE_PRODUCTS_MAX: usize = 50;
 
-/// [`Share`] of `products` in the subject's `q.metric` (sales or quantity).
+/// [`Share`] of `products` in `whole`, the subject's figures as
+/// [`performance`] read them (in the caller's scope), of sales or quantity.
 pub async fn share(
     store: &dyn Store,
-    grants: &Grants,
-    caller: &User,
-    q: PerfQuery,
+    whole: &Performance,
     products: Vec<String>,
 ) -> Result<Share, AppError> {
-    if !matches!(q.metric, Metric::SalesAmount | Metric::Quantity) {
+    if !matches!(whole.metric, Metric::SalesAmount | Metric::Quantity) {
         return Err(invalid(
             "share_of",
             format!(
                 "按产品的占比只用于销售额或销量 a share of products is of sales_amount or quantity, not {}",
-                q.metric.as_str()
+                whole.metric.as_str()
             ),
         ));
     }
@@ -627,14 +622,13 @@ pub async fn share(
             format!("请列出1到{SHARE_PRODUCTS_MAX}个产品 name 1 to {SHARE_PRODUCTS_MAX} products"),
         ));
     }
-    let whole = performance(store, grants, caller, q).await?;
     let org = Org::load(store).await?;
     let part = store
         .product_actual(
-            q.metric,
+            whole.metric,
             products.clone(),
-            q.from,
-            q.to,
+            whole.from,
+            whole.to,
             members(&org, whole.subject),
         )
         .await?;

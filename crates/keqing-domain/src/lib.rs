@@ -12,6 +12,7 @@ pub mod archive;
 pub mod contact;
 pub mod custom_field;
 pub mod customer;
+pub mod day;
 pub mod error;
 pub mod fields;
 pub mod history;

@@ -1051,7 +1051,7 @@ pub async fn create_order(
     let o = keqing_domain::NewOrder::from_json(&body)?;
     // An order is recorded after it was placed: its day is not after
     // today in China, where the users are (a day ahead of UTC for 8 hours).
-    let today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = keqing_domain::day::china_today();
     if o.ordered_at.date_naive() > today {
         return Err(ApiError::invalid(
             "date",

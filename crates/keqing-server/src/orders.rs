@@ -8,7 +8,7 @@ use crate::extract::{Json, Path, Query};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use keqing_domain::access::{Action, Resource};
 use keqing_domain::{Money, NewPayment, Order, OrderUnit, Payment, User};
 use keqing_store::{AuditEntry, Receivables};
@@ -16,10 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-/// Today in China (UTC+8), where the users are.
-fn today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
+use keqing_domain::day::china_today as today;
 
 /// Takes the `version` an edit must send off its body.
 fn take_version(body: &mut Map<String, Value>) -> Result<i64, ApiError> {

@@ -180,7 +180,7 @@ pub struct BaseBody {
 
 fn first_of_month() -> NaiveDate {
     use chrono::Datelike;
-    let today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = keqing_domain::day::china_today();
     today.with_day(1).expect("the first")
 }
 
@@ -626,7 +626,7 @@ pub struct SlipParams {
 }
 
 fn this_month() -> String {
-    (Utc::now() + chrono::Duration::hours(8))
+    keqing_domain::day::china_today()
         .format("%Y-%m")
         .to_string()
 }

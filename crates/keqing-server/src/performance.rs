@@ -12,7 +12,8 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use keqing_app::performance::{self as app, china_today, PerfQuery, TargetView};
+use keqing_app::performance::{self as app, PerfQuery, TargetView};
+use keqing_domain::day::china_today;
 use keqing_domain::performance::{month_end, Kpi, Level, Metric};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -379,7 +380,7 @@ pub async fn get(
                 .map(|x| x.trim().to_string())
                 .filter(|x| !x.is_empty())
                 .collect();
-            let s = app::share(st.store.as_ref(), &st.grants, &u, q, products).await?;
+            let s = app::share(st.store.as_ref(), &r, products).await?;
             Some(ShareAnswer {
                 products: s.products,
                 part: q.metric.format(s.part),

@@ -257,11 +257,6 @@ pub(crate) fn refuse_state(status: &str, wanted: &str) -> StoreError {
     }
 }
 
-/// The UTC instant China's day `d` starts at.
-pub(crate) fn china_day_start(d: NaiveDate) -> DateTime<Utc> {
-    d.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - chrono::Duration::hours(8)
-}
-
 /// Distinct ISO weeks per person among (person, instant) pairs, in China time.
 pub(crate) fn help_weeks(
     rows: impl IntoIterator<Item = (i64, DateTime<Utc>)>,
@@ -270,7 +265,7 @@ pub(crate) fn help_weeks(
     let mut seen = std::collections::HashSet::new();
     let mut out = HashMap::new();
     for (user, at) in rows {
-        let w = (at + chrono::Duration::hours(8)).iso_week();
+        let w = keqing_domain::day::china_day(at).iso_week();
         if seen.insert((user, w.year(), w.week())) {
             *out.entry(user).or_insert(0) += 1;
         }

@@ -84,10 +84,11 @@ pub trait PerformanceStore: Send + Sync {
 /// The instants (UTC) a range of China's days spans: from its first day's
 /// midnight in China to the midnight after its last.
 pub(crate) fn china_span(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let midnight = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - chrono::Duration::hours(8)
-    };
-    (midnight(from), midnight(to.succ_opt().unwrap_or(to)))
+    use keqing_domain::day::china_midnight;
+    (
+        china_midnight(from),
+        china_midnight(to.succ_opt().unwrap_or(to)),
+    )
 }
 
 /// A range cut where the monthly totals can answer: the whole months in it

@@ -271,11 +271,6 @@ pub(crate) const SETTLE_ORDER: &str = "UPDATE orders SET paid_date = CASE
         ELSE NULL END
     WHERE id = {id} AND EXISTS (SELECT 1 FROM payments WHERE order_id = orders.id)";
 
-/// Today in China (UTC+8), where paid days are recorded.
-pub(crate) fn china_today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
 /// An update's audit detail as a customer's has it (the fields, their old
 /// and new values: the audit page shows old → new), with the id of the
 /// record it belongs to (`customer_id` of an order, `order_id` of a payment).

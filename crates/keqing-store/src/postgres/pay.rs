@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::pay::*;
+use keqing_domain::day::china_midnight;
 use keqing_domain::Money;
 
 const RUN_COLS: &str = "id, kind, period, status, version, doc, created_by, created_at, reviewed_by, reviewed_at, approved_by, approved_at, locked_by, locked_at";
@@ -407,8 +408,8 @@ impl PayStore for PgStore {
         .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
         .collect::<Result<Vec<_>>>()?;
         let (a, b) = (
-            china_day_start(from),
-            china_day_start(to.succ_opt().expect("a day")),
+            china_midnight(from),
+            china_midnight(to.succ_opt().expect("a day")),
         );
         let help = query(
             &c,

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::pay::*;
+use keqing_domain::day::china_midnight;
 use keqing_domain::Money;
 
 const RUN_COLS: &str = "id, kind, period, status, version, doc, created_by, created_at, reviewed_by, reviewed_at, approved_by, approved_at, locked_by, locked_at";
@@ -379,7 +380,7 @@ impl PayStore for SqliteStore {
                 )
                 .map_err(sq)?;
             let greetings = rows_of(&mut st, params![day_number(from), day_number(to)], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let (a, b) = (ts(china_day_start(from)), ts(china_day_start(to.succ_opt().expect("a day"))));
+            let (a, b) = (ts(china_midnight(from)), ts(china_midnight(to.succ_opt().expect("a day"))));
             let mut st = c
                 .prepare_cached(
                     "SELECT a.user_id, a.at FROM activities a JOIN customers c ON c.id = a.customer_id

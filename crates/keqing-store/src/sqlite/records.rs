@@ -315,7 +315,7 @@ impl RecordStore for SqliteStore {
             // Orders paid in full after `as_of` were open on it; none are when
             // `as_of` is today or later (a paid day is never after today), and
             // then only the open orders are read (the index orders_open).
-            let settled_after = if q.as_of < crate::records::china_today() {
+            let settled_after = if q.as_of < keqing_domain::day::china_today() {
                 format!(
                     " UNION ALL SELECT o.id, o.customer_id, o.amount_fen, COALESCE(o.due_date, date(o.ordered_at, '+8 hours'))
                      FROM orders o JOIN cs ON cs.id = o.customer_id WHERE o.paid_date > {as_of} AND date(o.ordered_at, '+8 hours') <= {as_of}"
